@@ -1,0 +1,607 @@
+"""Casting: cast file + characters + voice profiles -> Assignment (a voice per speaker).
+
+Input: a cast TOML file (`load_cast` -> Cast), the characters found in the text
+(Sequence[Character]) and the voice profiles (dict[str, VoiceProfile]). Output: an
+Assignment, the narrator's profile id and one profile id per character, which
+`write_cast` records in the cast file so that every later run gives the same voices.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import tomllib
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.items import AoT, Table
+
+from narrator.errors import ConfigError, OutputError
+from narrator.model import Cast, Character, Gender, VoiceProfile
+from narrator.voices import (
+    PITCH_RANGE,
+    RATE_WPM_RANGE,
+    VOLUME_RANGE,
+    find_key_line,
+    find_table_line,
+    shown_path,
+)
+
+NARRATOR_PROFILE = "narrator"
+# Characters with fewer lines than this are "minor": they may share a voice when the
+# profiles run out. The main cast never shares a voice picked by narrator.
+MINOR_LINES = 5
+
+_TOP_KEYS = ("character", "narrator", "thoughts", "pronunciations", "reading")
+_CHARACTER_KEYS = ("name", "aliases", "gender", "voice", "rate_wpm", "pitch", "volume")
+_VOICE_TABLE_KEYS = ("voice",)
+_READING_KEYS = ("headings", "notes")
+# Prefer everyday voices for characters we know nothing about: a child's or an old
+# person's voice on a character who is neither is worse than a plain adult one.
+_AGE_PREFERENCE = {"adult": 0, "young": 1, "old": 2, "child": 3}
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Who speaks with which voice profile (ids), plus problems worth telling the user."""
+
+    narrator: str
+    by_character: dict[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def load_cast(path: Path) -> Cast:
+    """Read and validate a cast file (unknown keys, wrong types, duplicate names: ConfigError)."""
+    where = shown_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{where}: cannot read cast file: {e}") from e
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{where}: invalid TOML: {e}") from e
+    return _parse_cast(data, text, path)
+
+
+def _parse_cast(data: dict[str, Any], text: str, path: Path) -> Cast:
+    where = shown_path(path)
+
+    def fail(table: str, index: int | None, key: str | None, message: str) -> ConfigError:
+        line = find_key_line(text, key, table, index) if key is not None else None
+        if line is None and table:
+            line = find_table_line(text, table, index)
+        if line is None and key is not None and not table:
+            line = find_key_line(text, key)
+        at = f"{where}:{line}" if line else where
+        label = table + (f"[{index}]" if index is not None else "")
+        dotted = ".".join(part for part in (label, key) if part)
+        return ConfigError(f"{at}: {dotted}: {message}")
+
+    for key in data:
+        if key not in _TOP_KEYS:
+            table_line = find_table_line(text, key)
+            raise fail(
+                key if table_line else "",
+                None,
+                None if table_line else key,
+                f"unknown key; allowed: {', '.join(_TOP_KEYS)}",
+            )
+
+    raw_characters = data.get("character", [])
+    if not isinstance(raw_characters, list) or not all(isinstance(c, dict) for c in raw_characters):
+        raise fail("", None, "character", "must be [[character]] tables")
+    characters = [
+        _parse_character(raw, index, fail) for index, raw in enumerate(raw_characters, start=1)
+    ]
+    seen: dict[str, int] = {}
+    for index, character in enumerate(characters, start=1):
+        folded = character.name.casefold()
+        if folded in seen:
+            raise fail(
+                "character",
+                index,
+                "name",
+                f"{character.name!r} is already the name of character[{seen[folded]}]",
+            )
+        seen[folded] = index
+
+    narrator_voice = _voice_table(data, "narrator", fail)
+    thought_voice = _voice_table(data, "thoughts", fail)
+
+    pronunciations: list[tuple[str, str]] = []
+    raw_pron = data.get("pronunciations", {})
+    if not isinstance(raw_pron, dict):
+        raise fail("", None, "pronunciations", 'must be a table of "written" = "spoken"')
+    for written, spoken in raw_pron.items():
+        if not isinstance(spoken, str) or not spoken.strip() or not written.strip():
+            raise fail(
+                "pronunciations", None, written, f"must be a non-empty string, got {spoken!r}"
+            )
+        pronunciations.append((written, spoken))
+
+    raw_reading = data.get("reading", {})
+    if not isinstance(raw_reading, dict):
+        raise fail("", None, "reading", "must be a table: [reading]")
+    for key, value in raw_reading.items():
+        if key not in _READING_KEYS:
+            raise fail("reading", None, key, f"unknown key; allowed: {', '.join(_READING_KEYS)}")
+        if not isinstance(value, bool):
+            raise fail("reading", None, key, f"must be true or false, got {value!r}")
+
+    return Cast(
+        characters=tuple(characters),
+        narrator_voice=narrator_voice,
+        thought_voice=thought_voice,
+        pronunciations=tuple(pronunciations),
+        read_headings=raw_reading.get("headings", True),
+        read_notes=raw_reading.get("notes", True),
+        path=path,
+    )
+
+
+_Fail = Callable[[str, int | None, str | None, str], ConfigError]
+
+
+def _parse_character(raw: dict[str, Any], index: int, fail: _Fail) -> Character:
+    def bad(key: str, message: str) -> ConfigError:
+        return fail("character", index, key, message)
+
+    for key in raw:
+        if key not in _CHARACTER_KEYS:
+            raise bad(key, f"unknown key; allowed: {', '.join(_CHARACTER_KEYS)}")
+    if "name" not in raw:
+        raise fail("character", index, None, "name: missing (required)")
+    name = raw["name"]
+    if not isinstance(name, str) or not name.strip():
+        raise bad("name", f"must be a non-empty string, got {name!r}")
+    aliases = raw.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+        raise bad("aliases", f"must be a list of non-empty strings, got {aliases!r}")
+    gender = raw.get("gender")
+    if gender is not None and gender not in ("male", "female"):
+        shown = f'"{gender}"' if isinstance(gender, str) else repr(gender)
+        raise bad("gender", f'must be "male" or "female", got {shown}')
+    voice = raw.get("voice")
+    if voice is not None and (not isinstance(voice, str) or not voice.strip()):
+        raise bad("voice", f"must be a voice profile id (a string), got {voice!r}")
+    rate_wpm = raw.get("rate_wpm")
+    pitch = raw.get("pitch")
+    volume = raw.get("volume")
+    for key, value, (low, high) in (
+        ("rate_wpm", rate_wpm, RATE_WPM_RANGE),
+        ("pitch", pitch, PITCH_RANGE),
+    ):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad(key, f"must be a whole number {low}..{high}, got {value!r}")
+        if not low <= value <= high:
+            raise bad(key, f"must be {low}..{high}, got {value}")
+    if volume is not None:
+        low_f, high_f = VOLUME_RANGE
+        if isinstance(volume, bool) or not isinstance(volume, int | float):
+            raise bad("volume", f"must be a number {low_f:g}..{high_f:g}, got {volume!r}")
+        if not low_f <= volume <= high_f:
+            raise bad("volume", f"must be {low_f:g}..{high_f:g}, got {volume:g}")
+    return Character(
+        name=name.strip(),
+        aliases=tuple(a.strip() for a in aliases),
+        gender=Gender(gender) if gender is not None else None,
+        voice=voice.strip() if voice is not None else None,
+        rate_wpm=rate_wpm,
+        pitch=pitch,
+        volume=float(volume) if volume is not None else None,
+    )
+
+
+def _voice_table(data: dict[str, Any], table: str, fail: _Fail) -> str | None:
+    raw = data.get(table)
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise fail("", None, table, f'must be a table: [{table}] voice = "..."')
+    for key in raw:
+        if key not in _VOICE_TABLE_KEYS:
+            raise fail(table, None, key, f"unknown key; allowed: {', '.join(_VOICE_TABLE_KEYS)}")
+    voice = raw.get("voice")
+    if voice is not None and (not isinstance(voice, str) or not voice.strip()):
+        raise fail(table, None, "voice", f"must be a voice profile id (a string), got {voice!r}")
+    return voice.strip() if voice is not None else None
+
+
+def cast_warnings(cast: Cast) -> list[str]:
+    """Things in a valid cast file that are probably mistakes (e.g. an alias of two characters)."""
+    where = shown_path(cast.path) if cast.path else "cast"
+    owners: dict[str, list[str]] = {}
+    for character in cast.characters:
+        for label in {character.name.casefold(), *(a.casefold() for a in character.aliases)}:
+            owners.setdefault(label, []).append(character.name)
+    warnings = []
+    for label, names in sorted(owners.items()):
+        if len(names) > 1:
+            shown = next(
+                a for c in cast.characters for a in (c.name, *c.aliases) if a.casefold() == label
+            )
+            warnings.append(
+                f"{where}: {shown!r} names several characters ({', '.join(names)}); "
+                "lines attributed to it go to the first"
+            )
+    return warnings
+
+
+def validate_cast_voices(cast: Cast, profiles: Mapping[str, VoiceProfile]) -> None:
+    """Raise ConfigError if the cast names a voice that is not a profile (before synthesis)."""
+    where = shown_path(cast.path) if cast.path else "cast"
+    text = _read_or_empty(cast.path)
+    available = ", ".join(sorted(profiles))
+
+    def check(voice: str | None, who: str, line: int | None) -> None:
+        if voice is not None and voice not in profiles:
+            at = f"{where}:{line}" if line else where
+            raise ConfigError(
+                f"{at}: {who}: voice {voice!r} is not a voice profile; available: {available}"
+            )
+
+    check(cast.narrator_voice, "narrator", find_key_line(text, "voice", "narrator"))
+    check(cast.thought_voice, "thoughts", find_key_line(text, "voice", "thoughts"))
+    for index, character in enumerate(cast.characters, start=1):
+        line = find_key_line(text, "voice", "character", index)
+        check(character.voice, f"character {character.name!r}", line)
+
+
+def _read_or_empty(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+# ---------------------------------------------------------------------------- merging
+
+
+def _labels(character: Character) -> set[str]:
+    return {character.name.casefold(), *(a.casefold() for a in character.aliases)}
+
+
+def merge_cast(cast: Cast, found: Sequence[Character]) -> list[Character]:
+    """Cast characters first (their data wins), then found characters no cast entry names."""
+    merged: list[Character] = []
+    claimed: set[int] = set()
+    for character in cast.characters:
+        labels = _labels(character)
+        aliases = list(character.aliases)
+        gender = character.gender
+        for index, other in enumerate(found):
+            if _labels(other) & labels:
+                claimed.add(index)
+                # Fill what the author left out; never override what they wrote.
+                gender = gender or other.gender
+                known = {a.casefold() for a in aliases} | {character.name.casefold()}
+                for alias in (other.name, *other.aliases):
+                    if alias.casefold() not in known:
+                        aliases.append(alias)
+                        known.add(alias.casefold())
+        merged.append(replace(character, aliases=tuple(aliases), gender=gender))
+    merged.extend(c for i, c in enumerate(found) if i not in claimed)
+    return merged
+
+
+# ---------------------------------------------------------------------------- assigning
+
+
+def _preference(profile: VoiceProfile) -> tuple[int, int, str]:
+    # The "narrator" profile sounds like narration to the listener: last choice for a
+    # character even when the cast file picks another narrator voice.
+    return (profile.id == NARRATOR_PROFILE, _AGE_PREFERENCE.get(profile.age, 9), profile.id)
+
+
+def _fits(profile: VoiceProfile, gender: Gender | None) -> bool:
+    return gender is None or profile.gender is None or profile.gender == gender
+
+
+def assign_voices(
+    characters: Sequence[Character],
+    cast: Cast,
+    profiles: Mapping[str, VoiceProfile],
+    line_counts: Mapping[str, int],
+    *,
+    minor_lines: int = MINOR_LINES,
+) -> Assignment:
+    """A voice profile for the narrator and every character (cast voices kept; deterministic)."""
+    if not profiles:
+        raise ConfigError("no voice profiles found: add TOML files to a voices/ folder")
+    validate_cast_voices(cast, profiles)
+    narrator = cast.narrator_voice or (
+        NARRATOR_PROFILE
+        if NARRATOR_PROFILE in profiles
+        else min(profiles, key=lambda p: _preference(profiles[p]))
+    )
+    # Every character with a voice already (the author's, or one a previous run wrote into
+    # the cast file) keeps it; that is what makes voices stable across runs.
+    everyone: dict[str, Character] = {}
+    for character in (*cast.characters, *characters):
+        everyone.setdefault(character.name, character)
+    by_character: dict[str, str] = {}
+    for name, character in everyone.items():
+        if character.voice is not None:
+            if character.voice not in profiles:
+                available = ", ".join(sorted(profiles))
+                raise ConfigError(
+                    f"character {name!r}: voice {character.voice!r} is not a voice profile; "
+                    f"available: {available}"
+                )
+            by_character[name] = character.voice
+
+    reserved = {narrator} | ({cast.thought_voice} if cast.thought_voice else set())
+    users: dict[str, list[str]] = {}
+    for name, voice in sorted(by_character.items()):
+        users.setdefault(voice, []).append(name)
+
+    def count(name: str) -> int:
+        return line_counts.get(name, 0)
+
+    def is_minor(name: str) -> bool:
+        return count(name) < minor_lines
+
+    # Main characters choose first, so when voices run out it is the minor ones who share.
+    newcomers = sorted(
+        (c for n, c in everyone.items() if n not in by_character),
+        key=lambda c: (-count(c.name), c.name),
+    )
+    ordered = sorted(profiles.values(), key=_preference)
+    for character in newcomers:
+        free = [p for p in ordered if p.id not in users and p.id not in reserved]
+        choice = _pick_free(free, character.gender)
+        if choice is None and not is_minor(character.name):
+            # The main cast never shares with each other: a voice so far heard only from
+            # minor characters, else a free one of the other gender, before sharing.
+            choice = _pick_shared(
+                ordered, character.gender, users, reserved, is_minor, only_minor=True
+            ) or (free[0].id if free else None)
+        if choice is None:
+            choice = _pick_shared(ordered, character.gender, users, reserved, is_minor)
+        assert choice is not None  # _pick_shared without only_minor always finds one
+        by_character[character.name] = choice
+        users.setdefault(choice, []).append(character.name)
+
+    warnings = []
+    for voice, names in sorted(users.items()):
+        main = sorted(n for n in names if not is_minor(n))
+        if len(main) > 1:
+            warnings.append(
+                f"voice {voice!r} is shared by main characters {', '.join(main)}; "
+                "add voice profiles or set voices in the cast file"
+            )
+        if voice == narrator:
+            warnings.append(f"voice {voice!r} reads both the narration and {', '.join(names)}")
+    return Assignment(narrator=narrator, by_character=by_character, warnings=tuple(warnings))
+
+
+def _pick_free(free: Sequence[VoiceProfile], gender: Gender | None) -> str | None:
+    if gender is not None:
+        fitting = [p for p in free if _fits(p, gender)]
+        return fitting[0].id if fitting else None
+    if not free:
+        return None
+    # Unknown gender: take from whichever gender has most voices left, so that characters
+    # of known gender found later still find one of their own.
+    left = {g: sum(1 for p in free if p.gender == g) for g in Gender}
+    richest = max(Gender, key=lambda g: (left[g], g == Gender.FEMALE))
+    fitting = [p for p in free if _fits(p, richest)]
+    return (fitting or list(free))[0].id
+
+
+def _pick_shared(
+    ordered: Sequence[VoiceProfile],
+    gender: Gender | None,
+    users: Mapping[str, list[str]],
+    reserved: set[str],
+    is_minor: Callable[[str], bool],
+    *,
+    only_minor: bool = False,
+) -> str | None:
+    pool = [p for p in ordered if p.id not in reserved and _fits(p, gender)]
+    if only_minor:
+        pool = [p for p in pool if all(is_minor(n) for n in users.get(p.id, []))]
+        if not pool:
+            return None
+    pool = pool or [p for p in ordered if p.id not in reserved] or list(ordered)
+
+    # Share with minor characters before main ones, and spread the load.
+    def load(p: VoiceProfile) -> tuple[int, int, tuple[int, int, str]]:
+        names = users.get(p.id, [])
+        return (sum(1 for n in names if not is_minor(n)), len(names), _preference(p))
+
+    return min(pool, key=load).id
+
+
+_FEMALE_WORDS = {
+    "woman", "women", "lady", "ladies", "girl", "girls", "she", "her", "mother", "mom", "mum",
+    "ma", "mama", "wife", "sister", "daughter", "aunt", "auntie", "niece", "grandmother",
+    "grandma", "granny", "queen", "princess", "duchess", "madam", "madame", "miss", "mrs",
+    "ms", "maid", "widow", "nun", "lass", "bride", "empress", "countess", "matron", "witch",
+    "waitress", "actress", "hostess", "landlady", "gal", "female",
+}  # fmt: skip
+_MALE_WORDS = {
+    "man", "men", "gentleman", "gentlemen", "boy", "boys", "he", "him", "his", "father",
+    "dad", "pa", "papa", "husband", "brother", "son", "uncle", "nephew", "grandfather",
+    "grandpa", "king", "prince", "duke", "sir", "mister", "mr", "lord", "monk", "priest",
+    "lad", "groom", "emperor", "count", "waiter", "actor", "host", "landlord", "guy",
+    "fellow", "male", "wizard", "butler", "master",
+}  # fmt: skip
+_OLD_WORDS = {
+    "old", "elderly", "aged", "grandmother", "grandma", "granny", "grandfather", "grandpa",
+    "widow", "ancient", "crone", "hag", "elder", "grey-haired", "gray-haired", "matron",
+}  # fmt: skip
+_CHILD_WORDS = {
+    "girl", "boy", "child", "children", "kid", "kids", "little", "baby", "toddler", "infant",
+    "son", "daughter",
+}  # fmt: skip
+_YOUNG_WORDS = {"young", "youth", "lad", "lass", "teen", "teenager", "youngster", "student"}
+
+
+def voice_for_label(
+    speaker: str, assignment: Assignment, profiles: Mapping[str, VoiceProfile]
+) -> str:
+    """The profile id for a speaker: a character's voice, else one picked from a label.
+
+    Labels such as "the old man" get a voice by their gender and age words, picked from
+    the profiles the main cast and the narrator do not use, by a hash of the label (so the
+    same label always gets the same voice, and different labels tend to differ).
+    """
+    if speaker in assignment.by_character:
+        return assignment.by_character[speaker]
+    words = re.findall(r"[a-z]+(?:-[a-z]+)?", speaker.casefold())
+    female = sum(w in _FEMALE_WORDS for w in words)
+    male = sum(w in _MALE_WORDS for w in words)
+    gender = Gender.FEMALE if female > male else Gender.MALE if male > female else None
+    if any(w in _OLD_WORDS for w in words):
+        age: str | None = "old"
+    elif any(w in _YOUNG_WORDS for w in words):
+        age = "young"
+    elif any(w in _CHILD_WORDS for w in words):
+        age = "child"
+    else:
+        age = None  # no age word: an everyday (adult or young) voice
+    taken = set(assignment.by_character.values()) | {assignment.narrator}
+    ordered = sorted(profiles.values(), key=lambda p: p.id)
+    candidates: list[VoiceProfile] = []
+    ages = {age} if age else {"adult", "young"}
+    for avoid_taken, want_ages in ((True, ages), (False, ages), (True, None), (False, None)):
+        candidates = [
+            p
+            for p in ordered
+            if _fits(p, gender)
+            and (want_ages is None or p.age in want_ages)
+            and (not avoid_taken or p.id not in taken)
+            and p.id != assignment.narrator
+        ]
+        if candidates:
+            break
+    if not candidates:
+        candidates = [p for p in ordered if p.id != assignment.narrator] or ordered
+    return candidates[zlib.crc32(speaker.casefold().encode("utf-8")) % len(candidates)].id
+
+
+# ---------------------------------------------------------------------------- writing
+
+_HEADER = (
+    "Cast file written by narrator. Edit freely: narrator keeps what you write here,\n"
+    "adds new characters at the end and fills in voices you leave out.\n"
+    "Voices are the ids of voice profiles (`narrator voices` lists them)."
+)
+
+
+def write_cast(path: Path, characters: Sequence[Character], assignment: Assignment) -> None:
+    """Create or update the cast file: add new characters and missing voices, keep the rest."""
+    where = shown_path(path)
+    text = ""
+    if path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{where}: cannot read cast file: {e}") from e
+    else:
+        text = "".join(f"# {line}\n" for line in _HEADER.splitlines())
+    try:
+        document = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as e:
+        raise ConfigError(f"{where}: invalid TOML: {e}") from e
+
+    # What exists is edited in place through tomlkit, which keeps comments and layout.
+    narrator_table = document.get("narrator")
+    if isinstance(narrator_table, dict) and "voice" not in narrator_table:
+        narrator_table["voice"] = assignment.narrator
+    entries = document.get("character")
+    if entries is not None and not isinstance(entries, AoT | list):
+        raise ConfigError(f"{where}: character: must be [[character]] tables")
+    added: list[str] = []
+    for character in characters:
+        voice = assignment.by_character.get(character.name)
+        entry = _find_entry(entries or [], character)
+        if entry is not None:
+            if voice is not None and "voice" not in entry:
+                entry["voice"] = voice
+        elif isinstance(entries, AoT):
+            if len(entries) and not entries[-1].as_string().endswith("\n\n"):
+                entries[-1].add(tomlkit.nl())
+            entries.append(tomlkit.parse(_entry_text(character, voice))["character"][0])
+        else:
+            added.append(_entry_text(character, voice))
+
+    # What is new goes at the end as text: tomlkit spaces tables it creates unevenly, and
+    # appending keeps the array of [[character]] tables in one piece (no array existed).
+    new_text = tomlkit.dumps(document)
+    blocks = []
+    if narrator_table is None:
+        blocks.append(f"[narrator]\nvoice = {tomlkit.item(assignment.narrator).as_string()}\n")
+    blocks.extend(added)
+    if blocks:
+        new_text = _with_blank_line(new_text) + "\n".join(blocks)
+    try:
+        tomllib.loads(new_text)
+    except tomllib.TOMLDecodeError as e:  # a bug here must not destroy the author's file
+        raise ConfigError(f"{where}: could not update the cast file safely: {e}") from e
+    _write_atomically(path, new_text)
+
+
+def _with_blank_line(text: str) -> str:
+    if not text.strip():
+        return text
+    if not text.endswith("\n"):
+        text += "\n"
+    return text if text.endswith("\n\n") else text + "\n"
+
+
+def _find_entry(entries: Iterable[Any], character: Character) -> Any:
+    by_name = character.name.casefold()
+    tables = [e for e in entries if isinstance(e, Table | dict)]
+    for entry in tables:
+        if str(entry.get("name", "")).casefold() == by_name:
+            return entry
+    labels = _labels(character)
+    for entry in tables:
+        aliases = entry.get("aliases", [])
+        if isinstance(aliases, list) and {str(a).casefold() for a in aliases} & labels:
+            return entry
+    return None
+
+
+def _entry_text(character: Character, voice: str | None) -> str:
+    lines = ["[[character]]", f"name = {tomlkit.item(character.name).as_string()}"]
+    if character.aliases:
+        lines.append(f"aliases = {tomlkit.item(list(character.aliases)).as_string()}")
+    if character.gender is not None:
+        lines.append(f'gender = "{character.gender.value}"')
+    if voice is not None:
+        lines.append(f"voice = {tomlkit.item(voice).as_string()}")
+    return "\n".join(lines) + "\n"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temp_name: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
+        ) as handle:
+            temp_name = handle.name
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except OSError as e:
+        if temp_name is not None:
+            Path(temp_name).unlink(missing_ok=True)
+        raise OutputError(f"{shown_path(path)}: cannot write cast file: {e}") from e

@@ -1,0 +1,348 @@
+"""The `narrator` command: parses arguments, calls the pipeline, prints the result.
+
+This is the only module that prints or knows about typer. Every NarratorError becomes one
+`error: ...` line on stderr and exit 1 (a traceback only with --debug); Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from narrator import __version__, pipeline
+from narrator.errors import NarratorError
+from narrator.model import Segment
+
+app = typer.Typer(
+    help="Turn book chapters into multi-voice audiobooks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+voices_app = typer.Typer(help="List voice profiles and audition them.", no_args_is_help=False)
+app.add_typer(voices_app, name="voices")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+_state = {"debug": False}
+
+
+class Engine(StrEnum):
+    espeak = "espeak"
+    fake = "fake"
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """The one place where errors become what the user sees."""
+    try:
+        yield
+    except NarratorError as exc:
+        if _state["debug"]:
+            raise
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted: run the same command again to resume where it stopped")
+        raise typer.Exit(130) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"narrator {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """Turn book chapters into multi-voice audiobooks."""
+    _state["debug"] = debug
+
+
+InputArg = Annotated[
+    Path,
+    typer.Argument(
+        help="A chapter (.txt/.md/.html), a folder of chapters, or an .epub.",
+        show_default=False,
+    ),
+]
+CastOpt = Annotated[
+    Path | None,
+    typer.Option("--cast", help="Cast file (TOML); default: cast.toml beside the input."),
+]
+VoicesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--voices", help="Extra folder of voice profiles (can repeat)."),
+]
+
+
+@app.command()
+def render(
+    input_path: InputArg,
+    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("output"),
+    cast: CastOpt = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, max=64, help="Synthesis workers.")] = 2,
+    engine: Annotated[
+        Engine, typer.Option("--engine", help="Speech engine; 'fake' writes tones (for tests).")
+    ] = Engine.espeak,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan; synthesize and write nothing.")
+    ] = False,
+    voices: VoicesOpt = None,
+    bitrate: Annotated[int, typer.Option("--bitrate", min=16, max=320, help="MP3 kbit/s.")] = 64,
+    m4b: Annotated[
+        bool | None,
+        typer.Option("--m4b/--no-m4b", help="Also build one M4B (default: for 2+ chapters)."),
+    ] = None,
+) -> None:
+    """Render chapters into MP3s with WebVTT transcripts (and an M4B for an arc)."""
+    options = pipeline.RenderOptions(
+        out_dir=out_dir,
+        cast_path=cast,
+        engine=engine.value,
+        jobs=jobs,
+        dry_run=dry_run,
+        voices_dirs=tuple(voices or ()),
+        bitrate_kbps=bitrate,
+        m4b=m4b,
+    )
+    with _user_errors(), _ProgressReporter(enabled=err.is_terminal) as reporter:
+        summary = pipeline.render_book(input_path, options, reporter)
+    _print_summary(summary)
+
+
+@app.command()
+def analyze(
+    input_path: InputArg,
+    cast: CastOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    threshold: Annotated[
+        float,
+        typer.Option("--low", min=0.0, max=1.0, help="Flag lines below this confidence."),
+    ] = 0.6,
+    voices: VoicesOpt = None,
+) -> None:
+    """Show who says what: a readable script, or JSON with offsets (--json)."""
+    with _user_errors():
+        report = pipeline.analyze_input(input_path, cast, tuple(voices or ()))
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
+        return
+    for title, segments in report.parts():
+        if title:
+            out.print(f"[bold]== {title} ==[/bold]")
+        for segment in segments:
+            _print_segment(segment, threshold)
+    low = [s for _, segs in report.parts() for s in segs if _is_low(s, threshold)]
+    out.print()
+    _print_characters(report.character_rows())
+    if low:
+        out.print(f"\n{len(low)} lines below confidence {threshold:.2f} (marked '?'); fix them in")
+        out.print("the cast file (aliases) or by tagging the speaker in the text.")
+
+
+@app.command(name="cast")
+def cast_command(
+    input_path: InputArg,
+    cast: CastOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    write: Annotated[
+        bool, typer.Option("--write", help="Create or update the cast file, keeping your edits.")
+    ] = False,
+    preview: Annotated[
+        Path | None,
+        typer.Option("--preview", help="Render one short line per main character into DIR."),
+    ] = None,
+    engine: Annotated[Engine, typer.Option("--engine", help="Speech engine.")] = Engine.espeak,
+    voices: VoicesOpt = None,
+) -> None:
+    """List the characters with their voices; --write saves them to the cast file."""
+    with _user_errors():
+        report = pipeline.analyze_input(input_path, cast, tuple(voices or ()))
+        written = pipeline.write_cast_file(input_path, cast, report) if write else None
+        previews = pipeline.preview_characters(report, preview, engine.value) if preview else []
+    rows = report.character_rows()
+    if as_json:
+        sys.stdout.write(json.dumps({"characters": rows}, ensure_ascii=False) + "\n")
+    else:
+        _print_characters(rows)
+    if written:
+        err.print(f"cast file written: {written}")
+    for path in previews:
+        err.print(f"preview: {path}")
+
+
+@voices_app.callback(invoke_without_command=True)
+def voices_list(
+    ctx: typer.Context,
+    voices: VoicesOpt = None,
+    engine: Annotated[Engine, typer.Option("--engine", help="Speech engine.")] = Engine.espeak,
+) -> None:
+    """List the voice profiles and the engine's installed voices."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _user_errors():
+        profiles, engine_voices = pipeline.list_voices(tuple(voices or ()), engine.value)
+    out.print("[bold]Voice profiles[/bold]")
+    for profile in profiles:
+        gender = profile.gender.value if profile.gender else "-"
+        out.print(
+            f"  {profile.id:<20} {gender:<7} {profile.age:<6} {profile.engine_voice:<22} "
+            f"{profile.rate_wpm:>3} wpm  pitch {profile.pitch:>2}  {profile.description}",
+            markup=False,
+        )
+    out.print(f"\n[bold]Engine voices[/bold] ({len(engine_voices)}; variants as voice+variant)")
+    out.print("  " + ", ".join(engine_voices), markup=False)
+
+
+@voices_app.command("preview")
+def voices_preview(
+    profile: Annotated[str, typer.Argument(help="A voice profile id (see `narrator voices`).")],
+    text: Annotated[str | None, typer.Argument(help="What to say.")] = None,
+    out_path: Annotated[Path, typer.Option("--out", help="MP3 file to write.")] = Path(
+        "sample.mp3"
+    ),
+    engine: Annotated[Engine, typer.Option("--engine", help="Speech engine.")] = Engine.espeak,
+    voices: VoicesOpt = None,
+) -> None:
+    """Audition a voice: speak a line with it into an MP3."""
+    with _user_errors():
+        path = pipeline.preview_voice(profile, text, out_path, engine.value, tuple(voices or ()))
+    err.print(f"wrote {path}")
+
+
+def _is_low(segment: Segment, threshold: float) -> bool:
+    return segment.kind.is_speech and (segment.confidence or 0.0) < threshold
+
+
+def _print_segment(segment: Segment, threshold: float) -> None:
+    text = " ".join(segment.text.split())
+    if not text:
+        return
+    if segment.kind.is_speech:
+        mark = "?" if _is_low(segment, threshold) else " "
+        kind = " (thought)" if segment.kind.value == "thought" else ""
+        conf = f"{segment.confidence:.2f}" if segment.confidence is not None else "-"
+        out.print(f"{mark} {segment.speaker or '?'}{kind} [{conf}]: {text}", markup=False)
+    else:
+        label = {"heading": "# ", "note": "(note) "}.get(segment.kind.value, "")
+        out.print(f"    {label}{text}", markup=False, style="dim")
+
+
+def _print_characters(rows: list[dict[str, Any]]) -> None:
+    out.print("[bold]Characters[/bold]")
+    if not rows:
+        out.print("  (none found)")
+    for row in rows:
+        aliases = ", ".join(a for a in row["aliases"] if a != row["name"])
+        out.print(
+            f"  {row['name']:<24} {row['gender'] or '-':<7} {row['lines']:>4} lines  "
+            f"voice {row['voice'] or '-':<18} {aliases}",
+            markup=False,
+        )
+
+
+def _format_duration(ms: int) -> str:
+    seconds = ms // 1000
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _print_summary(summary: pipeline.RenderSummary) -> None:
+    if summary.dry_run:
+        out.print(f"[bold]Plan for {summary.book_title}[/bold] (dry run: nothing written)")
+        for ch in summary.chapters:
+            state = (
+                "up to date"
+                if ch.status == "skipped"
+                else f"{ch.clips_to_synthesize} clips to synthesize"
+            )
+            out.print(f"  {ch.mp3_path}  {ch.lines} lines, {state}", markup=False)
+    else:
+        for ch in summary.chapters:
+            out.print(f"  {ch.status:<8} {ch.mp3_path}", markup=False)
+        if summary.m4b_path:
+            out.print(f"  audiobook {summary.m4b_path}", markup=False)
+    rendered, skipped = summary.count("rendered"), summary.count("skipped")
+    audio = _format_duration(summary.duration_ms)
+    out.print(
+        f"{rendered} chapters rendered, {skipped} skipped; audio {audio}; {summary.elapsed_s:.1f} s"
+    )
+    out.print(f"{summary.clips_synthesized} clips synthesized, {summary.clips_reused} reused")
+    voices = ", ".join(f"{v} {n}" for v, n in sorted(summary.lines_per_voice.items()))
+    out.print(f"lines per voice: {voices}", markup=False)
+    stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary.stage_seconds.items())
+    out.print(f"time per stage: {stages}", markup=False)
+    for warning in summary.warnings:
+        err.print(f"warning: {warning}", markup=False)
+
+
+class _ProgressReporter(pipeline.Reporter):
+    """Progress bars for chapters and clips on a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        )
+        self.chapters: TaskID | None = None
+        self.clips: TaskID | None = None
+
+    def __enter__(self) -> _ProgressReporter:
+        if self.enabled:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.progress.stop()
+
+    def chapter_started(self, index: int, total: int, title: str, clips: int) -> None:
+        if not self.enabled:
+            return
+        if self.chapters is None:
+            self.chapters = self.progress.add_task("chapters", total=total)
+        self.progress.update(
+            self.chapters, completed=index - 1, description=f"chapter: {title[:30]}"
+        )
+        if self.clips is None:
+            self.clips = self.progress.add_task("clips", total=clips)
+        self.progress.reset(self.clips, total=clips)
+
+    def clips_done(self, done: int, total: int) -> None:
+        if self.enabled and self.clips is not None:
+            self.progress.update(self.clips, completed=done, total=total)
+
+    def chapter_finished(self, result: pipeline.ChapterResult) -> None:
+        if self.enabled and self.chapters is not None:
+            self.progress.advance(self.chapters)
+
+
+def main() -> None:
+    """Entry point of the `narrator` command."""
+    app()

@@ -1,0 +1,166 @@
+"""Plain data passed between the pipeline stages.
+
+load -> Book/Chapter; segment -> Segment; attribute -> Segment with speaker;
+characters/casting -> Character, Cast; voices -> VoiceProfile; synth -> Line -> Clip;
+stitch -> Cue; export -> files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+class Kind(StrEnum):
+    """What a stretch of chapter text is."""
+
+    NARRATION = "narration"
+    DIALOGUE = "dialogue"
+    THOUGHT = "thought"
+    HEADING = "heading"
+    NOTE = "note"
+
+    @property
+    def is_speech(self) -> bool:
+        """Dialogue and thought are spoken by a character; the rest by the narrator."""
+        return self in (Kind.DIALOGUE, Kind.THOUGHT)
+
+
+class Gender(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter: its text decoded, newlines normalised to \\n, BOM dropped."""
+
+    number: int  # 1-based position in the book
+    title: str
+    text: str
+    source: str = ""  # where it came from (file path, EPUB item), for messages
+
+
+@dataclass(frozen=True)
+class Book:
+    """A book or arc: ordered chapters and the metadata that goes into tags."""
+
+    title: str
+    chapters: tuple[Chapter, ...]
+    author: str | None = None
+    cover: bytes | None = None
+    cover_mime: str | None = None  # "image/jpeg" or "image/png"
+    source_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch text[start:end] of a chapter, of one kind; speech has a speaker."""
+
+    start: int
+    end: int
+    kind: Kind
+    text: str
+    speaker: str | None = None
+    confidence: float | None = None  # 0..1, for dialogue and thought only
+
+
+@dataclass(frozen=True)
+class Character:
+    """A character of the book, as found in the text or named in a cast file."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    gender: Gender | None = None
+    voice: str | None = None  # voice profile id
+    # Per-character adjustments on top of the voice profile (None: the profile's own).
+    rate_wpm: int | None = None
+    pitch: int | None = None
+    volume: float | None = None
+
+
+@dataclass(frozen=True)
+class Cast:
+    """What an author says about a book: who is who, and how it is read."""
+
+    characters: tuple[Character, ...] = ()
+    narrator_voice: str | None = None  # voice profile id for narration
+    thought_voice: str | None = None  # None: thoughts in the thinker's own voice
+    pronunciations: tuple[tuple[str, str], ...] = ()  # (written, spoken), applied before synthesis
+    read_headings: bool = True
+    read_notes: bool = True
+    path: Path | None = None  # the cast file this came from, if any
+
+
+@dataclass(frozen=True)
+class VoiceProfile:
+    """A named voice: an engine voice with rate, pitch and volume (one TOML file in voices/)."""
+
+    id: str  # the file stem
+    description: str
+    engine_voice: str  # e.g. "gmw/en-us+f3"
+    rate_wpm: int = 175
+    pitch: int = 50  # 0..99
+    volume: float = 1.0  # 0.0..1.0
+    gain_db: float = 0.0  # applied when stitching
+    gender: Gender | None = None
+    age: str = "adult"  # "child" | "young" | "adult" | "old"
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """Exactly what the engine is given for a clip (part of the clip's cache key)."""
+
+    engine_voice: str
+    rate_wpm: int
+    pitch: int
+    volume: float
+
+
+@dataclass(frozen=True)
+class Line:
+    """One clip to speak: a segment, or a sentence-sized piece of a long one."""
+
+    segment_index: int
+    text: str  # what the engine is given (cleaned, pronunciations applied)
+    display: str  # what the transcript shows
+    speaker: str  # "Narrator" for narration, headings and notes
+    voice_id: str
+    settings: VoiceSettings
+    gain_db: float = 0.0
+    pause_before_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A synthesized line: a validated WAV file (22050 Hz, 16-bit, mono) in the clip cache."""
+
+    key: str
+    wav_path: Path
+    duration_ms: int
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A transcript cue: who says what, when, in the chapter's audio."""
+
+    start_ms: int
+    end_ms: int
+    speaker: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Tags:
+    """Metadata written into audio files."""
+
+    title: str
+    album: str
+    artist: str | None = None
+    track: int | None = None
+    track_total: int | None = None
+    cover: bytes | None = None
+    cover_mime: str | None = None
+    chapters: tuple[tuple[str, int, int], ...] = field(default=())  # (title, start_ms, end_ms)

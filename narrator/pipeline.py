@@ -1,0 +1,731 @@
+"""Compose the stages: load -> segment -> attribute -> cast -> synthesize -> stitch -> export.
+
+`analyze_text` and `analyze_book` run the text stages; `render_book` runs them all, with the
+clip cache, chapter skipping (a chapter whose lines, voices and tags did not change is not
+redone), resuming after a kill, dry runs and progress reports. Nothing here prints: progress
+goes to a `Reporter`, results come back as data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import narrator
+from narrator.attribute import attribute_speakers
+from narrator.casting import (
+    Assignment,
+    assign_voices,
+    cast_warnings,
+    load_cast,
+    merge_cast,
+    validate_cast_voices,
+    voice_for_label,
+    write_cast,
+)
+from narrator.characters import find_characters
+from narrator.errors import ConfigError, OutputError
+from narrator.export import build_m4b, encode_mp3, write_m3u, write_vtt
+from narrator.load import TEXT_SUFFIXES, load_book, read_text
+from narrator.model import (
+    Book,
+    Cast,
+    Chapter,
+    Character,
+    Kind,
+    Line,
+    Segment,
+    Tags,
+    VoiceProfile,
+    VoiceSettings,
+)
+from narrator.script import NARRATOR, UNKNOWN_SPEAKER, Voice, build_lines, speakable_text
+from narrator.segment import segment_chapter
+from narrator.stitch import pause_before_ms, stitch_chapter
+from narrator.synth import ClipCache, SynthPool, engine_id, engine_voices
+from narrator.voices import load_profiles
+
+CAST_FILE_NAME = "cast.toml"
+MANIFEST_NAME = ".narrator-manifest.json"
+THOUGHT_VOLUME = 0.8  # thoughts in the thinker's own voice, a little softer
+
+
+# ---------------------------------------------------------------------------- analysis
+
+
+@dataclass(frozen=True)
+class ChapterAnalysis:
+    """A chapter's segments with speakers."""
+
+    chapter: Chapter
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A whole book analysed: its chapters' segments and the characters who speak."""
+
+    book: Book
+    cast: Cast
+    characters: tuple[Character, ...]
+    chapters: tuple[ChapterAnalysis, ...]
+    line_counts: dict[str, int]
+
+
+def candidate_characters(cast: Cast, texts: Sequence[str], *, managed: bool) -> list[Character]:
+    """The characters attribution chooses from.
+
+    A cast file given with --cast is the author's list and is taken as it is; the book's own
+    cast file (managed) is the list narrator keeps, so characters found in new chapters join it.
+    """
+    if cast.characters and not managed:
+        return list(cast.characters)
+    found = find_characters(texts)
+    return merge_cast(cast, found) if cast.characters else found
+
+
+def analyze_text(text: str, characters: Sequence[Character]) -> list[Segment]:
+    """Segment one text and attribute its speech."""
+    return attribute_speakers(text, segment_chapter(text), characters)
+
+
+def analyze_book(book: Book, cast: Cast, *, managed: bool = False) -> Analysis:
+    """Segment and attribute every chapter of a book against one set of characters."""
+    texts = [chapter.text for chapter in book.chapters]
+    characters = candidate_characters(cast, texts, managed=managed)
+    chapters = tuple(
+        ChapterAnalysis(chapter, tuple(analyze_text(chapter.text, characters)))
+        for chapter in book.chapters
+    )
+    counts = count_lines(segment for ch in chapters for segment in ch.segments)
+    return Analysis(book, cast, tuple(characters), chapters, counts)
+
+
+def count_lines(segments: Iterator[Segment] | Sequence[Segment]) -> dict[str, int]:
+    """How many speech segments each speaker has."""
+    counts: Counter[str] = Counter(
+        segment.speaker or UNKNOWN_SPEAKER for segment in segments if segment.kind.is_speech
+    )
+    return dict(counts)
+
+
+def default_cast_path(input_path: Path) -> Path:
+    """Where a book's cast file lives: `cast.toml` in the folder, or beside the file."""
+    return (
+        input_path / CAST_FILE_NAME if input_path.is_dir() else input_path.parent / CAST_FILE_NAME
+    )
+
+
+def read_cast(cast_path: Path | None) -> Cast:
+    """The cast file's content, or an empty cast when there is none."""
+    if cast_path is None or not cast_path.exists():
+        return Cast(path=cast_path)
+    return load_cast(cast_path)
+
+
+# ---------------------------------------------------------------------------- casting
+
+
+@dataclass(frozen=True)
+class Casting:
+    """Who speaks with which voice: the assignment and the profiles it refers to."""
+
+    assignment: Assignment
+    profiles: dict[str, VoiceProfile]
+    characters: tuple[Character, ...]
+    cast: Cast
+
+    def voice(self, profile_id: str, character: Character | None = None) -> Voice:
+        profile = self.profiles[profile_id]
+        settings = VoiceSettings(
+            engine_voice=profile.engine_voice,
+            rate_wpm=(character.rate_wpm if character and character.rate_wpm else profile.rate_wpm),
+            pitch=(character.pitch if character and character.pitch is not None else profile.pitch),
+            volume=(
+                character.volume if character and character.volume is not None else profile.volume
+            ),
+        )
+        return Voice(profile_id, settings, profile.gain_db)
+
+    def speaker_voice(self, speaker: str) -> Voice:
+        by_name = {character.name: character for character in self.characters}
+        profile_id = self.assignment.by_character.get(speaker)
+        if profile_id is None:
+            profile_id = voice_for_label(speaker, self.assignment, self.profiles)
+        return self.voice(profile_id, by_name.get(speaker))
+
+    def voice_for(self, segment: Segment) -> tuple[str, Voice]:
+        """The transcript label and the voice of one segment."""
+        if not segment.kind.is_speech:
+            return NARRATOR, self.voice(self.assignment.narrator)
+        speaker = segment.speaker or UNKNOWN_SPEAKER
+        if segment.kind is Kind.THOUGHT and self.cast.thought_voice:
+            return speaker, self.voice(self.cast.thought_voice)
+        voice = self.speaker_voice(speaker)
+        if segment.kind is Kind.THOUGHT:
+            settings = voice.settings
+            softer = VoiceSettings(
+                settings.engine_voice, settings.rate_wpm, settings.pitch,
+                round(settings.volume * THOUGHT_VOLUME, 3),
+            )  # fmt: skip
+            voice = Voice(voice.voice_id, softer, voice.gain_db)
+        return speaker, voice
+
+
+def cast_book(analysis: Analysis, voices_dirs: Sequence[Path] = ()) -> Casting:
+    """Give every speaker a voice: the cast file's choices first, then stable defaults."""
+    profiles = load_profiles(voices_dirs)
+    validate_cast_voices(analysis.cast, profiles)
+    assignment = assign_voices(analysis.characters, analysis.cast, profiles, analysis.line_counts)
+    return Casting(assignment, profiles, analysis.characters, analysis.cast)
+
+
+# ---------------------------------------------------------------------------- rendering
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How to render: where to, with which engine, how many workers."""
+
+    out_dir: Path
+    cast_path: Path | None = None  # None: the book's own cast.toml, written if missing
+    engine: str = "espeak"
+    jobs: int = 2
+    dry_run: bool = False
+    voices_dirs: tuple[Path, ...] = ()
+    bitrate_kbps: int = 64
+    m4b: bool | None = None  # None: an M4B when the book has more than one chapter
+
+
+@dataclass
+class ChapterResult:
+    """What happened to one chapter."""
+
+    number: int
+    title: str
+    mp3_path: Path
+    vtt_path: Path
+    status: str  # "rendered", "skipped" (up to date), "planned" (dry run)
+    lines: int
+    duration_ms: int = 0
+    clips_to_synthesize: int = 0
+
+
+@dataclass
+class RenderSummary:
+    """The end-of-run report."""
+
+    book_title: str
+    book_dir: Path
+    chapters: list[ChapterResult] = field(default_factory=list)
+    clips_synthesized: int = 0
+    clips_reused: int = 0
+    lines_per_voice: dict[str, int] = field(default_factory=dict)
+    speakers: dict[str, str] = field(default_factory=dict)  # speaker -> voice id
+    warnings: list[str] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    m4b_path: Path | None = None
+    m3u_path: Path | None = None
+    cast_path: Path | None = None
+    dry_run: bool = False
+
+    @property
+    def duration_ms(self) -> int:
+        return sum(chapter.duration_ms for chapter in self.chapters)
+
+    def count(self, status: str) -> int:
+        return sum(1 for chapter in self.chapters if chapter.status == status)
+
+
+class Reporter:
+    """Receives progress; the CLI shows it. The default shows nothing."""
+
+    def stage(self, name: str) -> None: ...
+
+    def chapter_started(self, index: int, total: int, title: str, clips: int) -> None: ...
+
+    def clips_done(self, done: int, total: int) -> None: ...
+
+    def chapter_finished(self, result: ChapterResult) -> None: ...
+
+
+class _Timer:
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds = seconds
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+
+
+def render_book(
+    input_path: Path, options: RenderOptions, reporter: Reporter | None = None
+) -> RenderSummary:
+    """Render a chapter, folder of chapters or EPUB into chapter MP3s, transcripts and an M4B."""
+    reporter = reporter or Reporter()
+    started = time.perf_counter()
+    stage_seconds: dict[str, float] = {}
+    timed = _Timer(stage_seconds)
+
+    reporter.stage("load")
+    with timed("load"):
+        book = load_book(input_path)
+    cast_path = options.cast_path or default_cast_path(input_path)
+    reporter.stage("analyze")
+    with timed("analyze"):
+        cast = read_cast(cast_path)
+        managed = options.cast_path is None
+        analysis = analyze_book(book, cast, managed=managed)
+    with timed("cast"):
+        casting = cast_book(analysis, options.voices_dirs)
+        if managed and not options.dry_run:
+            write_cast(cast_path, _speaking(analysis), casting.assignment)
+
+    book_dir = options.out_dir / safe_file_name(book.title)
+    summary = RenderSummary(
+        book_title=book.title,
+        book_dir=book_dir,
+        cast_path=cast_path,
+        dry_run=options.dry_run,
+        stage_seconds=stage_seconds,
+        warnings=list(cast_warnings(cast)),
+    )
+    _prepare_out_dir(book_dir, options.dry_run)
+
+    cache = ClipCache()
+    current_engine = engine_id(options.engine)
+    manifest = _Manifest(book_dir / MANIFEST_NAME)
+    total = len(analysis.chapters)
+    track_total = total
+    plans: list[tuple[ChapterAnalysis, list[Line], ChapterResult, str]] = []
+    with timed("script"):
+        for chapter_analysis in analysis.chapters:
+            chapter = chapter_analysis.chapter
+            lines = build_lines(
+                chapter.text, chapter_analysis.segments, cast, casting.voice_for, pause_before_ms
+            )
+            for line in lines:
+                summary.lines_per_voice[line.voice_id] = (
+                    summary.lines_per_voice.get(line.voice_id, 0) + 1
+                )
+                summary.speakers.setdefault(line.speaker, line.voice_id)
+            tags = chapter_tags(book, chapter, track_total)
+            keys = [cache.key(line.text, line.settings, current_engine) for line in lines]
+            fingerprint = _fingerprint(lines, keys, tags, options.bitrate_kbps)
+            stem = f"{chapter.number:02d} - {safe_file_name(chapter.title)}"
+            result = ChapterResult(
+                number=chapter.number,
+                title=chapter.title,
+                mp3_path=book_dir / f"{stem}.mp3",
+                vtt_path=book_dir / f"{stem}.vtt",
+                status="planned",
+                lines=len(lines),
+            )
+            if not lines:
+                summary.warnings.append(
+                    f"chapter {chapter.number} ({chapter.title}): nothing to read"
+                )
+            if manifest.is_current(result.mp3_path, result.vtt_path, fingerprint):
+                result.status = "skipped"
+                result.duration_ms = manifest.duration_ms(result.mp3_path)
+            else:
+                result.clips_to_synthesize = len({key for key in keys if not cache.contains(key)})
+            plans.append((chapter_analysis, lines, result, fingerprint))
+            summary.chapters.append(result)
+
+    unattributed = sum(
+        1 for _, lines, _, _ in plans for ln in lines if ln.speaker == UNKNOWN_SPEAKER
+    )
+    if unattributed:
+        summary.warnings.append(f"{unattributed} lines have no known speaker (read as 'Unknown')")
+    if options.dry_run:
+        summary.elapsed_s = time.perf_counter() - started
+        return summary
+
+    todo = [plan for plan in plans if plan[2].status != "skipped"]
+    if todo:
+        with (
+            SynthPool(options.engine, cache, options.jobs) as pool,
+            ThreadPoolExecutor(1) as encoder,
+        ):
+            pending: list[Future[None]] = []
+            for position, (chapter_analysis, lines, result, fingerprint) in enumerate(todo, 1):
+                reporter.chapter_started(position, len(todo), result.title, len(lines))
+                with timed("synthesize"):
+                    synthesized = pool.synthesize(lines, on_progress=reporter.clips_done)
+                summary.clips_synthesized += synthesized.synthesized
+                summary.clips_reused += synthesized.reused
+                # Encode this chapter while the next one is being synthesized.
+                pending.append(
+                    encoder.submit(
+                        _finish_chapter,
+                        book,
+                        chapter_analysis.chapter,
+                        lines,
+                        synthesized.clips,
+                        result,
+                        fingerprint,
+                        manifest,
+                        options,
+                        track_total,
+                        timed,
+                        reporter,
+                    )
+                )
+            for future in pending:
+                future.result()
+
+    build_m4b_too = options.m4b if options.m4b is not None else total > 1
+    with timed("package"):
+        _package(book, summary, manifest, book_dir, build_m4b_too)
+    summary.elapsed_s = time.perf_counter() - started
+    return summary
+
+
+def _finish_chapter(
+    book: Book,
+    chapter: Chapter,
+    lines: list[Line],
+    clips: Sequence[object],
+    result: ChapterResult,
+    fingerprint: str,
+    manifest: _Manifest,
+    options: RenderOptions,
+    track_total: int,
+    timed: _Timer,
+    reporter: Reporter,
+) -> None:
+    wav_path = result.mp3_path.with_name(f".{result.mp3_path.stem}.wav.tmp")
+    try:
+        with timed("stitch"):
+            cues = stitch_chapter(clips, lines, wav_path)  # type: ignore[arg-type]
+        with timed("encode"):
+            tags = chapter_tags(book, chapter, track_total)
+            result.duration_ms = encode_mp3(wav_path, result.mp3_path, tags, options.bitrate_kbps)
+        write_vtt(cues, result.vtt_path)
+    finally:
+        wav_path.unlink(missing_ok=True)
+    result.status = "rendered"
+    manifest.record(result.mp3_path, fingerprint, result.duration_ms)
+    reporter.chapter_finished(result)
+
+
+def _package(
+    book: Book, summary: RenderSummary, manifest: _Manifest, book_dir: Path, with_m4b: bool
+) -> None:
+    """The M3U playlist and (for more than one chapter) the M4B, when anything changed."""
+    chapters = summary.chapters
+    m3u_path = book_dir / f"{safe_file_name(book.title)}.m3u"
+    entries = [(ch.mp3_path, ch.title, ch.duration_ms // 1000) for ch in chapters]
+    playlist_fp = _hash(json.dumps([(p.name, t, d) for p, t, d in entries]))
+    if not manifest.is_current(m3u_path, None, playlist_fp):
+        write_m3u(entries, m3u_path)
+        manifest.record(m3u_path, playlist_fp, 0)
+    summary.m3u_path = m3u_path
+    if not with_m4b:
+        return
+    m4b_path = book_dir / f"{safe_file_name(book.title)}.m4b"
+    parts_fp = _hash(json.dumps([manifest.fingerprint(ch.mp3_path) for ch in chapters]))
+    if not manifest.is_current(m4b_path, None, parts_fp):
+        tags = Tags(
+            title=book.title,
+            album=book.title,
+            artist=book.author,
+            cover=book.cover,
+            cover_mime=book.cover_mime,
+        )
+        build_m4b([(ch.mp3_path, ch.title) for ch in chapters], m4b_path, tags)
+        manifest.record(m4b_path, parts_fp, summary.duration_ms)
+    summary.m4b_path = m4b_path
+
+
+def chapter_tags(book: Book, chapter: Chapter, track_total: int) -> Tags:
+    """ID3 tags of a chapter MP3."""
+    return Tags(
+        title=chapter.title,
+        album=book.title,
+        artist=book.author,
+        track=chapter.number,
+        track_total=track_total,
+        cover=book.cover,
+        cover_mime=book.cover_mime,
+    )
+
+
+_UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
+
+
+def safe_file_name(name: str, limit: int = 80) -> str:
+    """A name usable as a file name on every common file system."""
+    cleaned = _UNSAFE.sub(" ", name)
+    cleaned = re.sub(r"\s+", " ", cleaned).strip(" .")
+    return cleaned[:limit].rstrip(" .") or "untitled"
+
+
+def _prepare_out_dir(book_dir: Path, dry_run: bool) -> None:
+    if dry_run:
+        return
+    for parent in (book_dir, *book_dir.parents):
+        if parent.exists() and not parent.is_dir():
+            raise OutputError(f"{parent}: is a file, not a folder; choose another --out")
+    try:
+        book_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{book_dir}: cannot create the output folder ({exc.strerror})") from exc
+    if not os.access(book_dir, os.W_OK):
+        raise OutputError(f"{book_dir}: the output folder is not writable")
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _fingerprint(lines: Sequence[Line], keys: Sequence[str], tags: Tags, bitrate_kbps: int) -> str:
+    """Everything a chapter's files depend on: when it is unchanged, so are they."""
+    cover = hashlib.sha256(tags.cover).hexdigest() if tags.cover else None
+    payload = {
+        "version": narrator.__version__,
+        "bitrate": bitrate_kbps,
+        "tags": [tags.title, tags.album, tags.artist, tags.track, tags.track_total, cover],
+        "lines": [
+            [key, line.pause_before_ms, line.gain_db, line.speaker, line.display]
+            for key, line in zip(keys, lines, strict=True)
+        ],
+    }
+    return _hash(json.dumps(payload, sort_keys=True))
+
+
+class _Manifest:
+    """What each output file was made from, so unchanged files are not redone."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.entries: dict[str, dict[str, object]] = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            self.entries = {}
+
+    def fingerprint(self, output: Path) -> str | None:
+        entry = self.entries.get(output.name)
+        return str(entry["fingerprint"]) if entry else None
+
+    def duration_ms(self, output: Path) -> int:
+        entry = self.entries.get(output.name) or {}
+        value = entry.get("duration_ms", 0)
+        return value if isinstance(value, int) else 0
+
+    def is_current(self, output: Path, companion: Path | None, fingerprint: str) -> bool:
+        if not output.exists() or (companion is not None and not companion.exists()):
+            return False
+        return self.fingerprint(output) == fingerprint
+
+    def record(self, output: Path, fingerprint: str, duration_ms: int) -> None:
+        self.entries[output.name] = {"fingerprint": fingerprint, "duration_ms": duration_ms}
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(self.entries, indent=1, sort_keys=True), "utf-8")
+        os.replace(tmp, self.path)
+
+
+def _speaking(analysis: Analysis) -> list[Character]:
+    """Characters worth keeping in a cast file: the author's, and those who speak."""
+    authored = {character.name for character in analysis.cast.characters}
+    return [
+        character
+        for character in analysis.characters
+        if character.name in authored or analysis.line_counts.get(character.name, 0) > 0
+    ]
+
+
+# ---------------------------------------------------------------------------- analyze, cast
+
+
+@dataclass(frozen=True)
+class AnalyzeReport:
+    """`narrator analyze` and `narrator cast`: segments with speakers, characters with voices."""
+
+    analysis: Analysis
+    casting: Casting
+    whole_text: bool  # True: one text file, offsets refer to the whole decoded file
+
+    def parts(self) -> list[tuple[str | None, tuple[Segment, ...]]]:
+        if self.whole_text:
+            return [(None, self.analysis.chapters[0].segments)]
+        return [(ch.chapter.title, ch.segments) for ch in self.analysis.chapters]
+
+    def character_rows(self) -> list[dict[str, object]]:
+        """Characters (and unnamed speakers) with aliases, gender, voice and line count."""
+        counts = self.analysis.line_counts
+        rows: list[dict[str, object]] = []
+        named = set()
+        for character in self.analysis.characters:
+            named.add(character.name)
+            rows.append(
+                {
+                    "name": character.name,
+                    "aliases": list(character.aliases),
+                    "gender": character.gender.value if character.gender else None,
+                    "voice": self.casting.speaker_voice(character.name).voice_id,
+                    "lines": counts.get(character.name, 0),
+                }
+            )
+        for speaker, lines in counts.items():
+            if speaker not in named:
+                rows.append(
+                    {
+                        "name": speaker,
+                        "aliases": [],
+                        "gender": None,
+                        "voice": self.casting.speaker_voice(speaker).voice_id,
+                        "lines": lines,
+                    }
+                )
+        rows.sort(key=lambda row: (-int(row["lines"]), str(row["name"])))  # type: ignore[call-overload]
+        return rows
+
+    def to_json(self) -> dict[str, object]:
+        def seg(segment: Segment) -> dict[str, object]:
+            return {
+                "start": segment.start,
+                "end": segment.end,
+                "kind": segment.kind.value,
+                "speaker": segment.speaker if segment.kind.is_speech else None,
+                "confidence": segment.confidence if segment.kind.is_speech else None,
+                "text": segment.text,
+            }
+
+        result: dict[str, object] = {}
+        if self.whole_text:
+            result["segments"] = [seg(s) for s in self.analysis.chapters[0].segments]
+        else:
+            result["chapters"] = [
+                {
+                    "number": ch.chapter.number,
+                    "title": ch.chapter.title,
+                    "source": ch.chapter.source,
+                    "segments": [seg(s) for s in ch.segments],
+                }
+                for ch in self.analysis.chapters
+            ]
+        result["characters"] = [
+            {k: row[k] for k in ("name", "aliases", "gender", "voice")}
+            for row in self.character_rows()
+        ]
+        return result
+
+
+def analyze_input(
+    input_path: Path, cast_path: Path | None = None, voices_dirs: Sequence[Path] = ()
+) -> AnalyzeReport:
+    """Analyze a file, folder or EPUB with its cast: the data behind `narrator analyze`."""
+    managed = cast_path is None
+    cast = read_cast(default_cast_path(input_path)) if managed else load_cast(cast_path)
+    whole_text = input_path.is_file() and input_path.suffix.lower() in TEXT_SUFFIXES
+    if whole_text:
+        text = read_text(input_path)
+        chapter = Chapter(1, input_path.stem, text, str(input_path))
+        book = Book(title=input_path.stem, chapters=(chapter,), source_path=input_path)
+    else:
+        book = load_book(input_path)
+    analysis = analyze_book(book, cast, managed=managed)
+    return AnalyzeReport(analysis, cast_book(analysis, voices_dirs), whole_text)
+
+
+def write_cast_file(input_path: Path, cast_path: Path | None, report: AnalyzeReport) -> Path:
+    """Create or update the cast file with every speaking character and its voice."""
+    path = cast_path or default_cast_path(input_path)
+    write_cast(path, _speaking(report.analysis), report.casting.assignment)
+    return path
+
+
+def list_voices(
+    voices_dirs: Sequence[Path] = (), engine: str = "espeak"
+) -> tuple[list[VoiceProfile], list[str]]:
+    """The voice profiles, and the engine voices installed on this machine."""
+    profiles = load_profiles(voices_dirs)
+    return sorted(profiles.values(), key=lambda p: p.id), engine_voices(engine)
+
+
+SAMPLE_TEXT = "Hello. This is how I sound when I read your story aloud. Do you like it?"
+
+
+def preview_voice(
+    profile_id: str,
+    text: str | None,
+    out_path: Path,
+    engine: str = "espeak",
+    voices_dirs: Sequence[Path] = (),
+) -> Path:
+    """Speak a line with one voice profile into an MP3, to audition it."""
+    profiles = load_profiles(voices_dirs)
+    if profile_id not in profiles:
+        known = ", ".join(sorted(profiles))
+        raise ConfigError(f"unknown voice profile '{profile_id}'; available: {known}")
+    casting_voice = Casting(
+        Assignment(narrator=profile_id, by_character={}), profiles, (), Cast()
+    ).voice(profile_id)
+    line = _sample_line(text or SAMPLE_TEXT, profile_id, casting_voice)
+    _render_lines([line], out_path, engine, Tags(title=f"{profile_id} sample", album="narrator"))
+    return out_path
+
+
+def preview_characters(report: AnalyzeReport, out_dir: Path, engine: str = "espeak") -> list[Path]:
+    """One short MP3 per main character, in its voice, with a line the character speaks."""
+    rows = [row for row in report.character_rows() if int(row["lines"]) > 0][:12]  # type: ignore[call-overload]
+    first_lines: dict[str, str] = {}
+    for _, segments in report.parts():
+        for segment in segments:
+            speaker = segment.speaker
+            if segment.kind.is_speech and speaker and speaker not in first_lines:
+                first_lines[speaker] = segment.text
+    _prepare_out_dir(out_dir, False)
+    paths = []
+    for row in rows:
+        name = str(row["name"])
+        voice = report.casting.speaker_voice(name)
+        text = f"{name}. " + first_lines.get(name, "This is my voice.")
+        path = out_dir / f"{safe_file_name(name)}.mp3"
+        _render_lines(
+            [_sample_line(text, name, voice)], path, engine, Tags(name, "narrator preview")
+        )
+        paths.append(path)
+    return paths
+
+
+def _sample_line(text: str, speaker: str, voice: Voice) -> Line:
+    return Line(
+        segment_index=0,
+        text=speakable_text(text) or SAMPLE_TEXT,
+        display=text,
+        speaker=speaker,
+        voice_id=voice.voice_id,
+        settings=voice.settings,
+        gain_db=voice.gain_db,
+    )
+
+
+def _render_lines(lines: list[Line], out_path: Path, engine: str, tags: Tags) -> None:
+    if out_path.exists() and out_path.is_dir():
+        raise OutputError(f"{out_path}: is a folder; give a file name ending in .mp3")
+    _prepare_out_dir(out_path.parent, False)
+    with SynthPool(engine, ClipCache(), 1) as pool:
+        result = pool.synthesize(lines)
+    wav_path = out_path.with_name(f".{out_path.name}.wav.tmp")
+    try:
+        stitch_chapter(result.clips, lines, wav_path)
+        encode_mp3(wav_path, out_path, tags)
+    finally:
+        wav_path.unlink(missing_ok=True)

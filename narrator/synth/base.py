@@ -1,0 +1,160 @@
+"""The speech-engine contract, the engine registry, and checks on the WAV files engines write.
+
+Input: text + VoiceSettings; output: a 22050 Hz, 16-bit, mono WAV file.
+Engine modules are imported lazily by name, so that importing narrator.synth never loads
+pyttsx3 or libespeak-ng in the parent process (workers create the engines).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from narrator.errors import ConfigError
+from narrator.model import VoiceSettings
+
+SAMPLE_RATE_HZ = 22050
+SAMPLE_WIDTH_BYTES = 2
+CHANNELS = 1
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A speech engine living in one worker process."""
+
+    # Engine name and version, part of every clip's cache key.
+    id: str
+
+    def synthesize(self, text: str, voice: VoiceSettings, wav_path: Path) -> None:
+        """Speak `text` into `wav_path` as a 22050 Hz 16-bit mono WAV."""
+        ...
+
+    def voices(self) -> list[str]:
+        """Installed voice ids, then variants as "+name" (usable as "base+name")."""
+        ...
+
+
+class EngineClass(Protocol):
+    """What the registry needs from an engine class before any engine exists."""
+
+    def __call__(self) -> Engine: ...
+
+    def identify(self) -> str:
+        """The engine id, found without starting an engine (safe in the parent process)."""
+        ...
+
+    def check(self) -> None:
+        """Raise ToolMissingError when the engine cannot run on this machine."""
+        ...
+
+
+# Engine name -> "module:Class". "fake-faulty" exists for tests of the worker pool only.
+_ENGINES: dict[str, str] = {
+    "espeak": "narrator.synth.espeak:EspeakEngine",
+    "fake": "narrator.synth.fake:FakeEngine",
+    "fake-faulty": "narrator.synth.fake:FaultyEngine",
+}
+ENGINE_NAMES: tuple[str, ...] = ("espeak", "fake")  # the ones users may choose
+DEFAULT_ENGINE = "espeak"
+
+
+def engine_class(engine_name: str) -> EngineClass:
+    """The class registered under `engine_name`; ConfigError for an unknown name."""
+    target = _ENGINES.get(engine_name)
+    if target is None:
+        choices = ", ".join(ENGINE_NAMES)
+        raise ConfigError(f"unknown speech engine {engine_name!r}: choose one of {choices}")
+    module_name, _, class_name = target.partition(":")
+    cls: EngineClass = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
+def create_engine(engine_name: str) -> Engine:
+    """Start an engine; call this only inside a worker process."""
+    return engine_class(engine_name)()
+
+
+def engine_id(engine_name: str) -> str:
+    """The id of an engine (for cache keys) without starting it."""
+    return engine_class(engine_name).identify()
+
+
+def split_voice(engine_voice: str) -> tuple[str, str]:
+    """Split "gmw/en-us+f3" into ("gmw/en-us", "f3"); the variant may be ""."""
+    base, _, variant = engine_voice.partition("+")
+    return base.strip(), variant.strip()
+
+
+def voice_known(engine_voice: str, voices: list[str]) -> bool:
+    """Whether `engine_voice` ("base" or "base+variant") is among an engine's voices()."""
+    base, variant = split_voice(engine_voice)
+    known = set(voices)
+    return base in known and (not variant or f"+{variant}" in known)
+
+
+# Letter runs are words; every digit counts as one, because "1834" is read as several words.
+_WORD_RE = re.compile(r"[^\W\d_]+|\d")
+
+
+def count_words(text: str) -> int:
+    """Spoken words in `text`, as used for clip timeouts and duration checks."""
+    return len(_WORD_RE.findall(text))
+
+
+def expected_duration_ms(text: str, rate_wpm: int) -> float:
+    """How long `text` should take at `rate_wpm`."""
+    return count_words(text) * 60000.0 / max(rate_wpm, 1)
+
+
+def duration_plausible(duration_ms: float, text: str, rate_wpm: int) -> bool:
+    """Whether a clip's length fits its words and rate (40%..300%, with slack for short lines).
+
+    espeak-ng speaks 80-95% of the nominal rate on sentences and pads one word to ~0.7 s;
+    the check is there to catch clips that lost part of their audio or gained another's.
+    """
+    expected = expected_duration_ms(text, rate_wpm)
+    return 0.4 * expected - 300.0 <= duration_ms <= 3.0 * expected + 1500.0
+
+
+@dataclass(frozen=True)
+class WavInfo:
+    frames: int
+    duration_ms: int
+
+
+def read_wav(wav_path: Path) -> WavInfo:
+    """Read and check a clip's WAV; ValueError if it is not 22050 Hz 16-bit mono with audio."""
+    try:
+        with wave.open(str(wav_path), "rb") as wav:
+            params = wav.getparams()
+            frames = wav.getnframes()
+            data = wav.readframes(frames)
+    except (OSError, EOFError, wave.Error) as exc:
+        raise ValueError(f"unreadable WAV: {exc}") from exc
+    if (params.nchannels, params.sampwidth, params.framerate) != (
+        CHANNELS,
+        SAMPLE_WIDTH_BYTES,
+        SAMPLE_RATE_HZ,
+    ):
+        raise ValueError(
+            f"WAV is {params.framerate} Hz, {8 * params.sampwidth}-bit, "
+            f"{params.nchannels} channel(s); expected 22050 Hz 16-bit mono"
+        )
+    if frames == 0:
+        raise ValueError("WAV has no audio (header only)")
+    if len(data) != frames * SAMPLE_WIDTH_BYTES:
+        raise ValueError("WAV is truncated")
+    return WavInfo(frames=frames, duration_ms=round(frames * 1000 / SAMPLE_RATE_HZ))
+
+
+def write_wav(wav_path: Path, pcm: bytes) -> None:
+    """Write 16-bit mono PCM at 22050 Hz as a WAV file."""
+    with wave.open(str(wav_path), "wb") as wav:
+        wav.setnchannels(CHANNELS)
+        wav.setsampwidth(SAMPLE_WIDTH_BYTES)
+        wav.setframerate(SAMPLE_RATE_HZ)
+        wav.writeframes(pcm)

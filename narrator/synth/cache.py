@@ -1,0 +1,139 @@
+"""Clips cached by content: key = sha256 of (text, VoiceSettings, engine id).
+
+Input: a finished WAV from an engine; output: a validated Clip in the cache folder.
+Each entry is `<key>.wav` plus a `<key>.json` sidecar holding its size, frame count and
+sha256; both are moved into place with os.replace, so a run killed at any moment leaves
+either a whole entry or one that fails the check on read and is rendered again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import platformdirs
+
+from narrator.model import Clip, VoiceSettings
+from narrator.synth.base import read_wav
+
+CACHE_DIR_ENV = "NARRATOR_CACHE_DIR"
+_FORMAT_VERSION = 1
+_STALE_TEMP_S = 24 * 3600
+
+
+def default_cache_dir() -> Path:
+    """$NARRATOR_CACHE_DIR, else the user cache folder's narrator/clips."""
+    configured = os.environ.get(CACHE_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    return Path(platformdirs.user_cache_dir("narrator")) / "clips"
+
+
+def clip_key(text: str, settings: VoiceSettings, engine_id: str) -> str:
+    """The cache key of a clip: what is said, how, and by which engine."""
+    payload = json.dumps(
+        {"v": _FORMAT_VERSION, "text": text, "voice": asdict(settings), "engine": engine_id},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class ClipCache:
+    """A folder of validated clips; a damaged entry reads as missing and is removed."""
+
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        self.cache_dir = cache_dir if cache_dir is not None else default_cache_dir()
+
+    def wav_path(self, key: str) -> Path:
+        # Two-letter sub-folders keep folders small for books of tens of thousands of lines.
+        return self.cache_dir / key[:2] / f"{key}.wav"
+
+    def _sidecar_path(self, key: str) -> Path:
+        return self.cache_dir / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> Clip | None:
+        """The clip stored under `key`, or None when it is missing or damaged."""
+        wav_path = self.wav_path(key)
+        sidecar_path = self._sidecar_path(key)
+        if not wav_path.exists() or not sidecar_path.exists():
+            return None
+        try:
+            meta = json.loads(sidecar_path.read_text(encoding="utf-8"))
+            if (
+                not isinstance(meta, dict)
+                or meta.get("version") != _FORMAT_VERSION
+                or meta.get("bytes") != wav_path.stat().st_size
+                or meta.get("sha256") != _sha256_file(wav_path)
+            ):
+                raise ValueError("sidecar does not match the WAV")
+            info = read_wav(wav_path)
+            if info.frames != meta.get("frames"):
+                raise ValueError("frame count does not match")
+        except (OSError, ValueError):
+            self.discard(key)
+            return None
+        return Clip(key=key, wav_path=wav_path, duration_ms=info.duration_ms)
+
+    def put(self, key: str, wav_path: Path) -> Clip:
+        """Move a finished WAV into the cache under `key` (ValueError if it holds no audio)."""
+        info = read_wav(wav_path)
+        final_wav = self.wav_path(key)
+        final_wav.parent.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "version": _FORMAT_VERSION,
+            "bytes": wav_path.stat().st_size,
+            "frames": info.frames,
+            "duration_ms": info.duration_ms,
+            "sha256": _sha256_file(wav_path),
+        }
+        # Same file system as the final name (the temp folder is inside the cache), so
+        # os.replace is atomic; the sidecar goes last, so a WAV is never trusted without it.
+        os.replace(wav_path, final_wav)
+        fd, tmp_name = tempfile.mkstemp(dir=final_wav.parent, prefix=".", suffix=".json.tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(meta, handle)
+            os.replace(tmp_name, self._sidecar_path(key))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+            raise
+        return Clip(key=key, wav_path=final_wav, duration_ms=info.duration_ms)
+
+    def discard(self, key: str) -> None:
+        """Remove an entry (both files), if present."""
+        for path in (self._sidecar_path(key), self.wav_path(key)):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def make_temp_dir(self) -> Path:
+        """A private folder inside the cache for clips being rendered (same file system)."""
+        temp_root = self.cache_dir / "tmp"
+        temp_root.mkdir(parents=True, exist_ok=True)
+        self._prune_stale_temp_dirs(temp_root)
+        return Path(tempfile.mkdtemp(dir=temp_root, prefix=f"{os.getpid()}-"))
+
+    @staticmethod
+    def _prune_stale_temp_dirs(temp_root: Path) -> None:
+        # Left behind by runs that were killed; a live run touches its folder constantly.
+        cutoff = time.time() - _STALE_TEMP_S
+        for child in temp_root.iterdir():
+            with contextlib.suppress(OSError):
+                if child.is_dir() and child.stat().st_mtime < cutoff:
+                    shutil.rmtree(child, ignore_errors=True)

@@ -1,0 +1,149 @@
+"""The espeak-ng engine through pyttsx3: the only module that imports pyttsx3.
+
+Input: text + VoiceSettings; output: a 22050 Hz 16-bit mono WAV.
+Run it only as it held up in 300- and 500-clip runs (docs in shared tts-facts): one engine per
+process and no threads of ours touching it (the pool's spawn workers), one save_to_file per
+runAndWait, then wait for the finished-utterance event with a timeout, with pyttsx3's
+"Audio saved to" print swallowed. A fresh engine speaks a warm-up line first, because its
+first runAndWait can return before the file is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib.metadata
+import io
+import re
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from narrator.errors import ConfigError, EngineError, ToolMissingError
+from narrator.model import VoiceSettings
+from narrator.synth.base import count_words, split_voice
+
+_INSTALL_HINT = "espeak-ng is not installed: apt-get install espeak-ng"
+# The names pyttsx3's own loader tries on Linux and macOS.
+_LIBRARY_NAMES = (
+    "libespeak-ng.so.1",
+    "/usr/local/lib/libespeak-ng.so.1",
+    "/opt/homebrew/lib/libespeak-ng.1.dylib",
+    "/usr/local/lib/libespeak-ng.1.dylib",
+)
+_WARM_UP_TEXT = "Ready."
+# Markup is read aloud ("less than b greater than"): drop anything tag-shaped.
+_TAG_RE = re.compile(r"</?[A-Za-z][^<>]{0,80}>")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _load_library() -> ctypes.CDLL:
+    for name in _LIBRARY_NAMES:
+        with contextlib.suppress(OSError):
+            return ctypes.CDLL(name)
+    raise ToolMissingError(_INSTALL_HINT)
+
+
+def _library_version() -> str:
+    info = _load_library().espeak_Info
+    info.restype = ctypes.c_char_p
+    version: bytes | None = info(None)
+    return version.decode("ascii", "replace") if version else "unknown"
+
+
+def clean_text(text: str) -> str:
+    """What espeak-ng is given: no tags, no control characters, single spaces."""
+    text = _TAG_RE.sub(" ", text)
+    text = _CONTROL_RE.sub(" ", text)
+    return " ".join(text.split())
+
+
+class EspeakEngine:
+    """One pyttsx3 engine; create at most one per process, and never in the pool's parent."""
+
+    @classmethod
+    def identify(cls) -> str:
+        try:
+            pyttsx3_version = importlib.metadata.version("pyttsx3")
+        except importlib.metadata.PackageNotFoundError as exc:
+            raise ToolMissingError("pyttsx3 is not installed: pip install pyttsx3") from exc
+        return f"pyttsx3-{pyttsx3_version}/espeak-ng-{_library_version()}"
+
+    @classmethod
+    def check(cls) -> None:
+        cls.identify()
+
+    def __init__(self) -> None:
+        self.id = self.identify()
+        try:
+            import pyttsx3  # noqa: PLC0415 - loads libespeak-ng; only ever in a worker
+
+            self._engine: Any = pyttsx3.init("espeak")
+        except (ImportError, OSError, RuntimeError) as exc:
+            raise ToolMissingError(_INSTALL_HINT) from exc
+        # Called from espeak's own thread; an Event is the safe way to hand the news over.
+        self._finished = threading.Event()
+        self._errors: list[BaseException] = []
+        self._engine.connect("finished-utterance", self._on_finished)
+        self._engine.connect("error", self._on_error)
+        self._bases, self._variants = self._list_voices()
+        with tempfile.TemporaryDirectory(prefix="narrator-warm-up-") as tmp_dir:
+            warm_up = VoiceSettings(engine_voice="gmw/en", rate_wpm=175, pitch=50, volume=1.0)
+            self.synthesize(_WARM_UP_TEXT, warm_up, Path(tmp_dir) / "warm-up.wav")
+
+    def _on_finished(self, name: object = None, completed: object = True) -> None:
+        self._finished.set()
+
+    def _on_error(self, name: object = None, exception: BaseException | None = None) -> None:
+        self._errors.append(exception or RuntimeError("unknown pyttsx3 error"))
+
+    def _list_voices(self) -> tuple[list[str], list[str]]:
+        from pyttsx3.drivers import _espeak  # noqa: PLC0415
+
+        bases = sorted({str(v.id) for v in self._engine.getProperty("voices")})
+        spec = _espeak.VOICE()
+        spec.languages = b"variant"
+        variants = set()
+        for voice in _espeak.ListVoices(spec):
+            # identifier is "!v/<file>"; the file name is what "+<variant>" looks up.
+            name = voice.identifier.decode("utf-8", "replace").rsplit("/", 1)[-1]
+            if name and " " not in name:
+                variants.add(name)
+        return bases, sorted(variants)
+
+    def voices(self) -> list[str]:
+        return [*self._bases, *(f"+{v}" for v in self._variants)]
+
+    def _check_voice(self, engine_voice: str) -> None:
+        # espeak-ng silently keeps the previous voice when given an unknown one.
+        base, variant = split_voice(engine_voice)
+        if base not in self._bases or (variant and variant not in self._variants):
+            raise ConfigError(
+                f"unknown engine voice {engine_voice!r}: `narrator voices` lists the installed ones"
+            )
+
+    def synthesize(self, text: str, voice: VoiceSettings, wav_path: Path) -> None:
+        spoken = clean_text(text)
+        if not spoken:
+            raise EngineError("cannot speak an empty line")
+        self._check_voice(voice.engine_voice)
+        # Every property every time: getProperty returns wrong values for rate and pitch,
+        # so there is nothing to compare against, and setting is cheap.
+        self._engine.setProperty("voice", voice.engine_voice)
+        self._engine.setProperty("rate", int(voice.rate_wpm))
+        self._engine.setProperty("volume", float(voice.volume))
+        self._engine.setProperty("pitch", int(voice.pitch))
+        self._finished.clear()
+        self._errors.clear()
+        timeout_s = 10.0 + 0.02 * count_words(spoken)
+        with contextlib.redirect_stdout(io.StringIO()):
+            self._engine.save_to_file(spoken, str(wav_path))
+            self._engine.runAndWait()
+            finished = self._finished.wait(timeout_s)
+        if self._errors:
+            raise RuntimeError(f"pyttsx3 reported: {self._errors[0]}")
+        if not finished:
+            raise RuntimeError(f"no finished-utterance event after {timeout_s:.0f} s")
+        if not wav_path.exists():
+            raise RuntimeError("pyttsx3 wrote no file")

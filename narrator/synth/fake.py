@@ -1,0 +1,113 @@
+"""A deterministic stand-in for the speech engine, so the whole pipeline runs without espeak-ng.
+
+Input: text + VoiceSettings; output: a WAV holding a tone whose length follows the words and
+the rate (words * 60000 / rate_wpm ms, at least 150 ms) and whose pitch follows the voice.
+
+FaultyEngine ("fake-faulty") is for tests of the worker pool only: markers in the text make
+it misbehave. `[hang]` sleeps for an hour, `[crash]` kills its process, `[raise]` raises,
+`[empty]` writes a header-only WAV, `[short]` writes a tenth of the audio. A count such as
+`[crash*2]` misbehaves only on the first two attempts at that text; the attempts are counted
+in files under $NARRATOR_FAKE_FAULT_DIR (without it, the marker always misbehaves).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+import struct
+import time
+import zlib
+from pathlib import Path
+
+from narrator.errors import EngineError
+from narrator.model import VoiceSettings
+from narrator.synth.base import SAMPLE_RATE_HZ, count_words, write_wav
+
+MIN_DURATION_MS = 150
+FAULT_DIR_ENV = "NARRATOR_FAKE_FAULT_DIR"
+
+# Names in the style of espeak-ng, so voice profiles written for espeak work with the fake.
+_BASES = ("gmw/en", "gmw/en-gb-scotland", "gmw/en-gb-x-rp", "gmw/en-us", "roa/fr", "gmw/de")
+_VARIANTS = tuple(f"+{v}" for v in ("f1", "f2", "f3", "f4", "f5", "m1", "m2", "m3", "m7"))
+
+
+def tone_pcm(duration_ms: float, voice: VoiceSettings) -> bytes:
+    """A sine tone for `voice`: frequency from its pitch and name, amplitude from its volume."""
+    frames = max(1, round(duration_ms * SAMPLE_RATE_HZ / 1000))
+    # A whole number of samples per period lets one period be repeated instead of computed.
+    frequency_hz = 100.0 + 4.0 * voice.pitch + zlib.crc32(voice.engine_voice.encode()) % 60
+    period = max(2, round(SAMPLE_RATE_HZ / frequency_hz))
+    amplitude = max(0.0, min(voice.volume, 1.0)) * 12000
+    one_period = struct.pack(
+        f"<{period}h",
+        *(round(amplitude * math.sin(2 * math.pi * i / period)) for i in range(period)),
+    )
+    repeats = frames // period + 1
+    return (one_period * repeats)[: frames * 2]
+
+
+class FakeEngine:
+    """Writes tones instead of speech; accepts any voice name."""
+
+    id = "fake-1"
+
+    @classmethod
+    def identify(cls) -> str:
+        return cls.id
+
+    @classmethod
+    def check(cls) -> None:
+        return None
+
+    def voices(self) -> list[str]:
+        return [*_BASES, *_VARIANTS]
+
+    def synthesize(self, text: str, voice: VoiceSettings, wav_path: Path) -> None:
+        if not text.strip():
+            raise EngineError("cannot speak an empty line")
+        duration_ms = max(
+            float(MIN_DURATION_MS), count_words(text) * 60000.0 / max(voice.rate_wpm, 1)
+        )
+        write_wav(wav_path, tone_pcm(duration_ms, voice))
+
+
+_FAULT_RE = re.compile(r"\[(hang|crash|raise|empty|short)(?:\*(\d+))?\]")
+
+
+def _should_misbehave(text: str, fault: str, times: str | None) -> bool:
+    if times is None:
+        return True
+    fault_dir = os.environ.get(FAULT_DIR_ENV)
+    if not fault_dir:
+        return True
+    name = hashlib.sha256(f"{fault}\0{text}".encode()).hexdigest()[:20]
+    counter_path = Path(fault_dir) / name
+    seen = int(counter_path.read_text()) if counter_path.exists() else 0
+    counter_path.write_text(str(seen + 1))
+    return seen < int(times)
+
+
+class FaultyEngine(FakeEngine):
+    """The fake engine with misbehaviour on demand (see the module docstring); tests only."""
+
+    id = "fake-faulty-1"
+
+    def synthesize(self, text: str, voice: VoiceSettings, wav_path: Path) -> None:
+        match = _FAULT_RE.search(text)
+        if match is None or not _should_misbehave(text, match[1], match[2]):
+            super().synthesize(text, voice, wav_path)
+            return
+        fault = match[1]
+        if fault == "hang":
+            time.sleep(3600)
+        elif fault == "crash":
+            os._exit(17)
+        elif fault == "raise":
+            raise RuntimeError("the fake engine failed on purpose")
+        elif fault == "empty":
+            write_wav(wav_path, b"")
+        elif fault == "short":
+            duration_ms = count_words(text) * 60000.0 / max(voice.rate_wpm, 1)
+            write_wav(wav_path, tone_pcm(duration_ms / 10, voice))

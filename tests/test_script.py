@@ -1,0 +1,99 @@
+"""Lines from segments: cleaning, pronunciations, splitting long segments, voices, pauses."""
+
+from __future__ import annotations
+
+from narrator.model import Cast, Kind, Line, Segment, VoiceSettings
+from narrator.script import (
+    HARD_LINE_CHARS,
+    MAX_LINE_CHARS,
+    NARRATOR,
+    Voice,
+    build_lines,
+    speakable_text,
+    split_spans,
+)
+
+SETTINGS = VoiceSettings("gmw/en-us", 175, 50, 1.0)
+
+
+def _voice_for(segment: Segment) -> tuple[str, Voice]:
+    if segment.kind.is_speech:
+        return segment.speaker or "Unknown", Voice("woman", SETTINGS)
+    return NARRATOR, Voice("narrator", SETTINGS)
+
+
+def _pause(prev: Line | None, line: Line, gap: str) -> int:
+    return 0 if prev is None else (600 if "\n" in gap else 300)
+
+
+def test_markup_that_the_engine_would_read_aloud_is_removed() -> None:
+    assert speakable_text("<b>Run</b>, *now*! _please_") == "Run , now ! please"
+    assert speakable_text("See https://example.com/x?y=1 now") == "See link now"
+    assert speakable_text("bell\x07 rings\u202e") == "bell rings"
+
+
+def test_text_without_letters_or_digits_is_not_spoken() -> None:
+    assert speakable_text("* * *") == ""
+    assert speakable_text("---  ...  ") == ""
+    assert speakable_text("1912") == "1912"
+
+
+def test_pronunciations_apply_to_whole_words_case_insensitively() -> None:
+    rules = (("Naruto", "Nah-roo-toh"), ("justu", "jutsu"))
+    assert speakable_text("Naruto used a justu.", rules) == "Nah-roo-toh used a jutsu."
+    assert speakable_text("NARUTO's justus", rules) == "Nah-roo-toh's justus"
+
+
+def test_long_text_is_split_into_sentence_groups_that_cover_it() -> None:
+    text = "Mr. Smith went home. He was tired, and the road was long. " * 40
+    spans = list(split_spans(text, 0, len(text)))
+    assert len(spans) > 5
+    assert spans[0][0] == 0 and spans[-1][1] == len(text)
+    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        assert end == start  # contiguous: nothing lost
+    assert all(e - s <= MAX_LINE_CHARS + HARD_LINE_CHARS for s, e in spans)
+    # "Mr." is an abbreviation, not a sentence end.
+    assert not any(text[s:e].strip().endswith("Mr.") for s, e in spans)
+
+
+def test_a_sentence_without_punctuation_is_cut_at_spaces() -> None:
+    text = "word " * 2000
+    spans = list(split_spans(text, 0, len(text)))
+    assert "".join(text[s:e] for s, e in spans) == text
+    assert max(e - s for s, e in spans) <= HARD_LINE_CHARS
+    long_word = "x" * 5000
+    spans = list(split_spans(long_word, 0, len(long_word)))
+    assert "".join(long_word[s:e] for s, e in spans) == long_word
+
+
+def test_build_lines_gives_voices_speakers_and_pauses() -> None:
+    text = 'Ann smiled.\n"Hello," she said.\n\n* * *\n'
+    segments = [
+        Segment(0, 12, Kind.NARRATION, text[0:12]),
+        Segment(12, 20, Kind.DIALOGUE, text[12:20], "Ann", 0.9),
+        Segment(20, 31, Kind.NARRATION, text[20:31]),
+        Segment(31, len(text), Kind.NARRATION, text[31:]),
+    ]
+    lines = build_lines(text, segments, Cast(), _voice_for, _pause)
+    assert [(ln.speaker, ln.display) for ln in lines] == [
+        (NARRATOR, "Ann smiled."),
+        ("Ann", '"Hello,"'),
+        (NARRATOR, "she said."),
+    ]
+    assert [ln.voice_id for ln in lines] == ["narrator", "woman", "narrator"]
+    assert [ln.pause_before_ms for ln in lines] == [0, 600, 300]
+
+
+def test_headings_and_notes_can_be_left_unread() -> None:
+    text = "AN: thanks!\nChapter 2\nShe ran."
+    segments = [
+        Segment(0, 12, Kind.NOTE, text[0:12]),
+        Segment(12, 22, Kind.HEADING, text[12:22]),
+        Segment(22, len(text), Kind.NARRATION, text[22:]),
+    ]
+    every = build_lines(text, segments, Cast(), _voice_for, _pause)
+    assert len(every) == 3
+    quiet = Cast(read_headings=False, read_notes=False)
+    assert [ln.display for ln in build_lines(text, segments, quiet, _voice_for, _pause)] == [
+        "She ran."
+    ]
