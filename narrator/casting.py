@@ -396,7 +396,7 @@ def _pick_free(free: Sequence[VoiceProfile], gender: Gender | None) -> str | Non
         return None
     # Unknown gender: take from whichever gender has most voices left, so that characters
     # of known gender found later still find one of their own.
-    left = {g: sum(1 for p in free if p.gender == g) for g in Gender}
+    left = {g: sum(1 for p in free if p.gender == g and p.id != NARRATOR_PROFILE) for g in Gender}
     richest = max(Gender, key=lambda g: (left[g], g == Gender.FEMALE))
     fitting = [p for p in free if _fits(p, richest)]
     return (fitting or list(free))[0].id
@@ -536,7 +536,7 @@ def write_cast(path: Path, characters: Sequence[Character], assignment: Assignme
         elif isinstance(entries, AoT):
             if len(entries) and not entries[-1].as_string().endswith("\n\n"):
                 entries[-1].add(tomlkit.nl())
-            entries.append(tomlkit.parse(_entry_text(character, voice))["character"][0])
+            entries.append(tomlkit.parse(_entry_text(character, voice) + "\n")["character"][0])
         else:
             added.append(_entry_text(character, voice))
 

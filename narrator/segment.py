@@ -72,15 +72,18 @@ _SPEECH_WORDS = frozenset(
 _WORD_RE = re.compile(r"[A-Za-z]+")
 _TAG_WINDOW = 60  # characters of tag looked at on each side of a quote
 
+_NUMBER = r"(?:\d+|[IVXLC]+\b|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
 _CHAPTER_RE = re.compile(
-    r"(?:chapter|prologue|epilogue|part|book|interlude|act|volume|letter|section)\b"
-    r"|(?:[IVXLC]+|\d+)\.?\s*$"
-    r"|(?:the end|to be continued|end of (?:the )?chapter|fin)\b",
+    r"(?:chapter|prologue|epilogue|interlude|part|book|act|volume|letter|section)"
+    rf"(?:\s+(?:{_NUMBER}|end\b))?\s*(?:[:.\-\u2014\u2013]|$)"
+    r"|[IVXLC]+\.?$|\d+\.?$"
+    r"|(?:the end|to be continued|end of (?:the )?chapter|fin)\W*$",
     re.IGNORECASE,
 )
-_SEPARATOR_RE = re.compile(r"[\W_]{1,40}|(?:[oOxX0]{1,3}[\W_]*){1,5}")
+# "* * *", "~~~", "-----", "oOo", "xXx": scene separators.
+_SEPARATOR_RE = re.compile(r"(?:[*~#=+\-_\u2022\u2014]\s*){3,40}|[oOxX0]{3,9}")
 _NOTE_MARK_RE = re.compile(
-    r"(?:A\s?/\s?N|AN|N\s?/\s?A)\d*\s*[:.\-\u2014]|author'?s?\s+notes?\b|disclaimer\b",
+    r"(?-i:A\s?/\s?N|AN|N\s?/\s?A)\d*\s*[:.\-\u2014]|author'?s?\s+notes?\b|disclaimer\b",
     re.IGNORECASE,
 )
 _NOTE_WORDS_RE = re.compile(
@@ -459,12 +462,13 @@ def _italic_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 def _stands_alone(text: str, a: int, b: int, start: int, end: int) -> bool:
     """An italic passage forming whole sentences of its own (an unmarked thought)."""
-    head = text[start:a].rstrip()
-    tail = text[b:end].lstrip()
+    # Bounded look-arounds keep this linear however many italics a paragraph holds.
+    head = text[max(start, a - 8) : a].rstrip()
+    tail = text[b : min(end, b + 8)].lstrip()
     inner = text[a + 1 : b - 1].rstrip()
     opens = not head or head[-1] in _SENTENCE_END
     closes = bool(inner) and (inner[-1] in _SENTENCE_END or not tail or tail[0] in ".!?")
-    return opens and closes and any(ch in _SENTENCE_END for ch in inner + tail[:1])
+    return opens and closes
 
 
 def _segment_paragraph(

@@ -1,0 +1,808 @@
+"""Attribute speakers: chapter text + segments (list[Segment]) + characters -> list[Segment].
+
+Input: the chapter text, the segments of `narrator.segment.segment_chapter` (speech segments
+include their quote marks) and the characters (a cast, or those found in the text).
+Output: the same coverage of the text, with `speaker` and `confidence` set on every dialogue
+and thought segment. A quoted run that holds two speakers' turns may come back as two segments.
+
+Attribution is a sequence of sieves, from the most to the least certain (after Muzny et al.
+2017, "A two-stage sieve approach for quote attribution"). Each quotation keeps the first
+answer it gets; each sieve has its own confidence:
+
+1. explicit tag naming a character (`said Tom`, `Tom replied`, `"Run." Said Tom`)   0.95
+2. pronoun tag (`she replied`, `said he`) resolved to the latest fitting mention     0.85
+3. descriptive tag (`the old man said`): a cast alias, else kept as the noun phrase  0.80
+   - same speaker as a tagged quotation in the same paragraph                       0.90
+   - a quotation continued over paragraphs (no closing mark)                         0.90
+5. a character acting in the same paragraph (`Tom frowned. "No."`)                  0.70
+4. a vocative names the addressee: excluded as speaker, and the likely next speaker  0.60
+6. turn-taking in a conversation (A, B, A, B), reset by narration                    0.55
+7. fallback: the nearest character mentioned before the quotation                   0.30
+
+First-person narrators (`I said`) resolve to the cast character with alias "I" (or "_narr"),
+else to "Narrator".
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from narrator.model import Character, Gender, Kind, Segment
+
+NARRATOR = "Narrator"
+_NARRATOR_ALIASES = {"i", "_narr", "narr", "narrator", "me", "myself"}
+
+CONF_EXPLICIT = 0.95
+CONF_PARAGRAPH = 0.9
+CONF_CONTINUED = 0.9
+CONF_PRONOUN = 0.85
+CONF_DESCRIPTIVE = 0.8
+CONF_ACTION = 0.7
+CONF_VOCATIVE = 0.6
+CONF_SPLIT = 0.6
+CONF_TURN = 0.55
+CONF_FALLBACK = 0.3
+
+# Verbs that introduce speech. Base forms; inflections are generated below.
+_SPEECH_VERBS = """
+say tell ask reply answer cry exclaim add continue remark shout whisper mutter return observe
+inquire enquire rejoin retort repeat demand interrupt call murmur laugh interpose explain pursue
+resume begin sigh gasp growl admit urge stammer echo ejaculate assent protest falter sob
+suggest remonstrate announce agree proceed persist plead query address scream sneer respond
+insist assure conclude confess promise mourn entreat acquiesce implore grumble hesitate thunder
+blurt muse question sniff wail breathe reiterate confide groan declare bluster comment offer
+reflect think yell snap chuckle hiss snarl bark roar squeak shriek giggle grin smile nod
+observe mumble sing chirp purr moan whimper stutter croak drawl quip lie volunteer correct
+warn order command beg cackle huff scoff snort muse mention note point counter argue object
+prompt coax soothe tease joke rasp scold greet wonder guess sob bellow holler rumble grunt
+exclaim recite read write pray plead
+""".split()
+_IRREGULAR = {
+    "say": ["said", "says", "saying"],
+    "tell": ["told", "tells", "telling"],
+    "think": ["thought", "thinks", "thinking"],
+    "begin": ["began", "begins", "beginning"],
+    "sing": ["sang", "sings", "singing"],
+    "write": ["wrote", "writes", "writing"],
+    "read": ["reads", "reading"],
+    "lie": ["lied", "lies", "lying"],
+    "go": ["went on", "goes on", "going on"],
+}
+
+
+def _inflect(verb: str) -> list[str]:
+    if verb in _IRREGULAR:
+        return [verb, *_IRREGULAR[verb]]
+    forms = [verb]
+    if verb.endswith("e"):
+        forms += [verb + "d", verb + "s", verb[:-1] + "ing"]
+    elif verb.endswith("y") and verb[-2] not in "aeiou":
+        forms += [verb[:-1] + "ied", verb[:-1] + "ies", verb + "ing"]
+    elif re.fullmatch(r".*[^aeiou][aeiou][bdgmnprt]", verb) and len(verb) <= 4:
+        forms += [verb + verb[-1] + "ed", verb + "s", verb + verb[-1] + "ing"]
+    else:
+        suffix_s = "es" if verb.endswith(("s", "sh", "ch", "x", "z", "o")) else "s"
+        forms += [verb + "ed", verb + suffix_s, verb + "ing"]
+    return forms
+
+
+_VERB_FORMS = sorted(
+    {f for v in [*_SPEECH_VERBS, "go"] for f in _inflect(v)}, key=len, reverse=True
+)
+_VERB_ALT = "|".join(re.escape(f) for f in _VERB_FORMS)
+# Whole-word verb, any capitalisation of the first letter (`"Run." Said the blonde`).
+_VERB_RE = re.compile(rf"\b(?i:{_VERB_ALT})\b")
+
+_TITLES = (
+    "Mr Mrs Miss Ms Mx Dr Doctor Lady Lord Sir Madame Mme Mlle Mademoiselle Monsieur M "
+    "Master Mistress Captain Capt Colonel Col General Major Professor Prof Aunt Uncle "
+    "Father Mother Sister Brother Reverend Rev Count Countess Duke Duchess Prince Princess "
+    "King Queen Dame Signor Signora Herr Frau Fraulein"
+).split()
+_TITLE_GENDER = {
+    "Mr": Gender.MALE, "Sir": Gender.MALE, "Lord": Gender.MALE, "Monsieur": Gender.MALE,
+    "M": Gender.MALE, "Master": Gender.MALE, "Uncle": Gender.MALE, "Father": Gender.MALE,
+    "Brother": Gender.MALE, "Count": Gender.MALE, "Duke": Gender.MALE, "Prince": Gender.MALE,
+    "King": Gender.MALE, "Signor": Gender.MALE, "Herr": Gender.MALE,
+    "Mrs": Gender.FEMALE, "Miss": Gender.FEMALE, "Ms": Gender.FEMALE, "Lady": Gender.FEMALE,
+    "Madame": Gender.FEMALE, "Mme": Gender.FEMALE, "Mlle": Gender.FEMALE,
+    "Mademoiselle": Gender.FEMALE, "Mistress": Gender.FEMALE, "Aunt": Gender.FEMALE,
+    "Mother": Gender.FEMALE, "Sister": Gender.FEMALE, "Countess": Gender.FEMALE,
+    "Duchess": Gender.FEMALE, "Princess": Gender.FEMALE, "Queen": Gender.FEMALE,
+    "Dame": Gender.FEMALE, "Signora": Gender.FEMALE, "Frau": Gender.FEMALE,
+    "Fraulein": Gender.FEMALE,
+}  # fmt: skip
+_TITLE_RE = "(?:" + "|".join(_TITLES) + r")\.?"
+# Words never used as a name on their own, even when a multi-word alias contains them.
+_NOT_NAMES = {
+    "the", "of", "de", "la", "le", "du", "von", "van", "and", "a", "an", "old", "young",
+    "little", "big", "external", "story", "one", "two", "man", "woman", "i", "my", "his", "her",
+    *(t.lower() for t in _TITLES),
+}  # fmt: skip
+
+_PRONOUN_GENDER: dict[str, Gender | None] = {
+    "he": Gender.MALE, "she": Gender.FEMALE, "i": None, "they": None, "we": None,
+}  # fmt: skip
+_MALE_NOUNS = (
+    "man men gentleman gentlemen boy lad fellow guy husband father son brother uncle king lord "
+    "sir master prince duke count knight monk priest bandit youngster chap gent stranger-man "
+    "grandfather nephew groom butler waiter beadle"
+).split()
+_FEMALE_NOUNS = (
+    "woman women lady ladies girl wife mother daughter sister aunt queen maid widow mistress "
+    "madam matron princess duchess countess grandmother niece bride nurse witch redhead blonde "
+    "brunette"
+).split()
+_OTHER_NOUNS = (
+    "child kid stranger voice other doctor guard guards soldier officer clerk servant driver "
+    "shopkeeper innkeeper merchant painter jew undertaker robber companion visitor figure "
+    "creature thing one person youth elder traveller traveler porter coroner surgeon boss "
+    "leader captain sergeant spirit sword ghost whelp spy croupier"
+).split()
+_NOUN_GENDER: dict[str, Gender | None] = {
+    **{n: Gender.MALE for n in _MALE_NOUNS},
+    **{n: Gender.FEMALE for n in _FEMALE_NOUNS},
+    **{n: None for n in _OTHER_NOUNS},
+}
+_NOUN_ALT = "|".join(sorted(_NOUN_GENDER, key=len, reverse=True))
+# A descriptive noun phrase: determiner, up to three modifiers, a person noun.
+_NP_RE = re.compile(
+    rf"\b(?P<det>(?i:the|a|an|one of the|his|her|my|our|their|that|this))\s+"
+    rf"(?P<mods>(?:[a-z][\w-]*\s+){{0,3}}?)(?P<noun>(?i:{_NOUN_ALT}))\b"
+)
+_PRONOUN_RE = re.compile(r"\b(?i:he|she)\b|\bI\b")
+_WORD_RE = re.compile(r"[A-Za-z][\w'-]*")
+# A sentence ends at .!? unless the word before is a title (`Mr. Poirot`).
+_SENT_END_RE = re.compile(r"(?<![A-Z])(?<!Mr)(?<!Mrs)(?<!Dr)(?<!St)(?<!Mlle)(?<!Mme)[.!?;]+(?=\s|$)")
+_ADVERB_RE = re.compile(r"(?:\w+ly|again|then|now|too|once|at last|at once|aloud|softly)\b")
+_OPEN_MARKS = "\"'\u201c\u2018*"
+_CLOSE_MARKS = "\"'\u201d\u2019*"
+_ANSWER_START_RE = re.compile(
+    r"(?:Yes|Yeah|Yep|No|Nope|Nah|Sure|Fine|Okay|OK|Alright|All right|Of course|Maybe|Deal|"
+    r"Because|Never|Right|Aye|Nay)\b"
+)
+_INTERJECTION_RE = re.compile(
+    r"(?:Hey|Hi|Hello|Oh|O|Ah|Thanks|Thank you|Sorry|Please|Shut up|Look|Listen|Come on|"
+    r"Yes|No|Well|Dear|My dear|Good morning|Good night|Goodbye|Bye|Wait|Stop)\s*,?\s+$"
+)
+
+
+@dataclass
+class _Mention:
+    start: int
+    end: int
+    names: tuple[str, ...]  # cast characters it may refer to; () for a nameless description
+    label: str  # the noun phrase for nameless descriptions
+    gender: Gender | None
+    in_quote: bool
+    indefinite: bool = False
+
+
+@dataclass
+class _Quote:
+    index: int  # position in the segment list
+    start: int
+    end: int
+    para: int
+    speaker: str | None = None
+    confidence: float = 0.0
+    sieve: str = ""
+    tag_speaker: bool = False
+    vocatives: set[str] = field(default_factory=set)
+    closed: bool = True
+    split_at: int | None = None  # text offset of a second turn inside this quoted run
+    second_speaker: str | None = None
+
+
+class _CastIndex:
+    """Alias lookup for the cast: one compiled alternation, alias -> candidate names."""
+
+    def __init__(self, characters: Sequence[Character]) -> None:
+        self.gender: dict[str, Gender | None] = {}
+        self.narrator: str | None = None
+        self.by_alias: dict[str, list[str]] = {}
+        derived: dict[str, list[str]] = {}
+        self.descriptive: dict[str, list[str]] = {}  # normalised description -> names
+        for ch in characters:
+            self.gender[ch.name] = ch.gender
+            for alias in (ch.name, *ch.aliases):
+                alias = alias.strip()
+                if not alias:
+                    continue
+                if alias.lower() in _NARRATOR_ALIASES:
+                    self.narrator = self.narrator or ch.name
+                    continue
+                key = alias.lower()
+                if ch.name not in self.by_alias.setdefault(key, []):
+                    self.by_alias[key].append(ch.name)
+                words = alias.split()
+                if words[0].lower() in ("the", "a", "an"):
+                    norm = " ".join(words[1:]).lower()
+                    self.descriptive.setdefault(norm, []).append(ch.name)
+                    continue
+                # `Jake Barnes` is also `Jake` and `Barnes` (and `Mr. Barnes` via the title).
+                for w in words:
+                    bare = w.rstrip(".,")
+                    if len(bare) > 1 and bare[0].isupper() and bare.lower() not in _NOT_NAMES:
+                        names = derived.setdefault(bare.lower(), [])
+                        if ch.name not in names:
+                            names.append(ch.name)
+        for key, names in derived.items():
+            self.by_alias.setdefault(key, names)
+        alts = []
+        for key in sorted(self.by_alias, key=len, reverse=True):
+            esc = re.escape(key)
+            # Names are capitalised in the text; descriptions may be either way.
+            if key[0].isalpha():
+                esc = f"[{key[0].upper()}{key[0]}]" + esc[1:]
+            if key.startswith("the "):
+                esc = "[Tt]he " + re.escape(key[4:])
+            alts.append(esc)
+        self.regex: re.Pattern[str] | None = None
+        if alts:
+            self.regex = re.compile(
+                rf"(?<![\w-])(?:(?P<title>{_TITLE_RE})\s+)?(?P<alias>{'|'.join(alts)})(?![\w-])"
+            )
+
+    def mentions(self, text: str, in_quote: _SpanTest) -> list[_Mention]:
+        found: list[_Mention] = []
+        if self.regex is None:
+            return found
+        for m in self.regex.finditer(text):
+            alias = m.group("alias")
+            if alias[0].islower() and not alias.lower().startswith("the ") and " " not in alias:
+                # A lower-case one-word alias (`red`, `kid`) only counts inside quotes.
+                if not in_quote(m.start()):
+                    continue
+            title = (m.group("title") or "").rstrip(".")
+            whole = m.group(0).lower()
+            names = self.by_alias.get(whole) or self.by_alias.get(alias.lower(), [])
+            if title and whole not in self.by_alias:
+                tg = _TITLE_GENDER.get(title)
+                if tg is not None:
+                    fitting = [n for n in names if self.gender.get(n) in (tg, None)]
+                    names = fitting or names
+            if not names:
+                continue
+            gender = self.gender.get(names[0]) if len(names) == 1 else None
+            if gender is None and title:
+                gender = _TITLE_GENDER.get(title)
+            found.append(
+                _Mention(m.start(), m.end(), tuple(names), "", gender, in_quote(m.start()))
+            )
+        return found
+
+
+class _SpanTest:
+    """Is an offset inside one of the sorted, disjoint spans?"""
+
+    def __init__(self, spans: Sequence[tuple[int, int]]) -> None:
+        self.starts = [s for s, _ in spans]
+        self.ends = [e for _, e in spans]
+
+    def __call__(self, pos: int) -> bool:
+        i = bisect.bisect_right(self.starts, pos) - 1
+        return i >= 0 and pos < self.ends[i]
+
+
+def _paragraph_starts(text: str) -> list[int]:
+    if re.search(r"\n[ \t]*\n", text):
+        return [0] + [m.end() for m in re.finditer(r"\n[ \t]*\n\s*", text)]
+    return [0] + [m.end() for m in re.finditer(r"\n", text)]
+
+
+def _strip_det(phrase: str) -> str:
+    return re.sub(r"^(?i:the|a|an|one of the)\s+", "", phrase.strip()).lower()
+
+
+class _Attributor:
+    def __init__(
+        self,
+        text: str,
+        segments: Sequence[Segment],
+        characters: Sequence[Character],
+        narrative_person: int | None,
+    ) -> None:
+        self.text = text
+        self.segments = list(segments)
+        self.cast = _CastIndex(characters)
+        self.para_starts = _paragraph_starts(text)
+        self.quotes: list[_Quote] = []
+        for i, seg in enumerate(self.segments):
+            if seg.kind.is_speech:
+                q = _Quote(i, seg.start, seg.end, self._para(seg.start))
+                stripped = seg.text.rstrip()
+                q.closed = len(stripped) > 1 and stripped[-1] in _CLOSE_MARKS
+                self.quotes.append(q)
+        spans = [(q.start, q.end) for q in self.quotes]
+        self.in_quote = _SpanTest(spans)
+        self.mentions = self.cast.mentions(text, self.in_quote)
+        self.mentions += self._descriptions()
+        self.mentions.sort(key=lambda m: m.start)
+        self.mention_starts = [m.start for m in self.mentions]
+        self.mention_at = {m.start: m for m in self.mentions}
+        self.person = narrative_person or self._guess_person()
+        self.narrator = self.cast.narrator or NARRATOR
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def _para(self, pos: int) -> int:
+        return bisect.bisect_right(self.para_starts, pos) - 1
+
+    def _descriptions(self) -> list[_Mention]:
+        """Nameless people in narration (`an old man`, `the bald man`) as mentions."""
+        found = []
+        for m in _NP_RE.finditer(self.text):
+            if self.in_quote(m.start()) or m.start() in ():
+                continue
+            det = m.group("det").lower()
+            if det in ("his", "her", "my", "our", "their"):
+                continue
+            noun = m.group("noun").lower()
+            mods = m.group("mods").split()
+            if any(w in ("of", "and", "or", "to", "in", "with", "was", "is") for w in mods):
+                continue
+            label = " ".join(["the", *mods, noun]) if det != "one of the" else m.group(0)
+            found.append(
+                _Mention(
+                    m.start(), m.end(), (), label.lower(), _NOUN_GENDER.get(noun), False,
+                    indefinite=det in ("a", "an"),
+                )
+            )
+        return found
+
+    def _guess_person(self) -> int:
+        """First person when `I` is common in narration relative to he/she."""
+        first = third = 0
+        for m in _PRONOUN_RE.finditer(self.text):
+            if self.in_quote(m.start()):
+                continue
+            if m.group(0) == "I":
+                first += 1
+            else:
+                third += 1
+        return 1 if first * 3 >= third and first > 20 else 3
+
+    def _resolve_description(self, phrase: str, pos: int, exclude: str | None) -> tuple[str, float]:
+        """A descriptive subject: a cast alias, a known nameless person, or a cast guess."""
+        norm = _strip_det(phrase)
+        names = self.cast.descriptive.get(norm) or self.cast.by_alias.get(phrase.lower())
+        if names:
+            return self._pick(names, pos), CONF_DESCRIPTIVE
+        noun = norm.split()[-1] if norm else ""
+        gender = _NOUN_GENDER.get(noun)
+        # Introduced as `an old man` earlier: a nameless person, keep the description.
+        if self._introduced(norm, pos):
+            return "the " + norm, CONF_DESCRIPTIVE
+        guess = self._antecedent(pos, gender, exclude, window=3000, names_only=True)
+        if guess is not None:
+            return guess, CONF_DESCRIPTIVE - 0.2
+        return "the " + norm, CONF_DESCRIPTIVE - 0.2
+
+    def _introduced(self, norm: str, pos: int) -> bool:
+        head = norm.split()[-1] if norm else ""
+        i = bisect.bisect_left(self.mention_starts, pos) - 1
+        while i >= 0 and pos - self.mentions[i].start < 6000:
+            m = self.mentions[i]
+            if m.indefinite and m.label.split()[-1] == head:
+                return True
+            if m.names and m.start < pos - 2000:
+                break
+            i -= 1
+        return False
+
+    def _pick(self, names: Sequence[str], pos: int) -> str:
+        """Among characters sharing an alias, the one mentioned most recently by a unique name."""
+        if len(names) == 1:
+            return names[0]
+        i = bisect.bisect_left(self.mention_starts, pos) - 1
+        while i >= 0 and pos - self.mentions[i].start < 20000:
+            m = self.mentions[i]
+            if len(m.names) == 1 and m.names[0] in names:
+                return m.names[0]
+            i -= 1
+        return names[0]
+
+    def _antecedent(
+        self,
+        pos: int,
+        gender: Gender | None,
+        exclude: str | None,
+        *,
+        window: int = 2500,
+        names_only: bool = False,
+    ) -> str | None:
+        """The latest narration mention before pos whose gender fits (skipping `exclude` once)."""
+        i = bisect.bisect_left(self.mention_starts, pos) - 1
+        skipped: str | None = None
+        while i >= 0 and pos - self.mentions[i].start < window:
+            m = self.mentions[i]
+            i -= 1
+            if m.in_quote:
+                continue
+            if names_only and not m.names:
+                continue
+            g = m.gender if m.names else m.gender
+            if gender is not None and g is not None and g != gender:
+                continue
+            if gender is not None and g is None and m.names:
+                # Unknown gender: only a weak fit.
+                continue
+            who = self._pick(m.names, m.start) if m.names else m.label
+            if exclude is not None and who == exclude and skipped is None:
+                skipped = who
+                continue
+            return who
+        return skipped
+
+    # ---- tags ------------------------------------------------------------------------------
+
+    def _subject_at(self, pos: int, limit: int) -> tuple[str, str, int] | None:
+        """A subject starting at pos: ('name'|'pronoun'|'desc'|'proper', value, end)."""
+        m = self.mention_at.get(pos)
+        if m is not None and m.names:
+            return "name", self._pick(m.names, pos), m.end
+        rest = self.text[pos:limit]
+        pm = re.match(r"(?i:he|she|I|they|we)\b", rest)
+        if pm and (pm.group(0) != "i"):
+            return "pronoun", pm.group(0).lower(), pos + pm.end()
+        dm = re.match(
+            rf"(?i:the|a|an|one of the|his|her|my|our|their)\s+(?:[\w-]+\s+){{0,3}}?"
+            rf"(?:(?i:{_NOUN_ALT})|[A-Z][\w-]+)\b",
+            rest,
+        )
+        if dm:
+            return "desc", dm.group(0), pos + dm.end()
+        nm = re.match(r"(?:[A-Z][\w-]+)(?:\s+[A-Z][\w-]+)?", rest)
+        if nm and nm.group(0).lower() not in _NOT_NAMES and not _VERB_RE.fullmatch(nm.group(0)):
+            return "proper", nm.group(0), pos + nm.end()
+        return None
+
+    def _tag_after(self, q: _Quote, limit: int) -> tuple[str, str] | None:
+        """A speech tag right after the quotation: `said Tom`, `Tom said`, `he asked`."""
+        text = self.text
+        pos = q.end
+        # Skip spaces, commas, dashes (and a capitalised tag after `."`).
+        m = re.compile(r"[\s,\u2014\u2013-]*").match(text, pos, limit)
+        pos = m.end() if m else pos
+        # `and said Tom` / `then said Tom`
+        vm = _VERB_RE.match(text, pos, limit)
+        if vm:
+            after = re.compile(r"[ \t\n]+").match(text, vm.end(), limit)
+            if after:
+                subj = self._subject_at(after.end(), limit)
+                if subj:
+                    return subj[0], subj[1]
+            # `said Tom` may be preceded by an adverb: `said quietly Tom` is rare; skip.
+            return None
+        subj = self._subject_at(pos, limit)
+        if subj is None:
+            return None
+        kind, value, end = subj
+        rest = text[end:limit]
+        sm = re.match(
+            r"(?:,[^,\"\u201c\u201d]{1,60},)?\s+(?:(?:had|has|was|then|again|only|just)\s+)?"
+            rf"(?:{_ADVERB_RE.pattern}\s+)?(?i:{_VERB_ALT})\b",
+            rest,
+        )
+        if sm:
+            return kind, value
+        return None
+
+    def _tag_before(self, q: _Quote, floor: int) -> tuple[str, str] | None:
+        """A speech tag in the clause right before the quotation: `Tom said:`, `she asked,`."""
+        text = self.text
+        clause_start = floor
+        for sm in _SENT_END_RE.finditer(text, floor, q.start):
+            clause_start = sm.end()
+        clause = text[clause_start : q.start]
+        if not clause.strip() or not re.search(r"[,:\u2014-]\s*$|\w\s*$", clause):
+            return None
+        verbs = list(_VERB_RE.finditer(text, clause_start, q.start))
+        if not verbs:
+            return None
+        vm = verbs[-1]
+        if q.start - vm.end() > 40:
+            return None
+        # Subject after the verb (`said Tom,`) ...
+        after = re.compile(r"[ \t\n]+").match(text, vm.end(), q.start)
+        if after:
+            subj = self._subject_at(after.end(), q.start)
+            if subj and subj[0] in ("name", "pronoun"):
+                return subj[0], subj[1]
+        # ... or the last subject before it, separated by adverbs / an auxiliary only.
+        head = text[clause_start : vm.start()]
+        for m in reversed(list(re.finditer(r"\S+", head))[-6:]):
+            sub = self._subject_at(clause_start + m.start(), vm.start())
+            if sub is None:
+                continue
+            between = text[sub[2] : vm.start()]
+            if re.fullmatch(
+                r"(?:\s+(?:\w+ly|had|has|was|then|again|only|just|turned|and|to \w+|"
+                r"at \w+|\w+ed(?: and)?))*\s+",
+                between,
+            ):
+                return sub[0], sub[1]
+            break
+        return None
+
+    def _resolve_tag(self, kind: str, value: str, q: _Quote, prev: str | None) -> tuple[str, float]:
+        if kind == "name":
+            return value, CONF_EXPLICIT
+        if kind == "pronoun":
+            if value in ("i", "we"):
+                return self.narrator, CONF_EXPLICIT - 0.05
+            gender = _PRONOUN_GENDER.get(value)
+            who = self._antecedent(q.start, gender, prev)
+            if who is None:
+                who = self._antecedent(q.start, gender, prev, window=8000)
+            return (who or value), CONF_PRONOUN if who else 0.2
+        if kind == "desc":
+            return self._resolve_description(value, q.start, prev)
+        # An unknown capitalised word: a name not in the cast (`Kai said`).
+        return value, CONF_DESCRIPTIVE
+
+    # ---- sieves ------------------------------------------------------------------------------
+
+    def run(self) -> list[Segment]:
+        quotes = self.quotes
+        by_para: dict[int, list[_Quote]] = {}
+        for q in quotes:
+            by_para.setdefault(q.para, []).append(q)
+        # Sieves 1-3: tags, in text order, so pronouns can skip the previous speaker.
+        prev_speaker: str | None = None
+        prev_para = -1
+        for k, q in enumerate(quotes):
+            next_start = quotes[k + 1].start if k + 1 < len(quotes) else len(self.text)
+            prev_end = quotes[k - 1].end if k > 0 else 0
+            p_end = (
+                self.para_starts[q.para + 1]
+                if q.para + 1 < len(self.para_starts)
+                else len(self.text)
+            )
+            p_start = self.para_starts[q.para]
+            limit = min(next_start, p_end, q.end + 200)
+            floor = max(prev_end, p_start, q.start - 300)
+            tag = self._tag_after(q, limit)
+            if tag is None:
+                tag = self._tag_before(q, floor)
+            if tag is not None:
+                exclude = prev_speaker if q.para != prev_para else None
+                who, conf = self._resolve_tag(tag[0], tag[1], q, exclude)
+                q.speaker, q.confidence, q.sieve = who, conf, "tag-" + tag[0]
+                q.tag_speaker = True
+            self._vocatives(q)
+            if q.speaker is not None:
+                prev_speaker, prev_para = q.speaker, q.para
+        # Same paragraph: share the speaker of a tagged quotation.
+        for para_quotes in by_para.values():
+            tagged = [q for q in para_quotes if q.tag_speaker]
+            if not tagged:
+                continue
+            for q in para_quotes:
+                if q.speaker is None:
+                    before = [t for t in tagged if t.start < q.start]
+                    src = before[-1] if before else tagged[0]
+                    q.speaker, q.confidence, q.sieve = src.speaker, CONF_PARAGRAPH, "paragraph"
+        # Quotations continued over paragraphs.
+        for k in range(1, len(quotes)):
+            a, b = quotes[k - 1], quotes[k]
+            if not a.closed and b.para == a.para + 1 and b.speaker is None and a.speaker:
+                self._set_para(by_para[b.para], a.speaker, CONF_CONTINUED, "continued")
+        for k in range(len(quotes) - 2, -1, -1):
+            a, b = quotes[k], quotes[k + 1]
+            if not a.closed and b.para == a.para + 1 and a.speaker is None and b.speaker:
+                self._set_para(by_para[a.para], b.speaker, CONF_CONTINUED, "continued")
+        # Sieve 5: a character acting in the paragraph.
+        for para, para_quotes in by_para.items():
+            if para_quotes[0].speaker is not None:
+                continue
+            who = self._actor(para, para_quotes)
+            if who is not None:
+                self._set_para(para_quotes, who, CONF_ACTION, "action")
+        # Sieves 4 and 6: vocatives and turn-taking over conversations.
+        self._conversations(by_para)
+        # Sieve 7: nearest mention.
+        for para_quotes in by_para.values():
+            if para_quotes[0].speaker is None:
+                q = para_quotes[0]
+                who = self._antecedent(q.start, None, None, window=3000, names_only=True)
+                if who is not None:
+                    self._set_para(para_quotes, who, CONF_FALLBACK, "fallback")
+        self._split_turns(by_para)
+        return self._output()
+
+    def _set_para(self, para_quotes: list[_Quote], who: str, conf: float, sieve: str) -> None:
+        for q in para_quotes:
+            if q.speaker is None:
+                q.speaker, q.confidence, q.sieve = who, conf, sieve
+
+    def _vocatives(self, q: _Quote) -> None:
+        """Names used as a form of address inside the quotation (`Tom, come here`)."""
+        i = bisect.bisect_left(self.mention_starts, q.start)
+        text = self.text
+        inner_start = q.start + 1
+        while i < len(self.mentions) and self.mentions[i].start < q.end:
+            m = self.mentions[i]
+            i += 1
+            if not m.names:
+                continue
+            before = text[max(inner_start, m.start - 20) : m.start]
+            after = text[m.end : m.end + 2]
+            starts = m.start <= inner_start + 1 or bool(re.search(r"[,!?.;\u2014-]\s*$", before))
+            starts = starts or bool(_INTERJECTION_RE.search(before))
+            ends = bool(re.match(r"\s*[,.!?;\u2014\"\u201d]", after)) or bool(
+                re.match(r"\s+[A-Z]", after)
+            )
+            if starts and ends and not re.search(r"\b(?:said|says|ask|tell)\w*\s*$", before):
+                q.vocatives.add(self._pick(m.names, m.start))
+
+    def _actor(self, para: int, para_quotes: list[_Quote]) -> str | None:
+        """The character whose action surrounds the quotation (`Tom frowned. "No."`)."""
+        text = self.text
+        first = para_quotes[0]
+        p_start = self.para_starts[para]
+        # Narration before the first quotation: its last sentence's subject.
+        head = text[p_start : first.start]
+        candidates: list[int] = []
+        if head.strip():
+            sent_start = p_start
+            for sm in _SENT_END_RE.finditer(text, p_start, first.start):
+                if sm.end() < first.start - 1:
+                    sent_start = sm.end()
+            candidates.append(sent_start)
+        # Narration right after the first quotation.
+        nxt = para_quotes[1].start if len(para_quotes) > 1 else None
+        p_end = self.para_starts[para + 1] if para + 1 < len(self.para_starts) else len(text)
+        tail_end = min(nxt or p_end, p_end)
+        if text[first.end : tail_end].strip():
+            candidates.append(first.end)
+        for pos in candidates:
+            ws = re.compile(r"[\s,\u2014-]*(?:(?:Then|But|And|So|Now|Here|At this|At that)\s+)?")
+            wm = ws.match(text, pos)
+            start = wm.end() if wm else pos
+            subj = self._subject_at(start, tail_end if start >= first.end else first.start)
+            if subj is None:
+                continue
+            kind, value, end = subj
+            if not re.match(r"\s+[a-z]", text[end : end + 3]) and not re.match(
+                r",", text[end : end + 1]
+            ):
+                continue
+            if kind == "name":
+                return value
+            if kind == "pronoun":
+                if value in ("i", "we"):
+                    return self.narrator if self.person == 1 else None
+                g = _PRONOUN_GENDER.get(value)
+                return self._antecedent(first.start, g, None)
+            if kind == "desc" and _strip_det(value).split()[-1] in _NOUN_GENDER:
+                who, _conf = self._resolve_description(value, first.start, None)
+                return who
+        return None
+
+    def _conversations(self, by_para: dict[int, list[_Quote]]) -> None:
+        """Vocatives and turn-taking: alternate speakers until narration breaks the exchange."""
+        paras = sorted(by_para)
+        turns: list[str | None] = []
+        addressee: str | None = None
+        last_para = -10
+        for para in paras:
+            pq = by_para[para]
+            gap = self._gap(last_para, para)
+            if gap:
+                turns, addressee = [], None
+            q = pq[0]
+            vocs = set().union(*(x.vocatives for x in pq))
+            if q.speaker is None:
+                who: str | None = None
+                if addressee is not None and addressee not in vocs:
+                    who, conf, sieve = addressee, CONF_VOCATIVE, "vocative"
+                elif len(turns) >= 2 and turns[-2] is not None and turns[-2] != turns[-1]:
+                    who, conf, sieve = turns[-2], CONF_TURN, "turn"
+                elif self.person == 1 and turns and turns[-1] not in (None, self.narrator):
+                    who, conf, sieve = self.narrator, CONF_TURN - 0.1, "turn-narrator"
+                if who is not None and who in vocs:
+                    who = turns[-1] if turns and turns[-1] not in vocs else None
+                if who is not None:
+                    self._set_para(pq, who, conf, sieve)
+            speaker = pq[0].speaker
+            turns.append(speaker)
+            # The one addressed here is likely to answer next.
+            others = [v for v in vocs if v != speaker]
+            addressee = others[0] if len(others) == 1 else None
+            last_para = para
+
+    def _gap(self, last_para: int, para: int) -> bool:
+        """Narration between two quotation paragraphs that ends a conversation."""
+        if last_para < 0:
+            return True
+        if para - last_para <= 1:
+            return False
+        start = self.para_starts[last_para + 1]
+        end = self.para_starts[para]
+        return para - last_para > 2 or end - start > 600
+
+    # ---- two speakers in one quoted run (web fiction) ---------------------------------------
+
+    def _split_turns(self, by_para: dict[int, list[_Quote]]) -> None:
+        """Split `"Can we go? Sure thing." Tom said` into a question and its answer."""
+        text = self.text
+        for q in self.quotes:
+            inner = text[q.start : q.end]
+            for m in re.finditer(r"\?\s+(?=[A-Z])", inner):
+                rest = inner[m.end() :]
+                if not _ANSWER_START_RE.match(rest):
+                    continue
+                # A single-sentence answer ending the run: a reply, not the asker going on.
+                if re.search(r"[.!?]\s+\S", rest.rstrip(_CLOSE_MARKS + " \n")):
+                    continue
+                cut = q.start + m.end()
+                asker, answerer = self._split_speakers(q, cut)
+                if asker is None or answerer is None or asker == answerer:
+                    continue
+                q.split_at = cut
+                q.second_speaker = answerer
+                q.speaker = asker
+                q.confidence = min(q.confidence, CONF_SPLIT)
+                break
+
+    def _split_speakers(self, q: _Quote, cut: int) -> tuple[str | None, str | None]:
+        """Who asks and who answers: the tag names the answerer; a vocative names the asker."""
+        tagged = q.speaker if q.tag_speaker else None
+        answer_vocs = [
+            self._pick(m.names, m.start)
+            for m in self.mentions
+            if cut <= m.start < q.end and m.names
+        ]
+        k = self.quotes.index(q)
+        prev = next((p.speaker for p in reversed(self.quotes[:k]) if p.speaker), None)
+        answerer = tagged
+        asker = answer_vocs[0] if answer_vocs else None
+        if asker is None and answerer is not None and prev not in (None, answerer):
+            asker = prev
+        if answerer is None and asker is not None and prev not in (None, asker):
+            answerer = prev
+        return asker, answerer
+
+    # ---- output ------------------------------------------------------------------------------
+
+    def _output(self) -> list[Segment]:
+        out = list(self.segments)
+        result: list[Segment] = []
+        by_index = {q.index: q for q in self.quotes}
+        for i, seg in enumerate(out):
+            q = by_index.get(i)
+            if q is None:
+                result.append(seg)
+                continue
+            conf = round(q.confidence, 2) if q.speaker else 0.0
+            if q.split_at is not None:
+                first = replace(
+                    seg, end=q.split_at, text=self.text[seg.start : q.split_at],
+                    speaker=q.speaker, confidence=conf,
+                )  # fmt: skip
+                second = replace(
+                    seg, start=q.split_at, text=self.text[q.split_at : seg.end],
+                    speaker=q.second_speaker, confidence=CONF_SPLIT,
+                )  # fmt: skip
+                result += [first, second]
+            else:
+                result.append(replace(seg, speaker=q.speaker, confidence=conf))
+        return result
+
+
+def attribute_speakers(
+    text: str,
+    segments: Sequence[Segment],
+    characters: Sequence[Character],
+    *,
+    narrative_person: int | None = None,
+) -> list[Segment]:
+    """Fill in speaker and confidence on the dialogue and thought segments of a chapter."""
+    if not any(s.kind in (Kind.DIALOGUE, Kind.THOUGHT) for s in segments):
+        return list(segments)
+    return _Attributor(text, segments, characters, narrative_person).run()

@@ -1,0 +1,610 @@
+"""Find a book's characters in its text: names, aliases and gender.
+
+Input: the chapters' texts (``Sequence[str]``), in order. Output: ``list[Character]`` sorted
+by how often each character is mentioned, with ``voice=None`` (casting picks voices).
+
+How it works, in one pass of regular expressions and Counters:
+
+1. Capitalised sequences, optionally after an honorific (``Mr.``, ``Lady``, ``Aunt``...), are
+   the candidate names. Leading words that are not names ("Poor Emma", "When Emma") are
+   stripped: a word is a name only if it is capitalised mid-sentence more often than it is
+   written in lower case (a first name from the list gets more slack: "Will", "Rose").
+2. Stop words, days, months, interjections, nationalities and the like are dropped, and so
+   are forms that behave like places (mostly after "in", "at", "the"... and never next to a
+   speech verb or an honorific).
+3. Forms are clustered: full names first ("Emma Woodhouse"), then honorific + surname
+   ("Miss Woodhouse") joined to the one full name of a compatible gender with that surname,
+   then bare first names and surnames joined to the one cluster they can mean. Different
+   honorifics of one surname stay apart ("Mr. Bennet", "Mrs. Bennet").
+4. Gender comes from honorifics, then from the pronouns that follow mentions in narration
+   (he/his/him against she/her), then from a first-name list (US Census 1990, public domain;
+   see narrator/data/README.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+from narrator.model import Character, Gender
+
+__all__ = ["count_mentions", "find_characters", "guess_gender"]
+
+# Honorifics, grouped by the role they give: forms of one surname with titles of different
+# roles are different people ("Mr. Bennet", "Mrs. Bennet", "Miss Bennet").
+_ROLE_OF_TITLE: dict[str, str] = {}
+_GENDER_OF_ROLE: dict[str, Gender | None] = {}
+
+
+def _titles(role: str, gender: Gender | None, *titles: str) -> None:
+    _GENDER_OF_ROLE[role] = gender
+    for t in titles:
+        _ROLE_OF_TITLE[t] = role
+
+
+_titles("mr", Gender.MALE, "Mr", "Monsieur", "M", "Signor", "Señor", "Senor", "Herr", "Mynheer")
+_titles("mrs", Gender.FEMALE, "Mrs", "Madame", "Mme", "Signora", "Señora", "Frau", "Madam")
+_titles("miss", Gender.FEMALE, "Miss", "Ms", "Mademoiselle", "Mlle", "Signorina", "Fraulein")
+_titles("master", Gender.MALE, "Master")
+_titles("sir", Gender.MALE, "Sir")
+_titles("lord", Gender.MALE, "Lord")
+_titles("lady", Gender.FEMALE, "Lady", "Dame")
+_titles("uncle", Gender.MALE, "Uncle")
+_titles("aunt", Gender.FEMALE, "Aunt", "Auntie")
+_titles("father", Gender.MALE, "Father", "Brother", "Friar")
+_titles("mother", Gender.FEMALE, "Mother", "Sister", "Granny", "Grandma", "Nurse")
+_titles("king", Gender.MALE, "King", "Prince", "Duke", "Count", "Baron", "Marquis", "Earl")
+_titles("queen", Gender.FEMALE, "Queen", "Princess", "Duchess", "Countess", "Baroness")
+# Ranks and professions: in the fiction we read these are nearly always men, but not surely,
+# so they give no gender of their own (pronouns decide).
+_titles("dr", None, "Dr", "Doctor", "Professor", "Prof", "Rev", "Reverend")
+_titles(
+    "officer",
+    None,
+    "Captain",
+    "Capt",
+    "Colonel",
+    "Col",
+    "General",
+    "Gen",
+    "Major",
+    "Lieutenant",
+    "Lt",
+    "Sergeant",
+    "Sgt",
+    "Admiral",
+    "Inspector",
+    "Detective",
+    "Judge",
+    "Senator",
+    "Governor",
+)
+# Titles used with a first name ("Sir Thomas", "Aunt Josephine") rather than a surname.
+_FIRST_NAME_ROLES = frozenset({"sir", "uncle", "aunt", "master", "father", "mother"})
+
+_TITLE_ALT = "|".join(sorted((re.escape(t) for t in _ROLE_OF_TITLE), key=len, reverse=True))
+_WORD = r"(?:[A-Z][a-z]*['’][A-Z][a-z]+|[A-Z]['’][a-z]+|[A-Z][a-z]+(?:-[A-Z]?[a-z]+)*)"
+_WS = r"(?:[ \t]*\n[ \t]*|[ \t]+)"  # a line break inside a name is fine, a blank line is not
+_PARTICLE = r"(?:de|du|da|di|del|della|van|von|der|den|le|la|St\.)"
+_NAME_RE = re.compile(
+    rf"(?<![\w'’.-])(?:(?P<title>{_TITLE_ALT})\.?{_WS}(?P<initials>(?:[A-Z]\.{_WS}?)*))?"
+    rf"(?P<name>{_WORD}(?:{_WS}(?:[A-Z]\.{_WS}?)*(?:{_PARTICLE}{_WS})?{_WORD})*)"
+    r"(?!['’]?[A-Za-z])"
+)
+_TOKEN_SPLIT_RE = re.compile(r"\s+")
+_LOWER_WORD_RE = re.compile(r"(?<![\w'’-])[a-z][a-z]+")
+_PRONOUN_RE = re.compile(
+    r"\"|[.!?](?=\s)|\b(?:(he|him|his|himself)|(she|her|hers|herself))\b", re.IGNORECASE
+)
+_PREV_WORD_RE = re.compile(r"([A-Za-z]+)[^A-Za-z]*$")
+_NEXT_WORD_RE = re.compile(r"^(?:['’]s)?[\s,]*([A-Za-z]+)")
+
+_SPEECH_VERBS = frozenset(
+    "said says say asked asks cried cries replied replies answered answers exclaimed "
+    "whispered shouted called returned continued added began remarked observed murmured "
+    "muttered repeated interrupted rejoined retorted demanded inquired enquired responded "
+    "laughed sighed smiled nodded thought told went came looked turned was had did would "
+    "could should has is felt knew saw took gave stood sat".split()
+)
+_PLACE_PREVS = frozenset(
+    "in at into to from near towards toward through across within inside outside "
+    "reach reached reaching round around leave left visit visited".split()
+)
+_DETERMINERS = frozenset("the a an this that these those our your their every no".split())
+
+# Capitalised words that are not names, or not names of people: the usual sentence openers
+# are caught by the case statistics too, but short texts need the list.
+_STOP_WORDS = frozenset(
+    """
+    a about above after again against all almost along already also although always am
+    among an and another any anybody anyone anything are as at away back be because been
+    before behind being below beside besides between both but by can cannot could did do
+    does doing done down during each either else enough even ever every everybody everyone
+    everything except far few first for from further had has have having he her here hers
+    herself him himself his how however i if in indeed instead into is it its itself just
+    last least less let like many may me might mine more moreover most much must my myself
+    neither never nevertheless next no nobody none nor not nothing now of off often on once
+    one only or other others otherwise our ours ourselves out over perhaps quite rather
+    really same second several shall she should since so some somebody someone something
+    sometimes soon still such than that the their theirs them themselves then there
+    therefore these they this those though through thus till to too toward towards under
+    unless until up upon us very was we well were what whatever when whenever where
+    whereas wherever whether which while who whoever whole whom whose why will with within
+    without would yet you your yours yourself yourselves
+    oh ah aha alas eh ha hah hey hm hmm hush lo nay o oho ooh ouch pooh pshaw tut yes yeah
+    yep no nope okay ok hello hallo hullo goodbye good bye bravo amen pray please thanks
+    thank sorry ay aye ugh whew wow welcome dear poor oh-oh
+    monday tuesday wednesday thursday friday saturday sunday january february march april
+    may june july august september october november december christmas easter
+    god lord heaven heavens christ jesus providence devil hell bible gospel
+    sir madam madame ma'am mamma mama papa pa ma mother father mr mrs miss ms dr
+    english french german italian spanish russian american british irish scotch scottish
+    welsh dutch greek roman latin jewish christian catholic protestant negro indian
+    chinese japanese european african asian
+    england london paris france america europe scotland ireland wales italy rome germany
+    spain russia india africa asia china japan egypt greece new york boston chicago
+    chapter book part volume section act scene page
+    mister señor
+    """.split()
+)
+# Last words that make a capitalised sequence a place or an institution, not a person.
+_PLACE_SUFFIXES = frozenset(
+    """
+    street st road lane avenue square place park gardens garden hall house court manor
+    abbey castle church chapel cathedral hill hills river bridge station hotel inn college
+    school university club company theatre theater office county city town village island
+    islands lake sea ocean mountain mountains valley bay harbour harbor gate row terrace
+    green common cross farm mill wood woods forest hospital museum gallery palace tower
+    """.split()
+)
+
+
+@dataclass
+class _Form:
+    """Statistics of one surface form ("Mr. Knightley") over the whole book."""
+
+    text: str
+    role: str | None  # the title's role, None without a title
+    words: tuple[str, ...]  # the name words after the title, initials included
+    count: int = 0
+    mid: int = 0  # mentions not at the start of a sentence
+    person: int = 0  # next to a speech or action verb
+    place: int = 0  # after a preposition of place
+    det: int = 0  # after "the", "a", ...
+    he: int = 0
+    she: int = 0
+
+
+@dataclass
+class _Cluster:
+    forms: list[_Form] = field(default_factory=list)
+    role_gender: Gender | None = None
+
+    @property
+    def count(self) -> int:
+        return sum(f.count for f in self.forms)
+
+
+@lru_cache(maxsize=1)
+def _first_names() -> dict[str, Gender]:
+    names: dict[str, Gender] = {}
+    path = resources.files("narrator") / "data" / "first_names.tsv"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name, sex = line.split("\t")
+        names[name] = Gender.MALE if sex == "M" else Gender.FEMALE
+    return names
+
+
+def guess_gender(name: str) -> Gender | None:
+    """Gender suggested by a name alone: its title ("Mrs. Hale"), else its first name."""
+    words = [w.rstrip(".") for w in _TOKEN_SPLIT_RE.split(name.strip()) if w]
+    if not words:
+        return None
+    role = _ROLE_OF_TITLE.get(words[0])
+    if role is not None and len(words) > 1:
+        gender = _GENDER_OF_ROLE[role]
+        if gender is not None:
+            return gender
+        words = words[1:]
+    first = next((w for w in words if len(w) > 1), None)
+    return _first_names().get(first.capitalize()) if first else None
+
+
+def _is_sentence_start(text: str, start: int) -> bool:
+    """Whether a word at text[start] opens a sentence (capitalised whatever it is)."""
+    i = start - 1
+    saw_space = False
+    newlines = 0
+    while i >= 0 and text[i] in " \t\r\n":
+        saw_space = True
+        newlines += text[i] == "\n"
+        i -= 1
+    if i < 0 or newlines >= 2:
+        return True
+    ch = text[i]
+    if ch in "\"“‘'(" and not saw_space:
+        return True  # an opening quote or bracket right before the word
+    if ch in "\"”’'":
+        i -= 1  # a closing quote: look at what ended inside it
+        if i < 0:
+            return True
+        ch = text[i]
+    if ch in ".!?:;—-" or ch == "_":
+        if ch == "." and i >= 1:
+            # "Mr. Knightley": the title is part of the match, so this is another word's dot;
+            # "E. Knightley" initials are matched with the name too.
+            return True
+        return True
+    return False
+
+
+def _mentions(texts: Sequence[str]) -> tuple[list[tuple[int, int, int, str]], Counter[str]]:
+    """Every capitalised sequence as (text index, start, end, form); and lower-case counts."""
+    found: list[tuple[int, int, int, str]] = []
+    lower: Counter[str] = Counter()
+    for ti, text in enumerate(texts):
+        lower.update(_LOWER_WORD_RE.findall(text))
+        for m in _NAME_RE.finditer(text):
+            found.append((ti, m.start(), m.end(), m.group(0)))
+    return found, lower
+
+
+def _split(form: str) -> tuple[str | None, str | None, list[str]]:
+    """A matched sequence as (title as written, its role, name words)."""
+    words = _TOKEN_SPLIT_RE.split(form.strip())
+    title = words[0].rstrip(".")
+    role = _ROLE_OF_TITLE.get(title)
+    if role is not None and len(words) > 1:
+        return words[0], role, words[1:]
+    return None, None, words
+
+
+def _pronoun_vote(text: str, end: int) -> int:
+    """+1 if the first pronoun in the narration after a mention is male, -1 female, 0 none."""
+    para_start = text.rfind("\n\n", 0, end) + 1
+    if text.count('"', para_start, end) % 2:
+        return 0  # mentioned inside dialogue: the pronouns nearby are the speaker's
+    window = text[end : end + 300]
+    cut = window.find("\n\n")
+    if cut >= 0:
+        window = window[:cut]
+    inside = False
+    stops = 0
+    for m in _PRONOUN_RE.finditer(window):
+        tok = m.group(0)
+        if tok == '"':
+            inside = not inside
+        elif inside:
+            continue
+        elif m.group(1):
+            return 1
+        elif m.group(2):
+            return -1
+        else:
+            stops += 1
+            if stops >= 2:
+                return 0
+    return 0
+
+
+def _clean_words(
+    words: list[str], at_start: bool, is_name: dict[str, bool]
+) -> tuple[list[str], bool]:
+    """Drop leading words that are not names ("Poor Emma" -> "Emma"); says if any dropped."""
+    dropped = False
+    while words and not is_name.get(words[0], False) and not _is_initial(words[0]):
+        words = words[1:]
+        dropped = True
+    while words and (not is_name.get(words[-1], False) or _is_initial(words[-1])):
+        words = words[:-1]
+    return words, dropped or (at_start and False)
+
+
+def _is_initial(word: str) -> bool:
+    return len(word) == 2 and word[1] == "." and word[0].isupper()
+
+
+def _word_is_name(word: str, cap_mid: int, lower: int) -> bool:
+    if word.lower() in _STOP_WORDS or word.rstrip(".").lower() in _STOP_WORDS:
+        return False
+    if _is_initial(word):
+        return True
+    if cap_mid == 0:
+        return False
+    if word in _first_names():
+        return cap_mid * 10 >= lower
+    return cap_mid >= lower
+
+
+def find_characters(texts: Sequence[str], *, min_mentions: int = 2) -> list[Character]:
+    """The characters named in a book's chapters, most mentioned first, with aliases and gender."""
+    found, lower = _mentions(texts)
+
+    # Word statistics: how often each capitalised word appears mid-sentence.
+    starts: list[bool] = []
+    cap_mid: Counter[str] = Counter()
+    for ti, s, _e, form in found:
+        at_start = _is_sentence_start(texts[ti], s)
+        starts.append(at_start)
+        _title, role, words = _split(form)
+        for i, w in enumerate(words):
+            if i > 0 or role is not None or not at_start:
+                cap_mid[w] += 1
+    is_name = {w: _word_is_name(w, cap_mid[w], lower[w.lower()]) for w in cap_mid}
+    for ti, s, _e, form in found:
+        for w in _split(form)[2][:1]:
+            if w not in is_name:
+                is_name[w] = _word_is_name(w, 0, lower[w.lower()])
+
+    forms: dict[str, _Form] = {}
+    for (ti, s, e, raw), at_start in zip(found, starts, strict=True):
+        text = texts[ti]
+        title, role, words = _split(raw)
+        words, dropped = _clean_words(words, at_start, is_name)
+        if not words or all(_is_initial(w) for w in words):
+            continue
+        if dropped:
+            title = role = None  # "Poor Mr Elton" is not matched as titled; keep simple
+        if words[-1].lower() in _PLACE_SUFFIXES and role is None:
+            continue
+        key_words = tuple(words)
+        label = " ".join(([title] if title else []) + list(key_words))
+        f = forms.get(label)
+        if f is None:
+            f = forms[label] = _Form(label, role, key_words)
+        f.count += 1
+        if not at_start or dropped or role is not None:
+            f.mid += 1
+        prev = _PREV_WORD_RE.search(text, max(0, s - 30), s)
+        prev_word = prev.group(1).lower() if prev else ""
+        nxt = _NEXT_WORD_RE.search(text[e : e + 30])
+        next_word = nxt.group(1).lower() if nxt else ""
+        if prev_word in _SPEECH_VERBS or next_word in _SPEECH_VERBS:
+            f.person += 1
+        if prev_word in _PLACE_PREVS:
+            f.place += 1
+        if prev_word in _DETERMINERS:
+            f.det += 1
+        vote = _pronoun_vote(text, e)
+        if vote > 0:
+            f.he += 1
+        elif vote < 0:
+            f.she += 1
+
+    people = [f for f in forms.values() if _looks_like_person(f)]
+    clusters = _cluster(people)
+    characters = [_to_character(c) for c in clusters if c.count >= min_mentions]
+    characters.sort(key=lambda c: -_mention_count(c, clusters_by_name(clusters)))
+    return characters
+
+
+def clusters_by_name(clusters: Iterable[_Cluster]) -> dict[str, int]:
+    return {_canonical(c): c.count for c in clusters}
+
+
+def _mention_count(c: Character, counts: dict[str, int]) -> int:
+    return counts.get(c.name, 0)
+
+
+def _looks_like_person(f: _Form) -> bool:
+    if f.role is not None:
+        return True
+    if f.mid == 0:
+        return False
+    # Places and things: mostly after "in", "at", "the", and never doing or saying anything.
+    if f.det * 2 > f.count:
+        return False
+    return not (f.place * 3 > f.count and f.person * 10 < f.count)
+
+
+def _form_gender(f: _Form) -> Gender | None:
+    return _GENDER_OF_ROLE.get(f.role) if f.role else None
+
+
+def _cluster(people: list[_Form]) -> list[_Cluster]:
+    """Group the forms of one person; forms of different roles of a surname stay apart."""
+    names = _first_names()
+    clusters: list[_Cluster] = []
+    owner: dict[str, _Cluster] = {}
+
+    def new(f: _Form) -> _Cluster:
+        c = _Cluster([f], _form_gender(f))
+        clusters.append(c)
+        owner[f.text] = c
+        return c
+
+    def join(c: _Cluster, f: _Form) -> None:
+        c.forms.append(f)
+        owner[f.text] = c
+        if c.role_gender is None:
+            c.role_gender = _form_gender(f)
+
+    by_count = sorted(people, key=lambda f: -f.count)
+    multi = [f for f in by_count if len(f.words) >= 2]
+    single = [f for f in by_count if len(f.words) == 1]
+
+    # 1. Full names: "Mr. John Dashwood" and "John Dashwood" are one person unless the
+    #    titles disagree ("Mrs. John Dashwood" is his wife).
+    full: dict[tuple[str, ...], list[_Cluster]] = defaultdict(list)
+    for f in sorted(multi, key=lambda f: (f.role is None, -f.count)):
+        cands = [c for c in full[f.words] if _compatible(c, f)]
+        if f.role is None and len(cands) > 1:
+            # An untitled full name goes to the titled person its first name fits.
+            g = names.get(f.words[0])
+            fitting = [c for c in cands if c.role_gender == g] if g else []
+            cands = fitting if len(fitting) == 1 else cands[:1]
+        if cands:
+            join(cands[0], f)
+        else:
+            full[f.words].append(new(f))
+
+    # Indexes of the full-name clusters by surname and by first name.
+    by_surname: dict[str, list[_Cluster]] = defaultdict(list)
+    by_given: dict[str, list[_Cluster]] = defaultdict(list)
+    for c in clusters:
+        surnames = {f.words[-1] for f in c.forms}
+        givens = set()
+        for f in c.forms:
+            first = f.words[0]
+            # "Mrs. John Dashwood" carries her husband's first name.
+            wife = f.role in ("mrs",) and names.get(first) == Gender.MALE
+            if not _is_initial(first) and not wife:
+                givens.add(first)
+        for s in surnames:
+            by_surname[s].append(c)
+        for g in givens:
+            by_given[g].append(c)
+
+    # 2. Title + one word: "Miss Woodhouse", "Mr. Knightley", "Sir Thomas", "Aunt Polly".
+    titled: dict[tuple[str, str], _Cluster] = {}
+    for f in [f for f in single if f.role is not None]:
+        word = f.words[0]
+        key = (f.role or "", word)
+        if key in titled:
+            join(titled[key], f)
+            continue
+        pool = by_given[word] if f.role in _FIRST_NAME_ROLES else by_surname[word]
+        if f.role in ("lady", "lord", "sir", "miss"):
+            pool = by_surname[word] + by_given[word]
+        cands = _unique([c for c in pool if _compatible(c, f)])
+        if f.role == "mrs":
+            # A married title joins a full name only if that name was seen with it too:
+            # "Mrs. Gradgrind" is not her daughter "Louisa Gradgrind".
+            cands = [c for c in cands if any(g.role == "mrs" for g in c.forms)]
+        if f.role == "mr" or f.role == "miss":
+            with_role = [c for c in cands if any(g.role == f.role for g in c.forms)]
+            if len(with_role) == 1:
+                cands = with_role
+        if len(cands) == 1:
+            join(cands[0], f)
+            titled[key] = cands[0]
+        else:
+            titled[key] = new(f)
+
+    for key, c in titled.items():
+        if c not in by_surname[key[1]] and key[0] not in _FIRST_NAME_ROLES:
+            by_surname[key[1]].append(c)
+        elif c not in by_given[key[1]] and key[0] in _FIRST_NAME_ROLES:
+            by_given[key[1]].append(c)
+
+    # 3. Bare words: a first name or a surname that means one cluster only.
+    for f in [f for f in single if f.role is None]:
+        word = f.words[0]
+        given = _unique(by_given.get(word, []))
+        surname = _unique(by_surname.get(word, []))
+        if given and not surname:
+            target = _dominant(given)
+        elif surname and not given:
+            # A bare surname is the man of the family more often than not ("Bennet").
+            men = [c for c in surname if c.role_gender == Gender.MALE]
+            target = _dominant(men) if men else _dominant(surname)
+        elif given and surname:
+            target = _dominant(_unique(given + surname))
+        else:
+            target = None
+        if target is not None:
+            join(target, f)
+        else:
+            new(f)
+    return clusters
+
+
+def _unique(cs: list[_Cluster]) -> list[_Cluster]:
+    seen: list[_Cluster] = []
+    for c in cs:
+        if all(c is not s for s in seen):
+            seen.append(c)
+    return seen
+
+
+def _dominant(cs: list[_Cluster]) -> _Cluster | None:
+    """The one cluster meant, or the most mentioned if it clearly leads; else None."""
+    if not cs:
+        return None
+    if len(cs) == 1:
+        return cs[0]
+    ranked = sorted(cs, key=lambda c: -c.count)
+    return ranked[0] if ranked[0].count >= 3 * ranked[1].count else None
+
+
+def _compatible(c: _Cluster, f: _Form) -> bool:
+    """Whether form f can name the person of cluster c (titles of one role, or none)."""
+    if f.role is None:
+        return True
+    roles = {g.role for g in c.forms if g.role is not None}
+    if not roles:
+        g = _form_gender(f)
+        return g is None or c.role_gender is None or c.role_gender == g
+    if f.role in roles:
+        return True
+    # Ranks and titles of honour sit on top of Mr/Mrs; "Miss" and "Mrs" are two people.
+    fg = _form_gender(f)
+    kinds = {_GENDER_OF_ROLE.get(r) for r in roles}
+    if f.role in ("mr", "mrs", "miss") and roles & {"mr", "mrs", "miss"}:
+        return False
+    return fg is None or None in kinds or fg in kinds
+
+
+def _canonical(c: _Cluster) -> str:
+    """The fullest common form: the most mentioned multi-word form, else the most mentioned."""
+    multi = [f for f in c.forms if len(f.words) >= 2 and f.count >= 2]
+    pool = multi or c.forms
+    best = max(pool, key=lambda f: (f.count, len(f.text)))
+    return best.text
+
+
+def _to_character(c: _Cluster) -> Character:
+    aliases = tuple(f.text for f in sorted(c.forms, key=lambda f: (-f.count, f.text)))
+    return Character(name=_canonical(c), aliases=aliases, gender=_cluster_gender(c))
+
+
+def _cluster_gender(c: _Cluster) -> Gender | None:
+    votes: Counter[Gender] = Counter()
+    for f in c.forms:
+        g = _form_gender(f)
+        if g is not None:
+            votes[g] += f.count
+    if votes:
+        return votes.most_common(1)[0][0]
+    he = sum(f.he for f in c.forms)
+    she = sum(f.she for f in c.forms)
+    names = _first_names()
+    by_name: Gender | None = None
+    for f in sorted(c.forms, key=lambda f: -f.count):
+        g = names.get(f.words[0])
+        if g is not None and not _is_initial(f.words[0]):
+            by_name = g
+            break
+    total = he + she
+    if total >= 3:
+        share = he / total
+        strong = total >= 8 and (share >= 0.75 or share <= 0.25)
+        if strong or by_name is None:
+            if share >= 0.6:
+                return Gender.MALE
+            if share <= 0.4:
+                return Gender.FEMALE
+    return by_name
+
+
+def count_mentions(texts: Sequence[str], characters: Sequence[Character]) -> dict[str, int]:
+    """How often each character's name or aliases occur (whole words, longest alias first)."""
+    owner: dict[str, str] = {}
+    for c in characters:
+        for alias in (c.name, *c.aliases):
+            owner.setdefault(alias, c.name)
+    counts = dict.fromkeys((c.name for c in characters), 0)
+    if not owner:
+        return counts
+    alts = "|".join(re.escape(a) for a in sorted(owner, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w'’])(?:{alts})(?![\w'’]*[A-Za-z])")
+    for text in texts:
+        for m in pattern.finditer(text):
+            counts[owner[m.group(0)]] += 1
+    return counts
