@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from narrator.model import Kind, Segment  # noqa: E402
-from narrator.segment import segment_chapter  # noqa: E402
+from narrator.model import Segment
+from narrator.segment import segment_chapter
 
 _QUOTES = "\"'\u201c\u201d\u2018\u2019"
 
@@ -94,8 +94,8 @@ def score_webfic(webfic_dir: Path) -> None:
             else:
                 bad.append(f"   {g['kind']:>8} got {top:9} {g['text'][:60]!r}")
         print(f"{text_path.name}: kinds {ok}/{len(gold)}")
-        print("\n".join(bad))
-    _ = Kind
+        if bad:
+            print("\n".join(bad))
 
 
 def main() -> None:

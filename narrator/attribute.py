@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 
 from narrator.model import Character, Gender, Kind, Segment
 
+GENERIC = False
 NARRATOR = "Narrator"
 _NARRATOR_ALIASES = {"i", "_narr", "narr", "narrator", "me", "myself"}
 
@@ -46,8 +47,14 @@ CONF_SPLIT = 0.6
 CONF_TURN = 0.55
 CONF_FALLBACK = 0.3
 
+
+def _words(spaced: str) -> list[str]:
+    """Word lists are kept as spaced text: easier to read and extend than list literals."""
+    return spaced.split()
+
+
 # Verbs that introduce speech. Base forms; inflections are generated below.
-_SPEECH_VERBS = """
+_SPEECH_VERBS = _words("""
 say tell ask reply answer cry exclaim add continue remark shout whisper mutter return observe
 inquire enquire rejoin retort repeat demand interrupt call murmur laugh interpose explain pursue
 resume begin sigh gasp growl admit urge stammer echo ejaculate assent protest falter sob
@@ -56,10 +63,11 @@ insist assure conclude confess promise mourn entreat acquiesce implore grumble h
 blurt muse question sniff wail breathe reiterate confide groan declare bluster comment offer
 reflect think yell snap chuckle hiss snarl bark roar squeak shriek giggle grin smile nod
 observe mumble sing chirp purr moan whimper stutter croak drawl quip lie volunteer correct
-warn order command beg cackle huff scoff snort muse mention note point counter argue object
+warn order command beg cackle huff scoff snort muse mention note counter argue object
 prompt coax soothe tease joke rasp scold greet wonder guess sob bellow holler rumble grunt
-exclaim recite read write pray plead
-""".split()
+exclaim recite read write pray plead pout admonish corroborate venture vociferate speak
+proclaim quaver asseverate coo interject assert
+""")
 _IRREGULAR = {
     "say": ["said", "says", "saying"],
     "tell": ["told", "tells", "telling"],
@@ -67,9 +75,9 @@ _IRREGULAR = {
     "begin": ["began", "begins", "beginning"],
     "sing": ["sang", "sings", "singing"],
     "write": ["wrote", "writes", "writing"],
+    "speak": ["spoke", "speaks", "speaking"],
     "read": ["reads", "reading"],
     "lie": ["lied", "lies", "lying"],
-    "go": ["went on", "goes on", "going on"],
 }
 
 
@@ -90,18 +98,21 @@ def _inflect(verb: str) -> list[str]:
 
 
 _VERB_FORMS = sorted(
-    {f for v in [*_SPEECH_VERBS, "go"] for f in _inflect(v)}, key=len, reverse=True
+    {f for v in _SPEECH_VERBS for f in _inflect(v)}
+    | {"went on", "goes on", "put in", "puts in", "broke in", "breaks in", "cut in", "chimed in"},
+    key=len,
+    reverse=True,
 )
 _VERB_ALT = "|".join(re.escape(f) for f in _VERB_FORMS)
 # Whole-word verb, any capitalisation of the first letter (`"Run." Said the blonde`).
 _VERB_RE = re.compile(rf"\b(?i:{_VERB_ALT})\b")
 
-_TITLES = (
+_TITLES = _words(
     "Mr Mrs Miss Ms Mx Dr Doctor Lady Lord Sir Madame Mme Mlle Mademoiselle Monsieur M "
     "Master Mistress Captain Capt Colonel Col General Major Professor Prof Aunt Uncle "
     "Father Mother Sister Brother Reverend Rev Count Countess Duke Duchess Prince Princess "
-    "King Queen Dame Signor Signora Herr Frau Fraulein"
-).split()
+    "King Queen Dame Signor Signora Herr Frau Fraulein Sergeant Inspector Constable Judge"
+)
 _TITLE_GENDER = {
     "Mr": Gender.MALE, "Sir": Gender.MALE, "Lord": Gender.MALE, "Monsieur": Gender.MALE,
     "M": Gender.MALE, "Master": Gender.MALE, "Uncle": Gender.MALE, "Father": Gender.MALE,
@@ -126,22 +137,22 @@ _NOT_NAMES = {
 _PRONOUN_GENDER: dict[str, Gender | None] = {
     "he": Gender.MALE, "she": Gender.FEMALE, "i": None, "they": None, "we": None,
 }  # fmt: skip
-_MALE_NOUNS = (
+_MALE_NOUNS = _words(
     "man men gentleman gentlemen boy lad fellow guy husband father son brother uncle king lord "
     "sir master prince duke count knight monk priest bandit youngster chap gent stranger-man "
     "grandfather nephew groom butler waiter beadle"
-).split()
-_FEMALE_NOUNS = (
+)
+_FEMALE_NOUNS = _words(
     "woman women lady ladies girl wife mother daughter sister aunt queen maid widow mistress "
     "madam matron princess duchess countess grandmother niece bride nurse witch redhead blonde "
     "brunette"
-).split()
-_OTHER_NOUNS = (
+)
+_OTHER_NOUNS = _words(
     "child kid stranger voice other doctor guard guards soldier officer clerk servant driver "
     "shopkeeper innkeeper merchant painter jew undertaker robber companion visitor figure "
     "creature thing one person youth elder traveller traveler porter coroner surgeon boss "
     "leader captain sergeant spirit sword ghost whelp spy croupier"
-).split()
+)
 _NOUN_GENDER: dict[str, Gender | None] = {
     **{n: Gender.MALE for n in _MALE_NOUNS},
     **{n: Gender.FEMALE for n in _FEMALE_NOUNS},
@@ -153,10 +164,17 @@ _NP_RE = re.compile(
     rf"\b(?P<det>(?i:the|a|an|one of the|his|her|my|our|their|that|this))\s+"
     rf"(?P<mods>(?:[a-z][\w-]*\s+){{0,3}}?)(?P<noun>(?i:{_NOUN_ALT}))\b"
 )
+_NOT_INTRODUCING = {
+    "in", "with", "like", "as", "of", "is", "was", "be", "been", "were", "are", "to", "for",
+    "from", "such", "by", "at", "on", "into", "than", "became", "become", "seemed", "quite",
+    "what", "about", "upon", "had", "has", "have", "not", "am", "being",
+}  # fmt: skip
 _PRONOUN_RE = re.compile(r"\b(?i:he|she)\b|\bI\b")
 _WORD_RE = re.compile(r"[A-Za-z][\w'-]*")
 # A sentence ends at .!? unless the word before is a title (`Mr. Poirot`).
-_SENT_END_RE = re.compile(r"(?<![A-Z])(?<!Mr)(?<!Mrs)(?<!Dr)(?<!St)(?<!Mlle)(?<!Mme)[.!?;]+(?=\s|$)")
+_SENT_END_RE = re.compile(
+    r"(?<![A-Z])(?<!Mr)(?<!Mrs)(?<!Dr)(?<!St)(?<!Mlle)(?<!Mme)[.!?;]+(?=\s|$)"
+)
 _ADVERB_RE = re.compile(r"(?:\w+ly|again|then|now|too|once|at last|at once|aloud|softly)\b")
 _OPEN_MARKS = "\"'\u201c\u2018*"
 _CLOSE_MARKS = "\"'\u201d\u2019*"
@@ -179,6 +197,7 @@ class _Mention:
     gender: Gender | None
     in_quote: bool
     indefinite: bool = False
+    narr: bool = False  # the first-person narrator (`I`, `me`)
 
 
 @dataclass
@@ -206,6 +225,10 @@ class _CastIndex:
         self.by_alias: dict[str, list[str]] = {}
         derived: dict[str, list[str]] = {}
         self.descriptive: dict[str, list[str]] = {}  # normalised description -> names
+        # Characters named by a description only (`The Lad`, `The Old Woman`).
+        self.generic = frozenset(
+            ch.name for ch in characters if ch.name.split()[0].lower() in ("the", "a", "an")
+        )
         for ch in characters:
             self.gender[ch.name] = ch.gender
             for alias in (ch.name, *ch.aliases):
@@ -230,8 +253,23 @@ class _CastIndex:
                         names = derived.setdefault(bare.lower(), [])
                         if ch.name not in names:
                             names.append(ch.name)
+        # `the count` / `the doctor`: a title inside a cast name (`Count Mippipopolous`).
+        self.by_title: dict[str, list[str]] = {}
+        for ch in characters:
+            for alias in (ch.name, *ch.aliases):
+                for w in alias.replace(".", " ").split():
+                    if w in _TITLES and ch.name not in self.by_title.setdefault(w.lower(), []):
+                        self.by_title[w.lower()].append(ch.name)
+        stubs = {
+            ch.name
+            for ch in characters
+            if " " not in ch.name.strip() and set(ch.aliases) <= {ch.name}
+        }
         for key, names in derived.items():
-            self.by_alias.setdefault(key, names)
+            have = self.by_alias.setdefault(key, names)
+            if have is not names and set(have) <= stubs:
+                # A bare `Bounderby` entry next to `Josiah Bounderby`: context decides.
+                self.by_alias[key] = [n for n in names if n not in have] + have
         alts = []
         for key in sorted(self.by_alias, key=len, reverse=True):
             esc = re.escape(key)
@@ -240,7 +278,8 @@ class _CastIndex:
                 esc = f"[{key[0].upper()}{key[0]}]" + esc[1:]
             if key.startswith("the "):
                 esc = "[Tt]he " + re.escape(key[4:])
-            alts.append(esc)
+            # Hard-wrapped text breaks names over lines.
+            alts.append(esc.replace("\\ ", r"\s+").replace(" ", r"\s+"))
         self.regex: re.Pattern[str] | None = None
         if alts:
             self.regex = re.compile(
@@ -253,18 +292,23 @@ class _CastIndex:
             return found
         for m in self.regex.finditer(text):
             alias = m.group("alias")
-            if alias[0].islower() and not alias.lower().startswith("the ") and " " not in alias:
-                # A lower-case one-word alias (`red`, `kid`) only counts inside quotes.
-                if not in_quote(m.start()):
-                    continue
+            # A lower-case one-word alias (`red`, `kid`) only counts inside quotes.
+            if alias[0].islower() and " " not in alias and not in_quote(m.start()):
+                continue
             title = (m.group("title") or "").rstrip(".")
-            whole = m.group(0).lower()
-            names = self.by_alias.get(whole) or self.by_alias.get(alias.lower(), [])
+            whole = " ".join(m.group(0).lower().split())  # hard-wrapped: `Mrs.\nPell`
+            names = self.by_alias.get(whole) or self.by_alias.get(
+                " ".join(alias.lower().split()), []
+            )
             if title and whole not in self.by_alias:
                 tg = _TITLE_GENDER.get(title)
                 if tg is not None:
                     fitting = [n for n in names if self.gender.get(n) in (tg, None)]
                     names = fitting or names
+            elif not title and len(names) > 1:
+                # A bare surname shared by a couple (`Bounderby`) is the man, by convention.
+                men = [n for n in names if self.gender.get(n) == Gender.MALE]
+                names = men if len(men) == 1 else names
             if not names:
                 continue
             gender = self.gender.get(names[0]) if len(names) == 1 else None
@@ -321,11 +365,25 @@ class _Attributor:
         self.in_quote = _SpanTest(spans)
         self.mentions = self.cast.mentions(text, self.in_quote)
         self.mentions += self._descriptions()
-        self.mentions.sort(key=lambda m: m.start)
-        self.mention_starts = [m.start for m in self.mentions]
-        self.mention_at = {m.start: m for m in self.mentions}
         self.person = narrative_person or self._guess_person()
         self.narrator = self.cast.narrator or NARRATOR
+        if self.person == 1:
+            gender = self.cast.gender.get(self.narrator)
+            for im in re.finditer(r"\b(?:I|me|my|myself)\b", text):
+                if not self.in_quote(im.start()):
+                    self.mentions.append(
+                        _Mention(
+                            im.start(), im.end(), (self.narrator,), "", gender, False, narr=True
+                        )
+                    )
+        self.mentions.sort(key=lambda m: m.start)
+        self.mention_starts = [m.start for m in self.mentions]
+        self.mention_at: dict[int, _Mention] = {}
+        for m in self.mentions:
+            # A cast alias wins over a bare description starting at the same place.
+            if m.start not in self.mention_at or m.names:
+                self.mention_at[m.start] = m
+        self.recent: list[str] = []  # speakers named by tags so far, in order
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -336,7 +394,7 @@ class _Attributor:
         """Nameless people in narration (`an old man`, `the bald man`) as mentions."""
         found = []
         for m in _NP_RE.finditer(self.text):
-            if self.in_quote(m.start()) or m.start() in ():
+            if self.in_quote(m.start()):
                 continue
             det = m.group("det").lower()
             if det in ("his", "her", "my", "our", "their"):
@@ -346,10 +404,20 @@ class _Attributor:
             if any(w in ("of", "and", "or", "to", "in", "with", "was", "is") for w in mods):
                 continue
             label = " ".join(["the", *mods, noun]) if det != "one of the" else m.group(0)
+            # `in a terrible voice`, `she was a beautiful woman`: nobody new on stage.
+            prev_word = self.text[max(0, m.start() - 12) : m.start()].split()[-1:]
+            introduces = det in ("a", "an") and not (
+                prev_word and prev_word[0].lower().strip(",") in _NOT_INTRODUCING
+            )
             found.append(
                 _Mention(
-                    m.start(), m.end(), (), label.lower(), _NOUN_GENDER.get(noun), False,
-                    indefinite=det in ("a", "an"),
+                    m.start(),
+                    m.end(),
+                    (),
+                    label.lower(),
+                    _NOUN_GENDER.get(noun),
+                    False,
+                    indefinite=introduces,
                 )
             )
         return found
@@ -369,30 +437,61 @@ class _Attributor:
     def _resolve_description(self, phrase: str, pos: int, exclude: str | None) -> tuple[str, float]:
         """A descriptive subject: a cast alias, a known nameless person, or a cast guess."""
         norm = _strip_det(phrase)
+        if phrase.lower().startswith("one of"):
+            return phrase.lower(), CONF_DESCRIPTIVE - 0.2
         names = self.cast.descriptive.get(norm) or self.cast.by_alias.get(phrase.lower())
-        if names:
-            return self._pick(names, pos), CONF_DESCRIPTIVE
         noun = norm.split()[-1] if norm else ""
         gender = _NOUN_GENDER.get(noun)
-        # Introduced as `an old man` earlier: a nameless person, keep the description.
-        if self._introduced(norm, pos):
-            return "the " + norm, CONF_DESCRIPTIVE
-        guess = self._antecedent(pos, gender, exclude, window=3000, names_only=True)
+        if noun == "other" and self.recent:
+            # `said the other`: the party of the exchange who did not speak last.
+            others = [r for r in reversed(self.recent[-4:]) if r != exclude]
+            if others:
+                return others[0], CONF_DESCRIPTIVE - 0.2
+        if names and all(n in self.cast.generic for n in names):
+            # A character called `The Doctor` may be any doctor: `Doctor Losberne` first,
+            # then a named one in the scene.
+            titled = [n for n in self.cast.by_title.get(noun, []) if n not in self.cast.generic]
+            if titled:
+                return self._pick(titled, pos), CONF_DESCRIPTIVE
+        if names:
+            return self._pick(names, pos), CONF_DESCRIPTIVE
+        if phrase.split()[0].lower() in ("his", "her", "my", "our", "their"):
+            guess = self._antecedent(
+                pos, gender, exclude, window=3000, names_only=True, exclude_all=True
+            )
+            return (guess or phrase.lower()), CONF_DESCRIPTIVE - 0.2
+        any_titled = self.cast.by_title.get(noun)
+        if any_titled and len(norm.split()) == 1:
+            return self._pick(any_titled, pos), CONF_DESCRIPTIVE
+        # Introduced as `an old man` earlier: that person (a cast alias, or nameless).
+        intro = self._introduced(norm, pos)
+        if intro is not None:
+            names = self.cast.descriptive.get(_strip_det(intro))
+            if names:
+                return self._pick(names, pos), CONF_DESCRIPTIVE
+            return intro, CONF_DESCRIPTIVE
+        guess = self._antecedent(
+            pos, gender, exclude, window=3000, names_only=True, exclude_all=True
+        )
         if guess is not None:
             return guess, CONF_DESCRIPTIVE - 0.2
         return "the " + norm, CONF_DESCRIPTIVE - 0.2
 
-    def _introduced(self, norm: str, pos: int) -> bool:
+    def _introduced(self, norm: str, pos: int) -> str | None:
+        """The label of a recent `a stout man` that `the man` at pos refers back to."""
         head = norm.split()[-1] if norm else ""
+        mods = set(norm.split()[:-1])
         i = bisect.bisect_left(self.mention_starts, pos) - 1
         while i >= 0 and pos - self.mentions[i].start < 6000:
             m = self.mentions[i]
-            if m.indefinite and m.label.split()[-1] == head:
-                return True
+            words = m.label.split()
+            if m.indefinite and words[-1] == head:
+                # `a man stepped out ... He was bald` -> `the bald man` is that man.
+                return m.label if mods <= set(words) else "the " + norm
             if m.names and m.start < pos - 2000:
                 break
             i -= 1
-        return False
+        return None
 
     def _pick(self, names: Sequence[str], pos: int) -> str:
         """Among characters sharing an alias, the one mentioned most recently by a unique name."""
@@ -414,25 +513,56 @@ class _Attributor:
         *,
         window: int = 2500,
         names_only: bool = False,
+        narrator_ok: bool = False,
+        exclude_all: bool = False,
+        avoid: set[str] | frozenset[str] = frozenset(),
     ) -> str | None:
-        """The latest narration mention before pos whose gender fits (skipping `exclude` once)."""
+        """The latest narration mention before pos whose gender fits (`exclude` only if alone)."""
         i = bisect.bisect_left(self.mention_starts, pos) - 1
+        near_para = self._para(pos) - 2
         skipped: str | None = None
+        if gender is not None:
+            # The subject of a sentence earlier in the same paragraph beats a later object.
+            p_start = self.para_starts[self._para(pos)]
+            j = i
+            while j >= 0 and self.mentions[j].start >= p_start:
+                m = self.mentions[j]
+                j -= 1
+                if m.in_quote or not m.names or m.narr or m.gender != gender:
+                    continue
+                who = self._pick(m.names, m.start)
+                if who == exclude or who in avoid:
+                    continue
+                lead = self.text[max(p_start, m.start - 30) : m.start]
+                if m.start - 30 <= p_start:
+                    lead = ". " + lead  # the paragraph start is a sentence start
+                if re.search(r"[.!?;]\s+(?:(?:Then|But|And|So)\s+)?$", lead):
+                    return who
         while i >= 0 and pos - self.mentions[i].start < window:
             m = self.mentions[i]
             i -= 1
             if m.in_quote:
                 continue
-            if names_only and not m.names:
+            if (names_only or not m.indefinite) and not m.names:
                 continue
-            g = m.gender if m.names else m.gender
+            if m.narr and not narrator_ok:
+                continue
+            g = m.gender
             if gender is not None and g is not None and g != gender:
                 continue
             if gender is not None and g is None and m.names:
-                # Unknown gender: only a weak fit.
+                # Unknown gender: no fit (measured: accepting it close by does worse).
                 continue
             who = self._pick(m.names, m.start) if m.names else m.label
-            if exclude is not None and who == exclude and skipped is None:
+            if who in avoid:
+                continue
+            if (
+                exclude is not None
+                and who == exclude
+                and (exclude_all or skipped is None or self._para(m.start) >= near_para)
+            ):
+                # Measured: a pronoun skips the last speaker's mentions in the last two
+                # paragraphs (and one before), a description skips all of them.
                 skipped = who
                 continue
             return who
@@ -446,6 +576,12 @@ class _Attributor:
         if m is not None and m.names:
             return "name", self._pick(m.names, pos), m.end
         rest = self.text[pos:limit]
+        # `The voice of Vesh echoed`: the owner of the voice.
+        vm = re.match(r"(?i:the\s+)?(?:\w+\s+)?voice\s+of\s+", rest)
+        if vm:
+            owner = self.mention_at.get(pos + vm.end())
+            if owner is not None and owner.names:
+                return "name", self._pick(owner.names, owner.start), owner.end
         pm = re.match(r"(?i:he|she|I|they|we)\b", rest)
         if pm and (pm.group(0) != "i"):
             return "pronoun", pm.group(0).lower(), pos + pm.end()
@@ -455,9 +591,24 @@ class _Attributor:
             rest,
         )
         if dm:
+            last = re.search(r"\S+$", dm.group(0))
+            inner = self.mention_at.get(pos + last.start()) if last else None
+            if inner is not None and inner.names and not inner.narr:
+                return "name", self._pick(inner.names, inner.start), inner.end
             return "desc", dm.group(0), pos + dm.end()
         nm = re.match(r"(?:[A-Z][\w-]+)(?:\s+[A-Z][\w-]+)?", rest)
-        if nm and nm.group(0).lower() not in _NOT_NAMES and not _VERB_RE.fullmatch(nm.group(0)):
+        if nm is None:
+            return None
+        # `De Griers` (only `Griers` is a known name), `Mademoiselle` / `Mlle.` alone.
+        for w in re.finditer(r"\S+", nm.group(0)):
+            inner = self.mention_at.get(pos + w.start())
+            if inner is not None and inner.names and not inner.narr:
+                return "name", self._pick(inner.names, inner.start), inner.end
+        title = re.match(r"[A-Z][a-z]+", rest)
+        if title and title.group(0) in _TITLES and self.cast.by_title.get(title.group(0).lower()):
+            end = pos + title.end() + (1 if rest[title.end() : title.end() + 1] == "." else 0)
+            return "name", self._pick(self.cast.by_title[title.group(0).lower()], pos), end
+        if nm.group(0).lower() not in _NOT_NAMES and not _VERB_RE.fullmatch(nm.group(0)):
             return "proper", nm.group(0), pos + nm.end()
         return None
 
@@ -473,11 +624,31 @@ class _Attributor:
         if vm:
             after = re.compile(r"[ \t\n]+").match(text, vm.end(), limit)
             if after:
+                # `inquired poor Oliver`: a name behind an epithet or two.
+                epithet = re.compile(r"(?:[a-z][\w-]*\s+){1,2}").match(text, after.end(), limit)
+                if epithet:
+                    m = self.mention_at.get(epithet.end())
+                    if m is not None and m.names and not m.narr:
+                        return "name", self._pick(m.names, m.start)
                 subj = self._subject_at(after.end(), limit)
                 if subj:
                     return subj[0], subj[1]
             # `said Tom` may be preceded by an adverb: `said quietly Tom` is rare; skip.
             return None
+        # `"No," was Frank's reply.`
+        wm = re.compile(r"(?:was|came)\s+").match(text, pos, limit)
+        if wm:
+            owner = self.mention_at.get(wm.end())
+            if (
+                owner is not None
+                and owner.names
+                and re.match(
+                    r"['\u2019 ]s\s+(?:\w+\s+){0,2}?(?:reply|answer|question|remark|response|"
+                    r"rejoinder|retort|comment|cry|greeting|exclamation|voice)\b",
+                    text[owner.end : owner.end + 50],
+                )
+            ):
+                return "name", self._pick(owner.names, owner.start)
         subj = self._subject_at(pos, limit)
         if subj is None:
             return None
@@ -516,7 +687,7 @@ class _Attributor:
         # ... or the last subject before it, separated by adverbs / an auxiliary only.
         head = text[clause_start : vm.start()]
         for m in reversed(list(re.finditer(r"\S+", head))[-6:]):
-            sub = self._subject_at(clause_start + m.start(), vm.start())
+            sub = self._subject_at(self._mention_start(clause_start + m.start()), vm.start())
             if sub is None:
                 continue
             between = text[sub[2] : vm.start()]
@@ -527,10 +698,32 @@ class _Attributor:
             ):
                 return sub[0], sub[1]
             break
+        # `Tom crossed the room, laid a hand on the door, and said:` -- the sentence subject.
+        if re.fullmatch(r"\s*[,:]?\s*", text[vm.end() : q.start]) and re.search(
+            r"\band\s*$", text[clause_start : vm.start()]
+        ):
+            ws = re.compile(r"\s*(?:(?:Then|But|And|So|Now|At last|At length),?\s+)?")
+            wm = ws.match(text, clause_start)
+            sub = self._subject_at(wm.end() if wm else clause_start, vm.start())
+            if sub is not None and sub[0] in ("name", "pronoun"):
+                return sub[0], sub[1]
         return None
+
+    def _mention_start(self, pos: int) -> int:
+        """The start of the cast mention covering pos (`Inglethorp` in `Mrs. Inglethorp`)."""
+        i = bisect.bisect_right(self.mention_starts, pos) - 1
+        if (
+            i >= 0
+            and self.mentions[i].start <= pos < self.mentions[i].end
+            and self.mentions[i].names
+        ):
+            return self.mentions[i].start
+        return pos
 
     def _resolve_tag(self, kind: str, value: str, q: _Quote, prev: str | None) -> tuple[str, float]:
         if kind == "name":
+            if value in self.cast.generic:
+                return self._resolve_description(value, q.start, prev)
             return value, CONF_EXPLICIT
         if kind == "pronoun":
             if value in ("i", "we"):
@@ -542,6 +735,10 @@ class _Attributor:
             return (who or value), CONF_PRONOUN if who else 0.2
         if kind == "desc":
             return self._resolve_description(value, q.start, prev)
+        # A bare title (`said Mademoiselle`) names the cast character bearing it.
+        titled = self.cast.by_title.get(value.lower().rstrip("."))
+        if titled:
+            return self._pick(titled, q.start), CONF_DESCRIPTIVE
         # An unknown capitalised word: a name not in the cast (`Kai said`).
         return value, CONF_DESCRIPTIVE
 
@@ -569,23 +766,38 @@ class _Attributor:
             tag = self._tag_after(q, limit)
             if tag is None:
                 tag = self._tag_before(q, floor)
+            if tag is None and floor == p_start and q.para > 0 and q.start - p_start < 3:
+                # `To which Mrs. Pell replied:` closing the narration paragraph before.
+                before = self.para_starts[q.para - 1]
+                lead = self.text[before:p_start].rstrip()
+                last_quote_para = quotes[k - 1].para if k > 0 else -1
+                if lead.endswith(":") and last_quote_para < q.para - 1:
+                    tag = self._tag_before(q, max(before, q.start - 300))
             if tag is not None:
-                exclude = prev_speaker if q.para != prev_para else None
+                # In a running exchange the pronoun is rarely the one who spoke last.
+                exclude = prev_speaker if q.para == prev_para + 1 else None
                 who, conf = self._resolve_tag(tag[0], tag[1], q, exclude)
                 q.speaker, q.confidence, q.sieve = who, conf, "tag-" + tag[0]
                 q.tag_speaker = True
             self._vocatives(q)
             if q.speaker is not None:
                 prev_speaker, prev_para = q.speaker, q.para
+                if not self.recent or self.recent[-1] != q.speaker:
+                    self.recent.append(q.speaker)
         # Same paragraph: share the speaker of a tagged quotation.
         for para_quotes in by_para.values():
             tagged = [q for q in para_quotes if q.tag_speaker]
             if not tagged:
                 continue
-            for q in para_quotes:
+            for j, q in enumerate(para_quotes):
                 if q.speaker is None:
                     before = [t for t in tagged if t.start < q.start]
                     src = before[-1] if before else tagged[0]
+                    # `"Thanks," Krum said. Woolsey shook his head. "I have to go."`
+                    other = self._lead_actor(q, para_quotes[j - 1].end if j else q.start)
+                    if other is not None and other != src.speaker:
+                        q.speaker, q.confidence, q.sieve = other, CONF_ACTION, "action"
+                        continue
                     q.speaker, q.confidence, q.sieve = src.speaker, CONF_PARAGRAPH, "paragraph"
         # Quotations continued over paragraphs.
         for k in range(1, len(quotes)):
@@ -600,20 +812,42 @@ class _Attributor:
         for para, para_quotes in by_para.items():
             if para_quotes[0].speaker is not None:
                 continue
-            who = self._actor(para, para_quotes)
-            if who is not None:
-                self._set_para(para_quotes, who, CONF_ACTION, "action")
+            actor = self._actor(para, para_quotes)
+            if actor is not None:
+                self._set_para(para_quotes, actor, CONF_ACTION, "action")
         # Sieves 4 and 6: vocatives and turn-taking over conversations.
         self._conversations(by_para)
         # Sieve 7: nearest mention.
         for para_quotes in by_para.values():
             if para_quotes[0].speaker is None:
                 q = para_quotes[0]
-                who = self._antecedent(q.start, None, None, window=3000, names_only=True)
-                if who is not None:
-                    self._set_para(para_quotes, who, CONF_FALLBACK, "fallback")
+                vocs = set().union(*(x.vocatives for x in para_quotes))
+                near = self._antecedent(
+                    q.start, None, None, window=3000, names_only=True, avoid=vocs
+                )
+                if near is not None:
+                    self._set_para(para_quotes, near, CONF_FALLBACK, "fallback")
         self._split_turns(by_para)
         return self._output()
+
+    def _lead_actor(self, q: _Quote, floor: int) -> str | None:
+        """A named character opening the sentence right before q (`Woolsey shook his head.`)."""
+        if floor >= q.start:
+            return None
+        start = floor
+        for sm in _SENT_END_RE.finditer(self.text, floor, q.start):
+            if sm.end() < q.start - 1:
+                start = sm.end()
+        wm = re.compile(r"[\s,\u2014-]*").match(self.text, start)
+        pos = wm.end() if wm else start
+        m = self.mention_at.get(pos)
+        if m is None or not m.names or m.narr:
+            return None
+        if not re.match(r"\s+[a-z]", self.text[m.end : m.end + 3]):
+            return None
+        if _VERB_RE.match(self.text, m.end + 1):
+            return None  # `Tom said.` is a tag, handled elsewhere
+        return self._pick(m.names, m.start)
 
     def _set_para(self, para_quotes: list[_Quote], who: str, conf: float, sieve: str) -> None:
         for q in para_quotes:
@@ -668,9 +902,9 @@ class _Attributor:
             if subj is None:
                 continue
             kind, value, end = subj
-            if not re.match(r"\s+[a-z]", text[end : end + 3]) and not re.match(
-                r",", text[end : end + 1]
-            ):
+            follows = text[end : end + 40]
+            # `Tom frowned`, `Tom, pale,`, `Tom's voice rose` (`Tom s voice` in some texts).
+            if not re.match(r"\s+[a-z]|,|['\u2019 ]s\s+(?:\w+\s+)?voice\b", follows):
                 continue
             if kind == "name":
                 return value
@@ -686,24 +920,65 @@ class _Attributor:
 
     def _conversations(self, by_para: dict[int, list[_Quote]]) -> None:
         """Vocatives and turn-taking: alternate speakers until narration breaks the exchange."""
-        paras = sorted(by_para)
+        blocks: list[list[int]] = []
+        last_para = -10
+        for para in sorted(by_para):
+            if self._gap(last_para, para):
+                blocks.append([])
+            blocks[-1].append(para)
+            last_para = para
+        for block in blocks:
+            self._forward(block, by_para)
+            self._backward(block, by_para)
+            self._seed(block, by_para)
+
+    def _seed(self, block: list[int], by_para: dict[int, list[_Quote]]) -> None:
+        """Sieve 7 inside an exchange: guess its first open turn, then let turns run on."""
+        tried: set[int] = set()
+        while True:
+            todo = [
+                k for k, p in enumerate(block) if by_para[p][0].speaker is None and k not in tried
+            ]
+            if not todo:
+                return
+            k = todo[0]
+            tried.add(k)
+            pq = by_para[block[k]]
+            avoid = set().union(*(x.vocatives for x in pq))
+            for j in (k - 1, k + 1):
+                if 0 <= j < len(block) and by_para[block[j]][0].speaker:
+                    avoid.add(by_para[block[j]][0].speaker or "")
+            near = self._antecedent(
+                pq[0].start, None, None, window=3000, names_only=True, avoid=avoid
+            )
+            if near is None:
+                continue
+            self._set_para(pq, near, CONF_FALLBACK, "fallback")
+            self._forward(block[max(0, k - 1) :], by_para)
+
+    def _forward(self, block: list[int], by_para: dict[int, list[_Quote]]) -> None:
         turns: list[str | None] = []
         addressee: str | None = None
-        last_para = -10
-        for para in paras:
+        for para in block:
             pq = by_para[para]
-            gap = self._gap(last_para, para)
-            if gap:
-                turns, addressee = [], None
-            q = pq[0]
             vocs = set().union(*(x.vocatives for x in pq))
-            if q.speaker is None:
+            if pq[0].speaker is None:
                 who: str | None = None
-                if addressee is not None and addressee not in vocs:
-                    who, conf, sieve = addressee, CONF_VOCATIVE, "vocative"
-                elif len(turns) >= 2 and turns[-2] is not None and turns[-2] != turns[-1]:
+                conf, sieve = 0.0, ""
+                if len(turns) >= 2 and turns[-2] is not None and turns[-2] != turns[-1]:
                     who, conf, sieve = turns[-2], CONF_TURN, "turn"
-                elif self.person == 1 and turns and turns[-1] not in (None, self.narrator):
+                if (
+                    addressee is not None
+                    and addressee not in vocs
+                    and (who is None or addressee != turns[-1])
+                ):
+                    who, conf, sieve = addressee, CONF_VOCATIVE, "vocative"
+                if (
+                    who is None
+                    and self.person == 1
+                    and turns
+                    and turns[-1] not in (None, self.narrator)
+                ):
                     who, conf, sieve = self.narrator, CONF_TURN - 0.1, "turn-narrator"
                 if who is not None and who in vocs:
                     who = turns[-1] if turns and turns[-1] not in vocs else None
@@ -714,7 +989,18 @@ class _Attributor:
             # The one addressed here is likely to answer next.
             others = [v for v in vocs if v != speaker]
             addressee = others[0] if len(others) == 1 else None
-            last_para = para
+
+    def _backward(self, block: list[int], by_para: dict[int, list[_Quote]]) -> None:
+        """Fill the start of an exchange from the turns after it (B, A, B -> ?, A, B)."""
+        for k in range(len(block) - 3, -1, -1):
+            pq = by_para[block[k]]
+            if pq[0].speaker is not None:
+                continue
+            a = by_para[block[k + 1]][0].speaker
+            b = by_para[block[k + 2]][0].speaker
+            vocs = set().union(*(x.vocatives for x in pq))
+            if a is not None and b is not None and a != b and b not in vocs:
+                self._set_para(pq, b, CONF_TURN - 0.05, "turn-back")
 
     def _gap(self, last_para: int, para: int) -> bool:
         """Narration between two quotation paragraphs that ends a conversation."""
@@ -724,7 +1010,7 @@ class _Attributor:
             return False
         start = self.para_starts[last_para + 1]
         end = self.para_starts[para]
-        return para - last_para > 2 or end - start > 600
+        return para - last_para > 1 or end - start > 600
 
     # ---- two speakers in one quoted run (web fiction) ---------------------------------------
 
@@ -747,6 +1033,7 @@ class _Attributor:
                 q.split_at = cut
                 q.second_speaker = answerer
                 q.speaker = asker
+                q.sieve = "split-asker"
                 q.confidence = min(q.confidence, CONF_SPLIT)
                 break
 
@@ -766,6 +1053,8 @@ class _Attributor:
             asker = prev
         if answerer is None and asker is not None and prev not in (None, asker):
             answerer = prev
+        if asker is None and answerer is not None:
+            asker = self._antecedent(q.start, None, None, window=1500, avoid={answerer})
         return asker, answerer
 
     # ---- output ------------------------------------------------------------------------------
@@ -803,6 +1092,23 @@ def attribute_speakers(
     narrative_person: int | None = None,
 ) -> list[Segment]:
     """Fill in speaker and confidence on the dialogue and thought segments of a chapter."""
+    return explain_speakers(text, segments, characters, narrative_person=narrative_person)[0]
+
+
+def explain_speakers(
+    text: str,
+    segments: Sequence[Segment],
+    characters: Sequence[Character],
+    *,
+    narrative_person: int | None = None,
+) -> tuple[list[Segment], dict[int, str]]:
+    """attribute_speakers, plus the sieve that named each speech segment (by start offset)."""
     if not any(s.kind in (Kind.DIALOGUE, Kind.THOUGHT) for s in segments):
-        return list(segments)
-    return _Attributor(text, segments, characters, narrative_person).run()
+        return list(segments), {}
+    att = _Attributor(text, segments, characters, narrative_person)
+    out = att.run()
+    sieves = {q.start: q.sieve or "none" for q in att.quotes}
+    for q in att.quotes:
+        if q.split_at is not None:
+            sieves[q.split_at] = "split"
+    return out, sieves

@@ -159,7 +159,7 @@ def _parse_character(raw: dict[str, Any], index: int, fail: _Fail) -> Character:
         if key not in _CHARACTER_KEYS:
             raise bad(key, f"unknown key; allowed: {', '.join(_CHARACTER_KEYS)}")
     if "name" not in raw:
-        raise fail("character", index, None, "name: missing (required)")
+        raise fail("character", index, "name", "missing (required)")
     name = raw["name"]
     if not isinstance(name, str) or not name.strip():
         raise bad("name", f"must be a non-empty string, got {name!r}")
@@ -329,9 +329,19 @@ def assign_voices(
     )
     # Every character with a voice already (the author's, or one a previous run wrote into
     # the cast file) keeps it; that is what makes voices stable across runs.
-    everyone: dict[str, Character] = {}
-    for character in (*cast.characters, *characters):
-        everyone.setdefault(character.name, character)
+    everyone: dict[str, Character] = {c.name: c for c in cast.characters}
+    for character in characters:
+        known = everyone.get(character.name)
+        # The same name in the cast and the list: the cast's voice, the best-known gender.
+        everyone[character.name] = (
+            character
+            if known is None
+            else replace(
+                known,
+                voice=known.voice or character.voice,
+                gender=known.gender or character.gender,
+            )
+        )
     by_character: dict[str, str] = {}
     for name, character in everyone.items():
         if character.voice is not None:
@@ -385,7 +395,9 @@ def assign_voices(
             )
         if voice == narrator:
             warnings.append(f"voice {voice!r} reads both the narration and {', '.join(names)}")
-    return Assignment(narrator=narrator, by_character=by_character, warnings=tuple(warnings))
+    return Assignment(
+        narrator=narrator, by_character=dict(sorted(by_character.items())), warnings=tuple(warnings)
+    )
 
 
 def _pick_free(free: Sequence[VoiceProfile], gender: Gender | None) -> str | None:
@@ -478,7 +490,13 @@ def voice_for_label(
     ordered = sorted(profiles.values(), key=lambda p: p.id)
     candidates: list[VoiceProfile] = []
     ages = {age} if age else {"adult", "young"}
-    for avoid_taken, want_ages in ((True, ages), (False, ages), (True, None), (False, None)):
+    everyday = ages | {"adult", "young"}
+    # A label in a main character's voice sounds like that character speaking: a near
+    # age match in a free voice beats an exact one in a taken voice.
+    attempts: tuple[tuple[bool, set[str] | None], ...] = (
+        (True, ages), (True, everyday), (True, None), (False, ages), (False, None),
+    )  # fmt: skip
+    for avoid_taken, want_ages in attempts:
         candidates = [
             p
             for p in ordered
@@ -553,6 +571,8 @@ def write_cast(path: Path, characters: Sequence[Character], assignment: Assignme
         tomllib.loads(new_text)
     except tomllib.TOMLDecodeError as e:  # a bug here must not destroy the author's file
         raise ConfigError(f"{where}: could not update the cast file safely: {e}") from e
+    if path.exists() and new_text == text:
+        return  # nothing new: leave the file (and its modification time) alone
     _write_atomically(path, new_text)
 
 

@@ -15,17 +15,20 @@ How it works, in one pass of regular expressions and Counters:
 3. Forms are clustered: full names first ("Emma Woodhouse"), then honorific + surname
    ("Miss Woodhouse") joined to the one full name of a compatible gender with that surname,
    then bare first names and surnames joined to the one cluster they can mean. Different
-   honorifics of one surname stay apart ("Mr. Bennet", "Mrs. Bennet").
+   honorifics of one surname stay apart ("Mr. Bennet", "Mrs. Bennet"). A rank used as a name
+   ("the General", "the Duchess of Harley", three mentions or more) is a character too.
 4. Gender comes from honorifics, then from the pronouns that follow mentions in narration
-   (he/his/him against she/her), then from a first-name list (US Census 1990, public domain;
-   see narrator/data/README.md).
+   (he/his against she/her; object pronouns are someone else's and are skipped), then from a
+   first-name list (US Census 1990, public domain; see narrator/data/README.md). Strong
+   pronoun evidence overrides the list, which reflects modern American usage.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -87,38 +90,72 @@ _titles(
 _FIRST_NAME_ROLES = frozenset({"sir", "uncle", "aunt", "master", "father", "mother"})
 
 _TITLE_ALT = "|".join(sorted((re.escape(t) for t in _ROLE_OF_TITLE), key=len, reverse=True))
-_WORD = r"(?:[A-Z][a-z]*['’][A-Z][a-z]+|[A-Z]['’][a-z]+|[A-Z][a-z]+(?:-[A-Z]?[a-z]+)*)"
+# Latin letters with accents count as letters ("Zoë", "José", "Élise").
+_UP = "A-ZÀ-ÖØ-Þ"
+_LOW = "a-zß-öø-ÿ"
+_WORD = rf"(?:[{_UP}][{_LOW}]*['’][{_UP}][{_LOW}]+|[{_UP}][{_LOW}]+(?:-[{_UP}]?[{_LOW}]+)*)"
 _WS = r"(?:[ \t]*\n[ \t]*|[ \t]+)"  # a line break inside a name is fine, a blank line is not
 _PARTICLE = r"(?:de|du|da|di|del|della|van|von|der|den|le|la|St\.)"
 _NAME_RE = re.compile(
     rf"(?<![\w'’.-])(?:(?P<title>{_TITLE_ALT})\.?{_WS}(?P<initials>(?:[A-Z]\.{_WS}?)*))?"
     rf"(?P<name>{_WORD}(?:{_WS}(?:[A-Z]\.{_WS}?)*(?:{_PARTICLE}{_WS})?{_WORD})*)"
-    r"(?!['’]?[A-Za-z])"
+    rf"(?!['’]?[{_UP}{_LOW}])"
 )
+_RANK_TITLES = sorted(
+    (
+        t
+        for t, r in _ROLE_OF_TITLE.items()
+        if r in ("officer", "dr", "king", "queen") and len(t) > 3
+    ),
+    key=len,
+    reverse=True,
+)
+_RANK_RE = re.compile(
+    rf"(?<![\w'’])[Tt]he{_WS}({'|'.join(_RANK_TITLES)})(?![\w'’-])(?!\.?{_WS}[A-Z])"
+)
+_OF_PLACE_RE = re.compile(
+    r"(?<![\w'’])(Duke|Duchess|Earl|Count|Countess|Marquis|Prince|Princess|Lord|Lady|Baron|"
+    rf"Baroness|King|Queen){_WS}of{_WS}({_WORD}(?:{_WS}{_WORD})*)"
+)
+_MIN_RANK_MENTIONS = 3
+_HEADING_WORD_RE = re.compile(rf"[{_UP}{_LOW}][{_UP}{_LOW}'’]+")
 _TOKEN_SPLIT_RE = re.compile(r"\s+")
-_LOWER_WORD_RE = re.compile(r"(?<![\w'’-])[a-z][a-z]+")
+_LOWER_WORD_RE = re.compile(rf"(?<![\w'’-])[{_LOW}][{_LOW}]+")
 _PRONOUN_RE = re.compile(
-    r"\"|[.!?](?=\s)|\b(?:(he|him|his|himself)|(she|her|hers|herself))\b", re.IGNORECASE
+    r"[\"“”]|[.!?](?=\s)|\b(?:(he|his|himself)|(she|hers|herself|her(?=\s+[a-z]+)(?!\s+"
+    r"(?:and|or|but|to|in|on|at|with|for|from|as|that|the|a|an|again|so|too|up|down|out|off"
+    r"|away|back|now|then|when|if|was|is|by)\b)))\b",
+    re.IGNORECASE,
 )
+# Object pronouns ("him", "her" not followed by a noun) are left out: after "Pell came and
+# sat next to her" the pronoun is someone else.
+# Russian patronymics ("Alexis Ivanovitch", "Polina Alexandrovna") say the gender.
+_MALE_PATRONYMIC_RE = re.compile(r"[a-z](?:itch|ich|itsch)$")
+_FEMALE_PATRONYMIC_RE = re.compile(r"(?:ovna|evna|ichna|ishna)$")
 _PREV_WORD_RE = re.compile(r"([A-Za-z]+)[^A-Za-z]*$")
 _NEXT_WORD_RE = re.compile(r"^(?:['’]s)?[\s,]*([A-Za-z]+)")
 
-_SPEECH_VERBS = frozenset(
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_SPEECH_VERBS = _word_set(
     "said says say asked asks cried cries replied replies answered answers exclaimed "
     "whispered shouted called returned continued added began remarked observed murmured "
     "muttered repeated interrupted rejoined retorted demanded inquired enquired responded "
     "laughed sighed smiled nodded thought told went came looked turned was had did would "
-    "could should has is felt knew saw took gave stood sat".split()
+    "could should has is felt knew saw took gave stood sat"
 )
-_PLACE_PREVS = frozenset(
+_PLACE_PREVS = _word_set(
     "in at into to from near towards toward through across within inside outside "
-    "reach reached reaching round around leave left visit visited".split()
+    "reach reached reaching round around leave left visit visited"
 )
-_DETERMINERS = frozenset("the a an this that these those our your their every no".split())
+_DETERMINERS = _word_set("the a an this that these those our your their every no")
 
 # Capitalised words that are not names, or not names of people: the usual sentence openers
 # are caught by the case statistics too, but short texts need the list.
-_STOP_WORDS = frozenset(
+_STOP_WORDS = _word_set(
     """
     a about above after again against all almost along already also although always am
     among an and another any anybody anyone anything are as at away back be because been
@@ -137,7 +174,8 @@ _STOP_WORDS = frozenset(
     without would yet you your yours yourself yourselves
     oh ah aha alas eh ha hah hey hm hmm hush lo nay o oho ooh ouch pooh pshaw tut yes yeah
     yep no nope okay ok hello hallo hullo goodbye good bye bravo amen pray please thanks
-    thank sorry ay aye ugh whew wow welcome dear poor oh-oh
+    thank sorry ay aye ugh whew wow welcome dear poor oh-oh maybe sure right okay look
+    listen wait stop come go
     monday tuesday wednesday thursday friday saturday sunday january february march april
     may june july august september october november december christmas easter
     god lord heaven heavens christ jesus providence devil hell bible gospel
@@ -148,18 +186,25 @@ _STOP_WORDS = frozenset(
     england london paris france america europe scotland ireland wales italy rome germany
     spain russia india africa asia china japan egypt greece new york boston chicago
     chapter book part volume section act scene page
-    mister señor
-    """.split()
+    mister señor messrs saint
+    """
+)
+# Word endings of places ("Charlottetown", "Spencervale") and of peoples ("Russians").
+_PLACE_ENDING_RE = re.compile(r"(?:town|ville|vale|mere|shire|burg|bourg|borough|minster)$")
+_DEMONYM_RE = re.compile(r"(?:ians|eans|men|ese|ish)$")
+_PLACE_PREFIXES = _word_set(
+    "boulevard rue via mount lake fort port cape avenue château chateau villa hotel"
 )
 # Last words that make a capitalised sequence a place or an institution, not a person.
-_PLACE_SUFFIXES = frozenset(
+_PLACE_SUFFIXES = _word_set(
     """
     street st road lane avenue square place park gardens garden hall house court manor
     abbey castle church chapel cathedral hill hills river bridge station hotel inn college
     school university club company theatre theater office county city town village island
     islands lake sea ocean mountain mountains valley bay harbour harbor gate row terrace
     green common cross farm mill wood woods forest hospital museum gallery palace tower
-    """.split()
+    lodge isle waters falls springs point heights cottage grange rectory vicarage
+    """
 )
 
 
@@ -182,7 +227,24 @@ class _Form:
 @dataclass
 class _Cluster:
     forms: list[_Form] = field(default_factory=list)
-    role_gender: Gender | None = None
+
+    @property
+    def role_gender(self) -> Gender | None:
+        """The gender its forms imply (titles, first names, else pronouns): what it may join."""
+        return self.hint()[0]
+
+    def hint(self) -> tuple[Gender | None, int]:
+        """The gender its forms imply and how strongly: the strongest form hint wins."""
+        best: tuple[Gender | None, int] = (None, 0)
+        for f in sorted(self.forms, key=lambda f: -f.count):
+            g, strength = _form_hint_strength(f)
+            if g is not None and strength > best[1]:
+                best = (g, strength)
+        if best[0] is None:
+            he = sum(f.he for f in self.forms)
+            she = sum(f.she for f in self.forms)
+            best = (_pronoun_gender(he, she, strict=False), _BY_PRONOUN)
+        return best
 
     @property
     def count(self) -> int:
@@ -201,6 +263,16 @@ def _first_names() -> dict[str, Gender]:
     return names
 
 
+def _name_gender(word: str) -> Gender | None:
+    """The gender of a first name in the list, accents ignored ("Zoë" is "Zoe")."""
+    names = _first_names()
+    found = names.get(word)
+    if found is None and not word.isascii():
+        plain = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()
+        found = names.get(plain)
+    return found
+
+
 def guess_gender(name: str) -> Gender | None:
     """Gender suggested by a name alone: its title ("Mrs. Hale"), else its first name."""
     words = [w.rstrip(".") for w in _TOKEN_SPLIT_RE.split(name.strip()) if w]
@@ -212,8 +284,11 @@ def guess_gender(name: str) -> Gender | None:
         if gender is not None:
             return gender
         words = words[1:]
+    by_patronymic = _patronymic_gender(words)
+    if by_patronymic is not None:
+        return by_patronymic
     first = next((w for w in words if len(w) > 1), None)
-    return _first_names().get(first.capitalize()) if first else None
+    return _name_gender(first.capitalize()) if first else None
 
 
 def _is_sentence_start(text: str, start: int) -> bool:
@@ -221,7 +296,7 @@ def _is_sentence_start(text: str, start: int) -> bool:
     i = start - 1
     saw_space = False
     newlines = 0
-    while i >= 0 and text[i] in " \t\r\n":
+    while i >= 0 and text[i] in " \t\r\n*_":  # markup emphasis is not punctuation
         saw_space = True
         newlines += text[i] == "\n"
         i -= 1
@@ -235,13 +310,8 @@ def _is_sentence_start(text: str, start: int) -> bool:
         if i < 0:
             return True
         ch = text[i]
-    if ch in ".!?:;—-" or ch == "_":
-        if ch == "." and i >= 1:
-            # "Mr. Knightley": the title is part of the match, so this is another word's dot;
-            # "E. Knightley" initials are matched with the name too.
-            return True
-        return True
-    return False
+    # A title's dot never gets here: "Mr. Knightley" is matched as one sequence.
+    return ch in ".!?:;—-_"
 
 
 def _mentions(texts: Sequence[str]) -> tuple[list[tuple[int, int, int, str]], Counter[str]]:
@@ -250,9 +320,23 @@ def _mentions(texts: Sequence[str]) -> tuple[list[tuple[int, int, int, str]], Co
     lower: Counter[str] = Counter()
     for ti, text in enumerate(texts):
         lower.update(_LOWER_WORD_RE.findall(text))
+        heading_lines: dict[int, bool] = {}
         for m in _NAME_RE.finditer(text):
-            found.append((ti, m.start(), m.end(), m.group(0)))
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            heading = heading_lines.get(line_start)
+            if heading is None:
+                heading = heading_lines[line_start] = _is_heading(text, line_start)
+            if not heading:
+                found.append((ti, m.start(), m.end(), m.group(0)))
     return found, lower
+
+
+def _is_heading(text: str, line_start: int) -> bool:
+    """A title-case line ("Marilla Makes Up Her Mind"): its capitals say nothing of names."""
+    line_end = text.find("\n", line_start)
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    words = _HEADING_WORD_RE.findall(line)
+    return len(words) >= 3 and len(line) <= 100 and all(w[0].isupper() for w in words)
 
 
 def _split(form: str) -> tuple[str | None, str | None, list[str]]:
@@ -268,7 +352,8 @@ def _split(form: str) -> tuple[str | None, str | None, list[str]]:
 def _pronoun_vote(text: str, end: int) -> int:
     """+1 if the first pronoun in the narration after a mention is male, -1 female, 0 none."""
     para_start = text.rfind("\n\n", 0, end) + 1
-    if text.count('"', para_start, end) % 2:
+    straight = text.count('"', para_start, end)
+    if straight % 2 or text.count("“", para_start, end) > text.count("”", para_start, end):
         return 0  # mentioned inside dialogue: the pronouns nearby are the speaker's
     window = text[end : end + 300]
     cut = window.find("\n\n")
@@ -280,6 +365,8 @@ def _pronoun_vote(text: str, end: int) -> int:
         tok = m.group(0)
         if tok == '"':
             inside = not inside
+        elif tok in "“”":
+            inside = tok == "“"
         elif inside:
             continue
         elif m.group(1):
@@ -293,17 +380,21 @@ def _pronoun_vote(text: str, end: int) -> int:
     return 0
 
 
-def _clean_words(
-    words: list[str], at_start: bool, is_name: dict[str, bool]
-) -> tuple[list[str], bool]:
+def _clean_words(words: list[str], is_name: dict[str, bool]) -> tuple[list[str], bool]:
     """Drop leading words that are not names ("Poor Emma" -> "Emma"); says if any dropped."""
     dropped = False
     while words and not is_name.get(words[0], False) and not _is_initial(words[0]):
         words = words[1:]
         dropped = True
-    while words and (not is_name.get(words[-1], False) or _is_initial(words[-1])):
+    # Later words of a sequence are capitalised mid-sentence, so only stop words end it
+    # ("Mrs. Rachel Lynde Is Surprised", a title-case heading).
+    for i, w in enumerate(words[1:], 1):
+        if w.lower() in _STOP_WORDS:
+            words = words[:i]
+            break
+    while words and _is_initial(words[-1]):
         words = words[:-1]
-    return words, dropped or (at_start and False)
+    return words, dropped
 
 
 def _is_initial(word: str) -> bool:
@@ -317,7 +408,7 @@ def _word_is_name(word: str, cap_mid: int, lower: int) -> bool:
         return True
     if cap_mid == 0:
         return False
-    if word in _first_names():
+    if _name_gender(word) is not None:
         return cap_mid * 10 >= lower
     return cap_mid >= lower
 
@@ -337,7 +428,7 @@ def find_characters(texts: Sequence[str], *, min_mentions: int = 2) -> list[Char
             if i > 0 or role is not None or not at_start:
                 cap_mid[w] += 1
     is_name = {w: _word_is_name(w, cap_mid[w], lower[w.lower()]) for w in cap_mid}
-    for ti, s, _e, form in found:
+    for *_pos, form in found:
         for w in _split(form)[2][:1]:
             if w not in is_name:
                 is_name[w] = _word_is_name(w, 0, lower[w.lower()])
@@ -346,20 +437,20 @@ def find_characters(texts: Sequence[str], *, min_mentions: int = 2) -> list[Char
     for (ti, s, e, raw), at_start in zip(found, starts, strict=True):
         text = texts[ti]
         title, role, words = _split(raw)
-        words, dropped = _clean_words(words, at_start, is_name)
+        words, dropped = _clean_words(words, is_name)
         if not words or all(_is_initial(w) for w in words):
             continue
         if dropped:
-            title = role = None  # "Poor Mr Elton" is not matched as titled; keep simple
-        if words[-1].lower() in _PLACE_SUFFIXES and role is None:
-            continue
+            # The title went with a word that is not a name ("Mother Nature"): drop it too.
+            title = role = None
         key_words = tuple(words)
         label = " ".join(([title] if title else []) + list(key_words))
         f = forms.get(label)
         if f is None:
             f = forms[label] = _Form(label, role, key_words)
         f.count += 1
-        if not at_start or dropped or role is not None:
+        # After a title, or with a second capitalised word, the name is mid-sentence anyway.
+        if not at_start or dropped or role is not None or len(words) > 1:
             f.mid += 1
         prev = _PREV_WORD_RE.search(text, max(0, s - 30), s)
         prev_word = prev.group(1).lower() if prev else ""
@@ -377,29 +468,61 @@ def find_characters(texts: Sequence[str], *, min_mentions: int = 2) -> list[Char
         elif vote < 0:
             f.she += 1
 
-    people = [f for f in forms.values() if _looks_like_person(f)]
+    _add_rank_forms(texts, forms)
+    people = [f for f in forms.values() if _looks_like_person(f) and not _is_plural(f, cap_mid)]
     clusters = _cluster(people)
-    characters = [_to_character(c) for c in clusters if c.count >= min_mentions]
-    characters.sort(key=lambda c: -_mention_count(c, clusters_by_name(clusters)))
-    return characters
+    kept = sorted((c for c in clusters if c.count >= min_mentions), key=lambda c: -c.count)
+    return [_to_character(c) for c in kept]
 
 
-def clusters_by_name(clusters: Iterable[_Cluster]) -> dict[str, int]:
-    return {_canonical(c): c.count for c in clusters}
+def _add_rank_forms(texts: Sequence[str], forms: dict[str, _Form]) -> None:
+    """Characters known by a rank: "the General", "the Duchess of Harley"."""
+    counts: Counter[tuple[str, str]] = Counter()
+    votes: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for text in texts:
+        for m in _RANK_RE.finditer(text):
+            key = (f"the {m.group(1)}", m.group(1))
+            counts[key] += 1
+            vote = _pronoun_vote(text, m.end())
+            if vote:
+                votes[key][0 if vote > 0 else 1] += 1
+        for m in _OF_PLACE_RE.finditer(text):
+            place = " ".join(m.group(2).split())
+            key = (f"{m.group(1)} of {place}", m.group(1))
+            counts[key] += 1
+            vote = _pronoun_vote(text, m.end())
+            if vote:
+                votes[key][0 if vote > 0 else 1] += 1
+    for (label, title), n in counts.items():
+        if n >= _MIN_RANK_MENTIONS:
+            he, she = votes[(label, title)]
+            words = (title,) if label.startswith("the ") else (label,)
+            forms[label] = _Form(label, _ROLE_OF_TITLE[title], words, n, n, 0, 0, 0, he, she)
 
 
-def _mention_count(c: Character, counts: dict[str, int]) -> int:
-    return counts.get(c.name, 0)
+def _is_plural(f: _Form, cap_mid: Counter[str]) -> bool:
+    """ "the Gradgrinds", "Russians": a plural of a capitalised word is a family or a people."""
+    if f.role is not None or len(f.words) != 1:
+        return False
+    word = f.words[0]
+    return word.endswith("s") and not word.endswith("ss") and cap_mid[word[:-1]] > 0
 
 
 def _looks_like_person(f: _Form) -> bool:
+    if f.words[0].lower() in _PLACE_PREFIXES or f.words[-1].lower() in _PLACE_SUFFIXES:
+        return False
     if f.role is not None:
         return True
-    if f.mid == 0:
+    if f.mid * 3 < f.count or f.words[0].rstrip(".") in _ROLE_OF_TITLE:
+        return False  # mostly sentence-initial: an interjection or a common word
+    last = f.words[-1]
+    if _PLACE_ENDING_RE.search(last) or (len(f.words) == 1 and _DEMONYM_RE.search(last)):
         return False
-    # Places and things: mostly after "in", "at", "the", and never doing or saying anything.
     if f.det * 2 > f.count:
         return False
+    if (f.place + f.det) * 2 >= f.count and f.person * 4 < f.count:
+        return False
+    # Places and things: mostly after "in", "at", "the", and never doing or saying anything.
     return not (f.place * 3 > f.count and f.person * 10 < f.count)
 
 
@@ -407,14 +530,59 @@ def _form_gender(f: _Form) -> Gender | None:
     return _GENDER_OF_ROLE.get(f.role) if f.role else None
 
 
+def _is_wife_form(f: _Form) -> bool:
+    """ "Mrs. John Dashwood": a married title before her husband's first name."""
+    return f.role == "mrs" and len(f.words) >= 2 and _name_gender(f.words[0]) == Gender.MALE
+
+
+_BY_NAME, _BY_PRONOUN, _BY_TITLE = 1, 2, 3  # how much a gender hint can be trusted
+
+
+def _form_hint(f: _Form) -> Gender | None:
+    """The gender a form implies by itself: its title, else its first name, else pronouns."""
+    return _form_hint_strength(f)[0]
+
+
+def _form_hint_strength(f: _Form) -> tuple[Gender | None, int]:
+    if f.role is not None:
+        return _form_gender(f), _BY_TITLE
+    by_name = _patronymic_gender(f.words)
+    if by_name is None:
+        by_name = _name_gender(f.words[0])
+    if by_name is not None:
+        return by_name, _BY_NAME
+    return _pronoun_gender(f.he, f.she, strict=True), _BY_PRONOUN
+
+
+def _pronoun_gender(he: int, she: int, *, strict: bool) -> Gender | None:
+    """The gender of the pronouns after a name's mentions, if they clearly agree."""
+    total = he + she
+    if total < (4 if strict else 3):
+        return None
+    lead = 0.8 if strict else 0.6
+    if he >= lead * total:
+        return Gender.MALE
+    if she >= lead * total:
+        return Gender.FEMALE
+    return None
+
+
+def _patronymic_gender(words: Sequence[str]) -> Gender | None:
+    for w in words:
+        if _MALE_PATRONYMIC_RE.search(w):
+            return Gender.MALE
+        if _FEMALE_PATRONYMIC_RE.search(w):
+            return Gender.FEMALE
+    return None
+
+
 def _cluster(people: list[_Form]) -> list[_Cluster]:
     """Group the forms of one person; forms of different roles of a surname stay apart."""
-    names = _first_names()
     clusters: list[_Cluster] = []
     owner: dict[str, _Cluster] = {}
 
     def new(f: _Form) -> _Cluster:
-        c = _Cluster([f], _form_gender(f))
+        c = _Cluster([f])
         clusters.append(c)
         owner[f.text] = c
         return c
@@ -422,8 +590,6 @@ def _cluster(people: list[_Form]) -> list[_Cluster]:
     def join(c: _Cluster, f: _Form) -> None:
         c.forms.append(f)
         owner[f.text] = c
-        if c.role_gender is None:
-            c.role_gender = _form_gender(f)
 
     by_count = sorted(people, key=lambda f: -f.count)
     multi = [f for f in by_count if len(f.words) >= 2]
@@ -436,7 +602,7 @@ def _cluster(people: list[_Form]) -> list[_Cluster]:
         cands = [c for c in full[f.words] if _compatible(c, f)]
         if f.role is None and len(cands) > 1:
             # An untitled full name goes to the titled person its first name fits.
-            g = names.get(f.words[0])
+            g = _name_gender(f.words[0])
             fitting = [c for c in cands if c.role_gender == g] if g else []
             cands = fitting if len(fitting) == 1 else cands[:1]
         if cands:
@@ -447,21 +613,29 @@ def _cluster(people: list[_Form]) -> list[_Cluster]:
     # Indexes of the full-name clusters by surname and by first name.
     by_surname: dict[str, list[_Cluster]] = defaultdict(list)
     by_given: dict[str, list[_Cluster]] = defaultdict(list)
+    by_husband: dict[str, list[_Cluster]] = defaultdict(list)  # "Mrs. Peter" -> Mrs. Peter X
     for c in clusters:
-        surnames = {f.words[-1] for f in c.forms}
-        givens = set()
         for f in c.forms:
+            by_surname[f.words[-1]].append(c)
             first = f.words[0]
-            # "Mrs. John Dashwood" carries her husband's first name.
-            wife = f.role in ("mrs",) and names.get(first) == Gender.MALE
-            if not _is_initial(first) and not wife:
-                givens.add(first)
-        for s in surnames:
-            by_surname[s].append(c)
-        for g in givens:
-            by_given[g].append(c)
+            if _is_wife_form(f):
+                by_husband[first].append(c)
+            elif not _is_initial(first):
+                by_given[first].append(c)
 
-    # 2. Title + one word: "Miss Woodhouse", "Mr. Knightley", "Sir Thomas", "Aunt Polly".
+    # 2. Bare first names of one full name ("Emma" -> "Emma Woodhouse"), so that the full
+    #    name's gender is known before titles join it.
+    rest: list[_Form] = []
+    for f in [f for f in single if f.role is None]:
+        word = f.words[0]
+        given = _unique([c for c in by_given.get(word, []) if _compatible(c, f)])
+        target = _dominant(given) if given and not by_surname.get(word) else None
+        if target is not None:
+            join(target, f)
+        else:
+            rest.append(f)
+
+    # 3. Title + one word: "Miss Woodhouse", "Mr. Knightley", "Sir Thomas", "Aunt Polly".
     titled: dict[tuple[str, str], _Cluster] = {}
     for f in [f for f in single if f.role is not None]:
         word = f.words[0]
@@ -469,18 +643,40 @@ def _cluster(people: list[_Form]) -> list[_Cluster]:
         if key in titled:
             join(titled[key], f)
             continue
-        pool = by_given[word] if f.role in _FIRST_NAME_ROLES else by_surname[word]
-        if f.role in ("lady", "lord", "sir", "miss"):
-            pool = by_surname[word] + by_given[word]
-        cands = _unique([c for c in pool if _compatible(c, f)])
+        if f.text.startswith("the "):
+            # "the General" is the one General of the book, if there is one by name.
+            ranked = _unique([c for c in clusters if any(g.text.startswith(word) for g in c.forms)])
+            titled[key] = ranked[0] if len(ranked) == 1 else new(f)
+            if len(ranked) == 1:
+                join(ranked[0], f)
+            continue
+        if f.role in _FIRST_NAME_ROLES:
+            pools = [by_given[word], by_surname[word]]
+        elif f.role == "mrs":
+            pools = [by_surname[word], by_husband[word], by_given[word]]
+        else:
+            pools = [by_surname[word], by_given[word]]
+        cands = []
+        for pool in pools:
+            cands = _unique([c for c in pool if _compatible(c, f)])
+            if cands:
+                break
+        if f.role in ("king", "queen"):
+            # "King James" is not James Vane: royal titles join only their own kind.
+            cands = [c for c in cands if any(g.role == f.role for g in c.forms)]
         if f.role == "mrs":
             # A married title joins a full name only if that name was seen with it too:
             # "Mrs. Gradgrind" is not her daughter "Louisa Gradgrind".
             cands = [c for c in cands if any(g.role == "mrs" for g in c.forms)]
-        if f.role == "mr" or f.role == "miss":
+        if len(cands) > 1:
+            # "Lord Henry" is Lord Henry Wotton rather than Sir Henry Ashton.
             with_role = [c for c in cands if any(g.role == f.role for g in c.forms)]
             if len(with_role) == 1:
                 cands = with_role
+        if len(cands) > 1:
+            # Clusters with a twentieth of the leader's mentions are noise, not rivals.
+            top = max(c.count for c in cands)
+            cands = [c for c in cands if c.count * 20 >= top]
         if len(cands) == 1:
             join(cands[0], f)
             titled[key] = cands[0]
@@ -493,11 +689,11 @@ def _cluster(people: list[_Form]) -> list[_Cluster]:
         elif c not in by_given[key[1]] and key[0] in _FIRST_NAME_ROLES:
             by_given[key[1]].append(c)
 
-    # 3. Bare words: a first name or a surname that means one cluster only.
-    for f in [f for f in single if f.role is None]:
+    # 4. Other bare words: a first name or a surname that means one cluster only.
+    for f in rest:
         word = f.words[0]
-        given = _unique(by_given.get(word, []))
-        surname = _unique(by_surname.get(word, []))
+        given = _unique([c for c in by_given.get(word, []) if _compatible(c, f)])
+        surname = _unique([c for c in by_surname.get(word, []) if _compatible(c, f)])
         if given and not surname:
             target = _dominant(given)
         elif surname and not given:
@@ -535,6 +731,17 @@ def _dominant(cs: list[_Cluster]) -> _Cluster | None:
 
 def _compatible(c: _Cluster, f: _Form) -> bool:
     """Whether form f can name the person of cluster c (titles of one role, or none)."""
+    hint, strength = _form_hint_strength(f)
+    have, have_strength = c.hint()
+    if hint is not None and have is not None and hint != have:
+        # A title beats a first name's usual gender ("Lady Brett Ashley" is "Brett"), but only
+        # when the two share that first name: "Edna Pontellier" is not "Mr. Pontellier", and
+        # "John Dashwood" is not "Mrs. John Dashwood".
+        if {strength, have_strength} != {_BY_TITLE, _BY_NAME}:
+            return False
+        givens = {g.words[0] for g in c.forms if g.role is None or len(g.words) >= 2}
+        if f.words[0] not in givens or any(_is_wife_form(g) for g in c.forms) or _is_wife_form(f):
+            return False
     if f.role is None:
         return True
     roles = {g.role for g in c.forms if g.role is not None}
@@ -574,14 +781,15 @@ def _cluster_gender(c: _Cluster) -> Gender | None:
         return votes.most_common(1)[0][0]
     he = sum(f.he for f in c.forms)
     she = sum(f.she for f in c.forms)
-    names = _first_names()
     by_name: Gender | None = None
     for f in sorted(c.forms, key=lambda f: -f.count):
-        g = names.get(f.words[0])
+        g = _patronymic_gender(f.words) or _name_gender(f.words[0])
         if g is not None and not _is_initial(f.words[0]):
             by_name = g
             break
     total = he + she
+    if by_name is None and total >= 1 and (he == 0 or she == 0):
+        return Gender.MALE if he else Gender.FEMALE
     if total >= 3:
         share = he / total
         strong = total >= 8 and (share >= 0.75 or share <= 0.25)
@@ -598,13 +806,17 @@ def count_mentions(texts: Sequence[str], characters: Sequence[Character]) -> dic
     owner: dict[str, str] = {}
     for c in characters:
         for alias in (c.name, *c.aliases):
-            owner.setdefault(alias, c.name)
+            if alias.strip():
+                owner.setdefault(" ".join(alias.split()), c.name)
     counts = dict.fromkeys((c.name for c in characters), 0)
     if not owner:
         return counts
-    alts = "|".join(re.escape(a) for a in sorted(owner, key=len, reverse=True))
+    # Hard-wrapped text breaks names across lines: any run of spaces matches a space.
+    alts = "|".join(
+        r"\s+".join(map(re.escape, a.split())) for a in sorted(owner, key=len, reverse=True)
+    )
     pattern = re.compile(rf"(?<![\w'’])(?:{alts})(?![\w'’]*[A-Za-z])")
     for text in texts:
         for m in pattern.finditer(text):
-            counts[owner[m.group(0)]] += 1
+            counts[owner[" ".join(m.group(0).split())]] += 1
     return counts

@@ -51,7 +51,7 @@ from narrator.model import (
 from narrator.script import NARRATOR, UNKNOWN_SPEAKER, Voice, build_lines, speakable_text
 from narrator.segment import segment_chapter
 from narrator.stitch import pause_before_ms, stitch_chapter
-from narrator.synth import ClipCache, SynthPool, engine_id, engine_voices
+from narrator.synth import ClipCache, SynthPool, clip_key, engine_id, engine_voices
 from narrator.voices import load_profiles
 
 CAST_FILE_NAME = "cast.toml"
@@ -292,7 +292,9 @@ def render_book(
         analysis = analyze_book(book, cast, managed=managed)
     with timed("cast"):
         casting = cast_book(analysis, options.voices_dirs)
-        if managed and not options.dry_run:
+        if not options.dry_run:
+            # Recording every voice in the cast file is what keeps voices stable when
+            # chapters are added; an author's own values are never changed.
             write_cast(cast_path, _speaking(analysis), casting.assignment)
 
     book_dir = options.out_dir / safe_file_name(book.title)
@@ -302,7 +304,7 @@ def render_book(
         cast_path=cast_path,
         dry_run=options.dry_run,
         stage_seconds=stage_seconds,
-        warnings=list(cast_warnings(cast)),
+        warnings=[*cast_warnings(cast), *casting.assignment.warnings],
     )
     _prepare_out_dir(book_dir, options.dry_run)
 
@@ -324,7 +326,7 @@ def render_book(
                 )
                 summary.speakers.setdefault(line.speaker, line.voice_id)
             tags = chapter_tags(book, chapter, track_total)
-            keys = [cache.key(line.text, line.settings, current_engine) for line in lines]
+            keys = [clip_key(line.text, line.settings, current_engine) for line in lines]
             fingerprint = _fingerprint(lines, keys, tags, options.bitrate_kbps)
             stem = f"{chapter.number:02d} - {safe_file_name(chapter.title)}"
             result = ChapterResult(
@@ -343,7 +345,7 @@ def render_book(
                 result.status = "skipped"
                 result.duration_ms = manifest.duration_ms(result.mp3_path)
             else:
-                result.clips_to_synthesize = len({key for key in keys if not cache.contains(key)})
+                result.clips_to_synthesize = len({key for key in set(keys) if cache.get(key) is None})
             plans.append((chapter_analysis, lines, result, fingerprint))
             summary.chapters.append(result)
 

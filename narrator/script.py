@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import pairwise
+from typing import Protocol
 
 from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
@@ -46,7 +47,14 @@ class Voice:
 
 
 VoiceFor = Callable[[Segment], tuple[str, Voice]]  # segment -> (speaker label, voice)
-PauseBefore = Callable[[Line | None, Line, str], int]
+
+
+class PauseBefore(Protocol):
+    """The pause policy (narrator.stitch.pause_before_ms)."""
+
+    def __call__(
+        self, prev: Line | None, line: Line, gap_text: str, *, prev_kind: Kind | None, kind: Kind
+    ) -> int: ...
 
 
 @lru_cache(maxsize=1)
@@ -140,6 +148,7 @@ def build_lines(
     """The chapter's script: every spoken piece of every segment, with its voice and pause."""
     lines: list[Line] = []
     prev_end = 0
+    prev_kind: Kind | None = None
     for index, segment in enumerate(segments):
         if not is_read(segment, cast):
             continue
@@ -161,7 +170,10 @@ def build_lines(
             # paragraph break at the end of the previous segment still counts.
             first = start + len(text[start:end]) - len(text[start:end].lstrip())
             gap = text[prev_end:first]
-            pause = pause_before(lines[-1] if lines else None, line, gap)
+            pause = pause_before(
+                lines[-1] if lines else None, line, gap, prev_kind=prev_kind, kind=segment.kind
+            )
             lines.append(replace(line, pause_before_ms=pause))
+            prev_kind = segment.kind
             prev_end = start + len(text[start:end].rstrip())
     return lines

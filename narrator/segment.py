@@ -8,15 +8,18 @@ The segments cover the text exactly, in order, without gaps or overlaps. Kinds:
   when it is marked ``AN:`` / ``A/N`` / ``Author's note``);
 - ``dialogue``: quoted speech, quote marks included;
 - ``thought``: a quoted or ``*italic*``/``_italic_`` passage next to a thinking verb
-  ("thought Ann", "she wondered"), or a whole italic sentence standing on its own;
-- ``narration``: everything else, including the blank lines between paragraphs.
+  ("thought Ann", "she wondered"), or a single-quoted or italic passage forming whole
+  sentences of its own in a text whose speech is double-quoted;
+- ``narration``: everything else, including the blank lines between paragraphs and
+  scare quotes (her "condition").
 
 How it works, all in linear time:
 
 1. Paragraphs: separated by blank lines in hard-wrapped texts (lines wrapped at a fixed
    width, most of them not ending a sentence), by single newlines otherwise.
 2. Quote style per text: double quotes, or single quotes when single-quoted openings
-   outnumber double quotes (British style). Marks of the other style are nested material.
+   outnumber double quotes three to one (British style). Inside speech, marks of the other
+   style are nested quotations and stay part of it.
 3. Quote marks are paired per paragraph, so one missing mark cannot flip the rest of the
    chapter. Each mark gets a likely role from its neighbours (an opening mark follows a
    space and precedes a word; a closing one the reverse); a two-state Viterbi pass then
@@ -24,8 +27,9 @@ How it works, all in linear time:
    speech open at the paragraph end, repairing a missing mark, or calling a single quote
    an apostrophe each cost something. A paragraph that opens a quote and never closes it is
    dialogue to its end, which also covers speeches running over several paragraphs.
-4. Outside speech, single-quoted and italic passages become thoughts when a thinking verb
-   is next to them (or, for italics, when they form whole sentences of their own).
+4. Outside speech, the other style's quotes and italics are looked at: thoughts next to a
+   thinking verb or standing as sentences of their own, else narration (titles, terms,
+   emphasis); double quotes in a single-quoted text are speech all the same.
 """
 
 from __future__ import annotations
@@ -44,11 +48,15 @@ _IGNORE_DOUBLE = 1.2  # a double quote that is not a quote mark at all
 _IGNORE_SINGLE_AFTER_LETTER = 0.3  # Smiths' / somethin' : usually an apostrophe
 _IGNORE_SINGLE = 0.9  # any other single quote
 
-_DOUBLE = frozenset('"\u201c\u201d\u201e')
+_DOUBLE = frozenset('"\u201c\u201d\u201e\u00ab\u00bb')
 _SINGLE = frozenset("'\u2018\u2019")
-_ITALIC = frozenset("*_")
-_OPENING_ONLY = frozenset("\u201c\u201e\u2018")
-_CLOSING_ONLY = frozenset("\u201d")
+_MARK_RES = {
+    chars: re.compile("[" + re.escape("".join(sorted(chars))) + "]") for chars in (_DOUBLE, _SINGLE)
+}
+_ITALIC_RE = re.compile(r"[*_]")
+_ANY_MARK_RE = re.compile("[*_" + re.escape("".join(sorted(_DOUBLE | _SINGLE))) + "]")
+_OPENING_ONLY = frozenset("\u201c\u201e\u2018\u00ab")
+_CLOSING_ONLY = frozenset("\u201d\u00bb")
 _OPEN_BEFORE = frozenset("([{\u2014\u2013-/")  # a quote may open right after these
 _CLOSE_AFTER = frozenset(".,;:!?)]}\u2014\u2013-\u2026")  # and close right before these
 _SENTENCE_END = frozenset(".!?\u2026")
@@ -59,17 +67,39 @@ _ELISION_RE = re.compile(
     r"kay|cept|fore|neath|spect|twixt|ye|un|uns|e|s|d|ll|re|ve|m|t|\d+s?)(?![A-Za-z])",
     re.IGNORECASE,
 )
-_THINK_WORDS = frozenset(
-    "thought thinks think thinking wondered wonders wondering mused muses musing "
-    "pondered ponders pondering reflected".split()
+
+
+# Counting quote styles: an opening single quote, and speech tags after either style.
+_SINGLE_OPENING_RE = re.compile(r"(?:^|(?<=[\s(\[\u2014]))['\u2018](?=\w)")
+_TAG_AFTER = r"\s+(?:[A-Za-z]+\s+){0,2}(?:said|asked|replied|answered|cried|called|whispered)\b"
+_SINGLE_TAG_RE = re.compile(r"[,!?\u2014-]['\u2019]" + _TAG_AFTER)
+_DOUBLE_TAG_RE = re.compile(r"[,!?\u2014-][\"\u201d\u00bb]" + _TAG_AFTER)
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_THINK_WORDS = _word_set(
+    "thought thinks think thinking wondered wonders wondering mused muses musing pondered "
+    "ponders pondering reflected"
 )
-_SPEECH_WORDS = frozenset(
-    "said says say asked asks replied replies answered answers called calls shouted yelled "
-    "whispered whispers muttered mutters cried cries added adds told tells explained "
-    "exclaimed snapped growled roared murmured murmurs continued began responded screamed "
-    "laughed chuckled sighed hissed spoke protested offered groaned demanded insisted".split()
+_SPEECH_WORDS = _word_set(
+    "said says say asked asks replied replies answered answers shouted yelled whispered "
+    "whispers muttered mutters cried cries added adds told tells explained exclaimed snapped "
+    "growled roared murmured murmurs continued began responded screamed laughed chuckled "
+    "sighed hissed spoke protested offered groaned demanded insisted"
 )
+_TAG_VERBS = _SPEECH_WORDS | _THINK_WORDS
+_CLAUSE_WORDS = _word_set(
+    "i he she it we they you me him them us his my their our your its is are was were am be "
+    "been has have had did does came went began spoke flew read reads wrote writes follows "
+    "following then there this dear dearest"
+)
+_CONJUNCTIONS = _word_set("and but or what which that when while if because who")
 _WORD_RE = re.compile(r"[A-Za-z]+")
+_DETERMINERS = _word_set("the a an this that his her my their our your its no some one")
+_MAX_THOUGHT_CHARS = 300  # longer unmarked italics are not taken for thoughts
 _TAG_WINDOW = 60  # characters of tag looked at on each side of a quote
 
 _NUMBER = r"(?:\d+|[IVXLC]+\b|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
@@ -81,24 +111,42 @@ _CHAPTER_RE = re.compile(
     re.IGNORECASE,
 )
 # "* * *", "~~~", "-----", "oOo", "xXx": scene separators.
-_SEPARATOR_RE = re.compile(r"(?:[*~#=+\-_\u2022\u2014]\s*){3,40}|[oOxX0]{3,9}")
+_SEPARATOR_RE = re.compile(r"(?:[*~#=+\-_\u2022\u2014xXoO0]\s*){3,60}")
+# "Harry's POV", "Flashback", "Time skip", "Line break": web-fiction scene markers.
+_SCENE_MARK_RE = re.compile(
+    r".{0,40}\b(?:pov|p\.o\.v\.?)(?!\w)|(?:end(?: of)? )?flashback|time ?skip|line ?break"
+    r"|scene ?break|(?:[\w-]+ ){0,3}(?:hours|days|weeks|months|years) later\W*$",
+    re.IGNORECASE,
+)
 _NOTE_MARK_RE = re.compile(
-    r"(?-i:A\s?/\s?N|AN|N\s?/\s?A)\d*\s*[:.\-\u2014]|author'?s?\s+notes?\b|disclaimer\b",
+    r"[(\[*_]*(?:(?-i:A\s?/\s?N|AN|N\s?/\s?A)\d*\s*[:.\-\u2014)]|author'?s?\s+notes?\b|disclaimer\b)",
     re.IGNORECASE,
 )
+# Phrases only an author says to readers ...
+_NOTE_PHRASES_RE = re.compile(
+    r"\b(?:own nothing|(?:don'?t|do not) own|thanks? (?:you )?(?:so much )?for reading|"
+    r"please review|r ?& ?r|(?:next|this|last|previous) chapter|cliffhanger|fanfic|patreon|"
+    r"kudos|beta(?:ed)? by|my beta|reviews are|"
+    r"hope (?:you|y'all|everyone)(?: all| guys)? (?:like|enjoy)|"
+    r"sorry for the (?:late|long|wait|delay))",
+    re.IGNORECASE,
+)
+# ... and words that count only when the readers are addressed ("Enjoy, guys!").
 _NOTE_WORDS_RE = re.compile(
-    r"\b(?:reviews?|reviewing|reviewers|updates?|updated|updating|favs?|favou?rites|follows|"
-    r"followers|beta(?:ed)?|patreon|kudos|own nothing|(?:don'?t|do not) own|"
-    r"next chapter|this chapter|last chapter|enjoy(?:ed)?|hope you|thanks? (?:you )?for "
-    r"reading|readers?|cliffhanger|comments?|fanfic|fic|oc'?s)\b",
+    r"\b(?:reviews?|updates?|updated|favs?|favou?rites|follows|followers|enjoy|readers|"
+    r"comments?)\b",
     re.IGNORECASE,
 )
-_EDGE_PARAGRAPHS = 4  # notes and titles are looked for this far from either end
+_ADDRESS_RE = re.compile(r"\b(?:you|guys|everyone|y'all|folks)\b|!", re.IGNORECASE)
+_AUTHOR_VOICE_RE = re.compile(
+    r"\b(?:I|I'm|I've|I'll|my|me|you|your|we|us|guys|everyone)\b|!", re.IGNORECASE
+)
+_EDGE_PARAGRAPHS = 4  # unmarked notes are looked for this far from either end
 
 
 @dataclass(frozen=True)
 class _Mark:
-    """A candidate quote or italic mark and what it costs to read it each way."""
+    """A candidate quote mark and what it costs to read it each way."""
 
     pos: int
     open_cost: float  # cost of reading it as an opening mark
@@ -111,7 +159,7 @@ def segment_chapter(text: str) -> list[Segment]:
     paragraphs = list(_paragraphs(text))
     single_style = _uses_single_quotes(text)
     spans: list[tuple[int, int, Kind]] = []
-    blocks = _edge_blocks(text, paragraphs)
+    blocks = _block_kinds(text, paragraphs)
     for index, (start, end) in enumerate(paragraphs):
         block_kind = blocks.get(index)
         if block_kind is not None:
@@ -138,10 +186,11 @@ def _lines(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _is_hard_wrapped(text: str, lines: list[tuple[int, int]]) -> bool:
-    """Blank lines separate paragraphs, and lines run on without ending a sentence."""
+    """True when blank lines separate paragraphs: most lines run on mid-sentence."""
     blank = [text[a:b].strip() == "" for a, b in lines]
-    if not any(blank) or all(blank):
-        return False
+    filled = [i for i, is_blank in enumerate(blank) if not is_blank]
+    if not filled or not any(blank[filled[0] : filled[-1]]):
+        return False  # no blank line between two paragraphs
     run_on = 0
     ending = 0
     for i in range(len(lines) - 1):
@@ -183,19 +232,21 @@ def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
 # --- headings and notes -------------------------------------------------------------------
 
 
-def _edge_blocks(text: str, paragraphs: list[tuple[int, int]]) -> dict[int, Kind]:
-    """Headings and author's notes: paragraph index -> kind."""
+def _block_kinds(text: str, paragraphs: list[tuple[int, int]]) -> dict[int, Kind]:
+    """Paragraphs that are headings or author's notes: paragraph index -> kind."""
     found: dict[int, Kind] = {}
     n = len(paragraphs)
     for i, (a, b) in enumerate(paragraphs):
         body = text[a:b]
         if _NOTE_MARK_RE.match(body):
             found[i] = Kind.NOTE
-        elif _is_heading(body, i, n, text, paragraphs):
+        elif _is_heading(body, opens_chapter=i == 0 and n > 1):
             found[i] = Kind.HEADING
     # Unmarked notes ("Hope you all enjoy it!") only in the run of non-story paragraphs
     # at either end of the chapter.
-    for order in (range(min(n, _EDGE_PARAGRAPHS)), range(n - 1, max(-1, n - 1 - _EDGE_PARAGRAPHS), -1)):
+    head = range(min(n, _EDGE_PARAGRAPHS))
+    tail = range(n - 1, max(-1, n - 1 - _EDGE_PARAGRAPHS), -1)
+    for order in (head, tail):
         for i in order:
             if i in found:
                 continue
@@ -204,38 +255,64 @@ def _edge_blocks(text: str, paragraphs: list[tuple[int, int]]) -> dict[int, Kind
                 found[i] = Kind.NOTE
                 continue
             break
+    _extend_marked_notes(text, paragraphs, found)
     return found
+
+
+def _extend_marked_notes(
+    text: str, paragraphs: list[tuple[int, int]], found: dict[int, Kind]
+) -> None:
+    """A marked note ("A/N: ...") near an end of the chapter runs on over several
+    paragraphs: at the start up to a heading; at the end while the author talks to the
+    readers ("See you next week!")."""
+    n = len(paragraphs)
+    marked = [i for i, kind in found.items() if kind is Kind.NOTE]
+    tail_notes = [i for i in marked if i >= n - _EDGE_PARAGRAPHS]
+    if tail_notes:
+        for i in range(min(tail_notes) + 1, n):
+            a, b = paragraphs[i]
+            if i not in found and not _AUTHOR_VOICE_RE.search(text, a, b):
+                break
+            found.setdefault(i, Kind.NOTE)
+    head_notes = [i for i in marked if i < _EDGE_PARAGRAPHS]
+    if head_notes:
+        first = min(head_notes)
+        ends = [i for i, kind in found.items() if kind is Kind.HEADING and first < i]
+        if ends and min(ends) <= first + _EDGE_PARAGRAPHS:
+            for i in range(first + 1, min(ends)):
+                found.setdefault(i, Kind.NOTE)
 
 
 def _looks_like_note(body: str) -> bool:
     if any(ch in _DOUBLE for ch in body) or len(body) > 600:
         return False
-    return _NOTE_WORDS_RE.search(body) is not None
+    if _NOTE_PHRASES_RE.search(body):
+        return True
+    return _NOTE_WORDS_RE.search(body) is not None and _ADDRESS_RE.search(body) is not None
 
 
-def _is_heading(
-    body: str, index: int, count: int, text: str, paragraphs: list[tuple[int, int]]
-) -> bool:
+def _is_heading(body: str, *, opens_chapter: bool) -> bool:
     if "\n" in body or len(body) > 80 or any(ch in _DOUBLE for ch in body):
         return False
     if _SEPARATOR_RE.fullmatch(body):
         return True
     words = body.split()
-    if len(words) <= 8 and _CHAPTER_RE.match(body):
+    if len(words) <= 16 and _CHAPTER_RE.match(body):
+        return True  # "Chapter 12: In Which ..." titles can be long
+    if len(words) <= 8 and _SCENE_MARK_RE.match(body):
         return True
     if body.endswith(":") and len(words) <= 12:
-        # "He said:" introduces a quotation; a heading does not.
-        if any(w.lower() in _SPEECH_WORDS for w in _WORD_RE.findall(body)):
-            return False
-        if index + 1 < count:
-            nxt = text[paragraphs[index + 1][0] : paragraphs[index + 1][0] + 1]
-            if nxt in _DOUBLE or nxt in _SINGLE:
-                return False
-        return True
+        # "He said:", "The sign read:" introduce a quotation; a heading does not.
+        # A heading is a noun phrase ("The forest road, evening:"); a sentence with a
+        # verb or a pronoun ("John lowered his voice:") introduces what follows.
+        lowered = [w.lower() for w in _WORD_RE.findall(body)]
+        return not any(
+            w in _CLAUSE_WORDS or w in _SPEECH_WORDS or (len(w) > 4 and w.endswith("ed"))
+            for w in lowered
+        )
     # A title line opening the chapter: short, capitalised, no sentence punctuation.
     return (
-        index == 0
-        and count > 1
+        opens_chapter
         and len(words) <= 8
         and body[-1] not in _SENTENCE_END
         and body[-1] not in ",;"
@@ -250,10 +327,16 @@ def _uses_single_quotes(text: str) -> bool:
     """True when single quotes, not double quotes, mark speech in this text."""
     doubles = sum(text.count(ch) for ch in _DOUBLE)
     openings = 0
-    for m in re.finditer(r"(?:^|(?<=[\s(\[\u2014]))['\u2018](?=\w)", text):
+    for m in _SINGLE_OPENING_RE.finditer(text):
         if not _ELISION_RE.match(text, m.end()):
             openings += 1
-    return openings > 0 and openings > 2 * doubles
+    # Speech tags decide when there are some: ,' said Tom  against  ," said Tom.
+    single_tags = len(_SINGLE_TAG_RE.findall(text))
+    double_tags = len(_DOUBLE_TAG_RE.findall(text))
+    if single_tags + double_tags >= 2:
+        return single_tags > double_tags
+    # Texts using double quotes still have a few single-quoted thoughts and titles.
+    return openings > 0 and openings >= 3 * doubles
 
 
 # --- quote marks --------------------------------------------------------------------------
@@ -276,6 +359,8 @@ def _classify(text: str, pos: int, start: int, end: int) -> _Mark | None:
         if not opens_look and not closes_look:
             return None
         ignore = _IGNORE_SINGLE_AFTER_LETTER if before.isalpha() else _IGNORE_SINGLE
+    elif before.isdigit():
+        ignore = _IGNORE_SINGLE_AFTER_LETTER  # 12" : inches
     else:
         ignore = _IGNORE_DOUBLE
     if ch in _OPENING_ONLY:
@@ -300,18 +385,19 @@ def _pair_marks(marks: list[_Mark], open_at_end: float) -> list[tuple[int, int, 
     cost = [0.0, inf]
     back: list[tuple[tuple[int, str], tuple[int, str]]] = []
     for mark in marks:
-        closed_options = [
-            (cost[0] + mark.ignore_cost, 0, "ignore"),
-            (cost[1] + mark.close_cost, 1, "close"),
-            (cost[0] + mark.close_cost + _REPAIR, 0, "no-open"),
-        ]
-        open_options = [
-            (cost[1] + mark.ignore_cost, 1, "ignore"),
-            (cost[0] + mark.open_cost, 0, "open"),
-            (cost[1] + mark.open_cost + _REPAIR, 1, "reopen"),
-        ]
-        best_closed = min(closed_options, key=lambda o: o[0])
-        best_open = min(open_options, key=lambda o: o[0])
+        closed, opened = cost
+        # Ways to end this mark with no speech open ...
+        best_closed = (closed + mark.ignore_cost, 0, "ignore")
+        if opened + mark.close_cost < best_closed[0]:
+            best_closed = (opened + mark.close_cost, 1, "close")
+        if closed + mark.close_cost + _REPAIR < best_closed[0]:
+            best_closed = (closed + mark.close_cost + _REPAIR, 0, "no-open")
+        # ... and with a speech open.
+        best_open = (opened + mark.ignore_cost, 1, "ignore")
+        if closed + mark.open_cost < best_open[0]:
+            best_open = (closed + mark.open_cost, 0, "open")
+        if opened + mark.open_cost + _REPAIR < best_open[0]:
+            best_open = (opened + mark.open_cost + _REPAIR, 1, "reopen")
         cost = [best_closed[0], best_open[0]]
         back.append(((best_closed[1], best_closed[2]), (best_open[1], best_open[2])))
     state = 0 if cost[0] <= cost[1] + open_at_end else 1
@@ -343,14 +429,10 @@ def _find_speech(
 ) -> list[tuple[int, int]]:
     """(start, end) of the quoted passages in paragraph text[start:end], marks included."""
     marks = []
-    pos = start
-    while pos < end:
-        ch = text[pos]
-        if ch in quote_chars:
-            mark = _classify(text, pos, start, end)
-            if mark is not None:
-                marks.append(mark)
-        pos += 1
+    for found in _MARK_RES[quote_chars].finditer(text, start, end):
+        mark = _classify(text, found.start(), start, end)
+        if mark is not None:
+            marks.append(mark)
     if not marks:
         return []
     # A paragraph that opens with a quote and leaves it open, followed by one opening
@@ -364,7 +446,7 @@ def _find_speech(
             a, b = marks[i].pos, marks[j].pos + 1
         elif how == "no-open":
             b = marks[j].pos + 1
-            a = _missing_open(text, prev_end, b)
+            a = _missing_open(text, start, prev_end, b)
         else:
             a = marks[i].pos
             b = end if j < 0 else _rstrip_to(text, a + 1, marks[j].pos)
@@ -374,14 +456,19 @@ def _find_speech(
     return spans
 
 
-def _missing_open(text: str, lower: int, close_end: int) -> int:
-    """Where a speech whose opening mark is missing most likely began."""
-    if lower == 0 or text[lower - 1] == "\n" or not text[lower:close_end].strip():
+def _missing_open(text: str, start: int, lower: int, close_end: int) -> int:
+    """Where a speech whose opening mark is missing most likely began.
+
+    start is the paragraph start, lower the end of the previous speech in it.
+    """
+    if lower == start:
         return _lstrip_to(text, lower, close_end)
     # After an earlier speech in the paragraph: skip its tag, up to the first sentence end.
     for k in range(lower, close_end - 1):
         if text[k] in _SENTENCE_END and text[k + 1].isspace():
             return _lstrip_to(text, k + 1, close_end)
+    if _tag_verb(text[lower : min(close_end, lower + _TAG_WINDOW)], after=True):
+        return close_end  # a stray mark after a tag ("Hi," he said."): no speech
     return _lstrip_to(text, lower, close_end)
 
 
@@ -400,16 +487,34 @@ def _rstrip_to(text: str, limit: int, pos: int) -> int:
 # --- thoughts -----------------------------------------------------------------------------
 
 
-def _tag_verb(tag: str, *, after: bool) -> str | None:
-    """'think' or 'speech' when the tag next to a quote holds such a verb, else None."""
-    words = _WORD_RE.findall(tag)
+def _tag_verb(tag: str, *, after: bool, ends_sentence: bool = False) -> str | None:
+    """'think' or 'speech' when the tag next to a quote holds such a verb, else None.
+
+    After a quote that ends a sentence, a capitalised word starts a new sentence rather
+    than a tag ("...!" I thought of home.) unless the verb comes first ("Thought Mira") or
+    ends its clause ("Tony thought.").
+    """
+    words = list(_WORD_RE.finditer(tag))
+    if not after:
+        stripped = tag.rstrip()
+        if stripped[-1:] in _SENTENCE_END:
+            return None  # "Marilla thought. "I don't..." : the verb ended its sentence
+        if not stripped.endswith((",", ":", "\u2014")):
+            words = words[-1:]  # "He called it his 'project'": no tag unless the verb ends it
     near = words[:4] if after else words[-4:]
-    for word in near:
-        lower = word.lower()
-        if lower in _THINK_WORDS:
-            return "think"
-        if lower in _SPEECH_WORDS:
-            return "speech"
+    new_sentence = after and ends_sentence and bool(near) and near[0].group()[0].isupper()
+    for n, match in enumerate(near):
+        lower = match.group().lower()
+        if after and lower in _CONJUNCTIONS:
+            return None  # '"condition" and what he called': a new clause, not a tag
+        verb = "think" if lower in _THINK_WORDS else "speech" if lower in _SPEECH_WORDS else None
+        if verb is None:
+            continue
+        if n and near[n - 1].group().lower() in _DETERMINERS:
+            continue  # "the thought of", "his answer": a noun
+        if after and n and new_sentence and tag[match.end() : match.end() + 1] not in ".,;:!?":
+            return None
+        return verb
     return None
 
 
@@ -421,21 +526,41 @@ def _speech_kinds(
     None means no verb either side. A tag shared by two quotes ("Hm," thought Ann, "no.")
     gives both the same kind.
     """
-    kinds: list[Kind | None] = []
-    for n, (a, b) in enumerate(spans):
-        left = spans[n - 1][1] if n else start
+    after_verbs: list[str | None] = []
+    for n, (_a, b) in enumerate(spans):
         right = spans[n + 1][0] if n + 1 < len(spans) else end
-        after = _tag_verb(text[b : min(right, b + _TAG_WINDOW)], after=True)
-        before_text = text[max(left, a - _TAG_WINDOW) : a]
-        before = _tag_verb(before_text, after=False)
+        ends_sentence = text[b - 2 : b - 1] in _SENTENCE_END
+        tag = text[b : min(right, b + _TAG_WINDOW)]
+        after_verbs.append(_tag_verb(tag, after=True, ends_sentence=ends_sentence))
+    kinds: list[Kind | None] = []
+    for n, (a, _b) in enumerate(spans):
+        left = spans[n - 1][1] if n else start
+        before = _tag_verb(text[max(left, a - _TAG_WINDOW) : a], after=False)
         if n and before is None:
-            # The tag of the previous quote: "'No.' Thought Vesh. 'Never.'"
-            before = _tag_verb(text[left : min(a, left + _TAG_WINDOW)], after=True)
-        verb = after or before
+            before = after_verbs[n - 1]  # "'No.' Thought Vesh. 'Never.'"
+        verb = after_verbs[n] or before
         kinds.append(
             Kind.THOUGHT if verb == "think" else Kind.DIALOGUE if verb == "speech" else None
         )
     return kinds
+
+
+def _is_scare_quote(text: str, a: int, b: int, start: int) -> bool:
+    """A few quoted words inside a running sentence: her "condition", called "the old days".
+
+    They are the narrator's words, so they stay narration.
+    """
+    inner = text[a + 1 : b - 1]
+    if b - a > _TAG_WINDOW or len(inner.split()) > 3 or "!" in inner or "?" in inner:
+        return False  # "Stop thief!" is a cry
+    first = next((ch for ch in inner if ch.isalpha()), "")
+    if not first.islower():
+        return False  # "Good night," a greeting; "Mrs. Pegler", a name given
+    before = text[max(start, a - 30) : a].rstrip()
+    if not before or not before[-1].isalnum():
+        return False  # after a comma, colon or the paragraph start: speech
+    words = _WORD_RE.findall(before)
+    return not words or words[-1].lower() not in _TAG_VERBS
 
 
 def _italic_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -443,10 +568,9 @@ def _italic_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     open_pos = -1
     open_ch = ""
-    for pos in range(start, end):
+    for found in _ITALIC_RE.finditer(text, start, end):
+        pos = found.start()
         ch = text[pos]
-        if ch not in _ITALIC:
-            continue
         before = text[pos - 1] if pos > start else " "
         after = text[pos + 1] if pos + 1 < end else " "
         if open_pos >= 0 and ch == open_ch:
@@ -454,19 +578,33 @@ def _italic_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
                 if any(c.isalpha() for c in text[open_pos:pos]):
                     spans.append((open_pos, pos + 1))
                 open_pos = -1
-        elif (before.isspace() or not before.isalnum()) and not after.isspace():
-            if after != ch:
-                open_pos, open_ch = pos, ch
+        elif not before.isalnum() and not after.isspace() and after != ch:
+            open_pos, open_ch = pos, ch
     return spans
+
+
+def _is_emphasis(text: str, a: int, b: int) -> bool:
+    """One italic word with no punctuation of its own: stress, not a thought."""
+    inner = text[a + 1 : b - 1].strip()
+    return len(inner.split()) < 2 and inner[-1:] not in ".,;:!?\u2026\u2014-"
 
 
 def _stands_alone(text: str, a: int, b: int, start: int, end: int) -> bool:
     """An italic passage forming whole sentences of its own (an unmarked thought)."""
     # Bounded look-arounds keep this linear however many italics a paragraph holds.
-    head = text[max(start, a - 8) : a].rstrip()
+    # A previous quote or italic may end the sentence before: 'Not again.' 'Why me?'
+    head = text[max(start, a - 8) : a].rstrip().rstrip("'\"\u2019\u201d*_").rstrip()
     tail = text[b : min(end, b + 8)].lstrip()
     inner = text[a + 1 : b - 1].rstrip()
     opens = not head or head[-1] in _SENTENCE_END
+    if b - a > _MAX_THOUGHT_CHARS:
+        return False  # a long italic block is a letter or an inscription, not a thought
+    words = inner.split()
+    title_case = len(words) >= 2 and all(w[:1].isupper() for w in words)
+    if title_case and not any(ch in _SENTENCE_END for ch in inner[:-1]):
+        return False  # _La France Sportive._: a title
+    if len(words) < 2 and inner[-1:] not in _SENTENCE_END:
+        return False  # _GARNERING_: a single word
     closes = bool(inner) and (inner[-1] in _SENTENCE_END or not tail or tail[0] in ".!?")
     return opens and closes
 
@@ -475,12 +613,20 @@ def _segment_paragraph(
     text: str, start: int, end: int, single_style: bool
 ) -> list[tuple[int, int, Kind]]:
     """Speech and thought spans of one paragraph."""
+    if _ANY_MARK_RE.search(text, start, end) is None:
+        return []
     primary, secondary = (_SINGLE, _DOUBLE) if single_style else (_DOUBLE, _SINGLE)
     next_opens = _next_paragraph_opens(text, end, primary)
     speech = _find_speech(text, start, end, primary, next_opens)
     kinds = _speech_kinds(text, speech, start, end)
-    result = [(a, b, k or Kind.DIALOGUE) for (a, b), k in zip(speech, kinds, strict=True)]
-    # Outside speech, secondary quotes and italics count only next to a verb.
+    result = [
+        (a, b, k or Kind.DIALOGUE)
+        for (a, b), k in zip(speech, kinds, strict=True)
+        if k is not None or not _is_scare_quote(text, a, b, start)
+    ]
+    # Outside speech: single quotes in a double-quoted text and italics are thoughts next
+    # to a thinking verb or when they form whole sentences (otherwise they are titles,
+    # terms, emphasis); double quotes in a single-quoted text are speech all the same.
     gaps = _gaps(speech, start, end)
     extra: list[tuple[int, int, Kind]] = []
     for ga, gb in gaps:
@@ -492,10 +638,17 @@ def _segment_paragraph(
                 extra.append((a, b, Kind.THOUGHT))
             elif k is Kind.DIALOGUE:
                 extra.append((a, b, Kind.DIALOGUE))
+            elif single_style:
+                if not _is_scare_quote(text, a, b, start):
+                    extra.append((a, b, Kind.DIALOGUE))
+            elif _stands_alone(text, a, b, start, end):
+                extra.append((a, b, Kind.THOUGHT))
         for ia, ib in _gaps(quoted, ga, gb):
             italics = _italic_spans(text, ia, ib)
             italic_kinds = _speech_kinds(text, italics, ia, ib)
             for (a, b), k in zip(italics, italic_kinds, strict=True):
+                if k is Kind.THOUGHT and _is_emphasis(text, a, b):
+                    continue  # "wondering _why_ it was", "_I_ thought"
                 if k is Kind.THOUGHT or (k is None and _stands_alone(text, a, b, start, end)):
                     extra.append((a, b, Kind.THOUGHT))
     result.extend(extra)

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import subprocess
 import wave
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from narrator.errors import EngineError, OutputError
+from narrator.errors import EngineError, OutputError, ToolMissingError
 from narrator.model import Clip, Cue, Kind, Line
 
 SAMPLE_RATE = 22050
@@ -40,16 +42,6 @@ TAIL_MS = 1000  # after the last line: ACX asks for 1-5 s at the end of a file
 # TRIM_KEEP_MS of it is kept so that onsets and decays are not clipped.
 SILENCE_LEVEL = 100
 TRIM_KEEP_MS = 40
-
-
-
-def _is_scene_break(gap_text: str) -> bool:
-    """A line of three or more symbols and nothing else: "***", "* * *", "---", "~~~"."""
-    for raw in gap_text.splitlines():
-        symbols = "".join(raw.split())
-        if len(symbols) >= 3 and not any(ch.isalnum() for ch in symbols):
-            return True
-    return False
 
 
 def pause_before_ms(
@@ -115,6 +107,15 @@ def stitch_chapter(
     return cues
 
 
+def _is_scene_break(gap_text: str) -> bool:
+    """A line of three or more symbols and nothing else: "***", "* * *", "---", "~~~"."""
+    for raw in gap_text.splitlines():
+        symbols = "".join(raw.split())
+        if len(symbols) >= 3 and not any(ch.isalnum() for ch in symbols):
+            return True
+    return False
+
+
 def _frames_to_ms(frames: int) -> int:
     return round(frames * 1000 / SAMPLE_RATE)
 
@@ -133,9 +134,11 @@ def _clip_pcm(clip: Clip, *, gain_db: float, trim_silence: bool) -> bytes:
     """The clip's samples as 22050 Hz 16-bit mono PCM, trimmed and with its gain applied."""
     path = clip.wav_path
     pcm: bytes | None = None
+    plain_pcm = False
     try:
         with wave.open(str(path), "rb") as clip_wav:
             params = clip_wav.getparams()
+            plain_pcm = True
             if (params.framerate, params.sampwidth, params.nchannels) == (
                 SAMPLE_RATE,
                 SAMPLE_WIDTH,
@@ -143,13 +146,13 @@ def _clip_pcm(clip: Clip, *, gain_db: float, trim_silence: bool) -> bytes:
             ):
                 pcm = clip_wav.readframes(params.nframes)
     except FileNotFoundError as exc:
-        raise EngineError(f"clip {path} is missing (line {clip.key})") from exc
+        raise EngineError(f"clip {path} is missing") from exc
     except OSError as exc:
         raise EngineError(f"cannot read clip {path}: {exc.strerror or exc}") from exc
     except (wave.Error, EOFError):
-        pass  # not plain PCM (float, WAVE_FORMAT_EXTENSIBLE): pydub/ffmpeg below can read it
+        pass  # not integer PCM (float, WAVE_FORMAT_EXTENSIBLE): ffmpeg decodes it below
     if pcm is None:
-        pcm = _convert(path)
+        pcm = _convert_pcm_wav(path) if plain_pcm else _decode_with_ffmpeg(path)
     if len(pcm) % SAMPLE_WIDTH:
         pcm = pcm[: len(pcm) - len(pcm) % SAMPLE_WIDTH]  # truncated file: drop the half sample
     if trim_silence:
@@ -159,16 +162,33 @@ def _clip_pcm(clip: Clip, *, gain_db: float, trim_silence: bool) -> bytes:
     return pcm
 
 
-def _convert(path: Path) -> bytes:
-    """Read a clip in another format (rate, width, channels, encoding) and convert it."""
+def _convert_pcm_wav(path: Path) -> bytes:
+    """Convert an integer-PCM WAV of another rate, width or channel count (pure Python)."""
     from pydub import AudioSegment  # imported here: most chapters never need it
 
     try:
-        audio = AudioSegment.from_file(str(path))
+        audio = AudioSegment.from_wav(str(path))
     except Exception as exc:  # pydub raises bare Exceptions and CouldntDecodeError
         raise EngineError(f"clip {path} is not readable audio: {exc}") from exc
     audio = audio.set_channels(CHANNELS).set_frame_rate(SAMPLE_RATE).set_sample_width(SAMPLE_WIDTH)
     return bytes(audio.raw_data)
+
+
+def _decode_with_ffmpeg(path: Path) -> bytes:
+    """Decode any other audio file with ffmpeg (pydub misreads float WAVs as integers)."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise ToolMissingError(
+            f"clip {path} is not 16-bit PCM and ffmpeg is not installed: apt-get install ffmpeg"
+        )
+    cmd = [ffmpeg, "-nostdin", "-v", "error", "-i", "file:" + os.path.abspath(path)]
+    cmd += ["-f", "s16le", "-ac", str(CHANNELS), "-ar", str(SAMPLE_RATE), "-"]
+    done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    if done.returncode != 0:
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        reason = lines[-1] if lines else f"exit status {done.returncode}"
+        raise EngineError(f"clip {path} is not readable audio: {reason}")
+    return done.stdout
 
 
 def _apply_gain(pcm: bytes, gain_db: float) -> bytes:

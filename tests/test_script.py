@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from narrator.model import Cast, Kind, Line, Segment, VoiceSettings
 from narrator.script import (
     HARD_LINE_CHARS,
@@ -22,7 +24,7 @@ def _voice_for(segment: Segment) -> tuple[str, Voice]:
     return NARRATOR, Voice("narrator", SETTINGS)
 
 
-def _pause(prev: Line | None, line: Line, gap: str) -> int:
+def _pause(prev: Line | None, line: Line, gap: str, *, prev_kind: Kind | None, kind: Kind) -> int:
     return 0 if prev is None else (600 if "\n" in gap else 300)
 
 
@@ -49,7 +51,7 @@ def test_long_text_is_split_into_sentence_groups_that_cover_it() -> None:
     spans = list(split_spans(text, 0, len(text)))
     assert len(spans) > 5
     assert spans[0][0] == 0 and spans[-1][1] == len(text)
-    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert end == start  # contiguous: nothing lost
     assert all(e - s <= MAX_LINE_CHARS + HARD_LINE_CHARS for s, e in spans)
     # "Mr." is an abbreviation, not a sentence end.

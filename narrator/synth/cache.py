@@ -20,6 +20,7 @@ from pathlib import Path
 
 import platformdirs
 
+from narrator.errors import OutputError
 from narrator.model import Clip, VoiceSettings
 from narrator.synth.base import read_wav
 
@@ -93,13 +94,19 @@ class ClipCache:
     def put(self, key: str, wav_path: Path) -> Clip:
         """Move a finished WAV into the cache under `key` (ValueError if it holds no audio)."""
         info = read_wav(wav_path)
+        try:
+            return self._put(key, wav_path, info.frames, info.duration_ms)
+        except OSError as exc:
+            raise OutputError(f"{self.cache_dir}: cannot write the clip cache: {exc}") from exc
+
+    def _put(self, key: str, wav_path: Path, frames: int, duration_ms: int) -> Clip:
         final_wav = self.wav_path(key)
         final_wav.parent.mkdir(parents=True, exist_ok=True)
         meta = {
             "version": _FORMAT_VERSION,
             "bytes": wav_path.stat().st_size,
-            "frames": info.frames,
-            "duration_ms": info.duration_ms,
+            "frames": frames,
+            "duration_ms": duration_ms,
             "sha256": _sha256_file(wav_path),
         }
         # Same file system as the final name (the temp folder is inside the cache), so
@@ -114,7 +121,7 @@ class ClipCache:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
             raise
-        return Clip(key=key, wav_path=final_wav, duration_ms=info.duration_ms)
+        return Clip(key=key, wav_path=final_wav, duration_ms=duration_ms)
 
     def discard(self, key: str) -> None:
         """Remove an entry (both files), if present."""
@@ -125,9 +132,12 @@ class ClipCache:
     def make_temp_dir(self) -> Path:
         """A private folder inside the cache for clips being rendered (same file system)."""
         temp_root = self.cache_dir / "tmp"
-        temp_root.mkdir(parents=True, exist_ok=True)
-        self._prune_stale_temp_dirs(temp_root)
-        return Path(tempfile.mkdtemp(dir=temp_root, prefix=f"{os.getpid()}-"))
+        try:
+            temp_root.mkdir(parents=True, exist_ok=True)
+            self._prune_stale_temp_dirs(temp_root)
+            return Path(tempfile.mkdtemp(dir=temp_root, prefix=f"{os.getpid()}-"))
+        except OSError as exc:
+            raise OutputError(f"{self.cache_dir}: cannot write the clip cache: {exc}") from exc
 
     @staticmethod
     def _prune_stale_temp_dirs(temp_root: Path) -> None:

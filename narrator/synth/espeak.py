@@ -17,6 +17,7 @@ import io
 import re
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,7 @@ class EspeakEngine:
     def __init__(self) -> None:
         self.id = self.identify()
         try:
-            import pyttsx3  # noqa: PLC0415 - loads libespeak-ng; only ever in a worker
+            import pyttsx3  # here, not at the top: it loads libespeak-ng; workers only
 
             self._engine: Any = pyttsx3.init("espeak")
         except (ImportError, OSError, RuntimeError) as exc:
@@ -87,25 +88,39 @@ class EspeakEngine:
         self._errors: list[BaseException] = []
         self._engine.connect("finished-utterance", self._on_finished)
         self._engine.connect("error", self._on_error)
+        from pyttsx3.drivers import _espeak
+
+        self._espeak: Any = _espeak
         self._bases, self._variants = self._list_voices()
         with tempfile.TemporaryDirectory(prefix="narrator-warm-up-") as tmp_dir:
             warm_up = VoiceSettings(engine_voice="gmw/en", rate_wpm=175, pitch=50, volume=1.0)
             self.synthesize(_WARM_UP_TEXT, warm_up, Path(tmp_dir) / "warm-up.wav")
 
     def _on_finished(self, name: object = None, completed: object = True) -> None:
+        if not completed:
+            self._errors.append(RuntimeError("the utterance was cancelled"))
         self._finished.set()
+
+    def _wait_until_idle(self, timeout_s: float) -> None:
+        # espeak-ng runs parameter changes and synthesis on its own thread. If runAndWait
+        # starts while that thread is busy (half the clips, measured), pyttsx3 calls
+        # espeak_Cancel, which drops the queued rate/pitch changes and now and then the new
+        # utterance too (1 clip in 100 with two busy workers: a header-only WAV).
+        deadline = time.monotonic() + timeout_s
+        while self._espeak.IsPlaying():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"espeak-ng still busy after {timeout_s:.0f} s")
+            time.sleep(0.001)
 
     def _on_error(self, name: object = None, exception: BaseException | None = None) -> None:
         self._errors.append(exception or RuntimeError("unknown pyttsx3 error"))
 
     def _list_voices(self) -> tuple[list[str], list[str]]:
-        from pyttsx3.drivers import _espeak  # noqa: PLC0415
-
         bases = sorted({str(v.id) for v in self._engine.getProperty("voices")})
-        spec = _espeak.VOICE()
+        spec = self._espeak.VOICE()
         spec.languages = b"variant"
         variants = set()
-        for voice in _espeak.ListVoices(spec):
+        for voice in self._espeak.ListVoices(spec):
             # identifier is "!v/<file>"; the file name is what "+<variant>" looks up.
             name = voice.identifier.decode("utf-8", "replace").rsplit("/", 1)[-1]
             if name and " " not in name:
@@ -128,19 +143,24 @@ class EspeakEngine:
         if not spoken:
             raise EngineError("cannot speak an empty line")
         self._check_voice(voice.engine_voice)
+        timeout_s = 10.0 + 0.02 * count_words(spoken)
+        self._wait_until_idle(timeout_s)
         # Every property every time: getProperty returns wrong values for rate and pitch,
         # so there is nothing to compare against, and setting is cheap.
         self._engine.setProperty("voice", voice.engine_voice)
         self._engine.setProperty("rate", int(voice.rate_wpm))
         self._engine.setProperty("volume", float(voice.volume))
         self._engine.setProperty("pitch", int(voice.pitch))
+        # espeak-ng queues parameter changes behind its own thread; see _wait_until_idle.
+        self._wait_until_idle(timeout_s)
         self._finished.clear()
         self._errors.clear()
-        timeout_s = 10.0 + 0.02 * count_words(spoken)
         with contextlib.redirect_stdout(io.StringIO()):
             self._engine.save_to_file(spoken, str(wav_path))
             self._engine.runAndWait()
             finished = self._finished.wait(timeout_s)
+        if finished:
+            self._wait_until_idle(timeout_s)
         if self._errors:
             raise RuntimeError(f"pyttsx3 reported: {self._errors[0]}")
         if not finished:

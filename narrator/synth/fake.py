@@ -5,9 +5,11 @@ the rate (words * 60000 / rate_wpm ms, at least 150 ms) and whose pitch follows 
 
 FaultyEngine ("fake-faulty") is for tests of the worker pool only: markers in the text make
 it misbehave. `[hang]` sleeps for an hour, `[crash]` kills its process, `[raise]` raises,
-`[empty]` writes a header-only WAV, `[short]` writes a tenth of the audio. A count such as
+`[empty]` writes a header-only WAV, `[short]` writes a tenth of the audio, `[refuse]` raises
+EngineError (a user-facing error, not retried). A count such as
 `[crash*2]` misbehaves only on the first two attempts at that text; the attempts are counted
 in files under $NARRATOR_FAKE_FAULT_DIR (without it, the marker always misbehaves).
+$NARRATOR_FAKE_START_FAULT set to "crash" or "missing" makes the engine fail to start.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ import time
 import zlib
 from pathlib import Path
 
-from narrator.errors import EngineError
+from narrator.errors import EngineError, ToolMissingError
 from narrator.model import VoiceSettings
 from narrator.synth.base import SAMPLE_RATE_HZ, count_words, write_wav
 
 MIN_DURATION_MS = 150
 FAULT_DIR_ENV = "NARRATOR_FAKE_FAULT_DIR"
+START_FAULT_ENV = "NARRATOR_FAKE_START_FAULT"
 
 # Names in the style of espeak-ng, so voice profiles written for espeak work with the fake.
 _BASES = ("gmw/en", "gmw/en-gb-scotland", "gmw/en-gb-x-rp", "gmw/en-us", "roa/fr", "gmw/de")
@@ -73,7 +76,7 @@ class FakeEngine:
         write_wav(wav_path, tone_pcm(duration_ms, voice))
 
 
-_FAULT_RE = re.compile(r"\[(hang|crash|raise|empty|short)(?:\*(\d+))?\]")
+_FAULT_RE = re.compile(r"\[(hang|crash|raise|refuse|empty|short)(?:\*(\d+))?\]")
 
 
 def _should_misbehave(text: str, fault: str, times: str | None) -> bool:
@@ -94,6 +97,13 @@ class FaultyEngine(FakeEngine):
 
     id = "fake-faulty-1"
 
+    def __init__(self) -> None:
+        start_fault = os.environ.get(START_FAULT_ENV)
+        if start_fault == "crash":
+            raise RuntimeError("the fake engine would not start")
+        if start_fault == "missing":
+            raise ToolMissingError("fake-tool is not installed: apt-get install fake-tool")
+
     def synthesize(self, text: str, voice: VoiceSettings, wav_path: Path) -> None:
         match = _FAULT_RE.search(text)
         if match is None or not _should_misbehave(text, match[1], match[2]):
@@ -106,6 +116,8 @@ class FaultyEngine(FakeEngine):
             os._exit(17)
         elif fault == "raise":
             raise RuntimeError("the fake engine failed on purpose")
+        elif fault == "refuse":
+            raise EngineError("the fake engine refuses this line")
         elif fault == "empty":
             write_wav(wav_path, b"")
         elif fault == "short":

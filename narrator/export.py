@@ -1,0 +1,323 @@
+"""Export: chapter WAVs (Path) + Cues + Tags -> MP3 (ID3 tags, cover, chapters), M4B,
+WebVTT transcript, extended M3U playlist.
+
+Audio goes through ffmpeg/ffprobe as subprocesses (ID3 tags, APIC cover and CHAP chapter
+frames included, so no GPL tagging library is needed). Every file is written to a temp name
+beside its target and moved into place with os.replace, so a failure never leaves a partial
+file under the final name.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import wave
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from narrator.errors import InputError, OutputError, ToolMissingError
+from narrator.model import Cue, Tags
+
+MP3_BITRATE_KBPS = 64
+M4B_BITRATE_KBPS = 64
+M4B_SAMPLE_RATE = 22050
+
+
+def encode_mp3(
+    wav_path: Path, mp3_path: Path, tags: Tags, bitrate_kbps: int = MP3_BITRATE_KBPS
+) -> int:
+    """Encode a chapter WAV as mono MP3 with ID3 tags, cover and chapters; return its ms."""
+    with _atomic_path(mp3_path) as tmp_path, _side_files(mp3_path) as side:
+        cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-y", "-i", _file_arg(wav_path)]
+        cover_args = _cover_args(tags, side, input_index=1, cmd=cmd)
+        meta_index = 2 if cover_args else 1
+        meta = _ffmetadata(tags, tags.chapters, {"genre": "Audiobook"})
+        cmd += ["-i", _file_arg(side(".ffmeta", meta))]
+        cmd += ["-map", "0:a:0", *cover_args]
+        cmd += ["-map_metadata", str(meta_index), "-map_chapters", str(meta_index)]
+        cmd += ["-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-ac", "1"]
+        # ID3v2.3: the version most players read; ffmpeg writes CTOC/CHAP frames in it.
+        cmd += ["-id3v2_version", "3", "-f", "mp3", _file_arg(tmp_path)]
+        _run(cmd, mp3_path)
+        return probe_duration_ms(tmp_path)
+
+
+def build_m4b(parts: Sequence[tuple[Path, str]], m4b_path: Path, tags: Tags) -> None:
+    """Join chapter audio files (path, title) into one M4B with a chapter marker for each.
+
+    Chapter times come from the parts themselves; tags.chapters is not used here.
+    """
+    if not parts:
+        raise OutputError(f"cannot write {m4b_path}: no chapters to put in it")
+    # Chapter starts come from the parts' decoded lengths (the samples the concat filter
+    # really joins); ffprobe's container duration of an MP3 is ~60 ms longer than its audio.
+    chapters: list[tuple[str, int, int]] = []
+    start_s = 0.0
+    for path, title in parts:
+        end_s = start_s + _duration_s(path)
+        chapters.append((title, round(start_s * 1000), round(end_s * 1000)))
+        start_s = end_s
+    with _atomic_path(m4b_path) as tmp_path, _side_files(m4b_path) as side:
+        cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-y"]
+        for path, _title in parts:
+            cmd += ["-i", _file_arg(path)]
+        n = len(parts)
+        cover_args = _cover_args(tags, side, input_index=n, cmd=cmd)
+        meta_index = n + 1 if cover_args else n
+        extra = {"genre": "Audiobook", "media_type": "2"}  # media_type 2: iTunes "Audiobook"
+        meta = _ffmetadata(tags, chapters, extra)
+        cmd += ["-i", _file_arg(side(".ffmeta", meta))]
+        streams = "".join(f"[{i}:a:0]" for i in range(n))
+        cmd += ["-filter_complex", f"{streams}concat=n={n}:v=0:a=1[a]", "-map", "[a]"]
+        cmd += [*cover_args, "-map_metadata", str(meta_index), "-map_chapters", str(meta_index)]
+        # The native encoder's fast coder: ~5x faster than its default search (0.009 against
+        # 0.05 s per audio-second here), which matters for a 10-hour arc.
+        cmd += ["-c:a", "aac", "-aac_coder", "fast", "-b:a", f"{M4B_BITRATE_KBPS}k"]
+        cmd += ["-ac", "1", "-ar", str(M4B_SAMPLE_RATE), "-movflags", "+faststart"]
+        cmd += ["-f", "ipod", _file_arg(tmp_path)]
+        _run(cmd, m4b_path)
+
+
+def write_vtt(cues: Sequence[Cue], vtt_path: Path) -> None:
+    """Write a WebVTT transcript: one cue per line, its text in a voice tag naming the speaker."""
+    blocks = ["WEBVTT\n"]
+    for number, cue in enumerate(cues, start=1):
+        speaker = _vtt_escape(" ".join(cue.speaker.split())) or "Unknown"
+        text = _vtt_escape(" ".join(cue.text.split()))
+        timing = f"{_vtt_time(cue.start_ms)} --> {_vtt_time(max(cue.end_ms, cue.start_ms))}"
+        blocks.append(f"{number}\n{timing}\n<v {speaker}>{text}</v>\n")
+    _write_text(vtt_path, "\n".join(blocks))
+
+
+def read_vtt(path: Path) -> list[Cue]:
+    """Read the cues of a WebVTT file (voice tag -> speaker; other tags are dropped)."""
+    try:
+        content = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    blocks = re.split(r"\n[ \t]*\n", content.replace("\r\n", "\n").strip("\n"))
+    if not blocks or not re.match(r"WEBVTT(?:[ \t].*)?$", blocks[0].split("\n")[0]):
+        raise InputError(f"{path}: not a WebVTT file (no WEBVTT header)")
+    cues: list[Cue] = []
+    for block in blocks[1:]:
+        rows = block.split("\n")
+        if rows[0].startswith(("NOTE", "STYLE", "REGION")):
+            continue
+        if "-->" not in rows[0]:
+            rows = rows[1:]  # a cue identifier
+        timing = re.match(r"\s*([\d:.]+)\s+-->\s+([\d:.]+)", rows[0]) if rows else None
+        if timing is None:
+            raise InputError(f"{path}: bad cue timing in block {block[:40]!r}")
+        payload = "\n".join(rows[1:])
+        speaker = ""
+        voice = re.match(r"<v(?:\.[^\s>]*)?[ \t]+([^>]*)>(.*?)(?:</v>)?$", payload, re.DOTALL)
+        if voice:
+            speaker = html.unescape(voice.group(1)).strip()
+            payload = voice.group(2)
+        text = html.unescape(re.sub(r"<[^>]*>", "", payload))
+        start_ms = _vtt_ms(timing.group(1), path)
+        cues.append(Cue(start_ms, _vtt_ms(timing.group(2), path), speaker, text))
+    return cues
+
+
+def write_m3u(entries: Sequence[tuple[Path, str, int]], m3u_path: Path) -> None:
+    """Write an extended M3U playlist of (audio path, title, duration_ms), paths relative."""
+    rows = ["#EXTM3U"]
+    base = m3u_path.parent.resolve()
+    for path, title, duration_ms in entries:
+        where = Path(os.path.relpath(path.resolve(), base)) if path.is_absolute() else path
+        rows.append(f"#EXTINF:{round(duration_ms / 1000)},{' '.join(title.split())}")
+        rows.append(where.as_posix())
+    _write_text(m3u_path, "\n".join(rows) + "\n")
+
+
+def probe_duration_ms(path: Path) -> int:
+    """Duration of an audio file in ms: from a WAV header, else by decoding it with ffmpeg."""
+    return round(_duration_s(path) * 1000)
+
+
+def _duration_s(path: Path) -> float:
+    try:
+        with wave.open(str(path), "rb") as wav:
+            return wav.getnframes() / wav.getframerate()
+    except (wave.Error, EOFError, OSError):
+        pass  # not a plain PCM WAV (or missing: ffmpeg says so below)
+    # Decoding, not the container's duration: an MP3's header duration counts the encoder's
+    # delay and padding (~50-60 ms) that gapless decoders drop.
+    cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-i", _file_arg(path), "-map", "0:a:0"]
+    cmd += ["-f", "null", "-progress", "pipe:1", "-"]
+    out = _run(cmd, path, reading=True)
+    times = re.findall(r"^out_time_us=(\d+)$", out, re.MULTILINE)
+    if times and int(times[-1]) > 0:
+        return int(times[-1]) / 1_000_000
+    probe = [_tool("ffprobe"), "-v", "error", "-show_entries", "format=duration"]
+    out = _run([*probe, "-of", "default=nw=1:nk=1", _file_arg(path)], path, reading=True)
+    try:
+        return float(out.strip())
+    except ValueError:
+        raise InputError(f"{path}: ffprobe found no duration") from None
+
+
+def _file_arg(path: Path) -> str:
+    """A path as ffmpeg must see it: never an option ("-x.wav") or a protocol ("a:b.mp3")."""
+    return "file:" + os.path.abspath(path)
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise ToolMissingError(f"{name} is not installed: apt-get install ffmpeg")
+    return found
+
+
+def _run(cmd: list[str], path: Path, *, reading: bool = False) -> str:
+    """Run ffmpeg/ffprobe; on failure raise with its last stderr line and the path concerned."""
+    try:
+        done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    except FileNotFoundError as exc:
+        raise ToolMissingError(f"{cmd[0]} is not installed: apt-get install ffmpeg") from exc
+    if done.returncode != 0:
+        err_lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        reason = err_lines[-1] if err_lines else f"exit status {done.returncode}"
+        tool = Path(cmd[0]).name
+        if reading:
+            raise InputError(f"cannot read {path}: {tool}: {reason}")
+        raise OutputError(f"cannot write {path}: {tool}: {reason}")
+    return done.stdout.decode("utf-8", "replace")
+
+
+def _ffmetadata(
+    tags: Tags, chapters: Sequence[tuple[str, int, int]], extra: dict[str, str] | None = None
+) -> str:
+    """An ffmpeg metadata file: global tags, then one [CHAPTER] per chapter (times in ms)."""
+    values = {"title": tags.title, "album": tags.album}
+    if tags.artist:
+        values["artist"] = values["album_artist"] = tags.artist
+    if tags.track is not None:
+        total = f"/{tags.track_total}" if tags.track_total else ""
+        values["track"] = f"{tags.track}{total}"
+    values.update(extra or {})
+    rows = [";FFMETADATA1"]
+    rows += [f"{key}={_meta_escape(value)}" for key, value in values.items()]
+    for title, start_ms, end_ms in chapters:
+        rows += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={start_ms}", f"END={end_ms}"]
+        rows.append(f"title={_meta_escape(title)}")
+    return "\n".join(rows) + "\n"
+
+
+def _meta_escape(value: str) -> str:
+    flat = " ".join(value.split())  # a tag is one line
+    return re.sub(r"([=;#\\])", r"\\\1", flat)
+
+
+def _cover_args(tags: Tags, side: _SideFiles, *, input_index: int, cmd: list[str]) -> list[str]:
+    """Add the cover image as an input to cmd; return the options that attach it."""
+    if not tags.cover:
+        return []
+    # image2pipe: the image2 demuxer would read a "%" in the file name as a frame pattern.
+    # Not JPEG/PNG (e.g. GIF, WebP from an EPUB): stored as PNG, which every player shows.
+    codec = "copy" if _image_kind(tags.cover, tags.cover_mime) else "png"
+    cmd += ["-f", "image2pipe", "-i", _file_arg(side(".img", tags.cover))]
+    return [
+        "-map",
+        f"{input_index}:v:0",
+        "-c:v",
+        codec,
+        "-disposition:v",
+        "attached_pic",
+        "-metadata:s:v",
+        "title=Cover",
+        "-metadata:s:v",
+        "comment=Cover (front)",  # ID3 picture type 3, the one players show
+    ]
+
+
+def _image_kind(data: bytes, mime: str | None) -> str | None:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8"):
+        return "jpg"
+    return {"image/png": "png", "image/jpeg": "jpg"}.get(mime or "")
+
+
+class _SideFiles:
+    """Helper files (metadata, cover) beside an output; removed when the export ends."""
+
+    def __init__(self, target: Path) -> None:
+        self._target = target
+        self.paths: list[Path] = []
+
+    def __call__(self, suffix: str, content: str | bytes) -> Path:
+        token = secrets.token_hex(4)
+        path = self._target.with_name(f".{self._target.name}.{token}{suffix}")
+        self.paths.append(path)
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        try:
+            path.write_bytes(data)
+        except OSError as exc:
+            raise OutputError(f"cannot write {self._target}: {exc.strerror or exc}") from exc
+        return path
+
+
+@contextmanager
+def _side_files(target: Path) -> Iterator[_SideFiles]:
+    side = _SideFiles(target)
+    try:
+        yield side
+    finally:
+        for path in side.paths:
+            path.unlink(missing_ok=True)
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _vtt_time(ms: int) -> str:
+    hours, rest = divmod(max(0, ms), 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+
+
+def _vtt_ms(stamp: str, path: Path) -> int:
+    match = re.fullmatch(r"(?:(\d+):)?(\d{2}):(\d{2})\.(\d{3})", stamp)
+    if match is None:
+        raise InputError(f"{path}: bad WebVTT timestamp {stamp!r}")
+    hours, minutes, seconds, millis = (int(g or 0) for g in match.groups())
+    return ((hours * 60 + minutes) * 60 + seconds) * 1000 + millis
+
+
+def _write_text(path: Path, content: str) -> None:
+    with _atomic_path(path) as tmp_path:
+        try:
+            tmp_path.write_text(content, encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+@contextmanager
+def _atomic_path(final_path: Path) -> Iterator[Path]:
+    """Yield a fresh temp path beside final_path; move it there on success, else delete it."""
+    if final_path.is_dir():
+        raise OutputError(f"cannot write {final_path}: it is a folder")
+    tmp_path = final_path.with_name(f".{final_path.name}.{secrets.token_hex(4)}.part")
+    try:
+        final_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_path.open("xb").close()  # fails early, before any work, if the folder is unwritable
+    except OSError as exc:
+        raise OutputError(f"cannot write {final_path}: {exc.strerror or exc}") from exc
+    try:
+        yield tmp_path
+        os.replace(tmp_path, final_path)
+    except OSError as exc:
+        tmp_path.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {final_path}: {exc.strerror or exc}") from exc
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise

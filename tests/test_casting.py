@@ -1,0 +1,575 @@
+"""Tests for narrator.casting: cast files, voice assignment and cast file updates."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from narrator.casting import (
+    Assignment,
+    assign_voices,
+    cast_warnings,
+    load_cast,
+    merge_cast,
+    validate_cast_voices,
+    voice_for_label,
+    write_cast,
+)
+from narrator.errors import ConfigError, OutputError
+from narrator.model import Cast, Character, Gender, VoiceProfile
+from narrator.voices import load_profiles
+
+F, M = Gender.FEMALE, Gender.MALE
+
+EXAMPLE = """\
+# Cast for a test book
+[narrator]
+voice = "narrator"
+
+[thoughts]
+voice = "whisper"
+
+[[character]]
+name = "Elizabeth Bennet"
+aliases = ["Lizzy", "Eliza", "Miss Bennet"]
+gender = "female"          # "male" | "female"; optional
+voice = "young-woman"      # a profile in voices/; optional
+rate_wpm = 190
+pitch = 70
+volume = 0.8
+
+[[character]]
+name = "Mr. Collins"
+
+[pronunciations]
+"Naruto" = "Nah-roo-toh"
+"justu" = "jutsu"
+
+[reading]
+headings = false
+notes = true
+"""
+
+
+def profile(pid: str, gender: Gender | None, age: str = "adult") -> VoiceProfile:
+    return VoiceProfile(id=pid, description=pid, engine_voice="gmw/en", gender=gender, age=age)
+
+
+def profiles_of(*items: VoiceProfile) -> dict[str, VoiceProfile]:
+    return {p.id: p for p in items}
+
+
+SMALL = profiles_of(
+    profile("narrator", M),
+    profile("f-adult", F),
+    profile("f-young", F, "young"),
+    profile("f-old", F, "old"),
+    profile("m-adult", M),
+    profile("m-young", M, "young"),
+    profile("m-old", M, "old"),
+)
+
+
+def write(tmp_path: Path, text: str, name: str = "cast.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def line_of(text: str, snippet: str) -> int:
+    """1-based number of the (only) line containing snippet."""
+    numbers = [n for n, line in enumerate(text.splitlines(), 1) if snippet in line]
+    assert len(numbers) == 1, (snippet, numbers)
+    return numbers[0]
+
+
+# ---------------------------------------------------------------- load_cast
+
+
+def test_load_cast_reads_every_part(tmp_path: Path) -> None:
+    path = write(tmp_path, EXAMPLE)
+    cast = load_cast(path)
+    assert cast.path == path
+    assert cast.narrator_voice == "narrator"
+    assert cast.thought_voice == "whisper"
+    assert cast.pronunciations == (("Naruto", "Nah-roo-toh"), ("justu", "jutsu"))
+    assert (cast.read_headings, cast.read_notes) == (False, True)
+    assert cast.characters == (
+        Character(
+            name="Elizabeth Bennet",
+            aliases=("Lizzy", "Eliza", "Miss Bennet"),
+            gender=F,
+            voice="young-woman",
+            rate_wpm=190,
+            pitch=70,
+            volume=0.8,
+        ),
+        Character(name="Mr. Collins"),
+    )
+
+
+def test_empty_cast_file_gives_defaults(tmp_path: Path) -> None:
+    cast = load_cast(write(tmp_path, "# nothing yet\n"))
+    assert cast == Cast(path=tmp_path / "cast.toml")
+
+
+TWO = '[[character]]\nname = "Jane"\n\n[[character]]\nname = "Lydia"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "snippet", "expected"),
+    [
+        (
+            TWO + 'gender = "m"\n',
+            'gender = "m"',
+            'character[2].gender: must be "male" or "female", got "m"',
+        ),
+        (
+            TWO + "gender = 1\n",
+            "gender = 1",
+            'character[2].gender: must be "male" or "female", got 1',
+        ),
+        (
+            '[[character]]\nname = "Jane"\nvoise = "woman"\n',
+            "voise",
+            "character[1].voise: unknown key; allowed: name, aliases, gender, voice, rate_wpm",
+        ),
+        (
+            '[[character]]\naliases = ["J"]\n',
+            "[[character]]",
+            "character[1].name: missing (required)",
+        ),
+        (
+            "[[character]]\nname = 3\n",
+            "name = 3",
+            "character[1].name: must be a non-empty string, got 3",
+        ),
+        ('[[character]]\nname = "  "\n', "name =", "character[1].name: must be a non-empty string"),
+        (
+            '[[character]]\nname = "J"\naliases = "Jay"\n',
+            "aliases",
+            "character[1].aliases: must be a list of non-empty strings, got 'Jay'",
+        ),
+        (
+            '[[character]]\nname = "J"\naliases = ["Jay", 2]\n',
+            "aliases",
+            "character[1].aliases: must be a list of non-empty strings",
+        ),
+        (
+            '[[character]]\nname = "J"\nvoice = 5\n',
+            "voice",
+            "character[1].voice: must be a voice profile id (a string), got 5",
+        ),
+        (
+            '[[character]]\nname = "J"\nrate_wpm = 900\n',
+            "rate_wpm",
+            "character[1].rate_wpm: must be 80..450, got 900",
+        ),
+        (
+            '[[character]]\nname = "J"\npitch = true\n',
+            "pitch",
+            "character[1].pitch: must be a whole number 0..99, got True",
+        ),
+        (
+            '[[character]]\nname = "J"\nvolume = 2\n',
+            "volume",
+            "character[1].volume: must be 0..1, got 2",
+        ),
+        (
+            '[narator]\nvoice = "man"\n',
+            "[narator]",
+            "narator: unknown key; allowed: character, narrator, thoughts, pronunciations, reading",
+        ),
+        ('title = "Book"\n', "title", "title: unknown key; allowed: character"),
+        ('narrator = "man"\n', "narrator", 'narrator: must be a table: [narrator] voice = "..."'),
+        (
+            '[narrator]\nvoice = "man"\nspeed = 2\n',
+            "speed",
+            "narrator.speed: unknown key; allowed: voice",
+        ),
+        (
+            "[thoughts]\nvoice = 1\n",
+            "voice",
+            "thoughts.voice: must be a voice profile id (a string), got 1",
+        ),
+        (
+            '[pronunciations]\n"Naruto" = 3\n',
+            "Naruto",
+            "pronunciations.Naruto: must be a non-empty string, got 3",
+        ),
+        (
+            '[reading]\nheadings = "yes"\n',
+            "headings",
+            "reading.headings: must be true or false, got 'yes'",
+        ),
+        ("[reading]\nspeed = 1\n", "speed", "reading.speed: unknown key; allowed: headings, notes"),
+        ('character = "Jane"\n', "character", "character: must be [[character]] tables"),
+        (
+            '[[character]]\nname = "Jane"\n\n[[character]]\nname = "jane"\n',
+            'name = "jane"',
+            "character[2].name: 'jane' is already the name of character[1]",
+        ),
+    ],
+)
+def test_cast_errors_name_file_line_and_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, snippet: str, expected: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_cast(Path("cast.toml"))
+    message = str(caught.value)
+    assert message.startswith(f"cast.toml:{line_of(text, snippet)}: {expected}"), message
+    assert "\n" not in message
+
+
+def test_cast_toml_syntax_error_has_line(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[character]]\nname = "Jane"\ngender = female\n')
+    with pytest.raises(ConfigError, match=r"cast\.toml: invalid TOML: .*line 3"):
+        load_cast(path)
+
+
+def test_unreadable_cast_file(tmp_path: Path) -> None:
+    path = tmp_path / "cast.toml"
+    path.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(ConfigError, match=r"cast\.toml: cannot read cast file"):
+        load_cast(path)
+
+
+def test_shared_alias_is_accepted_with_a_warning(tmp_path: Path) -> None:
+    text = (
+        '[[character]]\nname = "Jane Bennet"\naliases = ["Miss Bennet", "Jane"]\n'
+        '[[character]]\nname = "Elizabeth Bennet"\naliases = ["miss bennet"]\n'
+    )
+    cast = load_cast(write(tmp_path, text))
+    warnings = cast_warnings(cast)
+    assert len(warnings) == 1
+    assert "'Miss Bennet'" in warnings[0]
+    assert "Jane Bennet, Elizabeth Bennet" in warnings[0]
+    assert cast_warnings(load_cast(write(tmp_path, EXAMPLE, "clean.toml"))) == []
+
+
+# ---------------------------------------------------------------- validate_cast_voices
+
+
+def test_unknown_character_voice_names_file_character_and_choices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = '[[character]]\nname = "Jane"\n\n[[character]]\nname = "Lizzy"\nvoice = "yuong-woman"\n'
+    write(tmp_path, text)
+    cast = load_cast(Path("cast.toml"))
+    with pytest.raises(ConfigError) as caught:
+        validate_cast_voices(cast, SMALL)
+    assert str(caught.value) == (
+        f"cast.toml:{line_of(text, 'yuong')}: character 'Lizzy': voice 'yuong-woman' is not a "
+        f"voice profile; available: {', '.join(sorted(SMALL))}"
+    )
+
+
+@pytest.mark.parametrize("table", ["narrator", "thoughts"])
+def test_unknown_narrator_or_thought_voice(tmp_path: Path, table: str) -> None:
+    cast = load_cast(write(tmp_path, f'[{table}]\nvoice = "nobody"\n'))
+    with pytest.raises(ConfigError, match=rf"cast\.toml:2: {table}: voice 'nobody' is not"):
+        validate_cast_voices(cast, SMALL)
+
+
+def test_known_voices_pass(tmp_path: Path) -> None:
+    cast = load_cast(write(tmp_path, '[narrator]\nvoice = "m-old"\n'))
+    validate_cast_voices(cast, SMALL)
+
+
+# ---------------------------------------------------------------- merge_cast
+
+
+def test_merge_cast_keeps_cast_first_and_fills_gaps() -> None:
+    cast = Cast(
+        characters=(
+            Character("Elizabeth Bennet", ("Lizzy",), F, voice="f-young"),
+            Character("Mr. Collins"),
+        )
+    )
+    found = [
+        Character("Mr. Darcy", ("Darcy",), M),
+        Character("Lizzy", ("Eliza",), M),  # wrong gender from the finder: the cast wins
+        Character("Collins", ("Mr. Collins",), M),
+        Character("Jane", (), F),
+    ]
+    merged = merge_cast(cast, found)
+    assert [c.name for c in merged] == ["Elizabeth Bennet", "Mr. Collins", "Mr. Darcy", "Jane"]
+    lizzy, collins = merged[0], merged[1]
+    assert lizzy.gender == F and lizzy.voice == "f-young"
+    assert lizzy.aliases == ("Lizzy", "Eliza")
+    assert collins.gender == M  # filled in: the author gave none
+    assert collins.aliases == ("Collins",)
+
+
+# ---------------------------------------------------------------- assign_voices
+
+
+def chars(*specs: tuple[str, Gender | None]) -> list[Character]:
+    return [Character(name, (), gender) for name, gender in specs]
+
+
+def test_cast_voices_are_kept_and_narrator_defaults() -> None:
+    cast = Cast(characters=(Character("Ann", gender=F, voice="m-old"),))
+    assignment = assign_voices(chars(("Ann", F), ("Bob", M)), cast, SMALL, {"Ann": 9, "Bob": 9})
+    assert assignment.narrator == "narrator"
+    assert assignment.by_character["Ann"] == "m-old"  # the author's choice, even across gender
+    assert assignment.by_character["Bob"] in {"m-adult", "m-young"}
+
+
+def test_cast_narrator_voice_is_used_and_not_given_to_characters() -> None:
+    cast = Cast(narrator_voice="f-adult")
+    found = chars(("Ann", F), ("Bea", F), ("Cat", F))
+    assignment = assign_voices(found, cast, SMALL, {"Ann": 9, "Bea": 9, "Cat": 9})
+    assert assignment.narrator == "f-adult"
+    assert "f-adult" not in assignment.by_character.values()
+
+
+def test_voices_match_gender_and_main_cast_never_share() -> None:
+    found = chars(("Ann", F), ("Bob", M), ("Cat", F), ("Dan", M), ("Eve", F), ("Fay", F))
+    counts = {c.name: 20 for c in found}
+    assignment = assign_voices(found, Cast(), SMALL, counts)
+    voices = assignment.by_character
+    assert len(set(voices.values())) == len(found)  # main cast: all different
+    for character in found[:5]:
+        assert SMALL[voices[character.name]].gender == character.gender, character.name
+    # Fay, the fourth woman, finds no woman's voice left: a free voice, not a shared one,
+    # and not the narrator's while another remains.
+    assert voices["Fay"] != "narrator"
+    assert assignment.warnings == ()
+
+
+def test_everyday_voices_go_first() -> None:
+    assignment = assign_voices(chars(("Ann", F), ("Bob", M)), Cast(), SMALL, {})
+    assert assignment.by_character == {"Ann": "f-adult", "Bob": "m-adult"}
+
+
+def test_unknown_gender_gets_any_free_voice() -> None:
+    found = chars(("Ann", F), ("Pat", None), ("Sam", None))
+    assignment = assign_voices(found, Cast(), SMALL, {"Ann": 30, "Pat": 20, "Sam": 10})
+    voices = list(assignment.by_character.values())
+    assert len(set(voices)) == 3 and "narrator" not in voices
+
+
+def test_assignment_is_deterministic_whatever_the_input_order() -> None:
+    found = chars(("Ann", F), ("Bob", M), ("Cat", F), ("Dan", None), ("Eve", F), ("Gus", M))
+    counts = {"Ann": 10, "Bob": 10, "Cat": 3, "Dan": 7, "Eve": 1, "Gus": 10}
+    expected = assign_voices(found, Cast(), SMALL, counts)
+    for order in itertools.islice(itertools.permutations(found), 0, 720, 37):
+        shuffled_counts = dict(reversed(list(counts.items())))
+        shuffled_profiles = dict(reversed(list(SMALL.items())))
+        again = assign_voices(list(order), Cast(), shuffled_profiles, shuffled_counts)
+        assert again == expected
+
+
+def test_ties_are_broken_by_name() -> None:
+    first = assign_voices(chars(("Zoe", F), ("Amy", F)), Cast(), SMALL, {"Zoe": 5, "Amy": 5})
+    assert first.by_character["Amy"] == "f-adult"  # same lines: alphabetical order picks first
+    more = assign_voices(chars(("Zoe", F), ("Amy", F)), Cast(), SMALL, {"Zoe": 6, "Amy": 5})
+    assert more.by_character["Zoe"] == "f-adult"  # more lines: picks first
+
+
+def test_minor_characters_share_when_voices_run_out() -> None:
+    women = [(f"Main{i}", F) for i in range(2)] + [(f"Minor{i}", F) for i in range(5)]
+    found = chars(*women)
+    counts = {"Main0": 50, "Main1": 40} | {f"Minor{i}": 1 for i in range(5)}
+    assignment = assign_voices(found, Cast(), SMALL, counts)
+    voices = assignment.by_character
+    main_voices = {voices["Main0"], voices["Main1"]}
+    assert len(main_voices) == 2
+    minor_voices = [voices[f"Minor{i}"] for i in range(5)]
+    # The minors share the women's voices the main cast left, not the main cast's own,
+    # and never the narrator's.
+    assert not set(minor_voices) & main_voices
+    assert all(SMALL[v].gender == F for v in minor_voices)
+    assert "narrator" not in voices.values()
+    assert assignment.warnings == ()
+
+
+def test_narrator_voice_only_when_nothing_else_remains() -> None:
+    only = profiles_of(profile("narrator", M))
+    assignment = assign_voices(chars(("Bob", M)), Cast(), only, {"Bob": 10})
+    assert assignment.by_character == {"Bob": "narrator"}
+    assert any("reads both the narration and Bob" in w for w in assignment.warnings)
+
+
+def test_main_cast_sharing_is_warned_about() -> None:
+    two = profiles_of(profile("narrator", M), profile("w", F))
+    assignment = assign_voices(chars(("Ann", F), ("Bea", F)), Cast(), two, {"Ann": 9, "Bea": 9})
+    # Sharing a voice beats reading a character in the narrator's voice, but is reported.
+    assert assignment.by_character == {"Ann": "w", "Bea": "w"}
+    assert assignment.warnings == (
+        "voice 'w' is shared by main characters Ann, Bea; "
+        "add voice profiles or set voices in the cast file",
+    )
+
+
+def test_no_profiles_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="no voice profiles"):
+        assign_voices(chars(("Ann", F)), Cast(), {}, {})
+
+
+def test_assign_rejects_unknown_voices() -> None:
+    cast = Cast(characters=(Character("Ann", voice="ghost"),))
+    with pytest.raises(ConfigError, match="'Ann': voice 'ghost' is not a voice profile"):
+        assign_voices([], cast, SMALL, {})
+
+
+def _run(
+    cast_path: Path,
+    found: list[Character],
+    counts: Mapping[str, int],
+    profiles: Mapping[str, VoiceProfile],
+) -> Assignment:
+    """One run of the casting stage as the pipeline does it: load, merge, assign, write."""
+    cast = load_cast(cast_path) if cast_path.exists() else Cast(path=cast_path)
+    merged = merge_cast(cast, found)
+    assignment = assign_voices(merged, cast, profiles, counts)
+    write_cast(cast_path, merged, assignment)
+    return assignment
+
+
+def test_voices_stay_stable_when_chapters_are_added(tmp_path: Path) -> None:
+    profiles = load_profiles()
+    cast_path = tmp_path / "cast.toml"
+    first_found = chars(("Ann", F), ("Bob", M), ("Cid", None))
+    first = _run(cast_path, first_found, {"Ann": 12, "Bob": 8, "Cid": 2}, profiles)
+    # Later chapters: new characters who speak far more than the first ones, and the
+    # finder now knows Cid's gender.
+    later_found = [
+        *chars(("Ann", F), ("Bob", M), ("Cid", M)),
+        *chars(("Dot", F), ("Eli", M), ("Fox", F)),
+    ]
+    counts = {"Ann": 14, "Bob": 9, "Cid": 2, "Dot": 300, "Eli": 200, "Fox": 100}
+    second = _run(cast_path, later_found, counts, profiles)
+    for name, voice in first.by_character.items():
+        assert second.by_character[name] == voice, name
+    assert second.narrator == first.narrator
+    new_voices = [second.by_character[n] for n in ("Dot", "Eli", "Fox")]
+    assert len(set(new_voices)) == 3
+    assert not set(new_voices) & set(first.by_character.values())
+    third = _run(cast_path, later_found, counts, profiles)
+    assert third == second
+
+
+# ---------------------------------------------------------------- voice_for_label
+
+
+def test_labels_get_voices_by_gender_and_age() -> None:
+    profiles = load_profiles()
+    assignment = Assignment(narrator="narrator", by_character={"Ann": "young-woman"})
+    assert voice_for_label("Ann", assignment, profiles) == "young-woman"
+    cases = {
+        "the old man": (M, {"old"}),
+        "an elderly woman": (F, {"old"}),
+        "a little girl": (F, {"child"}),
+        "the boy": (M, {"child"}),
+        "the young soldier's wife": (F, {"adult", "young"}),  # the young woman's is taken
+        "the landlord": (M, {"adult", "young"}),
+        "Lady Catherine's maid": (F, {"adult", "young"}),
+    }
+    for label, (gender, ages) in cases.items():
+        chosen = profiles[voice_for_label(label, assignment, profiles)]
+        assert chosen.gender == gender and chosen.age in ages, (label, chosen.id)
+        assert chosen.id not in {"narrator", "young-woman"}, label
+
+
+def test_label_voices_are_deterministic_and_spread() -> None:
+    profiles = load_profiles()
+    assignment = Assignment(narrator="narrator", by_character={})
+    labels = ["the guard", "the stranger", "a voice", "someone", "the clerk", "the captain"]
+    picks = [voice_for_label(label, assignment, profiles) for label in labels]
+    assert picks == [voice_for_label(label, assignment, profiles) for label in labels]
+    assert len(set(picks)) > 1
+    assert "narrator" not in picks
+
+
+# ---------------------------------------------------------------- write_cast
+
+
+def test_write_cast_creates_a_file_that_loads_back(tmp_path: Path) -> None:
+    path = tmp_path / "book" / "cast.toml"
+    found = [Character("Mr. Darcy", ("Darcy",), M), Character("Kitty")]
+    assignment = Assignment("narrator", {"Mr. Darcy": "man", "Kitty": "woman"})
+    write_cast(path, found, assignment)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# ")
+    cast = load_cast(path)
+    assert cast.narrator_voice == "narrator"
+    assert cast.characters == (
+        Character("Mr. Darcy", ("Darcy",), M, voice="man"),
+        Character("Kitty", voice="woman"),
+    )
+    assert sorted(os.listdir(path.parent)) == ["cast.toml"]  # no temp file left behind
+
+
+def test_update_keeps_comments_and_hand_edits(tmp_path: Path) -> None:
+    path = tmp_path / "cast.toml"
+    found = chars(("Ann", F), ("Bob", M))
+    write_cast(path, found, Assignment("narrator", {"Ann": "woman", "Bob": "man"}))
+    # The author edits by hand: a comment, a different voice for Bob, a pronunciation,
+    # and removes Ann's voice line to have it filled again.
+    text = path.read_text(encoding="utf-8")
+    text = text.replace('voice = "man"', 'voice = "deep-man"  # he is older than he looks')
+    text = text.replace('voice = "woman"\n', "")
+    text = "# My notes on this book\n" + text + '\n[pronunciations]\n"Ann" = "Anne"\n'
+    path.write_text(text, encoding="utf-8")
+
+    found = [*found, Character("Cy", ("Cyrus",), M)]
+    assignment = Assignment("woman", {"Ann": "young-woman", "Bob": "man", "Cy": "old-man"})
+    write_cast(path, found, assignment)
+
+    updated = path.read_text(encoding="utf-8")
+    assert updated.startswith("# My notes on this book\n")
+    assert 'voice = "deep-man"  # he is older than he looks' in updated
+    assert updated.index('name = "Cy"') > updated.index('name = "Bob"')
+    cast = load_cast(path)
+    voices = {c.name: c.voice for c in cast.characters}
+    assert voices == {"Ann": "young-woman", "Bob": "deep-man", "Cy": "old-man"}
+    assert cast.narrator_voice == "narrator"  # the file's narrator, not the new assignment's
+    assert cast.pronunciations == (("Ann", "Anne"),)
+    assert cast.characters[2].aliases == ("Cyrus",)
+    # Writing the same again changes nothing.
+    write_cast(path, found, assignment)
+    assert path.read_text(encoding="utf-8") == updated
+
+
+def test_update_matches_characters_by_alias_and_adds_missing_narrator(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[character]]\nname = "Elizabeth"\naliases = ["Lizzy"]\n')
+    write_cast(path, [Character("Lizzy", (), F)], Assignment("narrator", {"Lizzy": "woman"}))
+    cast = load_cast(path)
+    assert [(c.name, c.voice) for c in cast.characters] == [("Elizabeth", "woman")]
+    assert cast.narrator_voice == "narrator"
+
+
+def test_update_leaves_the_file_untouched_when_writing_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, '# keep me\n[[character]]\nname = "Ann"\n')
+
+    def failing_replace(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OutputError, match=r"cast\.toml: cannot write cast file: disk full"):
+        write_cast(path, chars(("Bob", M)), Assignment("narrator", {"Bob": "man"}))
+    assert path.read_text(encoding="utf-8") == '# keep me\n[[character]]\nname = "Ann"\n'
+    assert sorted(os.listdir(tmp_path)) == ["cast.toml"]
+
+
+def test_update_of_a_broken_file_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "[[character]\nname = 1\n")
+    with pytest.raises(ConfigError, match=r"cast\.toml: invalid TOML"):
+        write_cast(path, chars(("Bob", M)), Assignment("narrator", {"Bob": "man"}))
+
+
+def test_thought_voice_is_kept_for_thoughts() -> None:
+    cast = Cast(thought_voice="f-adult")
+    assignment = assign_voices(chars(("Ann", F)), cast, SMALL, {"Ann": 30})
+    assert assignment.by_character == {"Ann": "f-young"}

@@ -1,0 +1,394 @@
+"""Tests for narrator.segment: golden files, invariants, edge cases, pathological inputs.
+
+Golden files: tests/data/segment/<case>.txt is the input, <case>.json the expected
+segments. Regenerate with NARRATOR_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_segment.py
+and review the diff by eye before keeping it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from narrator.model import Kind, Segment
+from narrator.segment import segment_chapter
+
+DATA_DIR = Path(__file__).parent / "data" / "segment"
+CASES = sorted(p.stem for p in DATA_DIR.glob("*.txt"))
+
+
+def _check_cover(text: str, segments: list[Segment]) -> None:
+    pos = 0
+    for seg in segments:
+        assert seg.start == pos, f"gap or overlap at {pos}: {seg}"
+        assert seg.end > seg.start, f"empty segment {seg}"
+        assert seg.text == text[seg.start : seg.end]
+        assert seg.speaker is None and seg.confidence is None
+        pos = seg.end
+    assert pos == len(text)
+
+
+def _render(rows: list[dict[str, object]]) -> list[str]:
+    return [f"{r['kind']:<9} {r['start']}:{r['end']} {r['text']!r}" for r in rows]
+
+
+def _dump(rows: list[dict[str, object]]) -> str:
+    lines = ",\n".join("  " + json.dumps(r, ensure_ascii=False) for r in rows)
+    return "[\n" + lines + "\n]\n"
+
+
+def _kinds(text: str) -> list[tuple[str, str]]:
+    """(kind, text) of every segment that is not blank narration."""
+    return [
+        (s.kind.value, s.text)
+        for s in segment_chapter(text)
+        if s.kind is not Kind.NARRATION or s.text.strip()
+    ]
+
+
+def _speech(text: str) -> list[str]:
+    return [s.text for s in segment_chapter(text) if s.kind.is_speech]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden(case: str) -> None:
+    text = (DATA_DIR / f"{case}.txt").read_text(encoding="utf-8")
+    segments = segment_chapter(text)
+    _check_cover(text, segments)
+    got = [{"kind": s.kind.value, "start": s.start, "end": s.end, "text": s.text} for s in segments]
+    golden_path = DATA_DIR / f"{case}.json"
+    if os.environ.get("NARRATOR_UPDATE_GOLDEN") == "1":
+        tmp_path = golden_path.with_suffix(".json.tmp")
+        tmp_path.write_text(_dump(got), encoding="utf-8")
+        os.replace(tmp_path, golden_path)
+    assert golden_path.exists(), f"{golden_path.name} missing: run with NARRATOR_UPDATE_GOLDEN=1"
+    want = json.loads(golden_path.read_text(encoding="utf-8"))
+    if got != want:
+        diff = difflib.unified_diff(
+            _render(want), _render(got), "expected", "got", lineterm="", n=2
+        )
+        pytest.fail(f"{case}: segments differ from {golden_path.name}\n" + "\n".join(diff))
+
+
+def test_every_golden_input_has_a_golden_file() -> None:
+    assert CASES, "no golden cases found"
+    for case in CASES:
+        assert (DATA_DIR / f"{case}.json").exists(), case
+
+
+# --- behaviour pinned by small hand-written cases --------------------------------------------
+
+
+def test_tags_before_after_and_inside() -> None:
+    text = 'Tom said, "Go." "Well," said Tom, "maybe." "Fine," she replied.'
+    assert _kinds(text) == [
+        ("narration", "Tom said, "),
+        ("dialogue", '"Go."'),
+        ("dialogue", '"Well,"'),
+        ("narration", " said Tom, "),
+        ("dialogue", '"maybe."'),
+        ("dialogue", '"Fine,"'),
+        ("narration", " she replied."),
+    ]
+
+
+def test_apostrophes_are_not_quotes_in_double_quoted_text() -> None:
+    text = "The Smiths' dog barked at 'em all night, rock 'n' roll or not.\n\"Don't,\" she said."
+    assert _speech(text) == ['"Don\'t,"']
+
+
+def test_single_quote_style_with_apostrophes() -> None:
+    text = (
+        "'Tell 'em I'm coming,' said Jo.\n"
+        "The Joneses' cart was late. 'It's always late,' Jo muttered.\n"
+        "'We'll go without it.'\n"
+    )
+    assert _speech(text) == [
+        "'Tell 'em I'm coming,'",
+        "'It's always late,'",
+        "'We'll go without it.'",
+    ]
+
+
+def test_nested_quotes_stay_inside() -> None:
+    text = "\"He told me 'run' and I ran,\" said Ann.\n'She said \"no\" twice,' said Bo.\n"
+    assert _speech(text)[0] == "\"He told me 'run' and I ran,\""
+
+
+def test_closing_quote_without_space() -> None:
+    text = 'He looked up."You? Never."Then he laughed. "See?"Said Tom.'
+    assert _speech(text) == ['"You? Never."', '"See?"']
+
+
+def test_missing_closing_quote_recovers_at_paragraph_end() -> None:
+    text = '"Wait for me!\nShe ran on.\n"Why?" he asked. "Because."\n'
+    kinds = _kinds(text)
+    assert kinds[0] == ("dialogue", '"Wait for me!')
+    assert ("narration", "\nShe ran on.\n") in kinds
+    assert _speech(text)[1:] == ['"Why?"', '"Because."']
+
+
+def test_missing_opening_quote_recovers() -> None:
+    text = 'Ann looked away.\nI never said that." She left.\n"Come back!" he called.\n'
+    assert _speech(text) == ['I never said that."', '"Come back!"']
+
+
+def test_one_missing_mark_does_not_flip_the_chapter() -> None:
+    good = '"Yes," he said.\n' * 50
+    text = '"Hello there, he said.\n' + good
+    speech = _speech(text)
+    assert speech[0] == '"Hello there, he said.'
+    assert speech[1:] == ['"Yes,"'] * 50
+
+
+def test_multi_paragraph_speech_each_part_is_dialogue() -> None:
+    text = '"First part of the story.\n\n"Second part.\n\n"The end," she said.\n\nSilence.\n'
+    assert _speech(text) == ['"First part of the story.', '"Second part.', '"The end,"']
+
+
+def test_thought_kinds() -> None:
+    text = (
+        "'I hope he is safe.' Thought Ann.\n"
+        "*Great, just great,* she thought.\n"
+        '"Late again," thought Tom.\n'
+        '"Late again," said Tom.\n'
+        "It was *very* late.\n"
+    )
+    assert [(s.kind, s.text) for s in segment_chapter(text) if s.kind.is_speech] == [
+        (Kind.THOUGHT, "'I hope he is safe.'"),
+        (Kind.THOUGHT, "*Great, just great,*"),
+        (Kind.THOUGHT, '"Late again,"'),
+        (Kind.DIALOGUE, '"Late again,"'),
+    ]
+
+
+def test_single_quoted_passage_without_verb_is_narration() -> None:
+    text = "He called it his 'little project' and smiled. \"Really?\" she asked."
+    assert _speech(text) == ['"Really?"']
+
+
+def test_stutters_dashes_and_ellipses() -> None:
+    text = '"T-th-ank y-you," he said. "I w-wanted\u2014when whe-" "Wait... what?" "Now\u2013go!"'
+    assert _speech(text) == [
+        '"T-th-ank y-you,"',
+        '"I w-wanted\u2014when whe-"',
+        '"Wait... what?"',
+        '"Now\u2013go!"',
+    ]
+
+
+def test_hard_wrapped_quotes_span_lines() -> None:
+    line = "The wind rose and the shutters rattled in their frames all night,"
+    text = (
+        f'{line}\nand nobody slept. "We should go down and see what it\nis," said Ann.\n\n'
+        f"{line}\nand the dog barked.\n"
+    )
+    assert _speech(text) == ['"We should go down and see what it\nis,"']
+
+
+def test_one_paragraph_per_line_with_scene_breaks() -> None:
+    text = (
+        '"Is it far?\n'
+        "Ann shrugged and walked on down the road.\n"
+        "\n"
+        '"Far enough," said Bo.\n'
+        "They walked.\n"
+    )
+    assert _speech(text) == ['"Is it far?', '"Far enough,"']
+
+
+def test_headings_and_notes() -> None:
+    text = (
+        "AN: Sorry for the late update, exams!\n\n"
+        "Chapter 3: The Road\n\n"
+        "The capital, three days after the fire:\n\n"
+        '"Hello," she said.\n\n'
+        "* * *\n\n"
+        "He said:\n\n"
+        '"Go."\n\n'
+        "Part of me wanted to stay.\n\n"
+        "Hope you all enjoy it!\n"
+    )
+    assert [k for k in _kinds(text) if k[0] in ("heading", "note")] == [
+        ("note", "AN: Sorry for the late update, exams!"),
+        ("heading", "Chapter 3: The Road"),
+        ("heading", "The capital, three days after the fire:"),
+        ("heading", "* * *"),
+        ("note", "Hope you all enjoy it!"),
+    ]
+
+
+@pytest.mark.parametrize("text", ["", "\n", "\n\n\n", '"', "'", "*", "   ", "\u201c"])
+def test_tiny_inputs(text: str) -> None:
+    _check_cover(text, segment_chapter(text))
+
+
+# --- invariants ------------------------------------------------------------------------------
+
+_ALPHABET = (
+    st.sampled_from(list("ab Z.,!?-\u2014\u2026*_\n\"'\u201c\u201d\u2018\u2019:")) | st.characters()
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=_ALPHABET, max_size=300))
+def test_segments_cover_any_text(text: str) -> None:
+    _check_cover(text, segment_chapter(text))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ['"Hi," she said.', "'No.'", "Don't.", "*Oh.*", "the Smiths'", "\n", "\n\n", " ", '"']
+        ),
+        max_size=60,
+    )
+)
+def test_segments_cover_quote_heavy_text(parts: list[str]) -> None:
+    text = " ".join(parts)
+    _check_cover(text, segment_chapter(text))
+
+
+# --- pathological inputs: each is ~1 MB; a quadratic step would not finish ---------------------
+
+
+def test_huge_single_paragraph_is_linear() -> None:
+    unit = 'and "yes," said he, then '
+    text = unit * 45_000  # 200,000 words, ~1.1 MB, one paragraph
+    segments = segment_chapter(text)
+    _check_cover(text, segments)
+    assert [s.text for s in segments if s.kind.is_speech] == ['"yes,"'] * 45_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"' * 200_000,
+        "'" * 200_000 + "\u201c" * 100_000,
+        "*" * 200_000 + "_a_ " * 50_000,
+        "a" * 1_000_000,
+        '\n"' * 100_000,
+        "Heading:\n" * 50_000,
+    ],
+    ids=["doubles", "singles", "italics", "long-word", "line-quotes", "colons"],
+)
+def test_pathological_inputs_complete(text: str) -> None:
+    _check_cover(text, segment_chapter(text))
+
+
+def test_scare_quotes_stay_narration() -> None:
+    text = (
+        'She was always talking about her "condition" and what he called "the old days."\n'
+        'The boys were shouting "Stop thief!" down the lane.\n'
+        'He said "no" and left.\n'
+    )
+    assert _speech(text) == ['"Stop thief!"', '"no"']
+
+
+def test_story_opening_is_not_taken_for_a_note_or_heading() -> None:
+    text = (
+        "She enjoyed the morning sun and waited for an update from the front.\n\n"
+        "John lowered his voice:\n\n"
+        '"They are coming."\n\n'
+        "Dear Evelyn:\n\n"
+        "I write in haste.\n"
+    )
+    assert [k for k, _ in _kinds(text)] == ["narration", "dialogue", "narration"]
+
+
+def test_curly_single_quote_style() -> None:
+    text = (
+        "\u2018Is that the Joneses\u2019 cart?\u2019 asked Meg.\n"
+        "\u2018It\u2019s ours now,\u2019 said Jo.\n"
+    )
+    assert _speech(text) == [
+        "\u2018Is that the Joneses\u2019 cart?\u2019",
+        "\u2018It\u2019s ours now,\u2019",
+    ]
+
+
+def test_italic_titles_and_emphasis_are_not_thoughts() -> None:
+    text = "He knew France. _La France Sportive._ He read it daily. It was _never_ dull.\n"
+    assert _speech(text) == []
+
+
+def test_web_fiction_scene_markers() -> None:
+    text = (
+        "Harry's POV\n"
+        "He woke late.\n"
+        "-x-x-x-\n"
+        "Flashback\n"
+        "It had rained all summer.\n"
+        "Three years later\n"
+        "(A/N: the flashback ends here)\n"
+        "They met again.\n"
+    )
+    assert [k for k in _kinds(text) if k[0] != "narration"] == [
+        ("heading", "Harry's POV"),
+        ("heading", "-x-x-x-"),
+        ("heading", "Flashback"),
+        ("heading", "Three years later"),
+        ("note", "(A/N: the flashback ends here)"),
+    ]
+
+
+def test_guillemets() -> None:
+    assert _speech("\u00ab Bonjour \u00bb, dit-il. \u00abAu revoir.\u00bb") == [
+        "\u00ab Bonjour \u00bb",
+        "\u00abAu revoir.\u00bb",
+    ]
+
+
+def test_single_quoted_sentence_alone_is_a_thought() -> None:
+    text = "\"Hi,\" said Ann.\nHe frowned. 'This is a bad idea.' He went in anyway.\n"
+    segments = [s for s in segment_chapter(text) if s.kind.is_speech]
+    assert [(s.kind, s.text) for s in segments] == [
+        (Kind.DIALOGUE, '"Hi,"'),
+        (Kind.THOUGHT, "'This is a bad idea.'"),
+    ]
+
+
+def test_lines_are_paragraphs_without_blank_lines() -> None:
+    text = '"Wait for me\nShe ran on and on\nand on\n"Why?" he asked.\n'
+    assert _speech(text) == ['"Wait for me', '"Why?"']
+
+
+def test_stray_marks() -> None:
+    text = 'He was 6\'2" and broad.\n"Hi," he said."\n"Hi," he said. Then why?" she asked.\n'
+    assert _speech(text) == ['"Hi,"', '"Hi,"', 'Then why?"']
+
+
+def test_emphasis_next_to_a_thinking_verb_is_not_a_thought() -> None:
+    text = "I kept wondering _why_ she came. It went well, _I_ thought.\n*Idiot,* he thought.\n"
+    assert _speech(text) == ["*Idiot,*"]
+
+
+def test_author_notes_over_several_paragraphs() -> None:
+    text = (
+        "A/N: Hi all!\n\nThis one took forever to write.\n\nSo bear with me.\n\n* * *\n\n"
+        "Ann woke up.\n\nShe went back to sleep.\n\n"
+        "AN: That's it for now.\n\nSee you all next week.\n"
+    )
+    assert _kinds(text) == [
+        ("note", "A/N: Hi all!"),
+        ("note", "This one took forever to write."),
+        ("note", "So bear with me."),
+        ("heading", "* * *"),
+        ("narration", "\n\nAnn woke up.\n\nShe went back to sleep.\n\n"),
+        ("note", "AN: That's it for now."),
+        ("note", "See you all next week."),
+    ]
+
+
+def test_many_single_quoted_thoughts_do_not_switch_the_quote_style() -> None:
+    thoughts = "'Not again.' 'Why me?' 'Stay calm.' 'Breathe.' 'Almost there.' 'Done.'\n"
+    text = '"Ready?" asked Bo.\n' + thoughts + '"Go!" Ann cried.\n'
+    segments = [s for s in segment_chapter(text) if s.kind.is_speech]
+    assert [s.kind for s in segments] == [Kind.DIALOGUE] + [Kind.THOUGHT] * 6 + [Kind.DIALOGUE]

@@ -1,0 +1,386 @@
+"""Tests for narrator.synth: fake engine, clip cache, worker pool (fake and real engine)."""
+
+from __future__ import annotations
+
+import array
+import itertools
+import os
+import sys
+import wave
+from pathlib import Path
+
+import pytest
+
+from narrator.errors import ConfigError, EngineError, OutputError, ToolMissingError
+from narrator.model import Line, VoiceSettings
+from narrator.synth import (
+    ClipCache,
+    SynthPool,
+    check_engine,
+    clip_key,
+    count_words,
+    default_cache_dir,
+    duration_plausible,
+    engine_voices,
+    expected_duration_ms,
+    synthesize_lines,
+    voice_known,
+)
+from narrator.synth.base import read_wav, write_wav
+from narrator.synth.fake import FAULT_DIR_ENV, START_FAULT_ENV, FakeEngine
+
+VOICE = VoiceSettings(engine_voice="gmw/en-us", rate_wpm=175, pitch=50, volume=1.0)
+LOW = VoiceSettings(engine_voice="gmw/en-us+m7", rate_wpm=150, pitch=20, volume=1.0)
+HIGH = VoiceSettings(engine_voice="gmw/en-us+f3", rate_wpm=190, pitch=80, volume=1.0)
+
+# Original sentences written for these tests.
+SENTENCES = [
+    "The lamplighter climbed his ladder while the rain kept falling on the square.",
+    "Nobody in the village remembered who had planted the crooked pear tree.",
+    "She folded the map twice and slipped it into the lining of her coat.",
+    "By noon the ferry had crossed the bay and the gulls had given up on it.",
+    "A clock somewhere below struck eleven, then, after a pause, twelve.",
+]
+
+
+def make_line(text: str, settings: VoiceSettings = VOICE, index: int = 0) -> Line:
+    return Line(
+        segment_index=index,
+        text=text,
+        display=text,
+        speaker="Narrator",
+        voice_id="test",
+        settings=settings,
+    )
+
+
+def zero_crossings_per_s(wav_path: Path) -> float:
+    with wave.open(str(wav_path), "rb") as wav:
+        samples = array.array("h", wav.readframes(wav.getnframes()))
+        rate = wav.getframerate()
+    crossings = sum(1 for a, b in itertools.pairwise(samples) if (a < 0) != (b < 0))
+    return crossings * rate / len(samples)
+
+
+def fast_pool(cache: ClipCache, engine: str = "fake-faulty", jobs: int = 1) -> SynthPool:
+    # Small timeouts keep the hang tests quick; the fake engine answers in milliseconds.
+    return SynthPool(
+        engine, cache, jobs, timeout_base_s=0.6, timeout_per_word_s=0.0, start_timeout_s=20
+    )
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> ClipCache:
+    return ClipCache(tmp_path / "clips")
+
+
+@pytest.fixture
+def fault_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "faults"
+    folder.mkdir()
+    monkeypatch.setenv(FAULT_DIR_ENV, str(folder))
+    return folder
+
+
+# ------------------------------------------------------------------ words and durations
+
+
+def test_count_words_counts_each_digit() -> None:
+    assert count_words("It was 1834, wasn't it?") == 9
+    assert count_words("  ... — !") == 0
+
+
+def test_duration_plausible_rejects_short_and_long_clips() -> None:
+    text = " ".join(["word"] * 30)  # 10 s at 180 wpm
+    assert duration_plausible(9000, text, 180)
+    assert not duration_plausible(2000, text, 180)
+    assert not duration_plausible(40000, text, 180)
+    # One word is padded by espeak-ng to ~0.7 s: short lines get slack.
+    assert duration_plausible(700, "Hi.", 175)
+
+
+# ------------------------------------------------------------------ fake engine
+
+
+def test_fake_durations_follow_words_and_rate(tmp_path: Path) -> None:
+    engine = FakeEngine()
+    durations = {}
+    for name, text, settings in [
+        ("ten", " ".join(["word"] * 10), VOICE),
+        ("twenty", " ".join(["word"] * 20), VOICE),
+        ("twenty-slow", " ".join(["word"] * 20), LOW),
+        ("one", "Hi", VOICE),
+    ]:
+        engine.synthesize(text, settings, tmp_path / f"{name}.wav")
+        durations[name] = read_wav(tmp_path / f"{name}.wav").duration_ms
+    assert durations["ten"] == pytest.approx(expected_duration_ms("a " * 10, 175), abs=2)
+    assert durations["twenty"] == pytest.approx(2 * durations["ten"], abs=2)
+    assert durations["twenty-slow"] == pytest.approx(durations["twenty"] * 175 / 150, abs=2)
+    assert durations["one"] == 343
+    with pytest.raises(EngineError):
+        engine.synthesize("   \n ", VOICE, tmp_path / "empty.wav")
+
+
+def test_fake_pitch_and_voice_change_the_tone(tmp_path: Path) -> None:
+    engine = FakeEngine()
+    engine.synthesize(SENTENCES[0], LOW, tmp_path / "low.wav")
+    engine.synthesize(SENTENCES[0], HIGH, tmp_path / "high.wav")
+    assert zero_crossings_per_s(tmp_path / "high.wav") > 1.5 * zero_crossings_per_s(
+        tmp_path / "low.wav"
+    )
+
+
+def test_fake_engine_voices_and_voice_known() -> None:
+    voices = engine_voices("fake")
+    assert voice_known("gmw/en-us+f3", voices)
+    assert voice_known("gmw/en-us", voices)
+    assert not voice_known("gmw/en-us+nope", voices)
+    assert not voice_known("xx/none", voices)
+
+
+def test_unknown_engine_name_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown speech engine 'festival'"):
+        check_engine("festival")
+    check_engine("fake")
+
+
+# ------------------------------------------------------------------ cache
+
+
+def test_default_cache_dir_follows_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("NARRATOR_CACHE_DIR", str(tmp_path / "here"))
+    assert default_cache_dir() == tmp_path / "here"
+    monkeypatch.delenv("NARRATOR_CACHE_DIR")
+    assert default_cache_dir().parts[-2:] == ("narrator", "clips")
+    assert str(default_cache_dir()).startswith(os.environ["HOME"])
+
+
+def test_clip_key_depends_on_text_voice_and_engine() -> None:
+    base = clip_key("Hello.", VOICE, "fake-1")
+    assert base == clip_key("Hello.", VOICE, "fake-1")
+    assert base != clip_key("Hello!", VOICE, "fake-1")
+    assert base != clip_key("Hello.", LOW, "fake-1")
+    assert base != clip_key("Hello.", VOICE, "fake-2")
+    louder = VoiceSettings(VOICE.engine_voice, VOICE.rate_wpm, VOICE.pitch, 0.9)
+    assert base != clip_key("Hello.", louder, "fake-1")
+
+
+def _store(cache: ClipCache, tmp_path: Path, key: str = "ab" * 32) -> Path:
+    wav_path = tmp_path / "clip.wav"
+    FakeEngine().synthesize(SENTENCES[0], VOICE, wav_path)
+    return cache.put(key, wav_path).wav_path
+
+
+def test_cache_round_trip(cache: ClipCache, tmp_path: Path) -> None:
+    key = "ab" * 32
+    assert cache.get(key) is None
+    stored = _store(cache, tmp_path, key)
+    clip = cache.get(key)
+    assert clip is not None
+    assert clip.wav_path == stored
+    assert clip.duration_ms == read_wav(stored).duration_ms > 0
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:-1000])
+
+
+def _flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _header_only(path: Path) -> None:
+    write_wav(path, b"")
+
+
+def _extend(path: Path) -> None:
+    path.write_bytes(path.read_bytes() + b"\0" * 64)
+
+
+@pytest.mark.parametrize("damage", [_truncate, _flip, _header_only, _extend])
+def test_damaged_entry_reads_as_missing(cache: ClipCache, tmp_path: Path, damage) -> None:
+    key = "cd" * 32
+    stored = _store(cache, tmp_path, key)
+    damage(stored)
+    assert cache.get(key) is None
+    assert not stored.exists()  # removed, so the next run renders it again
+
+
+def test_entry_without_sidecar_or_with_wrong_length_reads_as_missing(
+    cache: ClipCache, tmp_path: Path
+) -> None:
+    key = "ef" * 32
+    stored = _store(cache, tmp_path, key)
+    sidecar = stored.with_suffix(".json")
+    sidecar.write_text(sidecar.read_text().replace('"bytes": ', '"bytes": 1'))
+    assert cache.get(key) is None
+    # As a kill -9 between the two renames would leave it: a WAV with no sidecar.
+    stored = _store(cache, tmp_path, key)
+    stored.with_suffix(".json").unlink()
+    assert cache.get(key) is None
+
+
+def test_put_refuses_a_header_only_wav(cache: ClipCache, tmp_path: Path) -> None:
+    wav_path = tmp_path / "empty.wav"
+    write_wav(wav_path, b"")
+    assert wav_path.stat().st_size == 44
+    with pytest.raises(ValueError, match="no audio"):
+        cache.put("12" * 32, wav_path)
+
+
+def test_unwritable_cache_is_an_output_error(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "clips"
+    not_a_folder.write_text("a file where the cache folder should be")
+    with pytest.raises(OutputError, match="cannot write the clip cache"):
+        synthesize_lines([make_line(SENTENCES[0])], "fake", cache=ClipCache(not_a_folder))
+
+
+# ------------------------------------------------------------------ pool with the fake engine
+
+
+def test_pool_keeps_order_dedups_and_reuses_the_cache(cache: ClipCache) -> None:
+    lines = [make_line(text, HIGH if i % 2 else LOW, i) for i, text in enumerate(SENTENCES)]
+    lines.append(make_line(SENTENCES[0], LOW, 5))  # identical to line 0
+    lines.append(make_line(SENTENCES[0], HIGH, 6))  # same text, other voice
+    progress: list[tuple[int, int]] = []
+    with SynthPool("fake", cache, jobs=2) as pool:
+        result = pool.synthesize(lines, lambda done, total: progress.append((done, total)))
+        assert (result.synthesized, result.reused, result.retried) == (6, 1, 0)
+        assert result.clips[0] == result.clips[5]
+        assert result.clips[0] != result.clips[6]
+        for line, clip in zip(lines, result.clips, strict=True):
+            assert clip.key == clip_key(line.text, line.settings, "fake-1")
+            expected = expected_duration_ms(line.text, line.settings.rate_wpm)
+            assert clip.duration_ms == pytest.approx(expected, abs=2)
+        assert progress[-1] == (7, 7)
+        assert [done for done, _ in progress] == sorted(done for done, _ in progress)
+        again = pool.synthesize(lines)
+    assert (again.synthesized, again.reused) == (0, 7)
+    assert again.clips == result.clips
+    assert not list((cache.cache_dir / "tmp").iterdir())  # the pool's temp folder is gone
+
+
+def test_damaged_cache_entry_is_synthesized_again(cache: ClipCache) -> None:
+    lines = [make_line(text) for text in SENTENCES[:3]]
+    first = synthesize_lines(lines, "fake", cache=cache)
+    _flip(first.clips[1].wav_path)
+    second = synthesize_lines(lines, "fake", cache=cache)
+    assert (second.synthesized, second.reused) == (1, 2)
+    assert read_wav(second.clips[1].wav_path).duration_ms == first.clips[1].duration_ms
+
+
+def test_lines_without_words_become_short_silence(cache: ClipCache) -> None:
+    result = synthesize_lines([make_line("..."), make_line(" — ")], "fake", cache=cache)
+    assert [clip.duration_ms for clip in result.clips] == [250, 250]
+
+
+def test_very_long_line_is_spoken_in_full(cache: ClipCache) -> None:
+    text = " ".join(SENTENCES * 46)  # about 3000 words
+    result = synthesize_lines([make_line(text)], "fake", cache=cache)
+    assert result.clips[0].duration_ms == pytest.approx(expected_duration_ms(text, 175), abs=2)
+
+
+@pytest.mark.parametrize("fault", ["hang", "crash", "raise", "empty", "short"])
+def test_pool_retries_a_failing_clip(cache: ClipCache, fault_dir: Path, fault: str) -> None:
+    bad = f"{SENTENCES[1]} [{fault}*2]"
+    lines = [make_line(SENTENCES[0]), make_line(bad, index=1), make_line(SENTENCES[2], index=2)]
+    with fast_pool(cache) as pool:
+        result = pool.synthesize(lines)
+    assert (result.synthesized, result.retried) == (3, 2)
+    assert len(result.clips) == 3
+    expected = expected_duration_ms(bad, 175)
+    assert result.clips[1].duration_ms == pytest.approx(expected, abs=2)
+    assert sorted(p.read_text() for p in fault_dir.iterdir()) == ["3"]  # 2 failures + success
+
+
+@pytest.mark.parametrize("fault", ["hang", "crash", "short"])
+def test_pool_gives_up_naming_the_line(cache: ClipCache, fault_dir: Path, fault: str) -> None:
+    bad = f"{SENTENCES[3]} [{fault}]"
+    lines = [make_line(SENTENCES[0]), make_line(bad, index=1)]
+    with fast_pool(cache) as pool, pytest.raises(EngineError) as caught:
+        pool.synthesize(lines)
+    message = str(caught.value)
+    assert "failed 3 times on line 2" in message
+    assert SENTENCES[3][:40] in message
+    assert "\n" not in message
+
+
+def test_engine_errors_are_not_retried_and_name_the_line(cache: ClipCache) -> None:
+    lines = [make_line(SENTENCES[0]), make_line(f"{SENTENCES[4]} [refuse]", index=1)]
+    with fast_pool(cache) as pool, pytest.raises(EngineError) as caught:
+        pool.synthesize(lines)
+    assert str(caught.value).startswith("the fake engine refuses this line (line 2: 'A clock")
+
+
+@pytest.mark.parametrize(
+    ("start_fault", "error", "message"),
+    [
+        ("crash", EngineError, "'fake-faulty' did not start: RuntimeError"),
+        ("missing", ToolMissingError, "fake-tool is not installed"),
+    ],
+)
+def test_engine_that_cannot_start(
+    cache: ClipCache,
+    monkeypatch: pytest.MonkeyPatch,
+    start_fault: str,
+    error: type[Exception],
+    message: str,
+) -> None:
+    monkeypatch.setenv(START_FAULT_ENV, start_fault)
+    with fast_pool(cache) as pool, pytest.raises(error, match=message):
+        pool.synthesize([make_line(SENTENCES[0])])
+
+
+# ------------------------------------------------------------------ the real engine
+
+
+@pytest.mark.espeak
+def test_espeak_renders_plausible_clips_in_two_voices(cache: ClipCache) -> None:
+    voices = engine_voices("espeak")
+    assert voice_known(LOW.engine_voice, voices)
+    assert voice_known(HIGH.engine_voice, voices)
+    lines = [make_line(text, LOW, i) for i, text in enumerate(SENTENCES[:3])]
+    lines += [make_line(text, HIGH, i + 3) for i, text in enumerate(SENTENCES[:3])]
+    with SynthPool("espeak", cache, jobs=2) as pool:
+        result = pool.synthesize(lines)
+    assert result.synthesized == 6
+    for line, clip in zip(lines, result.clips, strict=True):
+        expected = expected_duration_ms(line.text, line.settings.rate_wpm)
+        assert 0.5 * expected < clip.duration_ms < 2.0 * expected
+    low = [zero_crossings_per_s(clip.wav_path) for clip in result.clips[:3]]
+    high = [zero_crossings_per_s(clip.wav_path) for clip in result.clips[3:]]
+    assert min(high) > max(low)
+    # The parent must never hold an engine: pyttsx3's driver lives in the workers only.
+    assert "pyttsx3.drivers.espeak" not in sys.modules
+
+
+@pytest.mark.espeak
+def test_espeak_unknown_voice_is_a_config_error(cache: ClipCache) -> None:
+    bogus = VoiceSettings("gmw/en-us+nosuchvariant", 175, 50, 1.0)
+    with SynthPool("espeak", cache) as pool, pytest.raises(ConfigError, match="nosuchvariant"):
+        pool.synthesize([make_line(SENTENCES[0], bogus)])
+
+
+@pytest.mark.espeak
+def test_espeak_obeys_a_rate_change_on_every_clip(cache: ClipCache) -> None:
+    # Changing the rate before each clip is what made pyttsx3 cancel queued settings and
+    # utterances (espeak_Cancel in runAndWait) before the engine waited for espeak-ng.
+    slow = VoiceSettings("gmw/en-us", 100, 50, 1.0)
+    fast = VoiceSettings("gmw/en-us", 300, 50, 1.0)
+    lines = [
+        make_line(f"{SENTENCES[0]} Number {i}.", slow if i % 2 else fast, i) for i in range(40)
+    ]
+    with SynthPool("espeak", cache, jobs=1) as pool:
+        result = pool.synthesize(lines)
+    assert result.retries == ()
+    for settings in (slow, fast):
+        durations = sorted(
+            clip.duration_ms
+            for line, clip in zip(lines, result.clips, strict=True)
+            if line.settings == settings
+        )
+        median = durations[len(durations) // 2]
+        assert durations[0] > 0.85 * median
+        assert durations[-1] < 1.15 * median
