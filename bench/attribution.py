@@ -36,13 +36,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from narrator.attribute import attribute_speakers, explain_speakers  # noqa: E402
+from narrator.attribute import SIEVES, attribute_speakers, explain_speakers  # noqa: E402
 from narrator.model import Character, Gender, Kind, Segment  # noqa: E402
 
 PDNC = Path(os.environ.get("NARRATOR_PDNC", "/work/shared/bench/pdnc"))
 WEBFIC = Path(os.environ.get("NARRATOR_WEBFIC", "/work/shared/bench/webfic"))
 TYPES = ("explicit", "anaphoric", "implicit", "unknown")
-SIEVES: dict[Path, dict[int, str]] = {}  # text path -> segment start -> sieve
+SIEVE_OF: dict[Path, dict[int, str]] = {}  # text path -> segment start -> sieve
 
 
 def load_characters(novel_dir: Path) -> list[dict[str, Any]]:
@@ -107,7 +107,11 @@ def gold_segments(text: str, quotes: list[dict[str, Any]]) -> list[Segment]:
 
 
 def analyze(
-    text_path: Path, chars: list[Character] | None, mode: str, quotes: list[dict[str, Any]]
+    text_path: Path,
+    chars: list[Character] | None,
+    mode: str,
+    quotes: list[dict[str, Any]],
+    disabled: Sequence[str] = (),
 ) -> tuple[list[Segment], float]:
     text = text_path.read_text(encoding="utf-8")
     t0 = time.perf_counter()
@@ -131,8 +135,8 @@ def analyze(
         from narrator.segment import segment_chapter
 
         segs = segment_chapter(text)
-    segs, sieves = explain_speakers(text, segs, chars)
-    SIEVES[text_path] = sieves
+    segs, sieves = explain_speakers(text, segs, chars, disabled=disabled)
+    SIEVE_OF[text_path] = sieves
     return segs, time.perf_counter() - t0
 
 
@@ -216,18 +220,20 @@ def acc(c: dict[str, int], key: str = "") -> float:
 def run_pdnc(args: argparse.Namespace) -> dict[str, Any]:
     novels = args.novels or json.loads((PDNC / "novels.json").read_text())["dev"]
     mode = "gold" if args.gold_quotes else ("cli" if args.cli else "inprocess")
-    results: dict[str, Any] = {"mode": mode, "cast": not args.no_cast, "novels": {}}
+    results: dict[str, Any] = {
+        "mode": mode, "cast": not args.no_cast, "without": args.without, "novels": {}
+    }  # fmt: skip
     for novel in novels:
         d = PDNC / novel
         text = (d / "text.txt").read_text(encoding="utf-8")
         quotes = [json.loads(line) for line in (d / "quotes.jsonl").read_text().splitlines()]
         raw = load_characters(d)
         chars = None if args.no_cast else cast_characters(raw)
-        segs, secs = analyze(d / "text.txt", chars, mode, quotes)
+        segs, secs = analyze(d / "text.txt", chars, mode, quotes, args.without)
         r = score_novel(text, quotes, raw, segs)
         r["seconds"] = round(secs, 2)
         r["words"] = len(text.split())
-        r["sieves"] = sieve_stats(r, segs, SIEVES.get(d / "text.txt", {}), quotes)
+        r["sieves"] = sieve_stats(r, segs, SIEVE_OF.get(d / "text.txt", {}), quotes)
         results["novels"][novel] = r
     return results
 
@@ -379,6 +385,24 @@ def run_webfic(cli: bool = False) -> None:
     print(f"webfic total: speaker {total['ok']}/{total['utt']}")
 
 
+def micro(results: dict[str, Any]) -> float:
+    tot: collections.Counter[str] = collections.Counter()
+    for r in results["novels"].values():
+        tot.update(r["counts"])
+    return acc(tot)
+
+
+def ablate(args: argparse.Namespace) -> None:
+    """What each sieve contributes: micro accuracy with all sieves, then without each one."""
+    base = micro(run_pdnc(args))
+    print(f"{'sieve switched off':20} {'micro':>6} {'delta':>7}")
+    print(f"{'(none)':20} {base:6.3f}")
+    for sieve in SIEVES:
+        args.without = [sieve]
+        value = micro(run_pdnc(args))
+        print(f"{sieve:20} {value:6.3f} {value - base:+7.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("novels", nargs="*")
@@ -391,12 +415,19 @@ def main() -> None:
     ap.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"))
     ap.add_argument("--misses", type=int, default=0, help="print N misses per novel")
     ap.add_argument("--webfic", action="store_true", help="score the web-fiction chapters")
+    ap.add_argument(
+        "--without", action="append", default=[], choices=SIEVES, help="switch a sieve off"
+    )
+    ap.add_argument("--ablate", action="store_true", help="micro accuracy without each sieve")
     args = ap.parse_args()
     if args.compare:
         compare(*args.compare)
         return
     if args.webfic:
         run_webfic()
+        return
+    if args.ablate:
+        ablate(args)
         return
     if args.cli and cli_path() is None:
         print("narrator CLI not found; running in process", file=sys.stderr)

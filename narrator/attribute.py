@@ -27,13 +27,19 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 from narrator.model import Character, Gender, Kind, Segment
 
 GENERIC = False
 NARRATOR = "Narrator"
+EPI = True
+# Sieves that can be switched off one at a time (explicit tags are always on).
+SIEVES = (
+    "pronoun", "descriptive", "paragraph", "continued", "action", "vocative", "turn",
+    "fallback", "split",
+)  # fmt: skip
 _NARRATOR_ALIASES = {"i", "_narr", "narr", "narrator", "me", "myself"}
 
 CONF_EXPLICIT = 0.95
@@ -349,7 +355,9 @@ class _Attributor:
         segments: Sequence[Segment],
         characters: Sequence[Character],
         narrative_person: int | None,
+        disabled: Collection[str] = (),
     ) -> None:
+        self.disabled = frozenset(disabled)
         self.text = text
         self.segments = list(segments)
         self.cast = _CastIndex(characters)
@@ -384,6 +392,7 @@ class _Attributor:
             if m.start not in self.mention_at or m.names:
                 self.mention_at[m.start] = m
         self.recent: list[str] = []  # speakers named by tags so far, in order
+        self.epithets: dict[str, tuple[str, int]] = {}  # `old gentleman` -> (who, where)
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -470,10 +479,16 @@ class _Attributor:
             if names:
                 return self._pick(names, pos), CONF_DESCRIPTIVE
             return intro, CONF_DESCRIPTIVE
+        # One epithet means one person within a scene: reuse the last resolution nearby.
+        last = self.epithets.get(norm)
+        if EPI and last is not None and pos - last[1] < 3000 and last[0] != exclude:
+            self.epithets[norm] = (last[0], pos)
+            return last[0], CONF_DESCRIPTIVE - 0.2
         guess = self._antecedent(
             pos, gender, exclude, window=3000, names_only=True, exclude_all=True
         )
         if guess is not None:
+            self.epithets[norm] = (guess, pos)
             return guess, CONF_DESCRIPTIVE - 0.2
         return "the " + norm, CONF_DESCRIPTIVE - 0.2
 
@@ -627,9 +642,9 @@ class _Attributor:
                 # `inquired poor Oliver`: a name behind an epithet or two.
                 epithet = re.compile(r"(?:[a-z][\w-]*\s+){1,2}").match(text, after.end(), limit)
                 if epithet:
-                    m = self.mention_at.get(epithet.end())
-                    if m is not None and m.names and not m.narr:
-                        return "name", self._pick(m.names, m.start)
+                    named = self.mention_at.get(epithet.end())
+                    if named is not None and named.names and not named.narr:
+                        return "name", self._pick(named.names, named.start)
                 subj = self._subject_at(after.end(), limit)
                 if subj:
                     return subj[0], subj[1]
@@ -768,11 +783,16 @@ class _Attributor:
                 tag = self._tag_before(q, floor)
             if tag is None and floor == p_start and q.para > 0 and q.start - p_start < 3:
                 # `To which Mrs. Pell replied:` closing the narration paragraph before.
-                before = self.para_starts[q.para - 1]
-                lead = self.text[before:p_start].rstrip()
+                prev_start = self.para_starts[q.para - 1]
+                lead = self.text[prev_start:p_start].rstrip()
                 last_quote_para = quotes[k - 1].para if k > 0 else -1
                 if lead.endswith(":") and last_quote_para < q.para - 1:
-                    tag = self._tag_before(q, max(before, q.start - 300))
+                    tag = self._tag_before(q, max(prev_start, q.start - 300))
+            if tag is not None and (
+                (tag[0] == "pronoun" and "pronoun" in self.disabled)
+                or (tag[0] == "desc" and "descriptive" in self.disabled)
+            ):
+                tag = None
             if tag is not None:
                 # In a running exchange the pronoun is rarely the one who spoke last.
                 exclude = prev_speaker if q.para == prev_para + 1 else None
@@ -787,7 +807,7 @@ class _Attributor:
         # Same paragraph: share the speaker of a tagged quotation.
         for para_quotes in by_para.values():
             tagged = [q for q in para_quotes if q.tag_speaker]
-            if not tagged:
+            if not tagged or "paragraph" in self.disabled:
                 continue
             for j, q in enumerate(para_quotes):
                 if q.speaker is None:
@@ -800,17 +820,17 @@ class _Attributor:
                         continue
                     q.speaker, q.confidence, q.sieve = src.speaker, CONF_PARAGRAPH, "paragraph"
         # Quotations continued over paragraphs.
-        for k in range(1, len(quotes)):
+        for k in range(1, len(quotes) if "continued" not in self.disabled else 0):
             a, b = quotes[k - 1], quotes[k]
             if not a.closed and b.para == a.para + 1 and b.speaker is None and a.speaker:
                 self._set_para(by_para[b.para], a.speaker, CONF_CONTINUED, "continued")
-        for k in range(len(quotes) - 2, -1, -1):
+        for k in range(len(quotes) - 2 if "continued" not in self.disabled else -1, -1, -1):
             a, b = quotes[k], quotes[k + 1]
             if not a.closed and b.para == a.para + 1 and a.speaker is None and b.speaker:
                 self._set_para(by_para[a.para], b.speaker, CONF_CONTINUED, "continued")
         # Sieve 5: a character acting in the paragraph.
         for para, para_quotes in by_para.items():
-            if para_quotes[0].speaker is not None:
+            if para_quotes[0].speaker is not None or "action" in self.disabled:
                 continue
             actor = self._actor(para, para_quotes)
             if actor is not None:
@@ -819,7 +839,7 @@ class _Attributor:
         self._conversations(by_para)
         # Sieve 7: nearest mention.
         for para_quotes in by_para.values():
-            if para_quotes[0].speaker is None:
+            if para_quotes[0].speaker is None and "fallback" not in self.disabled:
                 q = para_quotes[0]
                 vocs = set().union(*(x.vocatives for x in para_quotes))
                 near = self._antecedent(
@@ -827,7 +847,8 @@ class _Attributor:
                 )
                 if near is not None:
                     self._set_para(para_quotes, near, CONF_FALLBACK, "fallback")
-        self._split_turns(by_para)
+        if "split" not in self.disabled:
+            self._split_turns(by_para)
         return self._output()
 
     def _lead_actor(self, q: _Quote, floor: int) -> str | None:
@@ -929,8 +950,10 @@ class _Attributor:
             last_para = para
         for block in blocks:
             self._forward(block, by_para)
-            self._backward(block, by_para)
-            self._seed(block, by_para)
+            if "turn" not in self.disabled:
+                self._backward(block, by_para)
+            if "fallback" not in self.disabled:
+                self._seed(block, by_para)
 
     def _seed(self, block: list[int], by_para: dict[int, list[_Quote]]) -> None:
         """Sieve 7 inside an exchange: guess its first open turn, then let turns run on."""
@@ -965,10 +988,16 @@ class _Attributor:
             if pq[0].speaker is None:
                 who: str | None = None
                 conf, sieve = 0.0, ""
-                if len(turns) >= 2 and turns[-2] is not None and turns[-2] != turns[-1]:
+                if (
+                    len(turns) >= 2
+                    and turns[-2] is not None
+                    and turns[-2] != turns[-1]
+                    and "turn" not in self.disabled
+                ):
                     who, conf, sieve = turns[-2], CONF_TURN, "turn"
                 if (
                     addressee is not None
+                    and "vocative" not in self.disabled
                     and addressee not in vocs
                     and (who is None or addressee != turns[-1])
                 ):
@@ -978,6 +1007,7 @@ class _Attributor:
                     and self.person == 1
                     and turns
                     and turns[-1] not in (None, self.narrator)
+                    and "turn" not in self.disabled
                 ):
                     who, conf, sieve = self.narrator, CONF_TURN - 0.1, "turn-narrator"
                 if who is not None and who in vocs:
@@ -999,7 +1029,7 @@ class _Attributor:
             a = by_para[block[k + 1]][0].speaker
             b = by_para[block[k + 2]][0].speaker
             vocs = set().union(*(x.vocatives for x in pq))
-            if a is not None and b is not None and a != b and b not in vocs:
+            if b is not None and a != b and b not in vocs:
                 self._set_para(pq, b, CONF_TURN - 0.05, "turn-back")
 
     def _gap(self, last_para: int, para: int) -> bool:
@@ -1101,11 +1131,18 @@ def explain_speakers(
     characters: Sequence[Character],
     *,
     narrative_person: int | None = None,
+    disabled: Collection[str] = (),
 ) -> tuple[list[Segment], dict[int, str]]:
-    """attribute_speakers, plus the sieve that named each speech segment (by start offset)."""
+    """attribute_speakers, plus the sieve that named each speech segment (by start offset).
+
+    `disabled` switches sieves off to measure what each contributes: any of SIEVES.
+    """
     if not any(s.kind in (Kind.DIALOGUE, Kind.THOUGHT) for s in segments):
         return list(segments), {}
-    att = _Attributor(text, segments, characters, narrative_person)
+    unknown = set(disabled) - set(SIEVES)
+    if unknown:
+        raise ValueError(f"unknown sieve(s): {', '.join(sorted(unknown))}")
+    att = _Attributor(text, segments, characters, narrative_person, disabled)
     out = att.run()
     sieves = {q.start: q.sieve or "none" for q in att.quotes}
     for q in att.quotes:

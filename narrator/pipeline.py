@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -41,6 +42,7 @@ from narrator.model import (
     Cast,
     Chapter,
     Character,
+    Clip,
     Kind,
     Line,
     Segment,
@@ -345,7 +347,9 @@ def render_book(
                 result.status = "skipped"
                 result.duration_ms = manifest.duration_ms(result.mp3_path)
             else:
-                result.clips_to_synthesize = len({key for key in set(keys) if cache.get(key) is None})
+                result.clips_to_synthesize = len(
+                    {key for key in set(keys) if cache.get(key) is None}
+                )
             plans.append((chapter_analysis, lines, result, fingerprint))
             summary.chapters.append(result)
 
@@ -360,36 +364,19 @@ def render_book(
 
     todo = [plan for plan in plans if plan[2].status != "skipped"]
     if todo:
-        with (
-            SynthPool(options.engine, cache, options.jobs) as pool,
-            ThreadPoolExecutor(1) as encoder,
-        ):
-            pending: list[Future[None]] = []
+        writer = _ChapterWriter(book, manifest, options, track_total, timed, reporter)
+        with SynthPool(options.engine, cache, options.jobs) as pool, writer:
             for position, (chapter_analysis, lines, result, fingerprint) in enumerate(todo, 1):
+                writer.raise_failure()
                 reporter.chapter_started(position, len(todo), result.title, len(lines))
                 with timed("synthesize"):
                     synthesized = pool.synthesize(lines, on_progress=reporter.clips_done)
                 summary.clips_synthesized += synthesized.synthesized
                 summary.clips_reused += synthesized.reused
-                # Encode this chapter while the next one is being synthesized.
-                pending.append(
-                    encoder.submit(
-                        _finish_chapter,
-                        book,
-                        chapter_analysis.chapter,
-                        lines,
-                        synthesized.clips,
-                        result,
-                        fingerprint,
-                        manifest,
-                        options,
-                        track_total,
-                        timed,
-                        reporter,
-                    )
+                # Encoded in the background while the next chapter is being synthesized.
+                writer.submit(
+                    chapter_analysis.chapter, lines, synthesized.clips, result, fingerprint
                 )
-            for future in pending:
-                future.result()
 
     build_m4b_too = options.m4b if options.m4b is not None else total > 1
     with timed("package"):
@@ -398,32 +385,85 @@ def render_book(
     return summary
 
 
-def _finish_chapter(
-    book: Book,
-    chapter: Chapter,
-    lines: list[Line],
-    clips: Sequence[object],
-    result: ChapterResult,
-    fingerprint: str,
-    manifest: _Manifest,
-    options: RenderOptions,
-    track_total: int,
-    timed: _Timer,
-    reporter: Reporter,
-) -> None:
-    wav_path = result.mp3_path.with_name(f".{result.mp3_path.stem}.wav.tmp")
-    try:
-        with timed("stitch"):
-            cues = stitch_chapter(clips, lines, wav_path)  # type: ignore[arg-type]
-        with timed("encode"):
-            tags = chapter_tags(book, chapter, track_total)
-            result.duration_ms = encode_mp3(wav_path, result.mp3_path, tags, options.bitrate_kbps)
-        write_vtt(cues, result.vtt_path)
-    finally:
-        wav_path.unlink(missing_ok=True)
-    result.status = "rendered"
-    manifest.record(result.mp3_path, fingerprint, result.duration_ms)
-    reporter.chapter_finished(result)
+class _ChapterWriter:
+    """Stitches and encodes chapters on a background thread, one at a time, in order."""
+
+    def __init__(
+        self,
+        book: Book,
+        manifest: _Manifest,
+        options: RenderOptions,
+        track_total: int,
+        timed: _Timer,
+        reporter: Reporter,
+    ) -> None:
+        self.book = book
+        self.manifest = manifest
+        self.options = options
+        self.track_total = track_total
+        self.timed = timed
+        self.reporter = reporter
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="narrator-encode")
+        self.futures: list[Future[None]] = []
+        self.failed = threading.Event()
+
+    def __enter__(self) -> _ChapterWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is not None:
+            self.failed.set()  # what is queued is dropped; what runs finishes atomically
+        self.executor.shutdown(wait=True)
+        if exc_type is None:
+            for future in self.futures:
+                future.result()
+
+    def submit(
+        self,
+        chapter: Chapter,
+        lines: list[Line],
+        clips: Sequence[Clip],
+        result: ChapterResult,
+        fingerprint: str,
+    ) -> None:
+        self.futures.append(
+            self.executor.submit(self._write, chapter, lines, clips, result, fingerprint)
+        )
+
+    def raise_failure(self) -> None:
+        """Re-raise the error of a chapter that failed, so the run stops early."""
+        for future in self.futures:
+            if future.done():
+                future.result()
+
+    def _write(
+        self,
+        chapter: Chapter,
+        lines: list[Line],
+        clips: Sequence[Clip],
+        result: ChapterResult,
+        fingerprint: str,
+    ) -> None:
+        if self.failed.is_set():
+            return
+        wav_path = result.mp3_path.with_name(f".{result.mp3_path.stem}.wav.tmp")
+        try:
+            with self.timed("stitch"):
+                cues = stitch_chapter(clips, lines, wav_path)
+            with self.timed("encode"):
+                tags = chapter_tags(self.book, chapter, self.track_total)
+                result.duration_ms = encode_mp3(
+                    wav_path, result.mp3_path, tags, self.options.bitrate_kbps
+                )
+            write_vtt(cues, result.vtt_path)
+        except BaseException:
+            self.failed.set()
+            raise
+        finally:
+            wav_path.unlink(missing_ok=True)
+        result.status = "rendered"
+        self.manifest.record(result.mp3_path, fingerprint, result.duration_ms)
+        self.reporter.chapter_finished(result)
 
 
 def _package(

@@ -144,6 +144,19 @@ def test_unknown_engine_name_is_a_config_error() -> None:
     check_engine("fake")
 
 
+def test_split_long_text_keeps_every_word_in_order() -> None:
+    from narrator.synth.espeak import clean_text, split_long_text
+
+    assert split_long_text(SENTENCES[0]) == [SENTENCES[0]]
+    run_on = " ".join(f"word{i}" for i in range(300))  # no punctuation at all
+    text = " ".join(SENTENCES * 20) + " " + run_on + ", and then " + " ".join(SENTENCES)
+    pieces = split_long_text(text, max_words=50)
+    assert " ".join(pieces).split() == text.split()
+    assert all(len(piece.split()) <= 50 for piece in pieces)
+    assert pieces[0].endswith(".")  # cut at a sentence end where there is one
+    assert clean_text("<b>Stop</b>\tthere!\x07") == "Stop there!"
+
+
 # ------------------------------------------------------------------ cache
 
 
@@ -384,3 +397,15 @@ def test_espeak_obeys_a_rate_change_on_every_clip(cache: ClipCache) -> None:
         median = durations[len(durations) // 2]
         assert durations[0] > 0.85 * median
         assert durations[-1] < 1.15 * median
+
+
+@pytest.mark.espeak
+def test_espeak_long_line_is_spoken_in_pieces_and_in_full(cache: ClipCache) -> None:
+    text = " ".join(f"{sentence} That was part {i}." for i in range(8) for sentence in SENTENCES)
+    assert count_words(text) > 400  # above the engine's piece size
+    one = " ".join(SENTENCES)
+    lines = [make_line(text), make_line(one, index=1)]
+    result = synthesize_lines(lines, "espeak", cache=cache)
+    long_ms, one_ms = (clip.duration_ms for clip in result.clips)
+    # Eight times the sentences plus the "That was part N." tails: a little over 8x.
+    assert 8 * one_ms < long_ms < 11 * one_ms

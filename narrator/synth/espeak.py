@@ -18,12 +18,13 @@ import re
 import tempfile
 import threading
 import time
+import wave
 from pathlib import Path
 from typing import Any
 
 from narrator.errors import ConfigError, EngineError, ToolMissingError
 from narrator.model import VoiceSettings
-from narrator.synth.base import count_words, split_voice
+from narrator.synth.base import count_words, split_voice, write_wav
 
 _INSTALL_HINT = "espeak-ng is not installed: apt-get install espeak-ng"
 # The names pyttsx3's own loader tries on Linux and macOS.
@@ -58,6 +59,45 @@ def clean_text(text: str) -> str:
     text = _TAG_RE.sub(" ", text)
     text = _CONTROL_RE.sub(" ", text)
     return " ".join(text.split())
+
+
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?;:])\s+")
+_CLAUSE_END_RE = re.compile(r"(?<=[,\u2014])\s+")
+MAX_PIECE_WORDS = 120
+
+
+def split_long_text(text: str, max_words: int = MAX_PIECE_WORDS) -> list[str]:
+    """Cut a long text into pieces of at most about `max_words` words, at sentence ends
+    where possible, then at commas, then between words; short texts stay whole."""
+    if len(text.split()) <= max_words:
+        return [text]
+    pieces: list[str] = []
+    current: list[str] = []
+    current_words = 0
+    for sentence in _split_to_fit(text, max_words):
+        words = len(sentence.split())
+        if current and current_words + words > max_words:
+            pieces.append(" ".join(current))
+            current, current_words = [], 0
+        current.append(sentence)
+        current_words += words
+    if current:
+        pieces.append(" ".join(current))
+    return pieces
+
+
+def _split_to_fit(text: str, max_words: int) -> list[str]:
+    parts: list[str] = []
+    for sentence in _SENTENCE_END_RE.split(text):
+        if len(sentence.split()) <= max_words:
+            parts.append(sentence)
+            continue
+        for clause in _CLAUSE_END_RE.split(sentence):
+            words = clause.split()
+            parts.extend(
+                " ".join(words[i : i + max_words]) for i in range(0, len(words), max_words)
+            )
+    return [part for part in parts if part.strip()]
 
 
 class EspeakEngine:
@@ -143,6 +183,22 @@ class EspeakEngine:
         if not spoken:
             raise EngineError("cannot speak an empty line")
         self._check_voice(voice.engine_voice)
+        pieces = split_long_text(spoken)
+        if len(pieces) == 1:
+            self._speak(spoken, voice, wav_path)
+            return
+        # pyttsx3 grows its audio buffer by copying (quadratic): 3700 words took 62 s in
+        # one utterance. Pieces of a sentence or so, joined as PCM, take linear time.
+        pcm = bytearray()
+        with tempfile.TemporaryDirectory(dir=wav_path.parent, prefix=".pieces-") as tmp_dir:
+            for number, piece in enumerate(pieces):
+                piece_path = Path(tmp_dir) / f"{number}.wav"
+                self._speak(piece, voice, piece_path)
+                with wave.open(str(piece_path), "rb") as piece_wav:
+                    pcm += piece_wav.readframes(piece_wav.getnframes())
+        write_wav(wav_path, bytes(pcm))
+
+    def _speak(self, spoken: str, voice: VoiceSettings, wav_path: Path) -> None:
         timeout_s = 10.0 + 0.02 * count_words(spoken)
         self._wait_until_idle(timeout_s)
         # Every property every time: getProperty returns wrong values for rate and pitch,

@@ -1,0 +1,180 @@
+"""The whole pipeline with the fake engine: arcs as folders and EPUBs, skipping, resuming."""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from epubfactory import EpubSpec, Page, build_epub, tiny_png
+
+from narrator import pipeline
+from narrator.export import read_vtt
+from narrator.model import Kind
+
+ROOT = Path(__file__).resolve().parent.parent
+ARC = ROOT / "examples" / "arc"
+
+pytestmark = pytest.mark.ffmpeg
+
+
+def _ffprobe(path: Path) -> dict:
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_format", "-show_chapters", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def _render(input_path: Path, out: Path, **kwargs: object) -> pipeline.RenderSummary:
+    options = pipeline.RenderOptions(out_dir=out, engine="fake", jobs=2, **kwargs)  # type: ignore[arg-type]
+    return pipeline.render_book(input_path, options)
+
+
+def _mtimes(folder: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def arc(tmp_path: Path) -> Path:
+    folder = tmp_path / "Clockwork Arc"
+    shutil.copytree(ARC, folder)
+    return folder
+
+
+def test_a_folder_arc_becomes_tagged_chapters_an_m4b_and_a_playlist(arc: Path, tmp_path: Path) -> None:
+    summary = _render(arc, tmp_path / "out")
+    book_dir = tmp_path / "out" / "Clockwork Arc"
+    mp3s = sorted(book_dir.glob("*.mp3"))
+    # Natural order: 10.txt is the third chapter, not the second.
+    assert [p.name[:2] for p in mp3s] == ["01", "02", "03"]
+    assert "Every Clock in Town" in mp3s[2].name
+    for number, mp3 in enumerate(mp3s, 1):
+        tags = _ffprobe(mp3)["format"]["tags"]
+        assert tags["album"] == "Clockwork Arc"
+        assert tags["track"] == f"{number}/3"
+        cues = read_vtt(mp3.with_suffix(".vtt"))
+        assert cues and cues[-1].end_ms <= float(_ffprobe(mp3)["format"]["duration"]) * 1000 + 5
+    m4b = _ffprobe(book_dir / "Clockwork Arc.m4b")
+    assert [c["tags"]["title"] for c in m4b["chapters"]] == [ch.title for ch in summary.chapters]
+    playlist = (book_dir / "Clockwork Arc.m3u").read_text()
+    assert playlist.startswith("#EXTM3U") and playlist.count(".mp3") == 3
+    assert summary.count("rendered") == 3 and summary.clips_synthesized > 0
+    # The cast file is written beside the chapters so that voices stay the same next time.
+    cast_text = (arc / "cast.toml").read_text()
+    assert "Marta" in cast_text and "voice =" in cast_text
+
+
+def test_a_second_run_with_nothing_changed_rewrites_no_file(arc: Path, tmp_path: Path) -> None:
+    _render(arc, tmp_path / "out")
+    before = _mtimes(tmp_path / "out") | {"cast": (arc / "cast.toml").stat().st_mtime_ns}
+    again = _render(arc, tmp_path / "out")
+    after = _mtimes(tmp_path / "out") | {"cast": (arc / "cast.toml").stat().st_mtime_ns}
+    assert before == after
+    assert again.count("skipped") == 3 and again.clips_synthesized == 0
+    assert again.duration_ms > 0  # durations come from the manifest
+
+
+def test_changing_one_voice_redoes_only_that_characters_lines(arc: Path, tmp_path: Path) -> None:
+    first = _render(arc, tmp_path / "out")
+    cast_path = arc / "cast.toml"
+    text = cast_path.read_text()
+    # Teodor first speaks in chapter 2: give him another voice.
+    start = text.index('name = "Teodor')
+    voice_at = text.index("voice = ", start)
+    line_end = text.index("\n", voice_at)
+    old_voice = text[voice_at:line_end]
+    new_voice = 'voice = "old-man"' if "old-man" not in old_voice else 'voice = "deep-man"'
+    cast_path.write_text(text[:voice_at] + new_voice + text[line_end:])
+    second = _render(arc, tmp_path / "out")
+    statuses = [ch.status for ch in second.chapters]
+    assert statuses == ["skipped", "rendered", "rendered"]
+    teodor_lines = sum(
+        1
+        for ch in first.chapters[1:]
+        for cue in read_vtt(ch.vtt_path)
+        if cue.speaker.startswith("Teodor")
+    )
+    assert 0 < second.clips_synthesized <= teodor_lines
+    assert second.clips_reused > 0
+
+
+def test_dry_run_writes_nothing_and_counts_clips(arc: Path, tmp_path: Path) -> None:
+    summary = _render(arc, tmp_path / "out", dry_run=True)
+    assert not (tmp_path / "out").exists()
+    assert not (arc / "cast.toml").exists()
+    assert all(ch.status == "planned" and ch.clips_to_synthesize > 0 for ch in summary.chapters)
+
+
+def test_a_run_that_died_mid_arc_resumes_with_the_missing_chapters(
+    arc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_encode = pipeline.encode_mp3
+    calls = {"n": 0}
+
+    def dying_encode(*args: object, **kwargs: object) -> int:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_encode(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "encode_mp3", dying_encode)
+    with pytest.raises(KeyboardInterrupt):
+        _render(arc, tmp_path / "out")
+    book_dir = tmp_path / "out" / "Clockwork Arc"
+    assert len(list(book_dir.glob("*.mp3"))) == 1
+    assert not [p for p in book_dir.iterdir() if ".tmp" in p.name]
+    monkeypatch.setattr(pipeline, "encode_mp3", real_encode)
+    resumed = _render(arc, tmp_path / "out")
+    assert [ch.status for ch in resumed.chapters] == ["skipped", "rendered", "rendered"]
+    assert resumed.clips_synthesized == 0  # every clip was cached by the first run
+
+
+def _chapter_html(title: str, paragraphs: list[str]) -> str:
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    return f"<h1>{html.escape(title)}</h1>{body}"
+
+
+def test_an_epub_arc_renders_with_its_metadata_and_cover(tmp_path: Path) -> None:
+    pages = [Page("title.xhtml", "<h1>The Bell Tower</h1><p>by Ada Writer</p>", None, "titlepage")]
+    for number, name in enumerate(["1.txt", "2.txt", "10.txt"], 1):
+        lines = (ARC / name).read_text().splitlines()
+        title, paragraphs = lines[0], [ln for ln in lines[1:] if ln.strip()]
+        pages.append(Page(f"ch{number}.xhtml", _chapter_html(title, paragraphs), title))
+    epub = build_epub(
+        tmp_path / "bell.epub",
+        EpubSpec(pages=tuple(pages), title="The Bell Tower", cover=tiny_png()),
+    )
+    summary = _render(epub, tmp_path / "out")
+    assert len(summary.chapters) == 3
+    book_dir = tmp_path / "out" / "The Bell Tower"
+    first = _ffprobe(sorted(book_dir.glob("*.mp3"))[0])
+    assert first["format"]["tags"]["artist"] == "Ada Writer"
+    assert first["format"]["tags"]["album"] == "The Bell Tower"
+    m4b = _ffprobe(book_dir / "The Bell Tower.m4b")
+    assert len(m4b["chapters"]) == 3
+    assert m4b["format"]["tags"]["artist"] == "Ada Writer"
+
+
+def test_analyze_offsets_refer_to_the_decoded_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.txt"
+    path.write_bytes(b'\xef\xbb\xbfAnn looked up.\r\n"Run!" said Ann.\r\n')
+    report = pipeline.analyze_input(path)
+    text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+    data = report.to_json()
+    segments = data["segments"]
+    assert "".join(s["text"] for s in segments) == text
+    assert all(text[s["start"] : s["end"]] == s["text"] for s in segments)
+    speech = [s for s in segments if s["kind"] == Kind.DIALOGUE]
+    assert speech and speech[0]["speaker"] == "Ann"
+
+
+def test_safe_file_names() -> None:
+    assert pipeline.safe_file_name('Chapter 3: "The Mine"?') == "Chapter 3 The Mine"
+    assert pipeline.safe_file_name("../..") == "untitled"
+    assert len(pipeline.safe_file_name("x" * 300)) == 80
