@@ -34,7 +34,7 @@ from narrator.model import Character, Gender, Kind, Segment
 
 GENERIC = False
 NARRATOR = "Narrator"
-EPI = True
+
 # Sieves that can be switched off one at a time (explicit tags are always on).
 SIEVES = (
     "pronoun", "descriptive", "paragraph", "continued", "action", "vocative", "turn",
@@ -218,6 +218,7 @@ class _Quote:
     tag_speaker: bool = False
     vocatives: set[str] = field(default_factory=set)
     closed: bool = True
+    tag_side: str = ""  # "after" or "before": where the speech tag stands
     split_at: int | None = None  # text offset of a second turn inside this quoted run
     second_speaker: str | None = None
 
@@ -230,6 +231,7 @@ class _CastIndex:
         self.narrator: str | None = None
         self.by_alias: dict[str, list[str]] = {}
         derived: dict[str, list[str]] = {}
+        spellings: set[str] = set()
         self.descriptive: dict[str, list[str]] = {}  # normalised description -> names
         # Characters named by a description only (`The Lad`, `The Old Woman`).
         self.generic = frozenset(
@@ -244,7 +246,8 @@ class _CastIndex:
                 if alias.lower() in _NARRATOR_ALIASES:
                     self.narrator = self.narrator or ch.name
                     continue
-                key = alias.lower()
+                key = " ".join(alias.lower().split())
+                spellings.add(" ".join(alias.split()))
                 if ch.name not in self.by_alias.setdefault(key, []):
                     self.by_alias[key].append(ch.name)
                 words = alias.split()
@@ -256,6 +259,7 @@ class _CastIndex:
                 for w in words:
                     bare = w.rstrip(".,")
                     if len(bare) > 1 and bare[0].isupper() and bare.lower() not in _NOT_NAMES:
+                        spellings.add(bare)
                         names = derived.setdefault(bare.lower(), [])
                         if ch.name not in names:
                             names.append(ch.name)
@@ -276,20 +280,22 @@ class _CastIndex:
             if have is not names and set(have) <= stubs:
                 # A bare `Bounderby` entry next to `Josiah Bounderby`: context decides.
                 self.by_alias[key] = [n for n in names if n not in have] + have
-        alts = []
-        for key in sorted(self.by_alias, key=len, reverse=True):
-            esc = re.escape(key)
-            # Names are capitalised in the text; descriptions may be either way.
-            if key[0].isalpha():
-                esc = f"[{key[0].upper()}{key[0]}]" + esc[1:]
-            if key.startswith("the "):
-                esc = "[Tt]he " + re.escape(key[4:])
+        alts = set()
+        for spelling in spellings:
+            words = [re.escape(w) for w in spelling.split()]
+            # Names as the cast spells them (`Will` is not `will`); descriptions (`the
+            # redhead`, `kid`) and `The Jew` also with the other case of their first letter.
+            first = spelling[0]
             # Hard-wrapped text breaks names over lines.
-            alts.append(esc.replace("\\ ", r"\s+").replace(" ", r"\s+"))
+            alt = r"\s+".join(words)
+            if first.isalpha() and (first.islower() or words[0].lower() in ("the", "a", "an")):
+                alt = f"(?i:{alt})"
+            alts.add(alt)
         self.regex: re.Pattern[str] | None = None
         if alts:
             self.regex = re.compile(
-                rf"(?<![\w-])(?:(?P<title>{_TITLE_RE})\s+)?(?P<alias>{'|'.join(alts)})(?![\w-])"
+                rf"(?<![\w-])(?:(?P<title>{_TITLE_RE})\s+)?"
+                rf"(?P<alias>{'|'.join(sorted(alts, key=len, reverse=True))})(?![\w-])"
             )
 
     def mentions(self, text: str, in_quote: _SpanTest) -> list[_Mention]:
@@ -393,6 +399,7 @@ class _Attributor:
                 self.mention_at[m.start] = m
         self.recent: list[str] = []  # speakers named by tags so far, in order
         self.epithets: dict[str, tuple[str, int]] = {}  # `old gentleman` -> (who, where)
+        self.nameless: dict[int, str] = {}  # `a man` (its offset) -> the label it is known by
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -481,7 +488,7 @@ class _Attributor:
             return intro, CONF_DESCRIPTIVE
         # One epithet means one person within a scene: reuse the last resolution nearby.
         last = self.epithets.get(norm)
-        if EPI and last is not None and pos - last[1] < 3000 and last[0] != exclude:
+        if last is not None and pos - last[1] < 3000 and last[0] != exclude:
             self.epithets[norm] = (last[0], pos)
             return last[0], CONF_DESCRIPTIVE - 0.2
         guess = self._antecedent(
@@ -501,8 +508,11 @@ class _Attributor:
             m = self.mentions[i]
             words = m.label.split()
             if m.indefinite and words[-1] == head:
-                # `a man stepped out ... He was bald` -> `the bald man` is that man.
-                return m.label if mods <= set(words) else "the " + norm
+                # `a man stepped out ... He was bald` -> `the bald man` is that man, and
+                # keeps that one label (one voice) from then on.
+                if m.start not in self.nameless:
+                    self.nameless[m.start] = m.label if mods <= set(words) else "the " + norm
+                return self.nameless[m.start]
             if m.names and m.start < pos - 2000:
                 break
             i -= 1
@@ -568,7 +578,7 @@ class _Attributor:
             if gender is not None and g is None and m.names:
                 # Unknown gender: no fit (measured: accepting it close by does worse).
                 continue
-            who = self._pick(m.names, m.start) if m.names else m.label
+            who = self._pick(m.names, m.start) if m.names else self.nameless.get(m.start, m.label)
             if who in avoid:
                 continue
             if (
@@ -702,9 +712,14 @@ class _Attributor:
         # ... or the last subject before it, separated by adverbs / an auxiliary only.
         head = text[clause_start : vm.start()]
         for m in reversed(list(re.finditer(r"\S+", head))[-6:]):
-            sub = self._subject_at(self._mention_start(clause_start + m.start()), vm.start())
+            sub_pos = self._mention_start(clause_start + m.start())
+            sub = self._subject_at(sub_pos, vm.start())
             if sub is None:
                 continue
+            if re.search(
+                r"\b(?:to|at|with|on|upon|for|from|by|of)\s+$", text[max(0, sub_pos - 8) : sub_pos]
+            ):
+                break  # `turned to Hallward and said`: an object, not the subject
             between = text[sub[2] : vm.start()]
             if re.fullmatch(
                 r"(?:\s+(?:\w+ly|had|has|was|then|again|only|just|turned|and|to \w+|"
@@ -744,9 +759,11 @@ class _Attributor:
             if value in ("i", "we"):
                 return self.narrator, CONF_EXPLICIT - 0.05
             gender = _PRONOUN_GENDER.get(value)
-            who = self._antecedent(q.start, gender, prev)
+            # `"Must I go, Basil?" he asked`: the one addressed is not the speaker.
+            avoid = q.vocatives
+            who = self._antecedent(q.start, gender, prev, avoid=avoid)
             if who is None:
-                who = self._antecedent(q.start, gender, prev, window=8000)
+                who = self._antecedent(q.start, gender, prev, window=8000, avoid=avoid)
             return (who or value), CONF_PRONOUN if who else 0.2
         if kind == "desc":
             return self._resolve_description(value, q.start, prev)
@@ -778,9 +795,12 @@ class _Attributor:
             p_start = self.para_starts[q.para]
             limit = min(next_start, p_end, q.end + 200)
             floor = max(prev_end, p_start, q.start - 300)
+            self._vocatives(q)
             tag = self._tag_after(q, limit)
+            q.tag_side = "after"
             if tag is None:
                 tag = self._tag_before(q, floor)
+                q.tag_side = "before"
             if tag is None and floor == p_start and q.para > 0 and q.start - p_start < 3:
                 # `To which Mrs. Pell replied:` closing the narration paragraph before.
                 prev_start = self.para_starts[q.para - 1]
@@ -799,7 +819,6 @@ class _Attributor:
                 who, conf = self._resolve_tag(tag[0], tag[1], q, exclude)
                 q.speaker, q.confidence, q.sieve = who, conf, "tag-" + tag[0]
                 q.tag_speaker = True
-            self._vocatives(q)
             if q.speaker is not None:
                 prev_speaker, prev_para = q.speaker, q.para
                 if not self.recent or self.recent[-1] != q.speaker:
@@ -933,7 +952,7 @@ class _Attributor:
                 if value in ("i", "we"):
                     return self.narrator if self.person == 1 else None
                 g = _PRONOUN_GENDER.get(value)
-                return self._antecedent(first.start, g, None)
+                return self._antecedent(first.start, g, None, avoid=first.vocatives)
             if kind == "desc" and _strip_det(value).split()[-1] in _NOUN_GENDER:
                 who, _conf = self._resolve_description(value, first.start, None)
                 return who
@@ -1045,47 +1064,74 @@ class _Attributor:
     # ---- two speakers in one quoted run (web fiction) ---------------------------------------
 
     def _split_turns(self, by_para: dict[int, list[_Quote]]) -> None:
-        """Split `"Can we go? Sure thing." Tom said` into a question and its answer."""
-        text = self.text
-        for q in self.quotes:
-            inner = text[q.start : q.end]
-            for m in re.finditer(r"\?\s+(?=[A-Z])", inner):
-                rest = inner[m.end() :]
-                if not _ANSWER_START_RE.match(rest):
-                    continue
-                # A single-sentence answer ending the run: a reply, not the asker going on.
-                if re.search(r"[.!?]\s+\S", rest.rstrip(_CLOSE_MARKS + " \n")):
-                    continue
-                cut = q.start + m.end()
-                asker, answerer = self._split_speakers(q, cut)
-                if asker is None or answerer is None or asker == answerer:
-                    continue
-                q.split_at = cut
-                q.second_speaker = answerer
-                q.speaker = asker
-                q.sieve = "split-asker"
-                q.confidence = min(q.confidence, CONF_SPLIT)
-                break
+        """Two speakers in one quoted run (web fiction): split where the text shows a new turn.
 
-    def _split_speakers(self, q: _Quote, cut: int) -> tuple[str | None, str | None]:
-        """Who asks and who answers: the tag names the answerer; a vocative names the asker."""
+        Evidence: a question answered inside the same quotes (`"Can we go? Sure thing." Tom
+        said`), or the tagged speaker addressed by name in the run's first sentences
+        (`"Where is it, Mira? In the box." Mira said`: Mira cannot have asked).
+        """
+        text = self.text
+        for k, q in enumerate(self.quotes):
+            inner = text[q.start : q.end]
+            body = inner.rstrip(_CLOSE_MARKS + " \n")
+            cut: int | None = None
+            for m in re.finditer(r"\?\s+(?=[A-Z])", body):
+                rest = body[m.end() :]
+                # A one-sentence answer ending the run: a reply, not the asker going on.
+                if _ANSWER_START_RE.match(rest) and not re.search(r"[.!?]\s+\S", rest):
+                    cut = q.start + m.end()
+                    break
+            if cut is None and q.tag_speaker and q.tag_side == "after":
+                cut = self._addressee_cut(q, body)
+            if cut is None:
+                continue
+            first, second = self._split_speakers(q, k, cut)
+            if first is None or second is None or first == second:
+                continue
+            q.split_at = cut
+            q.speaker, q.second_speaker = first, second
+            q.sieve = "split-first"
+            q.confidence = min(q.confidence, CONF_SPLIT)
+
+    def _addressee_cut(self, q: _Quote, body: str) -> int | None:
+        """After the sentence that addresses the tagged speaker by name, if more follows."""
+        i = bisect.bisect_left(self.mention_starts, q.start)
+        while i < len(self.mentions) and self.mentions[i].start < q.start + len(body):
+            m = self.mentions[i]
+            i += 1
+            if not m.names or self._pick(m.names, m.start) != q.speaker:
+                continue
+            if q.speaker not in q.vocatives:
+                return None
+            end = re.compile(r"[.!?]+\s+(?=[A-Z])").search(self.text, m.end, q.start + len(body))
+            return end.end() if end else None
+        return None
+
+    def _split_speakers(self, q: _Quote, k: int, cut: int) -> tuple[str | None, str | None]:
+        """Speakers of the two parts: the tag names the part next to it; the other part is
+        the one a vocative names, else the previous speaker, else the latest one mentioned."""
         tagged = q.speaker if q.tag_speaker else None
-        answer_vocs = [
-            self._pick(m.names, m.start)
-            for m in self.mentions
-            if cut <= m.start < q.end and m.names
-        ]
-        k = self.quotes.index(q)
+        # The part whose names tell who the other speaker is: the tagged part, or the answer.
+        tag_part = (cut, q.end) if q.tag_side == "after" or tagged is None else (q.start, cut)
+        named: list[str] = []
+        i = bisect.bisect_left(self.mention_starts, tag_part[0])
+        while i < len(self.mentions) and self.mentions[i].start < tag_part[1]:
+            m = self.mentions[i]
+            i += 1
+            if m.names:
+                named.append(self._pick(m.names, m.start))
         prev = next((p.speaker for p in reversed(self.quotes[:k]) if p.speaker), None)
-        answerer = tagged
-        asker = answer_vocs[0] if answer_vocs else None
-        if asker is None and answerer is not None and prev not in (None, answerer):
-            asker = prev
-        if answerer is None and asker is not None and prev not in (None, asker):
-            answerer = prev
-        if asker is None and answerer is not None:
-            asker = self._antecedent(q.start, None, None, window=1500, avoid={answerer})
-        return asker, answerer
+        other = next((n for n in named if n != tagged), None)
+        if tagged is None:
+            # No tag: only a question answered with the asker's name (`No, kid.`) splits.
+            if other is None or prev in (None, other):
+                return None, None
+            return other, prev
+        if other is None and prev not in (None, tagged):
+            other = prev
+        if other is None:
+            other = self._antecedent(q.start, None, None, window=1500, avoid={tagged})
+        return (other, tagged) if q.tag_side == "after" else (tagged, other)
 
     # ---- output ------------------------------------------------------------------------------
 

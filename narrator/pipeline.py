@@ -530,6 +530,13 @@ def _prepare_out_dir(book_dir: Path, dry_run: bool) -> None:
         raise OutputError(f"{book_dir}: cannot create the output folder ({exc.strerror})") from exc
     if not os.access(book_dir, os.W_OK):
         raise OutputError(f"{book_dir}: the output folder is not writable")
+    for leftover in book_dir.iterdir():
+        if _LEFTOVER.match(leftover.name):  # from a run that was killed
+            leftover.unlink(missing_ok=True)
+
+
+# Temporary files of the stages (stitch, export): hidden, with a random token.
+_LEFTOVER = re.compile(r"^\..+(\.[0-9a-f]{8}\.(part|ffmeta|png|jpe?g)|\.wav\.tmp)$")
 
 
 def _hash(text: str) -> str:

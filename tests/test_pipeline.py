@@ -47,7 +47,9 @@ def arc(tmp_path: Path) -> Path:
     return folder
 
 
-def test_a_folder_arc_becomes_tagged_chapters_an_m4b_and_a_playlist(arc: Path, tmp_path: Path) -> None:
+def test_a_folder_arc_becomes_tagged_chapters_an_m4b_and_a_playlist(
+    arc: Path, tmp_path: Path
+) -> None:
     summary = _render(arc, tmp_path / "out")
     book_dir = tmp_path / "out" / "Clockwork Arc"
     mp3s = sorted(book_dir.glob("*.mp3"))
@@ -178,3 +180,15 @@ def test_safe_file_names() -> None:
     assert pipeline.safe_file_name('Chapter 3: "The Mine"?') == "Chapter 3 The Mine"
     assert pipeline.safe_file_name("../..") == "untitled"
     assert len(pipeline.safe_file_name("x" * 300)) == 80
+
+
+def test_temporary_files_left_by_a_killed_run_are_cleared(arc: Path, tmp_path: Path) -> None:
+    book_dir = tmp_path / "out" / "Clockwork Arc"
+    book_dir.mkdir(parents=True)
+    leftovers = [".01 - x.mp3.1a2b3c4d.part", ".01 - x.wav.tmp", ".01 - x.mp3.deadbeef.ffmeta"]
+    for name in leftovers:
+        (book_dir / name).write_bytes(b"half")
+    (book_dir / "notes.txt").write_text("mine")
+    _render(arc, tmp_path / "out", dry_run=False)
+    assert not [name for name in leftovers if (book_dir / name).exists()]
+    assert (book_dir / "notes.txt").exists()

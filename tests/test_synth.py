@@ -409,3 +409,46 @@ def test_espeak_long_line_is_spoken_in_pieces_and_in_full(cache: ClipCache) -> N
     long_ms, one_ms = (clip.duration_ms for clip in result.clips)
     # Eight times the sentences plus the "That was part N." tails: a little over 8x.
     assert 8 * one_ms < long_ms < 11 * one_ms
+
+
+_KILL_SCRIPT = """
+import sys
+from pathlib import Path
+from narrator.model import Line, VoiceSettings
+from narrator.synth import ClipCache, synthesize_lines
+
+if __name__ == "__main__":
+    voice = VoiceSettings("gmw/en-us", 175, 50, 1.0)
+    lines = [
+        Line(i, f"Line number {i} of a very long list.", "", "Narrator", "v", voice)
+        for i in range(5000)
+    ]
+    def report(done: int, total: int) -> None:
+        if done >= 50:
+            print("busy", flush=True)
+    synthesize_lines(lines, "fake", cache=ClipCache(Path(sys.argv[1])), jobs=2, on_progress=report)
+"""
+
+
+def test_kill_9_leaves_no_damaged_entry(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+
+    cache_dir = tmp_path / "clips"
+    script = tmp_path / "run.py"
+    script.write_text(_KILL_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(cache_dir)], stdout=subprocess.PIPE, env=env
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == b"busy\n"
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+    cache = ClipCache(cache_dir)
+    stored = list(cache_dir.glob("??/*.wav"))
+    assert len(stored) >= 50
+    for wav_path in stored:
+        clip = cache.get(wav_path.stem)
+        if clip is not None:  # whole, or else it reads as missing
+            assert read_wav(clip.wav_path).duration_ms == clip.duration_ms

@@ -100,6 +100,10 @@ def _split_to_fit(text: str, max_words: int) -> list[str]:
     return [part for part in parts if part.strip()]
 
 
+def _no_cancel() -> None:
+    return None
+
+
 class EspeakEngine:
     """One pyttsx3 engine; create at most one per process, and never in the pool's parent."""
 
@@ -131,6 +135,13 @@ class EspeakEngine:
         from pyttsx3.drivers import _espeak
 
         self._espeak: Any = _espeak
+        # runAndWait calls the driver's stop(), which calls espeak_Cancel whenever espeak-ng's
+        # thread looks busy, and that cancels the rate/pitch changes just queued or the new
+        # utterance itself (a header-only WAV, or a clip at the previous rate). Waiting for
+        # espeak_IsPlaying() to read 0 is not enough: a queued command reads as idle until
+        # espeak-ng's thread picks it up. We never cancel (a hung engine is killed with its
+        # process), so the driver's stop is made a no-op.
+        self._engine.proxy._driver.stop = _no_cancel
         self._bases, self._variants = self._list_voices()
         with tempfile.TemporaryDirectory(prefix="narrator-warm-up-") as tmp_dir:
             warm_up = VoiceSettings(engine_voice="gmw/en", rate_wpm=175, pitch=50, volume=1.0)
@@ -142,10 +153,8 @@ class EspeakEngine:
         self._finished.set()
 
     def _wait_until_idle(self, timeout_s: float) -> None:
-        # espeak-ng runs parameter changes and synthesis on its own thread. If runAndWait
-        # starts while that thread is busy (half the clips, measured), pyttsx3 calls
-        # espeak_Cancel, which drops the queued rate/pitch changes and now and then the new
-        # utterance too (1 clip in 100 with two busy workers: a header-only WAV).
+        # espeak-ng runs parameter changes and synthesis on its own thread; starting the next
+        # utterance while it is still busy is what made pyttsx3 cancel (see __init__).
         deadline = time.monotonic() + timeout_s
         while self._espeak.IsPlaying():
             if time.monotonic() > deadline:

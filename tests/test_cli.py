@@ -1,0 +1,208 @@
+"""The `narrator` command: exit codes, one-line errors, output shapes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from narrator import __version__, pipeline
+from narrator.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "the-lantern-keeper.txt"
+
+runner = CliRunner()
+
+
+def _one_line_error(result: object, *needles: str) -> None:
+    output = result.stderr  # type: ignore[attr-defined]
+    assert result.exit_code == 1, output  # type: ignore[attr-defined]
+    lines = [ln for ln in output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), output
+    assert "Traceback" not in output
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.stdout
+
+
+def test_analyze_json_covers_the_input_exactly(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["analyze", str(EXAMPLE), "--json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    text = EXAMPLE.read_text(encoding="utf-8")
+    position = 0
+    for segment in data["segments"]:
+        assert segment["start"] == position
+        assert text[segment["start"] : segment["end"]] == segment["text"]
+        position = segment["end"]
+    assert position == len(text)
+    assert {"narration", "dialogue", "thought", "heading", "note"} <= {
+        s["kind"] for s in data["segments"]
+    }
+    assert all(set(c) == {"name", "aliases", "gender", "voice"} for c in data["characters"])
+
+
+def test_analyze_with_a_cast_names_speakers_by_their_cast_name() -> None:
+    cast = ROOT / "examples" / "cast.toml"
+    result = runner.invoke(app, ["analyze", str(EXAMPLE), "--cast", str(cast), "--json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    speakers = {s["speaker"] for s in data["segments"] if s["kind"] == "dialogue"}
+    assert {"Wren", "Tobin", "Hollis"} <= speakers
+    assert "the blonde" not in speakers  # an alias resolves to the character's name
+
+
+def test_analyze_script_marks_low_confidence_lines(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["analyze", str(EXAMPLE), "--low", "1.0"])
+    assert result.exit_code == 0
+    assert "Characters" in result.stdout
+    assert "lines below confidence 1.00" in result.stdout
+    assert any(line.startswith("? ") for line in result.stdout.splitlines())
+
+
+def test_cast_json_and_write(tmp_path: Path) -> None:
+    chapter = tmp_path / "chapter.txt"
+    shutil.copy(EXAMPLE, chapter)
+    result = runner.invoke(app, ["cast", str(chapter), "--json", "--write"])
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)["characters"]
+    assert rows and all(set(r) == {"name", "aliases", "gender", "voice", "lines"} for r in rows)
+    assert (tmp_path / "cast.toml").exists()
+    names = {r["name"] for r in rows if r["lines"] >= 3}
+    assert {"Wren", "Tobin"} <= names
+
+
+def test_voices_lists_profiles() -> None:
+    result = runner.invoke(app, ["voices", "--engine", "fake"])
+    assert result.exit_code == 0, result.stderr
+    assert "narrator" in result.stdout and "old-man" in result.stdout
+
+
+@pytest.mark.ffmpeg
+def test_voices_preview_writes_an_mp3(tmp_path: Path) -> None:
+    out = tmp_path / "sample.mp3"
+    result = runner.invoke(
+        app,
+        ["voices", "preview", "old-man", "Who goes there?", "--out", str(out), "--engine", "fake"],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert out.stat().st_size > 1000
+
+
+def test_voices_preview_of_an_unknown_profile_is_an_error(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["voices", "preview", "nobody", "--out", str(tmp_path / "x.mp3"), "--engine", "fake"]
+    )
+    _one_line_error(result, "nobody", "old-man")
+    assert not (tmp_path / "x.mp3").exists()
+
+
+@pytest.mark.ffmpeg
+def test_render_with_the_fake_engine_prints_a_summary(tmp_path: Path) -> None:
+    chapter = tmp_path / "chapter.txt"
+    chapter.write_text('"Hello," said Ann.\n"Hi," said Tom.\n', encoding="utf-8")
+    result = runner.invoke(
+        app, ["render", str(chapter), "--out", str(tmp_path / "out"), "--engine", "fake"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "clips synthesized" in result.stdout and "reused" in result.stdout
+    assert list((tmp_path / "out" / "Chapter").glob("*.mp3"))
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (None, "no such file"),
+        (b"", "empty"),
+        (b"   \n\n  \t\n", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "not a text file"),
+    ],
+)
+@pytest.mark.parametrize("command", ["render", "analyze", "cast"])
+def test_bad_input_is_one_clear_line_and_exit_1(
+    tmp_path: Path, command: str, content: bytes | None, needle: str
+) -> None:
+    path = tmp_path / "chapter.txt"
+    if content is not None:
+        path.write_bytes(content)
+    args = [command, str(path)] + (
+        ["--out", str(tmp_path / "out"), "--engine", "fake"] if command == "render" else []
+    )
+    result = runner.invoke(app, args)
+    _one_line_error(result, "chapter.txt", needle)
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.mp3"))
+
+
+def test_a_folder_without_chapters_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "cover.png").write_bytes(b"\x89PNG")
+    result = runner.invoke(
+        app, ["render", str(tmp_path), "--out", str(tmp_path / "o"), "--engine", "fake"]
+    )
+    _one_line_error(result, str(tmp_path))
+
+
+def test_a_broken_cast_file_names_file_and_line(tmp_path: Path) -> None:
+    cast = tmp_path / "cast.toml"
+    cast.write_text('[[character]]\nname = "Ann"\ngender = "f"\n', encoding="utf-8")
+    result = runner.invoke(app, ["analyze", str(EXAMPLE), "--cast", str(cast)])
+    _one_line_error(result, "cast.toml", "gender")
+    cast.write_text('[[character]\nname = "Ann"\n', encoding="utf-8")
+    result = runner.invoke(app, ["analyze", str(EXAMPLE), "--cast", str(cast)])
+    _one_line_error(result, "cast.toml", "line 1")
+
+
+def test_an_unknown_voice_in_the_cast_stops_before_synthesis(tmp_path: Path) -> None:
+    cast = tmp_path / "cast.toml"
+    cast.write_text('[[character]]\nname = "Wren"\nvoice = "opera-singer"\n', encoding="utf-8")
+    result = runner.invoke(
+        app,
+        [
+            "render",
+            str(EXAMPLE),
+            "--cast",
+            str(cast),
+            "--out",
+            str(tmp_path / "o"),
+            "--engine",
+            "fake",
+        ],
+    )
+    _one_line_error(result, "cast.toml", "opera-singer")
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_output_path_that_is_a_file_is_an_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "out"
+    blocker.write_text("not a folder")
+    chapter = tmp_path / "c.txt"
+    chapter.write_text('"Hi," said Ann.\n')
+    result = runner.invoke(app, ["render", str(chapter), "--out", str(blocker), "--engine", "fake"])
+    _one_line_error(result, "out", "not a folder")
+
+
+def test_ctrl_c_exits_130_with_how_to_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "render_book", interrupted)
+    result = runner.invoke(
+        app, ["render", str(EXAMPLE), "--out", str(tmp_path), "--engine", "fake"]
+    )
+    assert result.exit_code == 130
+    assert "again to resume" in result.stderr
+
+
+def test_usage_errors_exit_2() -> None:
+    assert runner.invoke(app, ["render"]).exit_code == 2
+    assert runner.invoke(app, ["render", str(EXAMPLE), "--jobs", "0"]).exit_code == 2
+    assert runner.invoke(app, ["render", str(EXAMPLE), "--engine", "nope"]).exit_code == 2
