@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import os
 import re
@@ -63,7 +64,7 @@ def _check_transcript(mp3: Path, vtt: Path) -> None:
     assert len(speakers) >= 4, speakers
     duration = _duration_ms(mp3)
     assert all(0 <= c.start_ms < c.end_ms <= duration + 1 for c in cues)
-    assert all(a.end_ms <= b.start_ms for a, b in zip(cues, cues[1:], strict=False))
+    assert all(a.end_ms <= b.start_ms for a, b in itertools.pairwise(cues))
     chapter_words = _words(EXAMPLE.read_text(encoding="utf-8"))
     spoken_words = _words(" ".join(c.text for c in cues))
     matcher = difflib.SequenceMatcher(None, chapter_words, spoken_words, autojunk=False)
