@@ -34,6 +34,8 @@ from narrator.model import Character, Gender, Kind, Segment
 
 GENERIC = False
 NARRATOR = "Narrator"
+SAL = True
+SALW = 4000
 
 # Sieves that can be switched off one at a time (explicit tags are always on).
 SIEVES = (
@@ -491,13 +493,36 @@ class _Attributor:
         if last is not None and pos - last[1] < 3000 and last[0] != exclude:
             self.epithets[norm] = (last[0], pos)
             return last[0], CONF_DESCRIPTIVE - 0.2
-        guess = self._antecedent(
-            pos, gender, exclude, window=3000, names_only=True, exclude_all=True
+        guess = (
+            self._salient(pos, gender, exclude)
+            if SAL
+            else self._antecedent(
+                pos, gender, exclude, window=3000, names_only=True, exclude_all=True
+            )
         )
         if guess is not None:
             self.epithets[norm] = (guess, pos)
             return guess, CONF_DESCRIPTIVE - 0.2
         return "the " + norm, CONF_DESCRIPTIVE - 0.2
+
+    def _salient(self, pos: int, gender: Gender | None, exclude: str | None) -> str | None:
+        """The named character of that gender mentioned most around pos (the scene's)."""
+        counts: dict[str, float] = {}
+        i = bisect.bisect_left(self.mention_starts, pos - SALW)
+        while i < len(self.mentions) and self.mentions[i].start < pos + SALW:
+            m = self.mentions[i]
+            i += 1
+            if not m.names or m.narr or m.in_quote:
+                continue
+            if gender is not None and m.gender != gender:
+                continue
+            who = self._pick(m.names, m.start)
+            if who == exclude:
+                continue
+            # Nearer mentions weigh more; mentions before pos more than after.
+            dist = pos - m.start if m.start < pos else 2 * (m.start - pos)
+            counts[who] = counts.get(who, 0.0) + 1.0 / (1.0 + dist / 500)
+        return max(counts, key=lambda k: counts[k]) if counts else None
 
     def _introduced(self, norm: str, pos: int) -> str | None:
         """The label of a recent `a stout man` that `the man` at pos refers back to."""
@@ -1077,8 +1102,15 @@ class _Attributor:
             cut: int | None = None
             for m in re.finditer(r"\?\s+(?=[A-Z])", body):
                 rest = body[m.end() :]
-                # A one-sentence answer ending the run: a reply, not the asker going on.
-                if _ANSWER_START_RE.match(rest) and not re.search(r"[.!?]\s+\S", rest):
+                # A one-sentence answer ending the run, that names the asker (`Sure thing,
+                # red.`): a reply. Without the name it is as often the asker answering
+                # themselves (`Burn it? No, no!`), so the run stays whole.
+                if (
+                    _ANSWER_START_RE.match(rest)
+                    and not re.search(r"[.!?]\s+\S", rest)
+                    and not rest.rstrip(" ,.!").endswith("?")
+                    and self._names_between(q.start + m.end(), q.start + len(body))
+                ):
                     cut = q.start + m.end()
                     break
             if cut is None and q.tag_speaker and q.tag_side == "after":
@@ -1092,6 +1124,17 @@ class _Attributor:
             q.speaker, q.second_speaker = first, second
             q.sieve = "split-first"
             q.confidence = min(q.confidence, CONF_SPLIT)
+
+    def _names_between(self, start: int, end: int) -> list[str]:
+        """Cast characters mentioned in text[start:end]."""
+        found = []
+        i = bisect.bisect_left(self.mention_starts, start)
+        while i < len(self.mentions) and self.mentions[i].start < end:
+            m = self.mentions[i]
+            i += 1
+            if m.names and not m.narr:
+                found.append(self._pick(m.names, m.start))
+        return found
 
     def _addressee_cut(self, q: _Quote, body: str) -> int | None:
         """After the sentence that addresses the tagged speaker by name, if more follows."""
@@ -1113,13 +1156,7 @@ class _Attributor:
         tagged = q.speaker if q.tag_speaker else None
         # The part whose names tell who the other speaker is: the tagged part, or the answer.
         tag_part = (cut, q.end) if q.tag_side == "after" or tagged is None else (q.start, cut)
-        named: list[str] = []
-        i = bisect.bisect_left(self.mention_starts, tag_part[0])
-        while i < len(self.mentions) and self.mentions[i].start < tag_part[1]:
-            m = self.mentions[i]
-            i += 1
-            if m.names:
-                named.append(self._pick(m.names, m.start))
+        named = self._names_between(*tag_part)
         prev = next((p.speaker for p in reversed(self.quotes[:k]) if p.speaker), None)
         other = next((n for n in named if n != tagged), None)
         if tagged is None:

@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,7 +54,7 @@ from narrator.script import NARRATOR, UNKNOWN_SPEAKER, Voice, build_lines, speak
 from narrator.segment import segment_chapter
 from narrator.stitch import pause_before_ms, stitch_chapter
 from narrator.synth import ClipCache, SynthPool, clip_key, engine_id, engine_voices
-from narrator.voices import load_profiles
+from narrator.voices import check_profile_voices, load_profiles
 
 CAST_FILE_NAME = "cast.toml"
 MANIFEST_NAME = ".narrator-manifest.json"
@@ -183,6 +183,16 @@ class Casting:
         return speaker, voice
 
 
+def check_voices_installed(casting: Casting, used: Iterable[str], engine: str) -> None:
+    """Fail before any synthesis when a voice in use names an engine voice not installed."""
+    if engine.startswith("fake"):
+        return  # the test engine speaks any voice as a tone
+    offered = engine_voices(engine)
+    installed = [voice for voice in offered if not voice.startswith("+")]
+    variants = [voice[1:] for voice in offered if voice.startswith("+")]
+    check_profile_voices([casting.profiles[v] for v in sorted(set(used))], installed, variants)
+
+
 def cast_book(analysis: Analysis, voices_dirs: Sequence[Path] = ()) -> Casting:
     """Give every speaker a voice: the cast file's choices first, then stable defaults."""
     profiles = load_profiles(voices_dirs)
@@ -289,8 +299,8 @@ def render_book(
     cast_path = options.cast_path or default_cast_path(input_path)
     reporter.stage("analyze")
     with timed("analyze"):
-        cast = read_cast(cast_path)
         managed = options.cast_path is None
+        cast = read_cast(cast_path) if managed else load_cast(cast_path)
         analysis = analyze_book(book, cast, managed=managed)
     with timed("cast"):
         casting = cast_book(analysis, options.voices_dirs)
@@ -364,6 +374,8 @@ def render_book(
 
     todo = [plan for plan in plans if plan[2].status != "skipped"]
     if todo:
+        with timed("synthesize"):
+            check_voices_installed(casting, summary.lines_per_voice, options.engine)
         writer = _ChapterWriter(book, manifest, options, track_total, timed, reporter)
         with SynthPool(options.engine, cache, options.jobs) as pool, writer:
             for position, (chapter_analysis, lines, result, fingerprint) in enumerate(todo, 1):
@@ -680,8 +692,6 @@ def analyze_input(
     input_path: Path, cast_path: Path | None = None, voices_dirs: Sequence[Path] = ()
 ) -> AnalyzeReport:
     """Analyze a file, folder or EPUB with its cast: the data behind `narrator analyze`."""
-    managed = cast_path is None
-    cast = read_cast(default_cast_path(input_path)) if managed else load_cast(cast_path)
     whole_text = input_path.is_file() and input_path.suffix.lower() in TEXT_SUFFIXES
     if whole_text:
         text = read_text(input_path)
@@ -689,6 +699,8 @@ def analyze_input(
         book = Book(title=input_path.stem, chapters=(chapter,), source_path=input_path)
     else:
         book = load_book(input_path)
+    managed = cast_path is None
+    cast = read_cast(default_cast_path(input_path)) if cast_path is None else load_cast(cast_path)
     analysis = analyze_book(book, cast, managed=managed)
     return AnalyzeReport(analysis, cast_book(analysis, voices_dirs), whole_text)
 

@@ -206,3 +206,32 @@ def test_usage_errors_exit_2() -> None:
     assert runner.invoke(app, ["render"]).exit_code == 2
     assert runner.invoke(app, ["render", str(EXAMPLE), "--jobs", "0"]).exit_code == 2
     assert runner.invoke(app, ["render", str(EXAMPLE), "--engine", "nope"]).exit_code == 2
+
+
+@pytest.mark.espeak
+def test_a_profile_naming_an_engine_voice_not_installed_stops_before_synthesis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    voices = tmp_path / "voices"
+    voices.mkdir()
+    (voices / "martian.toml").write_text(
+        'description = "not a real voice"\nengine_voice = "gmw/en-mars"\n'
+        'rate_wpm = 170\npitch = 50\nvolume = 1.0\ngain_db = 0.0\ngender = "male"\nage = "adult"\n'
+    )
+    cast = tmp_path / "cast.toml"
+    cast.write_text('[[character]]\nname = "Tobin"\nvoice = "martian"\n')
+    result = runner.invoke(
+        app,
+        [
+            "render",
+            str(EXAMPLE),
+            "--cast",
+            str(cast),
+            "--voices",
+            str(voices),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    _one_line_error(result, "martian.toml", "gmw/en-mars")
+    assert not list((tmp_path / "o").rglob("*.mp3"))
