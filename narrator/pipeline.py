@@ -398,7 +398,7 @@ def render_book(
 
 
 class _ChapterWriter:
-    """Stitches and encodes chapters on a background thread, one at a time, in order."""
+    """Stitches and encodes chapters on background threads while synthesis goes on."""
 
     def __init__(
         self,
@@ -415,7 +415,10 @@ class _ChapterWriter:
         self.track_total = track_total
         self.timed = timed
         self.reporter = reporter
-        self.executor = ThreadPoolExecutor(1, thread_name_prefix="narrator-encode")
+        # ffmpeg runs in its own process: threads are enough to encode chapters side by side.
+        self.executor = ThreadPoolExecutor(
+            max(1, options.jobs), thread_name_prefix="narrator-encode"
+        )
         self.futures: list[Future[None]] = []
         self.failed = threading.Event()
 
@@ -575,6 +578,7 @@ class _Manifest:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.lock = threading.Lock()
         try:
             self.entries: dict[str, dict[str, object]] = json.loads(path.read_text("utf-8"))
         except (OSError, ValueError):
@@ -595,10 +599,11 @@ class _Manifest:
         return self.fingerprint(output) == fingerprint
 
     def record(self, output: Path, fingerprint: str, duration_ms: int) -> None:
-        self.entries[output.name] = {"fingerprint": fingerprint, "duration_ms": duration_ms}
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(self.entries, indent=1, sort_keys=True), "utf-8")
-        os.replace(tmp, self.path)
+        with self.lock:  # chapters finish on several encoder threads
+            self.entries[output.name] = {"fingerprint": fingerprint, "duration_ms": duration_ms}
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_text(json.dumps(self.entries, indent=1, sort_keys=True), "utf-8")
+            os.replace(tmp, self.path)
 
 
 def _speaking(analysis: Analysis) -> list[Character]:

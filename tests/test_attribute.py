@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from narrator.attribute import NARRATOR, attribute_speakers, explain_speakers
 from narrator.model import Character, Gender, Kind, Segment
@@ -168,3 +170,30 @@ def test_long_chapter_is_fast() -> None:
     out = attribute_speakers(text, segments, cast)
     assert time.perf_counter() - t0 < 5.0
     assert sum(1 for s in out if s.speaker == "Ilse") == 3000
+
+
+_PIECES = [
+    '"Run!"', '"Where to?" ', "said Tom", "Tom said.", "she asked", "Said the old man",
+    " ", ", ", ". ", "\n", "\n\n", "\u201cNo, Tom.\u201d", "Mira frowned.", "I said",
+    '"Yes? No, red."', "'Think.'", "*Great.*", '"unclosed', "the bald man", "Mr. Grey",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=40), st.sampled_from([None, 1, 3]))
+@settings(max_examples=150, deadline=None)
+def test_any_text_keeps_coverage_and_confidence(pieces: list[str], person: int | None) -> None:
+    text = "".join(pieces)
+    cast = [
+        Character("Tom", ("Tom",), Gender.MALE),
+        Character("Mira", ("red",), Gender.FEMALE),
+        Character("Edith Grey", ("Mrs. Grey",), Gender.FEMALE),
+        Character("", ("",)),  # an empty entry in a hand-written cast must not break
+    ]
+    out = attribute_speakers(text, quote_segments(text), cast, narrative_person=person)
+    assert_covers(text, out)
+    for seg in out:
+        if seg.kind.is_speech:
+            assert seg.confidence is not None and 0.0 <= seg.confidence <= 1.0
+            assert seg.speaker is None or seg.speaker.strip()
+        else:
+            assert seg.speaker is None

@@ -65,7 +65,7 @@ def zero_crossings_per_s(wav_path: Path) -> float:
 def fast_pool(cache: ClipCache, engine: str = "fake-faulty", jobs: int = 1) -> SynthPool:
     # Small timeouts keep the hang tests quick; the fake engine answers in milliseconds.
     return SynthPool(
-        engine, cache, jobs, timeout_base_s=0.6, timeout_per_word_s=0.0, start_timeout_s=20
+        engine, cache, jobs, timeout_base_s=1.0, timeout_per_word_s=0.0, start_timeout_s=20
     )
 
 

@@ -90,6 +90,12 @@ def worker_main(engine_name: str, conn: Connection) -> None:
     # Ctrl-C goes to the whole process group; the parent decides and kills the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _silence_stdout()
+    # A parent that died (kill -9) closes the pipe: leave quietly, no traceback.
+    with contextlib.suppress(EOFError, OSError):
+        _serve(engine_name, conn)
+
+
+def _serve(engine_name: str, conn: Connection) -> None:
     try:
         engine = create_engine(engine_name)
     except NarratorError as exc:
@@ -100,10 +106,7 @@ def worker_main(engine_name: str, conn: Connection) -> None:
         return
     conn.send(("ready", engine.id))
     while True:
-        try:
-            request = conn.recv()
-        except (EOFError, OSError):
-            return
+        request = conn.recv()
         if request is None:
             return
         if request[0] == "voices":
