@@ -2,4 +2,6 @@
 
 from narrator.cli import main
 
-main()
+# Guarded: synthesis workers are spawned, and spawn imports the main module again.
+if __name__ == "__main__":
+    main()

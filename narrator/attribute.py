@@ -437,10 +437,14 @@ class _Attributor:
     def _descriptions(self) -> list[_Mention]:
         """Nameless people in narration (`an old man`, `the bald man`) as mentions."""
         found = []
+        last_end = 0
         for start in _DET_RE.finditer(self.text):
+            if start.start() < last_end:
+                continue
             m = _NP_RE.match(self.text, start.start())
             if m is None:
                 continue
+            last_end = m.end()
             if self.in_quote(m.start()):
                 continue
             det = m.group("det").lower()

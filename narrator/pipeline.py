@@ -34,7 +34,7 @@ from narrator.casting import (
     write_cast,
 )
 from narrator.characters import find_characters
-from narrator.errors import ConfigError, OutputError
+from narrator.errors import ConfigError, EngineError, OutputError
 from narrator.export import build_m4b, encode_mp3, write_m3u, write_vtt
 from narrator.load import TEXT_SUFFIXES, load_book, read_text
 from narrator.model import (
@@ -382,9 +382,15 @@ def render_book(
                 writer.raise_failure()
                 reporter.chapter_started(position, len(todo), result.title, len(lines))
                 with timed("synthesize"):
-                    synthesized = pool.synthesize(lines, on_progress=reporter.clips_done)
+                    try:
+                        synthesized = pool.synthesize(lines, on_progress=reporter.clips_done)
+                    except EngineError as exc:  # its line numbers count within the chapter
+                        raise EngineError(
+                            f"chapter {result.number} ({result.title}): {exc}"
+                        ) from exc
                 summary.clips_synthesized += synthesized.synthesized
                 summary.clips_reused += synthesized.reused
+                summary.warnings += [f"chapter {result.number}: {r}" for r in synthesized.retries]
                 # Encoded in the background while the next chapter is being synthesized.
                 writer.submit(
                     chapter_analysis.chapter, lines, synthesized.clips, result, fingerprint
