@@ -35,7 +35,7 @@ from narrator.casting import (
 )
 from narrator.characters import find_characters
 from narrator.errors import ConfigError, EngineError, OutputError
-from narrator.export import build_m4b, encode_mp3, write_m3u, write_vtt
+from narrator.export import encode_m4b_part, encode_mp3, join_m4b, write_m3u, write_vtt
 from narrator.load import TEXT_SUFFIXES, load_book, read_text
 from narrator.model import (
     Book,
@@ -58,6 +58,7 @@ from narrator.voices import check_profile_voices, load_profiles
 
 CAST_FILE_NAME = "cast.toml"
 MANIFEST_NAME = ".narrator-manifest.json"
+PARTS_DIR = ".m4b-parts"  # per-chapter AAC, joined into the M4B without re-encoding
 THOUGHT_VOLUME = 0.8  # thoughts in the thinker's own voice, a little softer
 
 
@@ -230,6 +231,7 @@ class ChapterResult:
     lines: int
     duration_ms: int = 0
     clips_to_synthesize: int = 0
+    fingerprint: str = ""  # of everything the chapter's files are made from
 
 
 @dataclass
@@ -348,6 +350,7 @@ def render_book(
                 vtt_path=book_dir / f"{stem}.vtt",
                 status="planned",
                 lines=len(lines),
+                fingerprint=fingerprint,
             )
             if not lines:
                 summary.warnings.append(
@@ -372,11 +375,12 @@ def render_book(
         summary.elapsed_s = time.perf_counter() - started
         return summary
 
+    with_m4b = options.m4b if options.m4b is not None else total > 1
     todo = [plan for plan in plans if plan[2].status != "skipped"]
     if todo:
         with timed("synthesize"):
             check_voices_installed(casting, summary.lines_per_voice, options.engine)
-        writer = _ChapterWriter(book, manifest, options, track_total, timed, reporter)
+        writer = _ChapterWriter(book, manifest, options, track_total, timed, reporter, with_m4b)
         with SynthPool(options.engine, cache, options.jobs) as pool, writer:
             for position, (chapter_analysis, lines, result, fingerprint) in enumerate(todo, 1):
                 writer.raise_failure()
@@ -396,9 +400,8 @@ def render_book(
                     chapter_analysis.chapter, lines, synthesized.clips, result, fingerprint
                 )
 
-    build_m4b_too = options.m4b if options.m4b is not None else total > 1
     with timed("package"):
-        _package(book, summary, manifest, book_dir, build_m4b_too)
+        _package(book, summary, manifest, book_dir, with_m4b)
     summary.elapsed_s = time.perf_counter() - started
     return summary
 
@@ -414,7 +417,9 @@ class _ChapterWriter:
         track_total: int,
         timed: _Timer,
         reporter: Reporter,
+        with_m4b: bool,
     ) -> None:
+        self.with_m4b = with_m4b
         self.book = book
         self.manifest = manifest
         self.options = options
@@ -476,6 +481,10 @@ class _ChapterWriter:
                 result.duration_ms = encode_mp3(
                     wav_path, result.mp3_path, tags, self.options.bitrate_kbps
                 )
+                if self.with_m4b:  # from the WAV: one lossy step, not two
+                    part = _m4b_part_path(result)
+                    part.parent.mkdir(exist_ok=True)
+                    encode_m4b_part(wav_path, part)
             write_vtt(cues, result.vtt_path)
         except BaseException:
             self.failed.set()
@@ -490,10 +499,10 @@ class _ChapterWriter:
 def _package(
     book: Book, summary: RenderSummary, manifest: _Manifest, book_dir: Path, with_m4b: bool
 ) -> None:
-    """The M3U playlist and (for more than one chapter) the M4B, when anything changed."""
+    """The M3U playlist and the M4B, when anything in them changed."""
     chapters = summary.chapters
     m3u_path = book_dir / f"{safe_file_name(book.title)}.m3u"
-    entries = [(ch.mp3_path, ch.title, ch.duration_ms // 1000) for ch in chapters]
+    entries = [(ch.mp3_path, ch.title, ch.duration_ms) for ch in chapters]
     playlist_fp = _hash(json.dumps([(p.name, t, d) for p, t, d in entries]))
     if not manifest.is_current(m3u_path, None, playlist_fp):
         write_m3u(entries, m3u_path)
@@ -502,8 +511,14 @@ def _package(
     if not with_m4b:
         return
     m4b_path = book_dir / f"{safe_file_name(book.title)}.m4b"
-    parts_fp = _hash(json.dumps([manifest.fingerprint(ch.mp3_path) for ch in chapters]))
-    if not manifest.is_current(m4b_path, None, parts_fp):
+    parts = [(_m4b_part_path(ch), ch.title) for ch in chapters]
+    cover = hashlib.sha256(book.cover).hexdigest() if book.cover else None
+    m4b_fp = _hash(json.dumps([[p.name, t] for p, t in parts] + [book.author, cover]))
+    if not manifest.is_current(m4b_path, None, m4b_fp):
+        for chapter, (part, _) in zip(chapters, parts, strict=True):
+            if not part.exists():  # e.g. rendered before with --no-m4b
+                part.parent.mkdir(exist_ok=True)
+                encode_m4b_part(chapter.mp3_path, part)
         tags = Tags(
             title=book.title,
             album=book.title,
@@ -511,9 +526,18 @@ def _package(
             cover=book.cover,
             cover_mime=book.cover_mime,
         )
-        build_m4b([(ch.mp3_path, ch.title) for ch in chapters], m4b_path, tags)
-        manifest.record(m4b_path, parts_fp, summary.duration_ms)
+        join_m4b(parts, m4b_path, tags)
+        manifest.record(m4b_path, m4b_fp, summary.duration_ms)
     summary.m4b_path = m4b_path
+    in_use = {part.name for part, _ in parts}
+    for stale in (book_dir / PARTS_DIR).glob("*.m4a"):
+        if stale.name not in in_use:
+            stale.unlink(missing_ok=True)
+
+
+def _m4b_part_path(chapter: ChapterResult) -> Path:
+    """A chapter's AAC part of the M4B, named by what the chapter is made from."""
+    return chapter.mp3_path.parent / PARTS_DIR / f"{chapter.fingerprint[:32]}.m4a"
 
 
 def chapter_tags(book: Book, chapter: Chapter, track_total: int) -> Tags:

@@ -93,9 +93,18 @@ def test_changing_one_voice_redoes_only_that_characters_lines(arc: Path, tmp_pat
     old_voice = text[voice_at:line_end]
     new_voice = 'voice = "old-man"' if "old-man" not in old_voice else 'voice = "deep-man"'
     cast_path.write_text(text[:voice_at] + new_voice + text[line_end:])
+    parts_dir = tmp_path / "out" / "Clockwork Arc" / pipeline.PARTS_DIR
+    parts_before = _mtimes(parts_dir)
     second = _render(arc, tmp_path / "out")
     statuses = [ch.status for ch in second.chapters]
     assert statuses == ["skipped", "rendered", "rendered"]
+    # The M4B is joined again, but the unchanged chapter's audio is not re-encoded for it.
+    parts_after = _mtimes(parts_dir)
+    assert len(parts_after) == 3 and len(set(parts_before) & set(parts_after)) == 1
+    for name in set(parts_before) & set(parts_after):
+        assert parts_before[name] == parts_after[name]
+    m4b = _ffprobe(second.m4b_path)  # type: ignore[arg-type]
+    assert len(m4b["chapters"]) == 3
     teodor_lines = sum(
         1
         for ch in first.chapters[1:]
