@@ -146,6 +146,7 @@ def analyze(
     """Show who says what: a readable script, or JSON with offsets (--json)."""
     with _user_errors():
         report = pipeline.analyze_input(input_path, cast, tuple(voices or ()))
+    _print_warnings(report.warnings)
     if as_json:
         sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
         return
@@ -182,6 +183,7 @@ def cast_command(
         report = pipeline.analyze_input(input_path, cast, tuple(voices or ()))
         written = pipeline.write_cast_file(input_path, cast, report) if write else None
         previews = pipeline.preview_characters(report, preview, engine.value) if preview else []
+    _print_warnings(report.warnings)
     rows = report.character_rows()
     if as_json:
         sys.stdout.write(json.dumps({"characters": rows}, ensure_ascii=False) + "\n")
@@ -293,7 +295,11 @@ def _print_summary(summary: pipeline.RenderSummary) -> None:
     out.print(f"lines per voice: {voices}", markup=False)
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary.stage_seconds.items())
     out.print(f"time per stage: {stages}", markup=False)
-    for warning in summary.warnings:
+    _print_warnings(summary.warnings)
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
         err.print(f"warning: {warning}", markup=False)
 
 

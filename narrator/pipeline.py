@@ -657,6 +657,11 @@ class AnalyzeReport:
     casting: Casting
     whole_text: bool  # True: one text file, offsets refer to the whole decoded file
 
+    @property
+    def warnings(self) -> list[str]:
+        """Shared aliases, shared voices: worth a look, not errors."""
+        return [*cast_warnings(self.analysis.cast), *self.casting.assignment.warnings]
+
     def parts(self) -> list[tuple[str | None, tuple[Segment, ...]]]:
         if self.whole_text:
             return [(None, self.analysis.chapters[0].segments)]

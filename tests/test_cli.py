@@ -235,3 +235,36 @@ def test_a_profile_naming_an_engine_voice_not_installed_stops_before_synthesis(
     )
     _one_line_error(result, "martian.toml", "gmw/en-mars")
     assert not list((tmp_path / "o").rglob("*.mp3"))
+
+
+def test_an_alias_shared_by_two_characters_is_accepted_with_a_warning(tmp_path: Path) -> None:
+    chapter = tmp_path / "c.txt"
+    chapter.write_text(
+        'Charles Hale came in. "Tea?" said Charles Hale.\n'
+        'Charles Brandt frowned. "No," said Charles Brandt.\n',
+        encoding="utf-8",
+    )
+    cast = tmp_path / "cast.toml"
+    cast.write_text(
+        '[[character]]\nname = "Charles Hale"\naliases = ["Charles"]\n\n'
+        '[[character]]\nname = "Charles Brandt"\naliases = ["Charles"]\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["analyze", str(chapter), "--cast", str(cast), "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert "warning:" in result.stderr and "Charles" in result.stderr
+    speakers = [
+        s["speaker"] for s in json.loads(result.stdout)["segments"] if s["kind"] == "dialogue"
+    ]
+    assert speakers == ["Charles Hale", "Charles Brandt"]
+
+
+@pytest.mark.ffmpeg
+def test_cast_preview_renders_one_clip_per_main_character(tmp_path: Path) -> None:
+    chapter = tmp_path / "chapter.txt"
+    shutil.copy(EXAMPLE, chapter)
+    out = tmp_path / "previews"
+    result = runner.invoke(app, ["cast", str(chapter), "--preview", str(out), "--engine", "fake"])
+    assert result.exit_code == 0, result.stderr
+    names = {p.stem for p in out.glob("*.mp3")}
+    assert {"Wren", "Tobin"} <= names

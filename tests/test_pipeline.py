@@ -201,3 +201,47 @@ def test_temporary_files_left_by_a_killed_run_are_cleared(arc: Path, tmp_path: P
     _render(arc, tmp_path / "out", dry_run=False)
     assert not [name for name in leftovers if (book_dir / name).exists()]
     assert (book_dir / "notes.txt").exists()
+
+
+def _write_chapter(tmp_path: Path) -> Path:
+    chapter = tmp_path / "story" / "chapter.txt"
+    chapter.parent.mkdir()
+    chapter.write_text(
+        "AN: thanks for reading!\n\n"
+        'Ann walked in. "Naruto is here," said Ann.\n\n'
+        "'I hope he stays.' Thought Ann.\n",
+        encoding="utf-8",
+    )
+    return chapter
+
+
+def _cues(summary: pipeline.RenderSummary) -> list:
+    return read_vtt(summary.chapters[0].vtt_path)
+
+
+def test_the_cast_file_controls_notes_pronunciations_thoughts_and_overrides(tmp_path: Path) -> None:
+    chapter = _write_chapter(tmp_path)
+    cast = chapter.parent / "cast.toml"
+    cast.write_text(
+        '[[character]]\nname = "Ann"\ngender = "female"\nvoice = "woman"\nrate_wpm = 120\n',
+        encoding="utf-8",
+    )
+    plain = _render(chapter, tmp_path / "out")
+    assert any("thanks for reading" in cue.text for cue in _cues(plain))
+
+    cast.write_text(
+        cast.read_text()
+        + '\n[reading]\nnotes = false\n\n[thoughts]\nvoice = "girl"\n\n'
+        + '[pronunciations]\n"Naruto" = "Nah-roo-toh"\n',
+        encoding="utf-8",
+    )
+    tuned = _render(chapter, tmp_path / "out")
+    cues = _cues(tuned)
+    assert not any("thanks for reading" in cue.text for cue in cues)
+    assert "girl" in tuned.lines_per_voice  # the thought
+    # The line with the pronounced name and the thought are new clips; the rest are reused.
+    assert tuned.clips_synthesized == 2 and tuned.clips_reused >= 2
+
+    report = pipeline.analyze_input(chapter)
+    ann = report.casting.speaker_voice("Ann")
+    assert ann.voice_id == "woman" and ann.settings.rate_wpm == 120
