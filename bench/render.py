@@ -15,14 +15,22 @@ Runs, in this order, each timed with wall clock and watched for memory:
   cold-nom4b  as cold, with --no-m4b (the floor makes no M4B), fresh cache and folders
   rerun-nom4b the same again
 
+Code: by default narrator runs from a snapshot of the last commit (`git archive HEAD narrator
+voices`, run as `python -m narrator` with PYTHONPATH on it), so edits made to the working tree
+during a long run cannot change the code between the cold run and the re-run; `--code live`
+runs the working tree's `.venv/bin/narrator` instead. The commit is printed with the results.
+
 Peak memory: a thread polls /proc every 50 ms for the process tree (the command and all its
 descendants) and keeps the largest summed RSS ("tree", an upper bound: pages shared between
 processes count once per process); "proc" is the largest single process's max RSS from wait4.
 Audio durations come from ffprobe (narrator: the chapter MP3s summed). RTF = wall seconds per
-second of audio. Ratios: cold/floor, rerun/cold.
+second of audio; "cpu s" is user+sys time of the whole tree (less sensitive than wall time to
+other work on the machine; the load average before and after is printed). Ratios: cold/floor,
+rerun/cold.
 
 usage: .venv/bin/python bench/render.py [--novel TheAwakening] [--words N] [--jobs 2]
-                                        [--engine espeak|fake] [--markdown] [--keep]
+                                        [--engine espeak|fake] [--code snapshot|live]
+                                        [--markdown] [--keep] [--skip-nom4b]
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ class Run:
     name: str
     command: str
     wall_s: float = 0.0
+    cpu_s: float = 0.0  # user + sys of the process and its descendants
     tree_mb: float = 0.0  # largest summed RSS of the process tree seen by the poller
     proc_mb: float = 0.0  # largest max RSS of any single process (wait4)
     audio_s: float = 0.0
@@ -112,8 +121,17 @@ class TreeWatcher:
         return total
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, int, str]:
-    """Run a command: wall seconds, peak tree RSS bytes, max single-process RSS bytes, stdout."""
+@dataclass
+class Measured:
+    wall_s: float
+    cpu_s: float
+    tree_bytes: int
+    proc_bytes: int
+    stdout: str
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
+    """Run a command: wall and CPU seconds, peak tree RSS, max single-process RSS, stdout."""
     with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out_file, stderr=err_file, env=env)
@@ -128,7 +146,8 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, i
         stderr = err_file.read().decode("utf-8", "replace")
     if proc.returncode != 0:
         sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{stderr[-2000:]}")
-    return wall, watcher.peak_bytes, usage.ru_maxrss * 1024, stdout
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(wall, cpu, watcher.peak_bytes, usage.ru_maxrss * 1024, stdout)
 
 
 def probe_seconds(path: Path) -> float:
@@ -163,28 +182,66 @@ def run_floor(text_path: Path, work: Path) -> Run:
         "espeak-ng -f text.txt -w floor.wav && ffmpeg -i floor.wav -ac 1 -b:a 64k floor.mp3",
     )
     for label, cmd in (("espeak-ng", espeak), ("ffmpeg", ffmpeg)):
-        wall, tree, proc, _ = measure(cmd)
-        run.parts[label] = wall
-        run.wall_s += wall
-        run.tree_mb = max(run.tree_mb, tree / 2**20)
-        run.proc_mb = max(run.proc_mb, proc / 2**20)
+        got = measure(cmd)
+        run.parts[label] = got.wall_s
+        run.wall_s += got.wall_s
+        run.cpu_s += got.cpu_s
+        run.tree_mb = max(run.tree_mb, got.tree_bytes / 2**20)
+        run.proc_mb = max(run.proc_mb, got.proc_bytes / 2**20)
     run.audio_s = probe_seconds(mp3)
     return run
 
 
+def snapshot_code(work: Path) -> Path:
+    """The last commit's narrator package and voices, extracted to work/src."""
+    src = work / "src"
+    src.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "HEAD", "narrator", "voices"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    return src
+
+
+def code_version(args: argparse.Namespace) -> str:
+    """The commit measured, and for live code whether narrator/ had uncommitted edits."""
+    git = ["git", "-C", str(REPO)]
+    commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    version = commit.stdout.strip() or "unknown"
+    if args.code == "live":
+        status = [*git, "status", "--porcelain", "narrator", "voices"]
+        dirty = subprocess.run(status, capture_output=True, text=True).stdout.strip()
+        version += " + uncommitted edits (live)" if dirty else " (live, clean)"
+    return version + " (snapshot)" if args.code == "snapshot" else version
+
+
 def run_narrator(
-    name: str, text_path: Path, out_dir: Path, cache_dir: Path, args: argparse.Namespace, m4b: bool
+    name: str,
+    text_path: Path,
+    out_dir: Path,
+    cache_dir: Path,
+    args: argparse.Namespace,
+    m4b: bool,
+    src: Path | None,
 ) -> Run:
-    cmd = [str(NARRATOR), "render", str(text_path), "--out", str(out_dir)]
+    env = {**os.environ, "NARRATOR_CACHE_DIR": str(cache_dir)}
+    if src is None:
+        cmd = [str(NARRATOR)]
+    else:
+        cmd = [str(REPO / ".venv" / "bin" / "python"), "-m", "narrator"]
+        env["PYTHONPATH"] = str(src)
+    cmd += ["render", str(text_path), "--out", str(out_dir)]
     cmd += ["--jobs", str(args.jobs), "--engine", args.engine]
     if not m4b:
         cmd.append("--no-m4b")
-    env = {**os.environ, "NARRATOR_CACHE_DIR": str(cache_dir)}
-    wall, tree, proc, stdout = measure(cmd, env)
+    got = measure(cmd, env)
+    stdout = got.stdout
     shown = f"narrator render text.txt --out OUT --jobs {args.jobs}" + ("" if m4b else " --no-m4b")
     if args.engine != "espeak":
         shown += f" --engine {args.engine}"
-    run = Run(name, shown, wall, tree / 2**20, proc / 2**20)
+    run = Run(name, shown, got.wall_s, got.cpu_s, got.tree_bytes / 2**20, got.proc_bytes / 2**20)
     stages = re.search(r"^time per stage: (.*)$", stdout, re.MULTILINE)
     clips = re.search(r"^(\d+ clips synthesized, \d+ reused)$", stdout, re.MULTILINE)
     run.stages = stages.group(1) if stages else "?"
@@ -203,6 +260,7 @@ def main() -> None:
     parser.add_argument("--engine", default="espeak", choices=["espeak", "fake"])
     parser.add_argument("--markdown", action="store_true", help="also print RESULTS.md rows")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--code", default="snapshot", choices=["snapshot", "live"])
     parser.add_argument("--skip-nom4b", action="store_true", help="only the M4B runs")
     args = parser.parse_args()
 
@@ -210,14 +268,18 @@ def main() -> None:
     text = cut_words(source.read_text("utf-8"), args.words)
     word_count = len(text.split())
     work = Path(tempfile.mkdtemp(prefix="narrator-bench-render-"))
+    version = code_version(args)
+    load_before = os.getloadavg()[0]
     try:
         runs = measure_all(text, work, args)
+        load_after = os.getloadavg()[0]
     finally:
         if args.keep:
             print(f"kept {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
     report(runs, args, word_count)
+    print(f"narrator {version}; load average {load_before:.2f} before, {load_after:.2f} after")
 
 
 def measure_all(text: str, work: Path, args: argparse.Namespace) -> list[Run]:
@@ -229,6 +291,7 @@ def measure_all(text: str, work: Path, args: argparse.Namespace) -> list[Run]:
         path.write_text(text, "utf-8")
         return path
 
+    src = snapshot_code(work) if args.code == "snapshot" else None
     runs = [run_floor(input_copy("floor"), work)]
     print(f"floor      {runs[-1].wall_s:8.1f} s", file=sys.stderr, flush=True)
     configs = [("", True)] if args.skip_nom4b else [("", True), ("-nom4b", False)]
@@ -236,7 +299,7 @@ def measure_all(text: str, work: Path, args: argparse.Namespace) -> list[Run]:
         text_path = input_copy(f"narrator{suffix}")
         out_dir, cache_dir = work / f"out{suffix}", work / f"cache{suffix}"
         for name in (f"cold{suffix}", f"rerun{suffix}"):
-            runs.append(run_narrator(name, text_path, out_dir, cache_dir, args, m4b))
+            runs.append(run_narrator(name, text_path, out_dir, cache_dir, args, m4b, src))
             print(f"{name:<11}{runs[-1].wall_s:8.1f} s", file=sys.stderr, flush=True)
     return runs
 
@@ -258,11 +321,11 @@ def report(runs: list[Run], args: argparse.Namespace, word_count: int) -> None:
         f"{args.novel}: {word_count} words, floor audio {hours:.2f} h, jobs {args.jobs}, "
         f"engine {args.engine}, {os.cpu_count()} cores"
     )
-    header = f"{'run':<12}{'wall s':>9}{'audio s':>10}{'RTF':>9}{'tree MB':>9}{'proc MB':>9}  ratio"
-    print(header)
+    columns = ("wall s", "cpu s", "audio s", "RTF", "tree MB", "proc MB")
+    print(f"{'run':<12}" + "".join(f"{c:>9}" for c in columns) + "  ratio")
     for run in runs:
         print(
-            f"{run.name:<12}{run.wall_s:9.1f}{run.audio_s:10.0f}{run.rtf:9.4f}"
+            f"{run.name:<12}{run.wall_s:9.1f}{run.cpu_s:9.1f}{run.audio_s:9.0f}{run.rtf:9.4f}"
             f"{run.tree_mb:9.0f}{run.proc_mb:9.0f}  {ratio(run)}"
         )
     print("floor parts: " + ", ".join(f"{k} {v:.1f} s" for k, v in floor.parts.items()))
@@ -270,11 +333,11 @@ def report(runs: list[Run], args: argparse.Namespace, word_count: int) -> None:
         print(f"{run.name}: {run.clips}; time per stage: {run.stages}")
     if args.markdown:
         print()
-        print("| novel | words | run | wall s | audio h | RTF | peak RSS tree / proc MB | ratio |")
-        print("| --- | ---: | --- | ---: | ---: | ---: | ---: | --- |")
+        print("| words | run | wall s | cpu s | audio h | RTF | peak RSS tree / proc MB | ratio |")
+        print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |")
         for run in runs:
             print(
-                f"| {args.novel} | {word_count} | {run.name} | {run.wall_s:.1f} | "
+                f"| {word_count} | {run.name} | {run.wall_s:.1f} | {run.cpu_s:.1f} | "
                 f"{run.audio_s / 3600:.2f} | {run.rtf:.4f} | {run.tree_mb:.0f} / {run.proc_mb:.0f} "
                 f"| {ratio(run)} |"
             )

@@ -17,7 +17,8 @@ it gets. Confidence is each sieve's precision measured end to end on the PDNC de
    not the last speaker; `I said` is the first-person narrator                      0.75
 3. descriptive tag (`the old man said`): a cast alias or a title in a cast name
    (`the count`), a nameless person introduced as `an old man` (kept as the noun
-   phrase), else the latest character of that gender (one epithet, one person)     0.70/0.50
+   phrase), else the latest character of that gender (one epithet, one person;
+   turn-taking in the exchange overrides this guess)                                0.70/0.50
    - an untagged quotation shares the tag of its paragraph                          0.70
    - a quotation continued over paragraphs (no closing mark) keeps its speaker      0.90
 5. a character acting in the same paragraph (`Tom frowned. "No."`)                  0.80
@@ -33,7 +34,8 @@ First-person narrators resolve to the cast character with the alias "I" (or PDNC
 else to "Narrator"; the narrative person is guessed from `I` against he/she in narration.
 Aliases are matched with one compiled alternation (names case-sensitive, descriptions not,
 line breaks inside names allowed); an alias shared by several characters is settled by a
-title's gender, then by who was named last. All steps are linear in the text length.
+title's gender, a bare surname shared by a couple is the man, else the one named last.
+All steps are linear in the text length.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ CONF_VOCATIVE = 0.85
 CONF_ACTION = 0.8
 CONF_PRONOUN = 0.75
 CONF_TURN = 0.75
-CONF_DESCRIPTIVE = 0.7  # an alias; a guess by gender gets 0.2 less
+CONF_DESCRIPTIVE = 0.7  # an alias or a title
+CONF_GUESS = 0.5  # an epithet resolved by gender alone (turn-taking may revise it)
 CONF_PARAGRAPH = 0.7
 CONF_SPLIT = 0.6
 CONF_FALLBACK = 0.5
@@ -231,6 +234,8 @@ class _Quote:
     vocatives: set[str] = field(default_factory=set)
     closed: bool = True
     tag_side: str = ""  # "after" or "before": where the speech tag stands
+    guessed: bool = False  # a descriptive tag resolved by gender only
+    guess_gender: Gender | None = None
     split_at: int | None = None  # text offset of a second turn inside this quoted run
     second_speaker: str | None = None
 
@@ -483,13 +488,13 @@ class _Attributor:
                 first += 1
             else:
                 third += 1
-        return 1 if first * 3 >= third and first > 20 else 3
+        return 1 if first * 3 >= third and first >= 5 else 3
 
     def _resolve_description(self, phrase: str, pos: int, exclude: str | None) -> tuple[str, float]:
         """A descriptive subject: a cast alias, a known nameless person, or a cast guess."""
         norm = _strip_det(phrase)
         if phrase.lower().startswith("one of"):
-            return phrase.lower(), CONF_DESCRIPTIVE - 0.2
+            return phrase.lower(), CONF_DESCRIPTIVE - 0.1  # someone new: no guess to revise
         names = self.cast.descriptive.get(norm) or self.cast.by_alias.get(phrase.lower())
         noun = norm.split()[-1] if norm else ""
         gender = _NOUN_GENDER.get(noun)
@@ -497,7 +502,7 @@ class _Attributor:
             # `said the other`: the party of the exchange who did not speak last.
             others = [r for r in reversed(self.recent[-4:]) if r != exclude]
             if others:
-                return others[0], CONF_DESCRIPTIVE - 0.2
+                return others[0], CONF_GUESS
         if names and all(n in self.cast.generic for n in names):
             # A character called `The Doctor` may be any doctor: `Doctor Losberne` first,
             # then a named one in the scene.
@@ -510,7 +515,7 @@ class _Attributor:
             guess = self._antecedent(
                 pos, gender, exclude, window=3000, names_only=True, exclude_all=True
             )
-            return (guess or phrase.lower()), CONF_DESCRIPTIVE - 0.2
+            return (guess or phrase.lower()), CONF_GUESS
         any_titled = self.cast.by_title.get(noun)
         if any_titled and len(norm.split()) == 1:
             return self._pick(any_titled, pos), CONF_DESCRIPTIVE
@@ -525,14 +530,14 @@ class _Attributor:
         last = self.epithets.get(norm)
         if last is not None and pos - last[1] < 3000 and last[0] != exclude:
             self.epithets[norm] = (last[0], pos)
-            return last[0], CONF_DESCRIPTIVE - 0.2
+            return last[0], CONF_GUESS
         guess = self._antecedent(
             pos, gender, exclude, window=3000, names_only=True, exclude_all=True
         )
         if guess is not None:
             self.epithets[norm] = (guess, pos)
-            return guess, CONF_DESCRIPTIVE - 0.2
-        return "the " + norm, CONF_DESCRIPTIVE - 0.2
+            return guess, CONF_GUESS
+        return "the " + norm, CONF_GUESS
 
     def _introduced(self, norm: str, pos: int) -> str | None:
         """The label of a recent `a stout man` that `the man` at pos refers back to."""
@@ -854,6 +859,11 @@ class _Attributor:
                 who, conf = self._resolve_tag(tag[0], tag[1], q, exclude)
                 q.speaker, q.confidence, q.sieve = who, conf, "tag-" + tag[0]
                 q.tag_speaker = True
+                if tag[0] == "desc" and conf == CONF_GUESS:
+                    # A guess by gender: turn-taking may know better (see _regard).
+                    noun = _strip_det(tag[1]).split()[-1:]
+                    q.guess_gender = _NOUN_GENDER.get(noun[0]) if noun else None
+                    q.guessed = True
             if q.speaker is not None:
                 prev_speaker, prev_para = q.speaker, q.para
                 if not self.recent or self.recent[-1] != q.speaker:
@@ -1016,6 +1026,27 @@ class _Attributor:
                 self._backward(block, by_para)
             if "fallback" not in self.disabled:
                 self._seed(block, by_para)
+            self._regard(block, by_para)
+
+    def _regard(self, block: list[int], by_para: dict[int, list[_Quote]]) -> None:
+        """`said the gentleman` guessed by gender: prefer the exchange's alternation."""
+        for k, para in enumerate(block):
+            q = by_para[para][0]
+            if not q.guessed:
+                continue
+            for a, b in ((k - 2, k - 1), (k + 2, k + 1)):
+                if not (0 <= a < len(block) and 0 <= b < len(block)):
+                    continue
+                two, one = by_para[block[a]][0].speaker, by_para[block[b]][0].speaker
+                if two is None or two == one or two == q.speaker or two in q.vocatives:
+                    continue
+                g = self.cast.gender.get(two)
+                if q.guess_gender is None or g in (None, q.guess_gender):
+                    old = q.speaker
+                    for x in by_para[para]:
+                        if x.speaker == old:
+                            x.speaker, x.sieve = two, "tag-desc-turn"
+                    break
 
     def _seed(self, block: list[int], by_para: dict[int, list[_Quote]]) -> None:
         """Sieve 7 inside an exchange: guess its first open turn, then let turns run on."""

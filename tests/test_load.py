@@ -752,3 +752,9 @@ def test_epub_errors(tmp_path: Path) -> None:
         ),
     )
     assert "DRM" in _epub_error(drm)
+
+
+@pytest.mark.parametrize("source", ["<![1", "<![a;", "text <![ more"])
+def test_broken_marked_sections_stay_text(source: str) -> None:
+    # html.parser raised AssertionError on these (found by the property test above).
+    assert "<![" in html_to_text(source).text

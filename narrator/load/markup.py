@@ -124,6 +124,14 @@ class _Open:
 
 
 class _Converter(HTMLParser):
+
+    def parse_marked_section(self, i: int, report: int = 1) -> int:
+        # html.parser raises AssertionError on a broken "<![" (e.g. "<![1"): keep it as text.
+        try:
+            return int(super().parse_marked_section(i, report))
+        except AssertionError:
+            self.handle_data(self.rawdata[i : i + 3])
+            return i + 3
     def __init__(self, anchor_ids: frozenset[str], italic: frozenset[str]) -> None:
         super().__init__(convert_charrefs=True)
         self.italic_classes = set(italic)
