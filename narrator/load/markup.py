@@ -125,7 +125,7 @@ class _Open:
 
 class _Converter(HTMLParser):
 
-    def parse_marked_section(self, i: int, report: int = 1) -> int:
+    def parse_marked_section(self, i: int, report: bool = True) -> int:
         # html.parser raises AssertionError on a broken "<![" (e.g. "<![1"): keep it as text.
         try:
             return int(super().parse_marked_section(i, report))
