@@ -218,6 +218,12 @@ def _file_arg(path: Path) -> str:
     return "file:" + os.path.abspath(path)
 
 
+def check_tools() -> None:
+    """Raise ToolMissingError unless ffmpeg and ffprobe are installed."""
+    _tool("ffmpeg")
+    _tool("ffprobe")
+
+
 def _tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:

@@ -35,7 +35,7 @@ from narrator.casting import (
 )
 from narrator.characters import find_characters
 from narrator.errors import ConfigError, EngineError, OutputError
-from narrator.export import encode_m4b_part, encode_mp3, join_m4b, write_m3u, write_vtt
+from narrator.export import check_tools, encode_m4b_part, encode_mp3, join_m4b, write_m3u, write_vtt
 from narrator.load import TEXT_SUFFIXES, load_book, read_text
 from narrator.model import (
     Book,
@@ -53,7 +53,7 @@ from narrator.model import (
 from narrator.script import NARRATOR, UNKNOWN_SPEAKER, Voice, build_lines, speakable_text
 from narrator.segment import segment_chapter
 from narrator.stitch import pause_before_ms, stitch_chapter
-from narrator.synth import ClipCache, SynthPool, clip_key, engine_id, engine_voices
+from narrator.synth import ClipCache, SynthPool, check_engine, clip_key, engine_id, engine_voices
 from narrator.voices import check_profile_voices, load_profiles
 
 CAST_FILE_NAME = "cast.toml"
@@ -292,6 +292,9 @@ def render_book(
     """Render a chapter, folder of chapters or EPUB into chapter MP3s, transcripts and an M4B."""
     reporter = reporter or Reporter()
     started = time.perf_counter()
+    if not options.dry_run:  # say what to install before any work, not after synthesis
+        check_engine(options.engine)
+        check_tools()
     stage_seconds: dict[str, float] = {}
     timed = _Timer(stage_seconds)
 
@@ -821,6 +824,8 @@ def _sample_line(text: str, speaker: str, voice: Voice) -> Line:
 def _render_lines(lines: list[Line], out_path: Path, engine: str, tags: Tags) -> None:
     if out_path.exists() and out_path.is_dir():
         raise OutputError(f"{out_path}: is a folder; give a file name ending in .mp3")
+    check_engine(engine)
+    check_tools()
     _prepare_out_dir(out_path.parent, False)
     with SynthPool(engine, ClipCache(), 1) as pool:
         result = pool.synthesize(lines)

@@ -58,6 +58,14 @@ def _render(tmp_path: Path, engine: str, *extra: str) -> tuple[Path, Path]:
     return mp3, mp3.with_suffix(".vtt")
 
 
+def _words_in_order(text: str, cues: list) -> float:
+    """The share of the text's words that the transcript holds, in order."""
+    chapter_words = _words(text)
+    spoken_words = _words(" ".join(c.text for c in cues))
+    matcher = difflib.SequenceMatcher(None, chapter_words, spoken_words, autojunk=False)
+    return sum(block.size for block in matcher.get_matching_blocks()) / len(chapter_words)
+
+
 def _check_transcript(mp3: Path, vtt: Path) -> None:
     cues = read_vtt(vtt)
     speakers = {cue.speaker for cue in cues} - {"Narrator", "Unknown"}
@@ -65,11 +73,22 @@ def _check_transcript(mp3: Path, vtt: Path) -> None:
     duration = _duration_ms(mp3)
     assert all(0 <= c.start_ms < c.end_ms <= duration + 1 for c in cues)
     assert all(a.end_ms <= b.start_ms for a, b in itertools.pairwise(cues))
-    chapter_words = _words(EXAMPLE.read_text(encoding="utf-8"))
-    spoken_words = _words(" ".join(c.text for c in cues))
-    matcher = difflib.SequenceMatcher(None, chapter_words, spoken_words, autojunk=False)
-    in_order = sum(block.size for block in matcher.get_matching_blocks())
-    assert in_order / len(chapter_words) >= 0.97
+    assert _words_in_order(EXAMPLE.read_text(encoding="utf-8"), cues) >= 0.97
+
+
+def test_every_word_of_every_example_chapter_is_in_its_transcript(tmp_path: Path) -> None:
+    arc = tmp_path / "arc"
+    shutil.copytree(ROOT / "examples" / "arc", arc)
+    out = tmp_path / "out"
+    subprocess.run(
+        [*NARRATOR, "render", str(arc), "--out", str(out), "--engine", "fake", "--no-m4b"],
+        check=True,
+        capture_output=True,
+    )
+    for number, name in enumerate(["1.txt", "2.txt", "10.txt"], 1):
+        (vtt,) = out.glob(f"*/{number:02d} - *.vtt")
+        # Nothing is dropped: every word, the chapter heading included, is spoken.
+        assert _words_in_order((arc / name).read_text(encoding="utf-8"), read_vtt(vtt)) == 1.0
 
 
 def test_the_example_chapter_renders_to_a_multi_voice_mp3_with_transcript(tmp_path: Path) -> None:
@@ -86,6 +105,13 @@ def test_a_real_pyttsx3_render_of_the_example(tmp_path: Path) -> None:
     _check_transcript(mp3, vtt)
     # Speech from espeak-ng at ~150-190 wpm: the chapter's ~1,700 words take minutes, not seconds.
     assert 5 * 60_000 < _duration_ms(mp3) < 16 * 60_000
+    # Every clip's length fits its words: no clip lost or cut short (voices run 80-450 wpm).
+    for cue in read_vtt(vtt):
+        words = len(_words(cue.text))
+        if words >= 4:
+            assert (
+                words * 60_000 / 450 * 0.6 <= cue.end_ms - cue.start_ms <= words * 60_000 / 80 * 1.5
+            )
 
 
 @pytest.mark.espeak

@@ -268,3 +268,55 @@ def test_cast_preview_renders_one_clip_per_main_character(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.stderr
     names = {p.stem for p in out.glob("*.mp3")}
     assert {"Wren", "Tobin"} <= names
+
+
+def test_missing_espeak_ng_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import narrator.synth.espeak as espeak
+
+    monkeypatch.setattr(espeak, "_LIBRARY_NAMES", ("libespeak-ng-not-here.so.1",))
+    chapter = tmp_path / "c.txt"
+    chapter.write_text('"Hi," said Ann.\n')
+    result = runner.invoke(app, ["render", str(chapter), "--out", str(tmp_path / "o")])
+    _one_line_error(result, "espeak-ng", "apt-get install espeak-ng")
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_ffmpeg_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    chapter = tmp_path / "c.txt"
+    chapter.write_text('"Hi," said Ann.\n')
+    result = runner.invoke(
+        app, ["render", str(chapter), "--out", str(tmp_path / "o"), "--engine", "fake"]
+    )
+    _one_line_error(result, "ffmpeg", "apt-get install ffmpeg")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom"),
+    [("cp1252", b""), ("latin-1", b""), ("utf-16-le", b"\xff\xfe"), ("utf-8", b"\xef\xbb\xbf")],
+)
+def test_dialogue_is_found_in_every_supported_encoding(
+    tmp_path: Path, encoding: str, bom: bytes
+) -> None:
+    quote_open, quote_close = ("\u201c", "\u201d") if encoding != "latin-1" else ('"', '"')
+    text = (
+        f"Ren\u00e9e stopped at the caf\u00e9.\r\n"
+        f"{quote_open}Not again,{quote_close} said Ren\u00e9e.\r"
+        f"{quote_open}Yes, again,{quote_close} said Marc.\n"
+    )
+    chapter = tmp_path / "c.txt"
+    chapter.write_bytes(bom + text.encode(encoding))
+    result = runner.invoke(app, ["analyze", str(chapter), "--json"])
+    assert result.exit_code == 0, result.stderr
+    segments = json.loads(result.stdout)["segments"]
+    dialogue = [s for s in segments if s["kind"] == "dialogue"]
+    assert [s["text"].strip(quote_open + quote_close + '"') for s in dialogue] == [
+        "Not again,",
+        "Yes, again,",
+    ]
+    assert [s["speaker"] for s in dialogue] == ["Renée", "Marc"]

@@ -13,6 +13,7 @@ from epubfactory import EpubSpec, Page, build_epub, tiny_png
 
 from narrator import pipeline
 from narrator.export import read_vtt
+from narrator.load import read_text
 from narrator.model import Kind
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -245,3 +246,39 @@ def test_the_cast_file_controls_notes_pronunciations_thoughts_and_overrides(tmp_
     report = pipeline.analyze_input(chapter)
     ann = report.casting.speaker_voice("Ann")
     assert ann.voice_id == "woman" and ann.settings.rate_wpm == 120
+
+
+def test_one_long_text_with_chapter_headings_becomes_chapters(tmp_path: Path) -> None:
+    book = tmp_path / "The Mine.txt"
+    body = '"Dig," said Ann. Tom dug, and the dark went on and on.\n\n'
+    book.write_text(
+        f"Chapter 1: The Shaft\n\n{body * 3}CHAPTER II\n\n{body * 2}Chapter 3: Light\n\n{body}",
+        encoding="utf-8",
+    )
+    summary = _render(book, tmp_path / "out", m4b=False)
+    assert summary.chapters[0].title.endswith("The Shaft")
+    assert len(summary.chapters) == 3
+    assert len(list((tmp_path / "out" / "The Mine").glob("*.mp3"))) == 3
+
+
+def test_pathological_text_is_spoken_without_markup_or_control_characters(tmp_path: Path) -> None:
+    chapter = tmp_path / "odd.txt"
+    chapter.write_text(
+        "<b>Bold</b> words\x07 and \u202eright-to-left\u202c and emoji \U0001f600 here.\n\n"
+        + '"' * 300
+        + "\n\n"
+        + ("Supercalifragilistic" * 40)
+        + "\n\n"
+        + "word " * 3000
+        + "\n",
+        encoding="utf-8",
+    )
+    summary = _render(chapter, tmp_path / "out")
+    cues = _cues(summary)
+    spoken = " ".join(cue.text for cue in cues)
+    assert "Bold" in spoken and spoken.count("word") >= 3000
+    assert all(cue.end_ms > cue.start_ms for cue in cues)
+    report = pipeline.analyze_input(chapter)
+    # Offsets refer to the decoded text, in which control characters became spaces.
+    assert "".join(s.text for s in report.parts()[0][1]) == read_text(chapter)
+    assert "\x07" not in read_text(chapter)

@@ -124,7 +124,6 @@ class _Open:
 
 
 class _Converter(HTMLParser):
-
     def parse_marked_section(self, i: int, report: bool = True) -> int:
         # html.parser raises AssertionError on a broken "<![" (e.g. "<![1"): keep it as text.
         try:
@@ -132,6 +131,7 @@ class _Converter(HTMLParser):
         except AssertionError:
             self.handle_data(self.rawdata[i : i + 3])
             return i + 3
+
     def __init__(self, anchor_ids: frozenset[str], italic: frozenset[str]) -> None:
         super().__init__(convert_charrefs=True)
         self.italic_classes = set(italic)
