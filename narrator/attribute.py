@@ -52,7 +52,7 @@ NARRATOR = "Narrator"
 # Sieves that can be switched off one at a time (explicit tags are always on).
 SIEVES = (
     "pronoun", "descriptive", "paragraph", "continued", "action", "vocative", "turn",
-    "fallback", "split",
+    "fallback", "split", "pronoun-turn",
 )  # fmt: skip
 _NARRATOR_ALIASES = {"i", "_narr", "narr", "narrator", "me", "myself"}
 
@@ -237,6 +237,7 @@ class _Quote:
     guessed: bool = False  # a descriptive tag resolved by gender only
     guess_gender: Gender | None = None
     split_at: int | None = None  # text offset of a second turn inside this quoted run
+    pron_gender: Gender | None = None  # a `he said` / `she said` tag: the pronoun's gender
     second_speaker: str | None = None
 
 
@@ -859,6 +860,8 @@ class _Attributor:
                 who, conf = self._resolve_tag(tag[0], tag[1], q, exclude)
                 q.speaker, q.confidence, q.sieve = who, conf, "tag-" + tag[0]
                 q.tag_speaker = True
+                if tag[0] == "pronoun" and tag[1] in ("he", "she"):
+                    q.pron_gender = _PRONOUN_GENDER[tag[1]]
                 if tag[0] == "desc" and conf == CONF_GUESS:
                     # A guess by gender: turn-taking may know better (see _regard).
                     noun = _strip_det(tag[1]).split()[-1:]
@@ -1027,6 +1030,29 @@ class _Attributor:
             if "fallback" not in self.disabled:
                 self._seed(block, by_para)
             self._regard(block, by_para)
+            if "pronoun-turn" not in self.disabled:
+                self._pronoun_turns(block, by_para)
+
+    def _pronoun_turns(self, block: list[int], by_para: dict[int, list[_Quote]]) -> None:
+        """`he said` in a two-party exchange (A, B, he): A, when A fits and nobody else is
+        named in the paragraph, over the latest mention of that gender."""
+        for k in range(2, len(block)):
+            pq = by_para[block[k]]
+            q = pq[0]
+            if q.pron_gender is None:
+                continue
+            a, b = by_para[block[k - 2]][0].speaker, by_para[block[k - 1]][0].speaker
+            if a is None or b is None or a == b or q.speaker in (a, None):
+                continue
+            if self.cast.gender.get(a) != q.pron_gender or a in q.vocatives:
+                continue
+            p_start = self.para_starts[block[k]]
+            if self._names_between(p_start, q.start):
+                continue  # someone named just before: the pronoun's antecedent
+            old = q.speaker
+            for x in pq:
+                if x.speaker == old:
+                    x.speaker, x.sieve = a, "tag-pronoun-turn"
 
     def _regard(self, block: list[int], by_para: dict[int, list[_Quote]]) -> None:
         """`said the gentleman` guessed by gender: prefer the exchange's alternation."""

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from narrator.errors import InputError, OutputError, ToolMissingError
+from narrator.files import atomic_path
 from narrator.model import Cue, Tags
 
 MP3_BITRATE_KBPS = 64
@@ -33,7 +34,7 @@ def encode_mp3(
     wav_path: Path, mp3_path: Path, tags: Tags, bitrate_kbps: int = MP3_BITRATE_KBPS
 ) -> int:
     """Encode a chapter WAV as mono MP3 with ID3 tags, cover and chapters; return its ms."""
-    with _atomic_path(mp3_path) as tmp_path, _side_files(mp3_path) as side:
+    with atomic_path(mp3_path) as tmp_path, _side_files(mp3_path) as side:
         cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-y", "-i", _file_arg(wav_path)]
         cover_args = _cover_args(tags, side, input_index=1, cmd=cmd)
         meta_index = 2 if cover_args else 1
@@ -59,7 +60,7 @@ def encode_m4b_part(audio_path: Path, part_path: Path) -> int:
     """
     if not audio_path.is_file():
         raise InputError(f"cannot read {audio_path}: no such file")
-    with _atomic_path(part_path) as tmp_path:
+    with atomic_path(part_path) as tmp_path:
         cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-y", "-i", _file_arg(audio_path)]
         cmd += ["-map", "0:a:0", "-map_metadata", "-1"]
         # The native encoder's fast coder: ~5x faster than its default search (0.009 against
@@ -84,7 +85,7 @@ def join_m4b(parts: Sequence[tuple[Path, str]], m4b_path: Path, tags: Tags) -> N
         end_s = start_s + _container_duration_s(path)
         chapters.append((title, round(start_s * 1000), round(end_s * 1000)))
         start_s = end_s
-    with _atomic_path(m4b_path) as tmp_path, _side_files(m4b_path) as side:
+    with atomic_path(m4b_path) as tmp_path, _side_files(m4b_path) as side:
         listing = "".join(f"file '{_concat_quote(os.path.abspath(p))}'\n" for p, _ in parts)
         cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-y"]
         cmd += ["-f", "concat", "-safe", "0", "-i", _file_arg(side(".concat", listing))]
@@ -205,12 +206,7 @@ def _duration_s(path: Path) -> float:
     times = re.findall(r"^out_time_us=(\d+)$", out, re.MULTILINE)
     if times and int(times[-1]) > 0:
         return int(times[-1]) / 1_000_000
-    probe = [_tool("ffprobe"), "-v", "error", "-show_entries", "format=duration"]
-    out = _run([*probe, "-of", "default=nw=1:nk=1", _file_arg(path)], path, reading=True)
-    try:
-        return float(out.strip())
-    except ValueError:
-        raise InputError(f"{path}: ffprobe found no duration") from None
+    return _container_duration_s(path)
 
 
 def _file_arg(path: Path) -> str:
@@ -350,30 +346,8 @@ def _vtt_ms(stamp: str, path: Path) -> int:
 
 
 def _write_text(path: Path, content: str) -> None:
-    with _atomic_path(path) as tmp_path:
+    with atomic_path(path) as tmp_path:
         try:
             tmp_path.write_text(content, encoding="utf-8")
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
-@contextmanager
-def _atomic_path(final_path: Path) -> Iterator[Path]:
-    """Yield a fresh temp path beside final_path; move it there on success, else delete it."""
-    if final_path.is_dir():
-        raise OutputError(f"cannot write {final_path}: it is a folder")
-    tmp_path = final_path.with_name(f".{final_path.name}.{secrets.token_hex(4)}.part")
-    try:
-        final_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp_path.open("xb").close()  # fails early, before any work, if the folder is unwritable
-    except OSError as exc:
-        raise OutputError(f"cannot write {final_path}: {exc.strerror or exc}") from exc
-    try:
-        yield tmp_path
-        os.replace(tmp_path, final_path)
-    except OSError as exc:
-        tmp_path.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {final_path}: {exc.strerror or exc}") from exc
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise

@@ -12,15 +12,14 @@ they match the audio exactly (within rounding to 1 ms) and never drift.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import subprocess
 import wave
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 from narrator.errors import EngineError, OutputError, ToolMissingError
+from narrator.files import atomic_path
 from narrator.model import Clip, Cue, Kind, Line
 
 SAMPLE_RATE = 22050
@@ -85,7 +84,7 @@ def stitch_chapter(
     if len(clips) != len(lines):
         raise ValueError(f"{len(clips)} clips for {len(lines)} lines")
     cues: list[Cue] = []
-    with _atomic_path(wav_path) as tmp_path:
+    with atomic_path(wav_path) as tmp_path:
         try:
             with wave.open(str(tmp_path), "wb") as out:
                 out.setnchannels(CHANNELS)
@@ -217,25 +216,3 @@ def _trim(pcm: bytes) -> bytes:
     start = max(0, first - keep)
     end = min(n, last + 1 + keep)
     return pcm[start * SAMPLE_WIDTH : end * SAMPLE_WIDTH]
-
-
-@contextmanager
-def _atomic_path(final_path: Path) -> Iterator[Path]:
-    """Yield a fresh temp path beside final_path; move it there on success, else delete it."""
-    if final_path.is_dir():
-        raise OutputError(f"cannot write {final_path}: it is a folder")
-    tmp_path = final_path.with_name(f".{final_path.name}.{secrets.token_hex(4)}.part")
-    try:
-        final_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp_path.open("xb").close()
-    except OSError as exc:
-        raise OutputError(f"cannot write {final_path}: {exc.strerror or exc}") from exc
-    try:
-        yield tmp_path
-        os.replace(tmp_path, final_path)
-    except OSError as exc:
-        tmp_path.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {final_path}: {exc.strerror or exc}") from exc
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
