@@ -115,6 +115,8 @@ def render(
         bool | None,
         typer.Option("--m4b/--no-m4b", help="Also build one M4B (default: for 2+ chapters)."),
     ] = None,
+    title: Annotated[str | None, typer.Option("--title", help="Book title for the tags.")] = None,
+    author: Annotated[str | None, typer.Option("--author", help="Author for the tags.")] = None,
 ) -> None:
     """Render chapters into MP3s with WebVTT transcripts (and an M4B for an arc)."""
     options = pipeline.RenderOptions(
@@ -126,6 +128,8 @@ def render(
         voices_dirs=tuple(voices or ()),
         bitrate_kbps=bitrate,
         m4b=m4b,
+        title=title,
+        author=author,
     )
     with _user_errors(), _ProgressReporter(enabled=err.is_terminal) as reporter:
         summary = pipeline.render_book(input_path, options, reporter)

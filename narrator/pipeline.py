@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import narrator
@@ -217,6 +217,8 @@ class RenderOptions:
     voices_dirs: tuple[Path, ...] = ()
     bitrate_kbps: int = 64
     m4b: bool | None = None  # None: an M4B when the book has more than one chapter
+    title: str | None = None  # the book's title in tags and folder names (default: found)
+    author: str | None = None  # the artist tag (default: the EPUB's author)
 
 
 @dataclass
@@ -301,6 +303,9 @@ def render_book(
     reporter.stage("load")
     with timed("load"):
         book = load_book(input_path)
+        book = replace(
+            book, title=options.title or book.title, author=options.author or book.author
+        )
     cast_path = options.cast_path or default_cast_path(input_path)
     reporter.stage("analyze")
     with timed("analyze"):

@@ -758,3 +758,13 @@ def test_epub_errors(tmp_path: Path) -> None:
 def test_broken_marked_sections_stay_text(source: str) -> None:
     # html.parser raised AssertionError on these (found by the property test above).
     assert "<![" in html_to_text(source).text
+
+
+def test_a_cover_image_in_a_chapter_folder_becomes_the_book_cover(tmp_path: Path) -> None:
+    (tmp_path / "1.txt").write_text("Chapter 1\n\nShe ran.\n", encoding="utf-8")
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 20
+    (tmp_path / "Cover.PNG").write_bytes(png)
+    book = load_book(tmp_path)
+    assert (book.cover, book.cover_mime) == (png, "image/png")
+    (tmp_path / "Cover.PNG").unlink()
+    assert load_book(tmp_path).cover is None

@@ -255,8 +255,10 @@ def test_one_long_text_with_chapter_headings_becomes_chapters(tmp_path: Path) ->
         f"Chapter 1: The Shaft\n\n{body * 3}CHAPTER II\n\n{body * 2}Chapter 3: Light\n\n{body}",
         encoding="utf-8",
     )
-    summary = _render(book, tmp_path / "out", m4b=False)
+    summary = _render(book, tmp_path / "out", m4b=False, author="Ada Writer")
     assert summary.chapters[0].title.endswith("The Shaft")
+    first = _ffprobe(summary.chapters[0].mp3_path)["format"]["tags"]
+    assert (first["artist"], first["album"]) == ("Ada Writer", "The Mine")
     assert len(summary.chapters) == 3
     assert len(list((tmp_path / "out" / "The Mine").glob("*.mp3"))) == 3
 

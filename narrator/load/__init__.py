@@ -101,7 +101,26 @@ def _load_folder(folder: Path) -> Book:
             f"{folder}: no chapter files in the folder (expected .txt, .md, .html or .xhtml files)"
         )
     name = folder.resolve().name or str(folder)
-    return Book(title=prettify_name(name), chapters=tuple(chapters), source_path=folder)
+    cover, cover_mime = _folder_cover(entries)
+    return Book(
+        title=prettify_name(name),
+        chapters=tuple(chapters),
+        cover=cover,
+        cover_mime=cover_mime,
+        source_path=folder,
+    )
+
+
+_COVER_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+
+
+def _folder_cover(entries: list[Path]) -> tuple[bytes | None, str | None]:
+    """A `cover.jpg` / `cover.png` (any case) in a folder of chapters, for the tags."""
+    for entry in sorted(entries):
+        mime = _COVER_TYPES.get(entry.suffix.lower())
+        if mime and entry.stem.lower() in {"cover", "folder"} and entry.is_file():
+            return _read(entry), mime
+    return None, None
 
 
 def _read(path: Path) -> bytes:
