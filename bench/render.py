@@ -68,6 +68,7 @@ class Run:
     stages: str = ""
     clips: str = ""
     parts: dict[str, float] = field(default_factory=dict)  # floor: seconds per command
+    chapter_warnings: list[str] = field(default_factory=list)  # e.g. clips retried
 
     @property
     def rtf(self) -> float:
@@ -128,6 +129,7 @@ class Measured:
     tree_bytes: int
     proc_bytes: int
     stdout: str
+    stderr: str
 
 
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
@@ -147,7 +149,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
     if proc.returncode != 0:
         sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{stderr[-2000:]}")
     cpu = usage.ru_utime + usage.ru_stime
-    return Measured(wall, cpu, watcher.peak_bytes, usage.ru_maxrss * 1024, stdout)
+    return Measured(wall, cpu, watcher.peak_bytes, usage.ru_maxrss * 1024, stdout, stderr)
 
 
 def probe_seconds(path: Path) -> float:
@@ -246,6 +248,8 @@ def run_narrator(
     clips = re.search(r"^(\d+ clips synthesized, \d+ reused)$", stdout, re.MULTILINE)
     run.stages = stages.group(1) if stages else "?"
     run.clips = clips.group(1) if clips else "?"
+    # Per-chapter warnings (retried clips...) explain a re-run that is not a no-op.
+    run.chapter_warnings = re.findall(r"^warning: (chapter \d+:.*)$", got.stderr, re.MULTILINE)
     mp3s = sorted((out_dir / text_path.stem).glob("*.mp3"))
     run.audio_s = sum(probe_seconds(path) for path in mp3s)
     return run
@@ -331,6 +335,8 @@ def report(runs: list[Run], args: argparse.Namespace, word_count: int) -> None:
     print("floor parts: " + ", ".join(f"{k} {v:.1f} s" for k, v in floor.parts.items()))
     for run in runs[1:]:
         print(f"{run.name}: {run.clips}; time per stage: {run.stages}")
+        for warning in run.chapter_warnings:
+            print(f"  warning: {warning}")
     if args.markdown:
         print()
         print("| words | run | wall s | cpu s | audio h | RTF | peak RSS tree / proc MB | ratio |")

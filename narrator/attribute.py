@@ -11,14 +11,19 @@ it gets. Confidence is each sieve's precision measured end to end on the PDNC de
 (bench/attribution.py, bench/RESULTS.md), rounded down:
 
 1. explicit tag naming a character, in any order, before/after/between quotes
-   (`said Tom`, `Tom replied`, `"Run." Said Tom`, `inquired poor Oliver`)           0.95
-2. pronoun tag (`she replied`, `said he`): the latest mention of that gender, the
-   subject of the paragraph first, never the one addressed, in a running exchange
-   not the last speaker; `I said` is the first-person narrator                      0.75
+   (`said Tom`, `Tom replied`, `"Run." Said Tom`, `inquired poor Oliver`,
+   `was Frank's reply`)                                                             0.95
+2. pronoun tag (`she replied`, `said he`, `was his reply`): the latest mention of
+   that gender, the subject of the paragraph first, never the one addressed, in a
+   running exchange not the last speaker; `I said` is the first-person narrator.
+   `the duchess` in narration is a mention of the cast character with that title   0.75
 3. descriptive tag (`the old man said`): a cast alias or a title in a cast name
    (`the count`), a nameless person introduced as `an old man` (kept as the noun
    phrase), else the latest character of that gender (one epithet, one person;
-   turn-taking in the exchange overrides this guess)                                0.70/0.50
+   turn-taking in the exchange overrides this guess). A cast entry that is only a
+   description and has no gender (`The Painter`) is read as such an epithet: the
+   named character it fits, the entry itself only when nobody fits; in narration it
+   is no antecedent (`the child` there is someone named)                            0.70/0.50
    - an untagged quotation shares the tag of its paragraph                          0.70
    - a quotation continued over paragraphs (no closing mark) keeps its speaker      0.90
 5. a character acting in the same paragraph (`Tom frowned. "No."`)                  0.80
@@ -31,7 +36,8 @@ Web fiction: a quoted run holding two turns is split after a question answered b
 (`"Can we go? Sure thing, red." Tom said`) or after the sentence that addresses the tagged
 speaker (`"Where is it, Mira? In the box." Mira said`).
 First-person narrators resolve to the cast character with the alias "I" (or PDNC's "_narr"),
-else to "Narrator"; the narrative person is guessed from `I` against he/she in narration.
+else to "Narrator"; the narrative person is guessed from `I` against he/she in narration,
+per call unless given: `guess_narrative_person(texts)` makes that guess over a whole book.
 Aliases are matched with one compiled alternation (names case-sensitive, descriptions not,
 line breaks inside names allowed); an alias shared by several characters is settled by a
 title's gender, a bare surname shared by a couple is the man, else the one named last.
@@ -42,7 +48,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 from narrator.model import Character, Gender, Kind, Segment
@@ -52,7 +58,7 @@ NARRATOR = "Narrator"
 # Sieves that can be switched off one at a time (explicit tags are always on).
 SIEVES = (
     "pronoun", "descriptive", "paragraph", "continued", "action", "vocative", "turn",
-    "fallback", "split", "pronoun-turn",
+    "fallback", "split",
 )  # fmt: skip
 _NARRATOR_ALIASES = {"i", "_narr", "narr", "narrator", "me", "myself"}
 
@@ -148,6 +154,18 @@ _TITLE_GENDER = {
     "Dame": Gender.FEMALE, "Signora": Gender.FEMALE, "Frau": Gender.FEMALE,
     "Fraulein": Gender.FEMALE,
 }  # fmt: skip
+_COMMON_TITLES = frozenset(
+    _words("lady lord sir master mistress mother father brother sister aunt uncle miss")
+)
+_REPLY_NOUNS = (
+    r"(?:reply|answer|question|remark|response|rejoinder|retort|comment|cry|greeting|"
+    r"exclamation)\b"
+)
+# `"No," was his reply.` / `was the old man's answer`: the speaker owns the reply.
+_REPLY_OF_RE = re.compile(
+    rf"(?:(?P<pron>[Hh]is|[Hh]er)|(?P<desc>the\s+(?:[a-z][\w-]*\s+){{0,2}}?[a-z]+)['\u2019 ]s)"
+    rf"\s+(?:[a-z]+\s+)?{_REPLY_NOUNS}"
+)
 _TITLE_RE = "(?:" + "|".join(_TITLES) + r")\.?"
 # Words never used as a name on their own, even when a multi-word alias contains them.
 _NOT_NAMES = {
@@ -180,11 +198,16 @@ _NOUN_GENDER: dict[str, Gender | None] = {
     **{n: Gender.FEMALE for n in _FEMALE_NOUNS},
     **{n: None for n in _OTHER_NOUNS},
 }
+# Modifiers in a noun phrase are never these (`a look at the stranger` is no person).
+_FUNCTION_WORDS = (
+    "(?:the|a|an|at|of|and|or|to|in|on|with|where|who|which|that|was|is|by|for|from|"
+    "some|his|her|their|into|upon|as)"
+)
 _NOUN_ALT = "|".join(sorted(_NOUN_GENDER, key=len, reverse=True))
 # A descriptive noun phrase: determiner, up to three modifiers, a person noun.
 _NP_RE = re.compile(
     rf"\b(?P<det>(?i:the|a|an|one of the|his|her|my|our|their|that|this))\s+"
-    rf"(?P<mods>(?:[a-z][\w-]*\s+){{0,3}}?)(?P<noun>(?i:{_NOUN_ALT}))\b"
+    rf"(?P<mods>(?:(?!{_FUNCTION_WORDS}\b)[a-z][\w-]*\s+){{0,3}}?)(?P<noun>(?i:{_NOUN_ALT}))\b"
 )
 _NOT_INTRODUCING = {
     "in", "with", "like", "as", "of", "is", "was", "be", "been", "were", "are", "to", "for",
@@ -219,6 +242,7 @@ class _Mention:
     in_quote: bool
     indefinite: bool = False
     narr: bool = False  # the first-person narrator (`I`, `me`)
+    titled: bool = False  # `the count`: a title standing for the cast character bearing it
 
 
 @dataclass
@@ -237,7 +261,6 @@ class _Quote:
     guessed: bool = False  # a descriptive tag resolved by gender only
     guess_gender: Gender | None = None
     split_at: int | None = None  # text offset of a second turn inside this quoted run
-    pron_gender: Gender | None = None  # a `he said` / `she said` tag: the pronoun's gender
     second_speaker: str | None = None
 
 
@@ -254,6 +277,10 @@ class _CastIndex:
         # Characters named by a description only (`The Lad`, `The Old Woman`).
         self.generic = frozenset(
             ch.name for ch in characters if ch.name.lower().split()[:1] in (["the"], ["a"], ["an"])
+        )
+        # Description-only entries without a gender (`The Painter`): often an epithet.
+        self.weak = frozenset(
+            n for n in self.generic if not any(ch.gender for ch in characters if ch.name == n)
         )
         for ch in characters:
             self.gender[ch.name] = ch.gender
@@ -413,6 +440,7 @@ class _Attributor:
         self.in_quote = _SpanTest(spans)
         self.mentions = self.cast.mentions(text, self.in_quote)
         self.mentions += self._descriptions()
+        self.mentions += self._title_mentions()
         self.person = narrative_person or self._guess_person()
         self.narrator = self.cast.narrator or NARRATOR
         if self.person == 1:
@@ -479,17 +507,27 @@ class _Attributor:
             )
         return found
 
-    def _guess_person(self) -> int:
-        """First person when `I` is common in narration relative to he/she."""
-        first = third = 0
-        for m in _PRONOUN_RE.finditer(self.text):
-            if self.in_quote(m.start()):
+    def _title_mentions(self) -> list[_Mention]:
+        """`the duchess`, `the count` in narration: the cast character bearing that title."""
+        # Not kinship or courtesy words: `the lady`, `the mother` may be anybody's.
+        titles = [t for t in self.cast.by_title if len(t) > 2 and t not in _COMMON_TITLES]
+        if not titles:
+            return []
+        found = []
+        taken = {m.start for m in self.mentions if m.names}
+        alt = "|".join(sorted(titles, key=len, reverse=True))
+        for m in re.finditer(rf"\b[Tt]he\s+(?:{alt})\b(?![ \t\n]+[A-Z])", self.text):
+            if m.start() in taken or self.in_quote(m.start()):
                 continue
-            if m.group(0) == "I":
-                first += 1
-            else:
-                third += 1
-        return 1 if first * 3 >= third and first >= 5 else 3
+            title = m.group(0).split()[-1]
+            names = tuple(self.cast.by_title[title])
+            gender = self.cast.gender.get(names[0]) if len(names) == 1 else None
+            gender = gender or _TITLE_GENDER.get(title.capitalize())
+            found.append(_Mention(m.start(), m.end(), names, "", gender, False, titled=True))
+        return found
+
+    def _guess_person(self) -> int:
+        return _person_of(*_count_persons(self.text, self.in_quote))
 
     def _resolve_description(self, phrase: str, pos: int, exclude: str | None) -> tuple[str, float]:
         """A descriptive subject: a cast alias, a known nameless person, or a cast guess."""
@@ -510,6 +548,12 @@ class _Attributor:
             titled = [n for n in self.cast.by_title.get(noun, []) if n not in self.cast.generic]
             if titled:
                 return self._pick(titled, pos), CONF_DESCRIPTIVE
+            if all(self.cast.gender.get(n) is None for n in names):
+                # A description-only entry without a gender (`The Painter`) is as often an
+                # epithet of someone named in the scene: that person, else the entry.
+                guess = self._epithet_guess(norm, pos, gender, exclude)
+                if guess is not None:
+                    return guess, CONF_GUESS
         if names:
             return self._pick(names, pos), CONF_DESCRIPTIVE
         if phrase.split()[0].lower() in ("his", "her", "my", "our", "their"):
@@ -527,18 +571,24 @@ class _Attributor:
             if names:
                 return self._pick(names, pos), CONF_DESCRIPTIVE
             return intro, CONF_DESCRIPTIVE
+        guess = self._epithet_guess(norm, pos, gender, exclude)
+        return (guess or "the " + norm), CONF_GUESS
+
+    def _epithet_guess(
+        self, norm: str, pos: int, gender: Gender | None, exclude: str | None
+    ) -> str | None:
+        """The named character an epithet (`the painter`) stands for, by gender and recency."""
         # One epithet means one person within a scene: reuse the last resolution nearby.
         last = self.epithets.get(norm)
         if last is not None and pos - last[1] < 3000 and last[0] != exclude:
             self.epithets[norm] = (last[0], pos)
-            return last[0], CONF_GUESS
+            return last[0]
         guess = self._antecedent(
             pos, gender, exclude, window=3000, names_only=True, exclude_all=True
         )
         if guess is not None:
             self.epithets[norm] = (guess, pos)
-            return guess, CONF_GUESS
-        return "the " + norm, CONF_GUESS
+        return guess
 
     def _introduced(self, norm: str, pos: int) -> str | None:
         """The label of a recent `a stout man` that `the man` at pos refers back to."""
@@ -611,7 +661,8 @@ class _Attributor:
                 continue
             if (names_only or not m.indefinite) and not m.names:
                 continue
-            if m.narr and not narrator_ok:
+            if (m.narr and not narrator_ok) or (m.names and set(m.names) <= self.cast.weak):
+                # `the child` in narration: an epithet of someone named, not an antecedent.
                 continue
             g = m.gender
             if gender is not None and g is not None and g != gender:
@@ -639,7 +690,9 @@ class _Attributor:
     def _subject_at(self, pos: int, limit: int) -> tuple[str, str, int] | None:
         """A subject starting at pos: ('name'|'pronoun'|'desc'|'proper', value, end)."""
         m = self.mention_at.get(pos)
-        if m is not None and m.names:
+        if m is not None and m.names and not m.titled:
+            if set(m.names) <= self.cast.weak:
+                return "desc", self.text[m.start : m.end], m.end
             return "name", self._pick(m.names, pos), m.end
         rest = self.text[pos:limit]
         # `The voice of Vesh echoed`: the owner of the voice.
@@ -715,6 +768,12 @@ class _Attributor:
                 )
             ):
                 return "name", self._pick(owner.names, owner.start)
+            # `was his reply`, `was the impatient man's question`.
+            pm = _REPLY_OF_RE.match(text, wm.end(), limit)
+            if pm and pm.group("pron"):
+                return "pronoun", "he" if pm.group("pron").lower() == "his" else "she"
+            if pm:
+                return "desc", pm.group("desc")
         subj = self._subject_at(pos, limit)
         if subj is None:
             return None
@@ -860,9 +919,7 @@ class _Attributor:
                 who, conf = self._resolve_tag(tag[0], tag[1], q, exclude)
                 q.speaker, q.confidence, q.sieve = who, conf, "tag-" + tag[0]
                 q.tag_speaker = True
-                if tag[0] == "pronoun" and tag[1] in ("he", "she"):
-                    q.pron_gender = _PRONOUN_GENDER[tag[1]]
-                if tag[0] == "desc" and conf == CONF_GUESS:
+                if tag[0] in ("desc", "name") and conf == CONF_GUESS:
                     # A guess by gender: turn-taking may know better (see _regard).
                     noun = _strip_det(tag[1]).split()[-1:]
                     q.guess_gender = _NOUN_GENDER.get(noun[0]) if noun else None
@@ -1030,29 +1087,6 @@ class _Attributor:
             if "fallback" not in self.disabled:
                 self._seed(block, by_para)
             self._regard(block, by_para)
-            if "pronoun-turn" not in self.disabled:
-                self._pronoun_turns(block, by_para)
-
-    def _pronoun_turns(self, block: list[int], by_para: dict[int, list[_Quote]]) -> None:
-        """`he said` in a two-party exchange (A, B, he): A, when A fits and nobody else is
-        named in the paragraph, over the latest mention of that gender."""
-        for k in range(2, len(block)):
-            pq = by_para[block[k]]
-            q = pq[0]
-            if q.pron_gender is None:
-                continue
-            a, b = by_para[block[k - 2]][0].speaker, by_para[block[k - 1]][0].speaker
-            if a is None or b is None or a == b or q.speaker in (a, None):
-                continue
-            if self.cast.gender.get(a) != q.pron_gender or a in q.vocatives:
-                continue
-            p_start = self.para_starts[block[k]]
-            if self._names_between(p_start, q.start):
-                continue  # someone named just before: the pronoun's antecedent
-            old = q.speaker
-            for x in pq:
-                if x.speaker == old:
-                    x.speaker, x.sieve = a, "tag-pronoun-turn"
 
     def _regard(self, block: list[int], by_para: dict[int, list[_Quote]]) -> None:
         """`said the gentleman` guessed by gender: prefer the exchange's alternation."""
@@ -1271,6 +1305,42 @@ class _Attributor:
             else:
                 result.append(replace(seg, speaker=q.speaker, confidence=conf))
         return result
+
+
+def _count_persons(text: str, in_quote: Callable[[int], bool]) -> tuple[int, int]:
+    """`I` and he/she in the narration of text (outside quotations)."""
+    first = third = 0
+    for m in _PRONOUN_RE.finditer(text):
+        if in_quote(m.start()):
+            continue
+        if m.group(0) == "I":
+            first += 1
+        else:
+            third += 1
+    return first, third
+
+
+def _person_of(first: int, third: int) -> int:
+    """First person when `I` is common in narration relative to he/she."""
+    return 1 if first * 3 >= third and first >= 5 else 3
+
+
+# A quotation within one paragraph, for guess_narrative_person (no segmenter needed).
+_QUOTED_RE = re.compile(r"\"[^\"]*?(?:\"|\n[ \t]*\n|$)|\u201c[^\u201d]*?(?:\u201d|\n[ \t]*\n|$)")
+
+
+def guess_narrative_person(texts: Sequence[str]) -> int:
+    """1 or 3: the narrative person of a whole book (all its chapters' texts).
+
+    attribute_speakers guesses it per chapter when not told; a short chapter can be
+    mostly dialogue and guess wrong, so a caller with the whole book should pass this.
+    """
+    first = third = 0
+    for text in texts:
+        spans = [(m.start(), m.end()) for m in _QUOTED_RE.finditer(text)]
+        f, t = _count_persons(text, _SpanTest(spans))
+        first, third = first + f, third + t
+    return _person_of(first, third)
 
 
 def attribute_speakers(

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import narrator
-from narrator.attribute import attribute_speakers
+from narrator.attribute import attribute_speakers, guess_narrative_person
 from narrator.casting import (
     Assignment,
     assign_voices,
@@ -96,17 +96,26 @@ def candidate_characters(cast: Cast, texts: Sequence[str], *, managed: bool) -> 
     return merge_cast(cast, found) if cast.characters else found
 
 
-def analyze_text(text: str, characters: Sequence[Character]) -> list[Segment]:
-    """Segment one text and attribute its speech."""
-    return attribute_speakers(text, segment_chapter(text), characters)
+def analyze_text(
+    text: str, characters: Sequence[Character], *, narrative_person: int | None = None
+) -> list[Segment]:
+    """Segment one text and attribute its speech (person: 1 or 3, None to guess from it)."""
+    return attribute_speakers(
+        text, segment_chapter(text), characters, narrative_person=narrative_person
+    )
 
 
 def analyze_book(book: Book, cast: Cast, *, managed: bool = False) -> Analysis:
     """Segment and attribute every chapter of a book against one set of characters."""
     texts = [chapter.text for chapter in book.chapters]
     characters = candidate_characters(cast, texts, managed=managed)
+    # Told in the first or third person: decided once for the book, since a short chapter
+    # of mostly dialogue says too little on its own.
+    person = guess_narrative_person(texts)
     chapters = tuple(
-        ChapterAnalysis(chapter, tuple(analyze_text(chapter.text, characters)))
+        ChapterAnalysis(
+            chapter, tuple(analyze_text(chapter.text, characters, narrative_person=person))
+        )
         for chapter in book.chapters
     )
     counts = count_lines(segment for ch in chapters for segment in ch.segments)

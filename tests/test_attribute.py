@@ -11,7 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from narrator.attribute import NARRATOR, attribute_speakers, explain_speakers
+from narrator.attribute import (
+    NARRATOR,
+    attribute_speakers,
+    explain_speakers,
+    guess_narrative_person,
+)
 from narrator.model import Character, Gender, Kind, Segment
 
 DATA = Path(__file__).parent / "data" / "attribute"
@@ -122,6 +127,18 @@ def test_first_person_without_cast_entry_is_narrator() -> None:
     text = narration + '\n\n"Any news?" I asked.\n\n"None," said Dara.\n'
     out = attribute_speakers(text, quote_segments(text), [Character("Dara")])
     assert [s.speaker for s in out if s.kind.is_speech] == [NARRATOR, "Dara"]
+
+
+def test_narrative_person_is_guessed_over_the_whole_book() -> None:
+    first = "I rowed out at dawn and I counted the gulls, as I always do. " * 4
+    # A chapter of talk: `he`/`she` in its narration, every `I` inside quotes.
+    talk = '"I will go," he said. "I know the way," she said.\n\n' * 6
+    assert guess_narrative_person([first, talk, first]) == 1
+    assert guess_narrative_person([talk]) == 3
+    # Curly quotes and a quotation left open to the end of its paragraph.
+    third = "She rowed out at dawn. He counted the gulls. \u201cI am cold,\u201d she said. " * 4
+    assert guess_narrative_person([third + '"I was never so tired\n\nHe slept.']) == 3
+    assert guess_narrative_person([]) == 3
 
 
 def test_without_cast_keeps_names_and_descriptions() -> None:
