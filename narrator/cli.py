@@ -298,7 +298,7 @@ def _print_summary(summary: pipeline.RenderSummary) -> None:
     voices = ", ".join(f"{v} {n}" for v, n in sorted(summary.lines_per_voice.items()))
     out.print(f"lines per voice: {voices}", markup=False)
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary.stage_seconds.items())
-    out.print(f"time per stage: {stages}", markup=False)
+    out.print(f"time per stage (summed over parallel work): {stages}", markup=False)
     _print_warnings(summary.warnings)
 
 

@@ -285,8 +285,12 @@ class Reporter:
 
 
 class _Timer:
+    """Seconds spent per stage, summed over the threads that run it (so it can exceed the
+    wall time when chapters are encoded side by side)."""
+
     def __init__(self, seconds: dict[str, float]) -> None:
         self.seconds = seconds
+        self.lock = threading.Lock()
 
     @contextmanager
     def __call__(self, stage: str) -> Iterator[None]:
@@ -294,7 +298,9 @@ class _Timer:
         try:
             yield
         finally:
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+            with self.lock:
+                spent = time.perf_counter() - start
+                self.seconds[stage] = self.seconds.get(stage, 0.0) + spent
 
 
 def render_book(

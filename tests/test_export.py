@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from narrator import export
 from narrator.errors import InputError, OutputError, ToolMissingError
 from narrator.export import (
+    M4B_SAMPLE_RATE,
     build_m4b,
     encode_mp3,
     probe_duration_ms,
@@ -297,7 +298,7 @@ def test_m4b_accepts_parts_in_other_formats(tmp_path: Path) -> None:
     info = probe(tmp_path / "arc.m4b")
     assert [round(float(c["start_time"]) * 1000) for c in info["chapters"]] == [0, 1000]
     audio = next(s for s in info["streams"] if s["codec_type"] == "audio")
-    assert (audio["channels"], audio["sample_rate"]) == (1, "22050")
+    assert (audio["channels"], audio["sample_rate"]) == (1, str(M4B_SAMPLE_RATE))
 
 
 @pytest.mark.ffmpeg
