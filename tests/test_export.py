@@ -278,7 +278,8 @@ def test_m4b_chapters_start_where_each_part_starts(tmp_path: Path, part_format: 
     # MP3 parts: their header durations are ~50 ms long each; the starts must not drift.
     assert all(abs(s - e) <= 5 for s, e in zip(starts, expected_starts, strict=True))
     assert abs(1000 * float(chapters[-1]["end_time"]) - sum(lengths)) <= 5
-    assert abs(1000 * float(info["format"]["duration"]) - sum(lengths)) <= 60
+    # The container adds AAC padding (about 1024 samples a part) that players trim.
+    assert abs(1000 * float(info["format"]["duration"]) - sum(lengths)) <= 100
     assert info["format"]["tags"]["title"] == "Arc One"
     assert info["format"]["tags"]["artist"] == "Jo"
     assert info["format"]["tags"]["genre"] == "Audiobook"
