@@ -275,16 +275,23 @@ def _labels(character: Character) -> set[str]:
 
 
 def merge_cast(cast: Cast, found: Sequence[Character]) -> list[Character]:
-    """Cast characters first (their data wins), then found characters no cast entry names."""
-    merged: list[Character] = []
+    """Cast characters (their data wins) and found characters no cast entry names.
+
+    In the order the characters were found (most mentioned first), cast characters the text
+    does not name last: a cast file written from found characters then gives the same list
+    back, so a re-run attributes exactly as the run that wrote it.
+    """
+    ranked: list[tuple[int, Character]] = []
     claimed: set[int] = set()
-    for character in cast.characters:
+    for position, character in enumerate(cast.characters):
         labels = _labels(character)
         aliases = list(character.aliases)
         gender = character.gender
+        rank = len(found) + position
         for index, other in enumerate(found):
             if _labels(other) & labels:
                 claimed.add(index)
+                rank = min(rank, index)
                 # Fill what the author left out; never override what they wrote.
                 gender = gender or other.gender
                 known = {a.casefold() for a in aliases} | {character.name.casefold()}
@@ -292,9 +299,10 @@ def merge_cast(cast: Cast, found: Sequence[Character]) -> list[Character]:
                     if alias.casefold() not in known:
                         aliases.append(alias)
                         known.add(alias.casefold())
-        merged.append(replace(character, aliases=tuple(aliases), gender=gender))
-    merged.extend(c for i, c in enumerate(found) if i not in claimed)
-    return merged
+        ranked.append((rank, replace(character, aliases=tuple(aliases), gender=gender)))
+    ranked.extend((i, c) for i, c in enumerate(found) if i not in claimed)
+    ranked.sort(key=lambda pair: pair[0])  # stable: a cast entry before the found one it ties
+    return [character for _, character in ranked]
 
 
 # ---------------------------------------------------------------------------- assigning

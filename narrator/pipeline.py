@@ -207,7 +207,10 @@ def cast_book(analysis: Analysis, voices_dirs: Sequence[Path] = ()) -> Casting:
     """Give every speaker a voice: the cast file's choices first, then stable defaults."""
     profiles = load_profiles(voices_dirs)
     validate_cast_voices(analysis.cast, profiles)
-    assignment = assign_voices(analysis.characters, analysis.cast, profiles, analysis.line_counts)
+    # Only those who speak (and the author's own characters) take voices: who else is
+    # mentioned must not change which voices the speakers and unnamed speakers get.
+    speaking = _speaking(analysis)
+    assignment = assign_voices(speaking, analysis.cast, profiles, analysis.line_counts)
     return Casting(assignment, profiles, analysis.characters, analysis.cast)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -286,7 +287,7 @@ def test_known_voices_pass(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- merge_cast
 
 
-def test_merge_cast_keeps_cast_first_and_fills_gaps() -> None:
+def test_merge_cast_keeps_the_found_order_and_fills_gaps() -> None:
     cast = Cast(
         characters=(
             Character("Elizabeth Bennet", ("Lizzy",), F, voice="f-young"),
@@ -300,12 +301,27 @@ def test_merge_cast_keeps_cast_first_and_fills_gaps() -> None:
         Character("Jane", (), F),
     ]
     merged = merge_cast(cast, found)
-    assert [c.name for c in merged] == ["Elizabeth Bennet", "Mr. Collins", "Mr. Darcy", "Jane"]
-    lizzy, collins = merged[0], merged[1]
+    assert [c.name for c in merged] == ["Mr. Darcy", "Elizabeth Bennet", "Mr. Collins", "Jane"]
+    lizzy, collins = merged[1], merged[2]
     assert lizzy.gender == F and lizzy.voice == "f-young"
     assert lizzy.aliases == ("Lizzy", "Eliza")
     assert collins.gender == M  # filled in: the author gave none
     assert collins.aliases == ("Collins",)
+
+
+def test_a_cast_written_from_found_characters_merges_back_to_the_same_list() -> None:
+    found = [
+        Character("Tom Hale", ("Tom", "Mr. Hale"), M),
+        Character("Ann", (), F),
+        Character("Mrs. Hale", (), F),
+        Character("Bea", (), F),
+    ]
+    # The cast file keeps the speakers only, in its own order, with voices added.
+    cast = Cast(characters=(replace(found[2], voice="w"), replace(found[0], voice="m")))
+    merged = merge_cast(cast, found)
+    assert [c.name for c in merged] == [c.name for c in found]
+    assert [c.aliases for c in merged] == [c.aliases for c in found]
+    assert merge_cast(Cast(characters=(Character("Zed"),)), found)[-1].name == "Zed"
 
 
 # ---------------------------------------------------------------- assign_voices

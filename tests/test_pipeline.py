@@ -284,3 +284,29 @@ def test_pathological_text_is_spoken_without_markup_or_control_characters(tmp_pa
     # Offsets refer to the decoded text, in which control characters became spaces.
     assert "".join(s.text for s in report.parts()[0][1]) == read_text(chapter)
     assert "\x07" not in read_text(chapter)
+
+
+@pytest.mark.parametrize("name", ["the-lantern-keeper.txt", "arc"])
+def test_the_cast_file_a_run_writes_gives_the_next_run_the_same_speakers_and_voices(
+    tmp_path: Path, name: str
+) -> None:
+    source = ROOT / "examples" / name
+    target = tmp_path / name
+    if source.is_dir():
+        shutil.copytree(source, target)
+    else:
+        shutil.copy(source, target)
+    first = pipeline.analyze_input(target)
+    pipeline.write_cast_file(target, None, first)
+    second = pipeline.analyze_input(target)
+
+    def speakers(report: pipeline.AnalyzeReport) -> list[tuple[int, str | None]]:
+        return [
+            (s.start, s.speaker) for _, segs in report.parts() for s in segs if s.kind.is_speech
+        ]
+
+    def voices(report: pipeline.AnalyzeReport) -> dict[str, object]:
+        return {str(r["name"]): r["voice"] for r in report.character_rows() if r["lines"]}
+
+    assert speakers(first) == speakers(second)
+    assert voices(first) == voices(second)
