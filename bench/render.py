@@ -244,7 +244,7 @@ def run_narrator(
     if args.engine != "espeak":
         shown += f" --engine {args.engine}"
     run = Run(name, shown, got.wall_s, got.cpu_s, got.tree_bytes / 2**20, got.proc_bytes / 2**20)
-    stages = re.search(r"^time per stage: (.*)$", stdout, re.MULTILINE)
+    stages = re.search(r"^time per stage[^:]*: (.*)$", stdout, re.MULTILINE)
     clips = re.search(r"^(\d+ clips synthesized, \d+ reused)$", stdout, re.MULTILINE)
     run.stages = stages.group(1) if stages else "?"
     run.clips = clips.group(1) if clips else "?"

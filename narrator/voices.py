@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -59,8 +60,12 @@ def shown_path(path: Path) -> str:
 
 
 def project_voices_dir() -> Path:
-    """The voices/ folder shipped next to the narrator package."""
-    return Path(narrator.__file__).resolve().parent.parent / "voices"
+    """The shipped voices: voices/ beside the package in a checkout, else where pip put them."""
+    checkout = Path(narrator.__file__).resolve().parent.parent / "voices"
+    if checkout.is_dir():
+        return checkout
+    # A wheel installs them as data files under the environment's prefix (pyproject.toml).
+    return Path(sys.prefix) / "share" / "narrator" / "voices"
 
 
 def user_voices_dir() -> Path:
