@@ -504,13 +504,11 @@ class _ChapterWriter:
                 cues = stitch_chapter(clips, lines, wav_path)
             with self.timed("encode"):
                 tags = chapter_tags(self.book, chapter, self.track_total)
+                # The M4B's part comes from the WAV too: one lossy step, not two.
+                part = _m4b_part_path(result) if self.with_m4b else None
                 result.duration_ms = encode_mp3(
-                    wav_path, result.mp3_path, tags, self.options.bitrate_kbps
+                    wav_path, result.mp3_path, tags, self.options.bitrate_kbps, m4b_part=part
                 )
-                if self.with_m4b:  # from the WAV: one lossy step, not two
-                    part = _m4b_part_path(result)
-                    part.parent.mkdir(exist_ok=True)
-                    encode_m4b_part(wav_path, part)
             write_vtt(cues, result.vtt_path)
         except BaseException:
             self.failed.set()

@@ -444,3 +444,15 @@ def test_m3u_lists_relative_paths_with_durations(tmp_path: Path) -> None:
 def test_m3u_path_outside_the_playlist_folder(tmp_path: Path) -> None:
     write_m3u([(tmp_path / "a" / "x.mp3", "X", 5000)], tmp_path / "b" / "list.m3u")
     assert (tmp_path / "b" / "list.m3u").read_text(encoding="utf-8").split("\n")[2] == "../a/x.mp3"
+
+
+@pytest.mark.ffmpeg
+def test_encode_mp3_can_write_the_m4b_part_in_the_same_run(tmp_path: Path) -> None:
+    wav_path = make_wav(tmp_path / "c.wav", 1800)
+    part = tmp_path / ".parts" / "c.m4a"
+    ms = encode_mp3(wav_path, tmp_path / "c.mp3", Tags(title="C", album="A"), m4b_part=part)
+    assert ms == 1800
+    assert abs(probe_duration_ms(tmp_path / "c.mp3") - 1800) <= 5
+    audio = next(s for s in probe(part)["streams"] if s["codec_type"] == "audio")
+    assert (audio["codec_name"], audio["sample_rate"]) == ("aac", str(M4B_SAMPLE_RATE))
+    assert not [p for p in part.parent.iterdir() if p.name.startswith(".")]

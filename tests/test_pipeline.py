@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 from epubfactory import EpubSpec, Page, build_epub, tiny_png
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from narrator import pipeline
 from narrator.export import read_vtt
 from narrator.load import read_text
-from narrator.model import Kind
+from narrator.model import Character, Gender, Kind
 
 ROOT = Path(__file__).resolve().parent.parent
 ARC = ROOT / "examples" / "arc"
@@ -310,3 +312,26 @@ def test_the_cast_file_a_run_writes_gives_the_next_run_the_same_speakers_and_voi
 
     assert speakers(first) == speakers(second)
     assert voices(first) == voices(second)
+
+
+_TRICKY = st.sampled_from(
+    ['"', "'", "\u201c", "\u201d", "\u2018", "\u2019", "*", "\n", "\n\n", " said Ann", " Tom", ":"]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(_TRICKY, st.text(max_size=12)), max_size=40))
+def test_analyze_json_segments_cover_any_text_exactly(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    characters = [
+        Character("Ann", ("Ann",), Gender.FEMALE),
+        Character("Tom", ("Tom",), Gender.MALE),
+    ]
+    for cast in (characters, []):
+        segments = pipeline.analyze_text(text, cast)
+        position = 0
+        for segment in segments:
+            assert segment.start == position < segment.end
+            assert text[segment.start : segment.end] == segment.text
+            position = segment.end
+        assert position == len(text)
