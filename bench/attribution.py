@@ -39,8 +39,11 @@ sys.path.insert(0, str(ROOT))
 from narrator.attribute import SIEVES, attribute_speakers, explain_speakers  # noqa: E402
 from narrator.model import Character, Gender, Kind, Segment  # noqa: E402
 
-PDNC = Path(os.environ.get("NARRATOR_PDNC", "/work/shared/bench/pdnc"))
-WEBFIC = Path(os.environ.get("NARRATOR_WEBFIC", "/work/shared/bench/webfic"))
+# ../shared beside the checkout (read-only benchmark data; never copied into the repo).
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+PDNC = Path(os.environ.get("NARRATOR_PDNC", str(SHARED / "bench" / "pdnc")))
+WEBFIC = Path(os.environ.get("NARRATOR_WEBFIC", str(SHARED / "bench" / "webfic")))
 TYPES = ("explicit", "anaphoric", "implicit", "unknown")
 SIEVE_OF: dict[Path, dict[int, str]] = {}  # text path -> segment start -> sieve
 

@@ -47,8 +47,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# ../shared beside the checkout (read-only benchmark data; never copied into the repo).
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
 REPO = Path(__file__).resolve().parent.parent
-PDNC = Path("/work/shared/bench/pdnc")
+PDNC = SHARED / "bench" / "pdnc"
 NARRATOR = REPO / ".venv" / "bin" / "narrator"
 PAGE = os.sysconf("SC_PAGE_SIZE")
 POLL_S = 0.05
