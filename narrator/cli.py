@@ -291,9 +291,12 @@ def _print_summary(summary: pipeline.RenderSummary) -> None:
             out.print(f"  audiobook {summary.m4b_path}", markup=False)
     rendered, skipped = summary.count("rendered"), summary.count("skipped")
     audio = _format_duration(summary.duration_ms)
-    out.print(
-        f"{rendered} chapters rendered, {skipped} skipped; audio {audio}; {summary.elapsed_s:.1f} s"
+    done = (
+        f"{summary.count('planned')} chapters to render"
+        if summary.dry_run
+        else (f"{rendered} chapters rendered")
     )
+    out.print(f"{done}, {skipped} skipped; audio {audio}; {summary.elapsed_s:.1f} s")
     out.print(f"{summary.clips_synthesized} clips synthesized, {summary.clips_reused} reused")
     voices = ", ".join(f"{v} {n}" for v, n in sorted(summary.lines_per_voice.items()))
     out.print(f"lines per voice: {voices}", markup=False)

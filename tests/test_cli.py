@@ -320,3 +320,16 @@ def test_dialogue_is_found_in_every_supported_encoding(
         "Yes, again,",
     ]
     assert [s["speaker"] for s in dialogue] == ["Renée", "Marc"]
+
+
+def test_dry_run_prints_the_plan(tmp_path: Path) -> None:
+    chapter = tmp_path / "c.txt"
+    chapter.write_text('"Hello," said Ann.\n', encoding="utf-8")
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["render", str(chapter), "--out", str(out), "--dry-run", "--engine", "fake"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "dry run" in result.stdout and "1 chapters to render" in result.stdout
+    assert "clips to synthesize" in result.stdout
+    assert not out.exists() and not (tmp_path / "cast.toml").exists()
