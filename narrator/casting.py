@@ -29,6 +29,7 @@ from narrator.voices import (
     VOLUME_RANGE,
     find_key_line,
     find_table_line,
+    read_toml,
     shown_path,
 )
 
@@ -60,15 +61,7 @@ class Assignment:
 
 def load_cast(path: Path) -> Cast:
     """Read and validate a cast file (unknown keys, wrong types, duplicate names: ConfigError)."""
-    where = shown_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{where}: cannot read cast file: {e}") from e
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{where}: invalid TOML: {e}") from e
+    text, data = read_toml(path, "cast file")
     return _parse_cast(data, text, path)
 
 

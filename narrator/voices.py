@@ -100,17 +100,23 @@ def load_profiles(extra_dirs: Sequence[Path] = ()) -> dict[str, VoiceProfile]:
     return dict(sorted(profiles.items()))
 
 
-def load_profile(path: Path) -> VoiceProfile:
-    """Read and validate one voice profile file; its id is the file stem."""
+def read_toml(path: Path, what: str) -> tuple[str, dict[str, Any]]:
+    """A TOML file's text and data; ConfigError naming the file (and line) when it is bad."""
     where = shown_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{where}: cannot read voice profile: {e}") from e
+        raise ConfigError(f"{where}: cannot read {what}: {e}") from e
     try:
-        data = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{where}: invalid TOML: {e}") from e
+
+
+def load_profile(path: Path) -> VoiceProfile:
+    """Read and validate one voice profile file; its id is the file stem."""
+    where = shown_path(path)
+    text, data = read_toml(path, "voice profile")
 
     def fail(field: str, message: str) -> ConfigError:
         line = find_key_line(text, field)
