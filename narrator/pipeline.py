@@ -258,7 +258,6 @@ class RenderSummary:
     clips_synthesized: int = 0
     clips_reused: int = 0
     lines_per_voice: dict[str, int] = field(default_factory=dict)
-    speakers: dict[str, str] = field(default_factory=dict)  # speaker -> voice id
     warnings: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     elapsed_s: float = 0.0
@@ -364,7 +363,6 @@ def render_book(
                 summary.lines_per_voice[line.voice_id] = (
                     summary.lines_per_voice.get(line.voice_id, 0) + 1
                 )
-                summary.speakers.setdefault(line.speaker, line.voice_id)
             tags = chapter_tags(book, chapter, track_total)
             keys = [clip_key(line.text, line.settings, current_engine) for line in lines]
             fingerprint = _fingerprint(lines, keys, tags, options.bitrate_kbps)
@@ -385,7 +383,7 @@ def render_book(
             if manifest.is_current(result.mp3_path, result.vtt_path, fingerprint):
                 result.status = "skipped"
                 result.duration_ms = manifest.duration_ms(result.mp3_path)
-            else:
+            elif options.dry_run:  # reading the cache is only worth it to show the plan
                 result.clips_to_synthesize = len(
                     {key for key in set(keys) if cache.get(key) is None}
                 )
