@@ -934,10 +934,11 @@ class _Attributor:
             tagged = [q for q in para_quotes if q.tag_speaker]
             if not tagged or "paragraph" in self.disabled:
                 continue
+            tagged_starts = [t.start for t in tagged]  # in text order: bisect, not a scan
             for j, q in enumerate(para_quotes):
                 if q.speaker is None:
-                    before = [t for t in tagged if t.start < q.start]
-                    src = before[-1] if before else tagged[0]
+                    before = bisect.bisect_left(tagged_starts, q.start)
+                    src = tagged[before - 1] if before else tagged[0]
                     # `"Thanks," Krum said. Woolsey shook his head. "I have to go."`
                     other = self._lead_actor(q, para_quotes[j - 1].end if j else q.start)
                     if other is not None and other != src.speaker:

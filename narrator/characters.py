@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -349,11 +350,31 @@ def _split(form: str) -> tuple[str | None, str | None, list[str]]:
     return None, None, words
 
 
+@lru_cache(maxsize=4)
+def _marks(text: str) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Positions of paragraph breaks and of straight, opening and closing double quotes."""
+    return (
+        [m.start() for m in re.finditer(r"(?=\n\n)", text)],
+        [m.start() for m in re.finditer('"', text)],
+        [m.start() for m in re.finditer("“", text)],
+        [m.start() for m in re.finditer("”", text)],
+    )
+
+
+def _between(positions: list[int], start: int, end: int) -> int:
+    return bisect_left(positions, end) - bisect_left(positions, start)
+
+
 def _pronoun_vote(text: str, end: int) -> int:
     """+1 if the first pronoun in the narration after a mention is male, -1 female, 0 none."""
-    para_start = text.rfind("\n\n", 0, end) + 1
-    straight = text.count('"', para_start, end)
-    if straight % 2 or text.count("“", para_start, end) > text.count("”", para_start, end):
+    # Counted with bisect over positions found once per text: counting from the paragraph
+    # start for every mention is quadratic in a huge paragraph.
+    breaks, straight, opening, closing = _marks(text)
+    last_break = bisect_right(breaks, end - 2) - 1
+    para_start = breaks[last_break] + 1 if last_break >= 0 else 0
+    if _between(straight, para_start, end) % 2 or _between(opening, para_start, end) > _between(
+        closing, para_start, end
+    ):
         return 0  # mentioned inside dialogue: the pronouns nearby are the speaker's
     window = text[end : end + 300]
     cut = window.find("\n\n")
