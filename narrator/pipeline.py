@@ -54,6 +54,7 @@ from narrator.script import NARRATOR, UNKNOWN_SPEAKER, Voice, build_lines, speak
 from narrator.segment import segment_chapter
 from narrator.stitch import pause_before_ms, stitch_chapter
 from narrator.synth import ClipCache, SynthPool, check_engine, clip_key, engine_id, engine_voices
+from narrator.synth.base import engine_class
 from narrator.voices import check_profile_voices, load_profiles
 
 CAST_FILE_NAME = "cast.toml"
@@ -137,11 +138,15 @@ def default_cast_path(input_path: Path) -> Path:
     )
 
 
-def read_cast(cast_path: Path | None) -> Cast:
-    """The cast file's content, or an empty cast when there is none."""
-    if cast_path is None or not cast_path.exists():
-        return Cast(path=cast_path)
-    return load_cast(cast_path)
+def resolve_cast(input_path: Path, cast_path: Path | None) -> tuple[Cast, Path, bool]:
+    """The cast, its file, and whether narrator manages it (no --cast given).
+
+    A cast file named with --cast must exist; the book's own cast.toml may not exist yet.
+    """
+    if cast_path is not None:
+        return load_cast(cast_path), cast_path, False
+    path = default_cast_path(input_path)
+    return (load_cast(path) if path.exists() else Cast(path=path)), path, True
 
 
 # ---------------------------------------------------------------------------- casting
@@ -195,8 +200,8 @@ class Casting:
 
 def check_voices_installed(casting: Casting, used: Iterable[str], engine: str) -> None:
     """Fail before any synthesis when a voice in use names an engine voice not installed."""
-    if engine.startswith("fake"):
-        return  # the test engine speaks any voice as a tone
+    if not engine_class(engine).checks_voices:
+        return  # an engine that speaks any voice (the fake one: tones)
     offered = engine_voices(engine)
     installed = [voice for voice in offered if not voice.startswith("+")]
     variants = [voice[1:] for voice in offered if voice.startswith("+")]
@@ -323,11 +328,9 @@ def render_book(
         book = replace(
             book, title=options.title or book.title, author=options.author or book.author
         )
-    cast_path = options.cast_path or default_cast_path(input_path)
     reporter.stage("analyze")
     with timed("analyze"):
-        managed = options.cast_path is None
-        cast = read_cast(cast_path) if managed else load_cast(cast_path)
+        cast, cast_path, managed = resolve_cast(input_path, options.cast_path)
         analysis = analyze_book(book, cast, managed=managed)
     with timed("cast"):
         casting = cast_book(analysis, options.voices_dirs)
@@ -352,7 +355,7 @@ def render_book(
     manifest = _Manifest(book_dir / MANIFEST_NAME)
     total = len(analysis.chapters)
     track_total = total
-    plans: list[tuple[ChapterAnalysis, list[Line], ChapterResult, str]] = []
+    plans: list[tuple[ChapterAnalysis, list[Line], ChapterResult]] = []
     with timed("script"):
         for chapter_analysis in analysis.chapters:
             chapter = chapter_analysis.chapter
@@ -387,12 +390,10 @@ def render_book(
                 result.clips_to_synthesize = len(
                     {key for key in set(keys) if cache.get(key) is None}
                 )
-            plans.append((chapter_analysis, lines, result, fingerprint))
+            plans.append((chapter_analysis, lines, result))
             summary.chapters.append(result)
 
-    unattributed = sum(
-        1 for _, lines, _, _ in plans for ln in lines if ln.speaker == UNKNOWN_SPEAKER
-    )
+    unattributed = sum(1 for _, lines, _ in plans for ln in lines if ln.speaker == UNKNOWN_SPEAKER)
     if unattributed:
         summary.warnings.append(f"{unattributed} lines have no known speaker (read as 'Unknown')")
     if options.dry_run:
@@ -406,7 +407,7 @@ def render_book(
             check_voices_installed(casting, summary.lines_per_voice, options.engine)
         writer = _ChapterWriter(book, manifest, options, track_total, timed, reporter, with_m4b)
         with SynthPool(options.engine, cache, options.jobs) as pool, writer:
-            for position, (chapter_analysis, lines, result, fingerprint) in enumerate(todo, 1):
+            for position, (chapter_analysis, lines, result) in enumerate(todo, 1):
                 writer.raise_failure()
                 reporter.chapter_started(position, len(todo), result.title, len(lines))
                 with timed("synthesize"):
@@ -420,9 +421,7 @@ def render_book(
                 summary.clips_reused += synthesized.reused
                 summary.warnings += [f"chapter {result.number}: {r}" for r in synthesized.retries]
                 # Encoded in the background while the next chapter is being synthesized.
-                writer.submit(
-                    chapter_analysis.chapter, lines, synthesized.clips, result, fingerprint
-                )
+                writer.submit(chapter_analysis.chapter, lines, synthesized.clips, result)
 
     with timed("package"):
         _package(book, summary, manifest, book_dir, with_m4b)
@@ -469,16 +468,9 @@ class _ChapterWriter:
                 future.result()
 
     def submit(
-        self,
-        chapter: Chapter,
-        lines: list[Line],
-        clips: Sequence[Clip],
-        result: ChapterResult,
-        fingerprint: str,
+        self, chapter: Chapter, lines: list[Line], clips: Sequence[Clip], result: ChapterResult
     ) -> None:
-        self.futures.append(
-            self.executor.submit(self._write, chapter, lines, clips, result, fingerprint)
-        )
+        self.futures.append(self.executor.submit(self._write, chapter, lines, clips, result))
 
     def raise_failure(self) -> None:
         """Re-raise the error of a chapter that failed, so the run stops early."""
@@ -487,12 +479,7 @@ class _ChapterWriter:
                 future.result()
 
     def _write(
-        self,
-        chapter: Chapter,
-        lines: list[Line],
-        clips: Sequence[Clip],
-        result: ChapterResult,
-        fingerprint: str,
+        self, chapter: Chapter, lines: list[Line], clips: Sequence[Clip], result: ChapterResult
     ) -> None:
         if self.failed.is_set():
             return
@@ -514,7 +501,7 @@ class _ChapterWriter:
         finally:
             wav_path.unlink(missing_ok=True)
         result.status = "rendered"
-        self.manifest.record(result.mp3_path, fingerprint, result.duration_ms)
+        self.manifest.record(result.mp3_path, result.fingerprint, result.duration_ms)
         self.reporter.chapter_finished(result)
 
 
@@ -761,8 +748,7 @@ def analyze_input(
         book = Book(title=input_path.stem, chapters=(chapter,), source_path=input_path)
     else:
         book = load_book(input_path)
-    managed = cast_path is None
-    cast = read_cast(default_cast_path(input_path)) if cast_path is None else load_cast(cast_path)
+    cast, _, managed = resolve_cast(input_path, cast_path)
     analysis = analyze_book(book, cast, managed=managed)
     return AnalyzeReport(analysis, cast_book(analysis, voices_dirs), whole_text)
 

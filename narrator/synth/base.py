@@ -43,6 +43,9 @@ class EngineClass(Protocol):
 
     def __call__(self) -> Engine: ...
 
+    # Whether profiles' engine voices are checked against voices() before synthesis.
+    checks_voices: bool
+
     def identify(self) -> str:
         """The engine id, found without starting an engine (safe in the parent process)."""
         ...

@@ -107,6 +107,8 @@ def _no_cancel() -> None:
 class EspeakEngine:
     """One pyttsx3 engine; create at most one per process, and never in the pool's parent."""
 
+    checks_voices = True
+
     @classmethod
     def identify(cls) -> str:
         try:

@@ -54,6 +54,8 @@ def tone_pcm(duration_ms: float, voice: VoiceSettings) -> bytes:
 class FakeEngine:
     """Writes tones instead of speech; accepts any voice name."""
 
+    checks_voices = False  # it speaks any voice as a tone
+
     id = "fake-1"
 
     @classmethod
