@@ -64,6 +64,10 @@ class Segment:
     text: str
     speaker: str | None = None
     confidence: float | None = None  # 0..1, for dialogue and thought only
+    # Why attribution chose the speaker, as short readable reasons (`tag: said Tom`).
+    evidence: tuple[str, ...] = ()
+    # The other likely speakers with their probabilities, most likely first.
+    candidates: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from narrator import segment
 from narrator.attribute import (
     NARRATOR,
     attribute_speakers,
@@ -214,3 +215,14 @@ def test_any_text_keeps_coverage_and_confidence(pieces: list[str], person: int |
             assert seg.speaker is None or seg.speaker.strip()
         else:
             assert seg.speaker is None
+
+
+def test_fixed_speaker_wins_and_says_so() -> None:
+    text = '"Where were you?" Tom asked.\n\n"Out," said Dara.\n'
+    segments = segment.segment_chapter(text)
+    cast = [Character("Tom"), Character("Dara")]
+    second = next(s for s in segments if s.kind is Kind.DIALOGUE and "Out" in s.text)
+    out = attribute_speakers(text, segments, cast, fixed={second.start: "Tom"})
+    line = next(s for s in out if s.start == second.start)
+    assert (line.speaker, line.confidence) == ("Tom", 1.0)
+    assert line.evidence == ("corrected by the author",)
