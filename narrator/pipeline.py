@@ -419,7 +419,10 @@ def render_book(
                         ) from exc
                 summary.clips_synthesized += synthesized.synthesized
                 summary.clips_reused += synthesized.reused
-                summary.warnings += [f"chapter {result.number}: {r}" for r in synthesized.retries]
+                summary.warnings += [
+                    f"chapter {result.number}: {r}"
+                    for r in (*synthesized.retries, *synthesized.warnings)
+                ]
                 # Encoded in the background while the next chapter is being synthesized.
                 writer.submit(chapter_analysis.chapter, lines, synthesized.clips, result)
 

@@ -348,3 +348,14 @@ def test_a_200000_word_paragraph_of_random_quotes_and_names_is_analysed() -> Non
         text, pipeline.candidate_characters(Cast(), [text], managed=True)
     )
     assert "".join(s.text for s in segments) == text
+
+
+def test_a_clip_longer_than_its_words_is_kept_and_the_book_renders(tmp_path: Path) -> None:
+    # "{long}" makes the test engine answer with five times the audio, every time, as
+    # espeak-ng does for a snore, a hum or a line in a script its voice spells out.
+    chapter = tmp_path / "Hum.txt"
+    chapter.write_text('The kettle sang. "Zzzzzzzzzz {long}," snored Tom.\n', encoding="utf-8")
+    options = pipeline.RenderOptions(out_dir=tmp_path / "out", engine="fake-faulty", m4b=False)
+    summary = pipeline.render_book(chapter, options)
+    assert summary.count("rendered") == 1
+    assert any("kept as the engine said it" in warning for warning in summary.warnings)

@@ -5,10 +5,12 @@ the rate (words * 60000 / rate_wpm ms, at least 150 ms) and whose pitch follows 
 
 FaultyEngine ("fake-faulty") is for tests of the worker pool only: markers in the text make
 it misbehave. `[hang]` sleeps for an hour, `[crash]` kills its process, `[raise]` raises,
-`[empty]` writes a header-only WAV, `[short]` writes a tenth of the audio, `[refuse]` raises
+`[empty]` writes a header-only WAV, `[short]` writes a tenth of the audio, `[long]` half as
+much again as the most its words could need (complete but long), `[refuse]` raises
 EngineError (a user-facing error, not retried). A count such as
 `[crash*2]` misbehaves only on the first two attempts at that text; the attempts are counted
-in files under $NARRATOR_FAKE_FAULT_DIR (without it, the marker always misbehaves).
+in files under $NARRATOR_FAKE_FAULT_DIR (without it, the marker always misbehaves). Braces
+work as brackets do (`{long}`): they survive the script's markup removal in whole renders.
 $NARRATOR_FAKE_START_FAULT set to "crash" or "missing" makes the engine fail to start.
 """
 
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from narrator.errors import EngineError, ToolMissingError
 from narrator.model import VoiceSettings
-from narrator.synth.base import SAMPLE_RATE_HZ, count_words, write_wav
+from narrator.synth.base import SAMPLE_RATE_HZ, count_words, max_duration_ms, write_wav
 
 MIN_DURATION_MS = 150
 FAULT_DIR_ENV = "NARRATOR_FAKE_FAULT_DIR"
@@ -78,7 +80,7 @@ class FakeEngine:
         write_wav(wav_path, tone_pcm(duration_ms, voice))
 
 
-_FAULT_RE = re.compile(r"\[(hang|crash|raise|refuse|empty|short)(?:\*(\d+))?\]")
+_FAULT_RE = re.compile(r"[\[{](hang|crash|raise|refuse|empty|short|long)(?:\*(\d+))?[\]}]")
 
 
 def _should_misbehave(text: str, fault: str, times: str | None) -> bool:
@@ -125,3 +127,5 @@ class FaultyEngine(FakeEngine):
         elif fault == "short":
             duration_ms = count_words(text) * 60000.0 / max(voice.rate_wpm, 1)
             write_wav(wav_path, tone_pcm(duration_ms / 10, voice))
+        elif fault == "long":
+            write_wav(wav_path, tone_pcm(1.5 * max_duration_ms(text, voice.rate_wpm), voice))

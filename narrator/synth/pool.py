@@ -6,7 +6,9 @@ holds a pyttsx3 engine (forking one deadlocks in C). Cache hits never reach a wo
 identical lines in a batch are spoken once. Every clip has a timeout that grows with its
 length; a worker that hangs, crashes or returns a bad clip (no audio, a length that does not
 fit its words and rate) is killed and replaced and the clip tried again, up to `attempts`
-times, before EngineError names the line.
+times, before EngineError names the line. A clip longer than its words need is tried once
+more; when it comes back long again it is what the engine says (a hum, a line in another
+script spelled out): it is kept and named in the warnings, never a failed render.
 """
 
 from __future__ import annotations
@@ -33,11 +35,12 @@ from narrator.model import Clip, Line, VoiceSettings
 from narrator.synth.base import (
     count_words,
     create_engine,
-    duration_plausible,
     engine_class,
     engine_id,
     expected_duration_ms,
+    max_duration_ms,
     read_wav,
+    too_short,
     write_wav,
 )
 from narrator.synth.cache import ClipCache, clip_key
@@ -63,6 +66,8 @@ class SynthResult:
     # One message per failed attempt that was tried again (hang, crash, bad clip), naming
     # the line: material for the end-of-run warnings.
     retries: tuple[str, ...] = ()
+    # Clips kept although longer than their words need, naming the line.
+    warnings: tuple[str, ...] = ()
 
     @property
     def retried(self) -> int:
@@ -133,6 +138,7 @@ class _Job:
     settings: VoiceSettings
     line_index: int  # the first line that needs this clip, for messages
     attempts: int = 0
+    long_clips: int = 0  # attempts that came back longer than the words need
 
 
 class _Worker:
@@ -206,6 +212,7 @@ class SynthPool:
         self._names = itertools.count()
         self._start_failures = 0
         self._retries: list[str] = []
+        self._warnings: list[str] = []
 
     def __enter__(self) -> SynthPool:
         return self
@@ -242,6 +249,7 @@ class SynthPool:
         waiting: dict[str, list[int]] = {}
         done = made = 0
         self._retries = []
+        self._warnings = []
         for index, line in enumerate(lines):
             key = clip_key(line.text, line.settings, self.engine_id)
             if key in pending:
@@ -281,6 +289,7 @@ class SynthPool:
             synthesized=len(pending) + made,
             reused=total - len(pending) - made,
             retries=tuple(self._retries),
+            warnings=tuple(self._warnings),
         )
 
     def _silent_clip(self, key: str) -> Clip:
@@ -362,10 +371,23 @@ class SynthPool:
 
     def _validate_and_store(self, job: _Job, wav_path: Path) -> Clip:
         info = read_wav(wav_path)
-        if not duration_plausible(info.duration_ms, job.text, job.settings.rate_wpm):
-            expected_ms = expected_duration_ms(job.text, job.settings.rate_wpm)
+        rate_wpm = job.settings.rate_wpm
+        if too_short(info.duration_ms, job.text, rate_wpm):
+            expected_ms = expected_duration_ms(job.text, rate_wpm)
             raise ValueError(
                 f"clip is {info.duration_ms} ms long, expected about {expected_ms:.0f} ms"
+            )
+        longest_ms = max_duration_ms(job.text, rate_wpm)
+        if info.duration_ms > longest_ms:
+            if job.long_clips == 0 and job.attempts + 1 < self.attempts:
+                job.long_clips += 1
+                raise ValueError(
+                    f"clip is {info.duration_ms} ms long, at most {longest_ms:.0f} ms expected"
+                )
+            self._warnings.append(
+                f"line {job.line_index + 1} ({_snippet(job.text)}) is "
+                f"{info.duration_ms / 1000:.1f} s long, more than its words need "
+                f"(at most {longest_ms / 1000:.1f} s): kept as the engine said it"
             )
         return self.cache.put(job.key, wav_path)
 
