@@ -361,9 +361,7 @@ def test_long_but_complete_clip_is_kept_with_a_warning(cache: ClipCache) -> None
     assert "kept" in result.warnings[0]
 
 
-def test_long_clip_once_is_tried_again_without_a_warning(
-    cache: ClipCache, fault_dir: Path
-) -> None:
+def test_long_clip_once_is_tried_again_without_a_warning(cache: ClipCache, fault_dir: Path) -> None:
     line = make_line(f"{SENTENCES[1]} [long*1]")
     with fast_pool(cache) as pool:
         result = pool.synthesize([line])
