@@ -452,6 +452,26 @@ def test_load_cp1252_txt(tmp_path: Path) -> None:
     assert chapter.text == "Chapter 1\n\n\u201cHello,\u201d she said.\n"
 
 
+def test_markdown_keeps_words_in_angle_brackets_that_are_not_html() -> None:
+    text = markdown_to_text(
+        "<Level Up! You have reached level 5.>\n\nHe pressed <Enter> twice, <b>hard</b>."
+    ).text
+    assert "<Level Up! You have reached level 5.>" in text
+    assert "He pressed <Enter> twice, hard." in text
+
+
+def test_plain_text_chapter_speaks_words_in_angle_brackets(tmp_path: Path) -> None:
+    from narrator.script import speakable_text
+
+    chapter = tmp_path / "one.txt"
+    chapter.write_text("<Level Up! You have reached level 5.>\n\nHe pressed <Enter> twice.\n")
+    text = load_book(chapter).chapters[0].text
+    assert [speakable_text(p) for p in text.split("\n\n")] == [
+        "Level Up! You have reached level 5.",
+        "He pressed Enter twice.",
+    ]
+
+
 def test_load_markdown_file(tmp_path: Path) -> None:
     path = tmp_path / "salt.md"
     path.write_text("# The Salt Road\n\nShe walked *alone* past [the mill](http://x).\n")

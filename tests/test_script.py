@@ -34,6 +34,17 @@ def test_markup_that_the_engine_would_read_aloud_is_removed() -> None:
     assert speakable_text("bell\x07 rings\u202e") == "bell rings"
 
 
+def test_angle_brackets_that_are_not_html_are_spoken() -> None:
+    # LitRPG system messages and key names: words in angle brackets, not markup.
+    assert speakable_text("<Level Up! You have reached level 5.>") == (
+        "Level Up! You have reached level 5."
+    )
+    assert speakable_text("He pressed <Enter> twice.") == "He pressed Enter twice."
+    assert speakable_text("<<Skill gained: Fireball>>") == "Skill gained: Fireball"
+    assert speakable_text("<I am the system>") == "I am the system"
+    assert speakable_text('<span class="x">Hi</span> <br/>there') == "Hi there"
+
+
 def test_text_without_letters_or_digits_is_not_spoken() -> None:
     assert speakable_text("* * *") == ""
     assert speakable_text("---  ...  ") == ""

@@ -182,6 +182,7 @@ def test_split_long_text_keeps_every_word_in_order() -> None:
     assert all(len(piece.split()) <= 50 for piece in pieces)
     assert pieces[0].endswith(".")  # cut at a sentence end where there is one
     assert clean_text("<b>Stop</b>\tthere!\x07") == "Stop there!"
+    assert clean_text("He pressed <Enter> twice.") == "He pressed Enter twice."
 
 
 # ------------------------------------------------------------------ cache

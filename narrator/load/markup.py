@@ -82,6 +82,63 @@ _VOID = frozenset(
         "wbr",
     ]
 )
+# Inline elements: with the lists above, every element name read as markup outside HTML files.
+_INLINE = frozenset(
+    [
+        "a",
+        "abbr",
+        "b",
+        "bdi",
+        "bdo",
+        "big",
+        "cite",
+        "code",
+        "del",
+        "dfn",
+        "font",
+        "ins",
+        "kbd",
+        "label",
+        "mark",
+        "nobr",
+        "q",
+        "rp",
+        "rt",
+        "ruby",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "sup",
+        "td",
+        "th",
+        "time",
+        "tt",
+        "u",
+        "var",
+    ]
+)
+_ELEMENT_NAMES = _BLOCK | _VOID | _SKIP | _ITALIC | _INLINE
+# A tag of a known HTML element, whose attributes all have values: "<b>", "</span>",
+# '<p class="x">', "<br/>". "<Enter>", "<I am the system>" and "<Level Up!>" are words.
+HTML_TAG_RE = re.compile(
+    r"</?(?:" + "|".join(sorted(_ELEMENT_NAMES, key=len, reverse=True)) + r")"
+    r"(?:\s+[\w:.-]+\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'|[^\s\"'<>=`]+))*\s*/?>",
+    re.IGNORECASE,
+)
+# What is left in angle brackets after the tags are gone: words to say, brackets dropped.
+_BRACKETED_RE = re.compile(r"<+([^<>]{1,500})>+")
+
+
+def unwrap_tags(text: str) -> str:
+    """`text` without HTML tags, and without the angle brackets around anything else."""
+    text = HTML_TAG_RE.sub(" ", text)
+    return _BRACKETED_RE.sub(r" \1 ", text)
+
+
 # Private-use sentinels for italics; turned into asterisks once paragraphs are known.
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _NOTEREF_RE = re.compile(r"^\W*\d{1,3}\W*$|^\W*[*\u2020\u2021]\W*$")
@@ -366,7 +423,6 @@ _FOOTREF_RE = re.compile(r"\[\^[^\]]+\]")
 _CODE_RE = re.compile(r"(`+)(.+?)\1")
 _STRONG_RE = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _EM_UNDERSCORE_RE = re.compile(r"(?<![\w\\])_(?=\S)(.+?)(?<=\S)_(?!\w)")
-_TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 _BR_RE = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _ESCAPE_RE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>~|])")
 
@@ -438,7 +494,7 @@ def _inline(line: str) -> str:
     line = _CODE_RE.sub(r"\2", line)
     line = _BR_RE.sub("\n", line)
     line = re.sub(r"</?(?:em|i)>", "*", line, flags=re.IGNORECASE)
-    line = _TAG_RE.sub("", line)
+    line = HTML_TAG_RE.sub("", line)
     line = html.unescape(line)
     # ***x*** -> *x*; **x** and __x__ are bold, not thought: plain.
     line = re.sub(r"\*\*\*(?=\S)(.+?)(?<=\S)\*\*\*", r"*\1*", line)

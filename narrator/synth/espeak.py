@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from narrator.errors import ConfigError, EngineError, ToolMissingError
+from narrator.load.markup import unwrap_tags
 from narrator.model import VoiceSettings
 from narrator.synth.base import count_words, split_voice, write_wav
 
@@ -35,8 +36,6 @@ _LIBRARY_NAMES = (
     "/usr/local/lib/libespeak-ng.1.dylib",
 )
 _WARM_UP_TEXT = "Ready."
-# Markup is read aloud ("less than b greater than"): drop anything tag-shaped.
-_TAG_RE = re.compile(r"</?[A-Za-z][^<>]{0,80}>")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -56,7 +55,8 @@ def _library_version() -> str:
 
 def clean_text(text: str) -> str:
     """What espeak-ng is given: no tags, no control characters, single spaces."""
-    text = _TAG_RE.sub(" ", text)
+    # Markup is read aloud ("less than b greater than"): tags go, bracketed words stay.
+    text = unwrap_tags(text)
     text = _CONTROL_RE.sub(" ", text)
     return " ".join(text.split())
 
