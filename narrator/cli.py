@@ -58,6 +58,15 @@ def _user_errors() -> Iterator[None]:
             raise
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(exc.exit_code) from None
+    except MemoryError:
+        if _state["debug"]:
+            raise
+        err.print(
+            "error: out of memory: the input is too large for this machine "
+            "(split it into smaller files, or free memory)",
+            markup=False,
+        )
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print("interrupted: run the same command again to resume where it stopped")
         raise typer.Exit(130) from None

@@ -202,6 +202,19 @@ def test_ctrl_c_exits_130_with_how_to_resume(
     assert "again to resume" in result.stderr
 
 
+def test_running_out_of_memory_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(pipeline, "render_book", out_of_memory)
+    result = runner.invoke(
+        app, ["render", str(EXAMPLE), "--out", str(tmp_path), "--engine", "fake"]
+    )
+    _one_line_error(result, "out of memory")
+
+
 def test_usage_errors_exit_2() -> None:
     assert runner.invoke(app, ["render"]).exit_code == 2
     assert runner.invoke(app, ["render", str(EXAMPLE), "--jobs", "0"]).exit_code == 2

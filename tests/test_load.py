@@ -788,3 +788,128 @@ def test_a_cover_image_in_a_chapter_folder_becomes_the_book_cover(tmp_path: Path
     assert (book.cover, book.cover_mime) == (png, "image/png")
     (tmp_path / "Cover.PNG").unlink()
     assert load_book(tmp_path).cover is None
+
+
+# ------------------------------------------------------------------ hostile files
+
+HUGE_CHARREF = "&#" + "9" * 5000 + ";"
+PADDED_CHARREF = "&#" + "0" * 5000 + "65;"  # "A" behind 5000 zeros
+
+
+def test_huge_numeric_character_references_do_not_stop_a_load(tmp_path: Path) -> None:
+    # Python refuses to turn more than 4300 digits into an int; such a reference is no
+    # character at all (U+FFFD, as html.unescape says for any number past U+10FFFF).
+    body = f"<p>One {HUGE_CHARREF} two {PADDED_CHARREF} three.</p>"
+    assert html_to_text(body).text == "One \ufffd two A three.\n"
+    assert markdown_to_text(f"One {HUGE_CHARREF} two {PADDED_CHARREF}.").text == (
+        "One \ufffd two A."
+    )
+    (tmp_path / "c.html").write_text(f"<h1>Ch</h1>{body}", encoding="utf-8")
+    assert "two A three" in load_book(tmp_path / "c.html").chapters[0].text
+    epub = build_epub(
+        tmp_path / "refs.epub",
+        EpubSpec((Page("c.xhtml", chapter_body("X", f"{PROSE} Hi {HUGE_CHARREF}"), "X"),)),
+    )
+    assert "Hi \ufffd" in load_book(epub).chapters[0].text
+
+
+def _rezip_deflated(path: Path) -> None:
+    with zipfile.ZipFile(path) as source:
+        files = [(info.filename, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files:
+            archive.writestr(name, data)
+
+
+def _data_offset(raw: bytes, info: zipfile.ZipInfo) -> int:
+    """Where a member's compressed bytes start (after its local header)."""
+    at = info.header_offset
+    name_len = int.from_bytes(raw[at + 26 : at + 28], "little")
+    extra_len = int.from_bytes(raw[at + 28 : at + 30], "little")
+    return at + 30 + name_len + extra_len
+
+
+def test_corrupted_deflate_data_in_an_epub_is_an_input_error(tmp_path: Path) -> None:
+    path = build_epub(
+        tmp_path / "corrupt.epub", EpubSpec((Page("c.xhtml", chapter_body("X", PROSE * 20), "X"),))
+    )
+    _rezip_deflated(path)
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("OEBPS/c.xhtml")
+    raw = bytearray(path.read_bytes())
+    start = _data_offset(raw, info)
+    raw[start : start + 8] = b"\xff" * 8  # block type 3: invalid deflate data
+    path.write_bytes(bytes(raw))
+    assert "OEBPS/c.xhtml cannot be read" in _epub_error(path)
+
+
+def test_a_zip_member_that_lies_about_its_size_is_refused_without_inflating_it(
+    tmp_path: Path,
+) -> None:
+    import tracemalloc
+
+    path = build_epub(tmp_path / "bomb.epub", EpubSpec((Page("c.xhtml", chapter_body("X"), "X"),)))
+    bomb = b"<p>" + b" " * 100_000_000 + b"</p>"  # 100 MB of spaces: 100 kB deflated
+    rewrite_epub(path, {"OEBPS/c.xhtml": None})
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("OEBPS/c.xhtml", bomb)
+    del bomb
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("OEBPS/c.xhtml")
+    # Claim 1000 bytes in both headers: zipfile trusts the claim until the CRC at the end.
+    size = (1000).to_bytes(4, "little")
+    raw[info.header_offset + 22 : info.header_offset + 26] = size
+    at = -1
+    while (at := raw.find(b"PK\x01\x02", at + 1)) >= 0:
+        if int.from_bytes(raw[at + 42 : at + 46], "little") == info.header_offset:
+            raw[at + 24 : at + 28] = size
+    path.write_bytes(bytes(raw))
+    tracemalloc.start()
+    try:
+        message = _epub_error(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "OEBPS/c.xhtml cannot be read" in message
+    assert peak < 20_000_000
+
+
+def test_an_epub_past_the_inflated_size_limit_is_refused_naming_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from narrator.load import limits
+
+    path = build_epub(
+        tmp_path / "big.epub",
+        EpubSpec(tuple(Page(f"c{i}.xhtml", chapter_body(f"C{i}"), f"C{i}") for i in range(6))),
+    )
+    monkeypatch.setattr(limits, "MAX_BOOK_BYTES", 4000)
+    message = _epub_error(path)
+    assert "more than 4 kB" in message and "unpacked" in message
+
+
+def test_a_text_file_past_the_size_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    from narrator.load import limits
+
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as handle:
+        handle.truncate(1 << 30)  # 1 GiB, sparse: costs no disk
+    with pytest.raises(InputError) as error:
+        load_book(huge)
+    message = one_line(error)
+    assert message.startswith(f"{huge}: ")
+    assert f"{limits.MAX_FILE_BYTES // 1_000_000} MB" in message
+
+
+def test_a_folder_past_the_book_size_limit_is_refused_naming_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from narrator.load import limits
+
+    for number in range(3):
+        (tmp_path / f"{number}.txt").write_text(PROSE * 10, encoding="utf-8")
+    monkeypatch.setattr(limits, "MAX_BOOK_BYTES", len(PROSE) * 25)
+    with pytest.raises(InputError) as error:
+        load_book(tmp_path)
+    assert "larger than" in one_line(error)

@@ -263,6 +263,27 @@ def test_entry_without_sidecar_or_with_wrong_length_reads_as_missing(
     assert cache.get(key) is None
 
 
+@pytest.mark.parametrize("suffix", [".wav", ".json"])
+def test_an_entry_that_is_a_folder_reads_as_missing_and_is_replaced(
+    cache: ClipCache, tmp_path: Path, suffix: str
+) -> None:
+    key = "ef" * 32
+    _store(cache, tmp_path, key)
+    path = cache.wav_path(key).with_suffix(suffix)
+    path.unlink()
+    (path / "inside").mkdir(parents=True)  # a folder where the file should be
+    assert cache.get(key) is None
+    _store(cache, tmp_path, key)
+    assert cache.get(key) is not None
+
+
+def test_a_folder_at_the_clip_name_does_not_stop_put(cache: ClipCache, tmp_path: Path) -> None:
+    key = "fa" * 32
+    (cache.wav_path(key) / "inside").mkdir(parents=True)
+    _store(cache, tmp_path, key)
+    assert cache.get(key) is not None
+
+
 def test_put_refuses_a_header_only_wav(cache: ClipCache, tmp_path: Path) -> None:
     wav_path = tmp_path / "empty.wav"
     write_wav(wav_path, b"")

@@ -139,6 +139,23 @@ def unwrap_tags(text: str) -> str:
     return _BRACKETED_RE.sub(r" \1 ", text)
 
 
+# A decimal character reference: Python refuses to read more than 4300 digits as an int.
+_DECIMAL_CHARREF_RE = re.compile(r"&#0*(\d+;?)")
+_MAX_CODE_POINT_DIGITS = 7  # U+10FFFF is 1114111
+
+
+def _defuse_charrefs(text: str) -> str:
+    """Numeric references html.unescape can read: leading zeros gone, huge numbers U+FFFD."""
+
+    def shorten(match: re.Match[str]) -> str:
+        digits = match.group(1).rstrip(";")
+        if len(digits) > _MAX_CODE_POINT_DIGITS:
+            return "\ufffd"  # what html.unescape gives for any number past U+10FFFF
+        return "&#" + match.group(1)
+
+    return _DECIMAL_CHARREF_RE.sub(shorten, text) if "&#" in text else text
+
+
 # Private-use sentinels for italics; turned into asterisks once paragraphs are known.
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _NOTEREF_RE = re.compile(r"^\W*\d{1,3}\W*$|^\W*[*\u2020\u2021]\W*$")
@@ -348,7 +365,7 @@ def html_to_text(markup: str, anchor_ids: frozenset[str] = frozenset(), css: str
     css: linked stylesheets, for classes that set italics (the page's own <style> is read too).
     """
     converter = _Converter(anchor_ids, italic_classes(css))
-    converter.feed(markup)
+    converter.feed(_defuse_charrefs(markup))
     converter.close()
     converter.flush_marks()  # anchors after the last text
     text = _tidy("".join(converter.parts))
@@ -445,7 +462,7 @@ def markdown_to_text(source: str) -> MarkdownText:
         if found:
             title = found.group(1).strip("'\"") or None
         source = source[front.end() :]
-    source = _COMMENT_RE.sub("", source)
+    source = _defuse_charrefs(_COMMENT_RE.sub("", source))
     lines = source.split("\n")
     out: list[str] = []
     headings: list[tuple[int, str]] = []
