@@ -14,6 +14,7 @@ import os
 import re
 import threading
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -566,13 +567,26 @@ def chapter_tags(book: Book, chapter: Chapter, track_total: int) -> Tags:
 
 
 _UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
+# Invisible characters: controls, format characters (direction overrides such as U+202E,
+# which make "x\u202egnp.mp3" display as "xmp3.png"), surrogates, private use, separators.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# File systems allow 255 bytes per name. The longest name narrator derives from a title is
+# a temporary one: ".NNNN - <title>.m4b.<8 hex>.ffmeta" adds up to 28 bytes; the rest is
+# room for later suffixes.
+MAX_NAME_BYTES = 200
 
 
-def safe_file_name(name: str, limit: int = 80) -> str:
-    """A name usable as a file name on every common file system."""
-    cleaned = _UNSAFE.sub(" ", name)
+def safe_file_name(name: str, limit_bytes: int = MAX_NAME_BYTES) -> str:
+    """A name usable as a file name on every common file system, at most limit_bytes in UTF-8."""
+    cleaned = "".join(
+        ch
+        for ch in unicodedata.normalize("NFC", name)
+        if unicodedata.category(ch) not in _INVISIBLE_CATEGORIES or ch in "\t\n\r"
+    )
+    cleaned = _UNSAFE.sub(" ", cleaned)
     cleaned = re.sub(r"\s+", " ", cleaned).strip(" .")
-    return cleaned[:limit].rstrip(" .") or "untitled"
+    cut = cleaned.encode("utf-8")[:limit_bytes].decode("utf-8", errors="ignore")
+    return cut.rstrip(" .") or "untitled"
 
 
 def _prepare_out_dir(book_dir: Path, dry_run: bool) -> None:

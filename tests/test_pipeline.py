@@ -191,7 +191,23 @@ def test_analyze_offsets_refer_to_the_decoded_file(tmp_path: Path) -> None:
 def test_safe_file_names() -> None:
     assert pipeline.safe_file_name('Chapter 3: "The Mine"?') == "Chapter 3 The Mine"
     assert pipeline.safe_file_name("../..") == "untitled"
-    assert len(pipeline.safe_file_name("x" * 300)) == 80
+    assert len(pipeline.safe_file_name("x" * 300)) == pipeline.MAX_NAME_BYTES
+    # Cut by UTF-8 bytes on a character boundary, leaving room for temporary names.
+    for name in ("字" * 300, "😀" * 300, "Ωμέγα " * 100):
+        cut = pipeline.safe_file_name(name)
+        assert len(cut.encode("utf-8")) <= pipeline.MAX_NAME_BYTES
+        assert name.startswith(cut)
+    # Direction overrides and other invisible format characters never reach a file name.
+    assert pipeline.safe_file_name("evil\u202egnp.mp3 \u200bx\u2066") == "evilgnp.mp3 x"
+
+
+def test_long_non_latin_titles_render(tmp_path: Path) -> None:
+    chapter = tmp_path / "c.md"
+    chapter.write_text("# " + "第一章" * 27 + '\n\n"Hi," said Ann.\n', encoding="utf-8")
+    summary = _render(chapter, tmp_path / "out", title="😀" * 70, m4b=True)
+    assert summary.count("rendered") == 1
+    names = [p.name for p in (tmp_path / "out").rglob("*")]
+    assert names and all(len(name.encode("utf-8")) <= 255 - 21 for name in names)
 
 
 def test_temporary_files_left_by_a_killed_run_are_cleared(arc: Path, tmp_path: Path) -> None:
