@@ -12,13 +12,14 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import threading
 import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from narrator.casting import (
 from narrator.characters import find_characters
 from narrator.errors import ConfigError, EngineError, OutputError
 from narrator.export import check_tools, encode_m4b_part, encode_mp3, join_m4b, write_m3u, write_vtt
+from narrator.files import atomic_path, lock_folder
 from narrator.load import TEXT_SUFFIXES, load_book, read_text
 from narrator.model import (
     Book,
@@ -314,7 +316,17 @@ class _Timer:
 def render_book(
     input_path: Path, options: RenderOptions, reporter: Reporter | None = None
 ) -> RenderSummary:
-    """Render a chapter, folder of chapters or EPUB into chapter MP3s, transcripts and an M4B."""
+    """Render a chapter, folder of chapters or EPUB into chapter MP3s, transcripts and an M4B.
+
+    The book's output folder is locked for the run: a second render into it is refused.
+    """
+    with ExitStack() as held:
+        return _render_book(input_path, options, reporter, held)
+
+
+def _render_book(
+    input_path: Path, options: RenderOptions, reporter: Reporter | None, held: ExitStack
+) -> RenderSummary:
     reporter = reporter or Reporter()
     started = time.perf_counter()
     if not options.dry_run:  # say what to install before any work, not after synthesis
@@ -349,7 +361,7 @@ def render_book(
         stage_seconds=stage_seconds,
         warnings=[*cast_warnings(cast), *casting.assignment.warnings],
     )
-    _prepare_out_dir(book_dir, options.dry_run)
+    _prepare_out_dir(book_dir, options.dry_run, held)
 
     cache = ClipCache()
     current_engine = engine_id(options.engine)
@@ -487,7 +499,9 @@ class _ChapterWriter:
     ) -> None:
         if self.failed.is_set():
             return
-        wav_path = result.mp3_path.with_name(f".{result.mp3_path.stem}.wav.tmp")
+        # A fresh name, created exclusively by the stitcher's atomic write: never a planted link.
+        token = secrets.token_hex(4)
+        wav_path = result.mp3_path.with_name(f".{result.mp3_path.stem}.{token}.wav.tmp")
         try:
             with self.timed("stitch"):
                 cues = stitch_chapter(clips, lines, wav_path)
@@ -589,7 +603,8 @@ def safe_file_name(name: str, limit_bytes: int = MAX_NAME_BYTES) -> str:
     return cut.rstrip(" .") or "untitled"
 
 
-def _prepare_out_dir(book_dir: Path, dry_run: bool) -> None:
+def _prepare_out_dir(book_dir: Path, dry_run: bool, held: ExitStack | None = None) -> None:
+    """Create the output folder; with `held`, lock it for the run and clear killed runs' files."""
     if dry_run:
         return
     for parent in (book_dir, *book_dir.parents):
@@ -601,13 +616,29 @@ def _prepare_out_dir(book_dir: Path, dry_run: bool) -> None:
         raise OutputError(f"{book_dir}: cannot create the output folder ({exc.strerror})") from exc
     if not os.access(book_dir, os.W_OK):
         raise OutputError(f"{book_dir}: the output folder is not writable")
-    for leftover in book_dir.iterdir():
-        if _LEFTOVER.match(leftover.name):  # from a run that was killed
-            leftover.unlink(missing_ok=True)
+    if held is None:
+        return
+    # Locked before anything is removed: the files of a live run are not leftovers.
+    held.enter_context(lock_folder(book_dir))
+    parts_dir = book_dir / PARTS_DIR
+    if parts_dir.is_symlink() or (parts_dir.exists() and not parts_dir.is_dir()):
+        raise OutputError(
+            f"{parts_dir}: is a link or a file; narrator keeps its own files there and does "
+            "not write through links: remove it"
+        )
+    for folder in (book_dir, parts_dir):
+        if not folder.is_dir():
+            continue
+        for leftover in folder.iterdir():
+            if _LEFTOVER.match(leftover.name):  # from a run that was killed
+                leftover.unlink(missing_ok=True)  # a link is removed, never followed
 
 
-# Temporary files of the stages (stitch, export): hidden, with a random token.
-_LEFTOVER = re.compile(r"^\..+(\.[0-9a-f]{8}\.(part|ffmeta|png|jpe?g)|\.wav\.tmp)$")
+# Temporary files of the stages (stitch, export, manifest): hidden, with a random token.
+_LEFTOVER = re.compile(
+    r"^\..+(\.[0-9a-f]{8}\.(part|ffmeta|concat|img|png|jpe?g|wav\.tmp)|\.wav\.tmp"
+    r"|\.json\.tmp)$"
+)
 
 
 def _hash(text: str) -> str:
@@ -650,16 +681,24 @@ class _Manifest:
         return value if isinstance(value, int) else 0
 
     def is_current(self, output: Path, companion: Path | None, fingerprint: str) -> bool:
-        if not output.exists() or (companion is not None and not companion.exists()):
+        if not output.is_file() or (companion is not None and not companion.is_file()):
+            return False
+        # A file cut short (a full disk, a copy that failed) has the right name, not the size.
+        size_bytes = (self.entries.get(output.name) or {}).get("bytes")
+        if size_bytes is not None and size_bytes != output.stat().st_size:
             return False
         return self.fingerprint(output) == fingerprint
 
     def record(self, output: Path, fingerprint: str, duration_ms: int) -> None:
         with self.lock:  # chapters finish on several encoder threads
-            self.entries[output.name] = {"fingerprint": fingerprint, "duration_ms": duration_ms}
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_text(json.dumps(self.entries, indent=1, sort_keys=True), "utf-8")
-            os.replace(tmp, self.path)
+            self.entries[output.name] = {
+                "fingerprint": fingerprint,
+                "duration_ms": duration_ms,
+                "bytes": output.stat().st_size,
+            }
+            # A fresh temporary name, created exclusively: a link planted there is not followed.
+            with atomic_path(self.path) as tmp_path:
+                tmp_path.write_text(json.dumps(self.entries, indent=1, sort_keys=True), "utf-8")
 
 
 def _speaking(analysis: Analysis) -> list[Character]:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from narrator import pipeline
+from narrator.errors import OutputError
 from narrator.export import read_vtt
 from narrator.load import read_text
 from narrator.model import Cast, Character, Gender, Kind
@@ -213,7 +218,16 @@ def test_long_non_latin_titles_render(tmp_path: Path) -> None:
 def test_temporary_files_left_by_a_killed_run_are_cleared(arc: Path, tmp_path: Path) -> None:
     book_dir = tmp_path / "out" / "Clockwork Arc"
     book_dir.mkdir(parents=True)
-    leftovers = [".01 - x.mp3.1a2b3c4d.part", ".01 - x.wav.tmp", ".01 - x.mp3.deadbeef.ffmeta"]
+    leftovers = [
+        ".01 - x.mp3.1a2b3c4d.part",
+        ".01 - x.wav.tmp",
+        ".01 - x.mp3.deadbeef.ffmeta",
+        ".Clockwork Arc.m4b.0badf00d.concat",
+        ".Clockwork Arc.m4b.0badf00d.img",
+        ".01 - x.1a2b3c4d.wav.tmp",
+        f"{pipeline.PARTS_DIR}/.0123abcd.m4a.1a2b3c4d.part",
+    ]
+    (book_dir / pipeline.PARTS_DIR).mkdir()
     for name in leftovers:
         (book_dir / name).write_bytes(b"half")
     (book_dir / "notes.txt").write_text("mine")
@@ -375,3 +389,121 @@ def test_a_clip_longer_than_its_words_is_kept_and_the_book_renders(tmp_path: Pat
     summary = pipeline.render_book(chapter, options)
     assert summary.count("rendered") == 1
     assert any("kept as the engine said it" in warning for warning in summary.warnings)
+
+
+# ------------------------------------------------------------------ the output folder
+
+
+def _chapter(tmp_path: Path, name: str = "Tide.txt") -> Path:
+    chapter = tmp_path / name
+    chapter.write_text('The tide came in. "Look," said Ann.\n', encoding="utf-8")
+    return chapter
+
+
+def test_symlinks_planted_in_the_output_folder_are_never_written_through(tmp_path: Path) -> None:
+    book_dir = tmp_path / "out" / "Tide"
+    book_dir.mkdir(parents=True)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    for name in (".narrator-manifest.json.tmp", ".01 - Tide.wav.tmp"):
+        (book_dir / name).symlink_to(victim)
+    _render(_chapter(tmp_path), tmp_path / "out", m4b=False)
+    assert victim.read_text() == "precious"
+
+
+def test_a_parts_folder_that_is_a_link_is_refused_and_not_cleaned(tmp_path: Path) -> None:
+    book_dir = tmp_path / "out" / "Tide"
+    book_dir.mkdir(parents=True)
+    foreign = tmp_path / "music"
+    foreign.mkdir()
+    (foreign / "song.m4a").write_bytes(b"not narrator's")
+    (book_dir / pipeline.PARTS_DIR).symlink_to(foreign)
+    with pytest.raises(OutputError, match="is a link"):
+        _render(_chapter(tmp_path), tmp_path / "out", m4b=True)
+    assert (foreign / "song.m4a").read_bytes() == b"not narrator's"
+
+
+def test_a_render_into_a_folder_another_render_is_writing_is_refused(tmp_path: Path) -> None:
+    chapter = _chapter(tmp_path)
+    book_dir = tmp_path / "out" / "Tide"
+    book_dir.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from narrator.files import lock_folder\n"
+            "with lock_folder(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)",
+            str(book_dir),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        with pytest.raises(OutputError) as caught:
+            _render(chapter, tmp_path / "out", m4b=False)
+        assert str(caught.value) == (
+            f"another render is writing {book_dir} (pid {holder.pid}); wait for it to finish"
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    # The holder died without cleaning up: its lock went with it.
+    assert _render(chapter, tmp_path / "out", m4b=False).count("rendered") == 1
+
+
+def test_a_truncated_chapter_mp3_is_rendered_again(tmp_path: Path) -> None:
+    chapter = _chapter(tmp_path)
+    first = _render(chapter, tmp_path / "out", m4b=False)
+    mp3 = first.chapters[0].mp3_path
+    mp3.write_bytes(mp3.read_bytes()[: mp3.stat().st_size // 2])
+    second = _render(chapter, tmp_path / "out", m4b=False)
+    assert second.chapters[0].status == "rendered"
+
+
+def test_an_output_folder_with_a_newline_in_its_name_gets_an_m4b(tmp_path: Path) -> None:
+    (tmp_path / "arc").mkdir()
+    for number in (1, 2):
+        _chapter(tmp_path / "arc", f"{number}.txt")
+    out = tmp_path / "line\nbreak"
+    summary = _render(tmp_path / "arc", out, m4b=True)
+    assert summary.m4b_path is not None and summary.m4b_path.exists()
+    assert len(_ffprobe(summary.m4b_path)["chapters"]) == 2
+
+
+def test_sigterm_stops_a_render_like_ctrl_c_and_cleans_up(tmp_path: Path) -> None:
+    # The engine hangs on a line, so the render is surely running when SIGTERM comes.
+    chapter = tmp_path / "Hang.txt"
+    chapter.write_text("The tide came in {hang}.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    script = (
+        "import sys\nfrom narrator.cli import main\n"
+        "sys.argv = ['narrator', 'render', sys.argv[1], '--out', sys.argv[2], '--engine', 'fake']\n"
+        "import narrator.cli as cli, narrator.pipeline as p\n"
+        "real = p.RenderOptions\n"
+        "p.RenderOptions = lambda **kw: real(**{**kw, 'engine': 'fake-faulty'})\n"
+        "main()\n"
+    )
+    run = subprocess.Popen(
+        [sys.executable, "-c", script, str(chapter), str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # so that a failed test can stop the workers too
+    )
+    deadline = time.monotonic() + 30
+    cache_tmp = Path(os.environ["NARRATOR_CACHE_DIR"]) / "tmp"
+    while time.monotonic() < deadline and not (cache_tmp.exists() and any(cache_tmp.iterdir())):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    run.send_signal(signal.SIGTERM)
+    try:
+        _, stderr = run.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)  # the render and its workers, started above
+        raise
+    assert run.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert not list(cache_tmp.iterdir())  # the pool's temporary clips are gone
+    book_dir = out / "Hang"
+    assert not [p.name for p in book_dir.iterdir() if p.name.startswith(".narrator.lock")]

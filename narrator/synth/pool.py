@@ -92,8 +92,10 @@ def _silence_stdout() -> None:
 
 def worker_main(engine_name: str, conn: Connection) -> None:
     """Body of a worker process: create one engine, then serve requests until told to stop."""
-    # Ctrl-C goes to the whole process group; the parent decides and kills the workers.
+    # Ctrl-C (and SIGTERM from systemd or docker) goes to the whole process group; the
+    # parent decides, cleans up and kills the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _silence_stdout()
     # A parent that died (kill -9) closes the pipe: leave quietly, no traceback.
     with contextlib.suppress(EOFError, OSError):
