@@ -451,6 +451,15 @@ def test_espeak_speaks_hums_snores_and_other_scripts_without_failing(cache: Clip
 
 
 @pytest.mark.espeak
+def test_espeak_without_its_data_says_what_to_install(
+    cache: ClipCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ESPEAK_DATA_PATH", str(tmp_path))  # an empty folder: no voice data
+    with pytest.raises(ToolMissingError, match="apt-get install --reinstall espeak-ng-data"):
+        synthesize_lines([make_line(SENTENCES[0])], "espeak", cache=cache)
+
+
+@pytest.mark.espeak
 def test_espeak_unknown_voice_is_a_config_error(cache: ClipCache) -> None:
     bogus = VoiceSettings("gmw/en-us+nosuchvariant", 175, 50, 1.0)
     with SynthPool("espeak", cache) as pool, pytest.raises(ConfigError, match="nosuchvariant"):

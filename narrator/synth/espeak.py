@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import importlib.metadata
 import io
+import os
 import re
 import tempfile
 import threading
@@ -100,6 +101,32 @@ def _split_to_fit(text: str, max_words: int) -> list[str]:
     return [part for part in parts if part.strip()]
 
 
+_DATA_HINT = (
+    "espeak-ng cannot read its voice data{where}: apt-get install --reinstall espeak-ng-data"
+)
+
+
+def _check_data() -> None:
+    """ToolMissingError when espeak-ng's data folder is missing (pyttsx3 would just exit(1))."""
+    library = _load_library()
+    library.espeak_ng_InitializePath(None)  # $ESPEAK_DATA_PATH, else the built-in folder
+    saved_stderr = os.dup(2)  # espeak-ng prints its own message; ours is the one shown
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        status = library.espeak_ng_Initialize(None)
+        # pyttsx3 initialises again; on top of this one, it would stop after one clip.
+        library.espeak_ng_Terminate()
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
+        os.close(devnull)
+    if status != 0:
+        configured = os.environ.get("ESPEAK_DATA_PATH")
+        where = f" (ESPEAK_DATA_PATH={configured})" if configured else ""
+        raise ToolMissingError(_DATA_HINT.format(where=where))
+
+
 def _no_cancel() -> None:
     return None
 
@@ -123,6 +150,7 @@ class EspeakEngine:
 
     def __init__(self) -> None:
         self.id = self.identify()
+        _check_data()
         try:
             import pyttsx3  # here, not at the top: it loads libespeak-ng; workers only
 
