@@ -70,16 +70,21 @@ def speakable_text(text: str, pronunciations: Sequence[tuple[str, str]] = ()) ->
     Only HTML tags are markup here; anything else in angle brackets (a LitRPG "<Level Up!>",
     a key name "<Enter>") is spoken without its brackets.
     """
-    text = _CONTROL.sub(" ", text)
-    text = unwrap_tags(text)
-    text = _URL.sub(" link ", text)
-    text = _MARKUP.sub(" ", text)
+    text = _clean(text)
     if pronunciations:
+        spoken = _pronunciation_map(tuple(pronunciations))
         text = _pronunciation_pattern(tuple(pronunciations)).sub(
-            lambda m: _pronunciation_map(tuple(pronunciations))[m.group(0).lower()], text
+            lambda m: spoken[m.group(0).lower()], text
         )
     text = _SPACE.sub(" ", text).strip()
     return text if _SPEAKABLE.search(text) else ""
+
+
+def _clean(text: str) -> str:
+    text = _CONTROL.sub(" ", text)
+    text = unwrap_tags(text)
+    text = _URL.sub(" link ", text)
+    return _MARKUP.sub(" ", text)
 
 
 @lru_cache(maxsize=8)
@@ -92,7 +97,8 @@ def _pronunciation_pattern(pronunciations: tuple[tuple[str, str], ...]) -> re.Pa
 
 @lru_cache(maxsize=8)
 def _pronunciation_map(pronunciations: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    return {w.lower(): spoken for w, spoken in pronunciations}
+    # Cleaned as the text is: a tag or a control character in a cast file is not spoken either.
+    return {w.lower(): _SPACE.sub(" ", _clean(spoken)) for w, spoken in pronunciations}
 
 
 def split_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:

@@ -113,13 +113,20 @@ def test_decode_replaces_control_characters_with_spaces() -> None:
     assert decode_text(data, "x.txt") == "A bell  rang, a vertical tab, a\ttab and an escape ."
 
 
+def test_a_stray_nul_byte_is_a_space_like_other_control_characters() -> None:
+    data = b"One stray\x00 NUL byte in a long chapter should not cost the chapter."
+    assert decode_text(data, "x.txt") == (
+        "One stray  NUL byte in a long chapter should not cost the chapter."
+    )
+
+
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "PNG image"),
         (b"%PDF-1.7\n%binary", "PDF"),
         (b"PK\x03\x04zipdata", "ZIP"),
-        (b"text with a \x00 NUL byte", "NUL"),
+        (b"text\x00with\x00a\x00NUL\x00byte\x00in\x00each\x00gap", "NUL"),
         (bytes(range(1, 32)) * 4 + b"abc", "control characters"),
         (codecs.BOM_UTF16_LE + b"\x00\xd8", "UTF-16"),  # a lone surrogate
     ],

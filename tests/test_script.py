@@ -51,6 +51,13 @@ def test_text_without_letters_or_digits_is_not_spoken() -> None:
     assert speakable_text("1912") == "1912"
 
 
+def test_pronunciations_are_cleaned_like_the_text() -> None:
+    # A cast file's spoken form is engine input too: markup in it must not reach the engine.
+    assert speakable_text("Zed ran.", [("Zed", "<span>Zee</span>\x07")]) == "Zee ran."
+    assert speakable_text("Zed", [("Zed", "<b></b>")]) == ""
+    assert speakable_text("Zed ran.", [("Zed", "*Zee* `x`")]) == "Zee x ran."
+
+
 def test_pronunciations_apply_to_whole_words_case_insensitively() -> None:
     rules = (("Naruto", "Nah-roo-toh"), ("justu", "jutsu"))
     assert speakable_text("Naruto used a justu.", rules) == "Nah-roo-toh used a jutsu."

@@ -1,7 +1,8 @@
 """Bytes -> text: guess the encoding, normalise newlines, refuse what is not text.
 
 The decoded string is what every later offset refers to, so the clean-up keeps it simple:
-newlines become \\n, the byte-order mark goes, and stray control characters become spaces.
+newlines become \\n, the byte-order mark goes, and stray control characters (NUL included)
+become spaces; a file where they are more than a tenth of the text is refused as not text.
 """
 
 from __future__ import annotations
@@ -90,7 +91,9 @@ def _decode(data: bytes, source: str) -> str:
         utf16 = _bomless_utf16(data)
         if utf16 is not None:
             return utf16
-        raise InputError(f"{source}: not a text file (contains NUL bytes)")
+        # A stray NUL is a control character like any other (a space); many mean binary.
+        if data.count(0) > _MAX_CONTROL_SHARE * len(data):
+            raise InputError(f"{source}: not a text file (contains NUL bytes)")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
