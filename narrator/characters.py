@@ -322,8 +322,14 @@ def _mentions(texts: Sequence[str]) -> tuple[list[tuple[int, int, int, str]], Co
     for ti, text in enumerate(texts):
         lower.update(_LOWER_WORD_RE.findall(text))
         heading_lines: dict[int, bool] = {}
+        line_start = scanned = 0
         for m in _NAME_RE.finditer(text):
-            line_start = text.rfind("\n", 0, m.start()) + 1
+            # Matches come in order: look back only as far as the previous one (a 10 MB
+            # line would otherwise be scanned back to its start once per capital).
+            newline = text.rfind("\n", scanned, m.start())
+            if newline >= 0:
+                line_start = newline + 1
+            scanned = m.start()
             heading = heading_lines.get(line_start)
             if heading is None:
                 heading = heading_lines[line_start] = _is_heading(text, line_start)

@@ -6,6 +6,7 @@ import codecs
 import itertools
 import re
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
@@ -920,3 +921,38 @@ def test_a_folder_past_the_book_size_limit_is_refused_naming_the_limit(
     with pytest.raises(InputError) as error:
         load_book(tmp_path)
     assert "larger than" in one_line(error)
+
+
+# ------------------------------------------------------------------ linear time on any input
+
+LINE_REPEATS = 80_000  # a 320 kB line: 10 s to minutes each with the old patterns
+
+
+@pytest.mark.parametrize("unit", ["**a ", "__a ", "***a ", "_a ", "![", "[", "[^", "![a](", "[a]("])
+def test_markdown_lines_built_to_backtrack_take_linear_time(unit: str) -> None:
+    start = time.perf_counter()
+    text = markdown_to_text(unit * LINE_REPEATS).text
+    assert time.perf_counter() - start < 5.0
+    assert text.strip()
+
+
+def test_markdown_emphasis_still_reads_as_before() -> None:
+    source = "***Hush*** now, **bold *inner* words**, __under__ and _this_ [link](u) ![i](x.png)"
+    assert markdown_to_text(source).text == (
+        "*Hush* now, bold *inner* words, under and *this* link "
+    )
+
+
+@pytest.mark.parametrize(
+    "markup",
+    ["<div>" * LINE_REPEATS + "deep", "<a " * LINE_REPEATS, "<p>x" * LINE_REPEATS],
+    ids=["nested-divs", "unclosed-tags", "paragraphs"],
+)
+def test_html_built_to_be_slow_takes_linear_time(markup: str) -> None:
+    start = time.perf_counter()
+    html_to_text(markup)
+    assert time.perf_counter() - start < 5.0
+
+
+def test_an_unclosed_tag_start_is_read_as_text() -> None:
+    assert html_to_text("<p>a <b and <i>c</i></p>").text == "a <b and *c*\n"
