@@ -6,6 +6,7 @@ import array
 import itertools
 import os
 import sys
+import time
 import wave
 from pathlib import Path
 
@@ -390,6 +391,30 @@ def test_long_clip_once_is_tried_again_without_a_warning(cache: ClipCache, fault
     assert (result.retried, result.warnings) == (1, ())
     expected = expected_duration_ms(line.text, 175)
     assert result.clips[0].duration_ms == pytest.approx(expected, abs=2)
+
+
+def test_a_full_cache_disk_is_named_before_the_engine_fails(
+    cache: ClipCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from narrator.synth import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "free_bytes", lambda folder: 10_000)
+    start = time.monotonic()
+    with fast_pool(cache) as pool, pytest.raises(OutputError) as caught:
+        pool.synthesize([make_line(SENTENCES[0])])
+    assert time.monotonic() - start < 10
+    message = str(caught.value)
+    assert message.startswith(f"{cache.cache_dir}: the disk holding the clip cache is full")
+    assert "NARRATOR_CACHE_DIR" in message
+
+
+def test_an_error_inside_the_engine_callback_is_reported_without_a_traceback(
+    cache: ClipCache, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with fast_pool(cache) as pool, pytest.raises(EngineError) as caught:
+        pool.synthesize([make_line(f"{SENTENCES[0]} [callback]")])
+    assert "No space left on device" in str(caught.value)
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_engine_errors_are_not_retried_and_name_the_line(cache: ClipCache) -> None:

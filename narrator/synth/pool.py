@@ -30,9 +30,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from narrator.errors import EngineError, NarratorError
+from narrator.errors import EngineError, NarratorError, OutputError
 from narrator.model import Clip, Line, VoiceSettings
 from narrator.synth.base import (
+    SAMPLE_RATE_HZ,
     count_words,
     create_engine,
     engine_class,
@@ -43,7 +44,7 @@ from narrator.synth.base import (
     too_short,
     write_wav,
 )
-from narrator.synth.cache import ClipCache, clip_key
+from narrator.synth.cache import CACHE_DIR_ENV, ClipCache, clip_key
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -54,6 +55,16 @@ DEFAULT_TIMEOUT_PER_WORD_S = 0.02
 DEFAULT_START_TIMEOUT_S = 60.0
 # A line with no letters or digits ("...", "—") becomes this much silence, engine unasked.
 SILENT_LINE_MS = 250
+# Free space a clip needs beyond its own audio (the cache entry's sidecar, file system slack).
+_SPACE_MARGIN_BYTES = 1 << 20
+
+
+def free_bytes(folder: Path) -> int | None:
+    """Free space on the file system holding `folder` (None when it cannot be asked)."""
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -97,9 +108,20 @@ def worker_main(engine_name: str, conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _silence_stdout()
+    # An error inside the engine's C callback (a full disk while pyttsx3 writes the WAV) is
+    # "unraisable": Python would print a traceback. Keep it for the answer instead.
+    sys.unraisablehook = _keep_unraisable
     # A parent that died (kill -9) closes the pipe: leave quietly, no traceback.
     with contextlib.suppress(EOFError, OSError):
         _serve(engine_name, conn)
+
+
+_unraisable: list[BaseException] = []
+
+
+def _keep_unraisable(unraisable: Any) -> None:
+    if unraisable.exc_value is not None:
+        _unraisable.append(unraisable.exc_value)
 
 
 def _serve(engine_name: str, conn: Connection) -> None:
@@ -120,14 +142,20 @@ def _serve(engine_name: str, conn: Connection) -> None:
             conn.send(("voices", engine.voices()))
             continue
         _, text, settings, wav_path = request
+        _unraisable.clear()
         try:
             engine.synthesize(text, settings, Path(wav_path))
         except NarratorError as exc:
             conn.send(("error", exc))
         except Exception as exc:
-            conn.send(("fail", f"{type(exc).__name__}: {exc}"))
+            cause = _unraisable[0] if _unraisable else exc
+            conn.send(("fail", f"{type(cause).__name__}: {cause}"))
         else:
-            conn.send(("done",))
+            if _unraisable:
+                cause = _unraisable[0]
+                conn.send(("fail", f"{type(cause).__name__}: {cause}"))
+            else:
+                conn.send(("done",))
 
 
 # ---------------------------------------------------------------- parent side
@@ -330,7 +358,21 @@ class SynthPool:
                     limit = self.timeout_s(worker.job.text) if worker.job else self.start_timeout_s
                     self._replace(worker, queue, f"no answer within {limit:.1f} s")
 
+    def _check_space(self, job: _Job | None) -> None:
+        """OutputError naming the cache folder when its disk cannot hold another clip."""
+        folder = self._temp_dir or self.cache.cache_dir
+        free = free_bytes(folder)
+        longest_ms = max_duration_ms(job.text, job.settings.rate_wpm) if job else 0.0
+        needed = int(longest_ms * SAMPLE_RATE_HZ / 1000) * 2 + _SPACE_MARGIN_BYTES
+        if free is not None and free < needed:
+            raise OutputError(
+                f"{self.cache.cache_dir}: the disk holding the clip cache is full "
+                f"({free // 1024} kB free): free some space, or set {CACHE_DIR_ENV} "
+                "to a folder on another disk"
+            )
+
     def _assign(self, worker: _Worker, job: _Job) -> None:
+        self._check_space(job)  # before the engine fails inside its C callback, unclearly
         worker.job = job
         worker.wav_path = self._temp_path(job.key)
         worker.deadline = time.monotonic() + self.timeout_s(job.text)
@@ -400,6 +442,7 @@ class SynthPool:
         if worker.wav_path is not None:
             with contextlib.suppress(OSError):
                 worker.wav_path.unlink()
+        self._check_space(job)  # a full disk is the cause to name, not the engine
         if job is None:
             self._start_failures += 1
             if self._start_failures >= self.attempts:
