@@ -499,9 +499,7 @@ class _ChapterWriter:
     ) -> None:
         if self.failed.is_set():
             return
-        # A fresh name, created exclusively by the stitcher's atomic write: never a planted link.
-        token = secrets.token_hex(4)
-        wav_path = result.mp3_path.with_name(f".{result.mp3_path.stem}.{token}.wav.tmp")
+        wav_path = _stitch_path(result.mp3_path)
         try:
             with self.timed("stitch"):
                 cues = stitch_chapter(clips, lines, wav_path)
@@ -521,6 +519,11 @@ class _ChapterWriter:
         result.status = "rendered"
         self.manifest.record(result.mp3_path, result.fingerprint, result.duration_ms)
         self.reporter.chapter_finished(result)
+
+
+def _stitch_path(mp3_path: Path) -> Path:
+    """A fresh name for the stitched WAV beside an MP3: never another run's, nor a planted link."""
+    return mp3_path.with_name(f".{mp3_path.stem}.{secrets.token_hex(4)}.wav.tmp")
 
 
 def _package(
@@ -890,7 +893,7 @@ def _render_lines(lines: list[Line], out_path: Path, engine: str, tags: Tags) ->
     _prepare_out_dir(out_path.parent, False)
     with SynthPool(engine, ClipCache(), 1) as pool:
         result = pool.synthesize(lines)
-    wav_path = out_path.with_name(f".{out_path.name}.wav.tmp")
+    wav_path = _stitch_path(out_path)
     try:
         stitch_chapter(result.clips, lines, wav_path)
         encode_mp3(wav_path, out_path, tags)
