@@ -131,7 +131,7 @@ HTML_TAG_RE = re.compile(
     re.IGNORECASE,
 )
 # What is left in angle brackets after the tags are gone: words to say, brackets dropped.
-_BRACKETED_RE = re.compile(r"<+([^<>]{1,500})>+")
+_BRACKETED_RE = re.compile(r"(?<!<)<+([^<>]{1,500})>+")  # (?<!<): one try per run of "<"
 
 
 def unwrap_tags(text: str) -> str:
