@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 from narrator.model import Character, Gender, Kind, Segment
@@ -1342,30 +1342,6 @@ def guess_narrative_person(texts: Sequence[str]) -> int:
         f, t = _count_persons(text, _SpanTest(spans))
         first, third = first + f, third + t
     return _person_of(first, third)
-
-
-def attribute_speakers(
-    text: str,
-    segments: Sequence[Segment],
-    characters: Sequence[Character],
-    *,
-    narrative_person: int | None = None,
-    fixed: Mapping[int, str] | None = None,
-) -> list[Segment]:
-    """Fill in speaker and confidence on the dialogue and thought segments of a chapter.
-
-    `fixed` maps the start offset of a speech segment to the speaker an author gave it (a
-    correction): that segment keeps it with confidence 1.0, and it is evidence for the others.
-    """
-    out = explain_speakers(text, segments, characters, narrative_person=narrative_person)[0]
-    if not fixed:
-        return out
-    return [
-        replace(s, speaker=fixed[s.start], confidence=1.0, evidence=("corrected by the author",))
-        if s.kind.is_speech and s.start in fixed
-        else s
-        for s in out
-    ]
 
 
 def explain_speakers(
