@@ -1,0 +1,105 @@
+"""Line ids: segments of a book's chapters -> a short stable name for each (`L3f9a2c`).
+
+An id is `L`, then TEXT_DIGITS hex digits of a hash of the line's own words, then
+CONTEXT_DIGITS hex digits of a hash of the CONTEXT_WORDS words on either side of it in the
+chapter. Offsets play no part: an id stays the same when other lines are edited, paragraphs
+are added or removed, or a typo is fixed elsewhere. The text part alone lets a correction
+find its line again when a neighbouring word changed (narrator.corrections). Identical lines
+in identical surroundings (a `"Yes."` answered by the same words twice), and the rare hash
+collision, get the next free context digits, in book order, so ids are unique in a book.
+
+A segment that attribution (or a correction) cut in two keeps its id for the first piece;
+the pieces after it are `<id>.2`, `<id>.3`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+from collections.abc import Sequence
+
+from narrator.model import Segment
+
+PREFIX = "L"
+TEXT_DIGITS = 4  # 65536 values: a chapter of 300 lines shares one by chance rarely
+CONTEXT_DIGITS = 2  # only has to tell identical lines apart
+CONTEXT_WORDS = 3  # "a little context": enough to tell two `"Yes."` apart
+PIECE_SEPARATOR = "."
+_WINDOW = 300  # characters searched for the context words (linear time on huge paragraphs)
+
+_ID_RE = re.compile(
+    rf"{PREFIX}[0-9a-f]{{{TEXT_DIGITS + CONTEXT_DIGITS}}}(?:\{PIECE_SEPARATOR}[2-9]\d*)?"
+)
+_QUOTES = str.maketrans("\u201c\u201d\u201e\u00ab\u00bb\u2018\u2019", '"""""\'\'')
+_WORD = re.compile(r"\S+")
+
+
+def normalize(text: str) -> str:
+    """The words of a text as ids see them: case, quote style and spacing do not count."""
+    return " ".join(text.translate(_QUOTES).casefold().split())
+
+
+def _digest(text: str, digits: int) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:digits]
+
+
+def text_part(line_id: str) -> str:
+    """The digits of an id that come from the line's own words."""
+    return line_id[len(PREFIX) : len(PREFIX) + TEXT_DIGITS]
+
+
+def base_id(line_id: str) -> str:
+    """The id of the whole segment a piece id (`L3f9a2c.2`) belongs to."""
+    return line_id.split(PIECE_SEPARATOR, 1)[0]
+
+
+def piece_number(line_id: str) -> int:
+    """1 for a whole segment or its first piece, n for `<id>.n`."""
+    _, _, number = line_id.partition(PIECE_SEPARATOR)
+    return int(number) if number else 1
+
+
+def is_line_id(value: str) -> bool:
+    """Whether `value` is shaped like a line id."""
+    return _ID_RE.fullmatch(value) is not None
+
+
+def line_ids(text: str, segments: Sequence[Segment], taken: set[str] | None = None) -> list[str]:
+    """One id per segment of a chapter; `taken` (ids of earlier chapters) is updated."""
+    taken = set() if taken is None else taken
+    ids = []
+    for segment in segments:
+        own = _digest(normalize(segment.text), TEXT_DIGITS)
+        before = _WORD.findall(text, max(0, segment.start - _WINDOW), segment.start)
+        after = _WORD.findall(text, segment.end, segment.end + _WINDOW)
+        context = normalize(
+            " ".join(before[-CONTEXT_WORDS:]) + " | " + " ".join(after[:CONTEXT_WORDS])
+        )
+        candidate = PREFIX + own + _digest(context, CONTEXT_DIGITS)
+        n = 1
+        while candidate in taken:
+            n += 1
+            candidate = PREFIX + own + _digest(f"{context} #{n}", CONTEXT_DIGITS)
+            if n > 16**CONTEXT_DIGITS * 4:  # every context value taken: cannot happen in prose
+                raise ValueError(f"no free id for the line at offset {segment.start}")
+        taken.add(candidate)
+        ids.append(candidate)
+    return ids
+
+
+def piece_ids(base: Sequence[Segment], ids: Sequence[str], pieces: Sequence[Segment]) -> list[str]:
+    """Ids of `pieces` (segments after attribution) from the ids of the `base` segments.
+
+    Each piece lies inside one base segment: the first piece of a base segment takes its id,
+    the next ones `<id>.2`, `<id>.3`.
+    """
+    starts = [segment.start for segment in base]
+    result = []
+    seen: dict[int, int] = {}
+    for piece in pieces:
+        index = max(0, bisect.bisect_right(starts, piece.start) - 1)
+        seen[index] = seen.get(index, 0) + 1
+        number = seen[index]
+        result.append(ids[index] if number == 1 else f"{ids[index]}{PIECE_SEPARATOR}{number}")
+    return result
