@@ -43,7 +43,15 @@ import tomlkit
 from narrator.attribute import attribute_speakers
 from narrator.errors import ConfigError
 from narrator.files import atomic_path
-from narrator.lines import base_id, is_line_id, line_ids, normalize, piece_ids, piece_number
+from narrator.lines import (
+    base_id,
+    context_part,
+    is_line_id,
+    line_ids,
+    normalize,
+    piece_ids,
+    piece_number,
+)
 from narrator.lines import text_part as id_text_part
 from narrator.model import Character, Kind, Segment
 from narrator.segment import segment_chapter
@@ -355,6 +363,7 @@ class _Finder:
 
     def __init__(self, bases: Sequence[Sequence[Segment]], ids: Sequence[Sequence[str]]) -> None:
         self.bases = bases
+        self.ids = ids
         self.exact: dict[str, tuple[int, int]] = {}
         self.by_text: dict[str, list[tuple[int, int]]] = {}
         for chapter, chapter_ids in enumerate(ids):
@@ -380,7 +389,18 @@ class _Finder:
             piece = self._piece(candidate, number, baselines)
             if piece is not None and normalize(piece.text).startswith(wanted):
                 matches.append(candidate)
-        if len(matches) != 1:
+        if len(matches) > 1:
+            # Identical lines: the one whose words before or after are still the same.
+            before, after = context_part(whole)
+            matches = [
+                (chapter, index)
+                for chapter, index in matches
+                if (sides := context_part(self.ids[chapter][index]))[0] == before
+                or sides[1] == after
+            ]
+            if len(matches) > 1:
+                return "more than one line now matches it (identical lines edited around)"
+        if not matches:
             return "its line is not in the text any more (edited or removed)"
         return matches[0]
 

@@ -1,12 +1,13 @@
 """Line ids: segments of a book's chapters -> a short stable name for each (`L3f9a2c`).
 
-An id is `L`, then TEXT_DIGITS hex digits of a hash of the line's own words, then
-CONTEXT_DIGITS hex digits of a hash of the CONTEXT_WORDS words on either side of it in the
-chapter. Offsets play no part: an id stays the same when other lines are edited, paragraphs
-are added or removed, or a typo is fixed elsewhere. The text part alone lets a correction
-find its line again when a neighbouring word changed (narrator.corrections). Identical lines
-in identical surroundings (a `"Yes."` answered by the same words twice), and the rare hash
-collision, get the next free context digits, in book order, so ids are unique in a book.
+An id is `L`, then TEXT_DIGITS hex digits of a hash of the line's own words, then one hex
+digit for the CONTEXT_WORDS words before it in the chapter and one for the words after it.
+Offsets play no part: an id stays the same when other lines are edited, paragraphs are added
+or removed, or a typo is fixed elsewhere. The text part lets a correction find its line again
+when a neighbouring word changed, and the side of the context that did not change tells
+identical lines apart then (narrator.corrections). Identical lines in identical surroundings
+(a `"Yes."` between the same words twice), and the rare hash collision, get the next free
+context digits, in book order, so ids are unique in a book.
 
 A segment that attribution (or a correction) cut in two keeps its id for the first piece;
 the pieces after it are `<id>.2`, `<id>.3`.
@@ -23,7 +24,7 @@ from narrator.model import Segment
 
 PREFIX = "L"
 TEXT_DIGITS = 4  # 65536 values: a chapter of 300 lines shares one by chance rarely
-CONTEXT_DIGITS = 2  # only has to tell identical lines apart
+CONTEXT_DIGITS = 2  # one for the words before, one for those after: tells identical lines apart
 CONTEXT_WORDS = 3  # "a little context": enough to tell two `"Yes."` apart
 PIECE_SEPARATOR = "."
 _WINDOW = 300  # characters searched for the context words (linear time on huge paragraphs)
@@ -47,6 +48,12 @@ def _digest(text: str, digits: int) -> str:
 def text_part(line_id: str) -> str:
     """The digits of an id that come from the line's own words."""
     return line_id[len(PREFIX) : len(PREFIX) + TEXT_DIGITS]
+
+
+def context_part(line_id: str) -> tuple[str, str]:
+    """The digits of an id that come from the words before and after the line."""
+    at = len(PREFIX) + TEXT_DIGITS
+    return line_id[at : at + 1], line_id[at + 1 : at + 2]
 
 
 def base_id(line_id: str) -> str:
@@ -73,10 +80,10 @@ def line_ids(text: str, segments: Sequence[Segment], taken: set[str] | None = No
         own = _digest(normalize(segment.text), TEXT_DIGITS)
         before = _WORD.findall(text, max(0, segment.start - _WINDOW), segment.start)
         after = _WORD.findall(text, segment.end, segment.end + _WINDOW)
-        context = normalize(
-            " ".join(before[-CONTEXT_WORDS:]) + " | " + " ".join(after[:CONTEXT_WORDS])
+        context = _digest(normalize(" ".join(before[-CONTEXT_WORDS:])), 1) + _digest(
+            normalize(" ".join(after[:CONTEXT_WORDS])), 1
         )
-        candidate = PREFIX + own + _digest(context, CONTEXT_DIGITS)
+        candidate = PREFIX + own + context
         n = 1
         while candidate in taken:
             n += 1
