@@ -794,8 +794,13 @@ def analyze_input(
     cast_path: Path | None = None,
     voices_dirs: Sequence[Path] = (),
     lines_path: Path | None = None,
+    *,
+    corrections: Corrections | None = None,
 ) -> AnalyzeReport:
-    """Analyze a file, folder or EPUB with its cast and line corrections (`narrator analyze`)."""
+    """Analyze a file, folder or EPUB with its cast and line corrections (`narrator analyze`).
+
+    `corrections`, when given, is used instead of reading them from `lines_path`.
+    """
     whole_text = input_path.is_file() and input_path.suffix.lower() in TEXT_SUFFIXES
     if whole_text:
         text = read_text(input_path)
@@ -804,7 +809,8 @@ def analyze_input(
     else:
         book = load_book(input_path)
     cast, _, managed = resolve_cast(input_path, cast_path)
-    corrections = resolve_corrections(input_path, lines_path)
+    if corrections is None:
+        corrections = resolve_corrections(input_path, lines_path)
     analysis = analyze_book(book, cast, managed=managed, corrections=corrections)
     return AnalyzeReport(analysis, cast_book(analysis, voices_dirs), whole_text)
 

@@ -159,10 +159,13 @@ def assign_line(
     if not is_line_id(line_id):
         raise InputError(f"{line_id}: not a line id (like L3f9a2c); `narrator review` lists them")
     path = lines_path or default_lines_path(input_path)
+    if not auto and not (speaker or kind or split_at or then):
+        raise ConfigError(f"{line_id}: say who speaks it (SPEAKER), or give --kind or --auto")
     if auto and (speaker or kind or split_at or then):
         raise ConfigError("--auto takes the line back to narrator's choice: give nothing else")
-    existing = {c.line_id: c for c in load_corrections(path).entries}
-    report = analyze_input(input_path, cast_path, voices_dirs, lines_path)
+    corrections = load_corrections(path)  # --lines may name a file to create
+    existing = {c.line_id: c for c in corrections.entries}
+    report = analyze_input(input_path, cast_path, voices_dirs, corrections=corrections)
     before = review_report(report, path)
     segment_text = _line_text(report, line_id)
     if segment_text is None and not (auto and line_id in existing):
@@ -181,7 +184,7 @@ def assign_line(
                 f'{correction.line_id}: "{correction.split_at}" is not in the line: {whole}'
             )
         save_correction(path, correction, correction.line_id)
-    after = review_input(input_path, cast_path, lines_path, voices_dirs)
+    after = review_input(input_path, cast_path, path, voices_dirs)
     own = base_id(line_id)
     also = tuple(
         (old, new)

@@ -114,7 +114,7 @@ def test_a_bad_corrections_file_names_the_file_line_and_field(
 
 def test_a_missing_file_is_empty_unless_it_was_asked_for(tmp_path: Path) -> None:
     assert load_corrections(tmp_path / "none.toml").entries == ()
-    with pytest.raises(ConfigError, match="none.toml"):
+    with pytest.raises(ConfigError, match=r"none\.toml"):
         load_corrections(tmp_path / "none.toml", required=True)
 
 
