@@ -274,6 +274,8 @@ def assign(
     line = result.after or result.before
     text = _short(line.text) if line else ""
     out.print(f"{result.line_id}: {after} (was {before}) {text}", markup=False)
+    for part in result.parts:
+        out.print(f"  {part.line_id}: {_who(part)} {_short(part.text)}", markup=False)
     for old, new in result.also_changed:
         out.print(
             f"  also changed: {new.line_id} {_who(old)} -> {_who(new)} {_short(new.text)}",
@@ -308,7 +310,7 @@ def _quoted(path: Path) -> str:
 
 
 def _print_review_line(line: review.ReviewLine, threshold: float) -> None:
-    mark = "?" if (line.confidence or 0.0) < threshold else " "
+    mark = "?" if pipeline.is_below(line.confidence, threshold) else " "
     conf = f"{line.confidence:.2f}" if line.confidence is not None else "-"
     fixed = " (corrected)" if line.corrected else ""
     out.print(
@@ -395,7 +397,7 @@ def voices_preview(
 
 
 def _is_low(segment: Segment, threshold: float) -> bool:
-    return segment.kind.is_speech and (segment.confidence or 0.0) < threshold
+    return pipeline.is_doubtful(segment, threshold)
 
 
 def _print_segment(segment: Segment, threshold: float) -> None:

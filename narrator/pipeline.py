@@ -150,7 +150,12 @@ REVIEW_THRESHOLD = 0.6  # speech lines less certain than this are worth an autho
 
 def is_doubtful(segment: Segment, threshold: float = REVIEW_THRESHOLD) -> bool:
     """A speech line whose speaker attribution is less certain than `threshold`."""
-    return segment.kind.is_speech and (segment.confidence or 0.0) < threshold
+    return segment.kind.is_speech and is_below(segment.confidence, threshold)
+
+
+def is_below(confidence: float | None, threshold: float = REVIEW_THRESHOLD) -> bool:
+    """Whether a confidence is below the review threshold (no confidence: it is)."""
+    return (confidence or 0.0) < threshold
 
 
 def count_doubtful(analysis: Analysis, threshold: float = REVIEW_THRESHOLD) -> int:

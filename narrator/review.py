@@ -25,7 +25,7 @@ from narrator.corrections import (
 from narrator.errors import ConfigError, InputError
 from narrator.lines import base_id, is_line_id, piece_number
 from narrator.model import Kind
-from narrator.pipeline import REVIEW_THRESHOLD, AnalyzeReport, analyze_input
+from narrator.pipeline import REVIEW_THRESHOLD, AnalyzeReport, analyze_input, is_below
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class ReviewReport:
 
     def doubtful(self, threshold: float = REVIEW_THRESHOLD) -> list[ReviewLine]:
         """Lines below `threshold`, least certain first (corrected lines are certain)."""
-        low = [line for line in self.lines if (line.confidence or 0.0) < threshold]
+        low = [line for line in self.lines if is_below(line.confidence, threshold)]
         return sorted(low, key=lambda line: line.confidence or 0.0)
 
     def find(self, line_id: str) -> ReviewLine | None:
@@ -84,7 +84,7 @@ class ReviewReport:
     def to_json(self, threshold: float | None = None) -> dict[str, object]:
         """`review --json`: {"lines": [...]} in book order; all, or those below `threshold`."""
         lines = [
-            line for line in self.lines if threshold is None or (line.confidence or 0.0) < threshold
+            line for line in self.lines if threshold is None or is_below(line.confidence, threshold)
         ]
         return {"lines": [line.to_json() for line in lines]}
 
@@ -138,6 +138,7 @@ class AssignResult:
     line_id: str
     before: ReviewLine | None  # None: the line was not speech
     after: ReviewLine | None  # None: the line is not speech any more
+    parts: tuple[ReviewLine, ...]  # the line's other pieces after a split (`<id>.2`)
     also_changed: tuple[tuple[ReviewLine, ReviewLine], ...]  # other lines (before, after)
     stale: tuple[Stale, ...]
 
@@ -193,7 +194,12 @@ def assign_line(
         and (old := before.find(new.line_id)) is not None
         and old.speaker != new.speaker
     )
-    return AssignResult(path, line_id, before.find(line_id), after.find(line_id), also, after.stale)
+    parts = tuple(
+        line for line in after.lines if base_id(line.line_id) == own and line.line_id != line_id
+    )
+    return AssignResult(
+        path, line_id, before.find(line_id), after.find(line_id), parts, also, after.stale
+    )
 
 
 def _line_text(report: AnalyzeReport, line_id: str) -> str | None:
