@@ -44,6 +44,7 @@ from narrator.attribute import attribute_speakers
 from narrator.errors import ConfigError
 from narrator.files import atomic_path
 from narrator.lines import (
+    IdSpace,
     base_id,
     context_part,
     is_line_id,
@@ -290,11 +291,11 @@ def correct_book(
     narrative_person: int | None = None,
 ) -> CorrectedBook:
     """Segment and attribute every chapter text, with the author's corrections (module doc)."""
-    taken: set[str] = set()
+    space = IdSpace()
     bases, base_ids, baselines, baseline_ids = [], [], [], []
     for text in texts:
         base = segment_chapter(text)
-        ids = line_ids(text, base, taken)
+        ids = line_ids(text, base, space)
         baseline = attribute_speakers(text, base, characters, narrative_person=narrative_person)
         bases.append(base)
         base_ids.append(ids)

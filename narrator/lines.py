@@ -19,6 +19,7 @@ import bisect
 import hashlib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from narrator.model import Segment
 
@@ -30,7 +31,7 @@ PIECE_SEPARATOR = "."
 _WINDOW = 300  # characters searched for the context words (linear time on huge paragraphs)
 
 _ID_RE = re.compile(
-    rf"{PREFIX}[0-9a-f]{{{TEXT_DIGITS + CONTEXT_DIGITS}}}(?:\{PIECE_SEPARATOR}[2-9]\d*)?"
+    rf"{PREFIX}[0-9a-f]{{{TEXT_DIGITS + CONTEXT_DIGITS},}}(?:\{PIECE_SEPARATOR}[2-9]\d*)?"
 )
 _QUOTES = str.maketrans("\u201c\u201d\u201e\u00ab\u00bb\u2018\u2019", '"""""\'\'')
 _WORD = re.compile(r"\S+")
@@ -72,9 +73,20 @@ def is_line_id(value: str) -> bool:
     return _ID_RE.fullmatch(value) is not None
 
 
-def line_ids(text: str, segments: Sequence[Segment], taken: set[str] | None = None) -> list[str]:
-    """One id per segment of a chapter; `taken` (ids of earlier chapters) is updated."""
-    taken = set() if taken is None else taken
+@dataclass
+class IdSpace:
+    """The ids given so far in a book, so that the next chapter's are different."""
+
+    taken: set[str] = field(default_factory=set)
+    # How many lines had the same words and surroundings: blank stretches between quotes
+    # are thousands in a novel, and counting spares trying every number again.
+    seen: dict[str, int] = field(default_factory=dict)
+
+
+def line_ids(text: str, segments: Sequence[Segment], space: IdSpace | None = None) -> list[str]:
+    """One id per segment of a chapter; `space` (ids of earlier chapters) is updated."""
+    space = IdSpace() if space is None else space
+    taken = space.taken
     ids = []
     for segment in segments:
         own = _digest(normalize(segment.text), TEXT_DIGITS)
@@ -83,13 +95,15 @@ def line_ids(text: str, segments: Sequence[Segment], taken: set[str] | None = No
         context = _digest(normalize(" ".join(before[-CONTEXT_WORDS:])), 1) + _digest(
             normalize(" ".join(after[:CONTEXT_WORDS])), 1
         )
-        candidate = PREFIX + own + context
-        n = 1
+        first = candidate = PREFIX + own + context
+        n = space.seen.get(first, 0) + 1
         while candidate in taken:
+            # The n-th line with these words and surroundings: other context digits, and
+            # more of them once two cannot tell that many apart.
+            digits = CONTEXT_DIGITS if n <= 16**CONTEXT_DIGITS else CONTEXT_DIGITS + 4
+            candidate = PREFIX + own + _digest(f"{context} #{n}", digits)
             n += 1
-            candidate = PREFIX + own + _digest(f"{context} #{n}", CONTEXT_DIGITS)
-            if n > 16**CONTEXT_DIGITS * 4:  # every context value taken: cannot happen in prose
-                raise ValueError(f"no free id for the line at offset {segment.start}")
+        space.seen[first] = n
         taken.add(candidate)
         ids.append(candidate)
     return ids

@@ -182,6 +182,23 @@ def test_a_quoted_run_is_split_between_two_speakers_at_the_given_words() -> None
     assert {line_id, line_id + ".2"} <= fixed.corrected
 
 
+def test_corrected_segments_still_cover_the_text_exactly_in_order() -> None:
+    _, plain = _lines(MARKET)
+    found = _by_text(plain)
+    entries = [
+        Correction(found['"Onesan but why? Because stealing is wrong, that\'s why."'][0],
+                   speaker="Mika", split_at="stealing", then="Sora"),
+        Correction(found['"Liar."'][0], kind=Kind.NARRATION),
+        Correction(found["Daichi laughed."][0], speaker="Daichi"),
+        Correction(found['"Looking,"'][0], kind=Kind.THOUGHT),
+    ]  # fmt: skip
+    book, fixed = _lines(MARKET, entries)
+    assert book.stale == ()
+    assert "".join(s.text for s in fixed.segments) == MARKET
+    assert all(MARKET[s.start : s.end] == s.text for s in fixed.segments)
+    assert len(set(fixed.ids)) == len(fixed.ids) == len(fixed.segments)
+
+
 def test_corrections_survive_an_inserted_paragraph_and_a_word_changed_elsewhere() -> None:
     _, plain = _lines(MARKET)
     late_id, late = _by_text(plain)['"You\'re late."']

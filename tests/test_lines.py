@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from narrator.lines import (
+    IdSpace,
     base_id,
     context_part,
     is_line_id,
@@ -100,7 +101,15 @@ def test_ids_are_unique_in_any_text(pieces: list[str]) -> None:
 
 
 def test_ids_are_unique_across_the_chapters_of_a_book() -> None:
-    taken: set[str] = set()
-    first = line_ids(CHAPTER, segment_chapter(CHAPTER), taken)
-    second = line_ids(CHAPTER, segment_chapter(CHAPTER), taken)
+    space = IdSpace()
+    first = line_ids(CHAPTER, segment_chapter(CHAPTER), space)
+    second = line_ids(CHAPTER, segment_chapter(CHAPTER), space)
     assert not set(first) & set(second)
+
+
+def test_thousands_of_identical_lines_get_unique_ids_quickly() -> None:
+    text = '"Yes." ' * 3000  # more than two context digits can tell apart
+    segments = segment_chapter(text)
+    ids = line_ids(text, segments)
+    assert len(set(ids)) == len(ids) == len(segments) > 5000
+    assert all(is_line_id(i) for i in ids)

@@ -152,6 +152,10 @@ def test_three_assigns_change_those_lines_in_review_analyze_the_transcript_and_t
     # The new speaker joined the cast with a voice of their own.
     cast_text = (chapter.parent / "cast.toml").read_text(encoding="utf-8")
     assert 'name = "the old vendor"' in cast_text
+    voices = {
+        c["name"]: c["voice"] for c in json.loads(_run("analyze", chapter, "--json"))["characters"]
+    }
+    assert voices["the old vendor"] not in {v for n, v in voices.items() if n != "the old vendor"}
 
 
 def test_a_correction_survives_edits_and_a_rewritten_line_is_reported_stale(
