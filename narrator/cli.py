@@ -48,6 +48,14 @@ class Engine(StrEnum):
     fake = "fake"
 
 
+class LineKind(StrEnum):
+    """What `narrator assign --kind` can make a line."""
+
+    narration = "narration"
+    dialogue = "dialogue"
+    thought = "thought"
+
+
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """The one place where errors become what the user sees."""
@@ -284,12 +292,6 @@ def assign(
     for stale in result.stale:
         err.print(f"warning: {stale.message()}", markup=False)
     err.print(f"corrections: {result.lines_path}", markup=False)
-
-
-class LineKind(StrEnum):
-    narration = "narration"
-    dialogue = "dialogue"
-    thought = "thought"
 
 
 def _who(line: review.ReviewLine | None) -> str:
