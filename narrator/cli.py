@@ -211,6 +211,12 @@ def review_command(
     with _user_errors():
         report = review.review_input(input_path, cast, lines, tuple(voices or ()))
     _print_warnings(list(report.warnings))
+    for change, line in report.changed:
+        (err if as_json else out).print(
+            f"changed by your corrections: {line.line_id} {change.before or '?'} -> "
+            f"{change.after or '?'}: {_short(line.text)}",
+            markup=False,
+        )
     if as_json:
         data = report.to_json(None if show_all else threshold)
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
@@ -221,12 +227,6 @@ def review_command(
         shown += [line for line in report.lines if line.line_id not in doubtful]
     for line in shown:
         _print_review_line(line, threshold)
-    for change, line in report.changed:
-        out.print(
-            f"changed by your corrections: {line.line_id} {change.before or '?'} -> "
-            f"{change.after or '?'}: {_short(line.text)}",
-            markup=False,
-        )
     count = len(report.doubtful(threshold))
     out.print(
         f"\n{count} of {len(report.lines)} speech lines below confidence {threshold:.2f}; "

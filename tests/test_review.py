@@ -6,6 +6,7 @@ import html
 import json
 import shutil
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -306,3 +307,40 @@ def test_a_folder_and_an_epub_work_the_same(make, tmp_path: Path) -> None:  # ty
     after = _review(book)
     assert after[late]["speaker"] == speaker and after[late]["corrected"]
     assert [i for i, line in after.items() if line["corrected"]] == [late]
+
+
+def test_assign_and_review_say_which_other_lines_changed_in_consequence(
+    chapter: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With an attributor whose speakers alternate from the last certain line, fixing one
+    line changes those after it: assign and review name exactly those."""
+    from narrator import corrections as corrections_module
+
+    def alternating(text, segments, characters, *, narrative_person=None, fixed=None):  # type: ignore[no-untyped-def]
+        fixed = fixed or {}
+        names, out, turn = ["Mika", "Daichi"], [], 0
+        for s in segments:
+            if s.kind.is_speech:
+                if s.start in fixed:
+                    turn = names.index(fixed[s.start]) if fixed[s.start] in names else turn
+                speaker = fixed.get(s.start, names[turn % 2])
+                s = replace(s, speaker=speaker, confidence=1.0 if s.start in fixed else 0.5)
+                turn += 1
+            out.append(s)
+        return out
+
+    monkeypatch.setattr(corrections_module, "attribute_speakers", alternating)
+    before = list(_review(chapter).values())
+    target = before[2]
+    result = review.assign_line(chapter, target["id"], _flip(target["speaker"]))
+    flipped = {line["id"] for line in before[3:]}
+    assert {new.line_id for _, new in result.also_changed} == flipped
+    assert all(old.speaker != new.speaker for old, new in result.also_changed)
+    shown = _run("review", chapter, "--all")
+    assert sum("changed by your corrections" in row for row in shown.splitlines()) == len(flipped)
+    json_run = runner.invoke(app, ["review", str(chapter), "--all", "--json"])
+    assert json.loads(json_run.stdout)["lines"] and "changed by your corrections" in json_run.stderr
+
+
+def _flip(speaker: str) -> str:
+    return "Daichi" if speaker == "Mika" else "Mika"
