@@ -344,3 +344,31 @@ def test_assign_and_review_say_which_other_lines_changed_in_consequence(
 
 def _flip(speaker: str) -> str:
     return "Daichi" if speaker == "Mika" else "Mika"
+
+
+@pytest.mark.ffmpeg
+def test_ids_from_review_apply_when_render_splits_one_text_into_chapters(tmp_path: Path) -> None:
+    """`review` reads a text file whole, `render` splits it at chapter headings: the lines at
+    the seams have other neighbours there, and their corrections apply all the same."""
+    book = tmp_path / "Two Days.txt"
+    book.write_text(
+        "Chapter 1: Morning\n\nMika opened the shop.\n\n"
+        '"Good morning," Daichi said. "Is the bread ready?" "Almost."\n\n'
+        "Chapter 2: Evening\n\n"
+        '"Closing time," said Sora. Mika swept the floor.\n',
+        encoding="utf-8",
+    )
+    lines, segments = _review(book), _analyze(book)
+    almost = _id_of(lines, segments, '"Almost."')
+    closing = _id_of(lines, segments, '"Closing time,"')
+    _run("assign", book, almost, "Mika")
+    _run("assign", book, closing, "the old vendor")
+    result = runner.invoke(
+        app, ["render", str(book), "--out", str(tmp_path / "out"), "--engine", "fake"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "stale" not in result.stderr
+    vtts = sorted((tmp_path / "out" / "Two Days").glob("*.vtt"))
+    assert len(vtts) == 2
+    assert ("Mika", '"Almost."') in {(c.speaker, c.text) for c in read_vtt(vtts[0])}
+    assert ("the old vendor", '"Closing time,"') in {(c.speaker, c.text) for c in read_vtt(vtts[1])}
