@@ -372,3 +372,23 @@ def test_ids_from_review_apply_when_render_splits_one_text_into_chapters(tmp_pat
     assert len(vtts) == 2
     assert ("Mika", '"Almost."') in {(c.speaker, c.text) for c in read_vtt(vtts[0])}
     assert ("the old vendor", '"Closing time,"') in {(c.speaker, c.text) for c in read_vtt(vtts[1])}
+
+
+def test_a_printed_label_used_as_an_alias_exactly_as_printed_names_the_character(
+    tmp_path: Path,
+) -> None:
+    chapter = tmp_path / "shop.txt"
+    chapter.write_text(
+        'A small woman came into the shop.\n\n"Good morning," said the small woman.\n\n'
+        '"Hello," Tom said.\n',
+        encoding="utf-8",
+    )
+    label = next(iter(_review(chapter).values()))["speaker"]
+    assert label == "the small woman"
+    cast = tmp_path / "mine.toml"
+    cast.write_text(
+        f'[[character]]\nname = "Hana"\naliases = ["{label}"]\ngender = "female"\n\n'
+        '[[character]]\nname = "Tom"\ngender = "male"\n',
+        encoding="utf-8",
+    )
+    assert next(iter(_review(chapter, "--cast", str(cast)).values()))["speaker"] == "Hana"
