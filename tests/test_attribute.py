@@ -257,3 +257,44 @@ def test_every_ranked_line_says_why_and_who_else() -> None:
     assert lines[1].evidence[0] == "tag: Dara"
     for line in lines:
         assert line.candidates and all(p < (line.confidence or 0) for _, p in line.candidates)
+
+
+def test_dash_dialogue_is_attributed_by_its_tags() -> None:
+    text = (DATA.parent / "segment" / "dash_dialogue.txt").read_text(encoding="utf-8")
+    cast = [Character("Stephen", gender=Gender.MALE), Character("Marta", gender=Gender.FEMALE)]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    said = [(s.text.lstrip("—- "), s.speaker) for s in out if s.kind is Kind.DIALOGUE]
+    assert said[:5] == [
+        ("Where is he?", "Stephen"),
+        ("Gone to the harbour,", "Marta"),
+        ("At dawn? And you let him go?", "Stephen"),
+        ("I am not his keeper,", "Marta"),
+        ("I am his sister.", "Marta"),
+    ]
+
+
+def test_names_written_in_lower_case_in_a_lower_case_text() -> None:
+    text = (
+        "chapter two\n\n"
+        "nix woke up late again..\n\n"
+        '"get up!!"yelled mags from the hall\n\n'
+        '"five more minutes"nix said and rolled over\n\n'
+        "mags threw a pillow at her. it was going to be a long day\n\n"
+        '"you will thank me later"said mags\n'
+    )
+    cast = [Character("Nix", gender=Gender.FEMALE), Character("Mags", gender=Gender.FEMALE)]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Mags", "Nix", "Mags"]
+
+
+def test_a_name_that_is_also_a_word_stays_case_sensitive() -> None:
+    text = (
+        "chapter one\n\n"
+        "it was cold. Will sat by the door\n\n"
+        '"i will not go"said Will\n\n'
+        "the rain will stop soon, she thought\n\n"
+        '"you will,"Ana said\n'
+    )
+    cast = [Character("Will", gender=Gender.MALE), Character("Ana", gender=Gender.FEMALE)]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Will", "Ana"]

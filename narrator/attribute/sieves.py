@@ -222,7 +222,11 @@ class _Quote:
 class _CastIndex:
     """Alias lookup for the cast: one compiled alternation, alias -> candidate names."""
 
-    def __init__(self, characters: Sequence[Character]) -> None:
+    def __init__(
+        self, characters: Sequence[Character], loose: frozenset[str] = frozenset()
+    ) -> None:
+        """`loose`: names (lower case) the text writes in lower case too (`nix`, `mags`)."""
+        self.loose = loose
         self.gender: dict[str, Gender | None] = {}
         self.narrator: str | None = None
         self.by_alias: dict[str, list[str]] = {}
@@ -289,7 +293,11 @@ class _CastIndex:
             first = spelling[0]
             # Hard-wrapped text breaks names over lines.
             alt = r"\s+".join(words)
-            if first.isalpha() and (first.islower() or words[0].lower() in ("the", "a", "an")):
+            if first.isalpha() and (
+                first.islower()
+                or words[0].lower() in ("the", "a", "an")
+                or spelling.split()[0].lower() in loose
+            ):
                 alt = f"(?i:{alt})"
                 lower_starts.add(re.escape(spelling.split()[0].lower()))
             alts.add(alt)
@@ -321,7 +329,12 @@ class _CastIndex:
             pos = m.end()
             alias = m.group("alias")
             # A lower-case one-word alias (`red`, `kid`) only counts inside quotes.
-            if alias[0].islower() and " " not in alias and not in_quote(m.start()):
+            if (
+                alias[0].islower()
+                and " " not in alias
+                and alias.lower() not in self.loose
+                and not in_quote(m.start())
+            ):
                 continue
             title = (m.group("title") or "").rstrip(".")
             whole = " ".join(m.group(0).lower().split())  # hard-wrapped: `Mrs.\nPell`
@@ -360,6 +373,41 @@ class _SpanTest:
         return i >= 0 and pos < self.ends[i]
 
 
+# Words before which a lower-case word is a verb or a noun, not a name (`I will`, `the rose`).
+_NOT_BEFORE_NAME_RE = re.compile(
+    r"\b(?i:to|i|you|we|they|he|she|it|will|would|can|could|may|might|must|shall|should"
+    r"|the|a|an|my|your|his|her|our|their|its|this|that|some|no)\s+$"
+)
+# A text writes names in lower case when this share of its paragraphs opens in lower case.
+_LOWER_CASE_TEXT = 0.25
+
+
+def _lower_case_names(text: str, characters: Sequence[Character]) -> frozenset[str]:
+    """Cast names this text writes in lower case (web fiction: `nix groaned`, `said mags`).
+
+    Only in a text that opens many paragraphs in lower case, and only names that the text
+    never uses as an ordinary word (after `to`, `I`, `the`, ...: `will`, `rose`, `may`).
+    """
+    paragraphs = re.findall(r"(?:^|\n)[ \t]*([^\W\d_])", text)
+    if not paragraphs or sum(c.islower() for c in paragraphs) < _LOWER_CASE_TEXT * len(
+        paragraphs
+    ):
+        return frozenset()
+    names = {
+        w.lower()
+        for ch in characters
+        for alias in (ch.name, *ch.aliases)
+        for w in alias.split()
+        if w[:1].isupper() and len(w) > 1 and w.lower() not in _NOT_NAMES
+    }
+    loose = set()
+    for name in names:
+        uses = [m.start() for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)]
+        if uses and not any(_NOT_BEFORE_NAME_RE.search(text[max(0, u - 12) : u]) for u in uses):
+            loose.add(name)
+    return frozenset(loose)
+
+
 def _paragraph_starts(text: str) -> list[int]:
     if re.search(r"\n[ \t]*\n", text):
         return [0] + [m.end() for m in re.finditer(r"\n[ \t]*\n\s*", text)]
@@ -384,7 +432,7 @@ class _Attributor:
         self.fixed = dict(fixed or {})
         self.text = text
         self.segments = list(segments)
-        self.cast = _CastIndex(characters)
+        self.cast = _CastIndex(characters, _lower_case_names(text, characters))
         self.para_starts = _paragraph_starts(text)
         self.quotes: list[_Quote] = []
         for i, seg in enumerate(self.segments):
