@@ -305,14 +305,14 @@ def named_inside(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
 def first_person(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
     """In a first-person chapter the narrator is always on stage."""
     if ctx.att.person == 1:
-        _get(pool, ctx.att.narrator).add("narrator", why="the first-person narrator")
+        _get(pool, ctx.att.narrator_at(q.start)).add("narrator", why="the first-person narrator")
 
 
 def frequency(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
     """Main characters speak more: how often each candidate is named in the chapter."""
     for c in pool.values():
         c.add("log_count", math.log1p(ctx.count.get(c.name, 0)) / 5)
-        if c.name not in ctx.att.cast.gender and c.name != ctx.att.narrator:
+        if c.name not in ctx.att.cast.gender and c.name != ctx.att.narrator_at(q.start):
             c.add("nameless")
 
 
