@@ -318,7 +318,7 @@ def test_a_point_of_view_heading_changes_who_i_is() -> None:
 
 
 def test_a_third_person_chapter_in_a_first_person_book_is_third_person() -> None:
-    he = "He walked to the mill, and he looked at the river, and he thought of her. " * 10
+    he = "He walked to the mill, and he looked at the river, and he thought of her. " * 15
     text = f"{he}\n\n" + '"Cold," he said.\n\n"It is," said Ana.\n'
     cast = [Character("Tom", aliases=("I",), gender=Gender.MALE), Character("Ana")]
     assert run_sieves(text, segment.segment_chapter(text), cast, 1).person == 3
