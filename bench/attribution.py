@@ -13,6 +13,7 @@ usage:
                               [--save run.json] [--misses N]
   python bench/attribution.py --compare a.json b.json
   python bench/attribution.py --webfic
+  python bench/attribution.py --litbank [--no-cast]
 
 The PDNC texts are read from /work/shared at run time and never copied.
 """
@@ -36,13 +37,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from narrator.attribute import SIEVES, attribute_speakers, explain_speakers  # noqa: E402
+from narrator.attribute import attribute_speakers, explain_speakers  # noqa: E402
+from narrator.attribute.runner import STEPS  # noqa: E402
 from narrator.model import Character, Gender, Kind, Segment  # noqa: E402
 
 # ../shared beside the checkout (read-only benchmark data; never copied into the repo).
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 PDNC = Path(os.environ.get("NARRATOR_PDNC", str(SHARED / "bench" / "pdnc")))
+LITBANK = SHARED / "bench" / "litbank"  # the same layout as PDNC
 WEBFIC = Path(os.environ.get("NARRATOR_WEBFIC", str(SHARED / "bench" / "webfic")))
 TYPES = ("explicit", "anaphoric", "implicit", "unknown")
 SIEVE_OF: dict[Path, dict[int, str]] = {}  # text path -> segment start -> sieve
@@ -413,7 +416,7 @@ def ablate(args: argparse.Namespace) -> None:
     base = micro(run_pdnc(args))
     print(f"{'sieve switched off':20} {'micro':>6} {'delta':>7}")
     print(f"{'(none)':20} {base:6.3f}")
-    for sieve in SIEVES:
+    for sieve in STEPS:
         args.without = [sieve]
         value = micro(run_pdnc(args))
         print(f"{sieve:20} {value:6.3f} {value - base:+7.3f}")
@@ -432,13 +435,19 @@ def main() -> None:
     ap.add_argument("--misses", type=int, default=0, help="print N misses per novel")
     ap.add_argument("--webfic", action="store_true", help="score the web-fiction chapters")
     ap.add_argument(
-        "--without", action="append", default=[], choices=SIEVES, help="switch a sieve off"
+        "--litbank", action="store_true", help="score the LitBank openings instead of PDNC"
+    )
+    ap.add_argument(
+        "--without", action="append", default=[], choices=STEPS, help="switch a step off"
     )
     ap.add_argument("--ablate", action="store_true", help="micro accuracy without each sieve")
     args = ap.parse_args()
     if args.compare:
         compare(*args.compare)
         return
+    if args.litbank:
+        global PDNC
+        PDNC = LITBANK
     if args.webfic:
         run_webfic()
         return

@@ -47,6 +47,7 @@ CONFIRM = {
     "quill-01",
 }  # fmt: skip
 L2 = 0.01  # weight decay, chosen by leave-one-book-out
+THRESHOLDS = (0.5, 0.6, 0.7, 0.8)
 
 
 @dataclass
@@ -342,6 +343,17 @@ def main() -> None:
         s, k = r["sieves"], r["ranker"]
         print(f"{group:16} {len(k):6d} {sum(o for _, o in s)/len(s):7.3f} "
               f"{sum(o for _, o in k)/len(k):7.3f} {top_half(s):14.3f} {top_half(k):14.3f}")
+    print()
+    print("marking lines below a confidence: share of lines marked, share of errors marked")
+    for group, r in sorted(pooled.items()):
+        k = r["ranker"]
+        wrong = sum(1 for _, ok in k if not ok)
+        cells = []
+        for t in THRESHOLDS:
+            marked = [ok for c, ok in k if c < t]
+            caught = sum(1 for ok in marked if not ok)
+            cells.append(f"<{t:.1f}: {len(marked)/len(k):.2f} {caught/max(1, wrong):.2f}")
+        print(f"{group:16} " + "  ".join(cells))
     if args.write:
         # The confirm books stay out of the shipped weights too, so --confirm stays honest.
         weights = train(mat, in_tuning, args.l2)

@@ -105,9 +105,19 @@ class Context:
         for _, name in self.named:
             self.count[name] = self.count.get(name, 0) + 1
         self.turn_pos = {id(t): i for i, t in enumerate(self.turns)}
-        self.block_len: dict[int, int] = {}
+        self.block_turns: dict[int, list[Turn]] = {}
         for t in self.turns:
-            self.block_len[t.block] = self.block_len.get(t.block, 0) + 1
+            self.block_turns.setdefault(t.block, []).append(t)
+        self.block_len = {b: len(ts) for b, ts in self.block_turns.items()}
+        # Tagged speakers per exchange, counted by the parity of their turn.
+        self.parity_votes: dict[int, tuple[dict[str, int], dict[str, int]]] = {}
+        for block, ts in self.block_turns.items():
+            votes: tuple[dict[str, int], dict[str, int]] = ({}, {})
+            for t in ts:
+                if t.strong is not None:
+                    side = votes[t.index % 2]
+                    side[t.strong] = side.get(t.strong, 0) + 1
+            self.parity_votes[block] = votes
 
     def para_span(self, para: int) -> tuple[int, int]:
         starts = self.att.para_starts
@@ -187,11 +197,7 @@ def turn_taking(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
             continue
         where = f"t{step:+d}"
         if other.strong is not None:
-            c = _get(pool, other.strong)
-            why = f"turn-taking: tagged {abs(step)} turn{'s' * (abs(step) > 1)} " + (
-                "before" if step < 0 else "after"
-            )
-            c.add(f"strong_{where}", why=why if abs(step) == 2 else None)
+            _get(pool, other.strong).add(f"strong_{where}")
         if other.speaker is not None:
             _get(pool, other.speaker).add(f"said_{where}")
 
@@ -215,6 +221,26 @@ def alternation(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
                 c.add("alternates_long")
 
 
+def exchange_votes(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+    """Tags anywhere in the exchange vote: same parity as this turn for, the other against.
+
+    Two people talking take turns, so a tag four turns away says as much as one two turns
+    away; one wrong tag is outvoted instead of copied down the exchange.
+    """
+    by_parity = ctx.parity_votes[turn.block]
+    same = dict(by_parity[turn.index % 2])
+    other = by_parity[1 - turn.index % 2]
+    if turn.strong is not None:
+        same[turn.strong] -= 1  # this turn's own tag is not a vote
+    for name, n in same.items():
+        if n <= 0:
+            continue
+        why = f"turn-taking: {name} is tagged on {n} turn{'s' * (n > 1)} of this parity"
+        _get(pool, name).add("exchange_same", math.log1p(n), why=why)
+    for name, n in other.items():
+        _get(pool, name).add("exchange_other", math.log1p(n))
+
+
 def tag_gender(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
     """`she said`, `said the old man`: the tag's gender fits some candidates and not others."""
     if q.tag is None or q.tag[0] not in ("pronoun", "desc"):
@@ -233,6 +259,16 @@ def tag_gender(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
             c.add(f"{kind}_gender_fits")
         elif have is not None:
             c.add(f"{kind}_gender_clash")
+
+
+def nameless(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+    """`said the shopkeeper`: the person the tag describes, a speaker of their own."""
+    if q.tag is None or q.tag[0] != "desc":
+        return
+    label = "the " + _strip_det(q.tag[1])
+    if label.lower() in ctx.att.cast.by_alias or label[4:] in ctx.att.cast.descriptive:
+        return  # a cast member's epithet: the sieves read it
+    _get(pool, label).add("described", why=f"tag: {q.tag[1]}")
 
 
 def addressees(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
@@ -320,7 +356,9 @@ EVIDENCE: tuple[Evidence, ...] = (
     sieve_answer,
     turn_taking,
     alternation,
+    exchange_votes,
     tag_gender,
+    nameless,
     addressees,
     on_stage,
     recent_speakers,

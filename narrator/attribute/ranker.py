@@ -42,6 +42,7 @@ def rank(ctx: Context, weights: Mapping[str, float] | None = None, rounds: int =
     """Set speaker, confidence, evidence and candidates on every quotation of the context."""
     weights = load_weights() if weights is None else weights
     for _ in range(rounds):
+        decided: list[tuple[str, float, tuple[str, ...], tuple[tuple[str, float], ...]] | None]
         decided = []
         for q, cands in zip(ctx.att.quotes, candidates(ctx), strict=True):
             if not cands or q.sieve == "fixed" or q.split_at is not None:
