@@ -183,9 +183,15 @@ TWO = '[[character]]\nname = "Jane"\n\n[[character]]\nname = "Lydia"\n'
         (
             '[narator]\nvoice = "man"\n',
             "[narator]",
-            "narator: unknown key; allowed: character, narrator, thoughts, pronunciations, reading",
+            "narator: unknown key; allowed: book, character, narrator, thoughts, pronunciations, "
+            "reading",
         ),
-        ('title = "Book"\n', "title", "title: unknown key; allowed: character"),
+        (
+            'title = "Book"\n',
+            "title",
+            "title: unknown key; allowed: book, character, narrator, thoughts, pronunciations, "
+            "reading; it belongs in the [book] table",
+        ),
         ('narrator = "man"\n', "narrator", 'narrator: must be a table: [narrator] voice = "..."'),
         (
             '[narrator]\nvoice = "man"\nspeed = 2\n',

@@ -114,7 +114,11 @@ def test_render_with_the_fake_engine_prints_a_summary(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.stderr
     assert "clips synthesized" in result.stdout and "reused" in result.stdout
-    assert list((tmp_path / "out" / "Chapter").glob("*.mp3"))
+    # The default is one M4B per book, and the summary names every file it wrote.
+    m4b_path = tmp_path / "out" / "Chapter" / "Chapter.m4b"
+    assert m4b_path.exists() and not list((tmp_path / "out").rglob("*.mp3"))
+    assert str(m4b_path) in result.stdout
+    assert f"cast file written: {tmp_path / 'cast.toml'}" in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from narrator import pipeline
 from narrator.export import read_vtt
+from narrator.layout import Format
 from narrator.load import read_text
 from narrator.model import Cast, Character, Gender, Kind
 
@@ -35,6 +36,9 @@ def _ffprobe(path: Path) -> dict:
 
 
 def _render(input_path: Path, out: Path, **kwargs: object) -> pipeline.RenderSummary:
+    """A render with the fake engine; chapter MP3s only unless a format is given."""
+    kwargs.setdefault("format", Format.MP3)
+    kwargs.setdefault("state_dir", out.parent / "state")
     options = pipeline.RenderOptions(out_dir=out, engine="fake", jobs=2, **kwargs)  # type: ignore[arg-type]
     return pipeline.render_book(input_path, options)
 
@@ -53,9 +57,17 @@ def arc(tmp_path: Path) -> Path:
 def test_a_folder_arc_becomes_tagged_chapters_an_m4b_and_a_playlist(
     arc: Path, tmp_path: Path
 ) -> None:
-    summary = _render(arc, tmp_path / "out")
+    summary = _render(arc, tmp_path / "out", format=Format.BOTH)
     book_dir = tmp_path / "out" / "Clockwork Arc"
-    mp3s = sorted(book_dir.glob("*.mp3"))
+    # One book per folder for a library scanner: the M4B here, the chapter MP3s beside it.
+    assert sorted(p.name for p in book_dir.iterdir()) == [
+        "Clockwork Arc.m4b",
+        "Clockwork Arc.srt",
+        "Clockwork Arc.vtt",
+        "metadata.json",
+    ]
+    mp3_dir = tmp_path / "out" / "Clockwork Arc (MP3)"
+    mp3s = sorted(mp3_dir.glob("*.mp3"))
     # Natural order: 10.txt is the third chapter, not the second.
     assert [p.name[:2] for p in mp3s] == ["01", "02", "03"]
     assert "Every Clock in Town" in mp3s[2].name
@@ -67,7 +79,7 @@ def test_a_folder_arc_becomes_tagged_chapters_an_m4b_and_a_playlist(
         assert cues and cues[-1].end_ms <= float(_ffprobe(mp3)["format"]["duration"]) * 1000 + 5
     m4b = _ffprobe(book_dir / "Clockwork Arc.m4b")
     assert [c["tags"]["title"] for c in m4b["chapters"]] == [ch.title for ch in summary.chapters]
-    playlist = (book_dir / "Clockwork Arc.m3u").read_text()
+    playlist = (mp3_dir / "Clockwork Arc.m3u").read_text()
     assert playlist.startswith("#EXTM3U") and playlist.count(".mp3") == 3
     assert summary.count("rendered") == 3 and summary.clips_synthesized > 0
     # The cast file is written beside the chapters so that voices stay the same next time.
@@ -76,9 +88,9 @@ def test_a_folder_arc_becomes_tagged_chapters_an_m4b_and_a_playlist(
 
 
 def test_a_second_run_with_nothing_changed_rewrites_no_file(arc: Path, tmp_path: Path) -> None:
-    _render(arc, tmp_path / "out")
+    _render(arc, tmp_path / "out", format=Format.BOTH)
     before = _mtimes(tmp_path / "out") | {"cast": (arc / "cast.toml").stat().st_mtime_ns}
-    again = _render(arc, tmp_path / "out")
+    again = _render(arc, tmp_path / "out", format=Format.BOTH)
     after = _mtimes(tmp_path / "out") | {"cast": (arc / "cast.toml").stat().st_mtime_ns}
     assert before == after
     assert again.count("skipped") == 3 and again.clips_synthesized == 0
@@ -86,7 +98,7 @@ def test_a_second_run_with_nothing_changed_rewrites_no_file(arc: Path, tmp_path:
 
 
 def test_changing_one_voice_redoes_only_that_characters_lines(arc: Path, tmp_path: Path) -> None:
-    first = _render(arc, tmp_path / "out")
+    first = _render(arc, tmp_path / "out", format=Format.BOTH)
     cast_path = arc / "cast.toml"
     text = cast_path.read_text()
     # Teodor first speaks in chapter 2: give him another voice.
@@ -96,9 +108,9 @@ def test_changing_one_voice_redoes_only_that_characters_lines(arc: Path, tmp_pat
     old_voice = text[voice_at:line_end]
     new_voice = 'voice = "old-man"' if "old-man" not in old_voice else 'voice = "deep-man"'
     cast_path.write_text(text[:voice_at] + new_voice + text[line_end:])
-    parts_dir = tmp_path / "out" / "Clockwork Arc" / pipeline.PARTS_DIR
+    (parts_dir,) = (tmp_path / "state").glob("renders/*/parts")
     parts_before = _mtimes(parts_dir)
-    second = _render(arc, tmp_path / "out")
+    second = _render(arc, tmp_path / "out", format=Format.BOTH)
     statuses = [ch.status for ch in second.chapters]
     assert statuses == ["skipped", "rendered", "rendered"]
     # The M4B is joined again, but the unchanged chapter's audio is not re-encoded for it.
@@ -164,10 +176,11 @@ def test_an_epub_arc_renders_with_its_metadata_and_cover(tmp_path: Path) -> None
         tmp_path / "bell.epub",
         EpubSpec(pages=tuple(pages), title="The Bell Tower", cover=tiny_png()),
     )
-    summary = _render(epub, tmp_path / "out")
+    summary = _render(epub, tmp_path / "out", format=Format.BOTH)
     assert len(summary.chapters) == 3
-    book_dir = tmp_path / "out" / "The Bell Tower"
-    first = _ffprobe(sorted(book_dir.glob("*.mp3"))[0])
+    # Audiobookshelf's layout: Author/Title.
+    book_dir = tmp_path / "out" / "Ada Writer" / "The Bell Tower"
+    first = _ffprobe(sorted(book_dir.with_name("The Bell Tower (MP3)").glob("*.mp3"))[0])
     assert first["format"]["tags"]["artist"] == "Ada Writer"
     assert first["format"]["tags"]["album"] == "The Bell Tower"
     m4b = _ffprobe(book_dir / "The Bell Tower.m4b")
@@ -257,12 +270,12 @@ def test_one_long_text_with_chapter_headings_becomes_chapters(tmp_path: Path) ->
         f"Chapter 1: The Shaft\n\n{body * 3}CHAPTER II\n\n{body * 2}Chapter 3: Light\n\n{body}",
         encoding="utf-8",
     )
-    summary = _render(book, tmp_path / "out", m4b=False, author="Ada Writer")
+    summary = _render(book, tmp_path / "out", author="Ada Writer")
     assert summary.chapters[0].title.endswith("The Shaft")
     first = _ffprobe(summary.chapters[0].mp3_path)["format"]["tags"]
     assert (first["artist"], first["album"]) == ("Ada Writer", "The Mine")
     assert len(summary.chapters) == 3
-    assert len(list((tmp_path / "out" / "The Mine").glob("*.mp3"))) == 3
+    assert len(list((tmp_path / "out" / "Ada Writer" / "The Mine").glob("*.mp3"))) == 3
 
 
 def test_pathological_text_is_spoken_without_markup_or_control_characters(tmp_path: Path) -> None:
