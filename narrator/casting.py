@@ -220,6 +220,8 @@ def _parse_book(data: dict[str, Any], path: Path, fail: _Fail) -> BookInfo:
     for key, value in raw.items():
         if key not in BOOK_KEYS:
             raise fail("book", None, key, f"unknown key; allowed: {', '.join(BOOK_KEYS)}")
+        if value == "":
+            continue  # written for every key, so the author sees what can be set
         if key == "year":
             if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 10000:
                 raise fail("book", None, key, f"must be a year such as 2024, got {value!r}")
@@ -231,7 +233,7 @@ def _parse_book(data: dict[str, Any], path: Path, fail: _Fail) -> BookInfo:
         elif value.strip():
             values[key] = value.strip() if key != "description" else value.strip("\n")
     if "cover" in values:
-        values["cover"] = path.parent / Path(values["cover"]).expanduser()
+        values["cover"] = Path(os.path.normpath(path.parent / Path(values["cover"]).expanduser()))
     return BookInfo(**values)
 
 

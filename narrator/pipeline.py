@@ -536,7 +536,7 @@ def render_book(
                 summary.warnings += [f"chapter {result.number}: {r}" for r in synthesized.retries]
                 # Encoded in the background while the next chapter is being synthesized.
                 writer.submit(chapter_analysis.chapter, lines, synthesized.clips, result)
-        summary.written += writer.written
+        summary.written += sorted(writer.written)  # chapter order (encoders finish in any)
 
     reporter.stage("package")
     with timed("package"):

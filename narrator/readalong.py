@@ -22,6 +22,7 @@ from narrator.errors import OutputError
 from narrator.files import atomic_path
 from narrator.model import Cue, Tags
 
+_SECTION_ID = "chapter"  # the page's one section, which the overlay's sequence points at
 # What reading systems add to the element being read; the stylesheet colours it.
 ACTIVE_CLASS = "-epub-media-overlay-active"
 _AUDIO_TYPES = {".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".mp4": "audio/mp4"}
@@ -131,7 +132,7 @@ def _speaker_classes(speakers: Iterable[str]) -> dict[str, str]:
 
 
 def _page(chapter: ReadAlongChapter, language: str, speakers: dict[str, str]) -> str:
-    body = [f'<section epub:type="chapter" aria-label="{_x(chapter.title)}">']
+    body = [f'<section id="{_SECTION_ID}" epub:type="chapter" aria-label="{_x(chapter.title)}">']
     if not chapter.cues:
         body.append(f"<h1>{_x(chapter.title)}</h1>")
     for number, cue in enumerate(chapter.cues, start=1):
@@ -155,7 +156,7 @@ def _smil(page: str, audio: str, chapter: ReadAlongChapter) -> str:
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<smil xmlns="http://www.w3.org/ns/SMIL" xmlns:epub="http://www.idpf.org/2007/ops" '
         'version="3.0">\n<body>\n'
-        f'<seq id="s1" epub:textref="{page}" epub:type="chapter">\n'
+        f'<seq id="s1" epub:textref="{page}#{_SECTION_ID}" epub:type="chapter">\n'
         + "\n".join(pars)
         + "\n</seq>\n</body>\n</smil>\n"
     )

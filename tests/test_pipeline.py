@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from narrator import pipeline
+from narrator.casting import load_cast
+from narrator.errors import InputError
 from narrator.export import read_vtt
 from narrator.layout import Format
 from narrator.load import read_text
@@ -361,3 +365,213 @@ def test_a_200000_word_paragraph_of_random_quotes_and_names_is_analysed() -> Non
         text, pipeline.candidate_characters(Cast(), [text], managed=True)
     )
     assert "".join(s.text for s in segments) == text
+
+
+# ---------------------------------------------------------------------------- book, layout, tags
+
+
+def _png(path: Path) -> Path:
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=teal:s=32x32:d=1",
+         "-frames:v", "1", "-y", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def _streams(path: Path) -> list[dict]:
+    done = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_streams", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)["streams"]
+
+
+def test_the_book_table_is_written_on_the_first_run_and_used_after(
+    arc: Path, tmp_path: Path
+) -> None:
+    cover = _png(tmp_path / "cover.png")
+    first = _render(arc, tmp_path / "out", title="The Clockwork Arc", author="Ada", cover=cover)
+    book = load_cast(arc / "cast.toml").book
+    assert (book.title, book.author, book.cover) == ("The Clockwork Arc", "Ada", cover)
+    assert book.narrator == "narrator (a test tone engine)" and book.language == "en"
+    assert first.cast_written
+    # Without the options, the next run finds the same book: no second copy elsewhere.
+    again = _render(arc, tmp_path / "out")
+    assert again.book_dir == first.book_dir == tmp_path / "out" / "Ada" / "The Clockwork Arc"
+    assert again.count("skipped") == 3 and not again.cast_written and not again.written
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["Ada"]
+    assert [p.name for p in (tmp_path / "out" / "Ada").iterdir()] == ["The Clockwork Arc"]
+
+
+def test_the_m4b_carries_every_tag_audiobook_apps_read(arc: Path, tmp_path: Path) -> None:
+    mutagen_mp4 = pytest.importorskip("mutagen.mp4")
+    (arc / "cast.toml").write_text(
+        '[book]\ntitle = "Clockwork"\nauthor = "Ada Writer"\nnarrator = "Sam Reed"\n'
+        'series = "Bell Street"\nseries_part = 2\nyear = 2024\n'
+        'description = "A shop of clocks."\nlanguage = "en"\ncover = "cover.png"\n',
+        encoding="utf-8",
+    )
+    _png(arc / "cover.png")
+    summary = _render(arc, tmp_path / "out", format=Format.M4B)
+    assert (
+        summary.m4b_path
+        == tmp_path / "out" / "Ada Writer" / "Bell Street" / "Clockwork" / "Clockwork.m4b"
+    )
+    info = _ffprobe(summary.m4b_path)
+    tags = info["format"]["tags"]
+    assert {k: tags.get(k) for k in ("title", "album", "artist", "album_artist", "composer")} == {
+        "title": "Clockwork",
+        "album": "Clockwork",
+        "artist": "Ada Writer",
+        "album_artist": "Ada Writer",
+        "composer": "Sam Reed",
+    }
+    assert (tags["genre"], tags["date"], tags["media_type"]) == ("Audiobook", "2024", "2")
+    assert tags["description"] == tags["comment"] == "A shop of clocks."
+    assert tags["grouping"] == "Bell Street #2"
+    titles = [ch.title for ch in summary.chapters]
+    # The QuickTime chapter track (a text stream ffprobe reads chapters from) ...
+    assert [c["tags"]["title"] for c in info["chapters"]] == titles
+    streams = _streams(summary.m4b_path)
+    assert any(s["codec_type"] == "data" and s.get("codec_tag_string") == "text" for s in streams)
+    assert any(s.get("disposition", {}).get("attached_pic") for s in streams)  # the cover
+    # ... and the Nero chpl atom, which mutagen reads.
+    m4b = mutagen_mp4.MP4(summary.m4b_path)
+    assert [c.title for c in m4b.chapters] == titles
+    assert m4b.chapters[1].start == pytest.approx(
+        float(info["chapters"][1]["start_time"]), abs=0.01
+    )
+    assert m4b.tags["stik"] == [2] and m4b.tags["©wrt"] == ["Sam Reed"]
+    assert m4b.tags["covr"][0].imageformat == mutagen_mp4.MP4Cover.FORMAT_PNG
+    # Audiobookshelf's own metadata file beside it.
+    meta = json.loads((summary.m4b_path.parent / "metadata.json").read_text())
+    assert meta["metadata"]["title"] == "Clockwork"
+    assert meta["metadata"]["authors"] == ["Ada Writer"]
+    assert meta["metadata"]["narrators"] == ["Sam Reed"]
+    assert meta["metadata"]["series"] == ["Bell Street #2"]
+    assert meta["metadata"]["description"] == "A shop of clocks."
+    assert [c["title"] for c in meta["chapters"]] == titles
+    assert meta["chapters"][1]["start"] == pytest.approx(m4b.chapters[1].start, abs=0.01)
+    # The book's transcript: the chapters' cues moved to where each chapter starts.
+    book_cues = read_vtt(summary.m4b_path.with_suffix(".vtt"))
+    assert book_cues[-1].end_ms <= float(info["format"]["duration"]) * 1000 + 5
+    second_start = round(float(info["chapters"][1]["start_time"]) * 1000)
+    before = [c for c in book_cues if c.start_ms < second_start]
+    after = [c for c in book_cues if c.start_ms >= second_start]
+    assert before[-1].end_ms <= second_start and after[0].start_ms - second_start < 2000
+    assert summary.m4b_path.with_suffix(".srt").read_text().startswith("1\n00:00:00,")
+
+
+def test_chapter_mp3s_carry_id3_title_album_artist_track_and_cover(
+    arc: Path, tmp_path: Path
+) -> None:
+    id3 = pytest.importorskip("mutagen.id3")
+    cover = _png(tmp_path / "cover.png")
+    summary = _render(arc, tmp_path / "out", author="Ada Writer", cover=cover)
+    for chapter in summary.chapters:
+        assert chapter.mp3_path is not None
+        tags = id3.ID3(chapter.mp3_path)
+        assert tags.version[:2] == (2, 3)
+        assert str(tags["TIT2"]) == chapter.title
+        assert str(tags["TALB"]) == "Clockwork Arc"
+        assert str(tags["TPE1"]) == "Ada Writer"
+        assert str(tags["TRCK"]) == f"{chapter.number}/3"
+        assert str(tags["TCOM"]) == "narrator (a test tone engine)"
+        (picture,) = tags.getall("APIC")
+        assert (
+            picture.mime == "image/png" and picture.type == 3 and picture.data == cover.read_bytes()
+        )
+        srt = chapter.vtt_path.with_suffix(".srt")  # type: ignore[union-attr]
+        assert srt.read_text().count(" --> ") == len(read_vtt(chapter.vtt_path))  # type: ignore[arg-type]
+
+
+def test_nothing_narrator_needs_between_runs_is_left_under_the_output_folder(
+    arc: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    old = out / "Clockwork Arc" / ".m4b-parts"  # where narrator 0.1 kept the M4B's parts
+    old.mkdir(parents=True)
+    (old / "x.m4a").write_bytes(b"old")
+    (out / "Clockwork Arc" / ".narrator-manifest.json").write_text("{}")
+    _render(arc, out, format=Format.BOTH, epub=True)
+    hidden = [p for p in out.rglob("*") if p.name.startswith(".")]
+    assert hidden == []
+    audio = [p for p in (out / "Clockwork Arc").iterdir() if p.suffix in {".mp3", ".m4a", ".m4b"}]
+    assert [p.name for p in audio] == ["Clockwork Arc.m4b"]
+
+
+def test_the_playlist_plays_from_its_own_folder_when_out_is_relative(
+    arc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    summary = _render(arc, Path("out"))
+    assert summary.m3u_path is not None
+    entries = [
+        line for line in summary.m3u_path.read_text().splitlines() if not line.startswith("#")
+    ]
+    assert len(entries) == 3
+    assert all((summary.m3u_path.parent / entry).is_file() for entry in entries)
+
+
+class _Recorder(pipeline.Reporter):
+    def __init__(self) -> None:
+        self.totals: tuple[int, int] | None = None
+        self.clips: list[tuple[int, int]] = []
+        self.finished = 0
+
+    def run_started(self, chapters: int, clips: int) -> None:
+        self.totals = (chapters, clips)
+
+    def clips_done(self, done: int, total: int) -> None:
+        self.clips.append((done, total))
+
+    def chapter_finished(self, result: pipeline.ChapterResult) -> None:
+        self.finished += 1
+
+
+def test_progress_counts_the_whole_run_and_never_passes_its_totals(
+    arc: Path, tmp_path: Path
+) -> None:
+    recorder = _Recorder()
+    options = pipeline.RenderOptions(
+        out_dir=tmp_path / "out", engine="fake", jobs=2, format=Format.BOTH
+    )
+    summary = pipeline.render_book(arc, options, recorder)
+    lines = sum(ch.lines for ch in summary.chapters)
+    assert recorder.totals == (3, lines)
+    assert all(done <= total == lines for done, total in recorder.clips)
+    assert [done for done, _ in recorder.clips] == sorted(done for done, _ in recorder.clips)
+    assert recorder.clips[-1] == (lines, lines) and recorder.finished == 3
+
+
+def test_a_read_along_epub_uses_the_chapter_cues(arc: Path, tmp_path: Path) -> None:
+    summary = _render(arc, tmp_path / "out", format=Format.M4B, epub=True)
+    assert summary.epub_path == tmp_path / "out" / "Clockwork Arc" / "Clockwork Arc.epub"
+    with zipfile.ZipFile(summary.epub_path) as epub:
+        smil = epub.read("EPUB/c002.smil").decode()
+        audio = [n for n in epub.namelist() if n.startswith("EPUB/audio/")]
+    assert audio == ["EPUB/audio/c001.m4a", "EPUB/audio/c002.m4a", "EPUB/audio/c003.m4a"]
+    # Chapter 2's overlay plays the cues of chapter 2, timed within its own audio.
+    assert summary.m4b_path is not None
+    info = _ffprobe(summary.m4b_path)
+    start, end = (round(float(info["chapters"][1][k]) * 1000) for k in ("start_time", "end_time"))
+    book_cues = read_vtt(summary.m4b_path.with_suffix(".vtt"))
+    expected = [c.start_ms - start for c in book_cues if start <= c.start_ms < end]
+    begins = [_clock_ms(value) for value in re.findall(r'clipBegin="([^"]+)"', smil)]
+    assert begins == expected and len(begins) > 5
+
+
+def _clock_ms(value: str) -> int:
+    hours, minutes, seconds = value.split(":")
+    return round((int(hours) * 3600 + int(minutes) * 60 + float(seconds)) * 1000)
+
+
+def test_a_cover_that_is_not_an_image_is_one_clear_error(arc: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "cover.png"
+    bad.write_text("not an image")
+    with pytest.raises(InputError, match=r"cover\.png: the cover must be a JPEG or PNG image"):
+        _render(arc, tmp_path / "out", cover=bad)
+    assert not (tmp_path / "out").exists()
