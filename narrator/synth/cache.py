@@ -44,7 +44,7 @@ def default_cache_dir() -> Path:
 
 def parse_size(text: str) -> int:
     """A size such as "4G", "500M", "1.5GB" or "123456" (bytes), in bytes; ValueError if bad."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*", text, re.IGNORECASE)
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)b?\s*", text, re.IGNORECASE)
     if match is None:
         raise ValueError(f"not a size: {text!r} (e.g. 4G, 500M)")
     unit = 1000 ** " kmgt".index(match.group(2).lower() or " ")
