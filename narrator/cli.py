@@ -127,6 +127,15 @@ def render(
         bool,
         typer.Option("--epub", help="Also write a read-along EPUB 3 (text highlighted as read)."),
     ] = False,
+    feed: Annotated[
+        str | None,
+        typer.Option(
+            "--feed",
+            metavar="URL",
+            help="Also write a podcast feed (feed.xml) for the chapter MP3s, to be published "
+            "at URL.",
+        ),
+    ] = None,
     title: Annotated[
         str | None, typer.Option("--title", help="Set the book's title (kept in the cast file).")
     ] = None,
@@ -155,6 +164,7 @@ def render(
         bitrate_kbps=bitrate,
         format=audio_format,
         epub=epub,
+        feed_url=feed,
         title=title,
         author=author,
         cover=cover,
@@ -376,8 +386,10 @@ def _print_summary(summary: pipeline.RenderSummary) -> None:
     done = (
         f"{summary.count('planned')} chapters to render"
         if summary.dry_run
-        else (f"{rendered} chapters rendered")
+        else f"{rendered} chapters rendered"
     )
+    if summary.count("retagged"):
+        done += f", {summary.count('retagged')} retagged (same audio, new tags)"
     out.print(f"{done}, {skipped} skipped; audio {audio}; {summary.elapsed_s:.1f} s")
     out.print(f"{summary.clips_synthesized} clips synthesized, {summary.clips_reused} reused")
     voices = ", ".join(f"{v} {n}" for v, n in sorted(summary.lines_per_voice.items()))

@@ -47,11 +47,13 @@ from narrator.export import (
     join_m4b,
     probe_duration_ms,
     read_cover,
+    retag_mp3,
     shift_cues,
     write_abs_metadata,
     write_m3u,
     write_transcripts,
 )
+from narrator.feed import FEED_NAME, FeedItem, check_base_url, write_feed
 from narrator.files import atomic_path
 from narrator.layout import DEFAULT_FORMAT, Format, Layout, plan_layout
 from narrator.load import TEXT_SUFFIXES, load_book, read_text
@@ -257,6 +259,7 @@ class RenderOptions:
     author: str | None = None  # sets its author (default: the EPUB's author)
     cover: Path | None = None  # sets its cover (default: the EPUB's or a cover.jpg)
     epub: bool = False  # also write a read-along EPUB 3 with Media Overlays
+    feed_url: str | None = None  # also write a podcast feed; where the MP3 folder is published
     state_dir: Path | None = None  # None: narrator's state folder (see narrator.layout)
     cache_dir: Path | None = None  # None: the clip cache's default folder
     cache_max_bytes: int | None = None  # None: $NARRATOR_CACHE_MAX or the default limit
@@ -270,7 +273,8 @@ class ChapterResult:
     title: str
     mp3_path: Path | None  # None when no MP3s are made (--format m4b)
     vtt_path: Path | None
-    status: str  # "rendered", "skipped" (up to date), "planned" (dry run)
+    # "rendered", "retagged" (same audio, new tags), "skipped" (up to date), "planned" (dry run)
+    status: str
     lines: int
     duration_ms: int = 0
     clips_to_synthesize: int = 0
@@ -294,6 +298,7 @@ class RenderSummary:
     m4b_path: Path | None = None
     m3u_path: Path | None = None
     epub_path: Path | None = None
+    feed_path: Path | None = None
     cast_path: Path | None = None
     cast_written: bool = False  # narrator created or updated the cast file in this run
     written: list[Path] = field(default_factory=list)  # files written in this run, in order
@@ -411,6 +416,10 @@ def render_book(
     stage_seconds: dict[str, float] = {}
     timed = _Timer(stage_seconds)
     fmt = options.format
+    if options.feed_url is not None:
+        check_base_url(options.feed_url)
+        if not fmt.mp3:
+            raise ConfigError("--feed needs chapter MP3s: add --format mp3 or --format both")
 
     reporter.stage("load")
     with timed("load"):
@@ -492,6 +501,15 @@ def render_book(
             if record is not None and _is_current(result, layout, manifest, fmt):
                 result.status = "skipped"
                 result.duration_ms = record.duration_ms
+            elif record is not None and _only_tags_changed(result, layout, manifest, fmt):
+                result.status = "retagged" if not options.dry_run else "skipped"
+                result.duration_ms = record.duration_ms
+                if result.mp3_path is not None and not options.dry_run:
+                    retag_mp3(result.mp3_path, chapter_tags_)
+                    manifest.record(
+                        result.mp3_path, result.mp3_fingerprint, result.duration_ms, fingerprint
+                    )
+                    summary.written.append(result.mp3_path)
             elif options.dry_run:  # reading the cache is only worth it to show the plan
                 result.clips_to_synthesize = len(
                     {key for key in set(keys) if cache.get(key) is None}
@@ -506,7 +524,7 @@ def render_book(
         summary.elapsed_s = time.perf_counter() - started
         return summary
 
-    todo = [plan for plan in plans if plan[2].status != "skipped"]
+    todo = [plan for plan in plans if plan[2].status not in ("skipped", "retagged")]
     if todo:
         with timed("synthesize"):
             check_voices_installed(casting, summary.lines_per_voice, options.engine)
@@ -543,6 +561,8 @@ def render_book(
         _package(tags, summary, manifest, layout, fmt)
         if options.epub:
             summary.epub_path = _write_read_along(tags, summary, layout, manifest, fmt)
+        if options.feed_url is not None and layout.mp3_dir is not None:
+            summary.feed_path = _write_feed(tags, summary, layout.mp3_dir, options.feed_url)
         _drop_stale_state(layout, summary.chapters)
         with contextlib.suppress(OSError):  # a full cache is no reason to fail a finished render
             cache.prune(options.cache_max_bytes)
@@ -613,6 +633,21 @@ def _is_current(result: ChapterResult, layout: Layout, manifest: _Manifest, fmt:
             and result.vtt_path.with_suffix(".srt").exists()
         )
     return True
+
+
+def _only_tags_changed(
+    result: ChapterResult, layout: Layout, manifest: _Manifest, fmt: Format
+) -> bool:
+    """Whether the chapter's MP3 holds the right audio and only its tags are out of date."""
+    if result.mp3_path is None or result.vtt_path is None:
+        return False
+    if fmt.m4b and not _part_path(layout, result.fingerprint).exists():
+        return False
+    return (
+        result.mp3_path.exists()
+        and result.vtt_path.with_suffix(".srt").exists()
+        and manifest.audio(result.mp3_path) == result.fingerprint
+    )
 
 
 class _ChapterWriter:
@@ -701,7 +736,9 @@ class _ChapterWriter:
             wav_path.unlink(missing_ok=True)
         result.status = "rendered"
         if result.mp3_path is not None:
-            self.manifest.record(result.mp3_path, result.mp3_fingerprint, result.duration_ms)
+            self.manifest.record(
+                result.mp3_path, result.mp3_fingerprint, result.duration_ms, result.fingerprint
+            )
         with self.lock:
             self.written += written
         self.reporter.chapter_finished(result)
@@ -788,6 +825,21 @@ def _write_read_along(
         manifest.record(epub_path, epub_fp, summary.duration_ms)
         summary.written.append(epub_path)
     return epub_path
+
+
+def _write_feed(tags: Tags, summary: RenderSummary, mp3_dir: Path, base_url: str) -> Path:
+    """The podcast feed beside the chapter MP3s."""
+    items = [
+        FeedItem(ch.number, ch.title, ch.mp3_path, ch.vtt_path, ch.duration_ms)
+        for ch in summary.chapters
+        if ch.mp3_path is not None and ch.vtt_path is not None
+    ]
+    feed_path = mp3_dir / FEED_NAME
+    before = _read_if_exists(feed_path)
+    write_feed(items, feed_path, tags, base_url)
+    if _read_if_exists(feed_path) != before:
+        summary.written.append(feed_path)
+    return feed_path
 
 
 def _drop_stale_state(layout: Layout, chapters: Sequence[ChapterResult]) -> None:
@@ -902,17 +954,25 @@ class _Manifest:
         value = entry.get("duration_ms", 0)
         return value if isinstance(value, int) else 0
 
+    def audio(self, output: Path) -> str | None:
+        """The fingerprint of the audio an output holds (for chapter MP3s)."""
+        entry = self.entries.get(self._key(output)) or {}
+        value = entry.get("audio")
+        return value if isinstance(value, str) else None
+
     def is_current(self, output: Path, companion: Path | None, fingerprint: str) -> bool:
         if not output.exists() or (companion is not None and not companion.exists()):
             return False
         return self.fingerprint(output) == fingerprint
 
-    def record(self, output: Path, fingerprint: str, duration_ms: int) -> None:
+    def record(
+        self, output: Path, fingerprint: str, duration_ms: int, audio: str | None = None
+    ) -> None:
         with self.lock:  # chapters finish on several encoder threads
-            self.entries[self._key(output)] = {
-                "fingerprint": fingerprint,
-                "duration_ms": duration_ms,
-            }
+            entry: dict[str, object] = {"fingerprint": fingerprint, "duration_ms": duration_ms}
+            if audio is not None:
+                entry["audio"] = audio
+            self.entries[self._key(output)] = entry
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(self.path.name + ".tmp")
             tmp.write_text(json.dumps(self.entries, indent=1, sort_keys=True), "utf-8")
