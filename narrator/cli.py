@@ -27,7 +27,7 @@ from rich.progress import (
 
 from narrator import __version__, pipeline
 from narrator.errors import ConfigError, NarratorError
-from narrator.layout import DEFAULT_FORMAT, Format
+from narrator.layout import DEFAULT_FORMAT, Format, default_state_dir, state_size_bytes
 from narrator.model import Segment
 from narrator.synth.cache import ClipCache, parse_size
 
@@ -182,7 +182,7 @@ def analyze(
     threshold: Annotated[
         float,
         typer.Option("--low", min=0.0, max=1.0, help="Flag lines below this confidence."),
-    ] = 0.6,
+    ] = pipeline.REVIEW_CONFIDENCE,
     voices: VoicesOpt = None,
 ) -> None:
     """Show who says what: a readable script, or JSON with offsets (--json)."""
@@ -286,6 +286,11 @@ def cache_info(ctx: typer.Context) -> None:
     out.print(f"clip cache: {info.cache_dir}", markup=False)
     out.print(f"{info.clips} clips, {_format_size(info.size_bytes)} ", end="")
     out.print(f"(limit {_format_size(info.max_bytes)}; set it with NARRATOR_CACHE_MAX)")
+    out.print(
+        f"render state: {default_state_dir()}, {_format_size(state_size_bytes())} "
+        "(M4B parts kept so that unchanged chapters are not encoded again)",
+        markup=False,
+    )
 
 
 @cache_app.command("clear")

@@ -10,6 +10,7 @@ state folder, never under the output folder.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Sequence
@@ -50,6 +51,17 @@ def default_state_dir() -> Path:
     if configured:
         return Path(configured).expanduser()
     return Path(platformdirs.user_state_dir("narrator"))
+
+
+def state_size_bytes(state_root: Path | None = None) -> int:
+    """What the render state of every book takes on disk (mostly the M4Bs' AAC parts)."""
+    root = (state_root or default_state_dir()) / "renders"
+    total = 0
+    for path in root.rglob("*") if root.is_dir() else ():
+        with contextlib.suppress(OSError):
+            if path.is_file():
+                total += path.stat().st_size
+    return total
 
 
 @dataclass(frozen=True)

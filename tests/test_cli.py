@@ -365,6 +365,9 @@ def test_cache_info_prune_and_clear(tmp_path: Path) -> None:
     assert info.stdout.startswith(f"clip cache: {os.environ['NARRATOR_CACHE_DIR']}\n")
     clips = int(info.stdout.split("\n")[1].split()[0])
     assert clips >= 2 and "limit 4.0 GB" in info.stdout
+    state = info.stdout.split("\n")[2]
+    assert state.startswith(f"render state: {os.environ['NARRATOR_STATE_DIR']}, ")
+    assert not state.startswith(f"render state: {os.environ['NARRATOR_STATE_DIR']}, 0 B")
     pruned = runner.invoke(app, ["cache", "prune", "--max-size", "1"])
     assert pruned.exit_code == 0 and "0 B in 0 clips left" in pruned.stdout, pruned.stdout
     bad = runner.invoke(app, ["cache", "prune", "--max-size", "big"])
