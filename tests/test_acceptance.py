@@ -139,8 +139,9 @@ def test_a_real_render_killed_midway_leaves_no_broken_file_and_resumes(tmp_path:
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)  # the command and its workers, as kill -9 would
     process.wait()
-    book_dir = out / "arc"
-    mp3_dir = out / "arc (MP3)"
+    book_dir = out / "Arc"
+    mp3_dir = out / "Arc (MP3)"
+    assert mp3_dir.is_dir()
     for path in [*book_dir.glob("*"), *mp3_dir.glob("*")]:
         if path.suffix in {".mp3", ".vtt", ".m4b"}:
             assert path.stat().st_size > 0
