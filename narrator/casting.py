@@ -566,18 +566,7 @@ _HEADER = (
 def write_cast(path: Path, characters: Sequence[Character], assignment: Assignment) -> None:
     """Create or update the cast file: add new characters and missing voices, keep the rest."""
     where = shown_path(path)
-    text = ""
-    if path.exists():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{where}: cannot read cast file: {e}") from e
-    else:
-        text = "".join(f"# {line}\n" for line in _HEADER.splitlines())
-    try:
-        document = tomlkit.parse(text)
-    except tomlkit.exceptions.ParseError as e:
-        raise ConfigError(f"{where}: invalid TOML: {e}") from e
+    text, document = _open_document(path)
 
     # What exists is edited in place through tomlkit, which keeps comments and layout.
     narrator_table = document.get("narrator")
@@ -609,11 +598,33 @@ def write_cast(path: Path, characters: Sequence[Character], assignment: Assignme
     blocks.extend(added)
     if blocks:
         new_text = _with_blank_line(new_text) + "\n".join(blocks)
+    _save_document(path, text, new_text)
+
+
+def _open_document(path: Path) -> tuple[str, tomlkit.TOMLDocument]:
+    """A cast file's text and tomlkit document (a new file starts with the header comment)."""
+    where = shown_path(path)
+    text = ""
+    if path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{where}: cannot read cast file: {e}") from e
+    else:
+        text = "".join(f"# {line}\n" for line in _HEADER.splitlines())
+    try:
+        return text, tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as e:
+        raise ConfigError(f"{where}: invalid TOML: {e}") from e
+
+
+def _save_document(path: Path, old_text: str, new_text: str) -> None:
+    """Write the updated cast file, unless it did not change or would not parse."""
     try:
         tomllib.loads(new_text)
     except tomllib.TOMLDecodeError as e:  # a bug here must not destroy the author's file
-        raise ConfigError(f"{where}: could not update the cast file safely: {e}") from e
-    if path.exists() and new_text == text:
+        raise ConfigError(f"{shown_path(path)}: could not update the cast file safely: {e}") from e
+    if path.exists() and new_text == old_text:
         return  # nothing new: leave the file (and its modification time) alone
     _write_atomically(path, new_text)
 
@@ -630,16 +641,7 @@ def write_book_info(path: Path, info: BookInfo, changed: Iterable[str] = ()) -> 
     An existing table is the author's: only keys named in `changed` (e.g. from --title) are
     overwritten; nothing else in the file is touched.
     """
-    where = shown_path(path)
-    text = _read_or_empty(path) if path.exists() else ""
-    if path.exists() and not text:
-        raise ConfigError(f"{where}: cannot read cast file")
-    if not text:
-        text = "".join(f"# {line}\n" for line in _HEADER.splitlines())
-    try:
-        document = tomlkit.parse(text)
-    except tomlkit.exceptions.ParseError as e:
-        raise ConfigError(f"{where}: invalid TOML: {e}") from e
+    text, document = _open_document(path)
     table = document.get("book")
     if table is None:
         comment = "".join(f"# {line}\n" for line in _BOOK_COMMENT.splitlines())
@@ -650,14 +652,8 @@ def write_book_info(path: Path, info: BookInfo, changed: Iterable[str] = ()) -> 
             table[key] = _book_value(info, key, path)
         new_text = tomlkit.dumps(document)
     else:
-        raise ConfigError(f"{where}: book: must be a table: [book]")
-    try:
-        tomllib.loads(new_text)
-    except tomllib.TOMLDecodeError as e:  # a bug here must not destroy the author's file
-        raise ConfigError(f"{where}: could not update the cast file safely: {e}") from e
-    if path.exists() and new_text == text:
-        return
-    _write_atomically(path, new_text)
+        raise ConfigError(f"{shown_path(path)}: book: must be a table: [book]")
+    _save_document(path, text, new_text)
 
 
 def _book_value(info: BookInfo, key: str, cast_path: Path) -> Any:
