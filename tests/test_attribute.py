@@ -226,3 +226,34 @@ def test_fixed_speaker_wins_and_says_so() -> None:
     line = next(s for s in out if s.start == second.start)
     assert (line.speaker, line.confidence) == ("Tom", 1.0)
     assert line.evidence == ("corrected by the author",)
+
+
+def test_a_fixed_speaker_carries_down_the_exchange() -> None:
+    text = (
+        "Tom and Dara sat by the fire.\n\n"
+        '"Cold tonight."\n\n"It is."\n\n"Pass the wood."\n\n"Get it yourself."\n'
+    )
+    segments = segment.segment_chapter(text)
+    cast = [Character("Tom", gender=Gender.MALE), Character("Dara", gender=Gender.FEMALE)]
+    speech = [s for s in segments if s.kind is Kind.DIALOGUE]
+
+    def speakers(fixed: dict[int, str]) -> list[str | None]:
+        out = attribute_speakers(text, segments, cast, fixed=fixed)
+        return [s.speaker for s in out if s.kind is Kind.DIALOGUE]
+
+    default = speakers({})
+    other = "Dara" if default[0] == "Tom" else "Tom"
+    fixed = speakers({speech[0].start: other})
+    assert fixed == [other, default[0], other, default[0]]
+
+
+def test_every_ranked_line_says_why_and_who_else() -> None:
+    text = 'Tom looked at Dara.\n\n"Where were you?" Tom asked.\n\n"Out," said Dara.\n'
+    cast = [Character("Tom", gender=Gender.MALE), Character("Dara", gender=Gender.FEMALE)]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    lines = [s for s in out if s.kind is Kind.DIALOGUE]
+    assert [s.speaker for s in lines] == ["Tom", "Dara"]
+    assert lines[0].evidence[0] == "tag: Tom"
+    assert lines[1].evidence[0] == "tag: Dara"
+    for line in lines:
+        assert line.candidates and all(p < (line.confidence or 0) for _, p in line.candidates)

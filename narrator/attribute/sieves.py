@@ -51,7 +51,8 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from narrator.model import Character, Gender, Kind, Segment
+from narrator.lexicon import SPEECH_VERB_ALT, SPEECH_VERB_RE
+from narrator.model import Character, Gender, Segment
 
 NARRATOR = "Narrator"
 
@@ -81,59 +82,9 @@ def _words(spaced: str) -> list[str]:
     return spaced.split()
 
 
-# Verbs that introduce speech. Base forms; inflections are generated below.
-_SPEECH_VERBS = _words("""
-say tell ask reply answer cry exclaim add continue remark shout whisper mutter return observe
-inquire enquire rejoin retort repeat demand interrupt call murmur laugh interpose explain pursue
-resume begin sigh gasp growl admit urge stammer echo ejaculate assent protest falter sob
-suggest remonstrate announce agree proceed persist plead query address scream sneer respond
-insist assure conclude confess promise mourn entreat acquiesce implore grumble hesitate thunder
-blurt muse question sniff wail breathe reiterate confide groan declare bluster comment offer
-reflect think yell snap chuckle hiss snarl bark roar squeak shriek giggle grin smile nod
-observe mumble sing chirp purr moan whimper stutter croak drawl quip lie volunteer correct
-warn order command beg cackle huff scoff snort muse mention note counter argue object
-prompt coax soothe tease joke rasp scold greet wonder guess sob bellow holler rumble grunt
-exclaim recite read write pray plead pout admonish corroborate venture vociferate speak
-proclaim quaver asseverate coo interject assert
-""")
-_IRREGULAR = {
-    "say": ["said", "says", "saying"],
-    "tell": ["told", "tells", "telling"],
-    "think": ["thought", "thinks", "thinking"],
-    "begin": ["began", "begins", "beginning"],
-    "sing": ["sang", "sings", "singing"],
-    "write": ["wrote", "writes", "writing"],
-    "speak": ["spoke", "speaks", "speaking"],
-    "read": ["reads", "reading"],
-    "lie": ["lied", "lies", "lying"],
-}
-
-
-def _inflect(verb: str) -> list[str]:
-    if verb in _IRREGULAR:
-        return [verb, *_IRREGULAR[verb]]
-    forms = [verb]
-    if verb.endswith("e"):
-        forms += [verb + "d", verb + "s", verb[:-1] + "ing"]
-    elif verb.endswith("y") and verb[-2] not in "aeiou":
-        forms += [verb[:-1] + "ied", verb[:-1] + "ies", verb + "ing"]
-    elif re.fullmatch(r".*[^aeiou][aeiou][bdgmnprt]", verb) and len(verb) <= 4:
-        forms += [verb + verb[-1] + "ed", verb + "s", verb + verb[-1] + "ing"]
-    else:
-        suffix_s = "es" if verb.endswith(("s", "sh", "ch", "x", "z", "o")) else "s"
-        forms += [verb + "ed", verb + suffix_s, verb + "ing"]
-    return forms
-
-
-_VERB_FORMS = sorted(
-    {f for v in _SPEECH_VERBS for f in _inflect(v)}
-    | {"went on", "goes on", "put in", "puts in", "broke in", "breaks in", "cut in", "chimed in"},
-    key=len,
-    reverse=True,
-)
-_VERB_ALT = "|".join(re.escape(f) for f in _VERB_FORMS)
-# Whole-word verb, any capitalisation of the first letter (`"Run." Said the blonde`).
-_VERB_RE = re.compile(rf"\b(?i:{_VERB_ALT})\b")
+_VERB_ALT = SPEECH_VERB_ALT
+_DIALOGUE_DASHES = frozenset("\u2014\u2015\u2013-")
+_VERB_RE = SPEECH_VERB_RE
 
 _TITLES = _words(
     "Mr Mrs Miss Ms Mx Dr Doctor Lady Lord Sir Madame Mme Mlle Mademoiselle Monsieur M "
@@ -262,6 +213,10 @@ class _Quote:
     guess_gender: Gender | None = None
     split_at: int | None = None  # text offset of a second turn inside this quoted run
     second_speaker: str | None = None
+    tag: tuple[str, str] | None = None  # the speech tag read: (kind, words)
+    first: str | None = None  # the sieves' answer, kept while the ranker revises speaker
+    evidence: tuple[str, ...] = ()  # set by the ranker
+    candidates: tuple[tuple[str, float], ...] = ()  # set by the ranker
 
 
 class _CastIndex:
@@ -423,8 +378,10 @@ class _Attributor:
         characters: Sequence[Character],
         narrative_person: int | None,
         disabled: Collection[str] = (),
+        fixed: Mapping[int, str] | None = None,
     ) -> None:
         self.disabled = frozenset(disabled)
+        self.fixed = dict(fixed or {})
         self.text = text
         self.segments = list(segments)
         self.cast = _CastIndex(characters)
@@ -434,7 +391,9 @@ class _Attributor:
             if seg.kind.is_speech:
                 q = _Quote(i, seg.start, seg.end, self._para(seg.start))
                 stripped = seg.text.rstrip()
-                q.closed = len(stripped) > 1 and stripped[-1] in _CLOSE_MARKS
+                q.closed = (len(stripped) > 1 and stripped[-1] in _CLOSE_MARKS) or (
+                    seg.text[:1] in _DIALOGUE_DASHES  # dash dialogue: one paragraph a turn
+                )
                 self.quotes.append(q)
         spans = [(q.start, q.end) for q in self.quotes]
         self.in_quote = _SpanTest(spans)
@@ -918,6 +877,7 @@ class _Attributor:
                 exclude = prev_speaker if q.para == prev_para + 1 else None
                 who, conf = self._resolve_tag(tag[0], tag[1], q, exclude)
                 q.speaker, q.confidence, q.sieve = who, conf, "tag-" + tag[0]
+                q.tag = tag
                 q.tag_speaker = True
                 if tag[0] in ("desc", "name") and conf == CONF_GUESS:
                     # A guess by gender: turn-taking may know better (see _regard).
@@ -929,6 +889,12 @@ class _Attributor:
                 if not self.recent or self.recent[-1] != q.speaker:
                     self.recent.append(q.speaker)
 
+        # The author's corrections are certain: every later sieve builds on them.
+        for q in quotes:
+            if q.start in self.fixed:
+                q.speaker, q.confidence, q.sieve = self.fixed[q.start], 1.0, "fixed"
+                q.evidence = ("corrected by the author",)
+                q.tag_speaker, q.guessed = True, False
         # Same paragraph: share the speaker of a tagged quotation.
         for para_quotes in by_para.values():
             tagged = [q for q in para_quotes if q.tag_speaker]
@@ -1208,6 +1174,8 @@ class _Attributor:
         """
         text = self.text
         for k, q in enumerate(self.quotes):
+            if q.sieve == "fixed":
+                continue
             inner = text[q.start : q.end]
             body = inner.rstrip(_CLOSE_MARKS + " \n")
             cut: int | None = None
@@ -1296,15 +1264,25 @@ class _Attributor:
             if q.split_at is not None:
                 first = replace(
                     seg, end=q.split_at, text=self.text[seg.start : q.split_at],
-                    speaker=q.speaker, confidence=conf,
+                    speaker=q.speaker, confidence=conf, evidence=q.evidence,
+                    candidates=q.candidates,
                 )  # fmt: skip
                 second = replace(
                     seg, start=q.split_at, text=self.text[q.split_at : seg.end],
                     speaker=q.second_speaker, confidence=CONF_SPLIT,
+                    evidence=("a second turn inside the same quotation marks",),
                 )  # fmt: skip
                 result += [first, second]
             else:
-                result.append(replace(seg, speaker=q.speaker, confidence=conf))
+                result.append(
+                    replace(
+                        seg,
+                        speaker=q.speaker,
+                        confidence=conf,
+                        evidence=q.evidence,
+                        candidates=q.candidates,
+                    )
+                )
         return result
 
 
@@ -1344,51 +1322,18 @@ def guess_narrative_person(texts: Sequence[str]) -> int:
     return _person_of(first, third)
 
 
-def attribute_speakers(
+def run_sieves(
     text: str,
     segments: Sequence[Segment],
     characters: Sequence[Character],
-    *,
-    narrative_person: int | None = None,
-    fixed: Mapping[int, str] | None = None,
-) -> list[Segment]:
-    """Fill in speaker and confidence on the dialogue and thought segments of a chapter.
-
-    `fixed` maps the start offset of a speech segment to the speaker an author gave it (a
-    correction): that segment keeps it with confidence 1.0, and it is evidence for the others.
-    """
-    out = explain_speakers(text, segments, characters, narrative_person=narrative_person)[0]
-    if not fixed:
-        return out
-    return [
-        replace(s, speaker=fixed[s.start], confidence=1.0, evidence=("corrected by the author",))
-        if s.kind.is_speech and s.start in fixed
-        else s
-        for s in out
-    ]
-
-
-def explain_speakers(
-    text: str,
-    segments: Sequence[Segment],
-    characters: Sequence[Character],
-    *,
     narrative_person: int | None = None,
     disabled: Collection[str] = (),
-) -> tuple[list[Segment], dict[int, str]]:
-    """attribute_speakers, plus the sieve that named each speech segment (by start offset).
-
-    `disabled` switches sieves off to measure what each contributes: any of SIEVES.
-    """
-    if not any(s.kind in (Kind.DIALOGUE, Kind.THOUGHT) for s in segments):
-        return list(segments), {}
+    fixed: Mapping[int, str] | None = None,
+) -> _Attributor:
+    """Run every sieve; the attributor keeps each quotation's answer and what gave it."""
     unknown = set(disabled) - set(SIEVES)
     if unknown:
         raise ValueError(f"unknown sieve(s): {', '.join(sorted(unknown))}")
-    att = _Attributor(text, segments, characters, narrative_person, disabled)
-    out = att.run()
-    sieves = {q.start: q.sieve or "none" for q in att.quotes}
-    for q in att.quotes:
-        if q.split_at is not None:
-            sieves[q.split_at] = "split"
-    return out, sieves
+    att = _Attributor(text, segments, characters, narrative_person, disabled, fixed)
+    att.run()
+    return att
