@@ -186,41 +186,64 @@ def extract(book: Book, no_cast: bool = False) -> tuple[Context, list[Example | 
     return ctx, out
 
 
-def train(examples: list[Example], vocab: list[str], l2: float = L2) -> dict[str, float]:
-    """Conditional logit by full-batch gradient descent (Adam) on the examples with a label.
+@dataclass
+class Matrix:
+    """Every candidate of every labelled quotation, one row each, built once."""
 
-    Candidates are stacked flat (one row each); a quotation is a run of rows, so the softmax
-    over its candidates is a segment sum (np.add.reduceat).
-    """
+    x: np.ndarray
+    y: np.ndarray
+    book: np.ndarray  # the book index of each quotation
+    starts: np.ndarray  # first row of each quotation
+    vocab: list[str]
+
+
+def matrix(per_book: list[list[Example | None]], vocab: list[str]) -> Matrix:
     index = {f: i for i, f in enumerate(vocab)}
-    usable = [e for e in examples if e.label >= 0 and len(e.names) > 1]
-    rows = sum(len(e.names) for e in usable)
+    usable = [
+        (b, e)
+        for b, ex in enumerate(per_book)
+        for e in ex
+        if e and e.label >= 0 and len(e.names) > 1
+    ]
+    rows = sum(len(e.names) for _, e in usable)
     x = np.zeros((rows, len(vocab)))
     y = np.zeros(rows)
     starts = np.zeros(len(usable), dtype=np.int64)
-    group = np.zeros(rows, dtype=np.int64)
     r = 0
-    for n, e in enumerate(usable):
+    for n, (_, e) in enumerate(usable):
         starts[n] = r
         for k, feats in enumerate(e.feats):
             for f, v in feats.items():
-                if f in index:
-                    x[r + k, index[f]] = v
+                x[r + k, index[f]] = v
         y[r + e.label] = 1.0
-        group[r : r + len(e.names)] = n
         r += len(e.names)
-    w = np.zeros(len(vocab))
+    return Matrix(x, y, np.array([b for b, _ in usable]), starts, vocab)
+
+
+def train(mat: Matrix, keep: np.ndarray, l2: float = L2) -> dict[str, float]:
+    """Conditional logit by full-batch gradient descent (Adam) on the quotations in `keep`.
+
+    A quotation is a run of rows, so the softmax over its candidates is a segment sum.
+    """
+    ends = np.append(mat.starts[1:], len(mat.y))
+    picked = np.flatnonzero(keep[mat.book])
+    sel = np.concatenate([np.arange(mat.starts[i], ends[i]) for i in picked])
+    x, y = mat.x[sel], mat.y[sel]
+    sizes = ends[picked] - mat.starts[picked]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    group = np.repeat(np.arange(len(picked)), sizes)
+    w = np.zeros(len(mat.vocab))
     m = np.zeros_like(w)
     v2 = np.zeros_like(w)
     for step in range(1, 401):
         s = x @ w
         s = np.exp(s - np.maximum.reduceat(s, starts)[group])
         p = s / np.add.reduceat(s, starts)[group]
-        grad = x.T @ (p - y) / len(usable) + l2 * w
+        grad = x.T @ (p - y) / len(picked) + l2 * w
         m = 0.9 * m + 0.1 * grad
         v2 = 0.999 * v2 + 0.001 * grad**2
         w -= 0.05 * (m / (1 - 0.9**step)) / (np.sqrt(v2 / (1 - 0.999**step)) + 1e-8)
-    return {f: round(float(w[i]), 4) for i, f in enumerate(vocab) if abs(w[i]) > 1e-4}
+    return {f: round(float(w[i]), 4) for i, f in enumerate(mat.vocab) if abs(w[i]) > 1e-4}
 
 
 def score(book: Book, ctx: Context, weights: dict[str, float] | None) -> list[tuple[float, bool]]:
@@ -288,17 +311,20 @@ def main() -> None:
 
     ranker.ROUNDS = args.rounds
     tuned = [d for d in data if d[0].name not in CONFIRM]
+    mat = matrix([ex for _, _, ex in data], vocab)
+    in_tuning = np.array([b.name not in CONFIRM for b, _, _ in data])
     rows = []
     pooled: dict[str, dict[str, list[tuple[float, bool]]]] = collections.defaultdict(
         lambda: {"sieves": [], "ranker": []}
     )
-    for book, ctx, _ in data:
+    for n, (book, ctx, _) in enumerate(data):
         if args.no_lobo:
             break
         if book.name in CONFIRM and not args.confirm:
             continue
-        train_ex = [e for b, _, ex in tuned if b.name != book.name for e in ex if e]
-        weights = train(train_ex, vocab, args.l2)
+        keep = in_tuning.copy()
+        keep[n] = False
+        weights = train(mat, keep, args.l2)
         before = score(book, ctx, None)
         after = score(book, ctx, weights)
         group = book.corpus + ("-confirm" if book.name in CONFIRM else "")
@@ -318,7 +344,7 @@ def main() -> None:
               f"{sum(o for _, o in k)/len(k):7.3f} {top_half(s):14.3f} {top_half(k):14.3f}")
     if args.write:
         # The confirm books stay out of the shipped weights too, so --confirm stays honest.
-        weights = train([e for _, _, ex in tuned for e in ex if e], vocab, args.l2)
+        weights = train(mat, in_tuning, args.l2)
         payload = {"trained_on": [b.name for b, _, _ in tuned], "l2": args.l2, "weights": weights}
         WEIGHTS.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
         print(f"wrote {WEIGHTS.relative_to(ROOT)} ({len(weights)} weights)")

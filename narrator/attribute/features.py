@@ -17,7 +17,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from narrator.attribute.sieves import _Attributor, _Quote
+from narrator.attribute.sieves import (
+    _NOUN_GENDER,
+    _PRONOUN_GENDER,
+    _Attributor,
+    _Quote,
+    _strip_det,
+)
 
 # Sieves whose answer rests on text next to the quotation, not on other answers.
 STRONG = frozenset({"tag-name", "tag-pronoun", "tag-desc", "action", "fixed"})
@@ -25,6 +31,8 @@ STRONG = frozenset({"tag-name", "tag-pronoun", "tag-desc", "action", "fixed"})
 STAGE_WINDOW = 3000
 # How many recent speakers and mentioned people are candidates.
 RECENT = 4
+# An exchange of this many turns or more runs on turn-taking (two people talking).
+LONG_EXCHANGE = 4
 _SENTENCE_START = re.compile(r"(?:^|[.!?;:\"\u201d]\s+|\n\s*)(?:(?:Then|But|And|So|Now)\s+)?$")
 
 
@@ -97,6 +105,9 @@ class Context:
         for _, name in self.named:
             self.count[name] = self.count.get(name, 0) + 1
         self.turn_pos = {id(t): i for i, t in enumerate(self.turns)}
+        self.block_len: dict[int, int] = {}
+        for t in self.turns:
+            self.block_len[t.block] = self.block_len.get(t.block, 0) + 1
 
     def para_span(self, para: int) -> tuple[int, int]:
         starts = self.att.para_starts
@@ -185,6 +196,45 @@ def turn_taking(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
             _get(pool, other.speaker).add(f"said_{where}")
 
 
+def alternation(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+    """A, B, A: the one who spoke two turns away when someone else spoke in between."""
+    for a, b, where in ((-2, -1, "back"), (2, 1, "ahead")):
+        two, one = ctx.neighbour(turn, a), ctx.neighbour(turn, b)
+        if two is None or one is None:
+            continue
+        if two.speaker is not None and two.speaker != one.speaker:
+            _get(pool, two.speaker).add(f"alternates_{where}")
+            if two.strong is not None and two.strong == two.speaker:
+                why = f"turn-taking: {two.speaker} is tagged two turns " + (
+                    "before" if a < 0 else "after"
+                )
+                pool[two.speaker].add(f"alternates_tagged_{where}", why=why)
+    if ctx.block_len[turn.block] >= LONG_EXCHANGE:
+        for c in pool.values():
+            if "alternates_back" in c.features or "alternates_ahead" in c.features:
+                c.add("alternates_long")
+
+
+def tag_gender(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+    """`she said`, `said the old man`: the tag's gender fits some candidates and not others."""
+    if q.tag is None or q.tag[0] not in ("pronoun", "desc"):
+        return
+    kind, words = q.tag
+    if kind == "pronoun":
+        gender = _PRONOUN_GENDER.get(words.lower())
+    else:
+        noun = _strip_det(words).split()[-1:]
+        gender = _NOUN_GENDER.get(noun[0]) if noun else None
+    if gender is None:
+        return
+    for c in pool.values():
+        have = ctx.att.cast.gender.get(c.name)
+        if have == gender:
+            c.add(f"{kind}_gender_fits")
+        elif have is not None:
+            c.add(f"{kind}_gender_clash")
+
+
 def addressees(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
     """Named in address: by the turn before (answers now), here (is not speaking), after."""
     for step, feature in ((-1, "addressed_before"), (1, "addressed_after")):
@@ -255,20 +305,22 @@ def named_inside(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
 def first_person(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
     """In a first-person chapter the narrator is always on stage."""
     if ctx.att.person == 1:
-        _get(pool, ctx.att.narrator).add("narrator", why="the first-person narrator")
+        _get(pool, ctx.att.narrator_at(q.start)).add("narrator", why="the first-person narrator")
 
 
 def frequency(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
     """Main characters speak more: how often each candidate is named in the chapter."""
     for c in pool.values():
         c.add("log_count", math.log1p(ctx.count.get(c.name, 0)) / 5)
-        if c.name not in ctx.att.cast.gender and c.name != ctx.att.narrator:
+        if c.name not in ctx.att.cast.gender and c.name != ctx.att.narrator_at(q.start):
             c.add("nameless")
 
 
 EVIDENCE: tuple[Evidence, ...] = (
     sieve_answer,
     turn_taking,
+    alternation,
+    tag_gender,
     addressees,
     on_stage,
     recent_speakers,

@@ -52,7 +52,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from narrator.lexicon import SPEECH_VERB_ALT, SPEECH_VERB_RE
-from narrator.model import Character, Gender, Segment
+from narrator.model import Character, Gender, Kind, Segment
 
 NARRATOR = "Narrator"
 
@@ -222,7 +222,11 @@ class _Quote:
 class _CastIndex:
     """Alias lookup for the cast: one compiled alternation, alias -> candidate names."""
 
-    def __init__(self, characters: Sequence[Character]) -> None:
+    def __init__(
+        self, characters: Sequence[Character], loose: frozenset[str] = frozenset()
+    ) -> None:
+        """`loose`: names (lower case) the text writes in lower case too (`nix`, `mags`)."""
+        self.loose = loose
         self.gender: dict[str, Gender | None] = {}
         self.narrator: str | None = None
         self.by_alias: dict[str, list[str]] = {}
@@ -289,7 +293,11 @@ class _CastIndex:
             first = spelling[0]
             # Hard-wrapped text breaks names over lines.
             alt = r"\s+".join(words)
-            if first.isalpha() and (first.islower() or words[0].lower() in ("the", "a", "an")):
+            if first.isalpha() and (
+                first.islower()
+                or words[0].lower() in ("the", "a", "an")
+                or spelling.split()[0].lower() in loose
+            ):
                 alt = f"(?i:{alt})"
                 lower_starts.add(re.escape(spelling.split()[0].lower()))
             alts.add(alt)
@@ -321,7 +329,12 @@ class _CastIndex:
             pos = m.end()
             alias = m.group("alias")
             # A lower-case one-word alias (`red`, `kid`) only counts inside quotes.
-            if alias[0].islower() and " " not in alias and not in_quote(m.start()):
+            if (
+                alias[0].islower()
+                and " " not in alias
+                and alias.lower() not in self.loose
+                and not in_quote(m.start())
+            ):
                 continue
             title = (m.group("title") or "").rstrip(".")
             whole = " ".join(m.group(0).lower().split())  # hard-wrapped: `Mrs.\nPell`
@@ -360,6 +373,54 @@ class _SpanTest:
         return i >= 0 and pos < self.ends[i]
 
 
+# Words before which a lower-case word is a verb or a noun, not a name (`I will`, `the rose`).
+_NOT_BEFORE_NAME_RE = re.compile(
+    r"\b(?i:to|i|you|we|they|he|she|it|will|would|can|could|may|might|must|shall|should"
+    r"|the|a|an|my|your|his|her|our|their|its|this|that|some|no)\s+$"
+)
+# A text writes names in lower case when this share of its paragraphs opens in lower case.
+_LOWER_CASE_TEXT = 0.25
+
+
+def _lower_case_names(text: str, characters: Sequence[Character]) -> frozenset[str]:
+    """Cast names this text writes in lower case (web fiction: `nix groaned`, `said mags`).
+
+    Only in a text that opens many paragraphs in lower case, and only names that the text
+    never uses as an ordinary word (after `to`, `I`, `the`, ...: `will`, `rose`, `may`).
+    """
+    paragraphs = re.findall(r"(?:^|\n)[ \t]*([^\W\d_])", text)
+    if not paragraphs or sum(c.islower() for c in paragraphs) < _LOWER_CASE_TEXT * len(
+        paragraphs
+    ):
+        return frozenset()
+    names = {
+        w.lower()
+        for ch in characters
+        for alias in (ch.name, *ch.aliases)
+        for w in alias.split()
+        if w[:1].isupper() and len(w) > 1 and w.lower() not in _NOT_NAMES
+    }
+    loose = set()
+    for name in names:
+        uses = [m.start() for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)]
+        if uses and not any(_NOT_BEFORE_NAME_RE.search(text[max(0, u - 12) : u]) for u in uses):
+            loose.add(name)
+    return frozenset(loose)
+
+
+# A chapter's own narration decides its person with this many I/he/she in it; below that a
+# chapter of mostly dialogue says too little, and the book's person is the better guess.
+# (A judgement, not a measurement: the dev sets hold no book that switches person.)
+_PERSON_EVIDENCE = 40
+# `- - Kess's POV - -`, `Dren POV`, `POV: Dren`, `(Kess's point of view)`
+_POV_RE = re.compile(
+    r"(?:(?P<a>[^\W\d_][\w.-]*(?:\s+[^\W\d_][\w.-]*)?)(?:['\u2019]s)?\s+"
+    r"(?i:POV|P\.O\.V\.?|point of view)\b"
+    r"|(?i:POV|point of view)\s*[:\-\u2014\u2013]\s*(?P<b>[^\W\d_][\w'\u2019.-]*))"
+)
+_POV_LINE = 60  # a point-of-view heading is a short line of its own
+
+
 def _paragraph_starts(text: str) -> list[int]:
     if re.search(r"\n[ \t]*\n", text):
         return [0] + [m.end() for m in re.finditer(r"\n[ \t]*\n\s*", text)]
@@ -384,7 +445,7 @@ class _Attributor:
         self.fixed = dict(fixed or {})
         self.text = text
         self.segments = list(segments)
-        self.cast = _CastIndex(characters)
+        self.cast = _CastIndex(characters, _lower_case_names(text, characters))
         self.para_starts = _paragraph_starts(text)
         self.quotes: list[_Quote] = []
         for i, seg in enumerate(self.segments):
@@ -400,16 +461,20 @@ class _Attributor:
         self.mentions = self.cast.mentions(text, self.in_quote)
         self.mentions += self._descriptions()
         self.mentions += self._title_mentions()
-        self.person = narrative_person or self._guess_person()
+        self.person = self._guess_person(narrative_person)
         self.narrator = self.cast.narrator or NARRATOR
+        # `- - Kess's POV - -`: from there on, "I" is Kess.
+        self.pov = self._pov_switches()
+        self.pov_starts = [p for p, _ in self.pov]
+        if self.pov:
+            self.person = 1
         if self.person == 1:
-            gender = self.cast.gender.get(self.narrator)
             for im in re.finditer(r"\b(?:I|me|my|myself)\b", text):
                 if not self.in_quote(im.start()):
+                    who = self.narrator_at(im.start())
+                    gender = self.cast.gender.get(who)
                     self.mentions.append(
-                        _Mention(
-                            im.start(), im.end(), (self.narrator,), "", gender, False, narr=True
-                        )
+                        _Mention(im.start(), im.end(), (who,), "", gender, False, narr=True)
                     )
         self.mentions.sort(key=lambda m: m.start)
         self.mention_starts = [m.start for m in self.mentions]
@@ -485,8 +550,31 @@ class _Attributor:
             found.append(_Mention(m.start(), m.end(), names, "", gender, False, titled=True))
         return found
 
-    def _guess_person(self) -> int:
-        return _person_of(*_count_persons(self.text, self.in_quote))
+    def _guess_person(self, book_person: int | None) -> int:
+        """The chapter's own narration decides when it says enough; else the book's person."""
+        first, third = _count_persons(self.text, self.in_quote)
+        if book_person is None or first + third >= _PERSON_EVIDENCE:
+            return _person_of(first, third)
+        return book_person
+
+    def _pov_switches(self) -> list[tuple[int, str]]:
+        """Point-of-view headings (`Kess's POV`, `POV: Dren`): where "I" changes, and to whom."""
+        found = []
+        for seg in self.segments:
+            if seg.kind is not Kind.HEADING and len(seg.text) > _POV_LINE:
+                continue
+            m = _POV_RE.search(seg.text)
+            if m is None:
+                continue
+            name = (m.group("a") or m.group("b") or "").strip()
+            known = self.cast.by_alias.get(name.lower())
+            found.append((seg.start, known[0] if known else name))
+        return found
+
+    def narrator_at(self, pos: int) -> str:
+        """Who "I" is at pos: the last point-of-view heading's character, else the narrator."""
+        i = bisect.bisect_right(self.pov_starts, pos) - 1
+        return self.pov[i][1] if i >= 0 else self.narrator
 
     def _resolve_description(self, phrase: str, pos: int, exclude: str | None) -> tuple[str, float]:
         """A descriptive subject: a cast alias, a known nameless person, or a cast guess."""
@@ -816,7 +904,7 @@ class _Attributor:
             return value, CONF_EXPLICIT
         if kind == "pronoun":
             if value in ("i", "we"):
-                return self.narrator, CONF_EXPLICIT - 0.05
+                return self.narrator_at(q.start), CONF_EXPLICIT - 0.05
             gender = _PRONOUN_GENDER.get(value)
             # `"Must I go, Basil?" he asked`: the one addressed is not the speaker.
             avoid = q.vocatives
@@ -938,7 +1026,7 @@ class _Attributor:
                     q.start, None, None, window=12000, names_only=True, avoid=vocs
                 )
                 if near is None and self.person == 1:
-                    near = self.narrator  # nobody named near: the one telling the story
+                    near = self.narrator_at(q.start)  # nobody named near: the storyteller
                 if near is not None:
                     self._set_para(para_quotes, near, CONF_FALLBACK, "fallback")
         if "split" not in self.disabled:
@@ -1030,7 +1118,7 @@ class _Attributor:
                 return value
             if kind == "pronoun":
                 if value in ("i", "we"):
-                    return self.narrator if self.person == 1 else None
+                    return self.narrator_at(first.start) if self.person == 1 else None
                 g = _PRONOUN_GENDER.get(value)
                 return self._antecedent(first.start, g, None, avoid=first.vocatives)
             if kind == "desc" and _strip_det(value).split()[-1] in _NOUN_GENDER:
@@ -1128,10 +1216,11 @@ class _Attributor:
                     who is None
                     and self.person == 1
                     and turns
-                    and turns[-1] not in (None, self.narrator)
+                    and turns[-1] not in (None, self.narrator_at(pq[0].start))
                     and "turn" not in self.disabled
                 ):
-                    who, conf, sieve = self.narrator, CONF_TURN - 0.2, "turn-narrator"
+                    who = self.narrator_at(pq[0].start)
+                    conf, sieve = CONF_TURN - 0.2, "turn-narrator"
                 if who is not None and who in vocs:
                     who = turns[-1] if turns and turns[-1] not in vocs else None
                 if who is not None:
