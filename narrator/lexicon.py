@@ -66,3 +66,4 @@ SPEECH_VERB_FORMS = sorted(
 SPEECH_VERB_ALT = "|".join(re.escape(f) for f in SPEECH_VERB_FORMS)
 # Whole-word verb, any capitalisation of the first letter (`"Run." Said the blonde`).
 SPEECH_VERB_RE = re.compile(rf"\b(?i:{SPEECH_VERB_ALT})\b")
+

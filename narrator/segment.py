@@ -168,10 +168,8 @@ def segment_chapter(text: str) -> list[Segment]:
         if block_kind is not None:
             spans.append((start, end, block_kind))
             continue
-        if (
-            dashes
-            and _DASH_OPEN_RE.match(text, start, end)
-            and not _has_mark(text, start, end, primary)
+        if dashes and _DASH_OPEN_RE.match(text, start, end) and not _has_mark(
+            text, start, end, primary
         ):
             spans.extend((a, b, Kind.DIALOGUE) for a, b in _dash_speech(text, start, end))
             continue
