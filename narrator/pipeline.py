@@ -8,10 +8,14 @@ goes to a `Reporter`, results come back as data.
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import hashlib
 import json
 import os
 import re
+import secrets
+import shutil
 import threading
 import time
 from collections import Counter
@@ -31,6 +35,7 @@ from narrator.casting import (
     merge_cast,
     validate_cast_voices,
     voice_for_label,
+    write_book_info,
     write_cast,
 )
 from narrator.characters import find_characters
@@ -43,14 +48,31 @@ from narrator.corrections import (
     load_corrections,
 )
 from narrator.errors import ConfigError, EngineError, OutputError
-from narrator.export import check_tools, encode_m4b_part, encode_mp3, join_m4b, write_m3u, write_vtt
+from narrator.export import (
+    check_tools,
+    encode_m4b_part,
+    encode_mp3,
+    join_m4b,
+    probe_duration_ms,
+    read_cover,
+    retag_mp3,
+    shift_cues,
+    write_abs_metadata,
+    write_m3u,
+    write_transcripts,
+)
+from narrator.feed import FEED_NAME, FeedItem, check_base_url, write_feed
+from narrator.files import atomic_path
+from narrator.layout import DEFAULT_FORMAT, Format, Layout, plan_layout
 from narrator.load import TEXT_SUFFIXES, load_book, read_text
 from narrator.model import (
     Book,
+    BookInfo,
     Cast,
     Chapter,
     Character,
     Clip,
+    Cue,
     Kind,
     Line,
     Segment,
@@ -58,6 +80,7 @@ from narrator.model import (
     VoiceProfile,
     VoiceSettings,
 )
+from narrator.readalong import ReadAlongChapter, write_read_along
 from narrator.script import NARRATOR, UNKNOWN_SPEAKER, Voice, build_lines, speakable_text
 from narrator.segment import segment_chapter
 from narrator.stitch import pause_before_ms, stitch_chapter
@@ -66,8 +89,6 @@ from narrator.synth.base import engine_class
 from narrator.voices import check_profile_voices, load_profiles
 
 CAST_FILE_NAME = "cast.toml"
-MANIFEST_NAME = ".narrator-manifest.json"
-PARTS_DIR = ".m4b-parts"  # per-chapter AAC, joined into the M4B without re-encoding
 THOUGHT_VOLUME = 0.8  # thoughts in the thinker's own voice, a little softer
 
 
@@ -273,9 +294,15 @@ class RenderOptions:
     dry_run: bool = False
     voices_dirs: tuple[Path, ...] = ()
     bitrate_kbps: int = 64
-    m4b: bool | None = None  # None: an M4B when the book has more than one chapter
-    title: str | None = None  # the book's title in tags and folder names (default: found)
-    author: str | None = None  # the artist tag (default: the EPUB's author)
+    format: Format = DEFAULT_FORMAT
+    title: str | None = None  # sets the cast file's [book] title (default: found)
+    author: str | None = None  # sets its author (default: the EPUB's author)
+    cover: Path | None = None  # sets its cover (default: the EPUB's or a cover.jpg)
+    epub: bool = False  # also write a read-along EPUB 3 with Media Overlays
+    feed_url: str | None = None  # also write a podcast feed; where the MP3 folder is published
+    state_dir: Path | None = None  # None: narrator's state folder (see narrator.layout)
+    cache_dir: Path | None = None  # None: the clip cache's default folder
+    cache_max_bytes: int | None = None  # None: $NARRATOR_CACHE_MAX or the default limit
     lines_path: Path | None = None  # line corrections (default: beside the input)
 
 
@@ -285,13 +312,15 @@ class ChapterResult:
 
     number: int
     title: str
-    mp3_path: Path
-    vtt_path: Path
-    status: str  # "rendered", "skipped" (up to date), "planned" (dry run)
+    mp3_path: Path | None  # None when no MP3s are made (--format m4b)
+    vtt_path: Path | None
+    # "rendered", "retagged" (same audio, new tags), "skipped" (up to date), "planned" (dry run)
+    status: str
     lines: int
     duration_ms: int = 0
     clips_to_synthesize: int = 0
-    fingerprint: str = ""  # of everything the chapter's files are made from
+    fingerprint: str = ""  # of what the chapter's audio is made from
+    mp3_fingerprint: str = ""  # of the audio, the MP3's tags and bitrate
 
 
 @dataclass
@@ -309,7 +338,13 @@ class RenderSummary:
     elapsed_s: float = 0.0
     m4b_path: Path | None = None
     m3u_path: Path | None = None
+    epub_path: Path | None = None
+    feed_path: Path | None = None
     cast_path: Path | None = None
+    cast_written: bool = False  # narrator created or updated the cast file in this run
+    written: list[Path] = field(default_factory=list)  # files written in this run, in order
+    # Speech lines whose speaker is a guess below REVIEW_THRESHOLD: (chapter, speaker, text).
+    to_review: list[tuple[int, str, str]] = field(default_factory=list)
     dry_run: bool = False
     doubtful_lines: int = 0  # speech lines below REVIEW_THRESHOLD (`narrator review` lists them)
 
@@ -322,9 +357,16 @@ class RenderSummary:
 
 
 class Reporter:
-    """Receives progress; the CLI shows it. The default shows nothing."""
+    """Receives progress; the CLI shows it. The default shows nothing.
+
+    Counts cover the whole run: `clips_done` counts lines synthesized (or found in the cache)
+    out of all lines to render; a chapter is finished once its files are written, so the
+    chapter count (and an ETA from it) includes stitching and encoding.
+    """
 
     def stage(self, name: str) -> None: ...
+
+    def run_started(self, chapters: int, clips: int) -> None: ...
 
     def chapter_started(self, index: int, total: int, title: str, clips: int) -> None: ...
 
@@ -352,10 +394,58 @@ class _Timer:
                 self.seconds[stage] = self.seconds.get(stage, 0.0) + spent
 
 
+# How the narrator is credited when the cast file does not say: the composer tag, which
+# audiobook apps show as the narrator.
+_ENGINE_CREDITS = {"espeak": "espeak-ng", "fake": "a test tone engine"}
+
+
+def narrator_credit(engine: str) -> str:
+    """The default narrator credit for an engine, e.g. "narrator (espeak-ng)"."""
+    return f"narrator ({_ENGINE_CREDITS.get(engine, engine)})"
+
+
+def resolve_book_info(book: Book, stored: BookInfo, options: RenderOptions) -> BookInfo:
+    """The book's metadata: --title/--author/--cover, then the cast file's [book], then the
+    input's own (an EPUB's metadata, the folder name)."""
+    return BookInfo(
+        title=options.title or stored.title or book.title,
+        author=options.author or stored.author or book.author,
+        narrator=stored.narrator or narrator_credit(options.engine),
+        series=stored.series,
+        series_part=stored.series_part,
+        year=stored.year or datetime.date.today().year,
+        description=stored.description,
+        language=stored.language or "en",
+        cover=options.cover.absolute() if options.cover else stored.cover,
+    )
+
+
+def book_tags(info: BookInfo, book: Book) -> Tags:
+    """The tags of the whole book (the M4B's; each chapter MP3 adds its title and track)."""
+    cover, cover_mime = book.cover, book.cover_mime
+    if info.cover is not None:
+        cover, cover_mime = read_cover(info.cover)
+    title = info.title or book.title
+    return Tags(
+        title=title,
+        album=title,
+        artist=info.author,
+        cover=cover,
+        cover_mime=cover_mime,
+        narrator=info.narrator,
+        year=info.year,
+        description=info.description,
+        series=info.series,
+        series_part=info.series_part,
+        language=info.language,
+    )
+
+
 def render_book(
     input_path: Path, options: RenderOptions, reporter: Reporter | None = None
 ) -> RenderSummary:
-    """Render a chapter, folder of chapters or EPUB into chapter MP3s, transcripts and an M4B."""
+    """Render a chapter, folder of chapters or EPUB into an M4B and/or chapter MP3s with
+    transcripts, as `options.format` says."""
     reporter = reporter or Reporter()
     started = time.perf_counter()
     if not options.dry_run:  # say what to install before any work, not after synthesis
@@ -363,30 +453,42 @@ def render_book(
         check_tools()
     stage_seconds: dict[str, float] = {}
     timed = _Timer(stage_seconds)
+    fmt = options.format
+    if options.feed_url is not None:
+        check_base_url(options.feed_url)
+        if not fmt.mp3:
+            raise ConfigError("--feed needs chapter MP3s: add --format mp3 or --format both")
 
     reporter.stage("load")
     with timed("load"):
         book = load_book(input_path)
-        book = replace(
-            book, title=options.title or book.title, author=options.author or book.author
-        )
+        cast, cast_path, managed = resolve_cast(input_path, options.cast_path)
+        info = resolve_book_info(book, cast.book, options)
+        tags = book_tags(info, book)
+        book = replace(book, title=tags.album, author=info.author)
     reporter.stage("analyze")
     with timed("analyze"):
-        cast, cast_path, managed = resolve_cast(input_path, options.cast_path)
         corrections = resolve_corrections(input_path, options.lines_path)
         analysis = analyze_book(book, cast, managed=managed, corrections=corrections)
+    cast_before = _read_if_exists(cast_path)
     with timed("cast"):
         casting = cast_book(analysis, options.voices_dirs)
         if not options.dry_run:
             # Recording every voice in the cast file is what keeps voices stable when
             # chapters are added; an author's own values are never changed.
             write_cast(cast_path, _speaking(analysis), casting.assignment)
+            changed = [key for key in ("title", "author", "cover") if getattr(options, key)]
+            write_book_info(cast_path, info, changed)
 
-    book_dir = options.out_dir / safe_file_name(book.title)
+    folders = [safe_file_name(name) for name in (info.author, info.series) if name]
+    layout = plan_layout(
+        options.out_dir, [*folders, safe_file_name(book.title)], fmt, options.state_dir
+    )
     summary = RenderSummary(
         book_title=book.title,
-        book_dir=book_dir,
+        book_dir=layout.book_dir,
         cast_path=cast_path,
+        cast_written=not options.dry_run and _read_if_exists(cast_path) != cast_before,
         dry_run=options.dry_run,
         stage_seconds=stage_seconds,
         warnings=[
@@ -396,13 +498,18 @@ def render_book(
         ],
         doubtful_lines=count_doubtful(analysis),
     )
-    _prepare_out_dir(book_dir, options.dry_run)
+    summary.to_review = [
+        (ch.chapter.number, segment.speaker or UNKNOWN_SPEAKER, " ".join(segment.text.split()))
+        for ch in analysis.chapters
+        for segment in ch.segments
+        if is_doubtful(segment)
+    ]
+    _prepare_out_dirs(layout, options.dry_run)
 
-    cache = ClipCache()
+    cache = ClipCache(options.cache_dir)
     current_engine = engine_id(options.engine)
-    manifest = _Manifest(book_dir / MANIFEST_NAME)
-    total = len(analysis.chapters)
-    track_total = total
+    manifest = _Manifest(layout.manifest_path, layout.book_dir.parent)
+    track_total = len(analysis.chapters)
     plans: list[tuple[ChapterAnalysis, list[Line], ChapterResult]] = []
     with timed("script"):
         for chapter_analysis in analysis.chapters:
@@ -414,26 +521,39 @@ def render_book(
                 summary.lines_per_voice[line.voice_id] = (
                     summary.lines_per_voice.get(line.voice_id, 0) + 1
                 )
-            tags = chapter_tags(book, chapter, track_total)
             keys = [clip_key(line.text, line.settings, current_engine) for line in lines]
-            fingerprint = _fingerprint(lines, keys, tags, options.bitrate_kbps)
+            fingerprint = _fingerprint(lines, keys)
+            chapter_tags_ = chapter_tags(tags, chapter, track_total)
             stem = f"{chapter.number:02d} - {safe_file_name(chapter.title)}"
             result = ChapterResult(
                 number=chapter.number,
                 title=chapter.title,
-                mp3_path=book_dir / f"{stem}.mp3",
-                vtt_path=book_dir / f"{stem}.vtt",
+                mp3_path=layout.mp3_dir / f"{stem}.mp3" if layout.mp3_dir else None,
+                vtt_path=layout.mp3_dir / f"{stem}.vtt" if layout.mp3_dir else None,
                 status="planned",
                 lines=len(lines),
                 fingerprint=fingerprint,
+                mp3_fingerprint=_hash(
+                    json.dumps([fingerprint, options.bitrate_kbps, _tags_key(chapter_tags_)])
+                ),
             )
             if not lines:
                 summary.warnings.append(
                     f"chapter {chapter.number} ({chapter.title}): nothing to read"
                 )
-            if manifest.is_current(result.mp3_path, result.vtt_path, fingerprint):
+            record = _read_record(layout, fingerprint)
+            if record is not None and _is_current(result, layout, manifest, fmt):
                 result.status = "skipped"
-                result.duration_ms = manifest.duration_ms(result.mp3_path)
+                result.duration_ms = record.duration_ms
+            elif record is not None and _only_tags_changed(result, layout, manifest, fmt):
+                result.status = "retagged" if not options.dry_run else "skipped"
+                result.duration_ms = record.duration_ms
+                if result.mp3_path is not None and not options.dry_run:
+                    retag_mp3(result.mp3_path, chapter_tags_)
+                    manifest.record(
+                        result.mp3_path, result.mp3_fingerprint, result.duration_ms, fingerprint
+                    )
+                    summary.written.append(result.mp3_path)
             elif options.dry_run:  # reading the cache is only worth it to show the plan
                 result.clips_to_synthesize = len(
                     {key for key in set(keys) if cache.get(key) is None}
@@ -448,33 +568,130 @@ def render_book(
         summary.elapsed_s = time.perf_counter() - started
         return summary
 
-    with_m4b = options.m4b if options.m4b is not None else total > 1
-    todo = [plan for plan in plans if plan[2].status != "skipped"]
+    todo = [plan for plan in plans if plan[2].status not in ("skipped", "retagged")]
     if todo:
         with timed("synthesize"):
             check_voices_installed(casting, summary.lines_per_voice, options.engine)
-        writer = _ChapterWriter(book, manifest, options, track_total, timed, reporter, with_m4b)
+        clips_total = sum(len(lines) for _, lines, _ in todo)
+        reporter.run_started(len(todo), clips_total)
+        clips_before = 0
+        writer = _ChapterWriter(tags, layout, manifest, options, track_total, timed, reporter)
         with SynthPool(options.engine, cache, options.jobs) as pool, writer:
             for position, (chapter_analysis, lines, result) in enumerate(todo, 1):
                 writer.raise_failure()
                 reporter.chapter_started(position, len(todo), result.title, len(lines))
+
+                def on_progress(done: int, _total: int, before: int = clips_before) -> None:
+                    reporter.clips_done(min(before + done, clips_total), clips_total)
+
                 with timed("synthesize"):
                     try:
-                        synthesized = pool.synthesize(lines, on_progress=reporter.clips_done)
+                        synthesized = pool.synthesize(lines, on_progress=on_progress)
                     except EngineError as exc:  # its line numbers count within the chapter
                         raise EngineError(
                             f"chapter {result.number} ({result.title}): {exc}"
                         ) from exc
+                clips_before += len(lines)
+                reporter.clips_done(clips_before, clips_total)
                 summary.clips_synthesized += synthesized.synthesized
                 summary.clips_reused += synthesized.reused
                 summary.warnings += [f"chapter {result.number}: {r}" for r in synthesized.retries]
                 # Encoded in the background while the next chapter is being synthesized.
                 writer.submit(chapter_analysis.chapter, lines, synthesized.clips, result)
+        summary.written += sorted(writer.written)  # chapter order (encoders finish in any)
 
+    reporter.stage("package")
     with timed("package"):
-        _package(book, summary, manifest, book_dir, with_m4b)
+        _package(tags, summary, manifest, layout, fmt)
+        if options.epub:
+            summary.epub_path = _write_read_along(tags, summary, layout, manifest, fmt)
+        if options.feed_url is not None and layout.mp3_dir is not None:
+            summary.feed_path = _write_feed(tags, summary, layout.mp3_dir, options.feed_url)
+        _drop_stale_state(layout, summary.chapters)
+        with contextlib.suppress(OSError):  # a full cache is no reason to fail a finished render
+            cache.prune(options.cache_max_bytes)
     summary.elapsed_s = time.perf_counter() - started
     return summary
+
+
+def _read_if_exists(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _tags_key(tags: Tags) -> list[object]:
+    """Everything in tags that ends up in a file (the cover by its hash)."""
+    cover = hashlib.sha256(tags.cover).hexdigest() if tags.cover else None
+    return [
+        tags.title, tags.album, tags.artist, tags.track, tags.track_total, cover,
+        tags.narrator, tags.year, tags.description, tags.series, tags.series_part, tags.language,
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _ChapterRecord:
+    """What narrator keeps of a rendered chapter: its length and cues (for the book's
+    transcript and the read-along), named by the chapter's fingerprint."""
+
+    duration_ms: int
+    cues: tuple[Cue, ...]
+
+
+def _record_path(layout: Layout, fingerprint: str) -> Path:
+    return layout.records_dir / f"{fingerprint[:32]}.json"
+
+
+def _part_path(layout: Layout, fingerprint: str) -> Path:
+    """A chapter's AAC part of the M4B, named by what the chapter is made from."""
+    return layout.parts_dir / f"{fingerprint[:32]}.m4a"
+
+
+def _read_record(layout: Layout, fingerprint: str) -> _ChapterRecord | None:
+    try:
+        raw = json.loads(_record_path(layout, fingerprint).read_text("utf-8"))
+        cues = tuple(Cue(int(s), int(e), str(who), str(text)) for s, e, who, text in raw["cues"])
+        return _ChapterRecord(int(raw["duration_ms"]), cues)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_record(layout: Layout, fingerprint: str, record: _ChapterRecord) -> None:
+    payload = {
+        "duration_ms": record.duration_ms,
+        "cues": [[c.start_ms, c.end_ms, c.speaker, c.text] for c in record.cues],
+    }
+    path = _record_path(layout, fingerprint)
+    with atomic_path(path) as tmp_path:
+        tmp_path.write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
+
+
+def _is_current(result: ChapterResult, layout: Layout, manifest: _Manifest, fmt: Format) -> bool:
+    """Whether every file the chapter needs in this format is there and made from the same."""
+    if fmt.m4b and not _part_path(layout, result.fingerprint).exists():
+        return False
+    if result.mp3_path is not None and result.vtt_path is not None:
+        return (
+            manifest.is_current(result.mp3_path, result.vtt_path, result.mp3_fingerprint)
+            and result.vtt_path.with_suffix(".srt").exists()
+        )
+    return True
+
+
+def _only_tags_changed(
+    result: ChapterResult, layout: Layout, manifest: _Manifest, fmt: Format
+) -> bool:
+    """Whether the chapter's MP3 holds the right audio and only its tags are out of date."""
+    if result.mp3_path is None or result.vtt_path is None:
+        return False
+    if fmt.m4b and not _part_path(layout, result.fingerprint).exists():
+        return False
+    return (
+        result.mp3_path.exists()
+        and result.vtt_path.with_suffix(".srt").exists()
+        and manifest.audio(result.mp3_path) == result.fingerprint
+    )
 
 
 class _ChapterWriter:
@@ -482,21 +699,23 @@ class _ChapterWriter:
 
     def __init__(
         self,
-        book: Book,
+        tags: Tags,
+        layout: Layout,
         manifest: _Manifest,
         options: RenderOptions,
         track_total: int,
         timed: _Timer,
         reporter: Reporter,
-        with_m4b: bool,
     ) -> None:
-        self.with_m4b = with_m4b
-        self.book = book
+        self.tags = tags
+        self.layout = layout
         self.manifest = manifest
         self.options = options
         self.track_total = track_total
         self.timed = timed
         self.reporter = reporter
+        self.written: list[Path] = []
+        self.lock = threading.Lock()
         # ffmpeg runs in its own process: threads are enough to encode chapters side by side.
         self.executor = ThreadPoolExecutor(
             max(1, options.jobs), thread_name_prefix="narrator-encode"
@@ -531,83 +750,155 @@ class _ChapterWriter:
     ) -> None:
         if self.failed.is_set():
             return
-        wav_path = result.mp3_path.with_name(f".{result.mp3_path.stem}.wav.tmp")
+        fmt = self.options.format
+        token = secrets.token_hex(4)
+        wav_path = self.layout.work_dir / f"{result.fingerprint[:32]}.{token}.wav"
+        part = _part_path(self.layout, result.fingerprint) if fmt.m4b else None
+        written: list[Path] = []
         try:
             with self.timed("stitch"):
                 cues = stitch_chapter(clips, lines, wav_path)
             with self.timed("encode"):
-                tags = chapter_tags(self.book, chapter, self.track_total)
-                # The M4B's part comes from the WAV too: one lossy step, not two.
-                part = _m4b_part_path(result) if self.with_m4b else None
-                result.duration_ms = encode_mp3(
-                    wav_path, result.mp3_path, tags, self.options.bitrate_kbps, m4b_part=part
-                )
-            write_vtt(cues, result.vtt_path)
+                if result.mp3_path is not None and result.vtt_path is not None:
+                    tags = chapter_tags(self.tags, chapter, self.track_total)
+                    # The M4B's part comes from the WAV too: one lossy step, not two.
+                    result.duration_ms = encode_mp3(
+                        wav_path, result.mp3_path, tags, self.options.bitrate_kbps, m4b_part=part
+                    )
+                    srt_path = write_transcripts(cues, result.vtt_path)
+                    written += [result.mp3_path, result.vtt_path, srt_path]
+                elif part is not None:
+                    encode_m4b_part(wav_path, part)
+                    result.duration_ms = probe_duration_ms(wav_path)
+            _write_record(
+                self.layout, result.fingerprint, _ChapterRecord(result.duration_ms, tuple(cues))
+            )
         except BaseException:
             self.failed.set()
             raise
         finally:
             wav_path.unlink(missing_ok=True)
         result.status = "rendered"
-        self.manifest.record(result.mp3_path, result.fingerprint, result.duration_ms)
+        if result.mp3_path is not None:
+            self.manifest.record(
+                result.mp3_path, result.mp3_fingerprint, result.duration_ms, result.fingerprint
+            )
+        with self.lock:
+            self.written += written
         self.reporter.chapter_finished(result)
 
 
 def _package(
-    book: Book, summary: RenderSummary, manifest: _Manifest, book_dir: Path, with_m4b: bool
+    tags: Tags, summary: RenderSummary, manifest: _Manifest, layout: Layout, fmt: Format
 ) -> None:
-    """The M3U playlist and the M4B, when anything in them changed."""
+    """The playlist and metadata of the MP3s, the M4B with its transcript, when changed."""
     chapters = summary.chapters
-    m3u_path = book_dir / f"{safe_file_name(book.title)}.m3u"
-    entries = [(ch.mp3_path, ch.title, ch.duration_ms) for ch in chapters]
-    playlist_fp = _hash(json.dumps([(p.name, t, d) for p, t, d in entries]))
-    if not manifest.is_current(m3u_path, None, playlist_fp):
-        write_m3u(entries, m3u_path)
-        manifest.record(m3u_path, playlist_fp, 0)
-    summary.m3u_path = m3u_path
-    if not with_m4b:
+    name = safe_file_name(tags.album)
+    if layout.mp3_dir is not None:
+        m3u_path = layout.mp3_dir / f"{name}.m3u"
+        entries = [(ch.mp3_path, ch.title, ch.duration_ms) for ch in chapters if ch.mp3_path]
+        playlist_fp = _hash(json.dumps([(p.name, t, d) for p, t, d in entries]))
+        if not manifest.is_current(m3u_path, None, playlist_fp):
+            write_m3u(entries, m3u_path)
+            manifest.record(m3u_path, playlist_fp, 0)
+            summary.written.append(m3u_path)
+        summary.m3u_path = m3u_path
+        times = _chapter_times([(ch.title, ch.duration_ms) for ch in chapters])
+        _write_if_changed(summary, layout.mp3_dir / ABS_METADATA_NAME, tags, times)
+    if layout.m4b_dir is None:
         return
-    m4b_path = book_dir / f"{safe_file_name(book.title)}.m4b"
-    parts = [(_m4b_part_path(ch), ch.title) for ch in chapters]
-    cover = hashlib.sha256(book.cover).hexdigest() if book.cover else None
-    m4b_fp = _hash(json.dumps([[p.name, t] for p, t in parts] + [book.author, cover]))
-    if not manifest.is_current(m4b_path, None, m4b_fp):
-        for chapter, (part, _) in zip(chapters, parts, strict=True):
-            if not part.exists():  # e.g. rendered before with --no-m4b
-                part.parent.mkdir(exist_ok=True)
-                encode_m4b_part(chapter.mp3_path, part)
-        tags = Tags(
-            title=book.title,
-            album=book.title,
-            artist=book.author,
-            cover=book.cover,
-            cover_mime=book.cover_mime,
-        )
-        join_m4b(parts, m4b_path, tags)
+    m4b_path = layout.m4b_dir / f"{name}.m4b"
+    parts = [(_part_path(layout, ch.fingerprint), ch.title) for ch in chapters]
+    m4b_fp = _hash(json.dumps([[p.name, t] for p, t in parts] + _tags_key(tags)))
+    vtt_path = m4b_path.with_suffix(".vtt")
+    if not manifest.is_current(m4b_path, vtt_path, m4b_fp):
+        times = join_m4b(parts, m4b_path, tags)
+        cues: list[Cue] = []
+        for chapter, (_, start_ms, _) in zip(chapters, times, strict=True):
+            record = _read_record(layout, chapter.fingerprint)
+            cues += shift_cues(record.cues if record else (), start_ms)
+        srt_path = write_transcripts(cues, vtt_path)
         manifest.record(m4b_path, m4b_fp, summary.duration_ms)
+        summary.written += [m4b_path, vtt_path, srt_path]
+        _write_if_changed(summary, layout.m4b_dir / ABS_METADATA_NAME, tags, times)
     summary.m4b_path = m4b_path
-    in_use = {part.name for part, _ in parts}
-    for stale in (book_dir / PARTS_DIR).glob("*.m4a"):
-        if stale.name not in in_use:
-            stale.unlink(missing_ok=True)
 
 
-def _m4b_part_path(chapter: ChapterResult) -> Path:
-    """A chapter's AAC part of the M4B, named by what the chapter is made from."""
-    return chapter.mp3_path.parent / PARTS_DIR / f"{chapter.fingerprint[:32]}.m4a"
+ABS_METADATA_NAME = "metadata.json"  # Audiobookshelf's own metadata file, beside the audio
 
 
-def chapter_tags(book: Book, chapter: Chapter, track_total: int) -> Tags:
-    """ID3 tags of a chapter MP3."""
-    return Tags(
-        title=chapter.title,
-        album=book.title,
-        artist=book.author,
-        track=chapter.number,
-        track_total=track_total,
-        cover=book.cover,
-        cover_mime=book.cover_mime,
+def _chapter_times(chapters: Sequence[tuple[str, int]]) -> list[tuple[str, int, int]]:
+    """(title, start_ms, end_ms) of chapters played one after the other."""
+    times, start_ms = [], 0
+    for title, duration_ms in chapters:
+        times.append((title, start_ms, start_ms + duration_ms))
+        start_ms += duration_ms
+    return times
+
+
+def _write_if_changed(
+    summary: RenderSummary, path: Path, tags: Tags, times: Sequence[tuple[str, int, int]]
+) -> None:
+    before = _read_if_exists(path)
+    write_abs_metadata(path, tags, times)
+    if _read_if_exists(path) != before:
+        summary.written.append(path)
+
+
+def _write_read_along(
+    tags: Tags, summary: RenderSummary, layout: Layout, manifest: _Manifest, fmt: Format
+) -> Path:
+    """The read-along EPUB beside the first product, when anything in it changed."""
+    chapters = []
+    for chapter in summary.chapters:
+        record = _read_record(layout, chapter.fingerprint)
+        audio = chapter.mp3_path if chapter.mp3_path else _part_path(layout, chapter.fingerprint)
+        chapters.append(
+            ReadAlongChapter(chapter.title, audio, record.duration_ms if record else 0,
+                             record.cues if record else ())
+        )  # fmt: skip
+    epub_path = layout.book_dir / f"{safe_file_name(tags.album)}.epub"
+    epub_fp = _hash(
+        json.dumps(
+            [[c.title, c.audio_path.name, c.duration_ms] for c in chapters] + _tags_key(tags)
+        )
+        + "".join(_hash(repr(c.cues)) for c in chapters)
     )
+    if not manifest.is_current(epub_path, None, epub_fp):
+        write_read_along(chapters, epub_path, tags)
+        manifest.record(epub_path, epub_fp, summary.duration_ms)
+        summary.written.append(epub_path)
+    return epub_path
+
+
+def _write_feed(tags: Tags, summary: RenderSummary, mp3_dir: Path, base_url: str) -> Path:
+    """The podcast feed beside the chapter MP3s."""
+    items = [
+        FeedItem(ch.number, ch.title, ch.mp3_path, ch.vtt_path, ch.duration_ms)
+        for ch in summary.chapters
+        if ch.mp3_path is not None and ch.vtt_path is not None
+    ]
+    feed_path = mp3_dir / FEED_NAME
+    before = _read_if_exists(feed_path)
+    write_feed(items, feed_path, tags, base_url)
+    if _read_if_exists(feed_path) != before:
+        summary.written.append(feed_path)
+    return feed_path
+
+
+def _drop_stale_state(layout: Layout, chapters: Sequence[ChapterResult]) -> None:
+    """Parts and records of chapters no longer in the book (edited, or removed)."""
+    in_use = {ch.fingerprint[:32] for ch in chapters}
+    for folder in (layout.parts_dir, layout.records_dir):
+        if folder.is_dir():
+            for stale in folder.iterdir():
+                if stale.stem not in in_use and not stale.name.startswith("."):
+                    stale.unlink(missing_ok=True)
+
+
+def chapter_tags(book_tags: Tags, chapter: Chapter, track_total: int) -> Tags:
+    """ID3 tags of a chapter MP3: the book's, with the chapter's title and track number."""
+    return replace(book_tags, title=chapter.title, track=chapter.number, track_total=track_total)
 
 
 _UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
@@ -618,6 +909,28 @@ def safe_file_name(name: str, limit: int = 80) -> str:
     cleaned = _UNSAFE.sub(" ", name)
     cleaned = re.sub(r"\s+", " ", cleaned).strip(" .")
     return cleaned[:limit].rstrip(" .") or "untitled"
+
+
+def _prepare_out_dirs(layout: Layout, dry_run: bool) -> None:
+    if dry_run:
+        return
+    for product_dir in layout.product_dirs:
+        _prepare_out_dir(product_dir, dry_run)
+        # What narrator 0.1 kept beside the audio now lives in the state folder.
+        shutil.rmtree(product_dir / ".m4b-parts", ignore_errors=True)
+        (product_dir / ".narrator-manifest.json").unlink(missing_ok=True)
+    try:
+        layout.work_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in layout.work_dir.iterdir():  # WAVs of a run that was killed
+            if time.time() - leftover.stat().st_mtime > _STALE_WORK_S:
+                leftover.unlink(missing_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"{layout.state_dir}: cannot write narrator's state folder: {exc}"
+        ) from exc
+
+
+_STALE_WORK_S = 3600  # a live run's stitch WAV is written and removed within minutes
 
 
 def _prepare_out_dir(book_dir: Path, dry_run: bool) -> None:
@@ -638,20 +951,17 @@ def _prepare_out_dir(book_dir: Path, dry_run: bool) -> None:
 
 
 # Temporary files of the stages (stitch, export): hidden, with a random token.
-_LEFTOVER = re.compile(r"^\..+(\.[0-9a-f]{8}\.(part|ffmeta|png|jpe?g)|\.wav\.tmp)$")
+_LEFTOVER = re.compile(r"^\..+(\.[0-9a-f]{8}\.(part|ffmeta|png|jpe?g|img|concat)|\.wav\.tmp)$")
 
 
 def _hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _fingerprint(lines: Sequence[Line], keys: Sequence[str], tags: Tags, bitrate_kbps: int) -> str:
-    """Everything a chapter's files depend on: when it is unchanged, so are they."""
-    cover = hashlib.sha256(tags.cover).hexdigest() if tags.cover else None
+def _fingerprint(lines: Sequence[Line], keys: Sequence[str]) -> str:
+    """Everything a chapter's audio depends on: when it is unchanged, so is the audio."""
     payload = {
         "version": narrator.__version__,
-        "bitrate": bitrate_kbps,
-        "tags": [tags.title, tags.album, tags.artist, tags.track, tags.track_total, cover],
         "lines": [
             [key, line.pause_before_ms, line.gain_db, line.speaker, line.display]
             for key, line in zip(keys, lines, strict=True)
@@ -661,33 +971,53 @@ def _fingerprint(lines: Sequence[Line], keys: Sequence[str], tags: Tags, bitrate
 
 
 class _Manifest:
-    """What each output file was made from, so unchanged files are not redone."""
+    """What each output file was made from, so unchanged files are not redone.
 
-    def __init__(self, path: Path) -> None:
+    Kept in the state folder; outputs are named relative to `base` (the folder above the
+    book's folders).
+    """
+
+    def __init__(self, path: Path, base: Path) -> None:
         self.path = path
+        self.base = base
         self.lock = threading.Lock()
         try:
             self.entries: dict[str, dict[str, object]] = json.loads(path.read_text("utf-8"))
         except (OSError, ValueError):
             self.entries = {}
 
+    def _key(self, output: Path) -> str:
+        return Path(os.path.relpath(output.absolute(), self.base.absolute())).as_posix()
+
     def fingerprint(self, output: Path) -> str | None:
-        entry = self.entries.get(output.name)
+        entry = self.entries.get(self._key(output))
         return str(entry["fingerprint"]) if entry else None
 
     def duration_ms(self, output: Path) -> int:
-        entry = self.entries.get(output.name) or {}
+        entry = self.entries.get(self._key(output)) or {}
         value = entry.get("duration_ms", 0)
         return value if isinstance(value, int) else 0
+
+    def audio(self, output: Path) -> str | None:
+        """The fingerprint of the audio an output holds (for chapter MP3s)."""
+        entry = self.entries.get(self._key(output)) or {}
+        value = entry.get("audio")
+        return value if isinstance(value, str) else None
 
     def is_current(self, output: Path, companion: Path | None, fingerprint: str) -> bool:
         if not output.exists() or (companion is not None and not companion.exists()):
             return False
         return self.fingerprint(output) == fingerprint
 
-    def record(self, output: Path, fingerprint: str, duration_ms: int) -> None:
+    def record(
+        self, output: Path, fingerprint: str, duration_ms: int, audio: str | None = None
+    ) -> None:
         with self.lock:  # chapters finish on several encoder threads
-            self.entries[output.name] = {"fingerprint": fingerprint, "duration_ms": duration_ms}
+            entry: dict[str, object] = {"fingerprint": fingerprint, "duration_ms": duration_ms}
+            if audio is not None:
+                entry["audio"] = audio
+            self.entries[self._key(output)] = entry
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(self.path.name + ".tmp")
             tmp.write_text(json.dumps(self.entries, indent=1, sort_keys=True), "utf-8")
             os.replace(tmp, self.path)

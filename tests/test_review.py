@@ -364,8 +364,10 @@ def test_ids_from_review_apply_when_render_splits_one_text_into_chapters(tmp_pat
     closing = _id_of(lines, segments, '"Closing time,"')
     _run("assign", book, almost, "Mika")
     _run("assign", book, closing, "the old vendor")
+    out = str(tmp_path / "out")
+    # --format mp3: a transcript per chapter.
     result = runner.invoke(
-        app, ["render", str(book), "--out", str(tmp_path / "out"), "--engine", "fake"]
+        app, ["render", str(book), "--out", out, "--engine", "fake", "--format", "mp3"]
     )
     assert result.exit_code == 0, result.stderr
     assert "stale" not in result.stderr
