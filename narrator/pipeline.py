@@ -166,7 +166,10 @@ def resolve_corrections(input_path: Path, lines_path: Path | None) -> Correction
     return load_corrections(default_lines_path(input_path))
 
 
-REVIEW_THRESHOLD = 0.6  # speech lines less certain than this are worth an author's look
+# Speech lines less certain than this are worth an author's look. Confidence is the ranker's
+# probability; on a PDNC novel kept out of tuning, lines below 0.8 are 39% of all and hold 70%
+# of the wrong ones (bench/RESULTS.md, "Confidence").
+REVIEW_THRESHOLD = 0.8
 
 
 def is_doubtful(segment: Segment, threshold: float = REVIEW_THRESHOLD) -> bool:
