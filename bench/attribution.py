@@ -13,6 +13,7 @@ usage:
                               [--save run.json] [--misses N]
   python bench/attribution.py --compare a.json b.json
   python bench/attribution.py --webfic
+  python bench/attribution.py --litbank [--no-cast]
 
 The PDNC texts are read from /work/shared at run time and never copied.
 """
@@ -36,13 +37,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from narrator.attribute import SIEVES, attribute_speakers, explain_speakers  # noqa: E402
+from narrator.attribute import attribute_speakers, explain_speakers  # noqa: E402
+from narrator.attribute.runner import STEPS  # noqa: E402
 from narrator.model import Character, Gender, Kind, Segment  # noqa: E402
 
 # ../shared beside the checkout (read-only benchmark data; never copied into the repo).
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 PDNC = Path(os.environ.get("NARRATOR_PDNC", str(SHARED / "bench" / "pdnc")))
+LITBANK = SHARED / "bench" / "litbank"  # the same layout as PDNC
 WEBFIC = Path(os.environ.get("NARRATOR_WEBFIC", str(SHARED / "bench" / "webfic")))
 TYPES = ("explicit", "anaphoric", "implicit", "unknown")
 SIEVE_OF: dict[Path, dict[int, str]] = {}  # text path -> segment start -> sieve
@@ -326,24 +329,35 @@ def compare(a_path: Path, b_path: Path) -> None:
 
 
 def run_webfic(cli: bool = False) -> None:
-    """The web-fiction chapters, scored as webfic/score.py does (in process by default)."""
-    cast_raw = tomllib.loads((WEBFIC / "cast.toml").read_text())["character"]
-    alias = {a.lower(): c["name"] for c in cast_raw for a in [c["name"], *c.get("aliases", [])]}
-    chars = [
-        Character(c["name"], tuple(c.get("aliases", [])),
-                  Gender(c["gender"]) if c.get("gender") else None)
-        for c in cast_raw
-    ]  # fmt: skip
+    """The web-fiction chapters, scored as webfic/score.py does (in process by default).
+
+    Each chapter with the cast an author wrote for it (`<id>.cast.toml`, else `cast.toml`).
+    """
 
     def norm(s: str | None) -> str:
         s = (s or "").strip().lower()
-        return s[4:] if s.startswith("the ") else s
+        for article in ("the ", "a ", "an "):
+            if s.startswith(article):
+                return s[len(article) :]
+        return s
 
-    def same(pred: str | None, gold: str) -> bool:
+    def load(path: Path) -> tuple[list[dict[str, Any]], list[Character]]:
+        raw = tomllib.loads(path.read_text())["character"]
+        chars = [
+            Character(c["name"], tuple(c.get("aliases", [])),
+                      Gender(c["gender"]) if c.get("gender") else None)
+            for c in raw
+        ]  # fmt: skip
+        return raw, chars
+
+    def same(pred: str | None, gold: str, cast_raw: list[dict[str, Any]]) -> bool:
         if pred is None:
             return False
+        alias = {a.lower(): c["name"] for c in cast_raw for a in [c["name"], *c.get("aliases", [])]}
+        first = {c["name"] for c in cast_raw if "i" in {a.lower() for a in c.get("aliases", [])}}
         if gold in {c["name"] for c in cast_raw}:
-            return alias.get(pred.strip().lower()) == gold
+            p = pred.strip().lower()
+            return alias.get(p) == gold or (p == "narrator" and gold in first)
         p, g = norm(pred), norm(gold)
         return (
             bool(p)
@@ -355,6 +369,8 @@ def run_webfic(cli: bool = False) -> None:
 
     total: collections.Counter[str] = collections.Counter()
     for text_path in sorted(WEBFIC.glob("*.txt")):
+        own = WEBFIC / f"{text_path.stem}.cast.toml"
+        cast_raw, chars = load(own if own.exists() else WEBFIC / "cast.toml")
         text = text_path.read_text(encoding="utf-8")
         gold = [
             json.loads(x) for x in text_path.with_suffix(".gold.jsonl").read_text().splitlines()
@@ -378,7 +394,7 @@ def run_webfic(cli: bool = False) -> None:
                 if votes and sum(votes.values()) * 2 >= len(span)
                 else None
             )
-            if same(top, g["speaker"]):
+            if same(top, g["speaker"], cast_raw):
                 c["ok"] += 1
             else:
                 missed.append(f"  {g['text'][:40]!r}: {g['speaker']} <- {top}")
@@ -400,7 +416,7 @@ def ablate(args: argparse.Namespace) -> None:
     base = micro(run_pdnc(args))
     print(f"{'sieve switched off':20} {'micro':>6} {'delta':>7}")
     print(f"{'(none)':20} {base:6.3f}")
-    for sieve in SIEVES:
+    for sieve in STEPS:
         args.without = [sieve]
         value = micro(run_pdnc(args))
         print(f"{sieve:20} {value:6.3f} {value - base:+7.3f}")
@@ -419,13 +435,19 @@ def main() -> None:
     ap.add_argument("--misses", type=int, default=0, help="print N misses per novel")
     ap.add_argument("--webfic", action="store_true", help="score the web-fiction chapters")
     ap.add_argument(
-        "--without", action="append", default=[], choices=SIEVES, help="switch a sieve off"
+        "--litbank", action="store_true", help="score the LitBank openings instead of PDNC"
+    )
+    ap.add_argument(
+        "--without", action="append", default=[], choices=STEPS, help="switch a step off"
     )
     ap.add_argument("--ablate", action="store_true", help="micro accuracy without each sieve")
     args = ap.parse_args()
     if args.compare:
         compare(*args.compare)
         return
+    if args.litbank:
+        global PDNC
+        PDNC = LITBANK
     if args.webfic:
         run_webfic()
         return

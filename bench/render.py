@@ -9,10 +9,11 @@ loader splits it into chapters at its headings (the PDNC texts use bare roman nu
 Runs, in this order, each timed with wall clock and watched for memory:
   floor       `espeak-ng -f text.txt -w floor.wav` (default voice), then
               `ffmpeg -i floor.wav -ac 1 -b:a 64k floor.mp3`: the two times summed
-  cold        `narrator render text.txt --out OUT --jobs J` with a fresh NARRATOR_CACHE_DIR,
-              a fresh output folder and no cast file (M4B built: the default for 2+ chapters)
+  cold        `narrator render text.txt --out OUT --jobs J --format both` with a fresh
+              NARRATOR_CACHE_DIR and NARRATOR_STATE_DIR, a fresh output folder and no cast
+              file (MP3s and an M4B: what narrator 0.1 made for 2+ chapters by default)
   rerun       the same command again, nothing changed
-  cold-nom4b  as cold, with --no-m4b (the floor makes no M4B), fresh cache and folders
+  cold-nom4b  as cold, with --format mp3 (the floor makes no M4B), fresh cache and folders
   rerun-nom4b the same again
 
 Code: by default narrator runs from a snapshot of the last commit (`git archive HEAD narrator
@@ -232,6 +233,8 @@ def run_narrator(
     src: Path | None,
 ) -> Run:
     env = {**os.environ, "NARRATOR_CACHE_DIR": str(cache_dir)}
+    # Render state (M4B parts, manifest) beside the cache, so that cold runs start fresh.
+    env["NARRATOR_STATE_DIR"] = str(cache_dir.with_name(cache_dir.name + "-state"))
     if src is None:
         cmd = [str(NARRATOR)]
     else:
@@ -239,11 +242,12 @@ def run_narrator(
         env["PYTHONPATH"] = str(src)
     cmd += ["render", str(text_path), "--out", str(out_dir)]
     cmd += ["--jobs", str(args.jobs), "--engine", args.engine]
-    if not m4b:
-        cmd.append("--no-m4b")
+    # --format both is what 0.1 made for an arc by default; mp3 is its --no-m4b.
+    audio_format = "both" if m4b else "mp3"
+    cmd += ["--format", audio_format]
     got = measure(cmd, env)
     stdout = got.stdout
-    shown = f"narrator render text.txt --out OUT --jobs {args.jobs}" + ("" if m4b else " --no-m4b")
+    shown = f"narrator render text.txt --out OUT --jobs {args.jobs} --format {audio_format}"
     if args.engine != "espeak":
         shown += f" --engine {args.engine}"
     run = Run(name, shown, got.wall_s, got.cpu_s, got.tree_bytes / 2**20, got.proc_bytes / 2**20)

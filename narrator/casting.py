@@ -22,7 +22,7 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from narrator.errors import ConfigError, OutputError
-from narrator.model import Cast, Character, Gender, VoiceProfile
+from narrator.model import BookInfo, Cast, Character, Gender, VoiceProfile
 from narrator.voices import (
     PITCH_RANGE,
     RATE_WPM_RANGE,
@@ -38,7 +38,7 @@ NARRATOR_PROFILE = "narrator"
 # profiles run out. The main cast never shares a voice picked by narrator.
 MINOR_LINES = 5
 
-_TOP_KEYS = ("character", "narrator", "thoughts", "pronunciations", "reading")
+_TOP_KEYS = ("book", "character", "narrator", "thoughts", "pronunciations", "reading")
 _CHARACTER_KEYS = ("name", "aliases", "gender", "voice", "rate_wpm", "pitch", "volume")
 _VOICE_TABLE_KEYS = ("voice",)
 _READING_KEYS = ("headings", "notes")
@@ -82,11 +82,12 @@ def _parse_cast(data: dict[str, Any], text: str, path: Path) -> Cast:
     for key in data:
         if key not in _TOP_KEYS:
             table_line = find_table_line(text, key)
+            hint = "; it belongs in the [book] table" if key in BOOK_KEYS else ""
             raise fail(
                 key if table_line else "",
                 None,
                 None if table_line else key,
-                f"unknown key; allowed: {', '.join(_TOP_KEYS)}",
+                f"unknown key; allowed: {', '.join(_TOP_KEYS)}{hint}",
             )
 
     raw_characters = data.get("character", [])
@@ -138,6 +139,7 @@ def _parse_cast(data: dict[str, Any], text: str, path: Path) -> Cast:
         read_headings=raw_reading.get("headings", True),
         read_notes=raw_reading.get("notes", True),
         path=path,
+        book=_parse_book(data, path, fail),
     )
 
 
@@ -194,6 +196,45 @@ def _parse_character(raw: dict[str, Any], index: int, fail: _Fail) -> Character:
         pitch=pitch,
         volume=float(volume) if volume is not None else None,
     )
+
+
+BOOK_KEYS = (
+    "title",
+    "author",
+    "narrator",
+    "series",
+    "series_part",
+    "year",
+    "description",
+    "language",
+    "cover",
+)
+
+
+def _parse_book(data: dict[str, Any], path: Path, fail: _Fail) -> BookInfo:
+    """The [book] table: strings, a whole-number year, a cover path; "" means not set."""
+    raw = data.get("book", {})
+    if not isinstance(raw, dict):
+        raise fail("", None, "book", "must be a table: [book]")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in BOOK_KEYS:
+            raise fail("book", None, key, f"unknown key; allowed: {', '.join(BOOK_KEYS)}")
+        if value == "":
+            continue  # written for every key, so the author sees what can be set
+        if key == "year":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 10000:
+                raise fail("book", None, key, f"must be a year such as 2024, got {value!r}")
+            values[key] = value
+        elif key == "series_part" and type(value) in (int, float):
+            values[key] = f"{value:g}"
+        elif not isinstance(value, str):
+            raise fail("book", None, key, f"must be a string, got {value!r}")
+        elif value.strip():
+            values[key] = value.strip() if key != "description" else value.strip("\n")
+    if "cover" in values:
+        values["cover"] = Path(os.path.normpath(path.parent / Path(values["cover"]).expanduser()))
+    return BookInfo(**values)
 
 
 def _voice_table(data: dict[str, Any], table: str, fail: _Fail) -> str | None:
@@ -531,18 +572,7 @@ _HEADER = (
 def write_cast(path: Path, characters: Sequence[Character], assignment: Assignment) -> None:
     """Create or update the cast file: add new characters and missing voices, keep the rest."""
     where = shown_path(path)
-    text = ""
-    if path.exists():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{where}: cannot read cast file: {e}") from e
-    else:
-        text = "".join(f"# {line}\n" for line in _HEADER.splitlines())
-    try:
-        document = tomlkit.parse(text)
-    except tomlkit.exceptions.ParseError as e:
-        raise ConfigError(f"{where}: invalid TOML: {e}") from e
+    text, document = _open_document(path)
 
     # What exists is edited in place through tomlkit, which keeps comments and layout.
     narrator_table = document.get("narrator")
@@ -576,13 +606,75 @@ def write_cast(path: Path, characters: Sequence[Character], assignment: Assignme
     blocks.extend(added)
     if blocks:
         new_text = _with_blank_line(new_text) + "\n".join(blocks)
+    _save_document(path, text, new_text)
+
+
+def _open_document(path: Path) -> tuple[str, tomlkit.TOMLDocument]:
+    """A cast file's text and tomlkit document (a new file starts with the header comment)."""
+    where = shown_path(path)
+    text = ""
+    if path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{where}: cannot read cast file: {e}") from e
+    else:
+        text = "".join(f"# {line}\n" for line in _HEADER.splitlines())
+    try:
+        return text, tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as e:
+        raise ConfigError(f"{where}: invalid TOML: {e}") from e
+
+
+def _save_document(path: Path, old_text: str, new_text: str) -> None:
+    """Write the updated cast file, unless it did not change or would not parse."""
     try:
         tomllib.loads(new_text)
     except tomllib.TOMLDecodeError as e:  # a bug here must not destroy the author's file
-        raise ConfigError(f"{where}: could not update the cast file safely: {e}") from e
-    if path.exists() and new_text == text:
+        raise ConfigError(f"{shown_path(path)}: could not update the cast file safely: {e}") from e
+    if path.exists() and new_text == old_text:
         return  # nothing new: leave the file (and its modification time) alone
     _write_atomically(path, new_text)
+
+
+_BOOK_COMMENT = (
+    "What players and library apps show; narrator wrote it on the first render and keeps it.\n"
+    'Edit freely; "" leaves a value out. cover: an image path, relative to this file.'
+)
+
+
+def write_book_info(path: Path, info: BookInfo, changed: Iterable[str] = ()) -> None:
+    """Add a [book] table with `info` to the cast file, or set the `changed` keys in it.
+
+    An existing table is the author's: only keys named in `changed` (e.g. from --title) are
+    overwritten; nothing else in the file is touched.
+    """
+    text, document = _open_document(path)
+    table = document.get("book")
+    if table is None:
+        comment = "".join(f"# {line}\n" for line in _BOOK_COMMENT.splitlines())
+        rows = [f"{key} = {_book_value(info, key, path).as_string()}" for key in BOOK_KEYS]
+        new_text = _with_blank_line(text) + "[book]\n" + comment + "\n".join(rows) + "\n"
+    elif isinstance(table, dict):
+        for key in changed:
+            table[key] = _book_value(info, key, path)
+        new_text = tomlkit.dumps(document)
+    else:
+        raise ConfigError(f"{shown_path(path)}: book: must be a table: [book]")
+    _save_document(path, text, new_text)
+
+
+def _book_value(info: BookInfo, key: str, cast_path: Path) -> Any:
+    value = getattr(info, key)
+    if key == "cover" and value is not None:
+        try:  # relative to the cast file when it lies beside or below it
+            value = Path(os.path.relpath(Path(value).resolve(), cast_path.parent.resolve()))
+        except ValueError:  # another drive (Windows)
+            value = Path(value).resolve()
+        value = value.as_posix()
+    if key == "description" and value and "\n" in value:
+        return tomlkit.string(value, multiline=True)
+    return tomlkit.item(value if value is not None else "")
 
 
 def _with_blank_line(text: str) -> str:

@@ -27,9 +27,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from narrator import __version__, pipeline
-from narrator.errors import NarratorError
-from narrator.model import Segment
+from narrator import __version__, pipeline, review
+from narrator.errors import ConfigError, NarratorError
+from narrator.layout import DEFAULT_FORMAT, Format, default_state_dir, state_size_bytes
+from narrator.model import Kind, Segment
+from narrator.synth.cache import ClipCache, parse_size
 
 app = typer.Typer(
     help="Turn book chapters into multi-voice audiobooks.",
@@ -39,6 +41,8 @@ app = typer.Typer(
 )
 voices_app = typer.Typer(help="List voice profiles and audition them.", no_args_is_help=False)
 app.add_typer(voices_app, name="voices")
+cache_app = typer.Typer(help="See, prune or clear the clip cache.", no_args_is_help=False)
+app.add_typer(cache_app, name="cache")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -48,6 +52,14 @@ _state = {"debug": False}
 class Engine(StrEnum):
     espeak = "espeak"
     fake = "fake"
+
+
+class LineKind(StrEnum):
+    """What `narrator assign --kind` can make a line."""
+
+    narration = "narration"
+    dialogue = "dialogue"
+    thought = "thought"
 
 
 def _terminated(signum: int, frame: object) -> None:
@@ -112,6 +124,18 @@ CastOpt = Annotated[
     Path | None,
     typer.Option("--cast", help="Cast file (TOML); default: cast.toml beside the input."),
 ]
+LinesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--lines",
+        help="Line corrections (TOML); default: <stem>.lines.toml beside the input, "
+        "lines.toml in a folder.",
+    ),
+]
+LowOpt = Annotated[
+    float,
+    typer.Option("--low", min=0.0, max=1.0, help="Flag lines below this confidence."),
+]
 VoicesOpt = Annotated[
     list[Path] | None,
     typer.Option("--voices", help="Extra folder of voice profiles (can repeat)."),
@@ -132,14 +156,46 @@ def render(
     ] = False,
     voices: VoicesOpt = None,
     bitrate: Annotated[int, typer.Option("--bitrate", min=16, max=320, help="MP3 kbit/s.")] = 64,
-    m4b: Annotated[
-        bool | None,
-        typer.Option("--m4b/--no-m4b", help="Also build one M4B (default: for 2+ chapters)."),
+    audio_format: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            help="m4b: one audiobook file with chapters (for audiobook apps); mp3: one MP3 "
+            "per chapter and a playlist (for any player); both: each in its own folder.",
+        ),
+    ] = DEFAULT_FORMAT,
+    epub: Annotated[
+        bool,
+        typer.Option("--epub", help="Also write a read-along EPUB 3 (text highlighted as read)."),
+    ] = False,
+    feed: Annotated[
+        str | None,
+        typer.Option(
+            "--feed",
+            metavar="URL",
+            help="Also write a podcast feed (feed.xml) for the chapter MP3s, to be published "
+            "at URL.",
+        ),
     ] = None,
-    title: Annotated[str | None, typer.Option("--title", help="Book title for the tags.")] = None,
-    author: Annotated[str | None, typer.Option("--author", help="Author for the tags.")] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", help="Set the book's title (kept in the cast file).")
+    ] = None,
+    author: Annotated[
+        str | None, typer.Option("--author", help="Set the author (kept in the cast file).")
+    ] = None,
+    cover: Annotated[
+        Path | None,
+        typer.Option(
+            "--cover", exists=True, dir_okay=False, help="Set the cover image (JPEG or PNG)."
+        ),
+    ] = None,
+    lines: LinesOpt = None,
 ) -> None:
-    """Render chapters into MP3s with WebVTT transcripts (and an M4B for an arc)."""
+    """Render chapters into an audiobook: an M4B and/or chapter MP3s, with transcripts.
+
+    Title, author, narrator credit, series, year, description and cover come from the
+    [book] table of the cast file, which the first render writes.
+    """
     options = pipeline.RenderOptions(
         out_dir=out_dir,
         cast_path=cast,
@@ -148,13 +204,23 @@ def render(
         dry_run=dry_run,
         voices_dirs=tuple(voices or ()),
         bitrate_kbps=bitrate,
-        m4b=m4b,
+        format=audio_format,
+        epub=epub,
+        feed_url=feed,
         title=title,
         author=author,
+        cover=cover,
+        lines_path=lines,
     )
     with _user_errors(), _ProgressReporter(enabled=err.is_terminal) as reporter:
         summary = pipeline.render_book(input_path, options, reporter)
     _print_summary(summary)
+    if summary.doubtful_lines:
+        out.print(
+            f"{summary.doubtful_lines} lines below confidence {pipeline.REVIEW_THRESHOLD:.2f}; "
+            f"list them with: narrator review {_quoted(input_path)}",
+            markup=False,
+        )
 
 
 @app.command()
@@ -162,15 +228,13 @@ def analyze(
     input_path: InputArg,
     cast: CastOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    threshold: Annotated[
-        float,
-        typer.Option("--low", min=0.0, max=1.0, help="Flag lines below this confidence."),
-    ] = 0.6,
+    threshold: LowOpt = pipeline.REVIEW_THRESHOLD,
     voices: VoicesOpt = None,
+    lines: LinesOpt = None,
 ) -> None:
     """Show who says what: a readable script, or JSON with offsets (--json)."""
     with _user_errors():
-        report = pipeline.analyze_input(input_path, cast, tuple(voices or ()))
+        report = pipeline.analyze_input(input_path, cast, tuple(voices or ()), lines)
     _print_warnings(report.warnings)
     if as_json:
         sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
@@ -184,8 +248,142 @@ def analyze(
     out.print()
     _print_characters(report.character_rows())
     if low:
-        out.print(f"\n{len(low)} lines below confidence {threshold:.2f} (marked '?'); fix them in")
-        out.print("the cast file (aliases) or by tagging the speaker in the text.")
+        out.print(f"\n{len(low)} lines below confidence {threshold:.2f} (marked '?'); list them")
+        out.print(
+            f"with `narrator review {_quoted(input_path)}` and fix one with `narrator assign`."
+        )
+
+
+@app.command(name="review")
+def review_command(
+    input_path: InputArg,
+    cast: CastOpt = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Every speech line, not only the doubtful ones.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    threshold: LowOpt = pipeline.REVIEW_THRESHOLD,
+    lines: LinesOpt = None,
+    voices: VoicesOpt = None,
+) -> None:
+    """List the lines most likely wrong, least certain first, with the evidence for each."""
+    with _user_errors():
+        report = review.review_input(input_path, cast, lines, tuple(voices or ()))
+    _print_warnings(list(report.warnings))
+    for change, line in report.changed:
+        (err if as_json else out).print(
+            f"changed by your corrections: {line.line_id} {change.before or '?'} -> "
+            f"{change.after or '?'}: {_short(line.text)}",
+            markup=False,
+        )
+    if as_json:
+        data = report.to_json(None if show_all else threshold)
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        return
+    shown = report.doubtful(threshold)
+    if show_all:
+        doubtful = {line.line_id for line in shown}
+        shown += [line for line in report.lines if line.line_id not in doubtful]
+    for line in shown:
+        _print_review_line(line, threshold)
+    count = len(report.doubtful(threshold))
+    out.print(
+        f"\n{count} of {len(report.lines)} speech lines below confidence {threshold:.2f}; "
+        f"corrections: {report.lines_path}",
+        markup=False,
+    )
+    if shown:
+        out.print(
+            f"fix one with: narrator assign {_quoted(input_path)} {shown[0].line_id} NAME",
+            markup=False,
+        )
+
+
+@app.command()
+def assign(
+    input_path: InputArg,
+    line_id: Annotated[str, typer.Argument(help="The line's id (`narrator review` lists them).")],
+    speaker: Annotated[
+        str | None, typer.Argument(help="Who speaks it, as a name, alias or printed label.")
+    ] = None,
+    kind: Annotated[
+        LineKind | None, typer.Option("--kind", help="What the line is (narration: not speech).")
+    ] = None,
+    split_at: Annotated[
+        str | None, typer.Option("--split-at", help="Words where a second speaker takes over.")
+    ] = None,
+    then: Annotated[
+        str | None, typer.Option("--then", help="Who speaks from --split-at on.")
+    ] = None,
+    auto: Annotated[
+        bool, typer.Option("--auto", help="Drop the correction: narrator's own choice again.")
+    ] = False,
+    cast: CastOpt = None,
+    lines: LinesOpt = None,
+    voices: VoicesOpt = None,
+) -> None:
+    """Correct one line: who speaks it, what it is, or where a second speaker takes over."""
+    with _user_errors():
+        result = review.assign_line(
+            input_path,
+            line_id,
+            speaker,
+            kind=Kind(kind.value) if kind else None,
+            split_at=split_at,
+            then=then,
+            auto=auto,
+            cast_path=cast,
+            lines_path=lines,
+            voices_dirs=tuple(voices or ()),
+        )
+    before = _who(result.before)
+    after = _who(result.after)
+    line = result.after or result.before
+    text = _short(line.text) if line else ""
+    out.print(f"{result.line_id}: {after} (was {before}) {text}", markup=False)
+    for part in result.parts:
+        out.print(f"  {part.line_id}: {_who(part)} {_short(part.text)}", markup=False)
+    for old, new in result.also_changed:
+        out.print(
+            f"  also changed: {new.line_id} {_who(old)} -> {_who(new)} {_short(new.text)}",
+            markup=False,
+        )
+    for stale in result.stale:
+        err.print(f"warning: {stale.message()}", markup=False)
+    err.print(f"corrections: {result.lines_path}", markup=False)
+
+
+def _who(line: review.ReviewLine | None) -> str:
+    if line is None:
+        return "narration"
+    mark = " (corrected)" if line.corrected else ""
+    return f"{line.speaker or '?'}{mark}"
+
+
+def _short(text: str, limit: int = 60) -> str:
+    words = " ".join(text.split())
+    return words if len(words) <= limit else words[: limit - 1] + "\u2026"
+
+
+def _quoted(path: Path) -> str:
+    shown = str(path)
+    return f'"{shown}"' if any(c in shown for c in " '\"$&;()|<>*?") else shown
+
+
+def _print_review_line(line: review.ReviewLine, threshold: float) -> None:
+    mark = "?" if pipeline.is_below(line.confidence, threshold) else " "
+    conf = f"{line.confidence:.2f}" if line.confidence is not None else "-"
+    fixed = " (corrected)" if line.corrected else ""
+    out.print(
+        f"{mark} {line.line_id}  ch {line.chapter}  {line.speaker or '?'}{fixed} [{conf}]: "
+        f"{_short(line.text, 100)}",
+        markup=False,
+    )
+    if line.evidence:
+        out.print(f"      why: {'; '.join(line.evidence)}", markup=False, style="dim")
+    if line.candidates:
+        others = ", ".join(f"{name} {p:.2f}" for name, p in line.candidates)
+        out.print(f"      or: {others}", markup=False, style="dim")
 
 
 @app.command(name="cast")
@@ -259,8 +457,63 @@ def voices_preview(
     err.print(f"wrote {path}")
 
 
+@cache_app.callback(invoke_without_command=True)
+def cache_info(ctx: typer.Context) -> None:
+    """Show where the clip cache is, how much it holds and its size limit."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _user_errors():
+        info = ClipCache().info()
+    out.print(f"clip cache: {info.cache_dir}", markup=False)
+    out.print(f"{info.clips} clips, {_format_size(info.size_bytes)} ", end="")
+    out.print(f"(limit {_format_size(info.max_bytes)}; set it with NARRATOR_CACHE_MAX)")
+    out.print(
+        f"render state: {default_state_dir()}, {_format_size(state_size_bytes())} "
+        "(M4B parts kept so that unchanged chapters are not encoded again)",
+        markup=False,
+    )
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Delete every cached clip (the next render synthesizes everything again)."""
+    with _user_errors():
+        freed = ClipCache().clear()
+    out.print(f"cleared the clip cache: {_format_size(freed)} freed")
+
+
+@cache_app.command("prune")
+def cache_prune(
+    max_size: Annotated[
+        str | None,
+        typer.Option("--max-size", help="Keep at most this much, e.g. 2G or 500M."),
+    ] = None,
+) -> None:
+    """Delete the least recently used clips until the cache fits its size limit."""
+    with _user_errors():
+        try:
+            limit = parse_size(max_size) if max_size is not None else None
+        except ValueError as exc:
+            raise ConfigError(f"--max-size: {exc}") from exc
+        freed = ClipCache().prune(limit)
+        info = ClipCache().info(limit)
+    out.print(
+        f"pruned the clip cache: {_format_size(freed)} freed, {_format_size(info.size_bytes)} "
+        f"in {info.clips} clips left"
+    )
+
+
+def _format_size(size_bytes: int) -> str:
+    value, unit = float(size_bytes), "B"
+    for bigger in ("kB", "MB", "GB", "TB"):
+        if value < 1000:
+            break
+        value, unit = value / 1000, bigger
+    return f"{size_bytes} B" if unit == "B" else f"{value:.1f} {unit}"
+
+
 def _is_low(segment: Segment, threshold: float) -> bool:
-    return segment.kind.is_speech and (segment.confidence or 0.0) < threshold
+    return pipeline.is_doubtful(segment, threshold)
 
 
 def _print_segment(segment: Segment, threshold: float) -> None:
@@ -304,26 +557,39 @@ def _print_summary(summary: pipeline.RenderSummary) -> None:
                 if ch.status == "skipped"
                 else f"{ch.clips_to_synthesize} clips to synthesize"
             )
-            out.print(f"  {ch.mp3_path}  {ch.lines} lines, {state}", markup=False)
+            out.print(f"  {ch.number:>3}. {ch.title}  {ch.lines} lines, {state}", markup=False)
+        out.print(f"into {summary.book_dir}", markup=False)
     else:
-        for ch in summary.chapters:
-            out.print(f"  {ch.status:<8} {ch.mp3_path}", markup=False)
-        if summary.m4b_path:
-            out.print(f"  audiobook {summary.m4b_path}", markup=False)
+        out.print(f"[bold]{summary.book_title}[/bold]: {summary.book_dir}")
+        if summary.written:
+            out.print("files written:")
+        for path in summary.written:
+            out.print(f"  {path}", markup=False)
+        if summary.cast_written and summary.cast_path:
+            out.print(f"cast file written: {summary.cast_path} (edit it and render again)")
     rendered, skipped = summary.count("rendered"), summary.count("skipped")
     audio = _format_duration(summary.duration_ms)
     done = (
         f"{summary.count('planned')} chapters to render"
         if summary.dry_run
-        else (f"{rendered} chapters rendered")
+        else f"{rendered} chapters rendered"
     )
+    if summary.count("retagged"):
+        done += f", {summary.count('retagged')} retagged (same audio, new tags)"
     out.print(f"{done}, {skipped} skipped; audio {audio}; {summary.elapsed_s:.1f} s")
     out.print(f"{summary.clips_synthesized} clips synthesized, {summary.clips_reused} reused")
     voices = ", ".join(f"{v} {n}" for v, n in sorted(summary.lines_per_voice.items()))
     out.print(f"lines per voice: {voices}", markup=False)
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary.stage_seconds.items())
     out.print(f"time per stage (summed over parallel work): {stages}", markup=False)
+    if summary.to_review:
+        out.print("lines whose speaker is a guess, the first few:")
+    for chapter, speaker, text in summary.to_review[:_REVIEW_SHOWN]:
+        out.print(f"  ch {chapter}  {speaker}: {text[:70]}", markup=False)
     _print_warnings(summary.warnings)
+
+
+_REVIEW_SHOWN = 5  # the summary shows a few; `narrator analyze` lists them all
 
 
 def _print_warnings(warnings: list[str]) -> None:
@@ -332,16 +598,20 @@ def _print_warnings(warnings: list[str]) -> None:
 
 
 class _ProgressReporter(pipeline.Reporter):
-    """Progress bars for chapters and clips on a terminal; silent otherwise."""
+    """Progress bars for chapters and clips on a terminal; silent otherwise.
 
-    def __init__(self, enabled: bool) -> None:
+    Both bars count the whole run: clips synthesized out of all clips, chapters written
+    (stitched and encoded) out of all chapters; the chapters bar's ETA is the run's.
+    """
+
+    def __init__(self, enabled: bool, console: Console = err) -> None:
         self.enabled = enabled
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
-            console=err,
+            console=console,
             transient=True,
         )
         self.chapters: TaskID | None = None
@@ -356,25 +626,26 @@ class _ProgressReporter(pipeline.Reporter):
         if self.enabled:
             self.progress.stop()
 
-    def chapter_started(self, index: int, total: int, title: str, clips: int) -> None:
-        if not self.enabled:
-            return
-        if self.chapters is None:
-            self.chapters = self.progress.add_task("chapters", total=total)
-        self.progress.update(
-            self.chapters, completed=index - 1, description=f"chapter: {title[:30]}"
-        )
-        if self.clips is None:
+    def run_started(self, chapters: int, clips: int) -> None:
+        if self.enabled:
+            self.chapters = self.progress.add_task("chapters", total=chapters)
             self.clips = self.progress.add_task("clips", total=clips)
-        self.progress.reset(self.clips, total=clips)
+
+    def chapter_started(self, index: int, total: int, title: str, clips: int) -> None:
+        if self.enabled and self.clips is not None:
+            self.progress.update(self.clips, description=f"clips: {title[:30]}")
 
     def clips_done(self, done: int, total: int) -> None:
         if self.enabled and self.clips is not None:
-            self.progress.update(self.clips, completed=done, total=total)
+            self.progress.update(self.clips, completed=min(done, total), total=total)
 
     def chapter_finished(self, result: pipeline.ChapterResult) -> None:
         if self.enabled and self.chapters is not None:
             self.progress.advance(self.chapters)
+
+    def stage(self, name: str) -> None:
+        if self.enabled and self.chapters is not None and name == "package":
+            self.progress.update(self.chapters, description="packaging")
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import json
 import os
 import re
 import secrets
@@ -26,6 +27,7 @@ from narrator.errors import InputError, OutputError, ToolMissingError
 from narrator.files import atomic_path
 from narrator.model import Cue, Tags
 
+GENRE = "Audiobook"
 MP3_BITRATE_KBPS = 64
 M4B_BITRATE_KBPS = 64
 M4B_SAMPLE_RATE = 16000  # speech keeps its 8 kHz band; a third less to encode than 22050
@@ -50,7 +52,7 @@ def encode_mp3(
         cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-y", "-i", _file_arg(wav_path)]
         cover_args = _cover_args(tags, side, input_index=1, cmd=cmd)
         meta_index = 2 if cover_args else 1
-        meta = _ffmetadata(tags, tags.chapters, {"genre": "Audiobook"})
+        meta = _ffmetadata(tags, tags.chapters)
         cmd += ["-i", _file_arg(side(".ffmeta", meta))]
         cmd += ["-map", "0:a:0", *cover_args]
         cmd += ["-map_metadata", str(meta_index), "-map_chapters", str(meta_index)]
@@ -68,6 +70,26 @@ def encode_mp3(
         # The WAV's length is the MP3's: its LAME header lets decoders drop the encoder's
         # delay and padding. Reading it from the header spares decoding the whole MP3.
         return probe_duration_ms(wav_path)
+
+
+def retag_mp3(mp3_path: Path, tags: Tags) -> None:
+    """Rewrite an MP3's tags, cover and chapters around its audio, which is copied as it is.
+
+    For a serial, a new chapter changes every chapter's track total: this costs a remux, not
+    an encode, and leaves the audio (and its gapless length) exactly as it was.
+    """
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(_side_files(mp3_path))(".mp3", mp3_path.read_bytes())
+        tmp_path = stack.enter_context(atomic_path(mp3_path))
+        side = stack.enter_context(_side_files(mp3_path))
+        cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-y", "-i", _file_arg(source)]
+        cover_args = _cover_args(tags, side, input_index=1, cmd=cmd)
+        meta_index = 2 if cover_args else 1
+        cmd += ["-i", _file_arg(side(".ffmeta", _ffmetadata(tags, tags.chapters)))]
+        cmd += ["-map", "0:a:0", *cover_args, "-c:a", "copy"]
+        cmd += ["-map_metadata", str(meta_index), "-map_chapters", str(meta_index)]
+        cmd += ["-id3v2_version", "3", "-f", "mp3", _file_arg(tmp_path)]
+        _run(cmd, mp3_path)
 
 
 # The native encoder's fast coder: ~5x faster than its default search (0.009 against 0.05 s
@@ -92,11 +114,14 @@ def encode_m4b_part(audio_path: Path, part_path: Path) -> int:
     return round(_container_duration_s(part_path) * 1000)
 
 
-def join_m4b(parts: Sequence[tuple[Path, str]], m4b_path: Path, tags: Tags) -> None:
+def join_m4b(
+    parts: Sequence[tuple[Path, str]], m4b_path: Path, tags: Tags
+) -> list[tuple[str, int, int]]:
     """Join AAC parts (path, chapter title) into one M4B with a chapter marker for each.
 
     The audio is copied, not re-encoded. Chapter times come from the parts' lengths;
-    tags.chapters is not used here.
+    tags.chapters is not used here. Returns the chapters (title, start_ms, end_ms). ffmpeg
+    writes them twice, as players read either: a QuickTime chapter track and a Nero `chpl`.
     """
     if not parts:
         raise OutputError(f"cannot write {m4b_path}: no chapters to put in it")
@@ -112,12 +137,13 @@ def join_m4b(parts: Sequence[tuple[Path, str]], m4b_path: Path, tags: Tags) -> N
         cmd += ["-f", "concat", "-safe", "0", "-i", _file_arg(side(".concat", listing))]
         cover_args = _cover_args(tags, side, input_index=1, cmd=cmd)
         meta_index = 2 if cover_args else 1
-        extra = {"genre": "Audiobook", "media_type": "2"}  # media_type 2: iTunes "Audiobook"
+        extra = {"media_type": "2"}  # media_type 2: iTunes "Audiobook"
         cmd += ["-i", _file_arg(side(".ffmeta", _ffmetadata(tags, chapters, extra)))]
         cmd += ["-map", "0:a:0", *cover_args, "-c:a", "copy"]
         cmd += ["-map_metadata", str(meta_index), "-map_chapters", str(meta_index)]
         cmd += ["-movflags", "+faststart", "-f", "ipod", _file_arg(tmp_path)]
         _run(cmd, m4b_path)
+    return chapters
 
 
 def build_m4b(parts: Sequence[tuple[Path, str]], m4b_path: Path, tags: Tags) -> None:
@@ -171,6 +197,86 @@ def write_vtt(cues: Sequence[Cue], vtt_path: Path) -> None:
     _write_text(vtt_path, "\n".join(blocks))
 
 
+def write_srt(cues: Sequence[Cue], srt_path: Path) -> None:
+    """Write a SubRip transcript (for players that read no WebVTT): the speaker before the text."""
+    blocks = []
+    for number, cue in enumerate(cues, start=1):
+        speaker = " ".join(cue.speaker.split()) or "Unknown"
+        text = " ".join(cue.text.split())
+        end_ms = max(cue.end_ms, cue.start_ms)
+        timing = f"{_srt_time(cue.start_ms)} --> {_srt_time(end_ms)}"
+        blocks.append(f"{number}\n{timing}\n{speaker}: {text}\n")
+    _write_text(srt_path, "\n".join(blocks))
+
+
+def _srt_time(ms: int) -> str:
+    return _vtt_time(ms).replace(".", ",")
+
+
+def write_transcripts(cues: Sequence[Cue], vtt_path: Path) -> Path:
+    """Write the WebVTT transcript and an SRT beside it; return the SRT's path."""
+    write_vtt(cues, vtt_path)
+    srt_path = vtt_path.with_suffix(".srt")
+    write_srt(cues, srt_path)
+    return srt_path
+
+
+def shift_cues(cues: Sequence[Cue], offset_ms: int) -> list[Cue]:
+    """Cues moved later by offset_ms (a chapter's cues placed in the whole book)."""
+    return [
+        Cue(cue.start_ms + offset_ms, cue.end_ms + offset_ms, cue.speaker, cue.text) for cue in cues
+    ]
+
+
+def read_cover(path: Path) -> tuple[bytes, str]:
+    """A cover image's bytes and MIME type; InputError unless it is a readable JPEG or PNG."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the cover {path}: {exc.strerror or exc}") from exc
+    kind = _image_kind(data, None)
+    if kind is None:
+        raise InputError(f"{path}: the cover must be a JPEG or PNG image")
+    return data, f"image/{'jpeg' if kind == 'jpg' else 'png'}"
+
+
+def write_abs_metadata(
+    json_path: Path, tags: Tags, chapters: Sequence[tuple[str, int, int]] = ()
+) -> None:
+    """Write Audiobookshelf's `metadata.json` (its own schema) beside a book's audio.
+
+    A library scan prefers it to tags and folder names, so the book shows with its title,
+    author, narrator, series and description however the folders are named.
+    """
+    series = []
+    if tags.series:
+        series.append(tags.series + (f" #{tags.series_part}" if tags.series_part else ""))
+    metadata = {
+        "tags": [],
+        "chapters": [
+            {"id": number, "start": start_ms / 1000, "end": end_ms / 1000, "title": title}
+            for number, (title, start_ms, end_ms) in enumerate(chapters)
+        ],
+        "metadata": {
+            "title": tags.album,
+            "subtitle": None,
+            "authors": [tags.artist] if tags.artist else [],
+            "narrators": [tags.narrator] if tags.narrator else [],
+            "series": series,
+            "genres": [GENRE],
+            "publishedYear": str(tags.year) if tags.year is not None else None,
+            "publisher": None,
+            "description": tags.description,
+            "isbn": None,
+            "asin": None,
+            "language": tags.language,
+            "explicit": False,
+            "abridged": False,
+        },
+    }
+    _write_text(json_path, json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
+
+
 def read_vtt(path: Path) -> list[Cue]:
     """Read the cues of a WebVTT file (voice tag -> speaker; other tags are dropped)."""
     try:
@@ -203,11 +309,15 @@ def read_vtt(path: Path) -> list[Cue]:
 
 
 def write_m3u(entries: Sequence[tuple[Path, str, int]], m3u_path: Path) -> None:
-    """Write an extended M3U playlist of (audio path, title, duration_ms), paths relative."""
+    """Write an extended M3U playlist of (audio path, title, duration_ms).
+
+    Entries are relative to the playlist's own folder, however the paths were given (a
+    relative path means relative to the working directory, as everywhere else).
+    """
     rows = ["#EXTM3U"]
     base = m3u_path.parent.resolve()
     for path, title, duration_ms in entries:
-        where = Path(os.path.relpath(path.resolve(), base)) if path.is_absolute() else path
+        where = Path(os.path.relpath(path.resolve(), base))
         rows.append(f"#EXTINF:{round(duration_ms / 1000)},{' '.join(title.split())}")
         rows.append(where.as_posix())
     _write_text(m3u_path, "\n".join(rows) + "\n")
@@ -273,9 +383,25 @@ def _ffmetadata(
     tags: Tags, chapters: Sequence[tuple[str, int, int]], extra: dict[str, str] | None = None
 ) -> str:
     """An ffmpeg metadata file: global tags, then one [CHAPTER] per chapter (times in ms)."""
-    values = {"title": tags.title, "album": tags.album}
+    values = {"title": tags.title, "album": tags.album, "genre": GENRE}
     if tags.artist:
         values["artist"] = values["album_artist"] = tags.artist
+    if tags.narrator:  # audiobook apps and taggers read the composer as the narrator
+        values["composer"] = tags.narrator
+    if tags.year is not None:
+        values["date"] = str(tags.year)
+    if tags.description:
+        values["description"] = values["comment"] = tags.description
+    if tags.series:
+        # ID3 keeps these as TXXX frames; MP4 has no series atom ffmpeg can write, so the
+        # grouping tag carries "Series #part", which Audiobookshelf reads as the series.
+        values["series"] = tags.series
+        part = f" #{tags.series_part}" if tags.series_part else ""
+        values["grouping"] = f"{tags.series}{part}"
+        if tags.series_part:
+            values["series-part"] = tags.series_part
+    if tags.language:
+        values["language"] = tags.language
     if tags.track is not None:
         total = f"/{tags.track_total}" if tags.track_total else ""
         values["track"] = f"{tags.track}{total}"

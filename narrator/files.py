@@ -39,10 +39,11 @@ LOCK_NAME = ".narrator.lock"
 
 
 @contextmanager
-def lock_folder(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on an output folder for as long as the block runs.
+def lock_folder(folder: Path, shown: Path | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on `folder` for as long as the block runs.
 
-    Another process holding it makes OutputError name that process. The lock is an flock on
+    Another process holding it makes OutputError name that process and `shown` (what the
+    user knows the folder as: the book's output folder). The lock is an flock on
     a hidden file (opened without following links), so it dies with its process, kill -9
     included, and a stale file never blocks a run.
     """
@@ -58,7 +59,7 @@ def lock_folder(folder: Path) -> Iterator[None]:
             holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
             os.close(fd)
             raise OutputError(
-                f"another render is writing {folder} (pid {holder}); wait for it to finish"
+                f"another render is writing {shown or folder} (pid {holder}); wait for it to finish"
             ) from None
         # A holder that was just releasing may have removed the file we opened: start over.
         try:

@@ -85,6 +85,25 @@ class Character:
 
 
 @dataclass(frozen=True)
+class BookInfo:
+    """The cast file's [book] table: what tags, folder names and library scanners show.
+
+    None means "not set": narrator falls back to what the input says (an EPUB's metadata,
+    the folder name).
+    """
+
+    title: str | None = None
+    author: str | None = None
+    narrator: str | None = None  # the narrator credit, e.g. "narrator (espeak-ng)"
+    series: str | None = None
+    series_part: str | None = None  # "3" or "2.5": a position, kept as written
+    year: int | None = None
+    description: str | None = None
+    language: str | None = None  # BCP 47, e.g. "en"
+    cover: Path | None = None  # an image file; relative paths are from the cast file's folder
+
+
+@dataclass(frozen=True)
 class Cast:
     """What an author says about a book: who is who, and how it is read."""
 
@@ -95,6 +114,7 @@ class Cast:
     read_headings: bool = True
     read_notes: bool = True
     path: Path | None = None  # the cast file this came from, if any
+    book: BookInfo = field(default_factory=BookInfo)
 
 
 @dataclass(frozen=True)
@@ -168,3 +188,9 @@ class Tags:
     cover: bytes | None = None
     cover_mime: str | None = None
     chapters: tuple[tuple[str, int, int], ...] = field(default=())  # (title, start_ms, end_ms)
+    narrator: str | None = None  # the narrator credit: the composer tag audiobook apps read
+    year: int | None = None
+    description: str | None = None
+    series: str | None = None
+    series_part: str | None = None
+    language: str | None = None

@@ -8,11 +8,14 @@ goes to a `Reporter`, results come back as data.
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import hashlib
 import json
 import os
 import re
 import secrets
+import shutil
 import threading
 import time
 import unicodedata
@@ -33,19 +36,44 @@ from narrator.casting import (
     merge_cast,
     validate_cast_voices,
     voice_for_label,
+    write_book_info,
     write_cast,
 )
 from narrator.characters import find_characters
+from narrator.corrections import (
+    Change,
+    Corrections,
+    Stale,
+    correct_book,
+    default_lines_path,
+    load_corrections,
+)
 from narrator.errors import ConfigError, EngineError, OutputError
-from narrator.export import check_tools, encode_m4b_part, encode_mp3, join_m4b, write_m3u, write_vtt
+from narrator.export import (
+    check_tools,
+    encode_m4b_part,
+    encode_mp3,
+    join_m4b,
+    probe_duration_ms,
+    read_cover,
+    retag_mp3,
+    shift_cues,
+    write_abs_metadata,
+    write_m3u,
+    write_transcripts,
+)
+from narrator.feed import FEED_NAME, FeedItem, check_base_url, write_feed
 from narrator.files import atomic_path, lock_folder
+from narrator.layout import DEFAULT_FORMAT, Format, Layout, plan_layout
 from narrator.load import TEXT_SUFFIXES, load_book, read_text
 from narrator.model import (
     Book,
+    BookInfo,
     Cast,
     Chapter,
     Character,
     Clip,
+    Cue,
     Kind,
     Line,
     Segment,
@@ -53,6 +81,7 @@ from narrator.model import (
     VoiceProfile,
     VoiceSettings,
 )
+from narrator.readalong import ReadAlongChapter, write_read_along
 from narrator.script import NARRATOR, UNKNOWN_SPEAKER, Voice, build_lines, speakable_text
 from narrator.segment import segment_chapter
 from narrator.stitch import pause_before_ms, stitch_chapter
@@ -61,8 +90,6 @@ from narrator.synth.base import engine_class
 from narrator.voices import check_profile_voices, load_profiles
 
 CAST_FILE_NAME = "cast.toml"
-MANIFEST_NAME = ".narrator-manifest.json"
-PARTS_DIR = ".m4b-parts"  # per-chapter AAC, joined into the M4B without re-encoding
 THOUGHT_VOLUME = 0.8  # thoughts in the thinker's own voice, a little softer
 
 
@@ -75,6 +102,9 @@ class ChapterAnalysis:
 
     chapter: Chapter
     segments: tuple[Segment, ...]
+    ids: tuple[str, ...] = ()  # one line id per segment (narrator.lines)
+    corrected: frozenset[str] = frozenset()  # ids whose speaker comes from a correction
+    changed: tuple[Change, ...] = ()  # speakers changed as a consequence of corrections
 
 
 @dataclass(frozen=True)
@@ -86,6 +116,7 @@ class Analysis:
     characters: tuple[Character, ...]
     chapters: tuple[ChapterAnalysis, ...]
     line_counts: dict[str, int]
+    stale: tuple[Stale, ...] = ()  # corrections whose line is gone
 
 
 def candidate_characters(cast: Cast, texts: Sequence[str], *, managed: bool) -> list[Character]:
@@ -109,21 +140,52 @@ def analyze_text(
     )
 
 
-def analyze_book(book: Book, cast: Cast, *, managed: bool = False) -> Analysis:
+def analyze_book(
+    book: Book, cast: Cast, *, managed: bool = False, corrections: Corrections | None = None
+) -> Analysis:
     """Segment and attribute every chapter of a book against one set of characters."""
     texts = [chapter.text for chapter in book.chapters]
     characters = candidate_characters(cast, texts, managed=managed)
     # Told in the first or third person: decided once for the book, since a short chapter
     # of mostly dialogue says too little on its own.
     person = guess_narrative_person(texts)
+    corrected = correct_book(
+        texts, characters, corrections or Corrections(), narrative_person=person
+    )
     chapters = tuple(
-        ChapterAnalysis(
-            chapter, tuple(analyze_text(chapter.text, characters, narrative_person=person))
-        )
-        for chapter in book.chapters
+        ChapterAnalysis(chapter, lines.segments, lines.ids, lines.corrected, lines.changed)
+        for chapter, lines in zip(book.chapters, corrected.chapters, strict=True)
     )
     counts = count_lines(segment for ch in chapters for segment in ch.segments)
-    return Analysis(book, cast, tuple(characters), chapters, counts)
+    return Analysis(book, cast, corrected.characters, chapters, counts, corrected.stale)
+
+
+def resolve_corrections(input_path: Path, lines_path: Path | None) -> Corrections:
+    """The author's line corrections: the --lines file (which must exist), else the default."""
+    if lines_path is not None:
+        return load_corrections(lines_path, required=True)
+    return load_corrections(default_lines_path(input_path))
+
+
+# Speech lines less certain than this are worth an author's look. Confidence is the ranker's
+# probability; on a PDNC novel kept out of tuning, lines below 0.8 are 39% of all and hold 70%
+# of the wrong ones (bench/RESULTS.md, "Confidence").
+REVIEW_THRESHOLD = 0.8
+
+
+def is_doubtful(segment: Segment, threshold: float = REVIEW_THRESHOLD) -> bool:
+    """A speech line whose speaker attribution is less certain than `threshold`."""
+    return segment.kind.is_speech and is_below(segment.confidence, threshold)
+
+
+def is_below(confidence: float | None, threshold: float = REVIEW_THRESHOLD) -> bool:
+    """Whether a confidence is below the review threshold (no confidence: it is)."""
+    return (confidence or 0.0) < threshold
+
+
+def count_doubtful(analysis: Analysis, threshold: float = REVIEW_THRESHOLD) -> int:
+    """How many speech lines of a book are below the review threshold."""
+    return sum(is_doubtful(s, threshold) for ch in analysis.chapters for s in ch.segments)
 
 
 def count_lines(segments: Iterator[Segment] | Sequence[Segment]) -> dict[str, int]:
@@ -236,9 +298,16 @@ class RenderOptions:
     dry_run: bool = False
     voices_dirs: tuple[Path, ...] = ()
     bitrate_kbps: int = 64
-    m4b: bool | None = None  # None: an M4B when the book has more than one chapter
-    title: str | None = None  # the book's title in tags and folder names (default: found)
-    author: str | None = None  # the artist tag (default: the EPUB's author)
+    format: Format = DEFAULT_FORMAT
+    title: str | None = None  # sets the cast file's [book] title (default: found)
+    author: str | None = None  # sets its author (default: the EPUB's author)
+    cover: Path | None = None  # sets its cover (default: the EPUB's or a cover.jpg)
+    epub: bool = False  # also write a read-along EPUB 3 with Media Overlays
+    feed_url: str | None = None  # also write a podcast feed; where the MP3 folder is published
+    state_dir: Path | None = None  # None: narrator's state folder (see narrator.layout)
+    cache_dir: Path | None = None  # None: the clip cache's default folder
+    cache_max_bytes: int | None = None  # None: $NARRATOR_CACHE_MAX or the default limit
+    lines_path: Path | None = None  # line corrections (default: beside the input)
 
 
 @dataclass
@@ -247,13 +316,15 @@ class ChapterResult:
 
     number: int
     title: str
-    mp3_path: Path
-    vtt_path: Path
-    status: str  # "rendered", "skipped" (up to date), "planned" (dry run)
+    mp3_path: Path | None  # None when no MP3s are made (--format m4b)
+    vtt_path: Path | None
+    # "rendered", "retagged" (same audio, new tags), "skipped" (up to date), "planned" (dry run)
+    status: str
     lines: int
     duration_ms: int = 0
     clips_to_synthesize: int = 0
-    fingerprint: str = ""  # of everything the chapter's files are made from
+    fingerprint: str = ""  # of what the chapter's audio is made from
+    mp3_fingerprint: str = ""  # of the audio, the MP3's tags and bitrate
 
 
 @dataclass
@@ -271,8 +342,15 @@ class RenderSummary:
     elapsed_s: float = 0.0
     m4b_path: Path | None = None
     m3u_path: Path | None = None
+    epub_path: Path | None = None
+    feed_path: Path | None = None
     cast_path: Path | None = None
+    cast_written: bool = False  # narrator created or updated the cast file in this run
+    written: list[Path] = field(default_factory=list)  # files written in this run, in order
+    # Speech lines whose speaker is a guess below REVIEW_THRESHOLD: (chapter, speaker, text).
+    to_review: list[tuple[int, str, str]] = field(default_factory=list)
     dry_run: bool = False
+    doubtful_lines: int = 0  # speech lines below REVIEW_THRESHOLD (`narrator review` lists them)
 
     @property
     def duration_ms(self) -> int:
@@ -283,9 +361,16 @@ class RenderSummary:
 
 
 class Reporter:
-    """Receives progress; the CLI shows it. The default shows nothing."""
+    """Receives progress; the CLI shows it. The default shows nothing.
+
+    Counts cover the whole run: `clips_done` counts lines synthesized (or found in the cache)
+    out of all lines to render; a chapter is finished once its files are written, so the
+    chapter count (and an ETA from it) includes stitching and encoding.
+    """
 
     def stage(self, name: str) -> None: ...
+
+    def run_started(self, chapters: int, clips: int) -> None: ...
 
     def chapter_started(self, index: int, total: int, title: str, clips: int) -> None: ...
 
@@ -313,12 +398,60 @@ class _Timer:
                 self.seconds[stage] = self.seconds.get(stage, 0.0) + spent
 
 
+# How the narrator is credited when the cast file does not say: the composer tag, which
+# audiobook apps show as the narrator.
+_ENGINE_CREDITS = {"espeak": "espeak-ng", "fake": "a test tone engine"}
+
+
+def narrator_credit(engine: str) -> str:
+    """The default narrator credit for an engine, e.g. "narrator (espeak-ng)"."""
+    return f"narrator ({_ENGINE_CREDITS.get(engine, engine)})"
+
+
+def resolve_book_info(book: Book, stored: BookInfo, options: RenderOptions) -> BookInfo:
+    """The book's metadata: --title/--author/--cover, then the cast file's [book], then the
+    input's own (an EPUB's metadata, the folder name)."""
+    return BookInfo(
+        title=options.title or stored.title or book.title,
+        author=options.author or stored.author or book.author,
+        narrator=stored.narrator or narrator_credit(options.engine),
+        series=stored.series,
+        series_part=stored.series_part,
+        year=stored.year or datetime.date.today().year,
+        description=stored.description,
+        language=stored.language or "en",
+        cover=options.cover.absolute() if options.cover else stored.cover,
+    )
+
+
+def book_tags(info: BookInfo, book: Book) -> Tags:
+    """The tags of the whole book (the M4B's; each chapter MP3 adds its title and track)."""
+    cover, cover_mime = book.cover, book.cover_mime
+    if info.cover is not None:
+        cover, cover_mime = read_cover(info.cover)
+    title = info.title or book.title
+    return Tags(
+        title=title,
+        album=title,
+        artist=info.author,
+        cover=cover,
+        cover_mime=cover_mime,
+        narrator=info.narrator,
+        year=info.year,
+        description=info.description,
+        series=info.series,
+        series_part=info.series_part,
+        language=info.language,
+    )
+
+
 def render_book(
     input_path: Path, options: RenderOptions, reporter: Reporter | None = None
 ) -> RenderSummary:
-    """Render a chapter, folder of chapters or EPUB into chapter MP3s, transcripts and an M4B.
+    """Render a chapter, folder of chapters or EPUB into an M4B and/or chapter MP3s with
+    transcripts, as `options.format` says.
 
-    The book's output folder is locked for the run: a second render into it is refused.
+    The book is locked for the run: a second render of it into the same place is refused.
     """
     with ExitStack() as held:
         return _render_book(input_path, options, reporter, held)
@@ -334,40 +467,63 @@ def _render_book(
         check_tools()
     stage_seconds: dict[str, float] = {}
     timed = _Timer(stage_seconds)
+    fmt = options.format
+    if options.feed_url is not None:
+        check_base_url(options.feed_url)
+        if not fmt.mp3:
+            raise ConfigError("--feed needs chapter MP3s: add --format mp3 or --format both")
 
     reporter.stage("load")
     with timed("load"):
         book = load_book(input_path)
-        book = replace(
-            book, title=options.title or book.title, author=options.author or book.author
-        )
+        cast, cast_path, managed = resolve_cast(input_path, options.cast_path)
+        info = resolve_book_info(book, cast.book, options)
+        tags = book_tags(info, book)
+        book = replace(book, title=tags.album, author=info.author)
     reporter.stage("analyze")
     with timed("analyze"):
-        cast, cast_path, managed = resolve_cast(input_path, options.cast_path)
-        analysis = analyze_book(book, cast, managed=managed)
+        corrections = resolve_corrections(input_path, options.lines_path)
+        analysis = analyze_book(book, cast, managed=managed, corrections=corrections)
+    cast_before = _read_if_exists(cast_path)
     with timed("cast"):
         casting = cast_book(analysis, options.voices_dirs)
         if not options.dry_run:
             # Recording every voice in the cast file is what keeps voices stable when
             # chapters are added; an author's own values are never changed.
             write_cast(cast_path, _speaking(analysis), casting.assignment)
+            changed = [key for key in ("title", "author", "cover") if getattr(options, key)]
+            write_book_info(cast_path, info, changed)
 
-    book_dir = options.out_dir / safe_file_name(book.title)
+    folders = [safe_file_name(name) for name in (info.author, info.series) if name]
+    layout = plan_layout(
+        options.out_dir, [*folders, safe_file_name(book.title)], fmt, options.state_dir
+    )
     summary = RenderSummary(
         book_title=book.title,
-        book_dir=book_dir,
+        book_dir=layout.book_dir,
         cast_path=cast_path,
+        cast_written=not options.dry_run and _read_if_exists(cast_path) != cast_before,
         dry_run=options.dry_run,
         stage_seconds=stage_seconds,
-        warnings=[*cast_warnings(cast), *casting.assignment.warnings],
+        warnings=[
+            *cast_warnings(cast),
+            *casting.assignment.warnings,
+            *(stale.message() for stale in analysis.stale),
+        ],
+        doubtful_lines=count_doubtful(analysis),
     )
-    _prepare_out_dir(book_dir, options.dry_run, held)
+    summary.to_review = [
+        (ch.chapter.number, segment.speaker or UNKNOWN_SPEAKER, " ".join(segment.text.split()))
+        for ch in analysis.chapters
+        for segment in ch.segments
+        if is_doubtful(segment)
+    ]
+    _prepare_out_dirs(layout, options.dry_run, held)
 
-    cache = ClipCache()
+    cache = ClipCache(options.cache_dir)
     current_engine = engine_id(options.engine)
-    manifest = _Manifest(book_dir / MANIFEST_NAME)
-    total = len(analysis.chapters)
-    track_total = total
+    manifest = _Manifest(layout.manifest_path, layout.book_dir.parent)
+    track_total = len(analysis.chapters)
     plans: list[tuple[ChapterAnalysis, list[Line], ChapterResult]] = []
     with timed("script"):
         for chapter_analysis in analysis.chapters:
@@ -379,26 +535,39 @@ def _render_book(
                 summary.lines_per_voice[line.voice_id] = (
                     summary.lines_per_voice.get(line.voice_id, 0) + 1
                 )
-            tags = chapter_tags(book, chapter, track_total)
             keys = [clip_key(line.text, line.settings, current_engine) for line in lines]
-            fingerprint = _fingerprint(lines, keys, tags, options.bitrate_kbps)
+            fingerprint = _fingerprint(lines, keys)
+            chapter_tags_ = chapter_tags(tags, chapter, track_total)
             stem = f"{chapter.number:02d} - {safe_file_name(chapter.title)}"
             result = ChapterResult(
                 number=chapter.number,
                 title=chapter.title,
-                mp3_path=book_dir / f"{stem}.mp3",
-                vtt_path=book_dir / f"{stem}.vtt",
+                mp3_path=layout.mp3_dir / f"{stem}.mp3" if layout.mp3_dir else None,
+                vtt_path=layout.mp3_dir / f"{stem}.vtt" if layout.mp3_dir else None,
                 status="planned",
                 lines=len(lines),
                 fingerprint=fingerprint,
+                mp3_fingerprint=_hash(
+                    json.dumps([fingerprint, options.bitrate_kbps, _tags_key(chapter_tags_)])
+                ),
             )
             if not lines:
                 summary.warnings.append(
                     f"chapter {chapter.number} ({chapter.title}): nothing to read"
                 )
-            if manifest.is_current(result.mp3_path, result.vtt_path, fingerprint):
+            record = _read_record(layout, fingerprint)
+            if record is not None and _is_current(result, layout, manifest, fmt):
                 result.status = "skipped"
-                result.duration_ms = manifest.duration_ms(result.mp3_path)
+                result.duration_ms = record.duration_ms
+            elif record is not None and _only_tags_changed(result, layout, manifest, fmt):
+                result.status = "retagged" if not options.dry_run else "skipped"
+                result.duration_ms = record.duration_ms
+                if result.mp3_path is not None and not options.dry_run:
+                    retag_mp3(result.mp3_path, chapter_tags_)
+                    manifest.record(
+                        result.mp3_path, result.mp3_fingerprint, result.duration_ms, fingerprint
+                    )
+                    summary.written.append(result.mp3_path)
             elif options.dry_run:  # reading the cache is only worth it to show the plan
                 result.clips_to_synthesize = len(
                     {key for key in set(keys) if cache.get(key) is None}
@@ -413,23 +582,31 @@ def _render_book(
         summary.elapsed_s = time.perf_counter() - started
         return summary
 
-    with_m4b = options.m4b if options.m4b is not None else total > 1
-    todo = [plan for plan in plans if plan[2].status != "skipped"]
+    todo = [plan for plan in plans if plan[2].status not in ("skipped", "retagged")]
     if todo:
         with timed("synthesize"):
             check_voices_installed(casting, summary.lines_per_voice, options.engine)
-        writer = _ChapterWriter(book, manifest, options, track_total, timed, reporter, with_m4b)
+        clips_total = sum(len(lines) for _, lines, _ in todo)
+        reporter.run_started(len(todo), clips_total)
+        clips_before = 0
+        writer = _ChapterWriter(tags, layout, manifest, options, track_total, timed, reporter)
         with SynthPool(options.engine, cache, options.jobs) as pool, writer:
             for position, (chapter_analysis, lines, result) in enumerate(todo, 1):
                 writer.raise_failure()
                 reporter.chapter_started(position, len(todo), result.title, len(lines))
+
+                def on_progress(done: int, _total: int, before: int = clips_before) -> None:
+                    reporter.clips_done(min(before + done, clips_total), clips_total)
+
                 with timed("synthesize"):
                     try:
-                        synthesized = pool.synthesize(lines, on_progress=reporter.clips_done)
+                        synthesized = pool.synthesize(lines, on_progress=on_progress)
                     except EngineError as exc:  # its line numbers count within the chapter
                         raise EngineError(
                             f"chapter {result.number} ({result.title}): {exc}"
                         ) from exc
+                clips_before += len(lines)
+                reporter.clips_done(clips_before, clips_total)
                 summary.clips_synthesized += synthesized.synthesized
                 summary.clips_reused += synthesized.reused
                 summary.warnings += [
@@ -438,11 +615,100 @@ def _render_book(
                 ]
                 # Encoded in the background while the next chapter is being synthesized.
                 writer.submit(chapter_analysis.chapter, lines, synthesized.clips, result)
+        summary.written += sorted(writer.written)  # chapter order (encoders finish in any)
 
+    reporter.stage("package")
     with timed("package"):
-        _package(book, summary, manifest, book_dir, with_m4b)
+        _package(tags, summary, manifest, layout, fmt)
+        if options.epub:
+            summary.epub_path = _write_read_along(tags, summary, layout, manifest, fmt)
+        if options.feed_url is not None and layout.mp3_dir is not None:
+            summary.feed_path = _write_feed(tags, summary, layout.mp3_dir, options.feed_url)
+        _drop_stale_state(layout, summary.chapters)
+        with contextlib.suppress(OSError):  # a full cache is no reason to fail a finished render
+            cache.prune(options.cache_max_bytes)
     summary.elapsed_s = time.perf_counter() - started
     return summary
+
+
+def _read_if_exists(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _tags_key(tags: Tags) -> list[object]:
+    """Everything in tags that ends up in a file (the cover by its hash)."""
+    cover = hashlib.sha256(tags.cover).hexdigest() if tags.cover else None
+    return [
+        tags.title, tags.album, tags.artist, tags.track, tags.track_total, cover,
+        tags.narrator, tags.year, tags.description, tags.series, tags.series_part, tags.language,
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _ChapterRecord:
+    """What narrator keeps of a rendered chapter: its length and cues (for the book's
+    transcript and the read-along), named by the chapter's fingerprint."""
+
+    duration_ms: int
+    cues: tuple[Cue, ...]
+
+
+def _record_path(layout: Layout, fingerprint: str) -> Path:
+    return layout.records_dir / f"{fingerprint[:32]}.json"
+
+
+def _part_path(layout: Layout, fingerprint: str) -> Path:
+    """A chapter's AAC part of the M4B, named by what the chapter is made from."""
+    return layout.parts_dir / f"{fingerprint[:32]}.m4a"
+
+
+def _read_record(layout: Layout, fingerprint: str) -> _ChapterRecord | None:
+    try:
+        raw = json.loads(_record_path(layout, fingerprint).read_text("utf-8"))
+        cues = tuple(Cue(int(s), int(e), str(who), str(text)) for s, e, who, text in raw["cues"])
+        return _ChapterRecord(int(raw["duration_ms"]), cues)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_record(layout: Layout, fingerprint: str, record: _ChapterRecord) -> None:
+    payload = {
+        "duration_ms": record.duration_ms,
+        "cues": [[c.start_ms, c.end_ms, c.speaker, c.text] for c in record.cues],
+    }
+    path = _record_path(layout, fingerprint)
+    with atomic_path(path) as tmp_path:
+        tmp_path.write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
+
+
+def _is_current(result: ChapterResult, layout: Layout, manifest: _Manifest, fmt: Format) -> bool:
+    """Whether every file the chapter needs in this format is there and made from the same."""
+    if fmt.m4b and not _part_path(layout, result.fingerprint).exists():
+        return False
+    if result.mp3_path is not None and result.vtt_path is not None:
+        return (
+            manifest.is_current(result.mp3_path, result.vtt_path, result.mp3_fingerprint)
+            and result.vtt_path.with_suffix(".srt").exists()
+        )
+    return True
+
+
+def _only_tags_changed(
+    result: ChapterResult, layout: Layout, manifest: _Manifest, fmt: Format
+) -> bool:
+    """Whether the chapter's MP3 holds the right audio and only its tags are out of date."""
+    if result.mp3_path is None or result.vtt_path is None:
+        return False
+    if fmt.m4b and not _part_path(layout, result.fingerprint).exists():
+        return False
+    return (
+        manifest.intact(result.mp3_path)
+        and result.vtt_path.with_suffix(".srt").exists()
+        and manifest.audio(result.mp3_path) == result.fingerprint
+    )
 
 
 class _ChapterWriter:
@@ -450,21 +716,23 @@ class _ChapterWriter:
 
     def __init__(
         self,
-        book: Book,
+        tags: Tags,
+        layout: Layout,
         manifest: _Manifest,
         options: RenderOptions,
         track_total: int,
         timed: _Timer,
         reporter: Reporter,
-        with_m4b: bool,
     ) -> None:
-        self.with_m4b = with_m4b
-        self.book = book
+        self.tags = tags
+        self.layout = layout
         self.manifest = manifest
         self.options = options
         self.track_total = track_total
         self.timed = timed
         self.reporter = reporter
+        self.written: list[Path] = []
+        self.lock = threading.Lock()
         # ffmpeg runs in its own process: threads are enough to encode chapters side by side.
         self.executor = ThreadPoolExecutor(
             max(1, options.jobs), thread_name_prefix="narrator-encode"
@@ -499,25 +767,41 @@ class _ChapterWriter:
     ) -> None:
         if self.failed.is_set():
             return
-        wav_path = _stitch_path(result.mp3_path)
+        fmt = self.options.format
+        token = secrets.token_hex(4)
+        wav_path = self.layout.work_dir / f"{result.fingerprint[:32]}.{token}.wav"
+        part = _part_path(self.layout, result.fingerprint) if fmt.m4b else None
+        written: list[Path] = []
         try:
             with self.timed("stitch"):
                 cues = stitch_chapter(clips, lines, wav_path)
             with self.timed("encode"):
-                tags = chapter_tags(self.book, chapter, self.track_total)
-                # The M4B's part comes from the WAV too: one lossy step, not two.
-                part = _m4b_part_path(result) if self.with_m4b else None
-                result.duration_ms = encode_mp3(
-                    wav_path, result.mp3_path, tags, self.options.bitrate_kbps, m4b_part=part
-                )
-            write_vtt(cues, result.vtt_path)
+                if result.mp3_path is not None and result.vtt_path is not None:
+                    tags = chapter_tags(self.tags, chapter, self.track_total)
+                    # The M4B's part comes from the WAV too: one lossy step, not two.
+                    result.duration_ms = encode_mp3(
+                        wav_path, result.mp3_path, tags, self.options.bitrate_kbps, m4b_part=part
+                    )
+                    srt_path = write_transcripts(cues, result.vtt_path)
+                    written += [result.mp3_path, result.vtt_path, srt_path]
+                elif part is not None:
+                    encode_m4b_part(wav_path, part)
+                    result.duration_ms = probe_duration_ms(wav_path)
+            _write_record(
+                self.layout, result.fingerprint, _ChapterRecord(result.duration_ms, tuple(cues))
+            )
         except BaseException:
             self.failed.set()
             raise
         finally:
             wav_path.unlink(missing_ok=True)
         result.status = "rendered"
-        self.manifest.record(result.mp3_path, result.fingerprint, result.duration_ms)
+        if result.mp3_path is not None:
+            self.manifest.record(
+                result.mp3_path, result.mp3_fingerprint, result.duration_ms, result.fingerprint
+            )
+        with self.lock:
+            self.written += written
         self.reporter.chapter_finished(result)
 
 
@@ -527,60 +811,116 @@ def _stitch_path(mp3_path: Path) -> Path:
 
 
 def _package(
-    book: Book, summary: RenderSummary, manifest: _Manifest, book_dir: Path, with_m4b: bool
+    tags: Tags, summary: RenderSummary, manifest: _Manifest, layout: Layout, fmt: Format
 ) -> None:
-    """The M3U playlist and the M4B, when anything in them changed."""
+    """The playlist and metadata of the MP3s, the M4B with its transcript, when changed."""
     chapters = summary.chapters
-    m3u_path = book_dir / f"{safe_file_name(book.title)}.m3u"
-    entries = [(ch.mp3_path, ch.title, ch.duration_ms) for ch in chapters]
-    playlist_fp = _hash(json.dumps([(p.name, t, d) for p, t, d in entries]))
-    if not manifest.is_current(m3u_path, None, playlist_fp):
-        write_m3u(entries, m3u_path)
-        manifest.record(m3u_path, playlist_fp, 0)
-    summary.m3u_path = m3u_path
-    if not with_m4b:
+    name = safe_file_name(tags.album)
+    if layout.mp3_dir is not None:
+        m3u_path = layout.mp3_dir / f"{name}.m3u"
+        entries = [(ch.mp3_path, ch.title, ch.duration_ms) for ch in chapters if ch.mp3_path]
+        playlist_fp = _hash(json.dumps([(p.name, t, d) for p, t, d in entries]))
+        if not manifest.is_current(m3u_path, None, playlist_fp):
+            write_m3u(entries, m3u_path)
+            manifest.record(m3u_path, playlist_fp, 0)
+            summary.written.append(m3u_path)
+        summary.m3u_path = m3u_path
+        times = _chapter_times([(ch.title, ch.duration_ms) for ch in chapters])
+        _write_if_changed(summary, layout.mp3_dir / ABS_METADATA_NAME, tags, times)
+    if layout.m4b_dir is None:
         return
-    m4b_path = book_dir / f"{safe_file_name(book.title)}.m4b"
-    parts = [(_m4b_part_path(ch), ch.title) for ch in chapters]
-    cover = hashlib.sha256(book.cover).hexdigest() if book.cover else None
-    m4b_fp = _hash(json.dumps([[p.name, t] for p, t in parts] + [book.author, cover]))
-    if not manifest.is_current(m4b_path, None, m4b_fp):
-        for chapter, (part, _) in zip(chapters, parts, strict=True):
-            if not part.exists():  # e.g. rendered before with --no-m4b
-                part.parent.mkdir(exist_ok=True)
-                encode_m4b_part(chapter.mp3_path, part)
-        tags = Tags(
-            title=book.title,
-            album=book.title,
-            artist=book.author,
-            cover=book.cover,
-            cover_mime=book.cover_mime,
-        )
-        join_m4b(parts, m4b_path, tags)
+    m4b_path = layout.m4b_dir / f"{name}.m4b"
+    parts = [(_part_path(layout, ch.fingerprint), ch.title) for ch in chapters]
+    m4b_fp = _hash(json.dumps([[p.name, t] for p, t in parts] + _tags_key(tags)))
+    vtt_path = m4b_path.with_suffix(".vtt")
+    if not manifest.is_current(m4b_path, vtt_path, m4b_fp):
+        times = join_m4b(parts, m4b_path, tags)
+        cues: list[Cue] = []
+        for chapter, (_, start_ms, _) in zip(chapters, times, strict=True):
+            record = _read_record(layout, chapter.fingerprint)
+            cues += shift_cues(record.cues if record else (), start_ms)
+        srt_path = write_transcripts(cues, vtt_path)
         manifest.record(m4b_path, m4b_fp, summary.duration_ms)
+        summary.written += [m4b_path, vtt_path, srt_path]
+        _write_if_changed(summary, layout.m4b_dir / ABS_METADATA_NAME, tags, times)
     summary.m4b_path = m4b_path
-    in_use = {part.name for part, _ in parts}
-    for stale in (book_dir / PARTS_DIR).glob("*.m4a"):
-        if stale.name not in in_use:
-            stale.unlink(missing_ok=True)
 
 
-def _m4b_part_path(chapter: ChapterResult) -> Path:
-    """A chapter's AAC part of the M4B, named by what the chapter is made from."""
-    return chapter.mp3_path.parent / PARTS_DIR / f"{chapter.fingerprint[:32]}.m4a"
+ABS_METADATA_NAME = "metadata.json"  # Audiobookshelf's own metadata file, beside the audio
 
 
-def chapter_tags(book: Book, chapter: Chapter, track_total: int) -> Tags:
-    """ID3 tags of a chapter MP3."""
-    return Tags(
-        title=chapter.title,
-        album=book.title,
-        artist=book.author,
-        track=chapter.number,
-        track_total=track_total,
-        cover=book.cover,
-        cover_mime=book.cover_mime,
+def _chapter_times(chapters: Sequence[tuple[str, int]]) -> list[tuple[str, int, int]]:
+    """(title, start_ms, end_ms) of chapters played one after the other."""
+    times, start_ms = [], 0
+    for title, duration_ms in chapters:
+        times.append((title, start_ms, start_ms + duration_ms))
+        start_ms += duration_ms
+    return times
+
+
+def _write_if_changed(
+    summary: RenderSummary, path: Path, tags: Tags, times: Sequence[tuple[str, int, int]]
+) -> None:
+    before = _read_if_exists(path)
+    write_abs_metadata(path, tags, times)
+    if _read_if_exists(path) != before:
+        summary.written.append(path)
+
+
+def _write_read_along(
+    tags: Tags, summary: RenderSummary, layout: Layout, manifest: _Manifest, fmt: Format
+) -> Path:
+    """The read-along EPUB beside the first product, when anything in it changed."""
+    chapters = []
+    for chapter in summary.chapters:
+        record = _read_record(layout, chapter.fingerprint)
+        audio = chapter.mp3_path if chapter.mp3_path else _part_path(layout, chapter.fingerprint)
+        chapters.append(
+            ReadAlongChapter(chapter.title, audio, record.duration_ms if record else 0,
+                             record.cues if record else ())
+        )  # fmt: skip
+    epub_path = layout.book_dir / f"{safe_file_name(tags.album)}.epub"
+    epub_fp = _hash(
+        json.dumps(
+            [[c.title, c.audio_path.name, c.duration_ms] for c in chapters] + _tags_key(tags)
+        )
+        + "".join(_hash(repr(c.cues)) for c in chapters)
     )
+    if not manifest.is_current(epub_path, None, epub_fp):
+        write_read_along(chapters, epub_path, tags)
+        manifest.record(epub_path, epub_fp, summary.duration_ms)
+        summary.written.append(epub_path)
+    return epub_path
+
+
+def _write_feed(tags: Tags, summary: RenderSummary, mp3_dir: Path, base_url: str) -> Path:
+    """The podcast feed beside the chapter MP3s."""
+    items = [
+        FeedItem(ch.number, ch.title, ch.mp3_path, ch.vtt_path, ch.duration_ms)
+        for ch in summary.chapters
+        if ch.mp3_path is not None and ch.vtt_path is not None
+    ]
+    feed_path = mp3_dir / FEED_NAME
+    before = _read_if_exists(feed_path)
+    write_feed(items, feed_path, tags, base_url)
+    if _read_if_exists(feed_path) != before:
+        summary.written.append(feed_path)
+    return feed_path
+
+
+def _drop_stale_state(layout: Layout, chapters: Sequence[ChapterResult]) -> None:
+    """Parts and records of chapters no longer in the book (edited, or removed)."""
+    in_use = {ch.fingerprint[:32] for ch in chapters}
+    for folder in (layout.parts_dir, layout.records_dir):
+        if folder.is_dir():
+            for stale in folder.iterdir():
+                if stale.stem not in in_use and not stale.name.startswith("."):
+                    stale.unlink(missing_ok=True)
+
+
+def chapter_tags(book_tags: Tags, chapter: Chapter, track_total: int) -> Tags:
+    """ID3 tags of a chapter MP3: the book's, with the chapter's title and track number."""
+    return replace(book_tags, title=chapter.title, track=chapter.number, track_total=track_total)
 
 
 _UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
@@ -606,8 +946,37 @@ def safe_file_name(name: str, limit_bytes: int = MAX_NAME_BYTES) -> str:
     return cut.rstrip(" .") or "untitled"
 
 
-def _prepare_out_dir(book_dir: Path, dry_run: bool, held: ExitStack | None = None) -> None:
-    """Create the output folder; with `held`, lock it for the run and clear killed runs' files."""
+def _prepare_out_dirs(layout: Layout, dry_run: bool, held: ExitStack) -> None:
+    """Create the book's folders, lock the book for this run, clear what killed runs left."""
+    if dry_run:
+        return
+    try:
+        layout.work_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"{layout.state_dir}: cannot write narrator's state folder: {exc}"
+        ) from exc
+    # Locked before anything is removed: the files of a live run are not leftovers.
+    held.enter_context(lock_folder(layout.state_dir, layout.book_dir))
+    for product_dir in layout.product_dirs:
+        _prepare_out_dir(product_dir, dry_run)
+        # What narrator 0.1 kept beside the audio now lives in the state folder; rmtree
+        # refuses a link (the error is ignored), so nothing is removed through one.
+        shutil.rmtree(product_dir / ".m4b-parts", ignore_errors=True)
+        (product_dir / ".narrator-manifest.json").unlink(missing_ok=True)
+        _clear_leftovers(product_dir)
+    try:
+        for leftover in layout.work_dir.iterdir():  # WAVs of a run that was killed
+            leftover.unlink(missing_ok=True)
+        if layout.parts_dir.is_dir():
+            _clear_leftovers(layout.parts_dir)
+    except OSError as exc:
+        raise OutputError(
+            f"{layout.state_dir}: cannot write narrator's state folder: {exc}"
+        ) from exc
+
+
+def _prepare_out_dir(book_dir: Path, dry_run: bool) -> None:
     if dry_run:
         return
     for parent in (book_dir, *book_dir.parents):
@@ -619,28 +988,18 @@ def _prepare_out_dir(book_dir: Path, dry_run: bool, held: ExitStack | None = Non
         raise OutputError(f"{book_dir}: cannot create the output folder ({exc.strerror})") from exc
     if not os.access(book_dir, os.W_OK):
         raise OutputError(f"{book_dir}: the output folder is not writable")
-    if held is None:
-        return
-    # Locked before anything is removed: the files of a live run are not leftovers.
-    held.enter_context(lock_folder(book_dir))
-    parts_dir = book_dir / PARTS_DIR
-    if parts_dir.is_symlink() or (parts_dir.exists() and not parts_dir.is_dir()):
-        raise OutputError(
-            f"{parts_dir}: is a link or a file; narrator keeps its own files there and does "
-            "not write through links: remove it"
-        )
-    for folder in (book_dir, parts_dir):
-        if not folder.is_dir():
-            continue
-        for leftover in folder.iterdir():
-            if _LEFTOVER.match(leftover.name):  # from a run that was killed
-                leftover.unlink(missing_ok=True)  # a link is removed, never followed
+
+
+def _clear_leftovers(folder: Path) -> None:
+    """Remove the temporary files a killed run left in `folder` (a link itself, not its target)."""
+    for leftover in folder.iterdir():
+        if _LEFTOVER.match(leftover.name):
+            leftover.unlink(missing_ok=True)
 
 
 # Temporary files of the stages (stitch, export, manifest): hidden, with a random token.
 _LEFTOVER = re.compile(
-    r"^\..+(\.[0-9a-f]{8}\.(part|ffmeta|concat|img|png|jpe?g|wav\.tmp)|\.wav\.tmp"
-    r"|\.json\.tmp)$"
+    r"^\..+(\.[0-9a-f]{8}\.(part|ffmeta|png|jpe?g|img|concat|wav\.tmp)|\.wav\.tmp)$"
 )
 
 
@@ -648,13 +1007,10 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _fingerprint(lines: Sequence[Line], keys: Sequence[str], tags: Tags, bitrate_kbps: int) -> str:
-    """Everything a chapter's files depend on: when it is unchanged, so are they."""
-    cover = hashlib.sha256(tags.cover).hexdigest() if tags.cover else None
+def _fingerprint(lines: Sequence[Line], keys: Sequence[str]) -> str:
+    """Everything a chapter's audio depends on: when it is unchanged, so is the audio."""
     payload = {
         "version": narrator.__version__,
-        "bitrate": bitrate_kbps,
-        "tags": [tags.title, tags.album, tags.artist, tags.track, tags.track_total, cover],
         "lines": [
             [key, line.pause_before_ms, line.gain_db, line.speaker, line.display]
             for key, line in zip(keys, lines, strict=True)
@@ -664,41 +1020,63 @@ def _fingerprint(lines: Sequence[Line], keys: Sequence[str], tags: Tags, bitrate
 
 
 class _Manifest:
-    """What each output file was made from, so unchanged files are not redone."""
+    """What each output file was made from, so unchanged files are not redone.
 
-    def __init__(self, path: Path) -> None:
+    Kept in the state folder; outputs are named relative to `base` (the folder above the
+    book's folders).
+    """
+
+    def __init__(self, path: Path, base: Path) -> None:
         self.path = path
+        self.base = base
         self.lock = threading.Lock()
         try:
             self.entries: dict[str, dict[str, object]] = json.loads(path.read_text("utf-8"))
         except (OSError, ValueError):
             self.entries = {}
 
+    def _key(self, output: Path) -> str:
+        return Path(os.path.relpath(output.absolute(), self.base.absolute())).as_posix()
+
     def fingerprint(self, output: Path) -> str | None:
-        entry = self.entries.get(output.name)
+        entry = self.entries.get(self._key(output))
         return str(entry["fingerprint"]) if entry else None
 
     def duration_ms(self, output: Path) -> int:
-        entry = self.entries.get(output.name) or {}
+        entry = self.entries.get(self._key(output)) or {}
         value = entry.get("duration_ms", 0)
         return value if isinstance(value, int) else 0
 
-    def is_current(self, output: Path, companion: Path | None, fingerprint: str) -> bool:
-        if not output.is_file() or (companion is not None and not companion.is_file()):
+    def audio(self, output: Path) -> str | None:
+        """The fingerprint of the audio an output holds (for chapter MP3s)."""
+        entry = self.entries.get(self._key(output)) or {}
+        value = entry.get("audio")
+        return value if isinstance(value, str) else None
+
+    def intact(self, output: Path) -> bool:
+        """Whether `output` is a file of the size recorded (a cut-short copy has the name only)."""
+        if not output.is_file():
             return False
-        # A file cut short (a full disk, a copy that failed) has the right name, not the size.
-        size_bytes = (self.entries.get(output.name) or {}).get("bytes")
-        if size_bytes is not None and size_bytes != output.stat().st_size:
+        size_bytes = (self.entries.get(self._key(output)) or {}).get("bytes")
+        return size_bytes is None or size_bytes == output.stat().st_size
+
+    def is_current(self, output: Path, companion: Path | None, fingerprint: str) -> bool:
+        if not self.intact(output) or (companion is not None and not companion.is_file()):
             return False
         return self.fingerprint(output) == fingerprint
 
-    def record(self, output: Path, fingerprint: str, duration_ms: int) -> None:
+    def record(
+        self, output: Path, fingerprint: str, duration_ms: int, audio: str | None = None
+    ) -> None:
         with self.lock:  # chapters finish on several encoder threads
-            self.entries[output.name] = {
+            entry: dict[str, object] = {
                 "fingerprint": fingerprint,
                 "duration_ms": duration_ms,
                 "bytes": output.stat().st_size,
             }
+            if audio is not None:
+                entry["audio"] = audio
+            self.entries[self._key(output)] = entry
             # A fresh temporary name, created exclusively: a link planted there is not followed.
             with atomic_path(self.path) as tmp_path:
                 tmp_path.write_text(json.dumps(self.entries, indent=1, sort_keys=True), "utf-8")
@@ -727,8 +1105,12 @@ class AnalyzeReport:
 
     @property
     def warnings(self) -> list[str]:
-        """Shared aliases, shared voices: worth a look, not errors."""
-        return [*cast_warnings(self.analysis.cast), *self.casting.assignment.warnings]
+        """Shared aliases, shared voices, stale corrections: worth a look, not errors."""
+        return [
+            *cast_warnings(self.analysis.cast),
+            *self.casting.assignment.warnings,
+            *(stale.message() for stale in self.analysis.stale),
+        ]
 
     def parts(self) -> list[tuple[str | None, tuple[Segment, ...]]]:
         if self.whole_text:
@@ -766,26 +1148,31 @@ class AnalyzeReport:
         return rows
 
     def to_json(self) -> dict[str, object]:
-        def seg(segment: Segment) -> dict[str, object]:
+        def seg(segment: Segment, line_id: str) -> dict[str, object]:
             return {
+                "id": line_id,
                 "start": segment.start,
                 "end": segment.end,
                 "kind": segment.kind.value,
                 "speaker": segment.speaker if segment.kind.is_speech else None,
                 "confidence": segment.confidence if segment.kind.is_speech else None,
+                "evidence": list(segment.evidence) if segment.kind.is_speech else [],
                 "text": segment.text,
             }
 
+        def segs(ch: ChapterAnalysis) -> list[dict[str, object]]:
+            return [seg(s, i) for s, i in zip(ch.segments, ch.ids, strict=True)]
+
         result: dict[str, object] = {}
         if self.whole_text:
-            result["segments"] = [seg(s) for s in self.analysis.chapters[0].segments]
+            result["segments"] = segs(self.analysis.chapters[0])
         else:
             result["chapters"] = [
                 {
                     "number": ch.chapter.number,
                     "title": ch.chapter.title,
                     "source": ch.chapter.source,
-                    "segments": [seg(s) for s in ch.segments],
+                    "segments": segs(ch),
                 }
                 for ch in self.analysis.chapters
             ]
@@ -797,9 +1184,17 @@ class AnalyzeReport:
 
 
 def analyze_input(
-    input_path: Path, cast_path: Path | None = None, voices_dirs: Sequence[Path] = ()
+    input_path: Path,
+    cast_path: Path | None = None,
+    voices_dirs: Sequence[Path] = (),
+    lines_path: Path | None = None,
+    *,
+    corrections: Corrections | None = None,
 ) -> AnalyzeReport:
-    """Analyze a file, folder or EPUB with its cast: the data behind `narrator analyze`."""
+    """Analyze a file, folder or EPUB with its cast and line corrections (`narrator analyze`).
+
+    `corrections`, when given, is used instead of reading them from `lines_path`.
+    """
     whole_text = input_path.is_file() and input_path.suffix.lower() in TEXT_SUFFIXES
     if whole_text:
         text = read_text(input_path)
@@ -808,7 +1203,9 @@ def analyze_input(
     else:
         book = load_book(input_path)
     cast, _, managed = resolve_cast(input_path, cast_path)
-    analysis = analyze_book(book, cast, managed=managed)
+    if corrections is None:
+        corrections = resolve_corrections(input_path, lines_path)
+    analysis = analyze_book(book, cast, managed=managed, corrections=corrections)
     return AnalyzeReport(analysis, cast_book(analysis, voices_dirs), whole_text)
 
 

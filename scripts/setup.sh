@@ -10,6 +10,8 @@ command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
+# The tests check read-along EPUBs with epubcheck (they are skipped without it).
+if [ "${1:-}" = "--dev" ] && [ ! -e /usr/share/java/epubcheck.jar ]; then need+=(epubcheck); fi
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${need[*]}" >&2

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+EPUBCHECK_JAR = Path("/usr/share/java/epubcheck.jar")  # where Debian's package puts it
 
 
 @pytest.fixture(autouse=True)
@@ -19,6 +20,8 @@ def _isolated_home(
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("NARRATOR_CACHE_DIR", str(home / "clips"))
+    monkeypatch.setenv("NARRATOR_STATE_DIR", str(home / "state"))
+    monkeypatch.delenv("NARRATOR_CACHE_MAX", raising=False)
     monkeypatch.delenv("NARRATOR_VOICES_DIR", raising=False)
 
 
@@ -26,6 +29,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     missing = {
         "espeak": shutil.which("espeak-ng") is None,
         "ffmpeg": shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
+        "epubcheck": not EPUBCHECK_JAR.exists() or shutil.which("java") is None,
     }
     for item in items:
         for mark, absent in missing.items():

@@ -48,7 +48,18 @@ def _render(tmp_path: Path, engine: str, *extra: str) -> tuple[Path, Path]:
     shutil.copy(CAST, tmp_path / "cast.toml")
     out = tmp_path / "out"
     result = subprocess.run(
-        [*NARRATOR, "render", str(chapter), "--out", str(out), "--engine", engine, *extra],
+        [
+            *NARRATOR,
+            "render",
+            str(chapter),
+            "--out",
+            str(out),
+            "--engine",
+            engine,
+            "--format",
+            "mp3",
+            *extra,
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -81,7 +92,7 @@ def test_every_word_of_every_example_chapter_is_in_its_transcript(tmp_path: Path
     shutil.copytree(ROOT / "examples" / "arc", arc)
     out = tmp_path / "out"
     subprocess.run(
-        [*NARRATOR, "render", str(arc), "--out", str(out), "--engine", "fake", "--no-m4b"],
+        [*NARRATOR, "render", str(arc), "--out", str(out), "--engine", "fake", "--format", "mp3"],
         check=True,
         capture_output=True,
     )
@@ -119,7 +130,7 @@ def test_a_real_render_killed_midway_leaves_no_broken_file_and_resumes(tmp_path:
     arc = tmp_path / "arc"
     shutil.copytree(ROOT / "examples" / "arc", arc)
     out = tmp_path / "out"
-    command = [*NARRATOR, "render", str(arc), "--out", str(out), "--jobs", "2"]
+    command = [*NARRATOR, "render", str(arc), "--out", str(out), "--jobs", "2", "--format", "both"]
     process = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
@@ -128,8 +139,10 @@ def test_a_real_render_killed_midway_leaves_no_broken_file_and_resumes(tmp_path:
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)  # the command and its workers, as kill -9 would
     process.wait()
-    (book_dir,) = out.iterdir()
-    for path in book_dir.glob("*"):
+    book_dir = out / "Arc"
+    mp3_dir = out / "Arc (MP3)"
+    assert mp3_dir.is_dir()
+    for path in [*book_dir.glob("*"), *mp3_dir.glob("*")]:
         if path.suffix in {".mp3", ".vtt", ".m4b"}:
             assert path.stat().st_size > 0
         if path.suffix == ".mp3":
@@ -138,5 +151,5 @@ def test_a_real_render_killed_midway_leaves_no_broken_file_and_resumes(tmp_path:
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     assert "skipped" in resumed.stdout and "rendered" in resumed.stdout
-    assert len(list(book_dir.glob("*.mp3"))) == 3
+    assert len(list(mp3_dir.glob("*.mp3"))) == 3
     assert len(list(book_dir.glob("*.m4b"))) == 1

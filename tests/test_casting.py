@@ -18,10 +18,11 @@ from narrator.casting import (
     merge_cast,
     validate_cast_voices,
     voice_for_label,
+    write_book_info,
     write_cast,
 )
 from narrator.errors import ConfigError, OutputError
-from narrator.model import Cast, Character, Gender, VoiceProfile
+from narrator.model import BookInfo, Cast, Character, Gender, VoiceProfile
 from narrator.voices import load_profiles
 
 F, M = Gender.FEMALE, Gender.MALE
@@ -183,9 +184,15 @@ TWO = '[[character]]\nname = "Jane"\n\n[[character]]\nname = "Lydia"\n'
         (
             '[narator]\nvoice = "man"\n',
             "[narator]",
-            "narator: unknown key; allowed: character, narrator, thoughts, pronunciations, reading",
+            "narator: unknown key; allowed: book, character, narrator, thoughts, pronunciations, "
+            "reading",
         ),
-        ('title = "Book"\n', "title", "title: unknown key; allowed: character"),
+        (
+            'title = "Book"\n',
+            "title",
+            "title: unknown key; allowed: book, character, narrator, thoughts, pronunciations, "
+            "reading; it belongs in the [book] table",
+        ),
         ('narrator = "man"\n', "narrator", 'narrator: must be a table: [narrator] voice = "..."'),
         (
             '[narrator]\nvoice = "man"\nspeed = 2\n',
@@ -589,6 +596,82 @@ def test_thought_voice_is_kept_for_thoughts() -> None:
     cast = Cast(thought_voice="f-adult")
     assignment = assign_voices(chars(("Ann", F)), cast, SMALL, {"Ann": 30})
     assert assignment.by_character == {"Ann": "f-young"}
+
+
+# ---------------------------------------------------------------------------- [book]
+
+
+def test_the_book_table_is_read_with_its_cover_beside_the_cast_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[book]\ntitle = "The Mine"\nauthor = "Ada Writer"\nnarrator = "Sam (espeak-ng)"\n'
+        'series = "Deep Works"\nseries_part = 2\nyear = 2024\n'
+        'description = """\nLine one.\nLine two.\n"""\nlanguage = "en-GB"\n'
+        'cover = "art/cover.jpg"\n',
+    )
+    assert load_cast(path).book == BookInfo(
+        title="The Mine",
+        author="Ada Writer",
+        narrator="Sam (espeak-ng)",
+        series="Deep Works",
+        series_part="2",
+        year=2024,
+        description="Line one.\nLine two.",
+        language="en-GB",
+        cover=tmp_path / "art" / "cover.jpg",
+    )
+    # Empty strings mean "not set", so the input's own metadata is used.
+    assert load_cast(write(tmp_path, '[book]\ntitle = ""\nseries = ""\n')).book == BookInfo()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[book]\nyear = "2024"\n', "cast.toml:2: book.year: must be a year such as 2024"),
+        ("[book]\ntitle = 3\n", "cast.toml:2: book.title: must be a string, got 3"),
+        ('[book]\nisbn = "1"\n', "cast.toml:2: book.isbn: unknown key; allowed: title,"),
+        ('book = "x"\n', "cast.toml:1: book: must be a table: [book]"),
+    ],
+)
+def test_book_table_errors_name_the_line_and_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, expected: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_cast(Path("cast.toml"))
+    assert str(caught.value).startswith(expected), str(caught.value)
+
+
+def test_the_book_table_is_written_once_then_only_changed_keys(tmp_path: Path) -> None:
+    path = tmp_path / "cast.toml"
+    info = BookInfo(title="Arc", author="Ada", narrator="narrator (espeak-ng)", year=2025)
+    write_book_info(path, info)
+    first = load_cast(path).book
+    assert (first.title, first.author, first.year, first.series) == ("Arc", "Ada", 2025, None)
+    text = path.read_text(encoding="utf-8")
+    # The author's edits and comments stay; a later run only sets what it was told to.
+    edited = text.replace('series = ""', 'series = "Tales"  # mine')
+    path.write_text(edited, encoding="utf-8")
+    write_book_info(path, replace(info, title="Other", author="Bo", series=None), ["title"])
+    book = load_cast(path).book
+    assert (book.title, book.author, book.series) == ("Other", "Ada", "Tales")
+    assert "# mine" in path.read_text(encoding="utf-8")
+    before = path.stat().st_mtime_ns
+    write_book_info(path, replace(info, title="Other"), ["title"])
+    assert path.stat().st_mtime_ns == before  # nothing changed: the file is left alone
+
+
+def test_the_book_table_joins_an_existing_cast_file(tmp_path: Path) -> None:
+    path = write(tmp_path, EXAMPLE)
+    cover = tmp_path / "art" / "c.png"
+    write_book_info(path, BookInfo(title="Pride", cover=cover))
+    cast = load_cast(path)
+    assert cast.book.title == "Pride" and cast.book.cover == cover
+    assert 'cover = "art/c.png"' in path.read_text(encoding="utf-8")
+    assert [c.name for c in cast.characters] == [
+        c.name for c in load_cast(write(tmp_path, EXAMPLE, "x.toml")).characters
+    ]
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -114,7 +115,11 @@ def test_render_with_the_fake_engine_prints_a_summary(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.stderr
     assert "clips synthesized" in result.stdout and "reused" in result.stdout
-    assert list((tmp_path / "out" / "Chapter").glob("*.mp3"))
+    # The default is one M4B per book, and the summary names every file it wrote.
+    m4b_path = tmp_path / "out" / "Chapter" / "Chapter.m4b"
+    assert m4b_path.exists() and not list((tmp_path / "out").rglob("*.mp3"))
+    assert str(m4b_path) in result.stdout
+    assert f"cast file written: {tmp_path / 'cast.toml'}" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -343,3 +348,65 @@ def test_dry_run_prints_the_plan(tmp_path: Path) -> None:
     assert "dry run" in result.stdout and "1 chapters to render" in result.stdout
     assert "clips to synthesize" in result.stdout
     assert not out.exists() and not (tmp_path / "cast.toml").exists()
+
+
+def test_render_formats_and_a_bad_format_exits_2(tmp_path: Path) -> None:
+    chapter = tmp_path / "chapter.txt"
+    chapter.write_text('"Hello," said Ann.\n', encoding="utf-8")
+    args = ["render", str(chapter), "--out", str(tmp_path / "out"), "--engine", "fake"]
+    result = runner.invoke(app, [*args, "--format", "both", "--epub"])
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "out" / "Chapter" / "Chapter.m4b").exists()
+    assert (tmp_path / "out" / "Chapter" / "Chapter.epub").exists()
+    assert list((tmp_path / "out" / "Chapter (MP3)").glob("01 - *.mp3"))
+    result = runner.invoke(app, [*args, "--format", "flac"])
+    assert result.exit_code == 2 and "flac" in result.stderr
+
+
+def test_cache_info_prune_and_clear(tmp_path: Path) -> None:
+    chapter = tmp_path / "chapter.txt"
+    chapter.write_text('"Hello," said Ann. "Hi," said Tom.\n', encoding="utf-8")
+    rendered = runner.invoke(
+        app, ["render", str(chapter), "--out", str(tmp_path / "out"), "--engine", "fake"]
+    )
+    assert rendered.exit_code == 0, rendered.stderr
+    info = runner.invoke(app, ["cache"])
+    assert info.exit_code == 0, info.stderr
+    assert info.stdout.startswith(f"clip cache: {os.environ['NARRATOR_CACHE_DIR']}\n")
+    clips = int(info.stdout.split("\n")[1].split()[0])
+    assert clips >= 2 and "limit 4.0 GB" in info.stdout
+    state = info.stdout.split("\n")[2]
+    assert state.startswith(f"render state: {os.environ['NARRATOR_STATE_DIR']}, ")
+    assert not state.startswith(f"render state: {os.environ['NARRATOR_STATE_DIR']}, 0 B")
+    pruned = runner.invoke(app, ["cache", "prune", "--max-size", "1"])
+    assert pruned.exit_code == 0 and "0 B in 0 clips left" in pruned.stdout, pruned.stdout
+    bad = runner.invoke(app, ["cache", "prune", "--max-size", "big"])
+    _one_line_error(bad, "--max-size", "not a size")
+    runner.invoke(app, ["render", str(chapter), "--out", str(tmp_path / "o2"), "--engine", "fake"])
+    cleared = runner.invoke(app, ["cache", "clear"])
+    assert cleared.exit_code == 0 and "freed" in cleared.stdout
+    assert "0 clips" in runner.invoke(app, ["cache"]).stdout
+
+
+def test_the_progress_bars_never_pass_their_totals() -> None:
+    import io
+
+    from rich.console import Console
+
+    from narrator.cli import _ProgressReporter
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=100)
+    reporter = _ProgressReporter(enabled=True, console=console)
+    with reporter:
+        reporter.run_started(chapters=2, clips=10)
+        reporter.chapter_started(1, 2, "One", 6)
+        reporter.clips_done(6, 10)
+        reporter.chapter_started(2, 2, "Two", 4)  # the first chapter is still encoding
+        reporter.clips_done(10, 10)
+        for number in (1, 2):
+            reporter.chapter_finished(
+                pipeline.ChapterResult(number, "x", None, None, "rendered", 1)
+            )
+        tasks = {task.description.split(":")[0]: task for task in reporter.progress.tasks}
+        assert (tasks["chapters"].completed, tasks["chapters"].total) == (2, 2)
+        assert (tasks["clips"].completed, tasks["clips"].total) == (10, 10)

@@ -419,14 +419,19 @@ def test_vtt_into_a_folder_path_is_an_output_error(tmp_path: Path) -> None:
 # --- M3U -----------------------------------------------------------------------------------
 
 
-def test_m3u_lists_relative_paths_with_durations(tmp_path: Path) -> None:
+def test_m3u_lists_relative_paths_with_durations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     book = tmp_path / "book"
     entries = [
         (book / "mp3" / "01 - Start.mp3", "Chapter 1: Start", 61_499),
         (book / "mp3" / "02.mp3", "Chapter 2\nwith a break", 1_800_600),
-        (Path("elsewhere.mp3"), "Kept as given", 999),
+        # Relative to the working directory, as `--out out` gives them: the playlist
+        # must still find it from its own folder.
+        (Path("book/03.mp3"), "Relative", 999),
     ]
-    m3u_path = book / "book.m3u"
+    m3u_path = Path("book") / "book.m3u"
     write_m3u(entries, m3u_path)
     assert m3u_path.read_text(encoding="utf-8").split("\n") == [
         "#EXTM3U",
@@ -434,8 +439,8 @@ def test_m3u_lists_relative_paths_with_durations(tmp_path: Path) -> None:
         "mp3/01 - Start.mp3",
         "#EXTINF:1801,Chapter 2 with a break",
         "mp3/02.mp3",
-        "#EXTINF:1,Kept as given",
-        "elsewhere.mp3",
+        "#EXTINF:1,Relative",
+        "03.mp3",
         "",
     ]
     assert files_in(book) == ["book.m3u"]

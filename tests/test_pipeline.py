@@ -5,11 +5,13 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,8 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from narrator import pipeline
-from narrator.errors import OutputError
+from narrator.casting import load_cast
+from narrator.errors import InputError, OutputError
 from narrator.export import read_vtt
+from narrator.layout import Format
 from narrator.load import read_text
 from narrator.model import Cast, Character, Gender, Kind
 
@@ -40,6 +44,9 @@ def _ffprobe(path: Path) -> dict:
 
 
 def _render(input_path: Path, out: Path, **kwargs: object) -> pipeline.RenderSummary:
+    """A render with the fake engine; chapter MP3s only unless a format is given."""
+    kwargs.setdefault("format", Format.MP3)
+    kwargs.setdefault("state_dir", out.parent / "state")
     options = pipeline.RenderOptions(out_dir=out, engine="fake", jobs=2, **kwargs)  # type: ignore[arg-type]
     return pipeline.render_book(input_path, options)
 
@@ -58,9 +65,17 @@ def arc(tmp_path: Path) -> Path:
 def test_a_folder_arc_becomes_tagged_chapters_an_m4b_and_a_playlist(
     arc: Path, tmp_path: Path
 ) -> None:
-    summary = _render(arc, tmp_path / "out")
+    summary = _render(arc, tmp_path / "out", format=Format.BOTH)
     book_dir = tmp_path / "out" / "Clockwork Arc"
-    mp3s = sorted(book_dir.glob("*.mp3"))
+    # One book per folder for a library scanner: the M4B here, the chapter MP3s beside it.
+    assert sorted(p.name for p in book_dir.iterdir()) == [
+        "Clockwork Arc.m4b",
+        "Clockwork Arc.srt",
+        "Clockwork Arc.vtt",
+        "metadata.json",
+    ]
+    mp3_dir = tmp_path / "out" / "Clockwork Arc (MP3)"
+    mp3s = sorted(mp3_dir.glob("*.mp3"))
     # Natural order: 10.txt is the third chapter, not the second.
     assert [p.name[:2] for p in mp3s] == ["01", "02", "03"]
     assert "Every Clock in Town" in mp3s[2].name
@@ -72,7 +87,7 @@ def test_a_folder_arc_becomes_tagged_chapters_an_m4b_and_a_playlist(
         assert cues and cues[-1].end_ms <= float(_ffprobe(mp3)["format"]["duration"]) * 1000 + 5
     m4b = _ffprobe(book_dir / "Clockwork Arc.m4b")
     assert [c["tags"]["title"] for c in m4b["chapters"]] == [ch.title for ch in summary.chapters]
-    playlist = (book_dir / "Clockwork Arc.m3u").read_text()
+    playlist = (mp3_dir / "Clockwork Arc.m3u").read_text()
     assert playlist.startswith("#EXTM3U") and playlist.count(".mp3") == 3
     assert summary.count("rendered") == 3 and summary.clips_synthesized > 0
     # The cast file is written beside the chapters so that voices stay the same next time.
@@ -81,9 +96,9 @@ def test_a_folder_arc_becomes_tagged_chapters_an_m4b_and_a_playlist(
 
 
 def test_a_second_run_with_nothing_changed_rewrites_no_file(arc: Path, tmp_path: Path) -> None:
-    _render(arc, tmp_path / "out")
+    _render(arc, tmp_path / "out", format=Format.BOTH)
     before = _mtimes(tmp_path / "out") | {"cast": (arc / "cast.toml").stat().st_mtime_ns}
-    again = _render(arc, tmp_path / "out")
+    again = _render(arc, tmp_path / "out", format=Format.BOTH)
     after = _mtimes(tmp_path / "out") | {"cast": (arc / "cast.toml").stat().st_mtime_ns}
     assert before == after
     assert again.count("skipped") == 3 and again.clips_synthesized == 0
@@ -91,7 +106,7 @@ def test_a_second_run_with_nothing_changed_rewrites_no_file(arc: Path, tmp_path:
 
 
 def test_changing_one_voice_redoes_only_that_characters_lines(arc: Path, tmp_path: Path) -> None:
-    first = _render(arc, tmp_path / "out")
+    first = _render(arc, tmp_path / "out", format=Format.BOTH)
     cast_path = arc / "cast.toml"
     text = cast_path.read_text()
     # Teodor first speaks in chapter 2: give him another voice.
@@ -101,9 +116,9 @@ def test_changing_one_voice_redoes_only_that_characters_lines(arc: Path, tmp_pat
     old_voice = text[voice_at:line_end]
     new_voice = 'voice = "old-man"' if "old-man" not in old_voice else 'voice = "deep-man"'
     cast_path.write_text(text[:voice_at] + new_voice + text[line_end:])
-    parts_dir = tmp_path / "out" / "Clockwork Arc" / pipeline.PARTS_DIR
+    (parts_dir,) = (tmp_path / "state").glob("renders/*/parts")
     parts_before = _mtimes(parts_dir)
-    second = _render(arc, tmp_path / "out")
+    second = _render(arc, tmp_path / "out", format=Format.BOTH)
     statuses = [ch.status for ch in second.chapters]
     assert statuses == ["skipped", "rendered", "rendered"]
     # The M4B is joined again, but the unchanged chapter's audio is not re-encoded for it.
@@ -169,10 +184,11 @@ def test_an_epub_arc_renders_with_its_metadata_and_cover(tmp_path: Path) -> None
         tmp_path / "bell.epub",
         EpubSpec(pages=tuple(pages), title="The Bell Tower", cover=tiny_png()),
     )
-    summary = _render(epub, tmp_path / "out")
+    summary = _render(epub, tmp_path / "out", format=Format.BOTH)
     assert len(summary.chapters) == 3
-    book_dir = tmp_path / "out" / "The Bell Tower"
-    first = _ffprobe(sorted(book_dir.glob("*.mp3"))[0])
+    # Audiobookshelf's layout: Author/Title.
+    book_dir = tmp_path / "out" / "Ada Writer" / "The Bell Tower"
+    first = _ffprobe(sorted(book_dir.with_name("The Bell Tower (MP3)").glob("*.mp3"))[0])
     assert first["format"]["tags"]["artist"] == "Ada Writer"
     assert first["format"]["tags"]["album"] == "The Bell Tower"
     m4b = _ffprobe(book_dir / "The Bell Tower.m4b")
@@ -209,7 +225,7 @@ def test_safe_file_names() -> None:
 def test_long_non_latin_titles_render(tmp_path: Path) -> None:
     chapter = tmp_path / "c.md"
     chapter.write_text("# " + "第一章" * 27 + '\n\n"Hi," said Ann.\n', encoding="utf-8")
-    summary = _render(chapter, tmp_path / "out", title="😀" * 70, m4b=True)
+    summary = _render(chapter, tmp_path / "out", title="😀" * 70, format=Format.BOTH)
     assert summary.count("rendered") == 1
     names = [p.name for p in (tmp_path / "out").rglob("*")]
     assert names and all(len(name.encode("utf-8")) <= 255 - 21 for name in names)
@@ -225,15 +241,23 @@ def test_temporary_files_left_by_a_killed_run_are_cleared(arc: Path, tmp_path: P
         ".Clockwork Arc.m4b.0badf00d.concat",
         ".Clockwork Arc.m4b.0badf00d.img",
         ".01 - x.1a2b3c4d.wav.tmp",
-        f"{pipeline.PARTS_DIR}/.0123abcd.m4a.1a2b3c4d.part",
     ]
-    (book_dir / pipeline.PARTS_DIR).mkdir()
     for name in leftovers:
         (book_dir / name).write_bytes(b"half")
     (book_dir / "notes.txt").write_text("mine")
+    layout = _layout(tmp_path / "out", "Clockwork Arc")
+    layout.parts_dir.mkdir(parents=True)
+    part = layout.parts_dir / ".0123abcd.m4a.1a2b3c4d.part"  # an AAC part cut short
+    part.write_bytes(b"half")
     _render(arc, tmp_path / "out", dry_run=False)
     assert not [name for name in leftovers if (book_dir / name).exists()]
+    assert not part.exists()
     assert (book_dir / "notes.txt").exists()
+
+
+def _layout(out: Path, name: str) -> pipeline.Layout:
+    """Where `_render` puts a book's folders and state."""
+    return pipeline.plan_layout(out, [name], Format.MP3, out.parent / "state")
 
 
 def _write_chapter(tmp_path: Path) -> Path:
@@ -287,12 +311,12 @@ def test_one_long_text_with_chapter_headings_becomes_chapters(tmp_path: Path) ->
         f"Chapter 1: The Shaft\n\n{body * 3}CHAPTER II\n\n{body * 2}Chapter 3: Light\n\n{body}",
         encoding="utf-8",
     )
-    summary = _render(book, tmp_path / "out", m4b=False, author="Ada Writer")
+    summary = _render(book, tmp_path / "out", author="Ada Writer")
     assert summary.chapters[0].title.endswith("The Shaft")
     first = _ffprobe(summary.chapters[0].mp3_path)["format"]["tags"]
     assert (first["artist"], first["album"]) == ("Ada Writer", "The Mine")
     assert len(summary.chapters) == 3
-    assert len(list((tmp_path / "out" / "The Mine").glob("*.mp3"))) == 3
+    assert len(list((tmp_path / "out" / "Ada Writer" / "The Mine").glob("*.mp3"))) == 3
 
 
 def test_pathological_text_is_spoken_without_markup_or_control_characters(tmp_path: Path) -> None:
@@ -380,12 +404,224 @@ def test_a_200000_word_paragraph_of_random_quotes_and_names_is_analysed() -> Non
     assert "".join(s.text for s in segments) == text
 
 
+# ---------------------------------------------------------------------------- book, layout, tags
+
+
+def _png(path: Path) -> Path:
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=teal:s=32x32:d=1",
+         "-frames:v", "1", "-y", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def _streams(path: Path) -> list[dict]:
+    done = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_streams", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)["streams"]
+
+
+def test_the_book_table_is_written_on_the_first_run_and_used_after(
+    arc: Path, tmp_path: Path
+) -> None:
+    cover = _png(tmp_path / "cover.png")
+    first = _render(arc, tmp_path / "out", title="The Clockwork Arc", author="Ada", cover=cover)
+    book = load_cast(arc / "cast.toml").book
+    assert (book.title, book.author, book.cover) == ("The Clockwork Arc", "Ada", cover)
+    assert book.narrator == "narrator (a test tone engine)" and book.language == "en"
+    assert first.cast_written
+    # Without the options, the next run finds the same book: no second copy elsewhere.
+    again = _render(arc, tmp_path / "out")
+    assert again.book_dir == first.book_dir == tmp_path / "out" / "Ada" / "The Clockwork Arc"
+    assert again.count("skipped") == 3 and not again.cast_written and not again.written
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["Ada"]
+    assert [p.name for p in (tmp_path / "out" / "Ada").iterdir()] == ["The Clockwork Arc"]
+
+
+def test_the_m4b_carries_every_tag_audiobook_apps_read(arc: Path, tmp_path: Path) -> None:
+    mutagen_mp4 = pytest.importorskip("mutagen.mp4")
+    (arc / "cast.toml").write_text(
+        '[book]\ntitle = "Clockwork"\nauthor = "Ada Writer"\nnarrator = "Sam Reed"\n'
+        'series = "Bell Street"\nseries_part = 2\nyear = 2024\n'
+        'description = "A shop of clocks."\nlanguage = "en"\ncover = "cover.png"\n',
+        encoding="utf-8",
+    )
+    _png(arc / "cover.png")
+    summary = _render(arc, tmp_path / "out", format=Format.M4B)
+    assert (
+        summary.m4b_path
+        == tmp_path / "out" / "Ada Writer" / "Bell Street" / "Clockwork" / "Clockwork.m4b"
+    )
+    info = _ffprobe(summary.m4b_path)
+    tags = info["format"]["tags"]
+    assert {k: tags.get(k) for k in ("title", "album", "artist", "album_artist", "composer")} == {
+        "title": "Clockwork",
+        "album": "Clockwork",
+        "artist": "Ada Writer",
+        "album_artist": "Ada Writer",
+        "composer": "Sam Reed",
+    }
+    assert (tags["genre"], tags["date"], tags["media_type"]) == ("Audiobook", "2024", "2")
+    assert tags["description"] == tags["comment"] == "A shop of clocks."
+    assert tags["grouping"] == "Bell Street #2"
+    titles = [ch.title for ch in summary.chapters]
+    # The QuickTime chapter track (a text stream ffprobe reads chapters from) ...
+    assert [c["tags"]["title"] for c in info["chapters"]] == titles
+    streams = _streams(summary.m4b_path)
+    assert any(s["codec_type"] == "data" and s.get("codec_tag_string") == "text" for s in streams)
+    assert any(s.get("disposition", {}).get("attached_pic") for s in streams)  # the cover
+    # ... and the Nero chpl atom, which mutagen reads.
+    m4b = mutagen_mp4.MP4(summary.m4b_path)
+    assert [c.title for c in m4b.chapters] == titles
+    assert m4b.chapters[1].start == pytest.approx(
+        float(info["chapters"][1]["start_time"]), abs=0.01
+    )
+    assert m4b.tags["stik"] == [2] and m4b.tags["©wrt"] == ["Sam Reed"]
+    assert m4b.tags["covr"][0].imageformat == mutagen_mp4.MP4Cover.FORMAT_PNG
+    # Audiobookshelf's own metadata file beside it.
+    meta = json.loads((summary.m4b_path.parent / "metadata.json").read_text())
+    assert meta["metadata"]["title"] == "Clockwork"
+    assert meta["metadata"]["authors"] == ["Ada Writer"]
+    assert meta["metadata"]["narrators"] == ["Sam Reed"]
+    assert meta["metadata"]["series"] == ["Bell Street #2"]
+    assert meta["metadata"]["description"] == "A shop of clocks."
+    assert [c["title"] for c in meta["chapters"]] == titles
+    assert meta["chapters"][1]["start"] == pytest.approx(m4b.chapters[1].start, abs=0.01)
+    # The book's transcript: the chapters' cues moved to where each chapter starts.
+    book_cues = read_vtt(summary.m4b_path.with_suffix(".vtt"))
+    assert book_cues[-1].end_ms <= float(info["format"]["duration"]) * 1000 + 5
+    second_start = round(float(info["chapters"][1]["start_time"]) * 1000)
+    before = [c for c in book_cues if c.start_ms < second_start]
+    after = [c for c in book_cues if c.start_ms >= second_start]
+    assert before[-1].end_ms <= second_start and after[0].start_ms - second_start < 2000
+    assert summary.m4b_path.with_suffix(".srt").read_text().startswith("1\n00:00:00,")
+
+
+def test_chapter_mp3s_carry_id3_title_album_artist_track_and_cover(
+    arc: Path, tmp_path: Path
+) -> None:
+    id3 = pytest.importorskip("mutagen.id3")
+    cover = _png(tmp_path / "cover.png")
+    summary = _render(arc, tmp_path / "out", author="Ada Writer", cover=cover)
+    for chapter in summary.chapters:
+        assert chapter.mp3_path is not None
+        tags = id3.ID3(chapter.mp3_path)
+        assert tags.version[:2] == (2, 3)
+        assert str(tags["TIT2"]) == chapter.title
+        assert str(tags["TALB"]) == "Clockwork Arc"
+        assert str(tags["TPE1"]) == "Ada Writer"
+        assert str(tags["TRCK"]) == f"{chapter.number}/3"
+        assert str(tags["TCOM"]) == "narrator (a test tone engine)"
+        (picture,) = tags.getall("APIC")
+        assert (
+            picture.mime == "image/png" and picture.type == 3 and picture.data == cover.read_bytes()
+        )
+        srt = chapter.vtt_path.with_suffix(".srt")  # type: ignore[union-attr]
+        assert srt.read_text().count(" --> ") == len(read_vtt(chapter.vtt_path))  # type: ignore[arg-type]
+
+
+def test_nothing_narrator_needs_between_runs_is_left_under_the_output_folder(
+    arc: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    old = out / "Clockwork Arc" / ".m4b-parts"  # where narrator 0.1 kept the M4B's parts
+    old.mkdir(parents=True)
+    (old / "x.m4a").write_bytes(b"old")
+    (out / "Clockwork Arc" / ".narrator-manifest.json").write_text("{}")
+    _render(arc, out, format=Format.BOTH, epub=True)
+    hidden = [p for p in out.rglob("*") if p.name.startswith(".")]
+    assert hidden == []
+    audio = [p for p in (out / "Clockwork Arc").iterdir() if p.suffix in {".mp3", ".m4a", ".m4b"}]
+    assert [p.name for p in audio] == ["Clockwork Arc.m4b"]
+
+
+def test_the_playlist_plays_from_its_own_folder_when_out_is_relative(
+    arc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    summary = _render(arc, Path("out"))
+    assert summary.m3u_path is not None
+    entries = [
+        line for line in summary.m3u_path.read_text().splitlines() if not line.startswith("#")
+    ]
+    assert len(entries) == 3
+    assert all((summary.m3u_path.parent / entry).is_file() for entry in entries)
+
+
+class _Recorder(pipeline.Reporter):
+    def __init__(self) -> None:
+        self.totals: tuple[int, int] | None = None
+        self.clips: list[tuple[int, int]] = []
+        self.finished = 0
+
+    def run_started(self, chapters: int, clips: int) -> None:
+        self.totals = (chapters, clips)
+
+    def clips_done(self, done: int, total: int) -> None:
+        self.clips.append((done, total))
+
+    def chapter_finished(self, result: pipeline.ChapterResult) -> None:
+        self.finished += 1
+
+
+def test_progress_counts_the_whole_run_and_never_passes_its_totals(
+    arc: Path, tmp_path: Path
+) -> None:
+    recorder = _Recorder()
+    options = pipeline.RenderOptions(
+        out_dir=tmp_path / "out", engine="fake", jobs=2, format=Format.BOTH
+    )
+    summary = pipeline.render_book(arc, options, recorder)
+    lines = sum(ch.lines for ch in summary.chapters)
+    assert recorder.totals == (3, lines)
+    assert all(done <= total == lines for done, total in recorder.clips)
+    assert [done for done, _ in recorder.clips] == sorted(done for done, _ in recorder.clips)
+    assert recorder.clips[-1] == (lines, lines) and recorder.finished == 3
+
+
+def test_a_read_along_epub_uses_the_chapter_cues(arc: Path, tmp_path: Path) -> None:
+    summary = _render(arc, tmp_path / "out", format=Format.M4B, epub=True)
+    assert summary.epub_path == tmp_path / "out" / "Clockwork Arc" / "Clockwork Arc.epub"
+    with zipfile.ZipFile(summary.epub_path) as epub:
+        smil = epub.read("EPUB/c002.smil").decode()
+        audio = [n for n in epub.namelist() if n.startswith("EPUB/audio/")]
+    assert audio == ["EPUB/audio/c001.m4a", "EPUB/audio/c002.m4a", "EPUB/audio/c003.m4a"]
+    # Chapter 2's overlay plays the cues of chapter 2, timed within its own audio.
+    assert summary.m4b_path is not None
+    info = _ffprobe(summary.m4b_path)
+    start, end = (round(float(info["chapters"][1][k]) * 1000) for k in ("start_time", "end_time"))
+    book_cues = read_vtt(summary.m4b_path.with_suffix(".vtt"))
+    expected = [c.start_ms - start for c in book_cues if start <= c.start_ms < end]
+    begins = [_clock_ms(value) for value in re.findall(r'clipBegin="([^"]+)"', smil)]
+    assert begins == expected and len(begins) > 5
+
+
+def _clock_ms(value: str) -> int:
+    hours, minutes, seconds = value.split(":")
+    return round((int(hours) * 3600 + int(minutes) * 60 + float(seconds)) * 1000)
+
+
+def test_a_cover_that_is_not_an_image_is_one_clear_error(arc: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "cover.png"
+    bad.write_text("not an image")
+    with pytest.raises(InputError, match=r"cover\.png: the cover must be a JPEG or PNG image"):
+        _render(arc, tmp_path / "out", cover=bad)
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_clip_longer_than_its_words_is_kept_and_the_book_renders(tmp_path: Path) -> None:
     # "{long}" makes the test engine answer with five times the audio, every time, as
     # espeak-ng does for a snore, a hum or a line in a script its voice spells out.
     chapter = tmp_path / "Hum.txt"
     chapter.write_text('The kettle sang. "Zzzzzzzzzz {long}," snored Tom.\n', encoding="utf-8")
-    options = pipeline.RenderOptions(out_dir=tmp_path / "out", engine="fake-faulty", m4b=False)
+    options = pipeline.RenderOptions(
+        out_dir=tmp_path / "out", engine="fake-faulty", format=Format.MP3, state_dir=tmp_path / "s"
+    )
     summary = pipeline.render_book(chapter, options)
     assert summary.count("rendered") == 1
     assert any("kept as the engine said it" in warning for warning in summary.warnings)
@@ -400,40 +636,35 @@ def _chapter(tmp_path: Path, name: str = "Tide.txt") -> Path:
     return chapter
 
 
-def test_symlinks_planted_in_the_output_folder_are_never_written_through(tmp_path: Path) -> None:
-    book_dir = tmp_path / "out" / "Tide"
-    book_dir.mkdir(parents=True)
+def test_links_planted_where_narrator_writes_are_never_written_through(tmp_path: Path) -> None:
+    layout = _layout(tmp_path / "out", "Tide")
+    layout.state_dir.mkdir(parents=True)
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
-    for name in (".narrator-manifest.json.tmp", ".01 - Tide.wav.tmp"):
-        (book_dir / name).symlink_to(victim)
-    _render(_chapter(tmp_path), tmp_path / "out", m4b=False)
-    assert victim.read_text() == "precious"
-
-
-def test_a_parts_folder_that_is_a_link_is_refused_and_not_cleaned(tmp_path: Path) -> None:
+    (layout.state_dir / "manifest.json.tmp").symlink_to(victim)  # the old fixed name
     book_dir = tmp_path / "out" / "Tide"
     book_dir.mkdir(parents=True)
     foreign = tmp_path / "music"
     foreign.mkdir()
     (foreign / "song.m4a").write_bytes(b"not narrator's")
-    (book_dir / pipeline.PARTS_DIR).symlink_to(foreign)
-    with pytest.raises(OutputError, match="is a link"):
-        _render(_chapter(tmp_path), tmp_path / "out", m4b=True)
+    (book_dir / ".m4b-parts").symlink_to(foreign)  # where narrator 0.1 kept its parts
+    assert _render(_chapter(tmp_path), tmp_path / "out").count("rendered") == 1
+    assert victim.read_text() == "precious"
     assert (foreign / "song.m4a").read_bytes() == b"not narrator's"
 
 
 def test_a_render_into_a_folder_another_render_is_writing_is_refused(tmp_path: Path) -> None:
     chapter = _chapter(tmp_path)
     book_dir = tmp_path / "out" / "Tide"
-    book_dir.mkdir(parents=True)
+    state_dir = _layout(tmp_path / "out", "Tide").state_dir
+    state_dir.mkdir(parents=True)
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import sys, time; from pathlib import Path; from narrator.files import lock_folder\n"
             "with lock_folder(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)",
-            str(book_dir),
+            str(state_dir),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -441,7 +672,7 @@ def test_a_render_into_a_folder_another_render_is_writing_is_refused(tmp_path: P
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
         with pytest.raises(OutputError) as caught:
-            _render(chapter, tmp_path / "out", m4b=False)
+            _render(chapter, tmp_path / "out")
         assert str(caught.value) == (
             f"another render is writing {book_dir} (pid {holder.pid}); wait for it to finish"
         )
@@ -449,15 +680,16 @@ def test_a_render_into_a_folder_another_render_is_writing_is_refused(tmp_path: P
         holder.kill()
         holder.wait()
     # The holder died without cleaning up: its lock went with it.
-    assert _render(chapter, tmp_path / "out", m4b=False).count("rendered") == 1
+    assert _render(chapter, tmp_path / "out").count("rendered") == 1
 
 
 def test_a_truncated_chapter_mp3_is_rendered_again(tmp_path: Path) -> None:
     chapter = _chapter(tmp_path)
-    first = _render(chapter, tmp_path / "out", m4b=False)
+    first = _render(chapter, tmp_path / "out")
     mp3 = first.chapters[0].mp3_path
+    assert mp3 is not None
     mp3.write_bytes(mp3.read_bytes()[: mp3.stat().st_size // 2])
-    second = _render(chapter, tmp_path / "out", m4b=False)
+    second = _render(chapter, tmp_path / "out")
     assert second.chapters[0].status == "rendered"
 
 
@@ -466,7 +698,7 @@ def test_an_output_folder_with_a_newline_in_its_name_gets_an_m4b(tmp_path: Path)
     for number in (1, 2):
         _chapter(tmp_path / "arc", f"{number}.txt")
     out = tmp_path / "line\nbreak"
-    summary = _render(tmp_path / "arc", out, m4b=True)
+    summary = _render(tmp_path / "arc", out, format=Format.M4B)
     assert summary.m4b_path is not None and summary.m4b_path.exists()
     assert len(_ffprobe(summary.m4b_path)["chapters"]) == 2
 
@@ -505,5 +737,5 @@ def test_sigterm_stops_a_render_like_ctrl_c_and_cleans_up(tmp_path: Path) -> Non
     assert run.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert not list(cache_tmp.iterdir())  # the pool's temporary clips are gone
-    book_dir = out / "Hang"
-    assert not [p.name for p in book_dir.iterdir() if p.name.startswith(".narrator.lock")]
+    state_dir = Path(os.environ["NARRATOR_STATE_DIR"])
+    assert not list(state_dir.rglob(".narrator.lock"))  # the lock went with the run

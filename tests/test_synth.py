@@ -29,6 +29,7 @@ from narrator.synth import (
     voice_known,
 )
 from narrator.synth.base import read_wav, spelled_letters, write_wav
+from narrator.synth.cache import DEFAULT_MAX_BYTES, default_max_bytes, parse_size
 from narrator.synth.fake import FAULT_DIR_ENV, START_FAULT_ENV, FakeEngine
 
 VOICE = VoiceSettings(engine_voice="gmw/en-us", rate_wpm=175, pitch=50, volume=1.0)
@@ -567,3 +568,55 @@ def test_kill_9_leaves_no_damaged_entry(tmp_path: Path) -> None:
         clip = cache.get(wav_path.stem)
         if clip is not None:  # whole, or else it reads as missing
             assert read_wav(clip.wav_path).duration_ms == clip.duration_ms
+
+
+# ---------------------------------------------------------------------------- cache size
+
+
+def _fill(cache: ClipCache, tmp_path: Path, count: int) -> list[str]:
+    """count clips, the first used longest ago."""
+    keys = [f"{n:02d}" * 32 for n in range(count)]
+    for age, key in enumerate(reversed(keys), start=1):
+        _store(cache, tmp_path, key)
+        sidecar = cache.wav_path(key).with_suffix(".json")
+        os.utime(sidecar, (1_000_000 - age * 10, 1_000_000 - age * 10))
+    return keys
+
+
+def test_prune_drops_the_least_recently_used_clips(cache: ClipCache, tmp_path: Path) -> None:
+    keys = _fill(cache, tmp_path, 4)
+    clip_bytes = cache.info().size_bytes // 4
+    assert cache.get(keys[0]) is not None  # reading a clip makes it the most recently used
+    freed = cache.prune(max_bytes=2 * clip_bytes + 10)
+    assert freed == 2 * clip_bytes
+    assert [key for key in keys if cache.get(key) is not None] == [keys[0], keys[3]]
+    assert cache.prune(max_bytes=10**9) == 0
+
+
+def test_cache_info_and_clear(cache: ClipCache, tmp_path: Path) -> None:
+    assert cache.info().clips == 0 and cache.info().size_bytes == 0
+    keys = _fill(cache, tmp_path, 3)
+    info = cache.info(max_bytes=123)
+    assert (info.clips, info.max_bytes, info.cache_dir) == (3, 123, cache.cache_dir)
+    assert info.size_bytes > 3 * 1000
+    (cache.cache_dir / "notes.txt").write_text("not a clip")
+    assert cache.clear() == info.size_bytes
+    assert all(cache.get(key) is None for key in keys) and cache.info().clips == 0
+    assert (cache.cache_dir / "notes.txt").exists()  # only its own files are removed
+
+
+def test_cache_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert default_max_bytes() == DEFAULT_MAX_BYTES
+    monkeypatch.setenv("NARRATOR_CACHE_MAX", "1.5G")
+    assert default_max_bytes() == 1_500_000_000
+    monkeypatch.setenv("NARRATOR_CACHE_MAX", "lots")
+    with pytest.raises(ConfigError, match="NARRATOR_CACHE_MAX: not a size: 'lots'"):
+        default_max_bytes()
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("123", 123), ("4G", 4_000_000_000), ("500 MB", 500_000_000), ("2k", 2000), ("1T", 10**12)],
+)
+def test_parse_size(text: str, size: int) -> None:
+    assert parse_size(text) == size

@@ -12,19 +12,24 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import platformdirs
 
-from narrator.errors import OutputError
+from narrator.errors import ConfigError, OutputError
 from narrator.model import Clip, VoiceSettings
 from narrator.synth.base import read_wav
 
 CACHE_DIR_ENV = "NARRATOR_CACHE_DIR"
+CACHE_MAX_ENV = "NARRATOR_CACHE_MAX"
+# 22050 Hz 16-bit mono is 159 MB per hour of speech: 4 GB keeps about 25 hours of clips,
+# enough for a long book to re-render with one voice changed without synthesizing the rest.
+DEFAULT_MAX_BYTES = 4 * 1000**3
 _FORMAT_VERSION = 1
 _STALE_TEMP_S = 24 * 3600
 
@@ -35,6 +40,36 @@ def default_cache_dir() -> Path:
     if configured:
         return Path(configured).expanduser()
     return Path(platformdirs.user_cache_dir("narrator")) / "clips"
+
+
+def parse_size(text: str) -> int:
+    """A size such as "4G", "500M", "1.5GB" or "123456" (bytes), in bytes; ValueError if bad."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)b?\s*", text, re.IGNORECASE)
+    if match is None:
+        raise ValueError(f"not a size: {text!r} (e.g. 4G, 500M)")
+    unit = 1000 ** " kmgt".index(match.group(2).lower() or " ")
+    return int(float(match.group(1)) * unit)
+
+
+def default_max_bytes() -> int:
+    """$NARRATOR_CACHE_MAX (e.g. "10G"), else DEFAULT_MAX_BYTES."""
+    configured = os.environ.get(CACHE_MAX_ENV)
+    if not configured:
+        return DEFAULT_MAX_BYTES
+    try:
+        return parse_size(configured)
+    except ValueError as exc:
+        raise ConfigError(f"{CACHE_MAX_ENV}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """What the clip cache holds."""
+
+    cache_dir: Path
+    clips: int
+    size_bytes: int
+    max_bytes: int
 
 
 def clip_key(text: str, settings: VoiceSettings, engine_id: str) -> str:
@@ -95,6 +130,8 @@ class ClipCache:
         except (OSError, ValueError):
             self.discard(key)
             return None
+        with contextlib.suppress(OSError):  # its use time, for least-recently-used eviction
+            os.utime(sidecar_path)
         return Clip(key=key, wav_path=wav_path, duration_ms=info.duration_ms)
 
     def put(self, key: str, wav_path: Path) -> Clip:
@@ -137,6 +174,49 @@ class ClipCache:
             _remove_folder(path)
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+    def _entries(self) -> list[tuple[float, int, str]]:
+        """(last use, bytes, key) of every entry; the sidecar's mtime is its last use."""
+        entries: list[tuple[float, int, str]] = []
+        if not self.cache_dir.is_dir():
+            return entries
+        for sidecar in self.cache_dir.glob("??/*.json"):
+            key = sidecar.stem
+            with contextlib.suppress(OSError):
+                used = sidecar.stat().st_mtime
+                size = sidecar.stat().st_size + self.wav_path(key).stat().st_size
+                entries.append((used, size, key))
+        return entries
+
+    def info(self, max_bytes: int | None = None) -> CacheInfo:
+        """How many clips the cache holds and their size on disk."""
+        entries = self._entries()
+        limit = max_bytes if max_bytes is not None else default_max_bytes()
+        return CacheInfo(self.cache_dir, len(entries), sum(e[1] for e in entries), limit)
+
+    def prune(self, max_bytes: int | None = None) -> int:
+        """Drop the least recently used clips until the cache fits max_bytes; bytes freed."""
+        limit = max_bytes if max_bytes is not None else default_max_bytes()
+        entries = sorted(self._entries())
+        total = sum(size for _, size, _ in entries)
+        freed = 0
+        for _, size, key in entries:
+            if total - freed <= limit:
+                break
+            self.discard(key)
+            freed += size
+        return freed
+
+    def clear(self) -> int:
+        """Remove every clip (and leftovers of killed runs); bytes freed."""
+        freed = sum(size for _, size, _ in self._entries())
+        for entry in self._entries():
+            self.discard(entry[2])
+        for folder in self.cache_dir.glob("??"):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty: never anything that is not ours
+        shutil.rmtree(self.cache_dir / "tmp", ignore_errors=True)
+        return freed
 
     def make_temp_dir(self) -> Path:
         """A private folder inside the cache for clips being rendered (same file system)."""

@@ -1,0 +1,144 @@
+"""Each kind of attribution evidence, alone: what it adds, and to whom."""
+
+from __future__ import annotations
+
+from narrator.attribute import features
+from narrator.attribute.features import Candidate, Context
+from narrator.attribute.ranker import load_weights, probabilities
+from narrator.attribute.sieves import run_sieves
+from narrator.model import Character, Gender
+from narrator.segment import segment_chapter
+
+TOM = Character("Tom", gender=Gender.MALE)
+ANA = Character("Ana", gender=Gender.FEMALE)
+MIRA = Character("Mira", gender=Gender.FEMALE)
+
+
+def _pools(text: str, cast: list[Character], evidence: features.Evidence) -> list[dict[str, dict]]:
+    """For each quotation, candidate name -> features, from one kind of evidence alone."""
+    ctx = Context(run_sieves(text, segment_chapter(text), cast))
+    out = []
+    for q in ctx.att.quotes:
+        pool: dict[str, Candidate] = {}
+        evidence(ctx, q, ctx.turn_of[q.para], pool)
+        out.append({name: c.features for name, c in pool.items()})
+    return out
+
+
+EXCHANGE = (
+    "Tom and Ana sat by the fire.\n\n"
+    '"Cold tonight," said Tom.\n\n'
+    '"It is."\n\n'
+    '"Pass the wood."\n\n'
+    '"Get it yourself," Ana said.\n'
+)
+
+
+def test_sieve_answer_names_the_sieve() -> None:
+    pools = _pools(EXCHANGE, [TOM, ANA], features.sieve_answer)
+    assert pools[0] == {"Tom": {"sieve": 1.0, "sieve=tag-name": 1.0}}
+    assert pools[3]["Ana"]["sieve=tag-name"] == 1.0
+
+
+def test_turn_taking_reads_neighbours_in_the_exchange() -> None:
+    pools = _pools(EXCHANGE, [TOM, ANA], features.turn_taking)
+    # "Pass the wood." (turn 3): Tom tagged two turns before, Ana tagged one turn after.
+    assert pools[2]["Tom"]["strong_t-2"] == 1.0
+    assert pools[2]["Ana"]["strong_t+1"] == 1.0
+    assert "strong_t-1" not in pools[2].get("Tom", {})
+
+
+def test_alternation_needs_someone_else_between() -> None:
+    pools = _pools(EXCHANGE, [TOM, ANA], features.alternation)
+    assert "alternates_tagged_back" in pools[2]["Tom"]
+    assert "alternates_tagged_ahead" in pools[1]["Ana"]
+
+
+def test_exchange_votes_count_tags_by_parity() -> None:
+    text = EXCHANGE + '\n"Fine," said Tom.\n\n"Good," said Ana.\n'
+    pools = _pools(text, [TOM, ANA], features.exchange_votes)
+    # Turn 2 ("It is.") shares its parity with Ana's two tags, not Tom's.
+    assert pools[1]["Ana"]["exchange_same"] > 0 and "exchange_other" not in pools[1]["Ana"]
+    assert pools[1]["Tom"]["exchange_other"] > 0 and "exchange_same" not in pools[1]["Tom"]
+
+
+def test_tag_gender_fits_and_clashes() -> None:
+    text = 'Tom and Ana waited.\n\n"Now?" she asked.\n'
+    pools = _pools(text, [TOM, ANA], features.tag_gender)
+    assert pools[0] == {}  # only adds to candidates others proposed
+    ctx = Context(run_sieves(text, segment_chapter(text), [TOM, ANA]))
+    q = ctx.att.quotes[0]
+    pool = {"Tom": Candidate("Tom"), "Ana": Candidate("Ana")}
+    features.tag_gender(ctx, q, ctx.turn_of[q.para], pool)
+    assert pool["Ana"].features == {"pronoun_gender_fits": 1.0}
+    assert pool["Tom"].features == {"pronoun_gender_clash": 1.0}
+
+
+def test_a_described_stranger_is_a_candidate_of_their_own() -> None:
+    text = 'Tom walked into the shop.\n\n"Buying or looking?" asked the shopkeeper.\n'
+    pools = _pools(text, [TOM], features.nameless)
+    assert pools[0] == {"the shopkeeper": {"described": 1.0}}
+
+
+def test_a_cast_epithet_is_not_a_stranger() -> None:
+    red = Character("Ana", aliases=("the redhead",), gender=Gender.FEMALE)
+    text = 'Tom waved.\n\n"Over here!" called the redhead.\n'
+    assert _pools(text, [TOM, red], features.nameless) == [{}]
+
+
+def test_addressees_answer_next_and_do_not_speak_now() -> None:
+    text = 'Tom and Ana waited.\n\n"Ana, are you ready?"\n\n"Almost."\n'
+    pools = _pools(text, [TOM, ANA], features.addressees)
+    assert pools[0]["Ana"] == {"addressed_here": 1.0}
+    assert pools[1]["Ana"] == {"addressed_before": 1.0}
+
+
+def test_on_stage_reads_the_paragraph_and_its_neighbours() -> None:
+    text = 'Mira came in.\n\nTom frowned at her. "Late again."\n\nAna laughed.\n'
+    pools = _pools(text, [TOM, ANA, MIRA], features.on_stage)
+    tom = pools[0]["Tom"]
+    assert tom["para_before"] == 1.0 and tom["para_subject"] == 1.0
+    assert pools[0]["Mira"]["prev_para_narr"] == 1.0
+    assert pools[0]["Ana"] == {"next_para_narr": 1.0}
+    assert tom["named_rank0"] == 1.0 and pools[0]["Mira"]["named_rank1"] == 1.0
+
+
+def test_recent_speakers_rank_by_recency() -> None:
+    pools = _pools(EXCHANGE, [TOM, ANA], features.recent_speakers)
+    assert pools[0] == {}
+    assert "spoke_rank0" in pools[1]["Tom"]
+
+
+def test_a_name_inside_the_quote_that_is_not_an_address() -> None:
+    text = 'Tom and Ana waited.\n\n"I told Ana we would wait."\n'
+    ctx = Context(run_sieves(text, segment_chapter(text), [TOM, ANA]))
+    q = ctx.att.quotes[0]
+    pool = {"Ana": Candidate("Ana"), "Tom": Candidate("Tom")}
+    features.named_inside(ctx, q, ctx.turn_of[q.para], pool)
+    assert pool["Ana"].features == {"named_inside": 1.0} and pool["Tom"].features == {}
+
+
+def test_first_person_narrator_is_on_stage_only_in_first_person() -> None:
+    first = 'I sat down. I was tired. I waited. I slept. I woke.\n\n"Who is there?"\n'
+    me = Character("Wyn", aliases=("I",), gender=Gender.FEMALE)
+    assert _pools(first, [me, TOM], features.first_person)[0] == {"Wyn": {"narrator": 1.0}}
+    third = 'He sat down. He was tired. She waited.\n\n"Who is there?"\n'
+    assert _pools(third, [me, TOM], features.first_person)[0] == {}
+
+
+def test_frequency_and_nameless_marks() -> None:
+    text = 'Tom ran. Tom hid. Tom waited.\n\n"Here," said the old man.\n'
+    ctx = Context(run_sieves(text, segment_chapter(text), [TOM]))
+    q = ctx.att.quotes[0]
+    pool = {"Tom": Candidate("Tom"), "the old man": Candidate("the old man")}
+    features.frequency(ctx, q, ctx.turn_of[q.para], pool)
+    assert pool["Tom"].features["log_count"] > 0
+    assert pool["the old man"].features == {"log_count": 0.0, "nameless": 1.0}
+
+
+def test_probabilities_sum_to_one_and_follow_the_weights() -> None:
+    weights = load_weights()
+    strong = Candidate("A", {"sieve": 1.0, "sieve=tag-name": 1.0})
+    weak = Candidate("B", {"addressed_here": 1.0})
+    p = probabilities([strong, weak], weights)
+    assert abs(sum(p) - 1) < 1e-9 and p[0] > 0.9
