@@ -212,6 +212,12 @@ def _is_hard_wrapped(text: str, lines: list[tuple[int, int]]) -> bool:
     return run_on == 0 or ending * 2 < run_on
 
 
+def paragraph_starts(text: str) -> list[int]:
+    """Where each paragraph starts (0 first): the one paragraph rule the program uses."""
+    starts = [a for a, _ in _paragraphs(text)]
+    return [0, *starts[1:]] if starts else [0]
+
+
 def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
     """Yield (start, end) of each paragraph's text, outer whitespace excluded."""
     lines = list(_lines(text))

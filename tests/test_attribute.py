@@ -324,3 +324,27 @@ def test_a_third_person_chapter_in_a_first_person_book_is_third_person() -> None
     assert run_sieves(text, segment.segment_chapter(text), cast, 1).person == 3
     short = '"Cold," he said.\n\n"It is," said Ana.\n'
     assert run_sieves(short, segment.segment_chapter(short), cast, 1).person == 1
+
+
+def test_a_scene_break_line_does_not_change_how_paragraphs_are_read() -> None:
+    # One paragraph per line; a `* * *` with blank lines around it must not turn the whole
+    # chapter into blank-line paragraphs for attribution (the segmenter's rule is the rule).
+    lines = [
+        "Tom and Dara walked to the mill.",
+        '"Is it far?" asked Dara.',
+        '"Not far."',
+        '"You said that an hour ago."',
+        '"And I was right then too," said Tom.',
+        "They walked on.",
+    ]
+    plain = "\n".join(lines) + "\n"
+    broken = "\n".join(lines[:3]) + "\n\n* * *\n\n" + "\n".join(lines[3:]) + "\n"
+    cast = [Character("Tom", gender=Gender.MALE), Character("Dara", gender=Gender.FEMALE)]
+
+    def speakers(text: str) -> list[str | None]:
+        out = attribute_speakers(text, segment.segment_chapter(text), cast)
+        return [s.speaker for s in out if s.kind is Kind.DIALOGUE]
+
+    assert speakers(plain) == ["Dara", "Tom", "Dara", "Tom"]
+    assert speakers(broken)[:2] == ["Dara", "Tom"]
+    assert speakers(broken)[3] == "Tom"

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field, replace
 
 from narrator.lexicon import SPEECH_VERB_ALT, SPEECH_VERB_RE
 from narrator.model import Character, Gender, Kind, Segment
+from narrator.segment import paragraph_starts
 
 NARRATOR = "Narrator"
 
@@ -421,12 +422,6 @@ _POV_RE = re.compile(
 _POV_LINE = 60  # a point-of-view heading is a short line of its own
 
 
-def _paragraph_starts(text: str) -> list[int]:
-    if re.search(r"\n[ \t]*\n", text):
-        return [0] + [m.end() for m in re.finditer(r"\n[ \t]*\n\s*", text)]
-    return [0] + [m.end() for m in re.finditer(r"\n", text)]
-
-
 def _strip_det(phrase: str) -> str:
     return re.sub(r"^(?i:the|a|an|one of the)\s+", "", phrase.strip()).lower()
 
@@ -446,7 +441,7 @@ class _Attributor:
         self.text = text
         self.segments = list(segments)
         self.cast = _CastIndex(characters, _lower_case_names(text, characters))
-        self.para_starts = _paragraph_starts(text)
+        self.para_starts = paragraph_starts(text)
         self.quotes: list[_Quote] = []
         for i, seg in enumerate(self.segments):
             if seg.kind.is_speech:
