@@ -35,6 +35,7 @@ from functools import lru_cache
 from importlib import resources
 
 from narrator.model import Character, Gender
+from narrator.names import LOWER, UPPER
 
 __all__ = ["count_mentions", "find_characters", "guess_gender"]
 
@@ -91,15 +92,15 @@ _titles(
 _FIRST_NAME_ROLES = frozenset({"sir", "uncle", "aunt", "master", "father", "mother"})
 
 _TITLE_ALT = "|".join(sorted((re.escape(t) for t in _ROLE_OF_TITLE), key=len, reverse=True))
-# Latin letters with accents count as letters ("Zoë", "José", "Élise").
-_UP = "A-ZÀ-ÖØ-Þ"
-_LOW = "a-zß-öø-ÿ"
+# Letters of any cased script count ("Zoë", "Éowyn", "Ōkami", "Анна", "Νίκος").
+_UP = UPPER
+_LOW = LOWER
 _WORD = rf"(?:[{_UP}][{_LOW}]*['’][{_UP}][{_LOW}]+|[{_UP}][{_LOW}]+(?:-[{_UP}]?[{_LOW}]+)*)"
 _WS = r"(?:[ \t]*\n[ \t]*|[ \t]+)"  # a line break inside a name is fine, a blank line is not
 _PARTICLE = r"(?:de|du|da|di|del|della|van|von|der|den|le|la|St\.)"
 _NAME_RE = re.compile(
-    rf"(?<![\w'’.-])(?:(?P<title>{_TITLE_ALT})\.?{_WS}(?P<initials>(?:[A-Z]\.{_WS}?)*))?"
-    rf"(?P<name>{_WORD}(?:{_WS}(?:[A-Z]\.{_WS}?)*(?:{_PARTICLE}{_WS})?{_WORD})*)"
+    rf"(?<![\w'’.-])(?:(?P<title>{_TITLE_ALT})\.?{_WS}(?P<initials>(?:[{_UP}]\.{_WS}?)*))?"
+    rf"(?P<name>{_WORD}(?:{_WS}(?:[{_UP}]\.{_WS}?)*(?:{_PARTICLE}{_WS})?{_WORD})*)"
     rf"(?!['’]?[{_UP}{_LOW}])"
 )
 _RANK_TITLES = sorted(
@@ -112,7 +113,7 @@ _RANK_TITLES = sorted(
     reverse=True,
 )
 _RANK_RE = re.compile(
-    rf"(?<![\w'’])[Tt]he{_WS}({'|'.join(_RANK_TITLES)})(?![\w'’-])(?!\.?{_WS}[A-Z])"
+    rf"(?<![\w'’])[Tt]he{_WS}({'|'.join(_RANK_TITLES)})(?![\w'’-])(?!\.?{_WS}[{_UP}])"
 )
 _OF_PLACE_RE = re.compile(
     r"(?<![\w'’])(Duke|Duchess|Earl|Count|Countess|Marquis|Prince|Princess|Lord|Lady|Baron|"

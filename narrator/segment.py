@@ -72,7 +72,7 @@ _ELISION_RE = re.compile(
 
 # Counting quote styles: an opening single quote, and speech tags after either style.
 _SINGLE_OPENING_RE = re.compile(r"(?:^|(?<=[\s(\[\u2014]))['\u2018](?=\w)")
-_TAG_AFTER = r"\s+(?:[A-Za-z]+\s+){0,2}(?:said|asked|replied|answered|cried|called|whispered)\b"
+_TAG_AFTER = r"\s+(?:[^\W\d_]+\s+){0,2}(?:said|asked|replied|answered|cried|called|whispered)\b"
 _SINGLE_TAG_RE = re.compile(r"[,!?\u2014-]['\u2019]" + _TAG_AFTER)
 _DOUBLE_TAG_RE = re.compile(r"[,!?\u2014-][\"\u201d\u00bb]" + _TAG_AFTER)
 
@@ -98,7 +98,7 @@ _CLAUSE_WORDS = _word_set(
     "following then there this dear dearest"
 )
 _CONJUNCTIONS = _word_set("and but or what which that when while if because who")
-_WORD_RE = re.compile(r"[A-Za-z]+")
+_WORD_RE = re.compile(r"[^\W\d_]+")  # letters of any script: `Éowyn`, `Анна`
 _DETERMINERS = _word_set("the a an this that his her my their our your its no some one")
 _MAX_THOUGHT_CHARS = 300  # longer unmarked italics are not taken for thoughts
 _TAG_WINDOW = 60  # characters of tag looked at on each side of a quote
