@@ -179,6 +179,15 @@ _PRONOUN_RE = re.compile(r"\b(?i:he|she)\b|\bI\b")
 _SENT_END_RE = re.compile(
     rf"(?<![{UPPER}])(?<!Mr)(?<!Mrs)(?<!Dr)(?<!St)(?<!Mlle)(?<!Mme)[.!?;]+(?=\s|$)"
 )
+# Capitals of any script, compiled once: the class is long, and these run per quotation.
+_PROPER_RE = re.compile(rf"(?:[{UPPER}][\w-]+)(?:\s+[{UPPER}][\w-]+)?")
+_DESC_SUBJECT_RE = re.compile(
+    rf"(?i:the|a|an|one of the|his|her|my|our|their)\s+(?:[\w-]+\s+){{0,3}}?"
+    rf"(?:(?i:{_NOUN_ALT})|[{UPPER}][\w-]+)\b"
+)
+_CAPITAL_NEXT_RE = re.compile(rf"\s+[{UPPER}]")
+_QUESTION_BEFORE_CAPITAL_RE = re.compile(rf"\?\s+(?=[{UPPER}])")
+_SENTENCE_BEFORE_CAPITAL_RE = re.compile(rf"[.!?]+\s+(?=[{UPPER}])")
 _ADVERB_RE = re.compile(r"(?:\w+ly|again|then|now|too|once|at last|at once|aloud|softly)\b")
 _CLOSE_MARKS = "\"'\u201d\u2019*"
 _ANSWER_START_RE = re.compile(
@@ -311,6 +320,9 @@ class _CastIndex:
                 lower_starts.add(re.escape(spelling.split()[0].lower()))
             elif is_caseless_letter(first):
                 caseless_starts.add(re.escape(first))
+            elif first.isupper() and len(spelling) > 2:
+                # A name shouted in capitals (`said ANNA`) is still the name.
+                alts.add(r"\s+".join(re.escape(w) for w in spelling.upper().split()))
             alts.add(alt)
         self.regex: re.Pattern[str] | None = None
         # Where a mention can start: a capital, or the first word of a description. Trying
@@ -771,18 +783,14 @@ class _Attributor:
         pm = re.match(r"(?i:he|she|I|they|we)\b", rest)
         if pm and (pm.group(0) != "i"):
             return "pronoun", pm.group(0).lower(), pos + pm.end()
-        dm = re.match(
-            rf"(?i:the|a|an|one of the|his|her|my|our|their)\s+(?:[\w-]+\s+){{0,3}}?"
-            rf"(?:(?i:{_NOUN_ALT})|[{UPPER}][\w-]+)\b",
-            rest,
-        )
+        dm = _DESC_SUBJECT_RE.match(rest)
         if dm:
             last = re.search(r"\S+$", dm.group(0))
             inner = self.mention_at.get(pos + last.start()) if last else None
             if inner is not None and inner.names and not inner.narr:
                 return "name", self._pick(inner.names, inner.start), inner.end
             return "desc", dm.group(0), pos + dm.end()
-        nm = re.match(rf"(?:[{UPPER}][\w-]+)(?:\s+[{UPPER}][\w-]+)?", rest)
+        nm = _PROPER_RE.match(rest)
         if nm is None:
             return None
         # `De Griers` (only `Griers` is a known name), `Mademoiselle` / `Mlle.` alone.
@@ -1097,7 +1105,7 @@ class _Attributor:
             )
             starts = starts or bool(_INTERJECTION_RE.search(before))
             ends = bool(re.match(r"\s*[,.!?;\u2014\"\u201d]", after)) or bool(
-                re.match(rf"\s+[{UPPER}]", after)
+                _CAPITAL_NEXT_RE.match(after)
             )
             if starts and ends and not re.search(r"\b(?:said|says|ask|tell)\w*\s*$", before):
                 q.vocatives.add(self._pick(m.names, m.start))
@@ -1288,7 +1296,7 @@ class _Attributor:
             inner = text[q.start : q.end]
             body = inner.rstrip(_CLOSE_MARKS + " \n")
             cut: int | None = None
-            for m in re.finditer(rf"\?\s+(?=[{UPPER}])", body):
+            for m in _QUESTION_BEFORE_CAPITAL_RE.finditer(body):
                 rest = body[m.end() :]
                 # A one-sentence answer ending the run, that names the asker (`Sure thing,
                 # red.`): a reply. Without the name it is as often the asker answering
@@ -1334,9 +1342,7 @@ class _Attributor:
                 continue
             if q.speaker not in q.vocatives:
                 return None
-            end = re.compile(rf"[.!?]+\s+(?=[{UPPER}])").search(
-                self.text, m.end, q.start + len(body)
-            )
+            end = _SENTENCE_BEFORE_CAPITAL_RE.search(self.text, m.end, q.start + len(body))
             return end.end() if end else None
         return None
 
