@@ -23,6 +23,7 @@ from tomlkit.items import AoT, Table
 
 from narrator.errors import ConfigError, OutputError
 from narrator.model import BookInfo, Cast, Character, Gender, VoiceProfile
+from narrator.names import name_key
 from narrator.voices import (
     PITCH_RANGE,
     RATE_WPM_RANGE,
@@ -98,7 +99,7 @@ def _parse_cast(data: dict[str, Any], text: str, path: Path) -> Cast:
     ]
     seen: dict[str, int] = {}
     for index, character in enumerate(characters, start=1):
-        folded = character.name.casefold()
+        folded = name_key(character.name)
         if folded in seen:
             raise fail(
                 "character",
@@ -257,13 +258,13 @@ def cast_warnings(cast: Cast) -> list[str]:
     where = shown_path(cast.path) if cast.path else "cast"
     owners: dict[str, list[str]] = {}
     for character in cast.characters:
-        for label in {character.name.casefold(), *(a.casefold() for a in character.aliases)}:
+        for label in {name_key(character.name), *(name_key(a) for a in character.aliases)}:
             owners.setdefault(label, []).append(character.name)
     warnings = []
     for label, names in sorted(owners.items()):
         if len(names) > 1:
             shown = next(
-                a for c in cast.characters for a in (c.name, *c.aliases) if a.casefold() == label
+                a for c in cast.characters for a in (c.name, *c.aliases) if name_key(a) == label
             )
             warnings.append(
                 f"{where}: {shown!r} names several characters ({', '.join(names)}); "
@@ -305,7 +306,7 @@ def _read_or_empty(path: Path | None) -> str:
 
 
 def _labels(character: Character) -> set[str]:
-    return {character.name.casefold(), *(a.casefold() for a in character.aliases)}
+    return {name_key(character.name), *(name_key(a) for a in character.aliases)}
 
 
 def merge_cast(cast: Cast, found: Sequence[Character]) -> list[Character]:
@@ -328,11 +329,11 @@ def merge_cast(cast: Cast, found: Sequence[Character]) -> list[Character]:
                 rank = min(rank, index)
                 # Fill what the author left out; never override what they wrote.
                 gender = gender or other.gender
-                known = {a.casefold() for a in aliases} | {character.name.casefold()}
+                known = {name_key(a) for a in aliases} | {name_key(character.name)}
                 for alias in (other.name, *other.aliases):
-                    if alias.casefold() not in known:
+                    if name_key(alias) not in known:
                         aliases.append(alias)
-                        known.add(alias.casefold())
+                        known.add(name_key(alias))
         ranked.append((rank, replace(character, aliases=tuple(aliases), gender=gender)))
     ranked.extend((i, c) for i, c in enumerate(found) if i not in claimed)
     ranked.sort(key=lambda pair: pair[0])  # stable: a cast entry before the found one it ties
@@ -678,15 +679,15 @@ def _with_blank_line(text: str) -> str:
 
 
 def _find_entry(entries: Iterable[Any], character: Character) -> Any:
-    by_name = character.name.casefold()
+    by_name = name_key(character.name)
     tables = [e for e in entries if isinstance(e, Table | dict)]
     for entry in tables:
-        if str(entry.get("name", "")).casefold() == by_name:
+        if name_key(str(entry.get("name", ""))) == by_name:
             return entry
     labels = _labels(character)
     for entry in tables:
         aliases = entry.get("aliases", [])
-        if isinstance(aliases, list) and {str(a).casefold() for a in aliases} & labels:
+        if isinstance(aliases, list) and {name_key(str(a)) for a in aliases} & labels:
             return entry
     return None
 

@@ -239,3 +239,17 @@ def test_accented_names() -> None:
     assert {"Zoë", "Zoë Laurent"} <= set(_by_alias(found, "Zoë").aliases)
     assert _by_alias(found, "José").gender == Gender.MALE
     assert guess_gender("Zoë") == Gender.FEMALE
+
+
+def test_names_in_other_scripts_are_discovered_like_plain_ones() -> None:
+    # Written for this test: the same story with the names spelled four ways.
+    story = """\
+{a} came down to the harbour at dawn. "Where is the ship?" asked {a}. Nobody answered
+{a}, so she waited. Later {b} arrived with the lanterns, and {b} sat down. "It sailed,"
+said {b}. Then {c} came, and {c} laughed. "We walk," replied {c}. {d} said nothing, but
+{d} pointed at the sea. Everyone followed {d} to the road.
+"""
+    plain = find_characters([story.format(a="Eowyn", b="Anna", c="Okami", d="Nikos")])
+    world = find_characters([story.format(a="Éowyn", b="Анна", c="Ōkami", d="Νίκος")])
+    assert {c.name for c in plain} == {"Eowyn", "Anna", "Okami", "Nikos"}
+    assert {c.name for c in world} == {"Éowyn", "Анна", "Ōkami", "Νίκος"}

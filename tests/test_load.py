@@ -98,6 +98,12 @@ def test_decode_utf16_without_bom(codec: str) -> None:
     assert decode_text(text.encode(codec), "x.txt") == text
 
 
+def test_letters_typed_with_combining_accents_become_one_letter() -> None:
+    # `É` as E + U+0301 (macOS, some editors) is the `É` a cast file spells.
+    decomposed = '"Where?" asked E\u0301owyn and O\u0304kami.'
+    assert decode_text(decomposed.encode("utf-8"), "x.txt") == '"Where?" asked Éowyn and Ōkami.'
+
+
 def test_decode_normalises_mixed_newlines() -> None:
     text = decode_text(b"one\r\ntwo\rthree\nfour\r\n\r\nfive\r", "x.txt")
     assert text == "one\ntwo\nthree\nfour\n\nfive\n"

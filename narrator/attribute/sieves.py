@@ -59,6 +59,7 @@ from narrator.names import (
     could_be_name,
     fold_accents,
     is_caseless_letter,
+    match_form,
     name_key,
 )
 
@@ -268,7 +269,7 @@ class _CastIndex:
                     self.narrator = self.narrator or ch.name
                     continue
                 key = name_key(alias)
-                spellings.add(" ".join(fold_accents(alias).split()))
+                spellings.add(match_form(alias))
                 if ch.name not in self.by_alias.setdefault(key, []):
                     self.by_alias[key].append(ch.name)
                 words = alias.split()
@@ -280,7 +281,7 @@ class _CastIndex:
                 for w in words:
                     bare = w.rstrip(".,")
                     if len(bare) > 1 and could_be_name(bare) and bare.lower() not in _NOT_NAMES:
-                        spellings.add(fold_accents(bare))
+                        spellings.add(match_form(bare))
                         names = derived.setdefault(name_key(bare), [])
                         if ch.name not in names:
                             names.append(ch.name)

@@ -25,6 +25,7 @@ from typing import Any
 from narrator.errors import ConfigError, EngineError, ToolMissingError
 from narrator.model import VoiceSettings
 from narrator.synth.base import count_words, split_voice, write_wav
+from narrator.synth.language import language_stretches, stretch_settings
 
 _INSTALL_HINT = "espeak-ng is not installed: apt-get install espeak-ng"
 # The names pyttsx3's own loader tries on Linux and macOS.
@@ -194,17 +195,23 @@ class EspeakEngine:
         if not spoken:
             raise EngineError("cannot speak an empty line")
         self._check_voice(voice.engine_voice)
-        pieces = split_long_text(spoken)
+        # A stretch in another script is spoken by that language's voice (language.py).
+        pieces = [
+            (piece, stretch_settings(voice, stretch.language, self._bases))
+            for stretch in language_stretches(spoken)
+            if stretch.text.strip()
+            for piece in split_long_text(stretch.text.strip())
+        ]
         if len(pieces) == 1:
-            self._speak(spoken, voice, wav_path)
+            self._speak(pieces[0][0], pieces[0][1], wav_path)
             return
         # pyttsx3 grows its audio buffer by copying (quadratic): 3700 words took 62 s in
         # one utterance. Pieces of a sentence or so, joined as PCM, take linear time.
         pcm = bytearray()
         with tempfile.TemporaryDirectory(dir=wav_path.parent, prefix=".pieces-") as tmp_dir:
-            for number, piece in enumerate(pieces):
+            for number, (piece, settings) in enumerate(pieces):
                 piece_path = Path(tmp_dir) / f"{number}.wav"
-                self._speak(piece, voice, piece_path)
+                self._speak(piece, settings, piece_path)
                 with wave.open(str(piece_path), "rb") as piece_wav:
                     pcm += piece_wav.readframes(piece_wav.getnframes())
         write_wav(wav_path, bytes(pcm))
