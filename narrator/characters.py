@@ -131,11 +131,13 @@ _PRONOUN_RE = re.compile(
 )
 # Object pronouns ("him", "her" not followed by a noun) are left out: after "Pell came and
 # sat next to her" the pronoun is someone else.
-# Russian patronymics ("Alexis Ivanovitch", "Polina Alexandrovna") say the gender.
-_MALE_PATRONYMIC_RE = re.compile(r"[a-z](?:itch|ich|itsch)$")
-_FEMALE_PATRONYMIC_RE = re.compile(r"(?:ovna|evna|ichna|ishna)$")
-_PREV_WORD_RE = re.compile(r"([A-Za-z]+)[^A-Za-z]*$")
-_NEXT_WORD_RE = re.compile(r"^(?:['’]s)?[\s,]*([A-Za-z]+)")
+# Russian patronymics ("Alexis Ivanovitch", "Polina Alexandrovna", "Анна Петровна") say
+# the gender.
+_MALE_PATRONYMIC_RE = re.compile(r"[a-z](?:itch|ich|itsch)$|[а-я](?:ович|евич|ич)$")
+_FEMALE_PATRONYMIC_RE = re.compile(r"(?:ovna|evna|ichna|ishna|овна|евна|ична|инична)$")
+# The words either side of a mention, in any script (`сказал Анна` has none in Latin).
+_PREV_WORD_RE = re.compile(r"([^\W\d_]+)[\W\d_]*$")
+_NEXT_WORD_RE = re.compile(r"^(?:['’]s)?[\s,]*([^\W\d_]+)")
 
 
 def _word_set(words: str) -> frozenset[str]:
@@ -837,7 +839,7 @@ def count_mentions(texts: Sequence[str], characters: Sequence[Character]) -> dic
     alts = "|".join(
         r"\s+".join(map(re.escape, a.split())) for a in sorted(owner, key=len, reverse=True)
     )
-    pattern = re.compile(rf"(?<![\w'’])(?:{alts})(?![\w'’]*[A-Za-z])")
+    pattern = re.compile(rf"(?<![\w'’])(?:{alts})(?![\w'’]*[^\W\d_])")
     for text in texts:
         for m in pattern.finditer(text):
             counts[owner[" ".join(m.group(0).split())]] += 1

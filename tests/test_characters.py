@@ -253,3 +253,14 @@ said {b}. Then {c} came, and {c} laughed. "We walk," replied {c}. {d} said nothi
     world = find_characters([story.format(a="Éowyn", b="Анна", c="Ōkami", d="Νίκος")])
     assert {c.name for c in plain} == {"Eowyn", "Anna", "Okami", "Nikos"}
     assert {c.name for c in world} == {"Éowyn", "Анна", "Ōkami", "Νίκος"}
+
+
+def test_cyrillic_patronymics_give_the_gender() -> None:
+    # Written for this test; no pronouns, so only the patronymic can tell.
+    story = (
+        "Анна Петровна came to the door. Иван Петрович stood up. Анна Петровна and "
+        "Иван Петрович looked at the rain. Later Анна Петровна left, and Иван Петрович "
+        "stayed by the fire."
+    )
+    genders = {c.name: c.gender for c in find_characters([story])}
+    assert genders == {"Анна Петровна": Gender.FEMALE, "Иван Петрович": Gender.MALE}

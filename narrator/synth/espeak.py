@@ -6,6 +6,8 @@ process and no threads of ours touching it (the pool's spawn workers), one save_
 runAndWait, then wait for the finished-utterance event with a timeout, with pyttsx3's
 "Audio saved to" print swallowed. A fresh engine speaks a warm-up line first, because its
 first runAndWait can return before the file is written.
+A stretch of a line in another script is spoken by that language's voice (synth/language.py),
+each stretch its own utterance, joined as PCM.
 """
 
 from __future__ import annotations
