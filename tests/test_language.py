@@ -157,3 +157,26 @@ def test_a_chapter_with_names_and_lines_in_other_scripts_renders_at_speaking_len
     assert 600 < spoken['"我们走吧,"'] < 3000
     # 27 spoken units in all, plus pauses between lines: nowhere near letter spelling.
     assert summary.duration_ms < 25000
+
+
+def test_the_issue_chapter_is_attributed_with_and_without_a_cast(tmp_path: Path) -> None:
+    # Written for this test: each name is mentioned once, as in the issue.
+    chapter = tmp_path / "gate.txt"
+    chapter.write_text(
+        'Rain fell on the gate.\n\n"Where is the ship?" asked Éowyn.\n\n'
+        '"It sailed at dawn," said Анна.\n\n"Then we walk," replied Ōkami.\n',
+        encoding="utf-8",
+    )
+    cast = tmp_path / "people.toml"
+    cast.write_text(
+        '[[character]]\nname = "Eowyn"\n\n[[character]]\nname = "Anna"\naliases = ["Анна"]\n\n'
+        '[[character]]\nname = "O\u0304kami"\n',
+        encoding="utf-8",
+    )
+
+    def speakers(cast_path: Path | None) -> list[str]:
+        segments = pipeline.analyze_input(chapter, cast_path).to_json()["segments"]
+        return [s["speaker"] for s in segments if s["speaker"]]  # type: ignore[index]
+
+    assert speakers(None) == ["Éowyn", "Анна", "Ōkami"]
+    assert speakers(cast) == ["Eowyn", "Anna", "Ōkami"]
