@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import array
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,14 @@ from narrator.export import read_vtt
 from narrator.model import Line, VoiceSettings
 from narrator.synth import ClipCache, SynthPool
 from narrator.synth.language import (
+    SWITCH_PAUSE_MS,
     Stretch,
+    ends_clause,
     language_stretches,
     language_voice,
     languages_without_voice,
     stretch_settings,
+    trim_switch_pause,
 )
 
 INSTALLED = ["gmw/en-us", "grk/el", "zle/ru", "zle/uk", "sit/cmn", "jpx/ja", "ko"]
@@ -76,6 +80,17 @@ def test_languages_without_voice_counts_the_lines_that_need_them() -> None:
     assert languages_without_voice(texts, INSTALLED) == {"km": 2, "lo": 1}
 
 
+def test_the_pause_inside_a_sentence_is_cut_at_a_switch_but_not_after_a_clause() -> None:
+    speech = array.array("h", [8000, -8000] * 2205).tobytes()  # 200 ms
+    silence = bytes(2 * 6615)  # 300 ms
+    trimmed = trim_switch_pause(speech + silence)
+    assert len(trimmed) == len(speech) + 2 * (SWITCH_PAUSE_MS * 22050 // 1000)
+    assert trim_switch_pause(speech) == speech
+    assert trim_switch_pause(silence) == silence[: 2 * (SWITCH_PAUSE_MS * 22050 // 1000)]
+    assert not ends_clause("said ") and not ends_clause("to the")
+    assert ends_clause("Follow me, ") and ends_clause("我们走吧。") and ends_clause("Stop!")
+
+
 def _line(text: str, index: int = 0) -> Line:
     return Line(index, text, text, "Narrator", "narrator", HIGH)
 
@@ -107,10 +122,15 @@ def test_espeak_speaks_greek_and_mandarin_in_those_languages_at_the_speakers_pit
         Line(2, greek, greek, "C", "c", VoiceSettings("grk/el+f3", 190, 80, 0.9)),
         Line(3, mandarin, mandarin, "A", "a", HIGH),
         Line(4, "The sea, Θάλασσα, is far.", "", "A", "a", HIGH),
+        Line(5, "said Анна", "", "A", "a", HIGH),
+        Line(6, "said", "", "A", "a", HIGH),
+        Line(7, "Анна", "", "A", "a", HIGH),
     ]
     with SynthPool("espeak", ClipCache(tmp_path), jobs=1) as pool:
         result = pool.synthesize(lines)
-    high, low, native, chinese, mixed = result.clips
+    high, low, native, chinese, mixed, said_anna, said, anna = result.clips
+    # No pause in the middle of `said Анна`: espeak-ng's 300 ms after `said` is cut.
+    assert said_anna.duration_ms < said.duration_ms + anna.duration_ms - 150
     # The English voice hands the Greek to the Greek voice: about as long as the Greek
     # voice itself, where letter-by-letter reading took several seconds a word.
     assert abs(high.duration_ms - native.duration_ms) < 0.15 * native.duration_ms

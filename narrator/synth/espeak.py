@@ -27,7 +27,12 @@ from typing import Any
 from narrator.errors import ConfigError, EngineError, ToolMissingError
 from narrator.model import VoiceSettings
 from narrator.synth.base import count_words, split_voice, write_wav
-from narrator.synth.language import language_stretches, stretch_settings
+from narrator.synth.language import (
+    ends_clause,
+    language_stretches,
+    stretch_settings,
+    trim_switch_pause,
+)
 
 _INSTALL_HINT = "espeak-ng is not installed: apt-get install espeak-ng"
 # The names pyttsx3's own loader tries on Linux and macOS.
@@ -215,7 +220,11 @@ class EspeakEngine:
                 piece_path = Path(tmp_dir) / f"{number}.wav"
                 self._speak(piece, settings, piece_path)
                 with wave.open(str(piece_path), "rb") as piece_wav:
-                    pcm += piece_wav.readframes(piece_wav.getnframes())
+                    frames = piece_wav.readframes(piece_wav.getnframes())
+                following = pieces[number + 1][1] if number + 1 < len(pieces) else None
+                if following not in (None, settings) and not ends_clause(piece):
+                    frames = trim_switch_pause(frames)  # `said Анна`: no gap before the name
+                pcm += frames
         write_wav(wav_path, bytes(pcm))
 
     def _speak(self, spoken: str, voice: VoiceSettings, wav_path: Path) -> None:

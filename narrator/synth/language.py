@@ -15,12 +15,14 @@ voice; `languages_without_voice` says which, for the run summary.
 
 from __future__ import annotations
 
+import array
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from narrator.model import VoiceSettings
+from narrator.synth.base import SAMPLE_RATE_HZ
 
 # The first word of a letter's Unicode name -> the language espeak-ng reads that script as.
 _SCRIPT_LANGUAGE = {
@@ -121,6 +123,31 @@ def stretch_settings(
     if own_base.strip() == base:
         return voice
     return replace(voice, engine_voice=f"{base}+{variant.strip()}" if variant else base)
+
+
+# espeak-ng ends every utterance with ~300 ms of silence (measured at 175 wpm); between two
+# stretches of one sentence that is a gap no reader makes, so it is cut to this.
+SWITCH_PAUSE_MS = 60
+_SILENCE_LEVEL = 300  # |sample| below this counts as silence (speech peaks near full scale)
+# Punctuation after which a reader pauses anyway, in Latin and CJK text.
+_CLAUSE_END = ".!?;:,\u2014\u3001\u3002\uff01\uff0c\uff1f\u2026\"'\u201d\u2019)"
+
+
+def ends_clause(text: str) -> bool:
+    """Whether a stretch ends a sentence or clause (then espeak-ng's pause after it is right)."""
+    stripped = text.rstrip()
+    return bool(stripped) and stripped[-1] in _CLAUSE_END
+
+
+def trim_switch_pause(pcm: bytes, keep_ms: int = SWITCH_PAUSE_MS) -> bytes:
+    """16-bit mono 22050 Hz PCM without its trailing silence beyond `keep_ms`."""
+    samples = array.array("h")
+    samples.frombytes(pcm[: len(pcm) - len(pcm) % 2])
+    end = len(samples)
+    while end > 0 and abs(samples[end - 1]) < _SILENCE_LEVEL:
+        end -= 1
+    keep = end + keep_ms * SAMPLE_RATE_HZ // 1000
+    return pcm[: 2 * min(keep, len(samples))]
 
 
 def languages_without_voice(texts: Iterable[str], installed: Sequence[str]) -> dict[str, int]:
