@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 from narrator.lexicon import SPEECH_VERB_ALT
 from narrator.model import Kind, Segment
+from narrator.names import UPPER
 
 # Costs of the readings the quote pairing can choose from (see _pair_marks).
 _MISMATCH = 1.0  # using a mark against its look (an opening-looking mark as a close)
@@ -671,10 +672,10 @@ def _segment_paragraph(
 # opens speech again. Used by some novelists and most translated fiction.
 
 _DASH_OPEN_RE = re.compile(r"(?:\u2014|\u2015|\u2013|--)[ \u00a0]?(?=[^\s\u2014\u2015\u2013-])")
-_DASH_AGAIN_RE = re.compile(r"\s(?:\u2014|\u2015|\u2013|--)[ \u00a0]?(?=[A-Z\u00c0-\u024f])")
+_DASH_AGAIN_RE = re.compile(rf"\s(?:\u2014|\u2015|\u2013|--)[ \u00a0]?(?=[{UPPER}])")
 _DASH_PARAGRAPHS = 3  # a text uses dash dialogue when this many paragraphs open with a dash
 _SPEAKER_WORDS = (
-    r"(?:he|she|I|they|we|[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*){0,2}"
+    rf"(?:he|she|I|they|we|[{UPPER}][\w'\u2019-]*(?:\s+[{UPPER}][\w'\u2019-]*){{0,2}}"
     r"|(?:the|a|an|his|her|my|their|our)\s+[\w-]+(?:\s+[\w-]+)?)"
 )
 _DASH_TAG_RE = re.compile(
