@@ -280,8 +280,8 @@ def language_warnings(lines: Iterable[Line], engine: str) -> list[str]:
         return []  # no other script: no need to start an engine to ask for its voices
     missing = languages_without_voice(texts, engine_voices(engine))
     return [
-        f"no {engine} voice speaks {language_name(language)}: {count} lines read in the "
-        "speaker's own voice"
+        f"no {engine} voice speaks {language_name(language)}: {count} "
+        f"line{'' if count == 1 else 's'} read in the speaker's own voice"
         for language, count in missing.items()
     ]
 
