@@ -202,12 +202,20 @@ class EspeakEngine:
         if not spoken:
             raise EngineError("cannot speak an empty line")
         self._check_voice(voice.engine_voice)
-        # A stretch in another script is spoken by that language's voice (language.py).
+        # A stretch in another script is spoken by that language's voice (language.py);
+        # neighbours spoken by the same voice stay one utterance.
+        runs: list[tuple[str, VoiceSettings]] = []
+        for stretch in language_stretches(spoken):
+            settings = stretch_settings(voice, stretch.language, self._bases)
+            if runs and runs[-1][1] == settings:
+                runs[-1] = (runs[-1][0] + stretch.text, settings)
+            else:
+                runs.append((stretch.text, settings))
         pieces = [
-            (piece, stretch_settings(voice, stretch.language, self._bases))
-            for stretch in language_stretches(spoken)
-            if stretch.text.strip()
-            for piece in split_long_text(stretch.text.strip())
+            (piece, settings)
+            for text_run, settings in runs
+            if text_run.strip()
+            for piece in split_long_text(text_run.strip())
         ]
         if len(pieces) == 1:
             self._speak(pieces[0][0], pieces[0][1], wav_path)
