@@ -6,6 +6,8 @@ import re
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from narrator.names import (
     CASELESS,
@@ -59,3 +61,11 @@ def test_name_key_ignores_case_accents_and_normal_form() -> None:
     assert name_key("Анна") == name_key("АННА") != name_key("Anna")
     assert name_key("Mrs.\n  Pell") == "mrs. pell"
     assert match_form(nfd) == "Eowyn"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_fold_accents_never_moves_an_offset(text: str) -> None:
+    folded = fold_accents(text)
+    assert len(folded) == len(text)
+    assert all(a == b or not b.isascii() for a, b in zip(folded, text, strict=True))
