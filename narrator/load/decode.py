@@ -1,8 +1,7 @@
 """Bytes -> text: guess the encoding, normalise newlines, refuse what is not text.
 
 The decoded string is what every later offset refers to, so the clean-up keeps it simple:
-newlines become \\n, the byte-order mark goes, stray control characters become spaces, and
-letters are NFC (one spelling for `É`, however it was typed).
+newlines become \\n, the byte-order mark goes, and stray control characters become spaces.
 """
 
 from __future__ import annotations
@@ -58,7 +57,8 @@ def decode_text(data: bytes, source: str) -> str:
     # Line and paragraph separators are newlines by another name.
     text = text.replace("\u2028", "\n").replace("\u2029", "\n\n").replace("\u0085", "\n")
     text = text.replace("\ufeff", "")
-    # One spelling per letter: `É` typed as E + combining accent is the `É` of the cast file.
+    # Letters are NFC, one spelling each: `É` typed as E + combining accent is the `É` of the
+    # cast file (offsets refer to this text).
     text = unicodedata.normalize("NFC", text)
     controls = len(_CONTROL_RE.findall(text))
     if controls and controls > _MAX_CONTROL_SHARE * len(text):
