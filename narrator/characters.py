@@ -35,7 +35,7 @@ from functools import lru_cache
 from importlib import resources
 
 from narrator.model import Character, Gender
-from narrator.names import LOWER, UPPER
+from narrator.names import LOWER, UPPER, name_key
 
 __all__ = ["count_mentions", "find_characters", "guess_gender"]
 
@@ -492,11 +492,27 @@ def find_characters(texts: Sequence[str], *, min_mentions: int = 2) -> list[Char
         elif vote < 0:
             f.she += 1
 
+    forms = _merge_spellings(forms)
     _add_rank_forms(texts, forms)
     people = [f for f in forms.values() if _looks_like_person(f) and not _is_plural(f, cap_mid)]
     clusters = _cluster(people)
     kept = sorted((c for c in clusters if c.count >= min_mentions), key=lambda c: -c.count)
     return [_to_character(c) for c in kept]
+
+
+def _merge_spellings(forms: dict[str, _Form]) -> dict[str, _Form]:
+    """`Éowyn` and `Eowyn`: one form, under the spelling used most, with both counts."""
+    groups: defaultdict[str, list[_Form]] = defaultdict(list)
+    for f in forms.values():
+        groups[name_key(f.text)].append(f)
+    merged: dict[str, _Form] = {}
+    for group in groups.values():
+        head, *others = sorted(group, key=lambda f: -f.count)
+        for other in others:
+            for stat in ("count", "mid", "person", "place", "det", "he", "she"):
+                setattr(head, stat, getattr(head, stat) + getattr(other, stat))
+        merged[head.text] = head
+    return merged
 
 
 def _add_rank_forms(texts: Sequence[str], forms: dict[str, _Form]) -> None:

@@ -264,3 +264,11 @@ def test_cyrillic_patronymics_give_the_gender() -> None:
     )
     genders = {c.name: c.gender for c in find_characters([story])}
     assert genders == {"Анна Петровна": Gender.FEMALE, "Иван Петрович": Gender.MALE}
+
+
+def test_one_name_spelled_with_and_without_accents_is_one_character() -> None:
+    story = (
+        'Éowyn came down to the harbour. "Where?" asked Éowyn. Later Eowyn sat by the fire, '
+        "and Eowyn laughed. Then Éowyn left."
+    )
+    assert [(c.name, c.aliases) for c in find_characters([story])] == [("Éowyn", ("Éowyn",))]
