@@ -379,3 +379,17 @@ def test_accents_case_and_normal_form_do_not_keep_a_name_from_its_cast_entry() -
 def test_a_caseless_name_is_found_inside_unspaced_text() -> None:
     text = '李明说："我们走吧。"\n'
     assert _speakers(text, [Character("李明")]) == ["李明"]
+
+
+def test_a_vocative_in_another_script_names_the_next_speaker() -> None:
+    from narrator.characters import find_characters
+
+    text = (
+        "Анна and Ōkami stood at the gate.\n\n"
+        '"Where is the ship, Анна?" asked Ōkami.\n\n"Gone."\n\n'
+        '"Gone where, Анна?"\n\n"To the sea, Ōkami."\n'
+    )
+    out = attribute_speakers(text, segment.segment_chapter(text), find_characters([text]))
+    lines = [s for s in out if s.kind.is_speech]
+    assert [s.speaker for s in lines] == ["Ōkami", "Анна", "Ōkami", "Анна"]
+    assert "addressed" in lines[1].evidence[0]
