@@ -31,7 +31,11 @@ from pathlib import Path
 
 SHARED = Path(os.environ.get("NARRATOR_SHARED", "/work/shared"))
 WEBFIC = SHARED / "bench" / "webfic"
-NOT_NAMES = {"I", "The", "A", "An", "Mr", "Mrs", "Ms", "Miss", "Dr", "Sergeant", "Captain"}
+# English words in aliases (titles, `Mum`): not names, so they stay as they are.
+NOT_NAMES = {
+    "I", "The", "A", "An", "Mr", "Mrs", "Ms", "Miss", "Dr", "Sergeant", "Captain", "Professor",
+    "Cadet", "Mum",
+}  # fmt: skip
 
 _CYRILLIC = dict(zip("abcdefghijklmnopqrstuvwxyz", "абкдефгхийклмнопкрстуввхыз", strict=True))
 _GREEK = dict(zip("abcdefghijklmnopqrstuvwxyz", "αβκδεφγηιικλμνοπκρστυβωξυζ", strict=True))
@@ -89,7 +93,12 @@ def _rewrite(folder: Path, convert: Callable[[str], str]) -> None:
     words: set[str] = set()
     for cast in folder.glob("*.toml"):
         words |= _name_words(cast)
-    forms = {w: convert(w) for w in words} | {w.upper(): convert(w).upper() for w in words}
+    # As written, shouted and (harrow-01 writes its names so) in lower case.
+    forms = {
+        **{w.lower(): convert(w).lower() for w in words},
+        **{w: convert(w) for w in words},
+        **{w.upper(): convert(w).upper() for w in words},
+    }
     pattern = re.compile(r"\b(" + "|".join(sorted(map(re.escape, forms), key=len)[::-1]) + r")\b")
     for path in [*folder.glob("*.txt"), *folder.glob("*.toml"), *folder.glob("*.jsonl")]:
         text = path.read_text(encoding="utf-8")

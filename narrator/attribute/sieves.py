@@ -321,9 +321,6 @@ class _CastIndex:
                 lower_starts.add(re.escape(spelling.split()[0].lower()))
             elif is_caseless_letter(first):
                 caseless_starts.add(re.escape(first))
-            elif first.isupper() and len(spelling) > 2:
-                # A name shouted in capitals (`said ANNA`) is still the name.
-                alts.add(r"\s+".join(re.escape(w) for w in spelling.upper().split()))
             alts.add(alt)
         self.regex: re.Pattern[str] | None = None
         # Where a mention can start: a capital, or the first word of a description. Trying
@@ -947,6 +944,11 @@ class _Attributor:
         titled = self.cast.by_title.get(value.lower().rstrip("."))
         if titled:
             return self._pick(titled, q.start), CONF_DESCRIPTIVE
+        # A cast name in other capitals (`said ANNA`): matching those everywhere would make
+        # every shouted `BRETT` a mention (PDNC: 2 quotations lost), so only in a tag.
+        known = self.cast.by_alias.get(name_key(value))
+        if known:
+            return self._pick(known, q.start), CONF_EXPLICIT
         # An unknown capitalised word: a name not in the cast (`Kai said`).
         return value, CONF_DESCRIPTIVE
 
