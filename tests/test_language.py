@@ -11,6 +11,7 @@ from test_synth import zero_crossings_per_s
 
 from narrator import pipeline
 from narrator.export import read_vtt
+from narrator.layout import Format
 from narrator.model import Line, VoiceSettings
 from narrator.synth import ClipCache, SynthPool
 from narrator.synth.language import (
@@ -163,7 +164,12 @@ def test_a_chapter_with_names_and_lines_in_other_scripts_renders_at_speaking_len
         encoding="utf-8",
     )
     options = pipeline.RenderOptions(
-        out_dir=tmp_path / "out", engine="espeak", jobs=2, cast_path=cast, m4b=False
+        out_dir=tmp_path / "out",
+        engine="espeak",
+        jobs=2,
+        cast_path=cast,
+        format=Format.MP3,
+        state_dir=tmp_path / "state",
     )
     summary = pipeline.render_book(chapter, options)
     assert not [w for w in summary.warnings if "voice speaks" in w]
