@@ -23,6 +23,7 @@ from tomlkit.items import AoT, Table
 
 from narrator.errors import ConfigError, OutputError
 from narrator.model import BookInfo, Cast, Character, Gender, VoiceProfile
+from narrator.names import name_key
 from narrator.voices import (
     PITCH_RANGE,
     RATE_WPM_RANGE,
@@ -98,7 +99,7 @@ def _parse_cast(data: dict[str, Any], text: str, path: Path) -> Cast:
     ]
     seen: dict[str, int] = {}
     for index, character in enumerate(characters, start=1):
-        folded = character.name.casefold()
+        folded = name_key(character.name)
         if folded in seen:
             raise fail(
                 "character",
@@ -257,13 +258,13 @@ def cast_warnings(cast: Cast) -> list[str]:
     where = shown_path(cast.path) if cast.path else "cast"
     owners: dict[str, list[str]] = {}
     for character in cast.characters:
-        for label in {character.name.casefold(), *(a.casefold() for a in character.aliases)}:
+        for label in {name_key(character.name), *(name_key(a) for a in character.aliases)}:
             owners.setdefault(label, []).append(character.name)
     warnings = []
     for label, names in sorted(owners.items()):
         if len(names) > 1:
             shown = next(
-                a for c in cast.characters for a in (c.name, *c.aliases) if a.casefold() == label
+                a for c in cast.characters for a in (c.name, *c.aliases) if name_key(a) == label
             )
             warnings.append(
                 f"{where}: {shown!r} names several characters ({', '.join(names)}); "
@@ -306,7 +307,7 @@ def _read_or_empty(path: Path | None) -> str:
 
 
 def _labels(character: Character) -> set[str]:
-    return {character.name.casefold(), *(a.casefold() for a in character.aliases)}
+    return {name_key(character.name), *(name_key(a) for a in character.aliases)}
 
 
 def merge_cast(cast: Cast, found: Sequence[Character]) -> list[Character]:
@@ -334,11 +335,11 @@ def merge_cast(cast: Cast, found: Sequence[Character]) -> list[Character]:
             rank = min(rank, index)
             # Fill what the author left out; never override what they wrote.
             gender = gender or other.gender
-            known = {a.casefold() for a in aliases} | {character.name.casefold()}
+            known = {name_key(a) for a in aliases} | {name_key(character.name)}
             for alias in (other.name, *other.aliases):
-                if alias.casefold() not in known:
+                if name_key(alias) not in known:
                     aliases.append(alias)
-                    known.add(alias.casefold())
+                    known.add(name_key(alias))
         ranked.append((rank, replace(character, aliases=tuple(aliases), gender=gender)))
     ranked.extend((i, c) for i, c in enumerate(found) if i not in claimed)
     ranked.sort(key=lambda pair: pair[0])  # stable: a cast entry before the found one it ties
@@ -698,16 +699,16 @@ class _EntryIndex:
     def add(self, entry: Any) -> None:
         if not isinstance(entry, Table | dict):
             return
-        self.by_name.setdefault(str(entry.get("name", "")).casefold(), entry)
+        self.by_name.setdefault(name_key(str(entry.get("name", ""))), entry)
         aliases = entry.get("aliases", [])
         if isinstance(aliases, list):
             for alias in aliases:
-                self.by_alias.setdefault(str(alias).casefold(), (self.count, entry))
+                self.by_alias.setdefault(name_key(str(alias)), (self.count, entry))
         self.count += 1
 
     def find(self, character: Character) -> Any:
         """The table naming `character`, else the first whose aliases share a label with it."""
-        entry = self.by_name.get(character.name.casefold())
+        entry = self.by_name.get(name_key(character.name))
         if entry is not None:
             return entry
         found = [self.by_alias[label] for label in _labels(character) if label in self.by_alias]

@@ -87,6 +87,7 @@ from narrator.segment import segment_chapter
 from narrator.stitch import pause_before_ms, stitch_chapter
 from narrator.synth import ClipCache, SynthPool, check_engine, clip_key, engine_id, engine_voices
 from narrator.synth.base import engine_class
+from narrator.synth.language import language_name, language_stretches, languages_without_voice
 from narrator.voices import check_profile_voices, load_profiles
 
 CAST_FILE_NAME = "cast.toml"
@@ -271,6 +272,19 @@ def check_voices_installed(casting: Casting, used: Iterable[str], engine: str) -
     installed = [voice for voice in offered if not voice.startswith("+")]
     variants = [voice[1:] for voice in offered if voice.startswith("+")]
     check_profile_voices([casting.profiles[v] for v in sorted(set(used))], installed, variants)
+
+
+def language_warnings(lines: Iterable[Line], engine: str) -> list[str]:
+    """One warning per language in `lines` that no installed voice of `engine` speaks."""
+    texts = [line.text for line in lines if not line.text.isascii()]
+    if not any(s.language for text in texts for s in language_stretches(text)):
+        return []  # no other script: no need to start an engine to ask for its voices
+    missing = languages_without_voice(texts, engine_voices(engine))
+    return [
+        f"no {engine} voice speaks {language_name(language)}: {count} "
+        f"line{'' if count == 1 else 's'} read in the speaker's own voice"
+        for language, count in missing.items()
+    ]
 
 
 def cast_book(analysis: Analysis, voices_dirs: Sequence[Path] = ()) -> Casting:
@@ -586,6 +600,9 @@ def _render_book(
     if todo:
         with timed("synthesize"):
             check_voices_installed(casting, summary.lines_per_voice, options.engine)
+            summary.warnings += language_warnings(
+                (line for plan in todo for line in plan[1]), options.engine
+            )
         clips_total = sum(len(lines) for _, lines, _ in todo)
         reporter.run_started(len(todo), clips_total)
         clips_before = 0

@@ -316,6 +316,16 @@ def test_merge_cast_keeps_the_found_order_and_fills_gaps() -> None:
     assert collins.aliases == ("Collins",)
 
 
+def test_cast_names_are_nfc_and_match_found_names_whatever_their_accents(tmp_path: Path) -> None:
+    # `Éowyn` typed with a combining accent in the cast file; the text says `Eowyn`.
+    cast = load_cast(write(tmp_path, '[[character]]\nname = "E\u0301owyn"\ngender = "female"\n'))
+    assert cast.characters[0].name == "\u00c9owyn"
+    merged = merge_cast(cast, [Character("Eowyn", ("Lady Eowyn",), F)])
+    assert [(c.name, c.aliases) for c in merged] == [("\u00c9owyn", ("Lady Eowyn",))]
+    with pytest.raises(ConfigError, match="already the name"):
+        load_cast(write(tmp_path, '[[character]]\nname = "Zoë"\n[[character]]\nname = "ZOE"\n'))
+
+
 def test_a_cast_written_from_found_characters_merges_back_to_the_same_list() -> None:
     found = [
         Character("Tom Hale", ("Tom", "Mr. Hale"), M),

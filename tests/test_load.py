@@ -7,6 +7,7 @@ import itertools
 import re
 import shutil
 import time
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -99,6 +100,12 @@ def test_decode_utf16_without_bom(codec: str) -> None:
     assert decode_text(text.encode(codec), "x.txt") == text
 
 
+def test_letters_typed_with_combining_accents_become_one_letter() -> None:
+    # `É` as E + U+0301 (macOS, some editors) is the `É` a cast file spells.
+    decomposed = '"Where?" asked E\u0301owyn and O\u0304kami.'
+    assert decode_text(decomposed.encode("utf-8"), "x.txt") == '"Where?" asked Éowyn and Ōkami.'
+
+
 def test_decode_normalises_mixed_newlines() -> None:
     text = decode_text(b"one\r\ntwo\rthree\nfour\r\n\r\nfive\r", "x.txt")
     assert text == "one\ntwo\nthree\nfour\n\nfive\n"
@@ -179,7 +186,9 @@ _PLAIN_TEXT = st.text(
 @settings(max_examples=200, deadline=None)
 @given(_PLAIN_TEXT, st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]))
 def test_decode_round_trips_unicode_text(text: str, codec: str) -> None:
-    assert decode_text(text.encode(codec), "x.txt") == text
+    # Up to NFC: `É` typed as two code points, or a CJK compatibility ideograph, comes
+    # back in its one canonical spelling.
+    assert decode_text(text.encode(codec), "x.txt") == unicodedata.normalize("NFC", text)
 
 
 # --- split_chapters -----------------------------------------------------------------------

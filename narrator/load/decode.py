@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 
 import charset_normalizer
 
@@ -57,6 +58,9 @@ def decode_text(data: bytes, source: str) -> str:
     # Line and paragraph separators are newlines by another name.
     text = text.replace("\u2028", "\n").replace("\u2029", "\n\n").replace("\u0085", "\n")
     text = text.replace("\ufeff", "")
+    # Letters are NFC, one spelling each: `É` typed as E + combining accent is the `É` of the
+    # cast file (offsets refer to this text).
+    text = unicodedata.normalize("NFC", text)
     controls = len(_CONTROL_RE.findall(text))
     if controls and controls > _MAX_CONTROL_SHARE * len(text):
         raise InputError(f"{source}: not a text file (mostly control characters)")

@@ -37,7 +37,11 @@ FAULT_DIR_ENV = "NARRATOR_FAKE_FAULT_DIR"
 START_FAULT_ENV = "NARRATOR_FAKE_START_FAULT"
 
 # Names in the style of espeak-ng, so voice profiles written for espeak work with the fake.
-_BASES = ("gmw/en", "gmw/en-gb-scotland", "gmw/en-gb-x-rp", "gmw/en-us", "roa/fr", "gmw/de")
+# A few voices for other scripts let tests see a line's language found or missing.
+_BASES = (
+    "gmw/en", "gmw/en-gb-scotland", "gmw/en-gb-x-rp", "gmw/en-us", "roa/fr", "gmw/de",
+    "grk/el", "zle/ru", "sit/cmn",
+)  # fmt: skip
 _VARIANTS = tuple(f"+{v}" for v in ("f1", "f2", "f3", "f4", "f5", "m1", "m2", "m3", "m7"))
 
 
