@@ -392,6 +392,10 @@ def assign_voices(
             )
         )
     by_character: dict[str, str] = {}
+    # The one who tells a first-person story (alias "I") reads their lines in the narrator's
+    # voice, the audiobook convention, unless the cast gives them a voice of their own.
+    storytellers = {n for n, c in everyone.items() if c.voice is None and _is_storyteller(c)}
+    by_character.update((n, narrator) for n in storytellers)
     for name, character in everyone.items():
         if character.voice is not None:
             if character.voice not in profiles:
@@ -442,11 +446,16 @@ def assign_voices(
                 f"voice {voice!r} is shared by main characters {', '.join(main)}; "
                 "add voice profiles or set voices in the cast file"
             )
-        if voice == narrator:
-            warnings.append(f"voice {voice!r} reads both the narration and {', '.join(names)}")
+        others = [n for n in names if n not in storytellers]
+        if voice == narrator and others:
+            warnings.append(f"voice {voice!r} reads both the narration and {', '.join(others)}")
     return Assignment(
         narrator=narrator, by_character=dict(sorted(by_character.items())), warnings=tuple(warnings)
     )
+
+
+def _is_storyteller(character: Character) -> bool:
+    return any(a.strip().lower() in ("i", "_narr") for a in character.aliases)
 
 
 def _pick_free(free: Sequence[VoiceProfile], gender: Gender | None) -> str | None:

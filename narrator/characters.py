@@ -30,14 +30,14 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 
 from narrator.model import Character, Gender
 from narrator.names import LOWER, UPPER, name_key
 
-__all__ = ["count_mentions", "find_characters", "guess_gender"]
+__all__ = ["count_mentions", "find_characters", "guess_gender", "name_the_narrator"]
 
 # Honorifics, grouped by the role they give: forms of one surname with titles of different
 # roles are different people ("Mr. Bennet", "Mrs. Bennet", "Miss Bennet").
@@ -504,6 +504,51 @@ def find_characters(texts: Sequence[str], *, min_mentions: int = 2) -> list[Char
     clusters = _cluster(people)
     kept = sorted((c for c in clusters if c.count >= min_mentions), key=lambda c: -c.count)
     return [_to_character(c) for c in kept]
+
+
+# The storyteller of a first-person book is named by the other characters (`Jake, come
+# here`) but hardly ever by the narration, which says "I". On the three first-person PDNC
+# dev novels the character with the highest ratio of quoted to narrated mentions is the
+# narrator each time (The Gambler 30:1, Styles 49:0, The Sun Also Rises 121:0).
+_NARRATOR_QUOTED = 10  # quoted mentions at least
+_NARRATOR_RATIO = 5  # quoted mentions per narrated one, at least
+_QUOTED_RE = re.compile(r"\"[^\"]*?(?:\"|\n[ \t]*\n|$)|\u201c[^\u201d]*?(?:\u201d|\n[ \t]*\n|$)")
+
+
+def name_the_narrator(texts: Sequence[str], characters: Sequence[Character]) -> list[Character]:
+    """In a first-person book, give "I" to the character the others name and the narration doesn't.
+
+    Call it only for a book told in the first person, with characters narrator found itself
+    (an author's cast says who "I" is with the alias "I"). Nobody clear: the list unchanged.
+    """
+    if any(a.lower() == "i" for c in characters for a in c.aliases):
+        return list(characters)
+    best: tuple[float, int] | None = None
+    for index, character in enumerate(characters):
+        names = sorted({character.name, *character.aliases}, key=len, reverse=True)
+        pattern = re.compile(
+            r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w-])"
+        )
+        quoted = narrated = 0
+        for text in texts:
+            spans = [(m.start(), m.end()) for m in _QUOTED_RE.finditer(text)]
+            starts = [a for a, _ in spans]
+            for m in pattern.finditer(text):
+                i = bisect_right(starts, m.start()) - 1
+                if i >= 0 and m.start() < spans[i][1]:
+                    quoted += 1
+                else:
+                    narrated += 1
+        if quoted >= _NARRATOR_QUOTED and quoted >= _NARRATOR_RATIO * narrated:
+            ratio = quoted / (narrated + 1)
+            if best is None or ratio > best[0]:
+                best = (ratio, index)
+    if best is None:
+        return list(characters)
+    out = list(characters)
+    who = out[best[1]]
+    out[best[1]] = replace(who, aliases=(*who.aliases, "I"))
+    return out
 
 
 def _merge_spellings(forms: dict[str, _Form]) -> dict[str, _Form]:

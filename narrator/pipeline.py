@@ -39,7 +39,7 @@ from narrator.casting import (
     write_book_info,
     write_cast,
 )
-from narrator.characters import find_characters
+from narrator.characters import find_characters, name_the_narrator
 from narrator.corrections import (
     Change,
     Corrections,
@@ -129,6 +129,8 @@ def candidate_characters(cast: Cast, texts: Sequence[str], *, managed: bool) -> 
     if cast.characters and not managed:
         return list(cast.characters)
     found = find_characters(texts)
+    if guess_narrative_person(texts) == 1:
+        found = name_the_narrator(texts, found)
     return merge_cast(cast, found) if cast.characters else found
 
 

@@ -364,6 +364,15 @@ def test_cast_narrator_voice_is_used_and_not_given_to_characters() -> None:
     assert "f-adult" not in assignment.by_character.values()
 
 
+def test_the_storyteller_reads_in_the_narrator_voice_unless_given_one() -> None:
+    wyn = Character("Wyn", aliases=("I",), gender=F)
+    assignment = assign_voices([wyn, *chars(("Bob", M))], Cast(), SMALL, {"Wyn": 30, "Bob": 9})
+    assert assignment.by_character["Wyn"] == assignment.narrator
+    assert not any("reads both" in w for w in assignment.warnings)
+    own = Cast(characters=(replace(wyn, voice="f-adult"),))
+    assert assign_voices([wyn], own, SMALL, {"Wyn": 30}).by_character["Wyn"] == "f-adult"
+
+
 def test_voices_match_gender_and_main_cast_never_share() -> None:
     found = chars(("Ann", F), ("Bob", M), ("Cat", F), ("Dan", M), ("Eve", F), ("Fay", F))
     counts = {c.name: 20 for c in found}

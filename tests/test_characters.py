@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from narrator.characters import count_mentions, find_characters, guess_gender
+from narrator.characters import count_mentions, find_characters, guess_gender, name_the_narrator
 from narrator.model import Character, Gender
 
 # An original story, written for these tests.
@@ -284,3 +284,17 @@ def test_one_name_spelled_with_and_without_accents_is_one_character() -> None:
         "and Eowyn laughed. Then Éowyn left."
     )
     assert [(c.name, c.aliases) for c in find_characters([story])] == [("Éowyn", ("Éowyn",))]
+
+
+def test_the_first_person_storyteller_is_the_one_the_others_name() -> None:
+    # Written for this test: "I" tells it; Nell is named by the others, Rudd by everyone.
+    scene = (
+        'Rudd came in from the rain. "Nell, you are late," Rudd said. I shrugged.\n\n'
+        '"Nell never hurries," said Mags, and Rudd laughed. "Sit down, Nell."\n\n'
+    )
+    characters = find_characters([scene * 6])
+    named = name_the_narrator([scene * 6], characters)
+    storyteller = [c.name for c in named if "I" in c.aliases]
+    assert storyteller == ["Nell"]
+    # Not enough evidence: nobody becomes "I".
+    assert name_the_narrator([scene], find_characters([scene])) == find_characters([scene])
