@@ -8,6 +8,7 @@ goes to a `Reporter`, results come back as data.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -19,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 
 import narrator
@@ -35,8 +37,23 @@ from narrator.casting import (
 )
 from narrator.characters import find_characters
 from narrator.errors import ConfigError, EngineError, OutputError
-from narrator.export import check_tools, encode_m4b_part, encode_mp3, join_m4b, write_m3u, write_vtt
+from narrator.export import (
+    MP3_BITRATE_KBPS,
+    check_tools,
+    encode_m4b_part,
+    encode_mp3,
+    join_m4b,
+    write_m3u,
+    write_vtt,
+)
 from narrator.load import TEXT_SUFFIXES, load_book, read_text
+from narrator.master import (
+    DEFAULT_LOUDNESS_LUFS,
+    MASTERING_VERSION,
+    LoudnessCheck,
+    mastering_for,
+    measure_loudness,
+)
 from narrator.model import (
     Book,
     Cast,
@@ -45,6 +62,7 @@ from narrator.model import (
     Clip,
     Kind,
     Line,
+    Pauses,
     Segment,
     Tags,
     VoiceProfile,
@@ -55,7 +73,13 @@ from narrator.segment import segment_chapter
 from narrator.stitch import pause_before_ms, stitch_chapter
 from narrator.synth import ClipCache, SynthPool, check_engine, clip_key, engine_id, engine_voices
 from narrator.synth.base import engine_class
-from narrator.voices import check_profile_voices, load_profiles
+from narrator.voices import (
+    VOICE_LEVEL_LUFS,
+    check_profile_voices,
+    level_gain_db,
+    load_profiles,
+    weighting_db,
+)
 
 CAST_FILE_NAME = "cast.toml"
 MANIFEST_NAME = ".narrator-manifest.json"
@@ -171,7 +195,7 @@ class Casting:
                 character.volume if character and character.volume is not None else profile.volume
             ),
         )
-        return Voice(profile_id, settings, profile.gain_db)
+        return Voice(profile_id, settings, level_gain_db(profile), weighting_db(profile))
 
     def speaker_voice(self, speaker: str) -> Voice:
         by_name = {character.name: character for character in self.characters}
@@ -194,7 +218,7 @@ class Casting:
                 settings.engine_voice, settings.rate_wpm, settings.pitch,
                 round(settings.volume * THOUGHT_VOLUME, 3),
             )  # fmt: skip
-            voice = Voice(voice.voice_id, softer, voice.gain_db)
+            voice = Voice(voice.voice_id, softer, voice.gain_db, voice.weighting_db)
         return speaker, voice
 
 
@@ -222,6 +246,13 @@ def cast_book(analysis: Analysis, voices_dirs: Sequence[Path] = ()) -> Casting:
 # ---------------------------------------------------------------------------- rendering
 
 
+class Preset(StrEnum):
+    """Output presets: how chapters are encoded and checked."""
+
+    DEFAULT = "default"  # small files to listen to: 64 kbit/s mono MP3 at espeak-ng's 22050 Hz
+    ACX = "acx"  # 44.1 kHz, 192 kbit/s CBR, room tone, loudness and peaks checked and reported
+
+
 @dataclass(frozen=True)
 class RenderOptions:
     """How to render: where to, with which engine, how many workers."""
@@ -232,10 +263,50 @@ class RenderOptions:
     jobs: int = 2
     dry_run: bool = False
     voices_dirs: tuple[Path, ...] = ()
-    bitrate_kbps: int = 64
+    bitrate_kbps: int | None = None  # None: the preset's
     m4b: bool | None = None  # None: an M4B when the book has more than one chapter
     title: str | None = None  # the book's title in tags and folder names (default: found)
     author: str | None = None  # the artist tag (default: the EPUB's author)
+    preset: Preset = Preset.DEFAULT
+    loudness_lufs: float = DEFAULT_LOUDNESS_LUFS  # each chapter's integrated loudness
+
+
+@dataclass(frozen=True)
+class Sound:
+    """How a render sounds and is encoded, resolved from the options, preset and cast file."""
+
+    bitrate_kbps: int
+    sample_rate_hz: int | None  # None: the stitched WAV's (22050 Hz)
+    loudness_lufs: float
+    pauses: Pauses
+    room_tone_db: float | None  # in the stitched WAV, before mastering raises it
+    check_loudness: bool
+
+
+ACX_BITRATE_KBPS = 192
+ACX_SAMPLE_RATE_HZ = 44100
+# ACX: noise floor at most -60 dB RMS; room tone a few dB under that once mastered.
+ACX_ROOM_TONE_DB = -65.0
+
+
+def sound_for(options: RenderOptions, cast: Cast) -> Sound:
+    """The sound of a render: the preset's defaults, the options and [pauses] over them."""
+    acx = options.preset is Preset.ACX
+    room_tone_db = cast.pauses.room_tone_db
+    if room_tone_db is None and acx:
+        room_tone_db = ACX_ROOM_TONE_DB
+    if room_tone_db is not None:
+        # Mastering raises the whole chapter from where the voices sit to the target: the
+        # room tone goes in that much lower so that it ends at the level asked for.
+        room_tone_db -= options.loudness_lufs - VOICE_LEVEL_LUFS
+    return Sound(
+        bitrate_kbps=options.bitrate_kbps or (ACX_BITRATE_KBPS if acx else MP3_BITRATE_KBPS),
+        sample_rate_hz=ACX_SAMPLE_RATE_HZ if acx else None,
+        loudness_lufs=options.loudness_lufs,
+        pauses=cast.pauses,
+        room_tone_db=room_tone_db,
+        check_loudness=acx,
+    )
 
 
 @dataclass
@@ -251,6 +322,7 @@ class ChapterResult:
     duration_ms: int = 0
     clips_to_synthesize: int = 0
     fingerprint: str = ""  # of everything the chapter's files are made from
+    loudness: LoudnessCheck | None = None  # measured after encoding (--preset acx)
 
 
 @dataclass
@@ -352,6 +424,8 @@ def render_book(
 
     cache = ClipCache()
     current_engine = engine_id(options.engine)
+    sound = sound_for(options, cast)
+    pause_policy = functools.partial(pause_before_ms, pauses=sound.pauses)
     manifest = _Manifest(book_dir / MANIFEST_NAME)
     total = len(analysis.chapters)
     track_total = total
@@ -360,7 +434,7 @@ def render_book(
         for chapter_analysis in analysis.chapters:
             chapter = chapter_analysis.chapter
             lines = build_lines(
-                chapter.text, chapter_analysis.segments, cast, casting.voice_for, pause_before_ms
+                chapter.text, chapter_analysis.segments, cast, casting.voice_for, pause_policy
             )
             for line in lines:
                 summary.lines_per_voice[line.voice_id] = (
@@ -368,7 +442,7 @@ def render_book(
                 )
             tags = chapter_tags(book, chapter, track_total)
             keys = [clip_key(line.text, line.settings, current_engine) for line in lines]
-            fingerprint = _fingerprint(lines, keys, tags, options.bitrate_kbps)
+            fingerprint = _fingerprint(lines, keys, tags, sound)
             stem = f"{chapter.number:02d} - {safe_file_name(chapter.title)}"
             result = ChapterResult(
                 number=chapter.number,
@@ -405,7 +479,9 @@ def render_book(
     if todo:
         with timed("synthesize"):
             check_voices_installed(casting, summary.lines_per_voice, options.engine)
-        writer = _ChapterWriter(book, manifest, options, track_total, timed, reporter, with_m4b)
+        writer = _ChapterWriter(
+            book, manifest, options, sound, track_total, timed, reporter, with_m4b
+        )
         with SynthPool(options.engine, cache, options.jobs) as pool, writer:
             for position, (chapter_analysis, lines, result) in enumerate(todo, 1):
                 writer.raise_failure()
@@ -423,6 +499,12 @@ def render_book(
                 # Encoded in the background while the next chapter is being synthesized.
                 writer.submit(chapter_analysis.chapter, lines, synthesized.clips, result)
 
+    for result in summary.chapters:
+        if result.loudness is not None:
+            summary.warnings += [
+                f"chapter {result.number}: {problem}"
+                for problem in result.loudness.problems(sound.loudness_lufs)
+            ]
     with timed("package"):
         _package(book, summary, manifest, book_dir, with_m4b)
     summary.elapsed_s = time.perf_counter() - started
@@ -437,6 +519,7 @@ class _ChapterWriter:
         book: Book,
         manifest: _Manifest,
         options: RenderOptions,
+        sound: Sound,
         track_total: int,
         timed: _Timer,
         reporter: Reporter,
@@ -446,6 +529,7 @@ class _ChapterWriter:
         self.book = book
         self.manifest = manifest
         self.options = options
+        self.sound = sound
         self.track_total = track_total
         self.timed = timed
         self.reporter = reporter
@@ -485,16 +569,32 @@ class _ChapterWriter:
             return
         wav_path = result.mp3_path.with_name(f".{result.mp3_path.stem}.wav.tmp")
         try:
+            sound = self.sound
             with self.timed("stitch"):
-                cues = stitch_chapter(clips, lines, wav_path)
+                stitched = stitch_chapter(
+                    clips,
+                    lines,
+                    wav_path,
+                    tail_ms=round(sound.pauses.tail_s * 1000),
+                    room_tone_db=sound.room_tone_db,
+                )
             with self.timed("encode"):
                 tags = chapter_tags(self.book, chapter, self.track_total)
                 # The M4B's part comes from the WAV too: one lossy step, not two.
                 part = _m4b_part_path(result) if self.with_m4b else None
                 result.duration_ms = encode_mp3(
-                    wav_path, result.mp3_path, tags, self.options.bitrate_kbps, m4b_part=part
+                    wav_path,
+                    result.mp3_path,
+                    tags,
+                    sound.bitrate_kbps,
+                    m4b_part=part,
+                    mastering=mastering_for(stitched.loudness_lufs, sound.loudness_lufs),
+                    sample_rate_hz=sound.sample_rate_hz,
                 )
-            write_vtt(cues, result.vtt_path)
+            if sound.check_loudness:
+                with self.timed("check"):
+                    result.loudness = measure_loudness(result.mp3_path)
+            write_vtt(stitched.cues, result.vtt_path)
         except BaseException:
             self.failed.set()
             raise
@@ -597,15 +697,22 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _fingerprint(lines: Sequence[Line], keys: Sequence[str], tags: Tags, bitrate_kbps: int) -> str:
+def _fingerprint(lines: Sequence[Line], keys: Sequence[str], tags: Tags, sound: Sound) -> str:
     """Everything a chapter's files depend on: when it is unchanged, so are they."""
     cover = hashlib.sha256(tags.cover).hexdigest() if tags.cover else None
     payload = {
         "version": narrator.__version__,
-        "bitrate": bitrate_kbps,
+        "sound": [
+            sound.bitrate_kbps,
+            sound.sample_rate_hz,
+            sound.loudness_lufs,
+            sound.pauses.tail_s,
+            sound.room_tone_db,
+            MASTERING_VERSION,
+        ],
         "tags": [tags.title, tags.album, tags.artist, tags.track, tags.track_total, cover],
         "lines": [
-            [key, line.pause_before_ms, line.gain_db, line.speaker, line.display]
+            [key, line.pause_before_ms, line.gain_db, line.weighting_db, line.speaker, line.display]
             for key, line in zip(keys, lines, strict=True)
         ],
     }
@@ -823,6 +930,7 @@ def _sample_line(text: str, speaker: str, voice: Voice) -> Line:
         voice_id=voice.voice_id,
         settings=voice.settings,
         gain_db=voice.gain_db,
+        weighting_db=voice.weighting_db,
     )
 
 
@@ -836,7 +944,8 @@ def _render_lines(lines: list[Line], out_path: Path, engine: str, tags: Tags) ->
         result = pool.synthesize(lines)
     wav_path = out_path.with_name(f".{out_path.name}.wav.tmp")
     try:
-        stitch_chapter(result.clips, lines, wav_path)
-        encode_mp3(wav_path, out_path, tags)
+        stitched = stitch_chapter(result.clips, lines, wav_path)
+        mastering = mastering_for(stitched.loudness_lufs, DEFAULT_LOUDNESS_LUFS)
+        encode_mp3(wav_path, out_path, tags, mastering=mastering)
     finally:
         wav_path.unlink(missing_ok=True)
