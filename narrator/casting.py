@@ -22,7 +22,7 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from narrator.errors import ConfigError, OutputError
-from narrator.model import Cast, Character, Gender, VoiceProfile
+from narrator.model import Cast, Character, Gender, Pauses, VoiceProfile
 from narrator.voices import (
     PITCH_RANGE,
     RATE_WPM_RANGE,
@@ -31,6 +31,7 @@ from narrator.voices import (
     find_table_line,
     read_toml,
     shown_path,
+    voice_distance,
 )
 
 NARRATOR_PROFILE = "narrator"
@@ -38,7 +39,7 @@ NARRATOR_PROFILE = "narrator"
 # profiles run out. The main cast never shares a voice picked by narrator.
 MINOR_LINES = 5
 
-_TOP_KEYS = ("character", "narrator", "thoughts", "pronunciations", "reading")
+_TOP_KEYS = ("character", "narrator", "thoughts", "pronunciations", "reading", "pauses")
 _CHARACTER_KEYS = ("name", "aliases", "gender", "voice", "rate_wpm", "pitch", "volume")
 _VOICE_TABLE_KEYS = ("voice",)
 _READING_KEYS = ("headings", "notes")
@@ -138,10 +139,45 @@ def _parse_cast(data: dict[str, Any], text: str, path: Path) -> Cast:
         read_headings=raw_reading.get("headings", True),
         read_notes=raw_reading.get("notes", True),
         path=path,
+        pauses=_parse_pauses(data.get("pauses"), fail),
     )
 
 
 _Fail = Callable[[str, int | None, str | None, str], ConfigError]
+
+# [pauses] key -> Pauses field; seconds, except room_tone (dBFS RMS of the noise).
+_PAUSE_KEYS = {
+    "head": "head_s",
+    "sentence": "sentence_s",
+    "speaker_change": "speaker_change_s",
+    "paragraph": "paragraph_s",
+    "heading": "heading_s",
+    "scene_break": "scene_break_s",
+    "tail": "tail_s",
+}
+PAUSE_RANGE_S = (0.0, 30.0)
+ROOM_TONE_RANGE_DB = (-90.0, -40.0)
+
+
+def _parse_pauses(raw: Any, fail: _Fail) -> Pauses:
+    """The [pauses] table: seconds per kind of break, and optional room tone (dBFS)."""
+    if raw is None:
+        return Pauses()
+    if not isinstance(raw, dict):
+        raise fail("", None, "pauses", "must be a table: [pauses] paragraph = 0.9")
+    allowed = [*_PAUSE_KEYS, "room_tone"]
+    values: dict[str, float] = {}
+    for key, value in raw.items():
+        if key not in allowed:
+            raise fail("pauses", None, key, f"unknown key; allowed: {', '.join(allowed)}")
+        low, high = ROOM_TONE_RANGE_DB if key == "room_tone" else PAUSE_RANGE_S
+        unit = "dBFS" if key == "room_tone" else "seconds"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise fail("pauses", None, key, f"must be a number of {unit}, got {value!r}")
+        if not low <= value <= high:
+            raise fail("pauses", None, key, f"must be {low:g}..{high:g} {unit}, got {value:g}")
+        values[_PAUSE_KEYS.get(key, "room_tone_db")] = float(value)
+    return Pauses(**values)
 
 
 def _parse_character(raw: dict[str, Any], index: int, fail: _Fail) -> Character:
@@ -371,8 +407,16 @@ def assign_voices(
         key=lambda c: (-count(c.name), c.name),
     )
     ordered = sorted(profiles.values(), key=_preference)
+
+    def heard() -> list[VoiceProfile]:
+        # The voices a listener must tell a newcomer's apart from: the narrator's and the
+        # main characters' chosen so far (those who speak most chose first).
+        main = {v for n, v in by_character.items() if not is_minor(n)}
+        return [profiles[v] for v in sorted(main | {narrator}) if v in profiles]
+
     for character in newcomers:
         free = [p for p in ordered if p.id not in users and p.id not in reserved]
+        free = _by_distinctness(free, heard())
         choice = _pick_free(free, character.gender)
         if choice is None and not is_minor(character.name):
             # The main cast never shares with each other: a voice so far heard only from
@@ -386,7 +430,7 @@ def assign_voices(
         by_character[character.name] = choice
         users.setdefault(choice, []).append(character.name)
 
-    warnings = []
+    warnings = _closeness_warnings(narrator, by_character, profiles, is_minor)
     for voice, names in sorted(users.items()):
         main = sorted(n for n in names if not is_minor(n))
         if len(main) > 1:
@@ -399,6 +443,59 @@ def assign_voices(
     return Assignment(
         narrator=narrator, by_character=dict(sorted(by_character.items())), warnings=tuple(warnings)
     )
+
+
+# Distances above this count the same: once two voices are clearly apart, an everyday voice
+# (age preference) matters more than being even further apart.
+_FAR_ENOUGH = 2.0
+
+
+def _distance(a: VoiceProfile, b: VoiceProfile) -> float | None:
+    if a.measured is None or b.measured is None:
+        return None
+    return voice_distance(a.measured, b.measured)
+
+
+def _by_distinctness(
+    free: Sequence[VoiceProfile], heard: Sequence[VoiceProfile]
+) -> list[VoiceProfile]:
+    """Free voices, those a listener tells apart from every voice heard first, then by
+    preference (narrator last, everyday ages first), then the furthest apart.
+
+    A profile never measured cannot be judged: it counts as just distinct.
+    """
+
+    def key(profile: VoiceProfile) -> tuple[bool, tuple[int, int, str], float]:
+        distances = [_distance(profile, other) for other in heard]
+        nearest = min((d if d is not None else 1.0 for d in distances), default=_FAR_ENOUGH)
+        return (nearest < 1.0, _preference(profile), -min(nearest, _FAR_ENOUGH))
+
+    return sorted(free, key=key)
+
+
+def _closeness_warnings(
+    narrator: str,
+    by_character: Mapping[str, str],
+    profiles: Mapping[str, VoiceProfile],
+    is_minor: Callable[[str], bool],
+) -> list[str]:
+    """Main characters (or the narrator) whose different voices a listener may confuse."""
+    users: dict[str, list[str]] = {narrator: ["the narrator"]}
+    for name, voice in sorted(by_character.items()):
+        if not is_minor(name) and voice != narrator:
+            users.setdefault(voice, []).append(name)
+    voices = sorted(v for v in users if v in profiles)
+    warnings = []
+    for i, a in enumerate(voices):
+        for b in voices[i + 1 :]:
+            distance = _distance(profiles[a], profiles[b])
+            if distance is not None and distance < 1.0:
+                warnings.append(
+                    f"voices {a!r} ({', '.join(users[a])}) and {b!r} ({', '.join(users[b])}) "
+                    "sound alike (under 3 semitones and 15% pace apart); set voices in the "
+                    "cast file"
+                )
+    return warnings
 
 
 def _pick_free(free: Sequence[VoiceProfile], gender: Gender | None) -> str | None:

@@ -27,6 +27,7 @@ from rich.progress import (
 
 from narrator import __version__, pipeline
 from narrator.errors import NarratorError
+from narrator.master import DEFAULT_LOUDNESS_LUFS, LOUDNESS_RANGE_LUFS
 from narrator.model import Segment
 
 app = typer.Typer(
@@ -110,7 +111,27 @@ def render(
         bool, typer.Option("--dry-run", help="Show the plan; synthesize and write nothing.")
     ] = False,
     voices: VoicesOpt = None,
-    bitrate: Annotated[int, typer.Option("--bitrate", min=16, max=320, help="MP3 kbit/s.")] = 64,
+    bitrate: Annotated[
+        int | None,
+        typer.Option("--bitrate", min=16, max=320, help="MP3 kbit/s [default: 64; acx: 192]."),
+    ] = None,
+    preset: Annotated[
+        pipeline.Preset,
+        typer.Option(
+            "--preset",
+            help="default: small mono MP3s to listen to; acx: 44.1 kHz 192 kbit/s CBR with "
+            "room tone, loudness and peaks checked.",
+        ),
+    ] = pipeline.Preset.DEFAULT,
+    loudness: Annotated[
+        float,
+        typer.Option(
+            "--loudness",
+            min=LOUDNESS_RANGE_LUFS[0],
+            max=LOUDNESS_RANGE_LUFS[1],
+            help="Integrated loudness of every chapter, LUFS.",
+        ),
+    ] = DEFAULT_LOUDNESS_LUFS,
     m4b: Annotated[
         bool | None,
         typer.Option("--m4b/--no-m4b", help="Also build one M4B (default: for 2+ chapters)."),
@@ -130,6 +151,8 @@ def render(
         m4b=m4b,
         title=title,
         author=author,
+        preset=preset,
+        loudness_lufs=loudness,
     )
     with _user_errors(), _ProgressReporter(enabled=err.is_terminal) as reporter:
         summary = pipeline.render_book(input_path, options, reporter)
@@ -210,12 +233,17 @@ def voices_list(
         return
     with _user_errors():
         profiles, engine_voices = pipeline.list_voices(tuple(voices or ()), engine.value)
-    out.print("[bold]Voice profiles[/bold]")
+    out.print("[bold]Voice profiles[/bold] (set: rate, pitch; measured: F0, pace, loudness)")
     for profile in profiles:
         gender = profile.gender.value if profile.gender else "-"
+        figures = profile.measured
+        heard = f"{'not measured':<27}"
+        if figures:
+            heard = f"{figures.pitch_hz:>4.0f} Hz {figures.pace_wpm:>4.0f} wpm "
+            heard += f"{figures.loudness_lufs:>6.1f} LUFS"
         out.print(
-            f"  {profile.id:<20} {gender:<7} {profile.age:<6} {profile.engine_voice:<22} "
-            f"{profile.rate_wpm:>3} wpm  pitch {profile.pitch:>2}  {profile.description}",
+            f"  {profile.id:<18} {gender:<6} {profile.age:<5} {profile.engine_voice:<22} "
+            f"{profile.rate_wpm:>3} wpm pitch {profile.pitch:>2} | {heard}  {profile.description}",
             markup=False,
         )
     out.print(f"\n[bold]Engine voices[/bold] ({len(engine_voices)}; variants as voice+variant)")
@@ -300,6 +328,13 @@ def _print_summary(summary: pipeline.RenderSummary) -> None:
     out.print(f"{summary.clips_synthesized} clips synthesized, {summary.clips_reused} reused")
     voices = ", ".join(f"{v} {n}" for v, n in sorted(summary.lines_per_voice.items()))
     out.print(f"lines per voice: {voices}", markup=False)
+    for ch in summary.chapters:
+        if ch.loudness is not None:
+            out.print(
+                f"  chapter {ch.number}: {ch.loudness.integrated_lufs:.1f} LUFS, "
+                f"true peak {ch.loudness.true_peak_dbtp:.1f} dBTP",
+                markup=False,
+            )
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary.stage_seconds.items())
     out.print(f"time per stage (summed over parallel work): {stages}", markup=False)
     _print_warnings(summary.warnings)
