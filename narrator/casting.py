@@ -630,13 +630,18 @@ def voice_for_label(
             break
     if not candidates:
         candidates = [p for p in ordered if p.id != assignment.narrator] or ordered
-    # Heard next to the narrator and the cast: keep to voices a listener tells apart from
-    # theirs when there are any.
+    # Heard next to the narrator and the cast: keep to the voices a listener tells apart from
+    # theirs best (as _by_distinctness ranks them), when there are any.
     heard = [profiles[v] for v in sorted(taken) if v in profiles]
-    distinct = [
-        p for p in candidates if all((_distance(p, other) or 1.0) >= 1.0 for other in heard)
-    ]
-    candidates = distinct or candidates
+    for tier in (
+        lambda p: all(_pitch_apart(p, other) for other in heard),
+        lambda p: all((_distance(p, other) or 1.0) >= CAST_MARGIN for other in heard),
+        lambda p: all((_distance(p, other) or 1.0) >= 1.0 for other in heard),
+    ):
+        distinct = [p for p in candidates if tier(p)]
+        if distinct:
+            candidates = distinct
+            break
     return candidates[zlib.crc32(speaker.casefold().encode("utf-8")) % len(candidates)].id
 
 

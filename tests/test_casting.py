@@ -498,6 +498,19 @@ def test_voices_that_sound_alike_are_warned_about() -> None:
     )
 
 
+def test_unnamed_speaker_takes_a_voice_apart_from_the_narrator_and_cast() -> None:
+    profiles = profiles_of(
+        measured("narrator", M, 96.0, 158.0),
+        measured("deep", M, 67.0, 128.0),
+        measured("gruff", M, 78.0, 153.0),  # 2.6 semitones from deep: only its pace differs
+        measured("plain", M, 117.0, 160.0),
+        measured("soft", M, 100.0, 159.0),  # sounds like the narrator
+    )
+    assignment = Assignment(narrator="narrator", by_character={"Pell": "deep"})
+    for label in ("the bald man", "the guard", "a man", "the tall man", "the other man"):
+        assert voice_for_label(label, assignment, profiles) == "plain", label
+
+
 def test_shipped_voices_keep_a_main_cast_of_twelve_apart() -> None:
     # Issue 12: any two voices given to speaking characters or the narrator differ by 3
     # semitones or 15% pace, by the figures measured and stored in voices/*.toml.
