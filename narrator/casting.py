@@ -411,10 +411,10 @@ def assign_voices(
     ordered = sorted(profiles.values(), key=_preference)
 
     def heard() -> list[VoiceProfile]:
-        # The voices a listener must tell a newcomer's apart from: the narrator's and the
-        # main characters' chosen so far (those who speak most chose first).
-        main = {v for n, v in by_character.items() if not is_minor(n)}
-        return [profiles[v] for v in sorted(main | {narrator}) if v in profiles]
+        # The voices a listener must tell a newcomer's apart from: the narrator's and those
+        # of the characters given voices so far (those who speak most chose first).
+        given = set(by_character.values()) | {narrator}
+        return [profiles[v] for v in sorted(given) if v in profiles]
 
     for character in newcomers:
         free = [p for p in ordered if p.id not in users and p.id not in reserved]
@@ -454,6 +454,9 @@ _FAR_ENOUGH = 2.0
 # ~10% closer (bench/sound.py: man and northern-man, 18% apart as measured, 11% apart in
 # relay-01). A voice this far from all those heard is preferred to one only just distinct.
 CAST_MARGIN = 1.25
+# F0 on a chapter's lines came out within ~3% (0.5 semitone) of the profile's figure: voices
+# count as apart in pitch, for ranking, from this many semitones over DISTINCT_SEMITONES.
+PITCH_MARGIN_ST = 0.3
 
 
 def _distance(a: VoiceProfile, b: VoiceProfile) -> float | None:
@@ -466,25 +469,27 @@ def _by_distinctness(
     free: Sequence[VoiceProfile], heard: Sequence[VoiceProfile]
 ) -> list[VoiceProfile]:
     """Free voices in the order a character should take them: first those a listener tells
-    apart from every voice heard so far; of those, first the ones apart in pitch (3 semitones)
-    from all of them, then those apart by CAST_MARGIN; then by preference (narrator last,
-    everyday ages first); then the furthest apart.
+    apart from every voice heard so far; of those, first the ones apart in pitch from all of
+    them (3 semitones and PITCH_MARGIN_ST to spare); then by preference (narrator last,
+    everyday ages first); then those apart by CAST_MARGIN; then the furthest apart.
 
     Pitch comes first because it holds on a chapter's lines (F0 measured on renders is within
     a few Hz of the profile's), while paces came out up to ~10% closer on short lines
     (bench/sound.py). A profile never measured cannot be judged: it counts as just distinct.
     """
 
-    def key(profile: VoiceProfile) -> tuple[bool, bool, bool, tuple[int, int, str], float]:
+    def key(profile: VoiceProfile) -> tuple[bool, bool, tuple[int, int], bool, float, str]:
         distances = [_distance(profile, other) for other in heard]
         nearest = min((d if d is not None else 1.0 for d in distances), default=_FAR_ENOUGH)
         pitch_apart = all(_pitch_apart(profile, other) for other in heard)
+        preference = _preference(profile)
         return (
             nearest < 1.0,
             not pitch_apart,
+            preference[:2],
             nearest < CAST_MARGIN,
-            _preference(profile),
             -min(nearest, _FAR_ENOUGH),
+            preference[2],
         )
 
     return sorted(free, key=key)
@@ -493,7 +498,8 @@ def _by_distinctness(
 def _pitch_apart(a: VoiceProfile, b: VoiceProfile) -> bool:
     if a.measured is None or b.measured is None:
         return True
-    return abs(12 * math.log2(a.measured.pitch_hz / b.measured.pitch_hz)) >= DISTINCT_SEMITONES
+    apart_st = abs(12 * math.log2(a.measured.pitch_hz / b.measured.pitch_hz))
+    return apart_st >= DISTINCT_SEMITONES + PITCH_MARGIN_ST
 
 
 def _closeness_warnings(

@@ -479,8 +479,9 @@ def test_main_cast_is_spread_most_speaking_first() -> None:
     )
     counts = {"Bob": 50, "Cid": 20, "Dan": 2}
     assignment = assign_voices(chars(("Cid", M), ("Bob", M), ("Dan", M)), Cast(), profiles, counts)
-    # Bob speaks most and chooses first; Cid is kept apart from Bob; minor Dan gets what is left.
-    assert assignment.by_character == {"Bob": "a", "Cid": "c", "Dan": "b"}
+    # Bob speaks most and chooses first, the voice furthest from the narrator's; Cid is kept
+    # apart from Bob's (a is 0.65 semitones from b); minor Dan gets what is left.
+    assert assignment.by_character == {"Bob": "b", "Cid": "c", "Dan": "a"}
     assert assignment.warnings == ()
 
 
