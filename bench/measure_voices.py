@@ -2,8 +2,9 @@
 """Measure every voice profile once and store the figures in its `[measured]` table.
 
 Each profile speaks the same reference text (written for this script: eight narrative
-sentences and eight short lines of dialogue), one line per clip as narrator does, through espeak-ng (pyttsx3, the engine narrator renders with). Clips are
-trimmed as the stitcher trims them. Figures:
+sentences and eight short lines of dialogue), one line per clip as narrator does, through
+espeak-ng (pyttsx3, the engine narrator renders with). Clips are trimmed as the stitcher
+trims them. Figures:
   pitch_hz       median F0 of the voiced frames (bench/audio_figures.py, autocorrelation)
   pace_wpm       words per minute inside the trimmed clips (what a listener hears per line)
   loudness_lufs  integrated loudness of the clips joined with 0.3 s gaps (ffmpeg ebur128),
@@ -30,15 +31,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import tomlkit  # noqa: E402
-from audio_figures import median_f0_hz, read_pcm, words_per_minute  # noqa: E402
+import tomlkit
+from audio_figures import median_f0_hz, read_pcm, words_per_minute
 
-from narrator.master import LoudnessMeter, measure_loudness  # noqa: E402
-from narrator.model import VoiceProfile, VoiceSettings  # noqa: E402
-from narrator.stitch import SAMPLE_RATE, trim_pcm  # noqa: E402
-from narrator.synth.espeak import EspeakEngine  # noqa: E402
-from narrator.model import VoiceFigures  # noqa: E402
-from narrator.voices import (  # noqa: E402
+from narrator.master import LoudnessMeter, measure_loudness
+from narrator.model import (
+    VoiceFigures,
+    VoiceProfile,
+    VoiceSettings,
+)
+from narrator.stitch import SAMPLE_RATE, trim_pcm
+from narrator.synth.espeak import EspeakEngine
+from narrator.voices import (
     load_profile,
     measured_settings,
     project_voices_dir,
@@ -115,7 +119,8 @@ def measure(engine: EspeakEngine, settings: VoiceSettings) -> Figures:
     pace = words_per_minute(
         [len(s.split()) for s in REFERENCE], [len(c) / 2 / SAMPLE_RATE for c in clips]
     )
-    return Figures(round(pitch, 1), round(pace, 1), round(loudness, 1), round(loudness - estimate, 2))
+    weighting = round(loudness - estimate, 2)
+    return Figures(round(pitch, 1), round(pace, 1), round(loudness, 1), weighting)
 
 
 def settings_of(profile: VoiceProfile) -> VoiceSettings:

@@ -19,6 +19,7 @@ usage: .venv/bin/python bench/sound.py [--chapters courier-01 relay-01 ...] [--p
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import shutil
@@ -154,8 +155,9 @@ def main() -> None:
             head_s = cues[0].start_ms / 1000
             tail_s = len(samples) / RATE - cues[-1].end_ms / 1000
             same, changed = [], []
-            for a, b in zip(cues, cues[1:], strict=False):
-                (same if a.speaker == b.speaker else changed).append((b.start_ms - a.end_ms) / 1000)
+            for a, b in itertools.pairwise(cues):
+                gap_s = (b.start_ms - a.end_ms) / 1000
+                (same if a.speaker == b.speaker else changed).append(gap_s)
             print(
                 f"== {chapter_id}: {check.integrated_lufs:.1f} LUFS, true peak "
                 f"{check.true_peak_dbtp:.1f} dBTP, {full_scale} decoded samples at full scale; "

@@ -25,10 +25,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from narrator import __version__, pipeline
+from narrator import __version__, pipeline, review
 from narrator.errors import NarratorError
 from narrator.master import DEFAULT_LOUDNESS_LUFS, LOUDNESS_RANGE_LUFS
-from narrator.model import Segment
+from narrator.model import Kind, Segment
 
 app = typer.Typer(
     help="Turn book chapters into multi-voice audiobooks.",
@@ -47,6 +47,14 @@ _state = {"debug": False}
 class Engine(StrEnum):
     espeak = "espeak"
     fake = "fake"
+
+
+class LineKind(StrEnum):
+    """What `narrator assign --kind` can make a line."""
+
+    narration = "narration"
+    dialogue = "dialogue"
+    thought = "thought"
 
 
 @contextmanager
@@ -91,6 +99,18 @@ InputArg = Annotated[
 CastOpt = Annotated[
     Path | None,
     typer.Option("--cast", help="Cast file (TOML); default: cast.toml beside the input."),
+]
+LinesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--lines",
+        help="Line corrections (TOML); default: <stem>.lines.toml beside the input, "
+        "lines.toml in a folder.",
+    ),
+]
+LowOpt = Annotated[
+    float,
+    typer.Option("--low", min=0.0, max=1.0, help="Flag lines below this confidence."),
 ]
 VoicesOpt = Annotated[
     list[Path] | None,
@@ -138,6 +158,7 @@ def render(
     ] = None,
     title: Annotated[str | None, typer.Option("--title", help="Book title for the tags.")] = None,
     author: Annotated[str | None, typer.Option("--author", help="Author for the tags.")] = None,
+    lines: LinesOpt = None,
 ) -> None:
     """Render chapters into MP3s with WebVTT transcripts (and an M4B for an arc)."""
     options = pipeline.RenderOptions(
@@ -153,10 +174,17 @@ def render(
         author=author,
         preset=preset,
         loudness_lufs=loudness,
+        lines_path=lines,
     )
     with _user_errors(), _ProgressReporter(enabled=err.is_terminal) as reporter:
         summary = pipeline.render_book(input_path, options, reporter)
     _print_summary(summary)
+    if summary.doubtful_lines:
+        out.print(
+            f"{summary.doubtful_lines} lines below confidence {pipeline.REVIEW_THRESHOLD:.2f}; "
+            f"list them with: narrator review {_quoted(input_path)}",
+            markup=False,
+        )
 
 
 @app.command()
@@ -164,15 +192,13 @@ def analyze(
     input_path: InputArg,
     cast: CastOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    threshold: Annotated[
-        float,
-        typer.Option("--low", min=0.0, max=1.0, help="Flag lines below this confidence."),
-    ] = 0.6,
+    threshold: LowOpt = pipeline.REVIEW_THRESHOLD,
     voices: VoicesOpt = None,
+    lines: LinesOpt = None,
 ) -> None:
     """Show who says what: a readable script, or JSON with offsets (--json)."""
     with _user_errors():
-        report = pipeline.analyze_input(input_path, cast, tuple(voices or ()))
+        report = pipeline.analyze_input(input_path, cast, tuple(voices or ()), lines)
     _print_warnings(report.warnings)
     if as_json:
         sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
@@ -186,8 +212,142 @@ def analyze(
     out.print()
     _print_characters(report.character_rows())
     if low:
-        out.print(f"\n{len(low)} lines below confidence {threshold:.2f} (marked '?'); fix them in")
-        out.print("the cast file (aliases) or by tagging the speaker in the text.")
+        out.print(f"\n{len(low)} lines below confidence {threshold:.2f} (marked '?'); list them")
+        out.print(
+            f"with `narrator review {_quoted(input_path)}` and fix one with `narrator assign`."
+        )
+
+
+@app.command(name="review")
+def review_command(
+    input_path: InputArg,
+    cast: CastOpt = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Every speech line, not only the doubtful ones.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    threshold: LowOpt = pipeline.REVIEW_THRESHOLD,
+    lines: LinesOpt = None,
+    voices: VoicesOpt = None,
+) -> None:
+    """List the lines most likely wrong, least certain first, with the evidence for each."""
+    with _user_errors():
+        report = review.review_input(input_path, cast, lines, tuple(voices or ()))
+    _print_warnings(list(report.warnings))
+    for change, line in report.changed:
+        (err if as_json else out).print(
+            f"changed by your corrections: {line.line_id} {change.before or '?'} -> "
+            f"{change.after or '?'}: {_short(line.text)}",
+            markup=False,
+        )
+    if as_json:
+        data = report.to_json(None if show_all else threshold)
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        return
+    shown = report.doubtful(threshold)
+    if show_all:
+        doubtful = {line.line_id for line in shown}
+        shown += [line for line in report.lines if line.line_id not in doubtful]
+    for line in shown:
+        _print_review_line(line, threshold)
+    count = len(report.doubtful(threshold))
+    out.print(
+        f"\n{count} of {len(report.lines)} speech lines below confidence {threshold:.2f}; "
+        f"corrections: {report.lines_path}",
+        markup=False,
+    )
+    if shown:
+        out.print(
+            f"fix one with: narrator assign {_quoted(input_path)} {shown[0].line_id} NAME",
+            markup=False,
+        )
+
+
+@app.command()
+def assign(
+    input_path: InputArg,
+    line_id: Annotated[str, typer.Argument(help="The line's id (`narrator review` lists them).")],
+    speaker: Annotated[
+        str | None, typer.Argument(help="Who speaks it, as a name, alias or printed label.")
+    ] = None,
+    kind: Annotated[
+        LineKind | None, typer.Option("--kind", help="What the line is (narration: not speech).")
+    ] = None,
+    split_at: Annotated[
+        str | None, typer.Option("--split-at", help="Words where a second speaker takes over.")
+    ] = None,
+    then: Annotated[
+        str | None, typer.Option("--then", help="Who speaks from --split-at on.")
+    ] = None,
+    auto: Annotated[
+        bool, typer.Option("--auto", help="Drop the correction: narrator's own choice again.")
+    ] = False,
+    cast: CastOpt = None,
+    lines: LinesOpt = None,
+    voices: VoicesOpt = None,
+) -> None:
+    """Correct one line: who speaks it, what it is, or where a second speaker takes over."""
+    with _user_errors():
+        result = review.assign_line(
+            input_path,
+            line_id,
+            speaker,
+            kind=Kind(kind.value) if kind else None,
+            split_at=split_at,
+            then=then,
+            auto=auto,
+            cast_path=cast,
+            lines_path=lines,
+            voices_dirs=tuple(voices or ()),
+        )
+    before = _who(result.before)
+    after = _who(result.after)
+    line = result.after or result.before
+    text = _short(line.text) if line else ""
+    out.print(f"{result.line_id}: {after} (was {before}) {text}", markup=False)
+    for part in result.parts:
+        out.print(f"  {part.line_id}: {_who(part)} {_short(part.text)}", markup=False)
+    for old, new in result.also_changed:
+        out.print(
+            f"  also changed: {new.line_id} {_who(old)} -> {_who(new)} {_short(new.text)}",
+            markup=False,
+        )
+    for stale in result.stale:
+        err.print(f"warning: {stale.message()}", markup=False)
+    err.print(f"corrections: {result.lines_path}", markup=False)
+
+
+def _who(line: review.ReviewLine | None) -> str:
+    if line is None:
+        return "narration"
+    mark = " (corrected)" if line.corrected else ""
+    return f"{line.speaker or '?'}{mark}"
+
+
+def _short(text: str, limit: int = 60) -> str:
+    words = " ".join(text.split())
+    return words if len(words) <= limit else words[: limit - 1] + "\u2026"
+
+
+def _quoted(path: Path) -> str:
+    shown = str(path)
+    return f'"{shown}"' if any(c in shown for c in " '\"$&;()|<>*?") else shown
+
+
+def _print_review_line(line: review.ReviewLine, threshold: float) -> None:
+    mark = "?" if pipeline.is_below(line.confidence, threshold) else " "
+    conf = f"{line.confidence:.2f}" if line.confidence is not None else "-"
+    fixed = " (corrected)" if line.corrected else ""
+    out.print(
+        f"{mark} {line.line_id}  ch {line.chapter}  {line.speaker or '?'}{fixed} [{conf}]: "
+        f"{_short(line.text, 100)}",
+        markup=False,
+    )
+    if line.evidence:
+        out.print(f"      why: {'; '.join(line.evidence)}", markup=False, style="dim")
+    if line.candidates:
+        others = ", ".join(f"{name} {p:.2f}" for name, p in line.candidates)
+        out.print(f"      or: {others}", markup=False, style="dim")
 
 
 @app.command(name="cast")
@@ -267,7 +427,7 @@ def voices_preview(
 
 
 def _is_low(segment: Segment, threshold: float) -> bool:
-    return segment.kind.is_speech and (segment.confidence or 0.0) < threshold
+    return pipeline.is_doubtful(segment, threshold)
 
 
 def _print_segment(segment: Segment, threshold: float) -> None:

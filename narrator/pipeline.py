@@ -36,6 +36,14 @@ from narrator.casting import (
     write_cast,
 )
 from narrator.characters import find_characters
+from narrator.corrections import (
+    Change,
+    Corrections,
+    Stale,
+    correct_book,
+    default_lines_path,
+    load_corrections,
+)
 from narrator.errors import ConfigError, EngineError, OutputError
 from narrator.export import (
     MP3_BITRATE_KBPS,
@@ -96,6 +104,9 @@ class ChapterAnalysis:
 
     chapter: Chapter
     segments: tuple[Segment, ...]
+    ids: tuple[str, ...] = ()  # one line id per segment (narrator.lines)
+    corrected: frozenset[str] = frozenset()  # ids whose speaker comes from a correction
+    changed: tuple[Change, ...] = ()  # speakers changed as a consequence of corrections
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,7 @@ class Analysis:
     characters: tuple[Character, ...]
     chapters: tuple[ChapterAnalysis, ...]
     line_counts: dict[str, int]
+    stale: tuple[Stale, ...] = ()  # corrections whose line is gone
 
 
 def candidate_characters(cast: Cast, texts: Sequence[str], *, managed: bool) -> list[Character]:
@@ -130,21 +142,49 @@ def analyze_text(
     )
 
 
-def analyze_book(book: Book, cast: Cast, *, managed: bool = False) -> Analysis:
+def analyze_book(
+    book: Book, cast: Cast, *, managed: bool = False, corrections: Corrections | None = None
+) -> Analysis:
     """Segment and attribute every chapter of a book against one set of characters."""
     texts = [chapter.text for chapter in book.chapters]
     characters = candidate_characters(cast, texts, managed=managed)
     # Told in the first or third person: decided once for the book, since a short chapter
     # of mostly dialogue says too little on its own.
     person = guess_narrative_person(texts)
+    corrected = correct_book(
+        texts, characters, corrections or Corrections(), narrative_person=person
+    )
     chapters = tuple(
-        ChapterAnalysis(
-            chapter, tuple(analyze_text(chapter.text, characters, narrative_person=person))
-        )
-        for chapter in book.chapters
+        ChapterAnalysis(chapter, lines.segments, lines.ids, lines.corrected, lines.changed)
+        for chapter, lines in zip(book.chapters, corrected.chapters, strict=True)
     )
     counts = count_lines(segment for ch in chapters for segment in ch.segments)
-    return Analysis(book, cast, tuple(characters), chapters, counts)
+    return Analysis(book, cast, corrected.characters, chapters, counts, corrected.stale)
+
+
+def resolve_corrections(input_path: Path, lines_path: Path | None) -> Corrections:
+    """The author's line corrections: the --lines file (which must exist), else the default."""
+    if lines_path is not None:
+        return load_corrections(lines_path, required=True)
+    return load_corrections(default_lines_path(input_path))
+
+
+REVIEW_THRESHOLD = 0.6  # speech lines less certain than this are worth an author's look
+
+
+def is_doubtful(segment: Segment, threshold: float = REVIEW_THRESHOLD) -> bool:
+    """A speech line whose speaker attribution is less certain than `threshold`."""
+    return segment.kind.is_speech and is_below(segment.confidence, threshold)
+
+
+def is_below(confidence: float | None, threshold: float = REVIEW_THRESHOLD) -> bool:
+    """Whether a confidence is below the review threshold (no confidence: it is)."""
+    return (confidence or 0.0) < threshold
+
+
+def count_doubtful(analysis: Analysis, threshold: float = REVIEW_THRESHOLD) -> int:
+    """How many speech lines of a book are below the review threshold."""
+    return sum(is_doubtful(s, threshold) for ch in analysis.chapters for s in ch.segments)
 
 
 def count_lines(segments: Iterator[Segment] | Sequence[Segment]) -> dict[str, int]:
@@ -269,6 +309,7 @@ class RenderOptions:
     author: str | None = None  # the artist tag (default: the EPUB's author)
     preset: Preset = Preset.DEFAULT
     loudness_lufs: float = DEFAULT_LOUDNESS_LUFS  # each chapter's integrated loudness
+    lines_path: Path | None = None  # line corrections (default: beside the input)
 
 
 @dataclass(frozen=True)
@@ -342,6 +383,7 @@ class RenderSummary:
     m3u_path: Path | None = None
     cast_path: Path | None = None
     dry_run: bool = False
+    doubtful_lines: int = 0  # speech lines below REVIEW_THRESHOLD (`narrator review` lists them)
 
     @property
     def duration_ms(self) -> int:
@@ -403,7 +445,8 @@ def render_book(
     reporter.stage("analyze")
     with timed("analyze"):
         cast, cast_path, managed = resolve_cast(input_path, options.cast_path)
-        analysis = analyze_book(book, cast, managed=managed)
+        corrections = resolve_corrections(input_path, options.lines_path)
+        analysis = analyze_book(book, cast, managed=managed, corrections=corrections)
     with timed("cast"):
         casting = cast_book(analysis, options.voices_dirs)
         if not options.dry_run:
@@ -418,7 +461,12 @@ def render_book(
         cast_path=cast_path,
         dry_run=options.dry_run,
         stage_seconds=stage_seconds,
-        warnings=[*cast_warnings(cast), *casting.assignment.warnings],
+        warnings=[
+            *cast_warnings(cast),
+            *casting.assignment.warnings,
+            *(stale.message() for stale in analysis.stale),
+        ],
+        doubtful_lines=count_doubtful(analysis),
     )
     _prepare_out_dir(book_dir, options.dry_run)
 
@@ -775,8 +823,12 @@ class AnalyzeReport:
 
     @property
     def warnings(self) -> list[str]:
-        """Shared aliases, shared voices: worth a look, not errors."""
-        return [*cast_warnings(self.analysis.cast), *self.casting.assignment.warnings]
+        """Shared aliases, shared voices, stale corrections: worth a look, not errors."""
+        return [
+            *cast_warnings(self.analysis.cast),
+            *self.casting.assignment.warnings,
+            *(stale.message() for stale in self.analysis.stale),
+        ]
 
     def parts(self) -> list[tuple[str | None, tuple[Segment, ...]]]:
         if self.whole_text:
@@ -814,26 +866,31 @@ class AnalyzeReport:
         return rows
 
     def to_json(self) -> dict[str, object]:
-        def seg(segment: Segment) -> dict[str, object]:
+        def seg(segment: Segment, line_id: str) -> dict[str, object]:
             return {
+                "id": line_id,
                 "start": segment.start,
                 "end": segment.end,
                 "kind": segment.kind.value,
                 "speaker": segment.speaker if segment.kind.is_speech else None,
                 "confidence": segment.confidence if segment.kind.is_speech else None,
+                "evidence": list(segment.evidence) if segment.kind.is_speech else [],
                 "text": segment.text,
             }
 
+        def segs(ch: ChapterAnalysis) -> list[dict[str, object]]:
+            return [seg(s, i) for s, i in zip(ch.segments, ch.ids, strict=True)]
+
         result: dict[str, object] = {}
         if self.whole_text:
-            result["segments"] = [seg(s) for s in self.analysis.chapters[0].segments]
+            result["segments"] = segs(self.analysis.chapters[0])
         else:
             result["chapters"] = [
                 {
                     "number": ch.chapter.number,
                     "title": ch.chapter.title,
                     "source": ch.chapter.source,
-                    "segments": [seg(s) for s in ch.segments],
+                    "segments": segs(ch),
                 }
                 for ch in self.analysis.chapters
             ]
@@ -845,9 +902,17 @@ class AnalyzeReport:
 
 
 def analyze_input(
-    input_path: Path, cast_path: Path | None = None, voices_dirs: Sequence[Path] = ()
+    input_path: Path,
+    cast_path: Path | None = None,
+    voices_dirs: Sequence[Path] = (),
+    lines_path: Path | None = None,
+    *,
+    corrections: Corrections | None = None,
 ) -> AnalyzeReport:
-    """Analyze a file, folder or EPUB with its cast: the data behind `narrator analyze`."""
+    """Analyze a file, folder or EPUB with its cast and line corrections (`narrator analyze`).
+
+    `corrections`, when given, is used instead of reading them from `lines_path`.
+    """
     whole_text = input_path.is_file() and input_path.suffix.lower() in TEXT_SUFFIXES
     if whole_text:
         text = read_text(input_path)
@@ -856,7 +921,9 @@ def analyze_input(
     else:
         book = load_book(input_path)
     cast, _, managed = resolve_cast(input_path, cast_path)
-    analysis = analyze_book(book, cast, managed=managed)
+    if corrections is None:
+        corrections = resolve_corrections(input_path, lines_path)
+    analysis = analyze_book(book, cast, managed=managed, corrections=corrections)
     return AnalyzeReport(analysis, cast_book(analysis, voices_dirs), whole_text)
 
 

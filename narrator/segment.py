@@ -38,6 +38,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from narrator.lexicon import SPEECH_VERB_ALT
 from narrator.model import Kind, Segment
 
 # Costs of the readings the quote pairing can choose from (see _pair_marks).
@@ -160,10 +161,17 @@ def segment_chapter(text: str) -> list[Segment]:
     single_style = _uses_single_quotes(text)
     spans: list[tuple[int, int, Kind]] = []
     blocks = _block_kinds(text, paragraphs)
+    primary = _SINGLE if single_style else _DOUBLE
+    dashes = _uses_dash_dialogue(text, paragraphs, blocks, primary)
     for index, (start, end) in enumerate(paragraphs):
         block_kind = blocks.get(index)
         if block_kind is not None:
             spans.append((start, end, block_kind))
+            continue
+        if dashes and _DASH_OPEN_RE.match(text, start, end) and not _has_mark(
+            text, start, end, primary
+        ):
+            spans.extend((a, b, Kind.DIALOGUE) for a, b in _dash_speech(text, start, end))
             continue
         spans.extend(_segment_paragraph(text, start, end, single_style))
     return _fill_gaps(text, spans)
@@ -654,6 +662,82 @@ def _segment_paragraph(
     result.extend(extra)
     result.sort()
     return result
+
+
+# --- dash dialogue ------------------------------------------------------------------------
+# `—Come up, Kinch!`, `--O, Stephen will apologize.`, `— Where is he? said Stephen.`: a
+# paragraph opened by a dash is speech, up to a speech tag; after a tag that ends in a comma
+# the speech goes on, after one that ends the sentence the rest is narration, until a dash
+# opens speech again. Used by some novelists and most translated fiction.
+
+_DASH_OPEN_RE = re.compile(r"(?:\u2014|\u2015|\u2013|--)[ \u00a0]?(?=[^\s\u2014\u2015\u2013-])")
+_DASH_AGAIN_RE = re.compile(r"\s(?:\u2014|\u2015|\u2013|--)[ \u00a0]?(?=[A-Z\u00c0-\u024f])")
+_DASH_PARAGRAPHS = 3  # a text uses dash dialogue when this many paragraphs open with a dash
+_SPEAKER_WORDS = (
+    r"(?:he|she|I|they|we|[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*){0,2}"
+    r"|(?:the|a|an|his|her|my|their|our)\s+[\w-]+(?:\s+[\w-]+)?)"
+)
+_DASH_TAG_RE = re.compile(
+    rf"(?<=[,.!?\u2026:;])\s+(?:(?:\u2014|\u2015|\u2013|--)\s*)?(?="
+    rf"{_SPEAKER_WORDS}\s+(?:[a-z]+ly\s+)?(?:{SPEECH_VERB_ALT})\b"
+    rf"|(?:{SPEECH_VERB_ALT})\s+{_SPEAKER_WORDS}\b)"
+)
+
+
+_NARRATION_GOES_ON_RE = re.compile(
+    r"(?:\w+(?:ing|ly)|and|as|with|while|then|but|his|her|their|its|the|a|an|to|in|at)\b",
+    re.IGNORECASE,
+)
+
+
+def _uses_dash_dialogue(
+    text: str,
+    paragraphs: list[tuple[int, int]],
+    blocks: dict[int, Kind],
+    primary: frozenset[str],
+) -> bool:
+    """More paragraphs open with a dash than with a quote mark, and a few at least."""
+    dashes = quotes = 0
+    for index, (a, b) in enumerate(paragraphs):
+        if index in blocks or a >= b:
+            continue
+        if _DASH_OPEN_RE.match(text, a, b):
+            dashes += 1
+        elif text[a] in primary:
+            quotes += 1
+    return dashes >= _DASH_PARAGRAPHS and dashes > quotes
+
+
+def _has_mark(text: str, start: int, end: int, marks: frozenset[str]) -> bool:
+    return _MARK_RES[marks].search(text, start, end) is not None
+
+
+def _dash_speech(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Speech spans of a paragraph opened by a dialogue dash (dash included)."""
+    spans: list[tuple[int, int]] = []
+    pos = start
+    while pos < end:
+        tag = _DASH_TAG_RE.search(text, pos, end)
+        stop = tag.start() if tag else end
+        spans.append((pos, _rstrip_to(text, pos, stop)))
+        if tag is None:
+            break
+        # The tag runs to the next comma (speech goes on) or sentence end (narration).
+        clause = re.compile(r"[,.!?;:\u2026]").search(text, tag.end(), end)
+        if clause is None:
+            break
+        if text[clause.start()] == ",":
+            pos = _lstrip_to(text, clause.end(), end)
+            if _NARRATION_GOES_ON_RE.match(text, pos, end):  # `he said, turning away.`
+                pos = _resume_after_narration(text, pos, end)
+            continue
+        pos = _resume_after_narration(text, clause.end(), end)
+    return [(a, b) for a, b in spans if b > a]
+
+
+def _resume_after_narration(text: str, pos: int, end: int) -> int:
+    again = _DASH_AGAIN_RE.search(text, pos, end)
+    return again.start() + 1 if again else end
 
 
 def _next_paragraph_opens(text: str, end: int, quote_chars: frozenset[str]) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from narrator.attribute import (
     explain_speakers,
     guess_narrative_person,
 )
+from narrator.attribute.sieves import run_sieves
 from narrator.model import Character, Gender, Kind, Segment
 
 DATA = Path(__file__).parent / "data" / "attribute"
@@ -174,8 +174,9 @@ def test_with_the_segmenter_covers_text() -> None:
     assert all(s.speaker for s in out if s.kind.is_speech)
 
 
-def test_long_chapter_is_fast() -> None:
-    # About 60,000 words of alternating tagged and untagged exchanges.
+def test_long_chapter_keeps_every_turn() -> None:
+    # About 60,000 words of alternating tagged and untagged exchanges. (Speed is measured in
+    # bench/attribution.py and reported in bench/RESULTS.md, not timed here.)
     block = (
         'Ilse looked up from the map. "Is the bridge open?" asked Ilse.\n\n'
         '"Since Tuesday," said Mattias.\n\n"And the toll?"\n\n"Two coins."\n\n'
@@ -184,9 +185,7 @@ def test_long_chapter_is_fast() -> None:
     text = block * 1500
     cast = [Character("Ilse", (), Gender.FEMALE), Character("Mattias", (), Gender.MALE)]
     segments = quote_segments(text)
-    t0 = time.perf_counter()
     out = attribute_speakers(text, segments, cast)
-    assert time.perf_counter() - t0 < 5.0
     assert sum(1 for s in out if s.speaker == "Ilse") == 3000
 
 
@@ -226,3 +225,102 @@ def test_fixed_speaker_wins_and_says_so() -> None:
     line = next(s for s in out if s.start == second.start)
     assert (line.speaker, line.confidence) == ("Tom", 1.0)
     assert line.evidence == ("corrected by the author",)
+
+
+def test_a_fixed_speaker_carries_down_the_exchange() -> None:
+    text = (
+        "Tom and Dara sat by the fire.\n\n"
+        '"Cold tonight."\n\n"It is."\n\n"Pass the wood."\n\n"Get it yourself."\n'
+    )
+    segments = segment.segment_chapter(text)
+    cast = [Character("Tom", gender=Gender.MALE), Character("Dara", gender=Gender.FEMALE)]
+    speech = [s for s in segments if s.kind is Kind.DIALOGUE]
+
+    def speakers(fixed: dict[int, str]) -> list[str | None]:
+        out = attribute_speakers(text, segments, cast, fixed=fixed)
+        return [s.speaker for s in out if s.kind is Kind.DIALOGUE]
+
+    default = speakers({})
+    other = "Dara" if default[0] == "Tom" else "Tom"
+    fixed = speakers({speech[0].start: other})
+    assert fixed == [other, default[0], other, default[0]]
+
+
+def test_every_ranked_line_says_why_and_who_else() -> None:
+    text = 'Tom looked at Dara.\n\n"Where were you?" Tom asked.\n\n"Out," said Dara.\n'
+    cast = [Character("Tom", gender=Gender.MALE), Character("Dara", gender=Gender.FEMALE)]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    lines = [s for s in out if s.kind is Kind.DIALOGUE]
+    assert [s.speaker for s in lines] == ["Tom", "Dara"]
+    assert lines[0].evidence[0] == "tag: Tom"
+    assert lines[1].evidence[0] == "tag: Dara"
+    for line in lines:
+        assert line.candidates and all(p < (line.confidence or 0) for _, p in line.candidates)
+
+
+def test_dash_dialogue_is_attributed_by_its_tags() -> None:
+    text = (DATA.parent / "segment" / "dash_dialogue.txt").read_text(encoding="utf-8")
+    cast = [Character("Stephen", gender=Gender.MALE), Character("Marta", gender=Gender.FEMALE)]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    said = [(s.text.lstrip("—- "), s.speaker) for s in out if s.kind is Kind.DIALOGUE]
+    assert said[:5] == [
+        ("Where is he?", "Stephen"),
+        ("Gone to the harbour,", "Marta"),
+        ("At dawn? And you let him go?", "Stephen"),
+        ("I am not his keeper,", "Marta"),
+        ("I am his sister.", "Marta"),
+    ]
+
+
+def test_names_written_in_lower_case_in_a_lower_case_text() -> None:
+    text = (
+        "chapter two\n\n"
+        "nix woke up late again..\n\n"
+        '"get up!!"yelled mags from the hall\n\n'
+        '"five more minutes"nix said and rolled over\n\n'
+        "mags threw a pillow at her. it was going to be a long day\n\n"
+        '"you will thank me later"said mags\n'
+    )
+    cast = [Character("Nix", gender=Gender.FEMALE), Character("Mags", gender=Gender.FEMALE)]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Mags", "Nix", "Mags"]
+
+
+def test_a_name_that_is_also_a_word_stays_case_sensitive() -> None:
+    text = (
+        "chapter one\n\n"
+        "it was cold. Will sat by the door\n\n"
+        '"i will not go"said Will\n\n'
+        "the rain will stop soon, she thought\n\n"
+        '"you will,"Ana said\n'
+    )
+    cast = [Character("Will", gender=Gender.MALE), Character("Ana", gender=Gender.FEMALE)]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Will", "Ana"]
+
+
+POV_TEXT = (
+    "- - Kess's POV - -\n\n"
+    "I had been waiting at the gate for an hour when the boy finally showed up.\n\n"
+    '"You\'re late," I said.\n\n'
+    '"The tide was high," Dren said.\n\n'
+    "- - Dren's POV - -\n\n"
+    "I didn't tell her the real reason. She would only worry.\n\n"
+    '"Are we going or not?" Kess asked.\n\n'
+    '"We\'re going," I said.\n'
+)
+
+
+def test_a_point_of_view_heading_changes_who_i_is() -> None:
+    cast = [Character("Kess", gender=Gender.FEMALE), Character("Dren", gender=Gender.MALE)]
+    out = attribute_speakers(POV_TEXT, segment.segment_chapter(POV_TEXT), cast)
+    assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Kess", "Dren", "Kess", "Dren"]
+
+
+def test_a_third_person_chapter_in_a_first_person_book_is_third_person() -> None:
+    he = "He walked to the mill, and he looked at the river, and he thought of her. " * 15
+    text = f"{he}\n\n" + '"Cold," he said.\n\n"It is," said Ana.\n'
+    cast = [Character("Tom", aliases=("I",), gender=Gender.MALE), Character("Ana")]
+    assert run_sieves(text, segment.segment_chapter(text), cast, 1).person == 3
+    short = '"Cold," he said.\n\n"It is," said Ana.\n'
+    assert run_sieves(short, segment.segment_chapter(short), cast, 1).person == 1

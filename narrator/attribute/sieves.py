@@ -51,6 +51,7 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from narrator.lexicon import SPEECH_VERB_ALT, SPEECH_VERB_RE
 from narrator.model import Character, Gender, Kind, Segment
 
 NARRATOR = "Narrator"
@@ -81,59 +82,9 @@ def _words(spaced: str) -> list[str]:
     return spaced.split()
 
 
-# Verbs that introduce speech. Base forms; inflections are generated below.
-_SPEECH_VERBS = _words("""
-say tell ask reply answer cry exclaim add continue remark shout whisper mutter return observe
-inquire enquire rejoin retort repeat demand interrupt call murmur laugh interpose explain pursue
-resume begin sigh gasp growl admit urge stammer echo ejaculate assent protest falter sob
-suggest remonstrate announce agree proceed persist plead query address scream sneer respond
-insist assure conclude confess promise mourn entreat acquiesce implore grumble hesitate thunder
-blurt muse question sniff wail breathe reiterate confide groan declare bluster comment offer
-reflect think yell snap chuckle hiss snarl bark roar squeak shriek giggle grin smile nod
-observe mumble sing chirp purr moan whimper stutter croak drawl quip lie volunteer correct
-warn order command beg cackle huff scoff snort muse mention note counter argue object
-prompt coax soothe tease joke rasp scold greet wonder guess sob bellow holler rumble grunt
-exclaim recite read write pray plead pout admonish corroborate venture vociferate speak
-proclaim quaver asseverate coo interject assert
-""")
-_IRREGULAR = {
-    "say": ["said", "says", "saying"],
-    "tell": ["told", "tells", "telling"],
-    "think": ["thought", "thinks", "thinking"],
-    "begin": ["began", "begins", "beginning"],
-    "sing": ["sang", "sings", "singing"],
-    "write": ["wrote", "writes", "writing"],
-    "speak": ["spoke", "speaks", "speaking"],
-    "read": ["reads", "reading"],
-    "lie": ["lied", "lies", "lying"],
-}
-
-
-def _inflect(verb: str) -> list[str]:
-    if verb in _IRREGULAR:
-        return [verb, *_IRREGULAR[verb]]
-    forms = [verb]
-    if verb.endswith("e"):
-        forms += [verb + "d", verb + "s", verb[:-1] + "ing"]
-    elif verb.endswith("y") and verb[-2] not in "aeiou":
-        forms += [verb[:-1] + "ied", verb[:-1] + "ies", verb + "ing"]
-    elif re.fullmatch(r".*[^aeiou][aeiou][bdgmnprt]", verb) and len(verb) <= 4:
-        forms += [verb + verb[-1] + "ed", verb + "s", verb + verb[-1] + "ing"]
-    else:
-        suffix_s = "es" if verb.endswith(("s", "sh", "ch", "x", "z", "o")) else "s"
-        forms += [verb + "ed", verb + suffix_s, verb + "ing"]
-    return forms
-
-
-_VERB_FORMS = sorted(
-    {f for v in _SPEECH_VERBS for f in _inflect(v)}
-    | {"went on", "goes on", "put in", "puts in", "broke in", "breaks in", "cut in", "chimed in"},
-    key=len,
-    reverse=True,
-)
-_VERB_ALT = "|".join(re.escape(f) for f in _VERB_FORMS)
-# Whole-word verb, any capitalisation of the first letter (`"Run." Said the blonde`).
-_VERB_RE = re.compile(rf"\b(?i:{_VERB_ALT})\b")
+_VERB_ALT = SPEECH_VERB_ALT
+_DIALOGUE_DASHES = frozenset("\u2014\u2015\u2013-")
+_VERB_RE = SPEECH_VERB_RE
 
 _TITLES = _words(
     "Mr Mrs Miss Ms Mx Dr Doctor Lady Lord Sir Madame Mme Mlle Mademoiselle Monsieur M "
@@ -262,12 +213,20 @@ class _Quote:
     guess_gender: Gender | None = None
     split_at: int | None = None  # text offset of a second turn inside this quoted run
     second_speaker: str | None = None
+    tag: tuple[str, str] | None = None  # the speech tag read: (kind, words)
+    first: str | None = None  # the sieves' answer, kept while the ranker revises speaker
+    evidence: tuple[str, ...] = ()  # set by the ranker
+    candidates: tuple[tuple[str, float], ...] = ()  # set by the ranker
 
 
 class _CastIndex:
     """Alias lookup for the cast: one compiled alternation, alias -> candidate names."""
 
-    def __init__(self, characters: Sequence[Character]) -> None:
+    def __init__(
+        self, characters: Sequence[Character], loose: frozenset[str] = frozenset()
+    ) -> None:
+        """`loose`: names (lower case) the text writes in lower case too (`nix`, `mags`)."""
+        self.loose = loose
         self.gender: dict[str, Gender | None] = {}
         self.narrator: str | None = None
         self.by_alias: dict[str, list[str]] = {}
@@ -334,7 +293,11 @@ class _CastIndex:
             first = spelling[0]
             # Hard-wrapped text breaks names over lines.
             alt = r"\s+".join(words)
-            if first.isalpha() and (first.islower() or words[0].lower() in ("the", "a", "an")):
+            if first.isalpha() and (
+                first.islower()
+                or words[0].lower() in ("the", "a", "an")
+                or spelling.split()[0].lower() in loose
+            ):
                 alt = f"(?i:{alt})"
                 lower_starts.add(re.escape(spelling.split()[0].lower()))
             alts.add(alt)
@@ -366,7 +329,12 @@ class _CastIndex:
             pos = m.end()
             alias = m.group("alias")
             # A lower-case one-word alias (`red`, `kid`) only counts inside quotes.
-            if alias[0].islower() and " " not in alias and not in_quote(m.start()):
+            if (
+                alias[0].islower()
+                and " " not in alias
+                and alias.lower() not in self.loose
+                and not in_quote(m.start())
+            ):
                 continue
             title = (m.group("title") or "").rstrip(".")
             whole = " ".join(m.group(0).lower().split())  # hard-wrapped: `Mrs.\nPell`
@@ -405,6 +373,54 @@ class _SpanTest:
         return i >= 0 and pos < self.ends[i]
 
 
+# Words before which a lower-case word is a verb or a noun, not a name (`I will`, `the rose`).
+_NOT_BEFORE_NAME_RE = re.compile(
+    r"\b(?i:to|i|you|we|they|he|she|it|will|would|can|could|may|might|must|shall|should"
+    r"|the|a|an|my|your|his|her|our|their|its|this|that|some|no)\s+$"
+)
+# A text writes names in lower case when this share of its paragraphs opens in lower case.
+_LOWER_CASE_TEXT = 0.25
+
+
+def _lower_case_names(text: str, characters: Sequence[Character]) -> frozenset[str]:
+    """Cast names this text writes in lower case (web fiction: `nix groaned`, `said mags`).
+
+    Only in a text that opens many paragraphs in lower case, and only names that the text
+    never uses as an ordinary word (after `to`, `I`, `the`, ...: `will`, `rose`, `may`).
+    """
+    paragraphs = re.findall(r"(?:^|\n)[ \t]*([^\W\d_])", text)
+    if not paragraphs or sum(c.islower() for c in paragraphs) < _LOWER_CASE_TEXT * len(
+        paragraphs
+    ):
+        return frozenset()
+    names = {
+        w.lower()
+        for ch in characters
+        for alias in (ch.name, *ch.aliases)
+        for w in alias.split()
+        if w[:1].isupper() and len(w) > 1 and w.lower() not in _NOT_NAMES
+    }
+    loose = set()
+    for name in names:
+        uses = [m.start() for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)]
+        if uses and not any(_NOT_BEFORE_NAME_RE.search(text[max(0, u - 12) : u]) for u in uses):
+            loose.add(name)
+    return frozenset(loose)
+
+
+# A chapter's own narration decides its person with this many I/he/she in it; below that a
+# chapter of mostly dialogue says too little, and the book's person is the better guess.
+# (A judgement, not a measurement: the dev sets hold no book that switches person.)
+_PERSON_EVIDENCE = 40
+# `- - Kess's POV - -`, `Dren POV`, `POV: Dren`, `(Kess's point of view)`
+_POV_RE = re.compile(
+    r"(?:(?P<a>[^\W\d_][\w.-]*(?:\s+[^\W\d_][\w.-]*)?)(?:['\u2019]s)?\s+"
+    r"(?i:POV|P\.O\.V\.?|point of view)\b"
+    r"|(?i:POV|point of view)\s*[:\-\u2014\u2013]\s*(?P<b>[^\W\d_][\w'\u2019.-]*))"
+)
+_POV_LINE = 60  # a point-of-view heading is a short line of its own
+
+
 def _paragraph_starts(text: str) -> list[int]:
     if re.search(r"\n[ \t]*\n", text):
         return [0] + [m.end() for m in re.finditer(r"\n[ \t]*\n\s*", text)]
@@ -423,34 +439,42 @@ class _Attributor:
         characters: Sequence[Character],
         narrative_person: int | None,
         disabled: Collection[str] = (),
+        fixed: Mapping[int, str] | None = None,
     ) -> None:
         self.disabled = frozenset(disabled)
+        self.fixed = dict(fixed or {})
         self.text = text
         self.segments = list(segments)
-        self.cast = _CastIndex(characters)
+        self.cast = _CastIndex(characters, _lower_case_names(text, characters))
         self.para_starts = _paragraph_starts(text)
         self.quotes: list[_Quote] = []
         for i, seg in enumerate(self.segments):
             if seg.kind.is_speech:
                 q = _Quote(i, seg.start, seg.end, self._para(seg.start))
                 stripped = seg.text.rstrip()
-                q.closed = len(stripped) > 1 and stripped[-1] in _CLOSE_MARKS
+                q.closed = (len(stripped) > 1 and stripped[-1] in _CLOSE_MARKS) or (
+                    seg.text[:1] in _DIALOGUE_DASHES  # dash dialogue: one paragraph a turn
+                )
                 self.quotes.append(q)
         spans = [(q.start, q.end) for q in self.quotes]
         self.in_quote = _SpanTest(spans)
         self.mentions = self.cast.mentions(text, self.in_quote)
         self.mentions += self._descriptions()
         self.mentions += self._title_mentions()
-        self.person = narrative_person or self._guess_person()
+        self.person = self._guess_person(narrative_person)
         self.narrator = self.cast.narrator or NARRATOR
+        # `- - Kess's POV - -`: from there on, "I" is Kess.
+        self.pov = self._pov_switches()
+        self.pov_starts = [p for p, _ in self.pov]
+        if self.pov:
+            self.person = 1
         if self.person == 1:
-            gender = self.cast.gender.get(self.narrator)
             for im in re.finditer(r"\b(?:I|me|my|myself)\b", text):
                 if not self.in_quote(im.start()):
+                    who = self.narrator_at(im.start())
+                    gender = self.cast.gender.get(who)
                     self.mentions.append(
-                        _Mention(
-                            im.start(), im.end(), (self.narrator,), "", gender, False, narr=True
-                        )
+                        _Mention(im.start(), im.end(), (who,), "", gender, False, narr=True)
                     )
         self.mentions.sort(key=lambda m: m.start)
         self.mention_starts = [m.start for m in self.mentions]
@@ -526,8 +550,31 @@ class _Attributor:
             found.append(_Mention(m.start(), m.end(), names, "", gender, False, titled=True))
         return found
 
-    def _guess_person(self) -> int:
-        return _person_of(*_count_persons(self.text, self.in_quote))
+    def _guess_person(self, book_person: int | None) -> int:
+        """The chapter's own narration decides when it says enough; else the book's person."""
+        first, third = _count_persons(self.text, self.in_quote)
+        if book_person is None or first + third >= _PERSON_EVIDENCE:
+            return _person_of(first, third)
+        return book_person
+
+    def _pov_switches(self) -> list[tuple[int, str]]:
+        """Point-of-view headings (`Kess's POV`, `POV: Dren`): where "I" changes, and to whom."""
+        found = []
+        for seg in self.segments:
+            if seg.kind is not Kind.HEADING and len(seg.text) > _POV_LINE:
+                continue
+            m = _POV_RE.search(seg.text)
+            if m is None:
+                continue
+            name = (m.group("a") or m.group("b") or "").strip()
+            known = self.cast.by_alias.get(name.lower())
+            found.append((seg.start, known[0] if known else name))
+        return found
+
+    def narrator_at(self, pos: int) -> str:
+        """Who "I" is at pos: the last point-of-view heading's character, else the narrator."""
+        i = bisect.bisect_right(self.pov_starts, pos) - 1
+        return self.pov[i][1] if i >= 0 else self.narrator
 
     def _resolve_description(self, phrase: str, pos: int, exclude: str | None) -> tuple[str, float]:
         """A descriptive subject: a cast alias, a known nameless person, or a cast guess."""
@@ -857,7 +904,7 @@ class _Attributor:
             return value, CONF_EXPLICIT
         if kind == "pronoun":
             if value in ("i", "we"):
-                return self.narrator, CONF_EXPLICIT - 0.05
+                return self.narrator_at(q.start), CONF_EXPLICIT - 0.05
             gender = _PRONOUN_GENDER.get(value)
             # `"Must I go, Basil?" he asked`: the one addressed is not the speaker.
             avoid = q.vocatives
@@ -918,6 +965,7 @@ class _Attributor:
                 exclude = prev_speaker if q.para == prev_para + 1 else None
                 who, conf = self._resolve_tag(tag[0], tag[1], q, exclude)
                 q.speaker, q.confidence, q.sieve = who, conf, "tag-" + tag[0]
+                q.tag = tag
                 q.tag_speaker = True
                 if tag[0] in ("desc", "name") and conf == CONF_GUESS:
                     # A guess by gender: turn-taking may know better (see _regard).
@@ -929,6 +977,12 @@ class _Attributor:
                 if not self.recent or self.recent[-1] != q.speaker:
                     self.recent.append(q.speaker)
 
+        # The author's corrections are certain: every later sieve builds on them.
+        for q in quotes:
+            if q.start in self.fixed:
+                q.speaker, q.confidence, q.sieve = self.fixed[q.start], 1.0, "fixed"
+                q.evidence = ("corrected by the author",)
+                q.tag_speaker, q.guessed = True, False
         # Same paragraph: share the speaker of a tagged quotation.
         for para_quotes in by_para.values():
             tagged = [q for q in para_quotes if q.tag_speaker]
@@ -972,7 +1026,7 @@ class _Attributor:
                     q.start, None, None, window=12000, names_only=True, avoid=vocs
                 )
                 if near is None and self.person == 1:
-                    near = self.narrator  # nobody named near: the one telling the story
+                    near = self.narrator_at(q.start)  # nobody named near: the storyteller
                 if near is not None:
                     self._set_para(para_quotes, near, CONF_FALLBACK, "fallback")
         if "split" not in self.disabled:
@@ -1064,7 +1118,7 @@ class _Attributor:
                 return value
             if kind == "pronoun":
                 if value in ("i", "we"):
-                    return self.narrator if self.person == 1 else None
+                    return self.narrator_at(first.start) if self.person == 1 else None
                 g = _PRONOUN_GENDER.get(value)
                 return self._antecedent(first.start, g, None, avoid=first.vocatives)
             if kind == "desc" and _strip_det(value).split()[-1] in _NOUN_GENDER:
@@ -1162,10 +1216,11 @@ class _Attributor:
                     who is None
                     and self.person == 1
                     and turns
-                    and turns[-1] not in (None, self.narrator)
+                    and turns[-1] not in (None, self.narrator_at(pq[0].start))
                     and "turn" not in self.disabled
                 ):
-                    who, conf, sieve = self.narrator, CONF_TURN - 0.2, "turn-narrator"
+                    who = self.narrator_at(pq[0].start)
+                    conf, sieve = CONF_TURN - 0.2, "turn-narrator"
                 if who is not None and who in vocs:
                     who = turns[-1] if turns and turns[-1] not in vocs else None
                 if who is not None:
@@ -1208,6 +1263,8 @@ class _Attributor:
         """
         text = self.text
         for k, q in enumerate(self.quotes):
+            if q.sieve == "fixed":
+                continue
             inner = text[q.start : q.end]
             body = inner.rstrip(_CLOSE_MARKS + " \n")
             cut: int | None = None
@@ -1296,15 +1353,25 @@ class _Attributor:
             if q.split_at is not None:
                 first = replace(
                     seg, end=q.split_at, text=self.text[seg.start : q.split_at],
-                    speaker=q.speaker, confidence=conf,
+                    speaker=q.speaker, confidence=conf, evidence=q.evidence,
+                    candidates=q.candidates,
                 )  # fmt: skip
                 second = replace(
                     seg, start=q.split_at, text=self.text[q.split_at : seg.end],
                     speaker=q.second_speaker, confidence=CONF_SPLIT,
+                    evidence=("a second turn inside the same quotation marks",),
                 )  # fmt: skip
                 result += [first, second]
             else:
-                result.append(replace(seg, speaker=q.speaker, confidence=conf))
+                result.append(
+                    replace(
+                        seg,
+                        speaker=q.speaker,
+                        confidence=conf,
+                        evidence=q.evidence,
+                        candidates=q.candidates,
+                    )
+                )
         return result
 
 
@@ -1344,51 +1411,18 @@ def guess_narrative_person(texts: Sequence[str]) -> int:
     return _person_of(first, third)
 
 
-def attribute_speakers(
+def run_sieves(
     text: str,
     segments: Sequence[Segment],
     characters: Sequence[Character],
-    *,
-    narrative_person: int | None = None,
-    fixed: Mapping[int, str] | None = None,
-) -> list[Segment]:
-    """Fill in speaker and confidence on the dialogue and thought segments of a chapter.
-
-    `fixed` maps the start offset of a speech segment to the speaker an author gave it (a
-    correction): that segment keeps it with confidence 1.0, and it is evidence for the others.
-    """
-    out = explain_speakers(text, segments, characters, narrative_person=narrative_person)[0]
-    if not fixed:
-        return out
-    return [
-        replace(s, speaker=fixed[s.start], confidence=1.0, evidence=("corrected by the author",))
-        if s.kind.is_speech and s.start in fixed
-        else s
-        for s in out
-    ]
-
-
-def explain_speakers(
-    text: str,
-    segments: Sequence[Segment],
-    characters: Sequence[Character],
-    *,
     narrative_person: int | None = None,
     disabled: Collection[str] = (),
-) -> tuple[list[Segment], dict[int, str]]:
-    """attribute_speakers, plus the sieve that named each speech segment (by start offset).
-
-    `disabled` switches sieves off to measure what each contributes: any of SIEVES.
-    """
-    if not any(s.kind in (Kind.DIALOGUE, Kind.THOUGHT) for s in segments):
-        return list(segments), {}
+    fixed: Mapping[int, str] | None = None,
+) -> _Attributor:
+    """Run every sieve; the attributor keeps each quotation's answer and what gave it."""
     unknown = set(disabled) - set(SIEVES)
     if unknown:
         raise ValueError(f"unknown sieve(s): {', '.join(sorted(unknown))}")
-    att = _Attributor(text, segments, characters, narrative_person, disabled)
-    out = att.run()
-    sieves = {q.start: q.sieve or "none" for q in att.quotes}
-    for q in att.quotes:
-        if q.split_at is not None:
-            sieves[q.split_at] = "split"
-    return out, sieves
+    att = _Attributor(text, segments, characters, narrative_person, disabled, fixed)
+    att.run()
+    return att

@@ -1,0 +1,20 @@
+"""Attribute speakers: chapter text + segments (list[Segment]) + characters -> list[Segment].
+
+See `narrator.attribute.runner` for the steps, in the order they run.
+"""
+
+from narrator.attribute.runner import (
+    NARRATOR,
+    SIEVES,
+    attribute_speakers,
+    explain_speakers,
+    guess_narrative_person,
+)
+
+__all__ = [
+    "NARRATOR",
+    "SIEVES",
+    "attribute_speakers",
+    "explain_speakers",
+    "guess_narrative_person",
+]

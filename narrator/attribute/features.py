@@ -1,0 +1,342 @@
+"""Candidates and evidence: who could have said each quotation, and what speaks for each.
+
+Input: the attributor after its sieves ran (`sieves.run_sieves`). Output: for every quotation,
+a list of `Candidate`s (the sieve's answer, people on stage, recent speakers, the people
+addressed, the first-person narrator), each with named evidence features. The ranker
+(`ranker.py`) weighs the features with weights learned on the dev books.
+
+Each kind of evidence is one small function below, listed in EVIDENCE in the order they run.
+They read the shared `Context` and add features to the candidates of one quotation.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from narrator.attribute.sieves import (
+    _NOUN_GENDER,
+    _PRONOUN_GENDER,
+    _Attributor,
+    _Quote,
+    _strip_det,
+)
+
+# Sieves whose answer rests on text next to the quotation, not on other answers.
+STRONG = frozenset({"tag-name", "tag-pronoun", "tag-desc", "action", "fixed"})
+# How far back a narration mention puts someone on stage (characters; about a page).
+STAGE_WINDOW = 3000
+# How many recent speakers and mentioned people are candidates.
+RECENT = 4
+# An exchange of this many turns or more runs on turn-taking (two people talking).
+LONG_EXCHANGE = 4
+_SENTENCE_START = re.compile(r"(?:^|[.!?;:\"\u201d]\s+|\n\s*)(?:(?:Then|But|And|So|Now)\s+)?$")
+
+
+@dataclass
+class Candidate:
+    name: str
+    features: dict[str, float] = field(default_factory=dict)
+    evidence: list[str] = field(default_factory=list)
+
+    def add(self, feature: str, value: float = 1.0, why: str | None = None) -> None:
+        self.features[feature] = self.features.get(feature, 0.0) + value
+        if why and why not in self.evidence:
+            self.evidence.append(why)
+
+
+@dataclass
+class Turn:
+    """One paragraph of an exchange: its quotations and where it stands."""
+
+    para: int
+    quotes: list[_Quote]
+    block: int  # which exchange
+    index: int  # position in the exchange
+
+    @property
+    def speaker(self) -> str | None:
+        return self.quotes[0].speaker
+
+    @property
+    def strong(self) -> str | None:
+        q = self.quotes[0]
+        return q.first if q.sieve in STRONG and not q.guessed else None
+
+    @property
+    def vocatives(self) -> set[str]:
+        return set().union(*(q.vocatives for q in self.quotes))
+
+
+class Context:
+    """What every kind of evidence reads: built once per chapter from the attributor."""
+
+    def __init__(self, att: _Attributor) -> None:
+        self.att = att
+        self.text = att.text
+        for q in att.quotes:
+            q.first = q.speaker
+        by_para: dict[int, list[_Quote]] = {}
+        for q in att.quotes:
+            by_para.setdefault(q.para, []).append(q)
+        self.turns: list[Turn] = []
+        self.turn_of: dict[int, Turn] = {}  # para -> turn
+        block, last, index = -1, -10, 0
+        for para in sorted(by_para):
+            if att._gap(last, para):
+                block, index = block + 1, 0
+            turn = Turn(para, by_para[para], block, index)
+            self.turns.append(turn)
+            self.turn_of[para] = turn
+            last, index = para, index + 1
+        # Named narration mentions: (start, name), in text order.
+        self.named: list[tuple[int, str]] = []
+        for m in att.mentions:
+            if m.in_quote or not m.names or m.narr:
+                continue
+            if set(m.names) <= att.cast.weak:
+                continue
+            self.named.append((m.start, att._pick(m.names, m.start)))
+        self.named_starts = [s for s, _ in self.named]
+        self.count: dict[str, int] = {}
+        for _, name in self.named:
+            self.count[name] = self.count.get(name, 0) + 1
+        self.turn_pos = {id(t): i for i, t in enumerate(self.turns)}
+        self.block_len: dict[int, int] = {}
+        for t in self.turns:
+            self.block_len[t.block] = self.block_len.get(t.block, 0) + 1
+
+    def para_span(self, para: int) -> tuple[int, int]:
+        starts = self.att.para_starts
+        end = starts[para + 1] if para + 1 < len(starts) else len(self.text)
+        return starts[para], end
+
+    def named_in(self, start: int, end: int) -> list[tuple[int, str]]:
+        i = bisect.bisect_left(self.named_starts, start)
+        j = bisect.bisect_left(self.named_starts, end)
+        return self.named[i:j]
+
+    def mentions_in(self, q: _Quote) -> list[tuple[int, str]]:
+        """Named mentions inside the quotation itself."""
+        att = self.att
+        i = bisect.bisect_left(att.mention_starts, q.start)
+        out = []
+        while i < len(att.mentions) and att.mentions[i].start < q.end:
+            m = att.mentions[i]
+            if m.names and not m.narr:
+                out.append((m.start, att._pick(m.names, m.start)))
+            i += 1
+        return out
+
+    def neighbour(self, turn: Turn, step: int) -> Turn | None:
+        i = self.turn_pos[id(turn)] + step
+        if 0 <= i < len(self.turns) and self.turns[i].block == turn.block:
+            return self.turns[i]
+        return None
+
+
+Pool = dict[str, Candidate]
+Evidence = Callable[[Context, _Quote, Turn, Pool], None]
+
+
+def _get(pool: Pool, name: str) -> Candidate:
+    if name not in pool:
+        pool[name] = Candidate(name)
+    return pool[name]
+
+
+def sieve_answer(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+    """The sieves' answer, by the sieve that gave it (their precision is learned per sieve)."""
+    if q.first is None:
+        return
+    c = _get(pool, q.first)
+    c.add("sieve", why=None)
+    c.add(f"sieve={(q.guessed and 'tag-guess') or q.sieve or 'none'}", why=_sieve_reason(q))
+
+
+def _sieve_reason(q: _Quote) -> str:
+    who = q.first
+    if q.sieve == "fixed":
+        return "corrected by the author"
+    if q.tag is not None:
+        kind, words = q.tag
+        if kind == "pronoun":
+            return f"pronoun {words} -> {who}"
+        return f"tag: {words}"
+    return {
+        "paragraph": "shares the paragraph's tag",
+        "continued": "speech continued from the paragraph before",
+        "action": f"{who} acts in the paragraph",
+        "vocative": f"{who} was addressed by the turn before",
+        "turn": "turn-taking",
+        "turn-back": "turn-taking, read back from later turns",
+        "turn-narrator": "the first-person narrator answers",
+        "fallback": f"{who} was named nearby",
+        "tag-desc-turn": "an epithet, read by turn-taking",
+    }.get(q.sieve, q.sieve or "no evidence")
+
+
+def turn_taking(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+    """Who spoke one and two turns before and after in the same exchange."""
+    for step in (-2, -1, 1, 2):
+        other = ctx.neighbour(turn, step)
+        if other is None:
+            continue
+        where = f"t{step:+d}"
+        if other.strong is not None:
+            c = _get(pool, other.strong)
+            why = f"turn-taking: tagged {abs(step)} turn{'s' * (abs(step) > 1)} " + (
+                "before" if step < 0 else "after"
+            )
+            c.add(f"strong_{where}", why=why if abs(step) == 2 else None)
+        if other.speaker is not None:
+            _get(pool, other.speaker).add(f"said_{where}")
+
+
+def alternation(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+    """A, B, A: the one who spoke two turns away when someone else spoke in between."""
+    for a, b, where in ((-2, -1, "back"), (2, 1, "ahead")):
+        two, one = ctx.neighbour(turn, a), ctx.neighbour(turn, b)
+        if two is None or one is None:
+            continue
+        if two.speaker is not None and two.speaker != one.speaker:
+            _get(pool, two.speaker).add(f"alternates_{where}")
+            if two.strong is not None and two.strong == two.speaker:
+                why = f"turn-taking: {two.speaker} is tagged two turns " + (
+                    "before" if a < 0 else "after"
+                )
+                pool[two.speaker].add(f"alternates_tagged_{where}", why=why)
+    if ctx.block_len[turn.block] >= LONG_EXCHANGE:
+        for c in pool.values():
+            if "alternates_back" in c.features or "alternates_ahead" in c.features:
+                c.add("alternates_long")
+
+
+def tag_gender(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+    """`she said`, `said the old man`: the tag's gender fits some candidates and not others."""
+    if q.tag is None or q.tag[0] not in ("pronoun", "desc"):
+        return
+    kind, words = q.tag
+    if kind == "pronoun":
+        gender = _PRONOUN_GENDER.get(words.lower())
+    else:
+        noun = _strip_det(words).split()[-1:]
+        gender = _NOUN_GENDER.get(noun[0]) if noun else None
+    if gender is None:
+        return
+    for c in pool.values():
+        have = ctx.att.cast.gender.get(c.name)
+        if have == gender:
+            c.add(f"{kind}_gender_fits")
+        elif have is not None:
+            c.add(f"{kind}_gender_clash")
+
+
+def addressees(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+    """Named in address: by the turn before (answers now), here (is not speaking), after."""
+    for step, feature in ((-1, "addressed_before"), (1, "addressed_after")):
+        other = ctx.neighbour(turn, step)
+        if other is None:
+            continue
+        for name in other.vocatives:
+            why = f"addressed by the turn {'before' if step < 0 else 'after'}"
+            _get(pool, name).add(feature, why=why)
+    for name in turn.vocatives:
+        _get(pool, name).add("addressed_here")
+
+
+def on_stage(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+    """People named in narration: in this paragraph (subjects first), before and after."""
+    p_start, p_end = ctx.para_span(q.para)
+    text = ctx.text
+    for start, name in ctx.named_in(p_start, p_end):
+        c = _get(pool, name)
+        side = "before" if start < q.start else "after"
+        c.add(f"para_{side}", why=f"{name} is named in the paragraph")
+        lead = text[max(p_start, start - 12) : start]
+        if start - 12 <= p_start:
+            lead = "\n" + lead
+        if _SENTENCE_START.search(lead):
+            c.add("para_subject")
+    if q.para > 0:
+        a, b = ctx.para_span(q.para - 1)
+        if q.para - 1 not in ctx.turn_of:
+            for _, name in ctx.named_in(a, b):
+                _get(pool, name).add("prev_para_narr")
+    if q.para + 1 < len(ctx.att.para_starts):
+        a, b = ctx.para_span(q.para + 1)
+        if q.para + 1 not in ctx.turn_of:
+            for _, name in ctx.named_in(a, b):
+                _get(pool, name).add("next_para_narr")
+    # The most recently named people before the quotation, by rank.
+    seen: list[str] = []
+    for _, name in reversed(ctx.named_in(max(0, q.start - STAGE_WINDOW), q.start)):
+        if name not in seen:
+            seen.append(name)
+            if len(seen) > RECENT:
+                break
+    for rank, name in enumerate(seen[:RECENT]):
+        _get(pool, name).add(f"named_rank{min(rank, 2)}")
+
+
+def recent_speakers(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+    """The people who spoke last, most recent first (by the sieves' answers)."""
+    i = ctx.turn_pos[id(turn)] - 1
+    seen: list[str] = []
+    while i >= 0 and len(seen) < RECENT and q.start - ctx.turns[i].quotes[0].start < STAGE_WINDOW:
+        who = ctx.turns[i].speaker
+        if who is not None and who not in seen:
+            seen.append(who)
+        i -= 1
+    for rank, name in enumerate(seen):
+        _get(pool, name).add(f"spoke_rank{min(rank, 2)}")
+
+
+def named_inside(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+    """A name inside the quotation that is not an address: people rarely name themselves."""
+    for _, name in ctx.mentions_in(q):
+        if name in pool and name not in q.vocatives:
+            pool[name].add("named_inside")
+
+
+def first_person(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+    """In a first-person chapter the narrator is always on stage."""
+    if ctx.att.person == 1:
+        _get(pool, ctx.att.narrator_at(q.start)).add("narrator", why="the first-person narrator")
+
+
+def frequency(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+    """Main characters speak more: how often each candidate is named in the chapter."""
+    for c in pool.values():
+        c.add("log_count", math.log1p(ctx.count.get(c.name, 0)) / 5)
+        if c.name not in ctx.att.cast.gender and c.name != ctx.att.narrator_at(q.start):
+            c.add("nameless")
+
+
+EVIDENCE: tuple[Evidence, ...] = (
+    sieve_answer,
+    turn_taking,
+    alternation,
+    tag_gender,
+    addressees,
+    on_stage,
+    recent_speakers,
+    named_inside,
+    first_person,
+    frequency,
+)
+
+
+def candidates(ctx: Context) -> list[list[Candidate]]:
+    """Every quotation's candidates with their features, in the order of `att.quotes`."""
+    out = []
+    for q in ctx.att.quotes:
+        pool: Pool = {}
+        turn = ctx.turn_of[q.para]
+        for evidence in EVIDENCE:
+            evidence(ctx, q, turn, pool)
+        out.append(list(pool.values()))
+    return out

@@ -1,0 +1,58 @@
+"""Rank each quotation's candidates by learned weights; the winner's probability is its confidence.
+
+A conditional logit: a candidate's score is the sum of its features times their weights, and
+the probabilities are the softmax of the scores over the quotation's candidates. The weights
+are data (`weights.json`), learned by `bench/train_ranker.py` on the dev books; the figures
+that chose the features come from books the weights were not trained on (bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+
+from narrator.attribute.features import Candidate, Context, candidates
+
+WEIGHTS = Path(__file__).with_name("weights.json")
+# Rounds of ranking: each round reads the answers of the round before for turn-taking, so
+# evidence is weighed over the whole exchange instead of first-answer-wins.
+ROUNDS = 2
+# Candidates listed beside the winner (for review and the studio).
+SHOWN = 3
+
+
+@cache
+def load_weights(path: Path = WEIGHTS) -> dict[str, float]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {str(k): float(v) for k, v in data["weights"].items()}
+
+
+def probabilities(cands: Sequence[Candidate], weights: Mapping[str, float]) -> list[float]:
+    scores = [sum(weights.get(f, 0.0) * v for f, v in c.features.items()) for c in cands]
+    top = max(scores)
+    exps = [math.exp(s - top) for s in scores]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+def rank(ctx: Context, weights: Mapping[str, float] | None = None, rounds: int = ROUNDS) -> None:
+    """Set speaker, confidence, evidence and candidates on every quotation of the context."""
+    weights = load_weights() if weights is None else weights
+    for _ in range(rounds):
+        decided = []
+        for q, cands in zip(ctx.att.quotes, candidates(ctx), strict=True):
+            if not cands or q.sieve == "fixed" or q.split_at is not None:
+                decided.append(None)
+                continue
+            probs = probabilities(cands, weights)
+            order = sorted(range(len(cands)), key=lambda i: -probs[i])
+            best = cands[order[0]]
+            shown = tuple((cands[i].name, round(probs[i], 3)) for i in order[1 : 1 + SHOWN])
+            decided.append((best.name, probs[order[0]], tuple(best.evidence), shown))
+        for q, d in zip(ctx.att.quotes, decided, strict=True):
+            if d is None:
+                continue
+            q.speaker, q.confidence, q.evidence, q.candidates = d

@@ -1,0 +1,83 @@
+"""The attribution steps, in the order they run.
+
+1. sieves (`sieves.py`): the author's corrections first, then speech tags, paragraph
+   sharing, speech continued over paragraphs, actions, vocatives, turn-taking and the
+   nearest-mention fallback give each quotation a first answer and the sieve that gave it;
+2. candidates and evidence (`features.py`): for each quotation, the sieves' answer, people
+   on stage, recent speakers, people addressed and the first-person narrator, each with the
+   evidence for it (one small function per kind of evidence, listed in `EVIDENCE`);
+3. ranking (`ranker.py`): learned weights turn the evidence into a probability per
+   candidate, twice, the second round reading the first round's answers for turn-taking;
+   the winner's probability is the line's confidence, and the runners-up are kept;
+4. output: the segments with speaker, confidence, evidence and candidates; a quoted run
+   holding two turns comes back as two segments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+from narrator.attribute.features import Context
+from narrator.attribute.ranker import rank
+from narrator.attribute.sieves import NARRATOR, SIEVES, guess_narrative_person, run_sieves
+from narrator.model import Character, Segment
+
+__all__ = [
+    "NARRATOR",
+    "SIEVES",
+    "STEPS",
+    "attribute_speakers",
+    "explain_speakers",
+    "guess_narrative_person",
+]
+
+# Steps that can be switched off to measure them (`disabled`): the sieves, and the ranker.
+STEPS = (*SIEVES, "ranker")
+
+
+def attribute_speakers(
+    text: str,
+    segments: Sequence[Segment],
+    characters: Sequence[Character],
+    *,
+    narrative_person: int | None = None,
+    fixed: Mapping[int, str] | None = None,
+) -> list[Segment]:
+    """Fill in speaker, confidence, evidence and candidates on a chapter's speech segments.
+
+    `fixed` maps the start offset of a speech segment to the speaker an author gave it (a
+    correction): that segment keeps it with confidence 1.0, and turn-taking builds on it.
+    """
+    return explain_speakers(
+        text, segments, characters, narrative_person=narrative_person, fixed=fixed
+    )[0]
+
+
+def explain_speakers(
+    text: str,
+    segments: Sequence[Segment],
+    characters: Sequence[Character],
+    *,
+    narrative_person: int | None = None,
+    fixed: Mapping[int, str] | None = None,
+    disabled: Collection[str] = (),
+) -> tuple[list[Segment], dict[int, str]]:
+    """attribute_speakers, plus the sieve that first named each speech segment (by start).
+
+    `disabled` switches steps off to measure what each contributes: any of STEPS.
+    """
+    if not any(s.kind.is_speech for s in segments):
+        return list(segments), {}
+    unknown = set(disabled) - set(STEPS)
+    if unknown:
+        raise ValueError(f"unknown step(s): {', '.join(sorted(unknown))}")
+    sieves_off = set(disabled) - {"ranker"}
+    att = run_sieves(text, segments, characters, narrative_person, sieves_off, fixed)
+    ctx = Context(att)
+    if "ranker" not in disabled:
+        rank(ctx)
+    named = {q.start: q.sieve or "none" for q in att.quotes}
+    for q in att.quotes:
+        if q.split_at is not None:
+            named[q.split_at] = "split"
+    return att._output(), named
