@@ -233,14 +233,18 @@ def _clip_pcm(clip: Clip, *, gain_db: float, trim_silence: bool) -> bytes:
 
 
 def _fade_edges(pcm: bytes) -> bytes:
-    """Linear fade-in and fade-out over FADE_MS at the clip's ends."""
-    samples = array.array("h", pcm)
-    n = min(FADE_MS * SAMPLE_RATE // 1000, len(samples) // 2)
+    """Linear fade-in and fade-out over FADE_MS at the clip's ends (only the ends are copied
+    into Python objects: a clip can be minutes long)."""
+    n = min(FADE_MS * SAMPLE_RATE // 1000, len(pcm) // SAMPLE_WIDTH // 2)
+    if n == 0:
+        return pcm
+    edge = n * SAMPLE_WIDTH
+    head, tail = array.array("h", pcm[:edge]), array.array("h", pcm[-edge:])
     for i in range(n):
         weight = (i + 1) / (n + 1)
-        samples[i] = round(samples[i] * weight)
-        samples[-1 - i] = round(samples[-1 - i] * weight)
-    return samples.tobytes()
+        head[i] = round(head[i] * weight)
+        tail[-1 - i] = round(tail[-1 - i] * weight)
+    return b"".join((head.tobytes(), pcm[edge:-edge], tail.tobytes()))
 
 
 def _convert_pcm_wav(path: Path) -> bytes:
