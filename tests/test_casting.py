@@ -504,7 +504,7 @@ def test_unnamed_speaker_takes_a_voice_apart_from_the_narrator_and_cast() -> Non
         measured("narrator", M, 96.0, 158.0),
         measured("deep", M, 67.0, 128.0),
         measured("gruff", M, 78.0, 153.0),  # 2.6 semitones from deep: only its pace differs
-        measured("plain", M, 117.0, 160.0),
+        measured("plain", M, 122.0, 160.0),
         measured("soft", M, 100.0, 159.0),  # sounds like the narrator
     )
     assignment = Assignment(narrator="narrator", by_character={"Pell": "deep"})
