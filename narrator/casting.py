@@ -497,7 +497,11 @@ def _by_distinctness(
 
 
 def _pitch_apart(a: VoiceProfile, b: VoiceProfile) -> bool:
+    """Apart in pitch with margin to spare; a man's voice and a woman's always are (espeak-ng's
+    female variants move the formants too, so the two are told apart even at close pitch)."""
     if a.measured is None or b.measured is None:
+        return True
+    if a.gender is not None and b.gender is not None and a.gender != b.gender:
         return True
     apart_st = abs(12 * math.log2(a.measured.pitch_hz / b.measured.pitch_hz))
     return apart_st >= DISTINCT_SEMITONES + PITCH_MARGIN_ST
