@@ -470,24 +470,25 @@ def _by_distinctness(
     free: Sequence[VoiceProfile], heard: Sequence[VoiceProfile]
 ) -> list[VoiceProfile]:
     """Free voices in the order a character should take them: first those a listener tells
-    apart from every voice heard so far; of those, first the ones apart in pitch from all of
-    them (3 semitones and PITCH_MARGIN_ST to spare); then by preference (narrator last,
-    everyday ages first); then those apart by CAST_MARGIN; then the furthest apart.
+    apart from every voice heard so far; then by preference (narrator last, everyday ages
+    first: a boy's voice for a grown man is worse than a voice only just apart); then those
+    apart in pitch from all of them (3 semitones and PITCH_MARGIN_ST to spare); then those
+    apart by CAST_MARGIN; then the furthest apart.
 
     Pitch comes first because it holds on a chapter's lines (F0 measured on renders is within
     a few Hz of the profile's), while paces came out up to ~10% closer on short lines
     (bench/sound.py). A profile never measured cannot be judged: it counts as just distinct.
     """
 
-    def key(profile: VoiceProfile) -> tuple[bool, bool, tuple[int, int], bool, float, str]:
+    def key(profile: VoiceProfile) -> tuple[bool, tuple[int, int], bool, bool, float, str]:
         distances = [_distance(profile, other) for other in heard]
         nearest = min((d if d is not None else 1.0 for d in distances), default=_FAR_ENOUGH)
         pitch_apart = all(_pitch_apart(profile, other) for other in heard)
         preference = _preference(profile)
         return (
             nearest < 1.0,
-            not pitch_apart,
             preference[:2],
+            not pitch_apart,
             nearest < CAST_MARGIN,
             -min(nearest, _FAR_ENOUGH),
             preference[2],
