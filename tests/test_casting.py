@@ -485,6 +485,18 @@ def test_main_cast_is_spread_most_speaking_first() -> None:
     assert assignment.warnings == ()
 
 
+def test_a_womans_voice_close_in_pitch_does_not_push_a_man_to_a_pace_only_voice() -> None:
+    profiles = profiles_of(
+        measured("narrator", M, 96.0, 158.0),
+        measured("woman", F, 142.0, 160.0),
+        measured("a-plain", M, 118.0, 160.0),  # 3.6 st from the narrator, 3.2 from the woman
+        measured("b-fast", M, 100.0, 200.0),  # apart from the narrator by pace alone
+    )
+    counts = {"Ann": 30, "Bob": 20}
+    assignment = assign_voices(chars(("Ann", F), ("Bob", M)), Cast(), profiles, counts)
+    assert assignment.by_character == {"Ann": "woman", "Bob": "a-plain"}
+
+
 def test_voices_that_sound_alike_are_warned_about() -> None:
     profiles = profiles_of(
         measured("narrator", M, 95.0, 158.0),
