@@ -8,6 +8,7 @@ Assignment, the narrator's profile id and one profile id per character, which
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
@@ -22,9 +23,10 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from narrator.errors import ConfigError, OutputError
-from narrator.model import BookInfo, Cast, Character, Gender, VoiceProfile
+from narrator.model import BookInfo, Cast, Character, Gender, Pauses, VoiceProfile
 from narrator.names import name_key
 from narrator.voices import (
+    DISTINCT_SEMITONES,
     PITCH_RANGE,
     RATE_WPM_RANGE,
     VOLUME_RANGE,
@@ -32,6 +34,7 @@ from narrator.voices import (
     find_table_line,
     read_toml,
     shown_path,
+    voice_distance,
 )
 
 NARRATOR_PROFILE = "narrator"
@@ -39,7 +42,9 @@ NARRATOR_PROFILE = "narrator"
 # profiles run out. The main cast never shares a voice picked by narrator.
 MINOR_LINES = 5
 
-_TOP_KEYS = ("book", "character", "narrator", "thoughts", "pronunciations", "reading")
+_TOP_KEYS = (
+    "book", "character", "narrator", "thoughts", "pronunciations", "reading", "pauses",
+)  # fmt: skip
 _CHARACTER_KEYS = ("name", "aliases", "gender", "voice", "rate_wpm", "pitch", "volume")
 _VOICE_TABLE_KEYS = ("voice",)
 _READING_KEYS = ("headings", "notes")
@@ -141,10 +146,45 @@ def _parse_cast(data: dict[str, Any], text: str, path: Path) -> Cast:
         read_notes=raw_reading.get("notes", True),
         path=path,
         book=_parse_book(data, path, fail),
+        pauses=_parse_pauses(data.get("pauses"), fail),
     )
 
 
 _Fail = Callable[[str, int | None, str | None, str], ConfigError]
+
+# [pauses] key -> Pauses field; seconds, except room_tone (dBFS RMS of the noise).
+_PAUSE_KEYS = {
+    "head": "head_s",
+    "sentence": "sentence_s",
+    "speaker_change": "speaker_change_s",
+    "paragraph": "paragraph_s",
+    "heading": "heading_s",
+    "scene_break": "scene_break_s",
+    "tail": "tail_s",
+}
+PAUSE_RANGE_S = (0.0, 30.0)
+ROOM_TONE_RANGE_DB = (-90.0, -40.0)
+
+
+def _parse_pauses(raw: Any, fail: _Fail) -> Pauses:
+    """The [pauses] table: seconds per kind of break, and optional room tone (dBFS)."""
+    if raw is None:
+        return Pauses()
+    if not isinstance(raw, dict):
+        raise fail("", None, "pauses", "must be a table: [pauses] paragraph = 0.9")
+    allowed = [*_PAUSE_KEYS, "room_tone"]
+    values: dict[str, float] = {}
+    for key, value in raw.items():
+        if key not in allowed:
+            raise fail("pauses", None, key, f"unknown key; allowed: {', '.join(allowed)}")
+        low, high = ROOM_TONE_RANGE_DB if key == "room_tone" else PAUSE_RANGE_S
+        unit = "dBFS" if key == "room_tone" else "seconds"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise fail("pauses", None, key, f"must be a number of {unit}, got {value!r}")
+        if not low <= value <= high:
+            raise fail("pauses", None, key, f"must be {low:g}..{high:g} {unit}, got {value:g}")
+        values[_PAUSE_KEYS.get(key, "room_tone_db")] = float(value)
+    return Pauses(**values)
 
 
 def _parse_character(raw: dict[str, Any], index: int, fail: _Fail) -> Character:
@@ -423,8 +463,16 @@ def assign_voices(
         key=lambda c: (-count(c.name), c.name),
     )
     ordered = sorted(profiles.values(), key=_preference)
+
+    def heard() -> list[VoiceProfile]:
+        # The voices a listener must tell a newcomer's apart from: the narrator's and those
+        # of the characters given voices so far (those who speak most chose first).
+        given = set(by_character.values()) | {narrator}
+        return [profiles[v] for v in sorted(given) if v in profiles]
+
     for character in newcomers:
         free = [p for p in ordered if p.id not in users and p.id not in reserved]
+        free = _by_distinctness(free, heard())
         choice = _pick_free(free, character.gender)
         if choice is None and not is_minor(character.name):
             # The main cast never shares with each other: a voice so far heard only from
@@ -438,7 +486,7 @@ def assign_voices(
         by_character[character.name] = choice
         users.setdefault(choice, []).append(character.name)
 
-    warnings = []
+    warnings = _closeness_warnings(narrator, by_character, profiles, is_minor)
     for voice, names in sorted(users.items()):
         main = sorted(n for n in names if not is_minor(n))
         if len(main) > 1:
@@ -456,6 +504,90 @@ def assign_voices(
 
 def _is_storyteller(character: Character) -> bool:
     return any(a.strip().lower() in ("i", "_narr") for a in character.aliases)
+# Distances above this count the same: once two voices are clearly apart, an everyday voice
+# (age preference) matters more than being even further apart.
+_FAR_ENOUGH = 2.0
+# Profiles are measured on eight sentences; on a chapter's lines their paces came out up to
+# ~10% closer (bench/sound.py: man and northern-man, 18% apart as measured, 11% apart in
+# relay-01). A voice this far from all those heard is preferred to one only just distinct.
+CAST_MARGIN = 1.25
+# F0 on a chapter's lines came out up to 0.5 semitone off the profile's figure (bench/sound.py:
+# the narrator 1-3 Hz higher, man and northern-man 2-4 Hz lower): voices
+# count as apart in pitch, for ranking, from this many semitones over DISTINCT_SEMITONES.
+PITCH_MARGIN_ST = 0.5
+
+
+def _distance(a: VoiceProfile, b: VoiceProfile) -> float | None:
+    if a.measured is None or b.measured is None:
+        return None
+    return voice_distance(a.measured, b.measured)
+
+
+def _by_distinctness(
+    free: Sequence[VoiceProfile], heard: Sequence[VoiceProfile]
+) -> list[VoiceProfile]:
+    """Free voices in the order a character should take them: first those a listener tells
+    apart from every voice heard so far; then by preference (narrator last, everyday ages
+    first: a boy's voice for a grown man is worse than a voice only just apart); then those
+    apart in pitch from all of them (3 semitones and PITCH_MARGIN_ST to spare); then those
+    apart by CAST_MARGIN; then the furthest apart.
+
+    Pitch comes first because it holds on a chapter's lines (F0 measured on renders is within
+    a few Hz of the profile's), while paces came out up to ~10% closer on short lines
+    (bench/sound.py). A profile never measured cannot be judged: it counts as just distinct.
+    """
+
+    def key(profile: VoiceProfile) -> tuple[bool, tuple[int, int], bool, bool, float, str]:
+        distances = [_distance(profile, other) for other in heard]
+        nearest = min((d if d is not None else 1.0 for d in distances), default=_FAR_ENOUGH)
+        pitch_apart = all(_pitch_apart(profile, other) for other in heard)
+        preference = _preference(profile)
+        return (
+            nearest < 1.0,
+            preference[:2],
+            not pitch_apart,
+            nearest < CAST_MARGIN,
+            -min(nearest, _FAR_ENOUGH),
+            preference[2],
+        )
+
+    return sorted(free, key=key)
+
+
+def _pitch_apart(a: VoiceProfile, b: VoiceProfile) -> bool:
+    """Apart in pitch with margin to spare; a man's voice and a woman's always are (espeak-ng's
+    female variants move the formants too, so the two are told apart even at close pitch)."""
+    if a.measured is None or b.measured is None:
+        return True
+    if a.gender is not None and b.gender is not None and a.gender != b.gender:
+        return True
+    apart_st = abs(12 * math.log2(a.measured.pitch_hz / b.measured.pitch_hz))
+    return apart_st >= DISTINCT_SEMITONES + PITCH_MARGIN_ST
+
+
+def _closeness_warnings(
+    narrator: str,
+    by_character: Mapping[str, str],
+    profiles: Mapping[str, VoiceProfile],
+    is_minor: Callable[[str], bool],
+) -> list[str]:
+    """Main characters (or the narrator) whose different voices a listener may confuse."""
+    users: dict[str, list[str]] = {narrator: ["the narrator"]}
+    for name, voice in sorted(by_character.items()):
+        if not is_minor(name) and voice != narrator:
+            users.setdefault(voice, []).append(name)
+    voices = sorted(v for v in users if v in profiles)
+    warnings = []
+    for i, a in enumerate(voices):
+        for b in voices[i + 1 :]:
+            distance = _distance(profiles[a], profiles[b])
+            if distance is not None and distance < 1.0:
+                warnings.append(
+                    f"voices {a!r} ({', '.join(users[a])}) and {b!r} ({', '.join(users[b])}) "
+                    "sound alike (under 3 semitones and 15% pace apart); set voices in the "
+                    "cast file"
+                )
+    return warnings
 
 
 def _pick_free(free: Sequence[VoiceProfile], gender: Gender | None) -> str | None:
@@ -567,6 +699,18 @@ def voice_for_label(
             break
     if not candidates:
         candidates = [p for p in ordered if p.id != assignment.narrator] or ordered
+    # Heard next to the narrator and the cast: keep to the voices a listener tells apart from
+    # theirs best (as _by_distinctness ranks them), when there are any.
+    heard = [profiles[v] for v in sorted(taken) if v in profiles]
+    for tier in (
+        lambda p: all(_pitch_apart(p, other) for other in heard),
+        lambda p: all((_distance(p, other) or 1.0) >= CAST_MARGIN for other in heard),
+        lambda p: all((_distance(p, other) or 1.0) >= 1.0 for other in heard),
+    ):
+        distinct = [p for p in candidates if tier(p)]
+        if distinct:
+            candidates = distinct
+            break
     return candidates[zlib.crc32(speaker.casefold().encode("utf-8")) % len(candidates)].id
 
 

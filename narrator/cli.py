@@ -30,6 +30,7 @@ from rich.progress import (
 from narrator import __version__, pipeline, review
 from narrator.errors import ConfigError, NarratorError
 from narrator.layout import DEFAULT_FORMAT, Format, default_state_dir, state_size_bytes
+from narrator.master import DEFAULT_LOUDNESS_LUFS, LOUDNESS_RANGE_LUFS
 from narrator.model import Kind, Segment
 from narrator.synth.cache import ClipCache, parse_size
 
@@ -155,7 +156,27 @@ def render(
         bool, typer.Option("--dry-run", help="Show the plan; synthesize and write nothing.")
     ] = False,
     voices: VoicesOpt = None,
-    bitrate: Annotated[int, typer.Option("--bitrate", min=16, max=320, help="MP3 kbit/s.")] = 64,
+    bitrate: Annotated[
+        int | None,
+        typer.Option("--bitrate", min=16, max=320, help="MP3 kbit/s [default: 64; acx: 192]."),
+    ] = None,
+    preset: Annotated[
+        pipeline.Preset,
+        typer.Option(
+            "--preset",
+            help="default: small mono MP3s to listen to; acx: 44.1 kHz 192 kbit/s CBR with "
+            "room tone, loudness and peaks checked.",
+        ),
+    ] = pipeline.Preset.DEFAULT,
+    loudness: Annotated[
+        float,
+        typer.Option(
+            "--loudness",
+            min=LOUDNESS_RANGE_LUFS[0],
+            max=LOUDNESS_RANGE_LUFS[1],
+            help="Integrated loudness of every chapter, LUFS.",
+        ),
+    ] = DEFAULT_LOUDNESS_LUFS,
     audio_format: Annotated[
         Format,
         typer.Option(
@@ -210,6 +231,8 @@ def render(
         title=title,
         author=author,
         cover=cover,
+        preset=preset,
+        loudness_lufs=loudness,
         lines_path=lines,
     )
     with _user_errors(), _ProgressReporter(enabled=err.is_terminal) as reporter:
@@ -429,12 +452,17 @@ def voices_list(
         return
     with _user_errors():
         profiles, engine_voices = pipeline.list_voices(tuple(voices or ()), engine.value)
-    out.print("[bold]Voice profiles[/bold]")
+    out.print("[bold]Voice profiles[/bold] (set: rate, pitch; measured: F0, pace, loudness)")
     for profile in profiles:
         gender = profile.gender.value if profile.gender else "-"
+        figures = profile.measured
+        heard = f"{'not measured':<27}"
+        if figures:
+            heard = f"{figures.pitch_hz:>4.0f} Hz {figures.pace_wpm:>4.0f} wpm "
+            heard += f"{figures.loudness_lufs:>6.1f} LUFS"
         out.print(
-            f"  {profile.id:<20} {gender:<7} {profile.age:<6} {profile.engine_voice:<22} "
-            f"{profile.rate_wpm:>3} wpm  pitch {profile.pitch:>2}  {profile.description}",
+            f"  {profile.id:<18} {gender:<6} {profile.age:<5} {profile.engine_voice:<22} "
+            f"{profile.rate_wpm:>3} wpm pitch {profile.pitch:>2} | {heard}  {profile.description}",
             markup=False,
         )
     out.print(f"\n[bold]Engine voices[/bold] ({len(engine_voices)}; variants as voice+variant)")
@@ -580,6 +608,13 @@ def _print_summary(summary: pipeline.RenderSummary) -> None:
     out.print(f"{summary.clips_synthesized} clips synthesized, {summary.clips_reused} reused")
     voices = ", ".join(f"{v} {n}" for v, n in sorted(summary.lines_per_voice.items()))
     out.print(f"lines per voice: {voices}", markup=False)
+    for ch in summary.chapters:
+        if ch.loudness is not None:
+            out.print(
+                f"  chapter {ch.number}: {ch.loudness.integrated_lufs:.1f} LUFS, "
+                f"true peak {ch.loudness.true_peak_dbtp:.1f} dBTP",
+                markup=False,
+            )
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary.stage_seconds.items())
     out.print(f"time per stage (summed over parallel work): {stages}", markup=False)
     if summary.to_review:

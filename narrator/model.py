@@ -101,6 +101,21 @@ class BookInfo:
     description: str | None = None
     language: str | None = None  # BCP 47, e.g. "en"
     cover: Path | None = None  # an image file; relative paths are from the cast file's folder
+class Pauses:
+    """Silence between lines, in seconds (the cast file's [pauses] table), and what fills it.
+
+    Shorter to longer: sentence < speaker change < paragraph < heading < scene break, and a
+    chapter break (tail + head) longer than all of them.
+    """
+
+    head_s: float = 1.0  # before the first line of a chapter (ACX: 0.5-1 s of room tone)
+    sentence_s: float = 0.4  # between sentences of one speaker
+    speaker_change_s: float = 0.6  # where the voice changes inside a paragraph
+    paragraph_s: float = 0.9
+    heading_s: float = 1.3  # before and after a heading
+    scene_break_s: float = 2.0  # a line of only symbols: "***", "* * *", "---"
+    tail_s: float = 2.5  # after the last line (ACX: 1-5 s)
+    room_tone_db: float | None = None  # noise at this level (dBFS RMS) instead of silence
 
 
 @dataclass(frozen=True)
@@ -115,6 +130,17 @@ class Cast:
     read_notes: bool = True
     path: Path | None = None  # the cast file this came from, if any
     book: BookInfo = field(default_factory=BookInfo)
+    pauses: Pauses = field(default_factory=Pauses)
+
+
+@dataclass(frozen=True)
+class VoiceFigures:
+    """How a voice profile measured (bench/measure_voices.py), as opposed to how it is set."""
+
+    pitch_hz: float  # median F0 of its speech
+    pace_wpm: float  # words per minute inside its lines (trimmed clips)
+    loudness_lufs: float  # integrated loudness of the reference text at gain 0
+    weighting_db: float  # loudness_lufs minus the stitcher's plain-RMS estimate of it
 
 
 @dataclass(frozen=True)
@@ -127,10 +153,11 @@ class VoiceProfile:
     rate_wpm: int = 175
     pitch: int = 50  # 0..99
     volume: float = 1.0  # 0.0..1.0
-    gain_db: float = 0.0  # applied when stitching
+    gain_db: float = 0.0  # trim in dB, on top of the level calibration from `measured`
     gender: Gender | None = None
     age: str = "adult"  # "child" | "young" | "adult" | "old"
     path: Path | None = None
+    measured: VoiceFigures | None = None  # None: never measured, or measured with other settings
 
 
 @dataclass(frozen=True)
@@ -155,6 +182,9 @@ class Line:
     settings: VoiceSettings
     gain_db: float = 0.0
     pause_before_ms: int = 0
+    # The voice's K-weighted loudness minus its plain RMS level (VoiceFigures.weighting_db),
+    # for the stitcher's estimate of the chapter's loudness.
+    weighting_db: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import hashlib
 import json
 import os
@@ -24,6 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 
 import narrator
@@ -50,6 +52,7 @@ from narrator.corrections import (
 )
 from narrator.errors import ConfigError, EngineError, OutputError
 from narrator.export import (
+    MP3_BITRATE_KBPS,
     check_tools,
     encode_m4b_part,
     encode_mp3,
@@ -66,6 +69,13 @@ from narrator.feed import FEED_NAME, FeedItem, check_base_url, write_feed
 from narrator.files import atomic_path, lock_folder
 from narrator.layout import DEFAULT_FORMAT, Format, Layout, plan_layout
 from narrator.load import TEXT_SUFFIXES, load_book, read_text
+from narrator.master import (
+    DEFAULT_LOUDNESS_LUFS,
+    MASTERING_VERSION,
+    LoudnessCheck,
+    mastering_for,
+    measure_loudness,
+)
 from narrator.model import (
     Book,
     BookInfo,
@@ -76,6 +86,7 @@ from narrator.model import (
     Cue,
     Kind,
     Line,
+    Pauses,
     Segment,
     Tags,
     VoiceProfile,
@@ -88,7 +99,13 @@ from narrator.stitch import pause_before_ms, stitch_chapter
 from narrator.synth import ClipCache, SynthPool, check_engine, clip_key, engine_id, engine_voices
 from narrator.synth.base import engine_class
 from narrator.synth.language import language_name, language_stretches, languages_without_voice
-from narrator.voices import check_profile_voices, load_profiles
+from narrator.voices import (
+    VOICE_LEVEL_LUFS,
+    check_profile_voices,
+    level_gain_db,
+    load_profiles,
+    weighting_db,
+)
 
 CAST_FILE_NAME = "cast.toml"
 THOUGHT_VOLUME = 0.8  # thoughts in the thinker's own voice, a little softer
@@ -239,7 +256,7 @@ class Casting:
                 character.volume if character and character.volume is not None else profile.volume
             ),
         )
-        return Voice(profile_id, settings, profile.gain_db)
+        return Voice(profile_id, settings, level_gain_db(profile), weighting_db(profile))
 
     def speaker_voice(self, speaker: str) -> Voice:
         by_name = {character.name: character for character in self.characters}
@@ -262,7 +279,7 @@ class Casting:
                 settings.engine_voice, settings.rate_wpm, settings.pitch,
                 round(settings.volume * THOUGHT_VOLUME, 3),
             )  # fmt: skip
-            voice = Voice(voice.voice_id, softer, voice.gain_db)
+            voice = Voice(voice.voice_id, softer, voice.gain_db, voice.weighting_db)
         return speaker, voice
 
 
@@ -303,6 +320,13 @@ def cast_book(analysis: Analysis, voices_dirs: Sequence[Path] = ()) -> Casting:
 # ---------------------------------------------------------------------------- rendering
 
 
+class Preset(StrEnum):
+    """Output presets: how chapters are encoded and checked."""
+
+    DEFAULT = "default"  # small files to listen to: 64 kbit/s mono MP3 at espeak-ng's 22050 Hz
+    ACX = "acx"  # 44.1 kHz, 192 kbit/s CBR, room tone, loudness and peaks checked and reported
+
+
 @dataclass(frozen=True)
 class RenderOptions:
     """How to render: where to, with which engine, how many workers."""
@@ -313,7 +337,7 @@ class RenderOptions:
     jobs: int = 2
     dry_run: bool = False
     voices_dirs: tuple[Path, ...] = ()
-    bitrate_kbps: int = 64
+    bitrate_kbps: int | None = None  # None: the preset's
     format: Format = DEFAULT_FORMAT
     title: str | None = None  # sets the cast file's [book] title (default: found)
     author: str | None = None  # sets its author (default: the EPUB's author)
@@ -323,7 +347,47 @@ class RenderOptions:
     state_dir: Path | None = None  # None: narrator's state folder (see narrator.layout)
     cache_dir: Path | None = None  # None: the clip cache's default folder
     cache_max_bytes: int | None = None  # None: $NARRATOR_CACHE_MAX or the default limit
+    preset: Preset = Preset.DEFAULT
+    loudness_lufs: float = DEFAULT_LOUDNESS_LUFS  # each chapter's integrated loudness
     lines_path: Path | None = None  # line corrections (default: beside the input)
+
+
+@dataclass(frozen=True)
+class Sound:
+    """How a render sounds and is encoded, resolved from the options, preset and cast file."""
+
+    bitrate_kbps: int
+    sample_rate_hz: int | None  # None: the stitched WAV's (22050 Hz)
+    loudness_lufs: float
+    pauses: Pauses
+    room_tone_db: float | None  # in the stitched WAV, before mastering raises it
+    check_loudness: bool
+
+
+ACX_BITRATE_KBPS = 192
+ACX_SAMPLE_RATE_HZ = 44100
+# ACX: noise floor at most -60 dB RMS; room tone a few dB under that once mastered.
+ACX_ROOM_TONE_DB = -65.0
+
+
+def sound_for(options: RenderOptions, cast: Cast) -> Sound:
+    """The sound of a render: the preset's defaults, the options and [pauses] over them."""
+    acx = options.preset is Preset.ACX
+    room_tone_db = cast.pauses.room_tone_db
+    if room_tone_db is None and acx:
+        room_tone_db = ACX_ROOM_TONE_DB
+    if room_tone_db is not None:
+        # Mastering raises the whole chapter from where the voices sit to the target: the
+        # room tone goes in that much lower so that it ends at the level asked for.
+        room_tone_db -= options.loudness_lufs - VOICE_LEVEL_LUFS
+    return Sound(
+        bitrate_kbps=options.bitrate_kbps or (ACX_BITRATE_KBPS if acx else MP3_BITRATE_KBPS),
+        sample_rate_hz=ACX_SAMPLE_RATE_HZ if acx else None,
+        loudness_lufs=options.loudness_lufs,
+        pauses=cast.pauses,
+        room_tone_db=room_tone_db,
+        check_loudness=acx,
+    )
 
 
 @dataclass
@@ -341,6 +405,7 @@ class ChapterResult:
     clips_to_synthesize: int = 0
     fingerprint: str = ""  # of what the chapter's audio is made from
     mp3_fingerprint: str = ""  # of the audio, the MP3's tags and bitrate
+    loudness: LoudnessCheck | None = None  # measured after encoding (--preset acx)
 
 
 @dataclass
@@ -538,6 +603,8 @@ def _render_book(
 
     cache = ClipCache(options.cache_dir)
     current_engine = engine_id(options.engine)
+    sound = sound_for(options, cast)
+    pause_policy = functools.partial(pause_before_ms, pauses=sound.pauses)
     manifest = _Manifest(layout.manifest_path, layout.book_dir.parent)
     track_total = len(analysis.chapters)
     plans: list[tuple[ChapterAnalysis, list[Line], ChapterResult]] = []
@@ -545,14 +612,14 @@ def _render_book(
         for chapter_analysis in analysis.chapters:
             chapter = chapter_analysis.chapter
             lines = build_lines(
-                chapter.text, chapter_analysis.segments, cast, casting.voice_for, pause_before_ms
+                chapter.text, chapter_analysis.segments, cast, casting.voice_for, pause_policy
             )
             for line in lines:
                 summary.lines_per_voice[line.voice_id] = (
                     summary.lines_per_voice.get(line.voice_id, 0) + 1
                 )
             keys = [clip_key(line.text, line.settings, current_engine) for line in lines]
-            fingerprint = _fingerprint(lines, keys)
+            fingerprint = _fingerprint(lines, keys, sound)
             chapter_tags_ = chapter_tags(tags, chapter, track_total)
             stem = f"{chapter.number:02d} - {safe_file_name(chapter.title)}"
             result = ChapterResult(
@@ -564,7 +631,7 @@ def _render_book(
                 lines=len(lines),
                 fingerprint=fingerprint,
                 mp3_fingerprint=_hash(
-                    json.dumps([fingerprint, options.bitrate_kbps, _tags_key(chapter_tags_)])
+                    json.dumps([fingerprint, sound.bitrate_kbps, _tags_key(chapter_tags_)])
                 ),
             )
             if not lines:
@@ -608,7 +675,9 @@ def _render_book(
         clips_total = sum(len(lines) for _, lines, _ in todo)
         reporter.run_started(len(todo), clips_total)
         clips_before = 0
-        writer = _ChapterWriter(tags, layout, manifest, options, track_total, timed, reporter)
+        writer = _ChapterWriter(
+            tags, layout, manifest, options, sound, track_total, timed, reporter
+        )
         with SynthPool(options.engine, cache, options.jobs) as pool, writer:
             for position, (chapter_analysis, lines, result) in enumerate(todo, 1):
                 writer.raise_failure()
@@ -636,6 +705,12 @@ def _render_book(
                 writer.submit(chapter_analysis.chapter, lines, synthesized.clips, result)
         summary.written += sorted(writer.written)  # chapter order (encoders finish in any)
 
+    for result in summary.chapters:
+        if result.loudness is not None:
+            summary.warnings += [
+                f"chapter {result.number}: {problem}"
+                for problem in result.loudness.problems(sound.loudness_lufs)
+            ]
     reporter.stage("package")
     with timed("package"):
         _package(tags, summary, manifest, layout, fmt)
@@ -739,6 +814,7 @@ class _ChapterWriter:
         layout: Layout,
         manifest: _Manifest,
         options: RenderOptions,
+        sound: Sound,
         track_total: int,
         timed: _Timer,
         reporter: Reporter,
@@ -747,6 +823,7 @@ class _ChapterWriter:
         self.layout = layout
         self.manifest = manifest
         self.options = options
+        self.sound = sound
         self.track_total = track_total
         self.timed = timed
         self.reporter = reporter
@@ -792,20 +869,38 @@ class _ChapterWriter:
         part = _part_path(self.layout, result.fingerprint) if fmt.m4b else None
         written: list[Path] = []
         try:
+            sound = self.sound
             with self.timed("stitch"):
-                cues = stitch_chapter(clips, lines, wav_path)
+                stitched = stitch_chapter(
+                    clips,
+                    lines,
+                    wav_path,
+                    tail_ms=round(sound.pauses.tail_s * 1000),
+                    room_tone_db=sound.room_tone_db,
+                )
+                cues = stitched.cues
+            mastering = mastering_for(stitched.loudness_lufs, sound.loudness_lufs)
             with self.timed("encode"):
                 if result.mp3_path is not None and result.vtt_path is not None:
                     tags = chapter_tags(self.tags, chapter, self.track_total)
                     # The M4B's part comes from the WAV too: one lossy step, not two.
                     result.duration_ms = encode_mp3(
-                        wav_path, result.mp3_path, tags, self.options.bitrate_kbps, m4b_part=part
+                        wav_path,
+                        result.mp3_path,
+                        tags,
+                        sound.bitrate_kbps,
+                        m4b_part=part,
+                        mastering=mastering,
+                        sample_rate_hz=sound.sample_rate_hz,
                     )
                     srt_path = write_transcripts(cues, result.vtt_path)
                     written += [result.mp3_path, result.vtt_path, srt_path]
                 elif part is not None:
-                    encode_m4b_part(wav_path, part)
+                    encode_m4b_part(wav_path, part, mastering=mastering)
                     result.duration_ms = probe_duration_ms(wav_path)
+            if sound.check_loudness and result.mp3_path is not None:
+                with self.timed("check"):
+                    result.loudness = measure_loudness(result.mp3_path)
             _write_record(
                 self.layout, result.fingerprint, _ChapterRecord(result.duration_ms, tuple(cues))
             )
@@ -1026,12 +1121,19 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _fingerprint(lines: Sequence[Line], keys: Sequence[str]) -> str:
+def _fingerprint(lines: Sequence[Line], keys: Sequence[str], sound: Sound) -> str:
     """Everything a chapter's audio depends on: when it is unchanged, so is the audio."""
     payload = {
         "version": narrator.__version__,
+        "sound": [
+            sound.sample_rate_hz,
+            sound.loudness_lufs,
+            sound.pauses.tail_s,
+            sound.room_tone_db,
+            MASTERING_VERSION,
+        ],
         "lines": [
-            [key, line.pause_before_ms, line.gain_db, line.speaker, line.display]
+            [key, line.pause_before_ms, line.gain_db, line.weighting_db, line.speaker, line.display]
             for key, line in zip(keys, lines, strict=True)
         ],
     }
@@ -1298,6 +1400,7 @@ def _sample_line(text: str, speaker: str, voice: Voice) -> Line:
         voice_id=voice.voice_id,
         settings=voice.settings,
         gain_db=voice.gain_db,
+        weighting_db=voice.weighting_db,
     )
 
 
@@ -1311,7 +1414,8 @@ def _render_lines(lines: list[Line], out_path: Path, engine: str, tags: Tags) ->
         result = pool.synthesize(lines)
     wav_path = _stitch_path(out_path)
     try:
-        stitch_chapter(result.clips, lines, wav_path)
-        encode_mp3(wav_path, out_path, tags)
+        stitched = stitch_chapter(result.clips, lines, wav_path)
+        mastering = mastering_for(stitched.loudness_lufs, DEFAULT_LOUDNESS_LUFS)
+        encode_mp3(wav_path, out_path, tags, mastering=mastering)
     finally:
         wav_path.unlink(missing_ok=True)

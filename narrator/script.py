@@ -44,6 +44,7 @@ class Voice:
     voice_id: str
     settings: VoiceSettings
     gain_db: float = 0.0
+    weighting_db: float = 0.0  # for the stitcher's loudness estimate (Line.weighting_db)
 
 
 VoiceFor = Callable[[Segment], tuple[str, Voice]]  # segment -> (speaker label, voice)
@@ -175,6 +176,7 @@ def build_lines(
                 voice_id=voice.voice_id,
                 settings=voice.settings,
                 gain_db=voice.gain_db,
+                weighting_db=voice.weighting_db,
             )
             # The gap runs from the last spoken word to this line's first one, so that a
             # paragraph break at the end of the previous segment still counts.

@@ -1,46 +1,57 @@
 """Stitch a chapter: clips (Sequence[Clip]) + the lines they speak (Sequence[Line]) -> one
-chapter WAV (22050 Hz, 16-bit, mono) + list[Cue].
+chapter WAV (22050 Hz, 16-bit, mono) + StitchedChapter (a Cue per line, the loudness estimate
+that mastering needs).
 
 The chapter is written clip by clip to a temp file beside the target, so memory holds one
 clip at a time however long the chapter is, then moved into place with os.replace. Cue times
 are counted in sample frames and only converted to milliseconds at the end of each clip, so
 they match the audio exactly (within rounding to 1 ms) and never drift.
 
-`pause_before_ms` is the pause policy the caller uses to fill Line.pause_before_ms.
+`pause_before_ms` is the pause policy the caller uses to fill Line.pause_before_ms. Each clip
+is trimmed, given its line's gain (never above PEAK_CEILING_DBFS), faded at its very ends, and
+counted by a LoudnessMeter (narrator.master) as it is written; optional room tone fills the
+pauses and continues under the speech.
 """
 
 from __future__ import annotations
 
+import array
+import math
 import os
+import random
 import shutil
 import subprocess
 import wave
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from narrator.errors import EngineError, OutputError, ToolMissingError
 from narrator.files import atomic_path
-from narrator.model import Clip, Cue, Kind, Line
+from narrator.master import LoudnessMeter, audioop, peak_dbfs
+from narrator.model import Clip, Cue, Kind, Line, Pauses
 
 SAMPLE_RATE = 22050
 SAMPLE_WIDTH = 2  # bytes: 16-bit
 CHANNELS = 1
 
-# Pause policy, in ms of silence before a line. These are the pauses heard, because clips'
-# own silent tails (espeak-ng adds ~300 ms after every utterance) are trimmed when stitching.
-LEAD_IN_MS = 500  # before the first line: ACX asks for 0.5-1 s of room tone at the head
-SENTENCE_PAUSE_MS = 250  # between sentence-sized lines of one segment
-SEGMENT_PAUSE_MS = 350  # between segments of one paragraph ("Go," he said. "Now.")
-PARAGRAPH_PAUSE_MS = 600  # the gap holds a line break
-SPEAKER_CHANGE_MS = 150  # added when the voice changes
-HEADING_PAUSE_MS = 900  # before and after a heading
-SCENE_BREAK_MS = 1500  # the gap holds a line of only symbols: "***", "* * *", "---"
-TAIL_MS = 1000  # after the last line: ACX asks for 1-5 s at the end of a file
+# The pauses heard are Pauses' (narrator.model, the cast file's [pauses]), because clips' own
+# silent tails (espeak-ng adds ~300 ms after every utterance) are trimmed when stitching.
+DEFAULT_PAUSES = Pauses()
 
 # A clip's leading/trailing stretch quieter than this (about -50 dBFS) counts as silence;
 # TRIM_KEEP_MS of it is kept so that onsets and decays are not clipped.
 SILENCE_LEVEL = 100
 TRIM_KEEP_MS = 40
+# A clip that starts or ends mid-sound (a cut long line, a clip that clips) would click: its
+# first and last FADE_MS are faded. Trimmed clips start in near-silence, so this is inaudible
+# everywhere else.
+FADE_MS = 5
+# No sample of the stitched chapter reaches full scale: a line's gain is lowered, when it
+# would push the clip's peak above this, to what fits (the limiter after it does the rest).
+PEAK_CEILING_DBFS = -1.0
+ROOM_TONE_SEED = 1770  # the same noise every run, so chapters are reproducible
+ROOM_TONE_S = 3
 
 
 def pause_before_ms(
@@ -50,26 +61,34 @@ def pause_before_ms(
     *,
     prev_kind: Kind | None = None,
     kind: Kind | None = None,
+    pauses: Pauses = DEFAULT_PAUSES,
 ) -> int:
     """Silence (ms) to put before `line`; gap_text is the chapter text between the two lines."""
     if prev is None:
-        return LEAD_IN_MS
-    if _is_scene_break(gap_text):
-        return SCENE_BREAK_MS
-    if Kind.HEADING in (prev_kind, kind):
+        seconds = pauses.head_s
+    elif _is_scene_break(gap_text):
+        seconds = pauses.scene_break_s
+    elif Kind.HEADING in (prev_kind, kind) and not (
         # A heading's sentences (a title split in two) still run on at the sentence pace.
-        same_heading = prev_kind == kind and prev.segment_index == line.segment_index
-        if not same_heading:
-            return HEADING_PAUSE_MS
-    if "\n" in gap_text:
-        pause = PARAGRAPH_PAUSE_MS
-    elif prev.segment_index == line.segment_index:
-        pause = SENTENCE_PAUSE_MS
+        prev_kind == kind and prev.segment_index == line.segment_index
+    ):
+        seconds = pauses.heading_s
+    elif "\n" in gap_text:
+        seconds = pauses.paragraph_s
+    elif prev.speaker != line.speaker or prev.voice_id != line.voice_id:
+        seconds = pauses.speaker_change_s
     else:
-        pause = SEGMENT_PAUSE_MS
-    if prev.speaker != line.speaker:
-        pause += SPEAKER_CHANGE_MS
-    return pause
+        seconds = pauses.sentence_s
+    return round(seconds * 1000)
+
+
+@dataclass(frozen=True)
+class StitchedChapter:
+    """What stitching wrote: one cue per line, and the loudness figures mastering needs."""
+
+    cues: list[Cue]
+    loudness_lufs: float | None  # estimated integrated loudness (None: no sound)
+    peak_dbfs: float  # the highest sample written
 
 
 def stitch_chapter(
@@ -77,13 +96,21 @@ def stitch_chapter(
     lines: Sequence[Line],
     wav_path: Path,
     *,
-    tail_ms: int = TAIL_MS,
+    tail_ms: int = round(DEFAULT_PAUSES.tail_s * 1000),
     trim_silence: bool = True,
-) -> list[Cue]:
-    """Write the lines' clips, each after its pause, as one WAV; return one Cue per line."""
+    room_tone_db: float | None = None,
+) -> StitchedChapter:
+    """Write the lines' clips, each after its pause, as one WAV; one Cue per line.
+
+    room_tone_db: fill pauses (and lie under the speech) with quiet noise at this RMS level
+    instead of digital silence.
+    """
     if len(clips) != len(lines):
         raise ValueError(f"{len(clips)} clips for {len(lines)} lines")
     cues: list[Cue] = []
+    meter = LoudnessMeter(SAMPLE_RATE)
+    peak = -math.inf
+    tone = _RoomTone(room_tone_db) if room_tone_db is not None else None
     with atomic_path(wav_path) as tmp_path:
         try:
             with wave.open(str(tmp_path), "wb") as out:
@@ -93,17 +120,21 @@ def stitch_chapter(
                 frames = 0
                 for clip, line in zip(clips, lines, strict=True):
                     pcm = _clip_pcm(clip, gain_db=line.gain_db, trim_silence=trim_silence)
-                    frames += _write_silence(out, line.pause_before_ms)
+                    meter.add(pcm, line.weighting_db)
+                    frames += _write_silence(out, line.pause_before_ms, tone)
                     start = frames
+                    if tone is not None:
+                        pcm = tone.under(pcm)
+                    peak = max(peak, peak_dbfs(pcm))
                     out.writeframesraw(pcm)
                     frames += len(pcm) // SAMPLE_WIDTH
                     cues.append(
                         Cue(_frames_to_ms(start), _frames_to_ms(frames), line.speaker, line.display)
                     )
-                _write_silence(out, tail_ms)
+                _write_silence(out, tail_ms, tone)
         except OSError as exc:
             raise OutputError(f"cannot write {wav_path}: {exc.strerror or exc}") from exc
-    return cues
+    return StitchedChapter(cues, meter.loudness_lufs(), peak)
 
 
 def _is_scene_break(gap_text: str) -> bool:
@@ -119,14 +150,51 @@ def _frames_to_ms(frames: int) -> int:
     return round(frames * 1000 / SAMPLE_RATE)
 
 
-def _write_silence(out: wave.Wave_write, ms: int) -> int:
+def _write_silence(out: wave.Wave_write, ms: int, tone: _RoomTone | None = None) -> int:
     frames = round(max(0, ms) * SAMPLE_RATE / 1000)
+    if tone is not None:
+        out.writeframesraw(tone.take(frames))
+        return frames
     chunk = bytes(SAMPLE_WIDTH * SAMPLE_RATE)  # one second, so long pauses stay small in memory
     left = frames * SAMPLE_WIDTH
     while left > 0:
         out.writeframesraw(chunk[: min(left, len(chunk))])
         left -= len(chunk)
     return frames
+
+
+class _RoomTone:
+    """Quiet noise, low-passed so it sounds like a room rather than hiss, looped (the step at
+    the loop point is as quiet as the noise itself)."""
+
+    def __init__(self, level_db: float) -> None:
+        rng = random.Random(ROOM_TONE_SEED)
+        frames = ROOM_TONE_S * SAMPLE_RATE
+        smooth, values = 0.0, []
+        for _ in range(frames):
+            smooth = 0.9 * smooth + 0.1 * rng.gauss(0.0, 1.0)  # one-pole low-pass, ~400 Hz
+            values.append(smooth)
+        rms = math.sqrt(sum(v * v for v in values) / frames)
+        scale = 10 ** (level_db / 20) * 32767 / rms
+        top = 32767
+        samples = array.array("h", (max(-top, min(top, round(v * scale))) for v in values))
+        self.loop = samples.tobytes()
+        self.position = 0  # in bytes
+
+    def take(self, frames: int) -> bytes:
+        """The next `frames` of noise."""
+        wanted = frames * SAMPLE_WIDTH
+        parts = []
+        while wanted > 0:
+            piece = self.loop[self.position : self.position + wanted]
+            parts.append(piece)
+            wanted -= len(piece)
+            self.position = (self.position + len(piece)) % len(self.loop)
+        return b"".join(parts)
+
+    def under(self, pcm: bytes) -> bytes:
+        """The clip with the noise continuing under it."""
+        return audioop.add(pcm, self.take(len(pcm) // SAMPLE_WIDTH), SAMPLE_WIDTH)
 
 
 def _clip_pcm(clip: Clip, *, gain_db: float, trim_silence: bool) -> bytes:
@@ -155,10 +223,28 @@ def _clip_pcm(clip: Clip, *, gain_db: float, trim_silence: bool) -> bytes:
     if len(pcm) % SAMPLE_WIDTH:
         pcm = pcm[: len(pcm) - len(pcm) % SAMPLE_WIDTH]  # truncated file: drop the half sample
     if trim_silence:
-        pcm = _trim(pcm)
+        pcm = trim_pcm(pcm)
+    # Never louder than the ceiling: a gain that would push the peak over it is cut to fit.
+    headroom_db = PEAK_CEILING_DBFS - peak_dbfs(pcm)
+    gain_db = min(gain_db, headroom_db)
     if gain_db:
-        pcm = _apply_gain(pcm, gain_db)
-    return pcm
+        pcm = audioop.mul(pcm, SAMPLE_WIDTH, 10 ** (gain_db / 20))
+    return _fade_edges(pcm)
+
+
+def _fade_edges(pcm: bytes) -> bytes:
+    """Linear fade-in and fade-out over FADE_MS at the clip's ends (only the ends are copied
+    into Python objects: a clip can be minutes long)."""
+    n = min(FADE_MS * SAMPLE_RATE // 1000, len(pcm) // SAMPLE_WIDTH // 2)
+    if n == 0:
+        return pcm
+    edge = n * SAMPLE_WIDTH
+    head, tail = array.array("h", pcm[:edge]), array.array("h", pcm[-edge:])
+    for i in range(n):
+        weight = (i + 1) / (n + 1)
+        head[i] = round(head[i] * weight)
+        tail[-1 - i] = round(tail[-1 - i] * weight)
+    return b"".join((head.tobytes(), pcm[edge:-edge], tail.tobytes()))
 
 
 def _convert_pcm_wav(path: Path) -> bytes:
@@ -190,17 +276,7 @@ def _decode_with_ffmpeg(path: Path) -> bytes:
     return done.stdout
 
 
-def _apply_gain(pcm: bytes, gain_db: float) -> bytes:
-    from pydub import AudioSegment
-
-    audio = AudioSegment(
-        data=pcm, sample_width=SAMPLE_WIDTH, frame_rate=SAMPLE_RATE, channels=CHANNELS
-    )
-    # pydub's apply_gain saturates at full scale instead of wrapping round.
-    return bytes(audio.apply_gain(gain_db).raw_data)
-
-
-def _trim(pcm: bytes) -> bytes:
+def trim_pcm(pcm: bytes) -> bytes:
     """Drop leading and trailing silence beyond TRIM_KEEP_MS; an all-silent clip is kept."""
     samples = memoryview(pcm).cast("h")
     n = len(samples)

@@ -10,12 +10,14 @@ and out-of-range values raise ConfigError naming the file, line and field.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import sys
 import tomllib
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ import platformdirs
 
 import narrator
 from narrator.errors import ConfigError
-from narrator.model import Gender, VoiceProfile
+from narrator.model import Gender, VoiceFigures, VoiceProfile
 
 VOICES_DIR_ENV = "NARRATOR_VOICES_DIR"
 RATE_WPM_RANGE = (80, 450)
@@ -47,7 +49,14 @@ _FIELDS = (
     "gain_db",
     "gender",
     "age",
+    "measured",
 )
+_MEASURED_FIELDS = ("settings", "pitch_hz", "pace_wpm", "loudness_lufs", "weighting_db")
+# Where each voice is placed before mastering (integrated loudness of its lines). Low enough
+# that no shipped voice needs a positive gain (the quietest, deep-man, measures -26.7 LUFS),
+# since espeak-ng clips already reach full scale; the chapter's own gain and limiter
+# (narrator.master) then bring the whole to the target.
+VOICE_LEVEL_LUFS = -27.0
 _Fail = Callable[[str, str], ConfigError]
 _KEY_LINE_RE = re.compile(r"""^\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*=""")
 
@@ -133,7 +142,7 @@ def load_profile(path: Path) -> VoiceProfile:
     for key, value in data.items():
         if key not in _FIELDS:
             raise fail(key, f"unknown field; allowed: {', '.join(_FIELDS)}")
-        if isinstance(value, dict):
+        if isinstance(value, dict) and key != "measured":
             raise fail(key, "must be a value, not a table")
     for required in ("description", "engine_voice"):
         if required not in data:
@@ -152,7 +161,7 @@ def load_profile(path: Path) -> VoiceProfile:
     if "gender" in data:
         gender = Gender(_choice(data["gender"], "gender", GENDERS, fail))
     age = _choice(data.get("age", "adult"), "age", AGES, fail)
-    return VoiceProfile(
+    profile = VoiceProfile(
         id=path.stem,
         description=description,
         engine_voice=engine_voice,
@@ -164,6 +173,86 @@ def load_profile(path: Path) -> VoiceProfile:
         age=age,
         path=path,
     )
+    if "measured" not in data:
+        return profile
+    figures = _measured(data["measured"], text, where)
+    # Figures taken with other settings describe another voice: ignored until re-measured.
+    if figures is None or figures[0] != measured_settings(profile):
+        return profile
+    return replace(profile, measured=figures[1])
+
+
+def measured_settings(profile: VoiceProfile) -> str:
+    """The settings a profile's figures belong to, as `[measured] settings` records them."""
+    return (
+        f"{profile.engine_voice} rate {profile.rate_wpm} pitch {profile.pitch} "
+        f"volume {profile.volume:g}"
+    )
+
+
+def _measured(raw: Any, text: str, where: str) -> tuple[str, VoiceFigures] | None:
+    """The `[measured]` table: (settings it was measured with, figures)."""
+
+    def fail(field: str, message: str) -> ConfigError:
+        line = find_key_line(text, field, "measured")
+        at = f"{where}:{line}" if line else where
+        return ConfigError(f"{at}: measured.{field}: {message}")
+
+    if not isinstance(raw, dict):
+        raise fail("", "must be a table: [measured]")
+    for key in raw:
+        if key not in _MEASURED_FIELDS:
+            raise fail(key, f"unknown field; allowed: {', '.join(_MEASURED_FIELDS)}")
+    for key in _MEASURED_FIELDS:
+        if key not in raw:
+            raise fail(key, "missing (bench/measure_voices.py writes the whole table)")
+    settings = raw["settings"]
+    if not isinstance(settings, str):
+        raise fail("settings", f"must be a string, got {settings!r}")
+    bounds = {
+        "pitch_hz": (30.0, 1000.0),
+        "pace_wpm": (30.0, 1000.0),
+        "loudness_lufs": (-70.0, 0.0),
+        "weighting_db": (-20.0, 20.0),
+    }
+    values = {key: _float_in(raw[key], key, bounds[key], lambda f, m: fail(f, m)) for key in bounds}
+    return settings, VoiceFigures(**values)
+
+
+# K-weighted loudness minus plain RMS level for a voice never measured: the median of the
+# shipped profiles' measured values (+0.8 dB; -0.2..+1.3 between them).
+DEFAULT_WEIGHTING_DB = 0.8
+
+
+def weighting_db(profile: VoiceProfile) -> float:
+    """The profile's measured weighting_db, or the shipped profiles' median."""
+    return profile.measured.weighting_db if profile.measured else DEFAULT_WEIGHTING_DB
+
+
+def level_gain_db(profile: VoiceProfile) -> float:
+    """The gain that puts a profile's lines at VOICE_LEVEL_LUFS, plus its own gain_db trim.
+
+    An unmeasured profile gets its gain_db only: it stays at the engine's own level (about
+    -20 LUFS for espeak-ng, a few LU above the measured voices; the chapter's gain and limiter
+    still master the whole).
+    """
+    if profile.measured is None:
+        return profile.gain_db
+    return round(VOICE_LEVEL_LUFS - profile.measured.loudness_lufs + profile.gain_db, 2)
+
+
+# Two voices a listener tells apart without tags: median pitches at least DISTINCT_SEMITONES
+# apart, or paces differing by at least DISTINCT_PACE (issue 12's figures).
+DISTINCT_SEMITONES = 3.0
+DISTINCT_PACE = 0.15
+
+
+def voice_distance(a: VoiceFigures, b: VoiceFigures) -> float:
+    """How far apart two voices sound: 1.0 or more is distinct (pitch or pace, whichever is
+    further, each in units of its distinctness threshold)."""
+    pitch_st = abs(12 * math.log2(a.pitch_hz / b.pitch_hz))
+    pace = abs(math.log(a.pace_wpm / b.pace_wpm))
+    return max(pitch_st / DISTINCT_SEMITONES, pace / math.log1p(DISTINCT_PACE))
 
 
 def split_engine_voice(engine_voice: str) -> tuple[str, str | None]:

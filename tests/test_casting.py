@@ -22,8 +22,8 @@ from narrator.casting import (
     write_cast,
 )
 from narrator.errors import ConfigError, OutputError
-from narrator.model import BookInfo, Cast, Character, Gender, VoiceProfile
-from narrator.voices import load_profiles
+from narrator.model import BookInfo, Cast, Character, Gender, Pauses, VoiceFigures, VoiceProfile
+from narrator.voices import load_profiles, voice_distance
 
 F, M = Gender.FEMALE, Gender.MALE
 
@@ -54,6 +54,11 @@ name = "Mr. Collins"
 [reading]
 headings = false
 notes = true
+
+[pauses]                   # seconds; optional, each key too
+paragraph = 1.2
+scene_break = 3
+room_tone = -62            # dBFS RMS of quiet noise in the pauses instead of silence
 """
 
 
@@ -100,6 +105,7 @@ def test_load_cast_reads_every_part(tmp_path: Path) -> None:
     assert cast.thought_voice == "whisper"
     assert cast.pronunciations == (("Naruto", "Nah-roo-toh"), ("justu", "jutsu"))
     assert (cast.read_headings, cast.read_notes) == (False, True)
+    assert cast.pauses == Pauses(paragraph_s=1.2, scene_break_s=3.0, room_tone_db=-62.0)
     assert cast.characters == (
         Character(
             name="Elizabeth Bennet",
@@ -185,13 +191,13 @@ TWO = '[[character]]\nname = "Jane"\n\n[[character]]\nname = "Lydia"\n'
             '[narator]\nvoice = "man"\n',
             "[narator]",
             "narator: unknown key; allowed: book, character, narrator, thoughts, pronunciations, "
-            "reading",
+            "reading, pauses",
         ),
         (
             'title = "Book"\n',
             "title",
             "title: unknown key; allowed: book, character, narrator, thoughts, pronunciations, "
-            "reading; it belongs in the [book] table",
+            "reading, pauses; it belongs in the [book] table",
         ),
         ('narrator = "man"\n', "narrator", 'narrator: must be a table: [narrator] voice = "..."'),
         (
@@ -217,6 +223,23 @@ TWO = '[[character]]\nname = "Jane"\n\n[[character]]\nname = "Lydia"\n'
         ("[reading]\nspeed = 1\n", "speed", "reading.speed: unknown key; allowed: headings, notes"),
         ('character = "Jane"\n', "character", "character: must be [[character]] tables"),
         (
+            "[pauses]\nparagraph = 40\n",
+            "paragraph",
+            "pauses.paragraph: must be 0..30 seconds, got 40",
+        ),
+        (
+            '[pauses]\nsentence = "short"\n',
+            "sentence",
+            "pauses.sentence: must be a number of seconds, got 'short'",
+        ),
+        (
+            "[pauses]\nroom_tone = -10\n",
+            "room_tone",
+            "pauses.room_tone: must be -90..-40 dBFS, got -10",
+        ),
+        ("[pauses]\nbreath = 1\n", "breath", "pauses.breath: unknown key; allowed: head,"),
+        ("pauses = 1\n", "pauses", "pauses: must be a table: [pauses] paragraph = 0.9"),
+        (
             '[[character]]\nname = "Jane"\n\n[[character]]\nname = "jane"\n',
             'name = "jane"',
             "character[2].name: 'jane' is already the name of character[1]",
@@ -233,6 +256,10 @@ def test_cast_errors_name_file_line_and_field(
     message = str(caught.value)
     assert message.startswith(f"cast.toml:{line_of(text, snippet)}: {expected}"), message
     assert "\n" not in message
+
+
+def test_cast_without_pauses_has_the_default_pauses(tmp_path: Path) -> None:
+    assert load_cast(write(tmp_path, '[narrator]\nvoice = "man"\n')).pauses == Pauses()
 
 
 def test_cast_toml_syntax_error_has_line(tmp_path: Path) -> None:
@@ -450,6 +477,94 @@ def test_main_cast_sharing_is_warned_about() -> None:
         "voice 'w' is shared by main characters Ann, Bea; "
         "add voice profiles or set voices in the cast file",
     )
+
+
+def measured(pid: str, gender: Gender, pitch_hz: float, pace_wpm: float) -> VoiceProfile:
+    figures = VoiceFigures(pitch_hz, pace_wpm, loudness_lufs=-20.0, weighting_db=0.8)
+    return replace(profile(pid, gender), measured=figures)
+
+
+def test_main_character_is_not_given_a_voice_that_sounds_like_the_narrator() -> None:
+    profiles = profiles_of(
+        measured("narrator", M, 95.0, 158.0),
+        measured("a-close", M, 100.0, 160.0),  # 0.9 semitones, 1% pace: sounds the same
+        measured("b-apart", M, 125.0, 160.0),
+    )
+    assignment = assign_voices(chars(("Bob", M)), Cast(), profiles, {"Bob": 20})
+    assert assignment.by_character == {"Bob": "b-apart"}
+    assert assignment.warnings == ()
+
+
+def test_main_cast_is_spread_most_speaking_first() -> None:
+    profiles = profiles_of(
+        measured("narrator", M, 95.0, 158.0),
+        measured("a", M, 130.0, 160.0),
+        measured("b", M, 135.0, 160.0),  # 0.65 semitones from a
+        measured("c", M, 70.0, 160.0),
+    )
+    counts = {"Bob": 50, "Cid": 20, "Dan": 2}
+    assignment = assign_voices(chars(("Cid", M), ("Bob", M), ("Dan", M)), Cast(), profiles, counts)
+    # Bob speaks most and chooses first, the voice furthest from the narrator's; Cid is kept
+    # apart from Bob's (a is 0.65 semitones from b); minor Dan gets what is left.
+    assert assignment.by_character == {"Bob": "b", "Cid": "c", "Dan": "a"}
+    assert assignment.warnings == ()
+
+
+def test_a_womans_voice_close_in_pitch_does_not_push_a_man_to_a_pace_only_voice() -> None:
+    profiles = profiles_of(
+        measured("narrator", M, 96.0, 158.0),
+        measured("woman", F, 142.0, 160.0),
+        measured("a-plain", M, 118.0, 160.0),  # 3.6 st from the narrator, 3.2 from the woman
+        measured("b-fast", M, 100.0, 200.0),  # apart from the narrator by pace alone
+    )
+    counts = {"Ann": 30, "Bob": 20}
+    assignment = assign_voices(chars(("Ann", F), ("Bob", M)), Cast(), profiles, counts)
+    assert assignment.by_character == {"Ann": "woman", "Bob": "a-plain"}
+
+
+def test_voices_that_sound_alike_are_warned_about() -> None:
+    profiles = profiles_of(
+        measured("narrator", M, 95.0, 158.0),
+        measured("a", M, 130.0, 160.0),
+        measured("b", M, 135.0, 165.0),
+    )
+    cast = Cast(characters=(Character("Bob", voice="a"), Character("Cid", voice="b")))
+    assignment = assign_voices([], cast, profiles, {"Bob": 9, "Cid": 9})
+    assert assignment.warnings == (
+        "voices 'a' (Bob) and 'b' (Cid) sound alike (under 3 semitones and 15% pace apart); "
+        "set voices in the cast file",
+    )
+
+
+def test_unnamed_speaker_takes_a_voice_apart_from_the_narrator_and_cast() -> None:
+    profiles = profiles_of(
+        measured("narrator", M, 96.0, 158.0),
+        measured("deep", M, 67.0, 128.0),
+        measured("gruff", M, 78.0, 153.0),  # 2.6 semitones from deep: only its pace differs
+        measured("plain", M, 122.0, 160.0),
+        measured("soft", M, 100.0, 159.0),  # sounds like the narrator
+    )
+    assignment = Assignment(narrator="narrator", by_character={"Pell": "deep"})
+    for label in ("the bald man", "the guard", "a man", "the tall man", "the other man"):
+        assert voice_for_label(label, assignment, profiles) == "plain", label
+
+
+def test_shipped_voices_keep_a_main_cast_of_twelve_apart() -> None:
+    # Issue 12: any two voices given to speaking characters or the narrator differ by 3
+    # semitones or 15% pace, by the figures measured and stored in voices/*.toml.
+    profiles = load_profiles()
+    assert all(p.measured is not None for p in profiles.values())
+    cast = chars(*((f"M{i}", M) for i in range(6)), *((f"F{i}", F) for i in range(6)))
+    counts = {c.name: 100 - i for i, c in enumerate(cast)}
+    assignment = assign_voices(cast, Cast(), profiles, counts)
+    used = [assignment.narrator, *assignment.by_character.values()]
+    assert len(set(used)) == 13
+    for i, a in enumerate(used):
+        for b in used[i + 1 :]:
+            figures_a, figures_b = profiles[a].measured, profiles[b].measured
+            assert figures_a is not None and figures_b is not None
+            assert voice_distance(figures_a, figures_b) >= 1.0, (a, b)
+    assert assignment.warnings == ()
 
 
 def test_no_profiles_is_an_error() -> None:

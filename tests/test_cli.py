@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -85,6 +86,19 @@ def test_voices_lists_profiles() -> None:
     result = runner.invoke(app, ["voices", "--engine", "fake"])
     assert result.exit_code == 0, result.stderr
     assert "narrator" in result.stdout and "old-man" in result.stdout
+    # The measured figures, as stored in voices/deep-man.toml.
+    deep = next(line for line in result.stdout.splitlines() if "deep-man" in line)
+    assert re.search(r"\b6\d Hz +1\d\d wpm +-2\d\.\d LUFS", deep), deep
+
+
+def test_voices_says_when_a_profile_is_not_measured(tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text(
+        'description = "Mine"\nengine_voice = "gmw/en"\n', encoding="utf-8"
+    )
+    result = runner.invoke(app, ["voices", "--engine", "fake", "--voices", str(tmp_path)])
+    assert result.exit_code == 0, result.stderr
+    mine = next(line for line in result.stdout.splitlines() if "mine" in line)
+    assert "not measured" in mine
 
 
 @pytest.mark.ffmpeg
@@ -120,6 +134,27 @@ def test_render_with_the_fake_engine_prints_a_summary(tmp_path: Path) -> None:
     assert m4b_path.exists() and not list((tmp_path / "out").rglob("*.mp3"))
     assert str(m4b_path) in result.stdout
     assert f"cast file written: {tmp_path / 'cast.toml'}" in result.stdout
+
+
+@pytest.mark.ffmpeg
+def test_render_with_the_acx_preset_reports_loudness_and_peaks(tmp_path: Path) -> None:
+    chapter = tmp_path / "chapter.txt"
+    chapter.write_text('"Hello," said Ann.\n"Hi," said Tom.\n', encoding="utf-8")
+    out = str(tmp_path / "out")
+    args = ["render", str(chapter), "--out", out, "--engine", "fake", "--preset", "acx"]
+    result = runner.invoke(app, [*args, "--loudness", "-23"])
+    assert result.exit_code == 0, result.stderr
+    assert re.search(r"chapter 1: -2\d\.\d LUFS, true peak -\d+\.\d dBTP", result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--preset", "loud"), ("--loudness", "-5"), ("--loudness", "x")]
+)
+def test_bad_preset_or_loudness_is_a_usage_error(tmp_path: Path, option: str, value: str) -> None:
+    chapter = tmp_path / "chapter.txt"
+    chapter.write_text("Words.\n", encoding="utf-8")
+    result = runner.invoke(app, ["render", str(chapter), "--engine", "fake", option, value])
+    assert result.exit_code == 2
 
 
 @pytest.mark.parametrize(

@@ -11,21 +11,29 @@ from pathlib import Path
 import pytest
 
 from narrator.errors import ConfigError
-from narrator.model import Gender, VoiceProfile
+from narrator.model import Gender, VoiceFigures, VoiceProfile
 from narrator.voices import (
+    VOICE_LEVEL_LUFS,
     check_engine_voice,
     check_profile_voices,
     find_key_line,
+    level_gain_db,
     load_profile,
     load_profiles,
+    measured_settings,
     parse_variant_listing,
     project_voices_dir,
     split_engine_voice,
     user_voices_dir,
+    voice_distance,
+    weighting_db,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-FIELDS = ("description", "engine_voice", "rate_wpm", "pitch", "volume", "gain_db", "gender", "age")
+FIELDS = (
+    "description", "engine_voice", "rate_wpm", "pitch", "volume", "gain_db", "gender", "age",
+    "measured",
+)  # fmt: skip
 
 GOOD = """\
 description = "A test voice"
@@ -77,15 +85,41 @@ def test_shipped_profiles_write_every_field_and_ids_are_stems() -> None:
         profile = load_profile(path)
         assert profile.id == path.stem
         assert profile.description and "\n" not in profile.description
+        # Measured with the settings in the file (bench/measure_voices.py --write).
+        assert profile.measured is not None, f"{path.name}: figures missing or stale"
 
 
 def test_shipped_profiles_are_spread_apart() -> None:
-    # Two voices sound alike when they share the engine voice and variant and differ
-    # little in pitch and rate: require a clear gap in at least one of those.
-    profiles = list(load_profiles().values())
-    for a, b in itertools.combinations(profiles, 2):
-        apart = abs(a.pitch - b.pitch) >= 20 or abs(a.rate_wpm - b.rate_wpm) >= 25
-        assert a.engine_voice != b.engine_voice or apart, (a.id, b.id)
+    # Issue 12: no voice within 3 semitones and 15% pace of the narrator's; two profiles on
+    # the same engine voice and variant are told apart by pitch or pace.
+    profiles = load_profiles()
+    narrator = profiles["narrator"].measured
+    assert narrator is not None
+    for profile in profiles.values():
+        assert profile.measured is not None
+        if profile.id != "narrator":
+            assert voice_distance(profile.measured, narrator) >= 1.0, profile.id
+    for a, b in itertools.combinations(profiles.values(), 2):
+        if a.engine_voice == b.engine_voice:
+            assert a.measured and b.measured
+            assert voice_distance(a.measured, b.measured) >= 1.0, (a.id, b.id)
+
+
+def test_shipped_narrator_speaks_at_an_audiobook_pace() -> None:
+    # Issue 12: 150-165 words per minute measured on its lines (espeak-ng calibrated).
+    narrator = load_profiles()["narrator"].measured
+    assert narrator is not None
+    assert 150 <= narrator.pace_wpm <= 165
+
+
+def test_shipped_voices_land_at_one_level() -> None:
+    # Gains from measured loudness: every voice at VOICE_LEVEL_LUFS, none needing a positive
+    # gain (espeak-ng clips already reach full scale).
+    for profile in load_profiles().values():
+        assert profile.measured is not None
+        gain = level_gain_db(profile)
+        assert gain <= 0.0, profile.id
+        assert profile.measured.loudness_lufs + gain == pytest.approx(VOICE_LEVEL_LUFS, abs=0.01)
 
 
 def test_readme_documents_every_field_and_profile() -> None:
@@ -157,6 +191,67 @@ def test_good_profile_loads_all_fields(tmp_path: Path) -> None:
         age="young",
         path=tmp_path / "test-voice.toml",
     )
+
+
+MEASURED = """
+[measured]
+settings = "gmw/en-us+f3 rate 170 pitch 60 volume 0.9"
+pitch_hz = 210.5
+pace_wpm = 168.0
+loudness_lufs = -19.5
+weighting_db = 0.6
+"""
+
+
+def test_measured_figures_are_read_and_set_the_gain(tmp_path: Path) -> None:
+    profile = load_profile(write(tmp_path, "test-voice", GOOD + MEASURED))
+    assert profile.measured == VoiceFigures(210.5, 168.0, -19.5, 0.6)
+    assert measured_settings(profile) == "gmw/en-us+f3 rate 170 pitch 60 volume 0.9"
+    # At VOICE_LEVEL_LUFS, plus the file's own gain_db (-1.5) as a trim.
+    assert level_gain_db(profile) == pytest.approx(VOICE_LEVEL_LUFS + 19.5 - 1.5)
+    assert weighting_db(profile) == 0.6
+
+
+def test_figures_measured_with_other_settings_are_ignored(tmp_path: Path) -> None:
+    edited = GOOD.replace("pitch = 60", "pitch = 70") + MEASURED
+    profile = load_profile(write(tmp_path, "test-voice", edited))
+    assert profile.measured is None
+    assert level_gain_db(profile) == -1.5  # only the trim: not calibrated
+    assert weighting_db(profile) == 0.8
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("pace_wpm = 168.0", "measured.pace_wpm: missing"),
+        ("pitch_hz = 210.5", "measured.pitch_hz: missing"),
+        ("loudness_lufs = -19.5", "measured.loudness_lufs: missing"),
+    ],
+)
+def test_incomplete_measured_table_is_an_error(tmp_path: Path, change: str, expected: str) -> None:
+    path = write(tmp_path, "test-voice", GOOD + MEASURED.replace(change, ""))
+    with pytest.raises(ConfigError, match=expected):
+        load_profile(path)
+
+
+def test_bad_measured_values_name_the_line(tmp_path: Path) -> None:
+    text = GOOD + MEASURED.replace("pitch_hz = 210.5", 'pitch_hz = "high"')
+    path = write(tmp_path, "test-voice", text)
+    with pytest.raises(ConfigError, match=r"test-voice\.toml:12: measured\.pitch_hz: must be"):
+        load_profile(path)
+    path = write(tmp_path, "test-voice", GOOD + MEASURED + "colour = 1\n")
+    with pytest.raises(ConfigError, match=r"measured\.colour: unknown field"):
+        load_profile(path)
+
+
+def test_voice_distance_is_pitch_or_pace_in_threshold_units() -> None:
+    base = VoiceFigures(100.0, 150.0, -20.0, 0.8)
+    assert voice_distance(base, base) == 0.0
+    three_semitones = VoiceFigures(100.0 * 2 ** (3 / 12), 150.0, -20.0, 0.8)
+    assert voice_distance(base, three_semitones) == pytest.approx(1.0)
+    faster = VoiceFigures(101.0, 150.0 * 1.15, -20.0, 0.8)
+    assert voice_distance(base, faster) == pytest.approx(1.0)
+    assert voice_distance(faster, base) == pytest.approx(voice_distance(base, faster))
 
 
 def test_optional_fields_take_defaults(tmp_path: Path) -> None:

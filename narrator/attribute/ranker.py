@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from narrator.attribute.features import Candidate, Context, candidates
+from narrator.attribute.sieves import _Quote
 
 WEIGHTS = Path(__file__).with_name("weights.json")
 # Rounds of ranking: each round reads the answers of the round before for turn-taking, so
@@ -38,6 +39,13 @@ def probabilities(cands: Sequence[Candidate], weights: Mapping[str, float]) -> l
     return [e / total for e in exps]
 
 
+def _tag_holds(ctx: Context, q: _Quote) -> bool:
+    if q.first is None or q.tag is None:
+        return False
+    kind = q.tag[0]
+    return kind == "name" or (kind == "desc" and q.first not in ctx.att.cast.gender)
+
+
 def rank(ctx: Context, weights: Mapping[str, float] | None = None, rounds: int = ROUNDS) -> None:
     """Set speaker, confidence, evidence and candidates on every quotation of the context."""
     weights = load_weights() if weights is None else weights
@@ -50,6 +58,13 @@ def rank(ctx: Context, weights: Mapping[str, float] | None = None, rounds: int =
                 continue
             probs = probabilities(cands, weights)
             order = sorted(range(len(cands)), key=lambda i: -probs[i])
+            if _tag_holds(ctx, q):
+                # A tag that names the speaker, or describes someone the text introduced
+                # (`a stranger ... said the stranger`), is not overruled: the ranker only says
+                # how sure it is of it.
+                keep = next(i for i, c in enumerate(cands) if c.name == q.first)
+                order.remove(keep)
+                order.insert(0, keep)
             best = cands[order[0]]
             shown = tuple((cands[i].name, round(probs[i], 3)) for i in order[1 : 1 + SHOWN])
             decided.append((best.name, probs[order[0]], tuple(best.evidence), shown))

@@ -16,6 +16,7 @@ import contextlib
 import ctypes
 import importlib.metadata
 import io
+import itertools
 import os
 import re
 import tempfile
@@ -46,6 +47,31 @@ _LIBRARY_NAMES = (
 )
 _WARM_UP_TEXT = "Ready."
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+# espeak-ng speaks faster than its rate setting: words per minute measured inside trimmed
+# sentence clips (`bench/measure_voices.py --rates`, six voices averaged; they differ by +-4%)
+# against the setting. Pairs of (real wpm, espeak-ng rate), interpolated linearly, extended
+# along the end slopes; espeak-ng itself does not go below a setting of 80 (~103 real wpm).
+_RATE_CALIBRATION = ((102.9, 80), (146.3, 120), (195.8, 160), (245.8, 200), (366.4, 300))
+_ESPEAK_MIN_RATE = 80
+# Part of the engine id, so clips rendered before the calibration (or under another one)
+# are not reused from the cache.
+_RATE_CALIBRATION_ID = "rate-cal-1"
+
+
+def engine_rate(rate_wpm: float) -> int:
+    """The espeak-ng rate setting that speaks `rate_wpm` real words per minute."""
+    table = _RATE_CALIBRATION
+    if rate_wpm <= table[0][0]:
+        (x0, y0), (x1, y1) = table[0], table[1]
+    elif rate_wpm >= table[-1][0]:
+        (x0, y0), (x1, y1) = table[-2], table[-1]
+    else:
+        (x0, y0), (x1, y1) = next(
+            (a, b) for a, b in itertools.pairwise(table) if a[0] <= rate_wpm <= b[0]
+        )
+    setting = y0 + (rate_wpm - x0) * (y1 - y0) / (x1 - x0)
+    return max(_ESPEAK_MIN_RATE, round(setting))
 
 
 def _load_library() -> ctypes.CDLL:
@@ -150,7 +176,7 @@ class EspeakEngine:
             pyttsx3_version = importlib.metadata.version("pyttsx3")
         except importlib.metadata.PackageNotFoundError as exc:
             raise ToolMissingError("pyttsx3 is not installed: pip install pyttsx3") from exc
-        return f"pyttsx3-{pyttsx3_version}/espeak-ng-{_library_version()}"
+        return f"pyttsx3-{pyttsx3_version}/espeak-ng-{_library_version()}/{_RATE_CALIBRATION_ID}"
 
     @classmethod
     def check(cls) -> None:
@@ -269,7 +295,7 @@ class EspeakEngine:
         # Every property every time: getProperty returns wrong values for rate and pitch,
         # so there is nothing to compare against, and setting is cheap.
         self._engine.setProperty("voice", voice.engine_voice)
-        self._engine.setProperty("rate", int(voice.rate_wpm))
+        self._engine.setProperty("rate", engine_rate(voice.rate_wpm))
         self._engine.setProperty("volume", float(voice.volume))
         self._engine.setProperty("pitch", int(voice.pitch))
         # espeak-ng queues parameter changes behind its own thread; see _wait_until_idle.
