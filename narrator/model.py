@@ -101,6 +101,9 @@ class BookInfo:
     description: str | None = None
     language: str | None = None  # BCP 47, e.g. "en"
     cover: Path | None = None  # an image file; relative paths are from the cast file's folder
+
+
+@dataclass(frozen=True)
 class Pauses:
     """Silence between lines, in seconds (the cast file's [pauses] table), and what fills it.
 

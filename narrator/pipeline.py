@@ -898,9 +898,10 @@ class _ChapterWriter:
                 elif part is not None:
                     encode_m4b_part(wav_path, part, mastering=mastering)
                     result.duration_ms = probe_duration_ms(wav_path)
-            if sound.check_loudness and result.mp3_path is not None:
+            checked = result.mp3_path or part  # the MP3, else the M4B's part (--format m4b)
+            if sound.check_loudness and checked is not None:
                 with self.timed("check"):
-                    result.loudness = measure_loudness(result.mp3_path)
+                    result.loudness = measure_loudness(checked)
             _write_record(
                 self.layout, result.fingerprint, _ChapterRecord(result.duration_ms, tuple(cues))
             )

@@ -502,7 +502,8 @@ def test_the_m4b_carries_every_tag_audiobook_apps_read(arc: Path, tmp_path: Path
     before = [c for c in book_cues if c.start_ms < second_start]
     after = [c for c in book_cues if c.start_ms >= second_start]
     assert before[-1].end_ms <= second_start and after[0].start_ms - second_start < 2000
-    assert summary.m4b_path.with_suffix(".srt").read_text().startswith("1\n00:00:00,")
+    # The first cue starts after the chapter's head pause (1 s by default).
+    assert summary.m4b_path.with_suffix(".srt").read_text().startswith("1\n00:00:01,000 -->")
 
 
 def test_chapter_mp3s_carry_id3_title_album_artist_track_and_cover(
