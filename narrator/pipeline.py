@@ -1194,12 +1194,7 @@ def preview_voice(
 def preview_characters(report: AnalyzeReport, out_dir: Path, engine: str = "espeak") -> list[Path]:
     """One short MP3 per main character, in its voice, with a line the character speaks."""
     rows = [row for row in report.character_rows() if int(row["lines"]) > 0][:12]  # type: ignore[call-overload]
-    first_lines: dict[str, str] = {}
-    for _, segments in report.parts():
-        for segment in segments:
-            speaker = segment.speaker
-            if segment.kind.is_speech and speaker and speaker not in first_lines:
-                first_lines[speaker] = segment.text
+    first_lines = first_spoken_lines(report)
     _prepare_out_dir(out_dir, False)
     paths = []
     for row in rows:
@@ -1212,6 +1207,26 @@ def preview_characters(report: AnalyzeReport, out_dir: Path, engine: str = "espe
         )
         paths.append(path)
     return paths
+
+
+def first_spoken_lines(report: AnalyzeReport) -> dict[str, str]:
+    """Each speaker's first line in the book: what a voice sample of them says."""
+    first_lines: dict[str, str] = {}
+    for _, segments in report.parts():
+        for segment in segments:
+            speaker = segment.speaker
+            if segment.kind.is_speech and speaker and speaker not in first_lines:
+                first_lines[speaker] = segment.text
+    return first_lines
+
+
+def speak_sample(
+    text: str, speaker: str, voice: Voice, out_path: Path, engine: str = "espeak"
+) -> Path:
+    """Speak one line in one voice into an MP3 (an audition of a character's voice)."""
+    line = _sample_line(text, speaker, voice)
+    _render_lines([line], out_path, engine, Tags(speaker, "narrator sample"))
+    return out_path
 
 
 def _sample_line(text: str, speaker: str, voice: Voice) -> Line:
