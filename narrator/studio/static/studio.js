@@ -11,6 +11,7 @@ const state = {
   cast: null, // GET /api/cast
   versions: { cast: null, lines: null }, // of the files as the page last read them
   selected: null, // the selected line's id
+  order: [], // the characters in number-key order
   consequences: new Set(), // ids whose speaker changed because of the last correction
   cues: [],
   chapter: null,
@@ -82,8 +83,13 @@ function show(view) {
 // ---------------------------------------------------------------- script
 
 function speakers() {
-  // The cast, most lines first: the order of the number keys.
-  return (state.script ? state.script.characters : []).map((row) => row.name);
+  // The order of the number keys: most lines first as the page first read them, then
+  // newcomers at the end. Kept while the page is open, so that a key keeps its character
+  // even when assignments change who has most lines.
+  const now = (state.script ? state.script.characters : []).map((row) => row.name);
+  state.order = state.order.filter((name) => now.includes(name));
+  for (const name of now) if (!state.order.includes(name)) state.order.push(name);
+  return state.order;
 }
 
 async function loadScript() {
@@ -161,7 +167,7 @@ function select(id, focus = true) {
   speakers().forEach((name, index) => {
     const button = el(
       "button",
-      { type: "button", onclick: () => assign({ speaker: name }) },
+      { type: "button", dataset: { name }, onclick: () => assign({ speaker: name }) },
       el("span", { class: "n" }, index < 9 ? String(index + 1) : ""),
       el("span", { class: "swatch" }),
       name,
@@ -181,8 +187,6 @@ async function assign(change) {
     });
     state.versions = result.versions;
     state.consequences = new Set(result.also_changed.map((c) => c.id));
-    const after = result.after ? result.after.speaker || "?" : "narration";
-    say(`Saved ${id}: ${after}. ${result.also_changed.length} other lines changed as a consequence.`);
     const list = $("consequences");
     list.replaceChildren();
     if (result.also_changed.length) list.append(el("h3", {}, "Also changed"));
@@ -192,9 +196,11 @@ async function assign(change) {
       item.addEventListener("click", () => select(c.id));
       list.append(item);
     }
-    for (const message of result.stale) say(message, true);
     await loadScript();
     select(id);
+    const after = result.after ? result.after.speaker || "?" : "narration";
+    say(`Saved ${id}: ${after}. ${result.also_changed.length} other lines changed as a consequence.`);
+    for (const message of result.stale) say(message, true);
   } catch (error) {
     say(error.message, true);
   }
@@ -250,8 +256,8 @@ function castRow(row) {
     try {
       const saved = await api("PUT", `/api/cast/characters/${encodeURIComponent(row.name)}`, change);
       state.versions = saved.versions;
-      say(`Saved ${saved.name}: voice ${saved.voice}.`);
       await loadCast();
+      say(`Saved ${saved.name}: voice ${saved.voice}.`);
     } catch (error) {
       say(error.message, true);
     }
