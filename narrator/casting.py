@@ -613,8 +613,9 @@ def set_character(path: Path, name: str, values: Mapping[str, Any]) -> Cast:
     where = shown_path(path)
     for key in values:
         if key not in CHARACTER_SETTINGS:
-            raise ConfigError(f"{where}: {key}: not a character setting; allowed: "
-                              f"{', '.join(CHARACTER_SETTINGS)}")
+            raise ConfigError(
+                f"{where}: {key}: not a character setting; allowed: {', '.join(CHARACTER_SETTINGS)}"
+            )
     text, document = _open_document(path)
     entries = document.get("character")
     if entries is not None and not isinstance(entries, AoT | list):

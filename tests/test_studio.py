@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import shutil
 import threading
@@ -134,7 +135,7 @@ def test_cross_origin_writes_are_refused(client: Client, chapter: Path) -> None:
 def test_the_server_cannot_bind_anything_but_127_0_0_1(chapter: Path) -> None:
     studio = Studio(StudioConfig(chapter, engine="fake"))
     for address in ("0.0.0.0", "::", "192.168.1.2", "localhost"):
-        with pytest.raises(ValueError, match="127.0.0.1 only"):
+        with pytest.raises(ValueError, match=r"127\.0\.0\.1 only"):
             StudioServer(studio, 0, address=address)
     server = StudioServer(studio, 0)
     try:
@@ -180,8 +181,11 @@ def test_assign_round_trip_writes_the_corrections_file_as_narrator_assign(
     after = {row["id"]: row for row in _review_all(chapter)["lines"]}
     assert after[line["id"]]["speaker"] == other
     # Every other line whose speaker moved is reported as a consequence.
-    moved = {i for i, row in after.items() if i != line["id"] and row["speaker"] != next(
-        x["speaker"] for x in lines if x["id"] == i)}
+    moved = {
+        i
+        for i, row in after.items()
+        if i != line["id"] and row["speaker"] != next(x["speaker"] for x in lines if x["id"] == i)
+    }
     assert {c["id"] for c in result["also_changed"]} == moved
 
     # Narration, then back to narrator's own choice: the file says so, then forgets it.
@@ -237,7 +241,8 @@ def test_script_flags_doubtful_lines_with_their_evidence(client: Client) -> None
     assert {s["id"] for s in speech} == set(review)
     for s in speech:
         assert (s["evidence"], s["candidates"]) == (
-            review[s["id"]]["evidence"], review[s["id"]]["candidates"]
+            review[s["id"]]["evidence"],
+            review[s["id"]]["candidates"],
         )
     assert any(s["evidence"] for s in doubtful)
     assert {row["name"] for row in script["characters"]} >= {"Mika", "Daichi", "Sora"}
@@ -254,8 +259,13 @@ def test_cast_save_changes_the_character_and_keeps_the_authors_comments(
     saved = client.json(
         "PUT",
         "/api/cast/characters/Daichi",
-        {"voice": "old-man", "rate_wpm": 150, "pitch": 30, "aliases": ["Dai"],
-         "version": cast["versions"]["cast"]},
+        {
+            "voice": "old-man",
+            "rate_wpm": 150,
+            "pitch": 30,
+            "aliases": ["Dai"],
+            "version": cast["versions"]["cast"],
+        },
     )
     assert saved["voice"] == "old-man" and saved["aliases"] == ["Dai"]
     text = (chapter.parent / "cast.toml").read_text(encoding="utf-8")
@@ -272,7 +282,8 @@ def test_cast_save_changes_the_character_and_keeps_the_authors_comments(
     # null: back to the voice's own rate
     client.json("PUT", "/api/cast/characters/Daichi", {"rate_wpm": None})
     daichi = next(
-        c for c in tomllib.loads((chapter.parent / "cast.toml").read_text())["character"]
+        c
+        for c in tomllib.loads((chapter.parent / "cast.toml").read_text())["character"]
         if c["name"] == "Daichi"
     )
     assert "rate_wpm" not in daichi and daichi["pitch"] == 30
@@ -356,7 +367,7 @@ def test_render_from_the_page_then_its_audio_and_cues(client: Client) -> None:
     assert listen["chapters"][0]["audio"] and listen["chapters"][0]["current"]
     cues = client.json("GET", "/api/chapters/1/cues")["cues"]
     assert {c["speaker"] for c in cues} >= {"Narrator", "Mika", "Daichi"}
-    assert all(a["end_ms"] <= b["start_ms"] for a, b in zip(cues, cues[1:], strict=False))
+    assert all(a["end_ms"] <= b["start_ms"] for a, b in itertools.pairwise(cues))
     status, headers, audio = client.request("GET", "/media/chapters/1.mp3")
     assert status == 200 and headers["Content-Type"] == "audio/mpeg" and audio[:3] == b"ID3"
     assert client.request("GET", "/media/chapters/2.mp3")[0] == 400

@@ -200,15 +200,20 @@ def test_review_cast_and_listen_in_the_browser(
         cues[3].click()
         start_s = server.studio.cues(1)["cues"][3]["start_ms"] / 1000  # type: ignore[index]
         wait(
-            lambda d: abs(
-                d.execute_script("return document.getElementById('player').currentTime") - start_s
-            )
-            < 0.5,
+            lambda d: (
+                abs(
+                    d.execute_script("return document.getElementById('player').currentTime")
+                    - start_s
+                )
+                < 0.5
+            ),
             "the seek",
         )
         wait(
-            lambda d: "active" in d.find_elements(By.CSS_SELECTOR, "#transcript li")[3]
-            .get_attribute("class"),
+            lambda d: (
+                "active"
+                in d.find_elements(By.CSS_SELECTOR, "#transcript li")[3].get_attribute("class")
+            ),
             "the clicked line highlighted",
         )
     except Exception:

@@ -160,7 +160,9 @@ class StudioHandler(BaseHTTPRequestHandler):
 
     def _check_host(self) -> None:
         if self.headers.get("Host", "") not in self.server.allowed_hosts():
-            raise _HttpError(HTTPStatus.FORBIDDEN, "wrong Host: open the address the studio printed")
+            raise _HttpError(
+                HTTPStatus.FORBIDDEN, "wrong Host: open the address the studio printed"
+            )
 
     def _check_token(self) -> None:
         token = self.server.token
@@ -178,14 +180,20 @@ class StudioHandler(BaseHTTPRequestHandler):
             *([morsel.value] if morsel is not None else []),
         ]
         if not offered:
-            raise _HttpError(HTTPStatus.UNAUTHORIZED, "no token: open the address the studio printed")
+            raise _HttpError(
+                HTTPStatus.UNAUTHORIZED, "no token: open the address the studio printed"
+            )
         if not any(hmac.compare_digest(value.encode(), token.encode()) for value in offered):
-            raise _HttpError(HTTPStatus.FORBIDDEN, "wrong token: open the address the studio printed")
+            raise _HttpError(
+                HTTPStatus.FORBIDDEN, "wrong token: open the address the studio printed"
+            )
         self._set_cookie = bool(query) and morsel is None
 
     def _check_same_origin(self) -> None:
         origin = self.headers.get("Origin")
-        if origin is not None and origin not in {f"http://{h}" for h in self.server.allowed_hosts()}:
+        if origin is not None and origin not in {
+            f"http://{h}" for h in self.server.allowed_hosts()
+        }:
             raise _HttpError(HTTPStatus.FORBIDDEN, "cross-origin writes are refused")
         site = self.headers.get("Sec-Fetch-Site")
         if site is not None and site not in ("same-origin", "none"):
@@ -226,8 +234,7 @@ class StudioHandler(BaseHTTPRequestHandler):
         if self._set_cookie:
             self.send_header(
                 "Set-Cookie",
-                f"{self.server.cookie_name}={self.server.token}; Path=/; HttpOnly; "
-                "SameSite=Strict",
+                f"{self.server.cookie_name}={self.server.token}; Path=/; HttpOnly; SameSite=Strict",
             )
         self.end_headers()
         self.wfile.write(body)
