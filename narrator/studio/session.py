@@ -84,6 +84,7 @@ class _JobReporter(pipeline.Reporter):
         self.job.stage = name
 
     def run_started(self, chapters: int, clips: int) -> None:
+        self.job.stage = "synthesize"
         self.job.clips_total = clips
 
     def clips_done(self, done: int, total: int) -> None:
