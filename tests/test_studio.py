@@ -6,6 +6,9 @@ import http.client
 import itertools
 import json
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 import time
 import tomllib
@@ -341,6 +344,17 @@ def test_a_sample_is_made_on_demand_kept_and_served(client: Client) -> None:
     assert again == first and path.stat().st_mtime_ns == made  # cached, not made again
     other = client.json("POST", "/api/cast/characters/Mika/sample", {"voice": "old-woman"})
     assert other["url"] != first["url"]
+    # Settings tried out before they are saved: a different sample, and nothing written.
+    cast_before = (client.server.studio.config.cast_file).read_text(encoding="utf-8")
+    slower = client.json(
+        "POST", "/api/cast/characters/Mika/sample", {"voice": "girl", "rate_wpm": 120}
+    )
+    assert slower["url"] not in (first["url"], other["url"])
+    assert client.server.studio.config.cast_file.read_text(encoding="utf-8") == cast_before
+    status, _, payload = client.request(
+        "POST", "/api/cast/characters/Mika/sample", {"rate_wpm": 9000}
+    )
+    assert status == 400 and "rate_wpm" in json.loads(payload)["error"]
     status, headers, audio = client.request("GET", first["url"])
     assert status == 200 and headers["Content-Type"] == "audio/mpeg" and len(audio) > 1000
     status, headers, part = client.request("GET", first["url"], headers={"Range": "bytes=10-19"})
@@ -407,3 +421,51 @@ def test_studio_command_on_a_missing_input_is_a_one_line_error(tmp_path: Path) -
     result = runner.invoke(app, ["studio", str(tmp_path / "nope.txt")])
     assert result.exit_code == 1
     assert result.stderr.strip().startswith("error: ") and len(result.stderr.splitlines()) == 1
+
+
+def test_a_folder_of_chapters_opens_chapter_by_chapter(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "01.txt").write_text(
+        'Chapter One\n\n"Where is it?" Mika asked.\n\n"Gone," said Daichi.\n', encoding="utf-8"
+    )
+    (book / "02.txt").write_text(
+        'Chapter Two\n\n"Found it," Daichi said.\n\n"Good," said Mika.\n', encoding="utf-8"
+    )
+    server = start(StudioConfig(book, engine="fake"))
+    try:
+        client = Client(server)
+        script = client.json("GET", "/api/script")
+        assert [len(ch["segments"]) > 0 for ch in script["chapters"]] == [True, True]
+        line = next(s for s in script["chapters"][1]["segments"] if s["speaker"] == "Mika")
+        client.json("PUT", f"/api/lines/{line['id']}", {"speaker": "Daichi"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert tomllib.loads((book / "lines.toml").read_text())[line["id"]]["speaker"] == "Daichi"
+
+
+def test_the_real_command_serves_until_ctrl_c(chapter: Path, tmp_path: Path) -> None:
+    narrator = Path(sys.executable).with_name("narrator")
+    process = subprocess.Popen(
+        [str(narrator), "studio", str(chapter), "--engine", "fake"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:") and "/?token=" in url
+        port = int(url.split(":")[2].split("/")[0])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", url.split(str(port), 1)[1])
+        assert connection.getresponse().status == 200
+        connection.close()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert "stopped" in stderr and "Traceback" not in stderr

@@ -300,11 +300,7 @@ class StudioHandler(BaseHTTPRequestHandler):
         self._send_json(HTTPStatus.OK, self.server.studio.save_character(name, self._body()))
 
     def _route_sample(self, name: str) -> None:
-        body = self._body()
-        voice = body.get("voice")
-        if voice is not None and not isinstance(voice, str):
-            raise _HttpError(HTTPStatus.BAD_REQUEST, "voice: must be a voice profile id")
-        key = self.server.studio.sample(name, voice)
+        key = self.server.studio.sample(name, self._body())
         self._send_json(HTTPStatus.OK, {"url": f"/media/samples/{key}.mp3"})
 
     def _route_sample_audio(self, key: str) -> None:

@@ -17,7 +17,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Mapping
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -308,22 +308,33 @@ class Studio:
             "versions": self.versions(),
         }
 
-    def sample(self, name: str, voice_id: str | None = None) -> str:
-        """A short MP3 of a character's first line in its voice (or `voice_id`): its hash.
+    def sample(self, name: str, body: Mapping[str, Any] | None = None) -> str:
+        """A short MP3 of a character's first line in its voice: its hash.
 
-        Generated on demand and kept by content (text, voice settings, engine), so hearing
-        the same voice again costs nothing.
+        body may try out settings before they are saved: "voice" (a profile id), "rate_wpm",
+        "pitch". Generated on demand and kept by content (text, voice settings, engine), so
+        hearing the same voice again costs nothing.
         """
+        body = body or {}
+        unknown = sorted(set(body) - {"voice", "rate_wpm", "pitch"})
+        if unknown:
+            raise InputError(f"unknown field {unknown[0]!r}; allowed: pitch, rate_wpm, voice")
         report = self.report()
         casting = report.casting
+        voice_id = _optional_str(body, "voice")
         if voice_id is not None and voice_id not in casting.profiles:
             raise ConfigError(f"unknown voice profile {voice_id!r}; `narrator voices` lists them")
         by_name = {character.name: character for character in report.analysis.characters}
-        voice = (
-            casting.voice(voice_id, by_name.get(name))
-            if voice_id is not None
-            else casting.speaker_voice(name)
-        )
+        character = by_name.get(name) or Character(name)
+        nudged = {
+            key: _optional_int(body, key, bounds)
+            for key, bounds in (("rate_wpm", RATE_WPM_RANGE), ("pitch", PITCH_RANGE))
+            if key in body
+        }
+        character = replace(character, **nudged)
+        if voice_id is None:
+            voice_id = casting.speaker_voice(name).voice_id
+        voice = casting.voice(voice_id, character)
         text = pipeline.first_spoken_lines(report).get(name) or pipeline.SAMPLE_TEXT
         text = " ".join(text.split())
         settings = list(astuple(voice.settings))
@@ -433,3 +444,13 @@ def _optional_str(body: Mapping[str, Any], key: str) -> str | None:
     if not isinstance(value, str) or not value.strip():
         raise InputError(f"{key}: must be a non-empty string")
     return value.strip()
+
+
+def _optional_int(body: Mapping[str, Any], key: str, bounds: tuple[int, int]) -> int | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InputError(f"{key}: must be a whole number {low}..{high}, got {value!r}")
+    return value

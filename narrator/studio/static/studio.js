@@ -221,6 +221,8 @@ async function loadCast() {
   body.replaceChildren(...state.cast.characters.map(castRow));
 }
 
+const number = (input) => (input.value === "" ? null : Number(input.value));
+
 function castRow(row) {
   const tr = el("tr", { dataset: { name: row.name } });
   const gender = el("select", { class: "gender", "aria-label": `${row.name}: gender` },
@@ -244,7 +246,6 @@ function castRow(row) {
   const save = el("button", { type: "button", class: "save" }, "Save");
   const sample = el("button", { type: "button", class: "sample" }, "▶ Sample");
   save.addEventListener("click", async () => {
-    const number = (input) => (input.value === "" ? null : Number(input.value));
     const change = {
       gender: gender.value || null,
       voice: voice.value,
@@ -265,8 +266,9 @@ function castRow(row) {
   sample.addEventListener("click", async () => {
     sample.disabled = true;
     try {
+      // What the row says now, saved or not: hear it before saving it.
       const result = await api("POST", `/api/cast/characters/${encodeURIComponent(row.name)}/sample`,
-        { voice: voice.value });
+        { voice: voice.value, rate_wpm: number(rate), pitch: number(pitch) });
       const audio = $("sample-audio");
       audio.src = result.url;
       await audio.play().catch(() => {}); // a headless browser may refuse to play aloud
