@@ -55,16 +55,22 @@ async function api(method, url, body) {
 
 // ---------------------------------------------------------------- colours per speaker
 
-function hue(name) {
-  let h = 0;
-  for (const ch of name) h = (h * 31 + ch.codePointAt(0)) % 360;
-  return h;
-}
+// Well-separated hues handed out in the cast's order, so that the main characters never
+// share a colour; the narrator is grey.
+const HUES = [210, 20, 130, 280, 45, 330, 175, 0, 95, 250, 60, 300];
+const hues = new Map();
 
 function paint(node, speaker) {
-  const h = hue(speaker || "?");
-  node.style.setProperty("--bg", `hsl(${h} 70% 94%)`);
-  node.style.setProperty("--edge", `hsl(${h} 60% 35%)`);
+  const name = speaker || "?";
+  if (name === "Narrator") {
+    node.style.setProperty("--bg", "hsl(0 0% 95%)");
+    node.style.setProperty("--edge", "hsl(0 0% 45%)");
+    return;
+  }
+  if (!hues.has(name)) hues.set(name, HUES[hues.size % HUES.length] + 7 * Math.floor(hues.size / HUES.length));
+  const h = hues.get(name);
+  node.style.setProperty("--bg", `hsl(${h} 70% 93%)`);
+  node.style.setProperty("--edge", `hsl(${h} 65% 33%)`);
 }
 
 // ---------------------------------------------------------------- views
@@ -102,6 +108,7 @@ async function loadScript() {
   state.versions.lines = state.script.versions.lines;
   state.versions.cast = state.script.versions.cast;
   $("book-title").textContent = `narrator studio: ${state.script.title}`;
+  for (const name of speakers()) paint(document.createElement("span"), name);
   const root = $("script");
   root.replaceChildren();
   for (const chapter of state.script.chapters) {
@@ -381,7 +388,12 @@ function seek(index) {
 
 function highlight() {
   const ms = $("player").currentTime * 1000;
-  const index = state.cues.findIndex((cue) => ms >= cue.start_ms && ms < cue.end_ms);
+  // The line being spoken, or in the pause after it, the line just spoken.
+  let index = -1;
+  state.cues.forEach((cue, i) => {
+    if (cue.start_ms <= ms) index = i;
+  });
+  if (index >= 0 && ms >= state.cues[index].end_ms + 2000) index = -1;
   for (const item of $("transcript").children) {
     const on = Number(item.dataset.index) === index;
     if (on && !item.classList.contains("active")) item.scrollIntoView({ block: "nearest" });
