@@ -118,6 +118,16 @@ def test_the_page_load_with_the_token_sets_a_cookie_that_then_suffices(client: C
     assert client.request("GET", "/api/lines", token=None, headers={"Cookie": wrong})[0] == 403
 
 
+def test_a_cookie_left_by_an_earlier_studio_on_the_port_is_replaced(client: Client) -> None:
+    old = f"{client.server.cookie_name}=token-of-a-studio-that-has-stopped"
+    status, headers, _ = client.request(
+        "GET", f"/?token={client.server.token}", token=None, headers={"Cookie": old}
+    )
+    assert status == 200
+    cookie = headers["Set-Cookie"].split(";")[0]
+    assert cookie == f"{client.server.cookie_name}={client.server.token}"
+
+
 def test_a_foreign_host_header_is_refused_even_with_the_token(client: Client) -> None:
     evil = {"Host": f"evil.example:{client.server.port}"}
     assert client.request("GET", "/api/lines", headers=evil)[0] == 403

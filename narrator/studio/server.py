@@ -122,12 +122,6 @@ class StudioHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle("POST")
 
-    def do_DELETE(self) -> None:
-        self._handle("DELETE")
-
-    def do_HEAD(self) -> None:
-        self._send_json(HTTPStatus.METHOD_NOT_ALLOWED, {"error": "HEAD is not supported"})
-
     # ------------------------------------------------------------------ checks
 
     def _handle(self, method: str) -> None:
@@ -187,7 +181,10 @@ class StudioHandler(BaseHTTPRequestHandler):
             raise _HttpError(
                 HTTPStatus.FORBIDDEN, "wrong token: open the address the studio printed"
             )
-        self._set_cookie = bool(query) and morsel is None
+        # The page's first load carries the token in its address: from then on, the cookie
+        # (replacing one an earlier studio on this port left behind).
+        query_ok = any(hmac.compare_digest(value.encode(), token.encode()) for value in query)
+        self._set_cookie = query_ok and (morsel is None or morsel.value != token)
 
     def _check_same_origin(self) -> None:
         origin = self.headers.get("Origin")
