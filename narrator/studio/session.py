@@ -326,12 +326,10 @@ class Studio:
             raise ConfigError(f"unknown voice profile {voice_id!r}; `narrator voices` lists them")
         by_name = {character.name: character for character in report.analysis.characters}
         character = by_name.get(name) or Character(name)
-        nudged = {
-            key: _optional_int(body, key, bounds)
-            for key, bounds in (("rate_wpm", RATE_WPM_RANGE), ("pitch", PITCH_RANGE))
-            if key in body
-        }
-        character = replace(character, **nudged)
+        if "rate_wpm" in body:
+            character = replace(character, rate_wpm=_optional_int(body, "rate_wpm", RATE_WPM_RANGE))
+        if "pitch" in body:
+            character = replace(character, pitch=_optional_int(body, "pitch", PITCH_RANGE))
         if voice_id is None:
             voice_id = casting.speaker_voice(name).voice_id
         voice = casting.voice(voice_id, character)
