@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -479,3 +480,19 @@ def test_the_real_command_serves_until_ctrl_c(chapter: Path, tmp_path: Path) -> 
             process.kill()
     assert process.returncode == 0, stderr
     assert "stopped" in stderr and "Traceback" not in stderr
+
+
+def test_the_page_needs_nothing_from_elsewhere(client: Client) -> None:
+    static = ROOT / "narrator" / "studio" / "static"
+    names = sorted(path.name for path in static.iterdir())
+    assert names == ["index.html", "studio.css", "studio.js"]
+    for name in names:
+        text = (static / name).read_text(encoding="utf-8")
+        assert "http://" not in text and "https://" not in text, name
+        assert "@import" not in text and "url(" not in text, name
+    page = (static / "index.html").read_text(encoding="utf-8")
+    for reference in re.findall(r'(?:src|href)="([^"]+)"', page):
+        assert reference.startswith("/static/"), reference
+        assert client.request("GET", reference)[0] == 200
+    _, headers, _ = client.request("GET", "/")
+    assert headers["Content-Security-Policy"].startswith("default-src 'self'")
