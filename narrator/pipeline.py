@@ -307,6 +307,9 @@ class RenderOptions:
     cache_dir: Path | None = None  # None: the clip cache's default folder
     cache_max_bytes: int | None = None  # None: $NARRATOR_CACHE_MAX or the default limit
     lines_path: Path | None = None  # line corrections (default: beside the input)
+    # Render only these chapters (narrator studio's Listen view): their MP3s or M4B parts and
+    # transcripts; the playlist, M4B, EPUB and feed wait for a render of the whole book.
+    only_chapters: frozenset[int] | None = None
 
 
 @dataclass
@@ -572,6 +575,11 @@ def render_book(
         return summary
 
     todo = [plan for plan in plans if plan[2].status not in ("skipped", "retagged")]
+    if options.only_chapters is not None:
+        unknown = sorted(options.only_chapters - {result.number for result in summary.chapters})
+        if unknown:
+            raise ConfigError(f"no chapter {unknown[0]}: the book has {len(summary.chapters)}")
+        todo = [plan for plan in todo if plan[2].number in options.only_chapters]
     if todo:
         with timed("synthesize"):
             check_voices_installed(casting, summary.lines_per_voice, options.engine)
@@ -602,6 +610,10 @@ def render_book(
                 # Encoded in the background while the next chapter is being synthesized.
                 writer.submit(chapter_analysis.chapter, lines, synthesized.clips, result)
         summary.written += sorted(writer.written)  # chapter order (encoders finish in any)
+
+    if options.only_chapters is not None:  # the book's own files wait for a whole render
+        summary.elapsed_s = time.perf_counter() - started
+        return summary
 
     reporter.stage("package")
     with timed("package"):

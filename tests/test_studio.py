@@ -382,10 +382,7 @@ def test_render_from_the_page_then_its_audio_and_cues(client: Client) -> None:
     assert [c["audio"] for c in listen["chapters"]] == [False]
     assert client.request("GET", "/api/chapters/1/cues")[0] == 400
     assert client.json("POST", "/api/render", {})["state"] == "running"
-    deadline = time.monotonic() + 60
-    while (job := client.json("GET", "/api/render"))["state"] == "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    job = _finish_render(client)
     assert job["state"] == "done", job
     assert job["clips_done"] == job["clips_total"] > 0
     listen = client.json("GET", "/api/listen")
@@ -434,7 +431,7 @@ def test_studio_command_on_a_missing_input_is_a_one_line_error(tmp_path: Path) -
     assert result.stderr.strip().startswith("error: ") and len(result.stderr.splitlines()) == 1
 
 
-def test_a_folder_of_chapters_opens_chapter_by_chapter(tmp_path: Path) -> None:
+def _two_chapters(tmp_path: Path) -> Path:
     book = tmp_path / "book"
     book.mkdir()
     (book / "01.txt").write_text(
@@ -443,6 +440,39 @@ def test_a_folder_of_chapters_opens_chapter_by_chapter(tmp_path: Path) -> None:
     (book / "02.txt").write_text(
         'Chapter Two\n\n"Found it," Daichi said.\n\n"Good," said Mika.\n', encoding="utf-8"
     )
+    return book
+
+
+def _finish_render(client: Client) -> dict:
+    deadline = time.monotonic() + 60
+    while (job := client.json("GET", "/api/render"))["state"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    return job
+
+
+@pytest.mark.ffmpeg
+def test_one_chapter_of_a_book_renders_alone(tmp_path: Path) -> None:
+    server = start(StudioConfig(_two_chapters(tmp_path), out_dir=tmp_path / "out", engine="fake"))
+    try:
+        client = Client(server)
+        assert client.request("POST", "/api/render", {"chapter": "2"})[0] == 400
+        client.json("POST", "/api/render", {"chapter": 2})
+        job = _finish_render(client)
+        assert job["state"] == "done" and job["message"] == "chapter 2 rendered"
+        chapters = client.json("GET", "/api/listen")["chapters"]
+        assert [(c["number"], c["audio"]) for c in chapters] == [(1, False), (2, True)]
+        assert client.json("GET", "/api/chapters/2/cues")["cues"]
+        client.json("POST", "/api/render", {"chapter": 9})
+        job = _finish_render(client)
+        assert job["state"] == "failed" and "no chapter 9" in job["message"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_folder_of_chapters_opens_chapter_by_chapter(tmp_path: Path) -> None:
+    book = _two_chapters(tmp_path)
     server = start(StudioConfig(book, engine="fake"))
     try:
         client = Client(server)

@@ -307,8 +307,10 @@ class StudioHandler(BaseHTTPRequestHandler):
         self._send_json(HTTPStatus.OK, self.server.studio.listen())
 
     def _route_render(self) -> None:
-        self._body()  # a JSON write like any other (same-origin, checked above)
-        self._send_json(HTTPStatus.ACCEPTED, self.server.studio.start_render())
+        chapter = self._body().get("chapter")  # none: the whole book
+        if chapter is not None and (isinstance(chapter, bool) or not isinstance(chapter, int)):
+            raise _HttpError(HTTPStatus.BAD_REQUEST, "chapter: must be a chapter number")
+        self._send_json(HTTPStatus.ACCEPTED, self.server.studio.start_render(chapter))
 
     def _route_render_status(self) -> None:
         self._send_json(HTTPStatus.OK, self.server.studio.job.to_json())

@@ -352,9 +352,10 @@ class Studio:
 
     # ------------------------------------------------------------------ render and listen
 
-    def _render_options(self, dry_run: bool) -> pipeline.RenderOptions:
+    def _render_options(self, dry_run: bool, chapter: int | None = None) -> pipeline.RenderOptions:
         c = self.config
         return pipeline.RenderOptions(
+            only_chapters=frozenset({chapter}) if chapter is not None else None,
             out_dir=c.out_dir,
             cast_path=c.cast_path,
             engine=c.engine,
@@ -383,21 +384,24 @@ class Studio:
             )
         return {"chapters": chapters, "render": self.job.to_json()}
 
-    def start_render(self, wait: bool = False) -> dict[str, object]:
-        """Render the book's chapter MP3s and transcripts in the background (changed only)."""
+    def start_render(self, chapter: int | None = None, wait: bool = False) -> dict[str, object]:
+        """Render one chapter (None: the whole book) in the background; changed ones only.
+
+        Chapter MP3s and WebVTT transcripts, as `narrator render --format mp3` writes them.
+        """
         with self._write_lock:
             if self.job.state == "running":
                 raise InputError("a render is already running")
             self.job = RenderJob(state="running", stage="starting", chapters=self.job.chapters)
-        thread = threading.Thread(target=self._render, args=(self.job,), daemon=True)
+        thread = threading.Thread(target=self._render, args=(self.job, chapter), daemon=True)
         thread.start()
         if wait:
             thread.join()
         return self.job.to_json()
 
-    def _render(self, job: RenderJob) -> None:
+    def _render(self, job: RenderJob, chapter: int | None) -> None:
         try:
-            options = self._render_options(False)
+            options = self._render_options(False, chapter)
             summary = pipeline.render_book(self.config.input_path, options, _JobReporter(job))
         except NarratorError as exc:
             job.state, job.message = "failed", str(exc)
@@ -408,7 +412,10 @@ class Studio:
         job.chapters = {result.number: result for result in summary.chapters}
         done = summary.count("rendered") + summary.count("retagged")
         job.stage, job.state = "done", "done"
-        job.message = f"{done} chapters rendered, {summary.count('skipped')} up to date"
+        if chapter is not None:
+            job.message = f"chapter {chapter} " + ("rendered" if done else "was up to date")
+        else:
+            job.message = f"{done} chapters rendered, {summary.count('skipped')} up to date"
 
     def chapter_files(self, number: int) -> tuple[Path, Path]:
         """A rendered chapter's MP3 and WebVTT transcript (InputError if there are none)."""

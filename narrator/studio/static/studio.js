@@ -12,6 +12,7 @@ const state = {
   versions: { cast: null, lines: null }, // of the files as the page last read them
   selected: null, // the selected line's id
   order: [], // the characters in number-key order
+  rendering: false,
   consequences: new Set(), // ids whose speaker changed because of the last correction
   cues: [],
   chapter: null,
@@ -321,7 +322,11 @@ function showChapters(chapters) {
     const button = el("button", { type: "button", class: "chapter", dataset: { number: chapter.number } }, label);
     button.disabled = !chapter.audio;
     button.addEventListener("click", () => openChapter(chapter.number));
-    list.append(el("li", {}, button));
+    const again = el("button", { type: "button", class: "render-chapter", dataset: { number: chapter.number } },
+      chapter.audio ? "Render again" : "Render");
+    again.disabled = chapter.current || state.rendering;
+    again.addEventListener("click", () => render(chapter.number));
+    list.append(el("li", {}, button, " ", again));
   }
 }
 
@@ -332,12 +337,17 @@ function showRender(job) {
   const text = job.state === "running" ? `${job.stage}: ${job.clips_done} of ${job.clips_total} clips`
     : job.message;
   $("render-state").textContent = text;
-  $("render").disabled = job.state === "running";
+  state.rendering = job.state === "running";
+  $("render").disabled = state.rendering;
+  for (const b of document.querySelectorAll("#chapters .render-chapter")) {
+    if (state.rendering) b.disabled = true;
+  }
 }
 
-async function render() {
+async function render(chapter) {
+  // A chapter number: that chapter alone; none: every chapter that changed.
   try {
-    showRender(await api("POST", "/api/render", {}));
+    showRender(await api("POST", "/api/render", typeof chapter === "number" ? { chapter } : {}));
   } catch (error) {
     say(error.message, true);
     return;
@@ -451,7 +461,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("mark-narration").addEventListener("click", () => assign({ kind: "narration" }));
   $("mark-auto").addEventListener("click", () => assign({ auto: true }));
-  $("render").addEventListener("click", render);
+  $("render").addEventListener("click", () => render());
   $("player").addEventListener("timeupdate", highlight);
   show("script");
 });
