@@ -15,6 +15,7 @@ usage:
   python bench/train_ranker.py --write         # then train on every book and ship the weights
   python bench/train_ranker.py --confirm       # only the books kept out of all tuning
   python bench/train_ranker.py --no-cast       # scored on the characters narrator finds
+  python bench/train_ranker.py --baseline /tmp/old [--no-cast]   # an earlier checkout
 """
 
 from __future__ import annotations
@@ -32,14 +33,20 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# --baseline CHECKOUT scores another checkout of narrator (an earlier commit) the same way.
+BASELINE = sys.argv[sys.argv.index("--baseline") + 1] if "--baseline" in sys.argv else None
+sys.path.insert(0, BASELINE or str(ROOT))
+for _name in [m for m in sys.modules if m == "narrator" or m.startswith("narrator.")]:
+    del sys.modules[_name]  # an editable install may have imported the main checkout's
 
-from narrator.attribute.features import Context, candidates  # noqa: E402
-from narrator.attribute.ranker import WEIGHTS  # noqa: E402
-from narrator.attribute.sieves import run_sieves  # noqa: E402
 from narrator.characters import find_characters  # noqa: E402
 from narrator.model import Character, Gender  # noqa: E402
 from narrator.segment import segment_chapter  # noqa: E402
+
+if BASELINE is None:
+    from narrator.attribute.features import Context, candidates
+    from narrator.attribute.ranker import WEIGHTS
+    from narrator.attribute.sieves import run_sieves
 
 SHARED = ROOT.parent / "shared" / "bench"
 # Kept out of every design decision: looked at only with --confirm, to check the figures.
@@ -49,6 +56,7 @@ CONFIRM = {
 }  # fmt: skip
 L2 = 0.01  # weight decay, chosen by leave-one-book-out
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8)
+BALANCE = 0.0  # see train(); chosen by leave-one-book-out
 
 
 @dataclass
@@ -222,7 +230,9 @@ def matrix(per_book: list[list[Example | None]], vocab: list[str]) -> Matrix:
     return Matrix(x, y, np.array([b for b, _ in usable]), starts, vocab)
 
 
-def train(mat: Matrix, keep: np.ndarray, l2: float = L2) -> dict[str, float]:
+def train(
+    mat: Matrix, keep: np.ndarray, l2: float = L2, balance: float = BALANCE
+) -> dict[str, float]:
     """Conditional logit by full-batch gradient descent (Adam) on the quotations in `keep`.
 
     A quotation is a run of rows, so the softmax over its candidates is a segment sum.
@@ -234,6 +244,12 @@ def train(mat: Matrix, keep: np.ndarray, l2: float = L2) -> dict[str, float]:
     sizes = ends[picked] - mat.starts[picked]
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     group = np.repeat(np.arange(len(picked)), sizes)
+    # Each quotation weighs 1 / n^balance, n its book's quotations: long novels would
+    # otherwise drown the short web-fiction chapters.
+    counts = np.bincount(mat.book[picked])
+    qw = 1.0 / counts[mat.book[picked]] ** balance
+    qw *= len(picked) / qw.sum()
+    rw = np.repeat(qw, sizes)
     w = np.zeros(len(mat.vocab))
     m = np.zeros_like(w)
     v2 = np.zeros_like(w)
@@ -241,7 +257,7 @@ def train(mat: Matrix, keep: np.ndarray, l2: float = L2) -> dict[str, float]:
         s = x @ w
         s = np.exp(s - np.maximum.reduceat(s, starts)[group])
         p = s / np.add.reduceat(s, starts)[group]
-        grad = x.T @ (p - y) / len(picked) + l2 * w
+        grad = x.T @ (rw * (p - y)) / len(picked) + l2 * w
         m = 0.9 * m + 0.1 * grad
         v2 = 0.999 * v2 + 0.001 * grad**2
         w -= 0.05 * (m / (1 - 0.9**step)) / (np.sqrt(v2 / (1 - 0.999**step)) + 1e-8)
@@ -259,7 +275,11 @@ def score(book: Book, ctx: Context, weights: dict[str, float] | None) -> list[tu
         q.speaker, q.confidence, q.evidence, q.candidates = q.first, c, (), ()
     if weights is not None:
         ranker.rank(ctx, weights)
-    segs = att._output()
+    return score_segments(book, att._output())
+
+
+def score_segments(book: Book, segs: list[Any]) -> list[tuple[float, bool]]:
+    """(confidence, right) for every gold quotation, from attributed segments."""
     speech = [s for s in segs if s.kind.is_speech]
     by_qid: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
     for g in book.gold:
@@ -295,6 +315,21 @@ def top_half(results: list[tuple[float, bool]]) -> float:
     return sum(ok for _, ok in ranked) / len(ranked)
 
 
+def baseline(books: list[Book], no_cast: bool) -> None:
+    """An earlier checkout's attribute_speakers, scored like the ranker (every book)."""
+    from narrator.attribute import attribute_speakers
+
+    pooled: dict[str, list[tuple[float, bool]]] = collections.defaultdict(list)
+    for book in books:
+        chars = list(find_characters([book.text])) if no_cast else book.cast
+        segs = attribute_speakers(book.text, segment_chapter(book.text), chars)
+        group = book.corpus + ("-confirm" if book.name in CONFIRM else "")
+        pooled[group] += score_segments(book, segs)
+    print(f"{'set':16} {'quotes':>6} {'accuracy':>8} {'top50%':>7}")
+    for group, r in sorted(pooled.items()):
+        print(f"{group:16} {len(r):6d} {sum(o for _, o in r) / len(r):8.3f} {top_half(r):7.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--write", action="store_true", help="train on all books, write weights")
@@ -302,10 +337,15 @@ def main() -> None:
     ap.add_argument("--no-cast", action="store_true", help="score without a cast file")
     ap.add_argument("--no-lobo", action="store_true", help="skip the leave-one-out figures")
     ap.add_argument("--l2", type=float, default=L2)
+    ap.add_argument("--balance", type=float, default=BALANCE, help="book weight exponent")
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--baseline", metavar="CHECKOUT", help="score an earlier checkout instead")
     args = ap.parse_args()
     t0 = time.perf_counter()
     books = load_books()
+    if args.baseline:
+        baseline(books, args.no_cast)
+        return
     data = [(b, *extract(b)) for b in books]
     vocab = sorted({f for _, _, ex in data for e in ex if e for fs in e.feats for f in fs})
     print(f"{len(books)} books, {len(vocab)} features, extracted in {time.perf_counter()-t0:.1f}s")
@@ -328,9 +368,11 @@ def main() -> None:
         keep = in_tuning.copy()
         keep[n] = False
         if args.confirm:
-            weights = confirm_weights = confirm_weights or train(mat, keep, args.l2)
+            weights = confirm_weights = confirm_weights or train(
+                mat, keep, args.l2, args.balance
+            )
         else:
-            weights = train(mat, keep, args.l2)
+            weights = train(mat, keep, args.l2, args.balance)
         if args.no_cast:  # the same weights, on characters narrator found itself
             ctx = extract(book, no_cast=True)[0]
         before = score(book, ctx, None)
@@ -363,8 +405,13 @@ def main() -> None:
         print(f"{group:16} " + "  ".join(cells))
     if args.write:
         # The confirm books stay out of the shipped weights too, so --confirm stays honest.
-        weights = train(mat, in_tuning, args.l2)
-        payload = {"trained_on": [b.name for b, _, _ in tuned], "l2": args.l2, "weights": weights}
+        weights = train(mat, in_tuning, args.l2, args.balance)
+        payload = {
+            "trained_on": [b.name for b, _, _ in tuned],
+            "l2": args.l2,
+            "balance": args.balance,
+            "weights": weights,
+        }
         WEIGHTS.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
         print(f"wrote {WEIGHTS.relative_to(ROOT)} ({len(weights)} weights)")
     print(f"{time.perf_counter()-t0:.0f}s")

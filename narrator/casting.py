@@ -23,6 +23,7 @@ from tomlkit.items import AoT, Table
 
 from narrator.errors import ConfigError, OutputError
 from narrator.model import BookInfo, Cast, Character, Gender, VoiceProfile
+from narrator.names import name_key
 from narrator.voices import (
     PITCH_RANGE,
     RATE_WPM_RANGE,
@@ -98,7 +99,7 @@ def _parse_cast(data: dict[str, Any], text: str, path: Path) -> Cast:
     ]
     seen: dict[str, int] = {}
     for index, character in enumerate(characters, start=1):
-        folded = character.name.casefold()
+        folded = name_key(character.name)
         if folded in seen:
             raise fail(
                 "character",
@@ -257,13 +258,13 @@ def cast_warnings(cast: Cast) -> list[str]:
     where = shown_path(cast.path) if cast.path else "cast"
     owners: dict[str, list[str]] = {}
     for character in cast.characters:
-        for label in {character.name.casefold(), *(a.casefold() for a in character.aliases)}:
+        for label in {name_key(character.name), *(name_key(a) for a in character.aliases)}:
             owners.setdefault(label, []).append(character.name)
     warnings = []
     for label, names in sorted(owners.items()):
         if len(names) > 1:
             shown = next(
-                a for c in cast.characters for a in (c.name, *c.aliases) if a.casefold() == label
+                a for c in cast.characters for a in (c.name, *c.aliases) if name_key(a) == label
             )
             warnings.append(
                 f"{where}: {shown!r} names several characters ({', '.join(names)}); "
@@ -278,18 +279,19 @@ def validate_cast_voices(cast: Cast, profiles: Mapping[str, VoiceProfile]) -> No
     text = _read_or_empty(cast.path)
     available = ", ".join(sorted(profiles))
 
-    def check(voice: str | None, who: str, line: int | None) -> None:
+    def check(voice: str | None, who: str, table: str, index: int | None = None) -> None:
         if voice is not None and voice not in profiles:
+            # Found only for the message: scanning the file per character is quadratic.
+            line = find_key_line(text, "voice", table, index)
             at = f"{where}:{line}" if line else where
             raise ConfigError(
                 f"{at}: {who}: voice {voice!r} is not a voice profile; available: {available}"
             )
 
-    check(cast.narrator_voice, "narrator", find_key_line(text, "voice", "narrator"))
-    check(cast.thought_voice, "thoughts", find_key_line(text, "voice", "thoughts"))
+    check(cast.narrator_voice, "narrator", "narrator")
+    check(cast.thought_voice, "thoughts", "thoughts")
     for index, character in enumerate(cast.characters, start=1):
-        line = find_key_line(text, "voice", "character", index)
-        check(character.voice, f"character {character.name!r}", line)
+        check(character.voice, f"character {character.name!r}", "character", index)
 
 
 def _read_or_empty(path: Path | None) -> str:
@@ -305,7 +307,7 @@ def _read_or_empty(path: Path | None) -> str:
 
 
 def _labels(character: Character) -> set[str]:
-    return {character.name.casefold(), *(a.casefold() for a in character.aliases)}
+    return {name_key(character.name), *(name_key(a) for a in character.aliases)}
 
 
 def merge_cast(cast: Cast, found: Sequence[Character]) -> list[Character]:
@@ -317,22 +319,27 @@ def merge_cast(cast: Cast, found: Sequence[Character]) -> list[Character]:
     """
     ranked: list[tuple[int, Character]] = []
     claimed: set[int] = set()
+    found_by_label: dict[str, list[int]] = {}  # once: casts and books can name thousands
+    for index, other in enumerate(found):
+        for label in _labels(other):
+            found_by_label.setdefault(label, []).append(index)
     for position, character in enumerate(cast.characters):
         labels = _labels(character)
         aliases = list(character.aliases)
         gender = character.gender
         rank = len(found) + position
-        for index, other in enumerate(found):
-            if _labels(other) & labels:
-                claimed.add(index)
-                rank = min(rank, index)
-                # Fill what the author left out; never override what they wrote.
-                gender = gender or other.gender
-                known = {a.casefold() for a in aliases} | {character.name.casefold()}
-                for alias in (other.name, *other.aliases):
-                    if alias.casefold() not in known:
-                        aliases.append(alias)
-                        known.add(alias.casefold())
+        matches = sorted({i for label in labels for i in found_by_label.get(label, ())})
+        for index in matches:
+            other = found[index]
+            claimed.add(index)
+            rank = min(rank, index)
+            # Fill what the author left out; never override what they wrote.
+            gender = gender or other.gender
+            known = {name_key(a) for a in aliases} | {name_key(character.name)}
+            for alias in (other.name, *other.aliases):
+                if name_key(alias) not in known:
+                    aliases.append(alias)
+                    known.add(name_key(alias))
         ranked.append((rank, replace(character, aliases=tuple(aliases), gender=gender)))
     ranked.extend((i, c) for i, c in enumerate(found) if i not in claimed)
     ranked.sort(key=lambda pair: pair[0])  # stable: a cast entry before the found one it ties
@@ -576,9 +583,10 @@ def write_cast(path: Path, characters: Sequence[Character], assignment: Assignme
     if entries is not None and not isinstance(entries, AoT | list):
         raise ConfigError(f"{where}: character: must be [[character]] tables")
     added: list[str] = []
+    index = _EntryIndex(entries or [])  # once, not once per character: casts can be large
     for character in characters:
         voice = assignment.by_character.get(character.name)
-        entry = _find_entry(entries or [], character)
+        entry = index.find(character)
         if entry is not None:
             if voice is not None and "voice" not in entry:
                 entry["voice"] = voice
@@ -586,6 +594,7 @@ def write_cast(path: Path, characters: Sequence[Character], assignment: Assignme
             if len(entries) and not entries[-1].as_string().endswith("\n\n"):
                 entries[-1].add(tomlkit.nl())
             entries.append(tomlkit.parse(_entry_text(character, voice) + "\n")["character"][0])
+            index.add(entries[-1])
         else:
             added.append(_entry_text(character, voice))
 
@@ -620,11 +629,11 @@ def set_character(path: Path, name: str, values: Mapping[str, Any]) -> Cast:
     entries = document.get("character")
     if entries is not None and not isinstance(entries, AoT | list):
         raise ConfigError(f"{where}: character: must be [[character]] tables")
-    if _find_entry(entries or [], Character(name=name)) is None:
+    if _EntryIndex(entries or []).find(Character(name)) is None:
         text_with = _with_blank_line(tomlkit.dumps(document)) + _entry_text(Character(name), None)
         document = tomlkit.parse(text_with)
         entries = document.get("character")
-    entry = _find_entry(entries or [], Character(name=name))
+    entry = _EntryIndex(entries or []).find(Character(name))
     for key, value in values.items():
         if value is None:
             entry.pop(key, None)
@@ -715,18 +724,33 @@ def _with_blank_line(text: str) -> str:
     return text if text.endswith("\n\n") else text + "\n"
 
 
-def _find_entry(entries: Iterable[Any], character: Character) -> Any:
-    by_name = character.name.casefold()
-    tables = [e for e in entries if isinstance(e, Table | dict)]
-    for entry in tables:
-        if str(entry.get("name", "")).casefold() == by_name:
-            return entry
-    labels = _labels(character)
-    for entry in tables:
+class _EntryIndex:
+    """The cast file's [[character]] tables by name and by alias, casefolded, in file order."""
+
+    def __init__(self, entries: Iterable[Any]) -> None:
+        self.by_name: dict[str, Any] = {}
+        self.by_alias: dict[str, tuple[int, Any]] = {}
+        self.count = 0
+        for entry in entries:
+            self.add(entry)
+
+    def add(self, entry: Any) -> None:
+        if not isinstance(entry, Table | dict):
+            return
+        self.by_name.setdefault(name_key(str(entry.get("name", ""))), entry)
         aliases = entry.get("aliases", [])
-        if isinstance(aliases, list) and {str(a).casefold() for a in aliases} & labels:
+        if isinstance(aliases, list):
+            for alias in aliases:
+                self.by_alias.setdefault(name_key(str(alias)), (self.count, entry))
+        self.count += 1
+
+    def find(self, character: Character) -> Any:
+        """The table naming `character`, else the first whose aliases share a label with it."""
+        entry = self.by_name.get(name_key(character.name))
+        if entry is not None:
             return entry
-    return None
+        found = [self.by_alias[label] for label in _labels(character) if label in self.by_alias]
+        return min(found, key=lambda item: item[0])[1] if found else None
 
 
 def _entry_text(character: Character, voice: str | None) -> str:

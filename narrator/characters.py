@@ -35,6 +35,7 @@ from functools import lru_cache
 from importlib import resources
 
 from narrator.model import Character, Gender
+from narrator.names import LOWER, UPPER, name_key
 
 __all__ = ["count_mentions", "find_characters", "guess_gender"]
 
@@ -91,15 +92,15 @@ _titles(
 _FIRST_NAME_ROLES = frozenset({"sir", "uncle", "aunt", "master", "father", "mother"})
 
 _TITLE_ALT = "|".join(sorted((re.escape(t) for t in _ROLE_OF_TITLE), key=len, reverse=True))
-# Latin letters with accents count as letters ("Zoë", "José", "Élise").
-_UP = "A-ZÀ-ÖØ-Þ"
-_LOW = "a-zß-öø-ÿ"
+# Letters of any cased script count ("Zoë", "Éowyn", "Ōkami", "Анна", "Νίκος").
+_UP = UPPER
+_LOW = LOWER
 _WORD = rf"(?:[{_UP}][{_LOW}]*['’][{_UP}][{_LOW}]+|[{_UP}][{_LOW}]+(?:-[{_UP}]?[{_LOW}]+)*)"
 _WS = r"(?:[ \t]*\n[ \t]*|[ \t]+)"  # a line break inside a name is fine, a blank line is not
 _PARTICLE = r"(?:de|du|da|di|del|della|van|von|der|den|le|la|St\.)"
 _NAME_RE = re.compile(
-    rf"(?<![\w'’.-])(?:(?P<title>{_TITLE_ALT})\.?{_WS}(?P<initials>(?:[A-Z]\.{_WS}?)*))?"
-    rf"(?P<name>{_WORD}(?:{_WS}(?:[A-Z]\.{_WS}?)*(?:{_PARTICLE}{_WS})?{_WORD})*)"
+    rf"(?<![\w'’.-])(?:(?P<title>{_TITLE_ALT})\.?{_WS}(?P<initials>(?:[{_UP}]\.{_WS}?)*))?"
+    rf"(?P<name>{_WORD}(?:{_WS}(?:[{_UP}]\.{_WS}?)*(?:{_PARTICLE}{_WS})?{_WORD})*)"
     rf"(?!['’]?[{_UP}{_LOW}])"
 )
 _RANK_TITLES = sorted(
@@ -112,7 +113,7 @@ _RANK_TITLES = sorted(
     reverse=True,
 )
 _RANK_RE = re.compile(
-    rf"(?<![\w'’])[Tt]he{_WS}({'|'.join(_RANK_TITLES)})(?![\w'’-])(?!\.?{_WS}[A-Z])"
+    rf"(?<![\w'’])[Tt]he{_WS}({'|'.join(_RANK_TITLES)})(?![\w'’-])(?!\.?{_WS}[{_UP}])"
 )
 _OF_PLACE_RE = re.compile(
     r"(?<![\w'’])(Duke|Duchess|Earl|Count|Countess|Marquis|Prince|Princess|Lord|Lady|Baron|"
@@ -130,11 +131,13 @@ _PRONOUN_RE = re.compile(
 )
 # Object pronouns ("him", "her" not followed by a noun) are left out: after "Pell came and
 # sat next to her" the pronoun is someone else.
-# Russian patronymics ("Alexis Ivanovitch", "Polina Alexandrovna") say the gender.
-_MALE_PATRONYMIC_RE = re.compile(r"[a-z](?:itch|ich|itsch)$")
-_FEMALE_PATRONYMIC_RE = re.compile(r"(?:ovna|evna|ichna|ishna)$")
-_PREV_WORD_RE = re.compile(r"([A-Za-z]+)[^A-Za-z]*$")
-_NEXT_WORD_RE = re.compile(r"^(?:['’]s)?[\s,]*([A-Za-z]+)")
+# Russian patronymics ("Alexis Ivanovitch", "Polina Alexandrovna", "Анна Петровна") say
+# the gender.
+_MALE_PATRONYMIC_RE = re.compile(r"[a-z](?:itch|ich|itsch)$|[а-я](?:ович|евич|ич)$")
+_FEMALE_PATRONYMIC_RE = re.compile(r"(?:ovna|evna|ichna|ishna|овна|евна|ична|инична)$")
+# The words either side of a mention, in any script (`сказал Анна` has none in Latin).
+_PREV_WORD_RE = re.compile(r"([^\W\d_]+)[\W\d_]*$")
+_NEXT_WORD_RE = re.compile(r"^(?:['’]s)?[\s,]*([^\W\d_]+)")
 
 
 def _word_set(words: str) -> frozenset[str]:
@@ -322,8 +325,14 @@ def _mentions(texts: Sequence[str]) -> tuple[list[tuple[int, int, int, str]], Co
     for ti, text in enumerate(texts):
         lower.update(_LOWER_WORD_RE.findall(text))
         heading_lines: dict[int, bool] = {}
+        line_start = scanned = 0
         for m in _NAME_RE.finditer(text):
-            line_start = text.rfind("\n", 0, m.start()) + 1
+            # Matches come in order: look back only as far as the previous one (a 10 MB
+            # line would otherwise be scanned back to its start once per capital).
+            newline = text.rfind("\n", scanned, m.start())
+            if newline >= 0:
+                line_start = newline + 1
+            scanned = m.start()
             heading = heading_lines.get(line_start)
             if heading is None:
                 heading = heading_lines[line_start] = _is_heading(text, line_start)
@@ -489,11 +498,27 @@ def find_characters(texts: Sequence[str], *, min_mentions: int = 2) -> list[Char
         elif vote < 0:
             f.she += 1
 
+    forms = _merge_spellings(forms)
     _add_rank_forms(texts, forms)
     people = [f for f in forms.values() if _looks_like_person(f) and not _is_plural(f, cap_mid)]
     clusters = _cluster(people)
     kept = sorted((c for c in clusters if c.count >= min_mentions), key=lambda c: -c.count)
     return [_to_character(c) for c in kept]
+
+
+def _merge_spellings(forms: dict[str, _Form]) -> dict[str, _Form]:
+    """`Éowyn` and `Eowyn`: one form, under the spelling used most, with both counts."""
+    groups: defaultdict[str, list[_Form]] = defaultdict(list)
+    for f in forms.values():
+        groups[name_key(f.text)].append(f)
+    merged: dict[str, _Form] = {}
+    for group in groups.values():
+        head, *others = sorted(group, key=lambda f: -f.count)
+        for other in others:
+            for stat in ("count", "mid", "person", "place", "det", "he", "she"):
+                setattr(head, stat, getattr(head, stat) + getattr(other, stat))
+        merged[head.text] = head
+    return merged
 
 
 def _add_rank_forms(texts: Sequence[str], forms: dict[str, _Form]) -> None:
@@ -836,7 +861,7 @@ def count_mentions(texts: Sequence[str], characters: Sequence[Character]) -> dic
     alts = "|".join(
         r"\s+".join(map(re.escape, a.split())) for a in sorted(owner, key=len, reverse=True)
     )
-    pattern = re.compile(rf"(?<![\w'’])(?:{alts})(?![\w'’]*[A-Za-z])")
+    pattern = re.compile(rf"(?<![\w'’])(?:{alts})(?![\w'’]*[^\W\d_])")
     for text in texts:
         for m in pattern.finditer(text):
             counts[owner[" ".join(m.group(0).split())]] += 1

@@ -7,7 +7,9 @@ This is the only module that prints or knows about typer. Every NarratorError be
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -60,9 +62,16 @@ class LineKind(StrEnum):
     thought = "thought"
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # cleaned up and reported as Ctrl-C is
+
+
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """The one place where errors become what the user sees."""
+    # SIGTERM is what `timeout`, systemd and `docker stop` send: handled like Ctrl-C.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if in_main_thread else None
     try:
         yield
     except NarratorError as exc:
@@ -70,9 +79,21 @@ def _user_errors() -> Iterator[None]:
             raise
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(exc.exit_code) from None
+    except MemoryError:
+        if _state["debug"]:
+            raise
+        err.print(
+            "error: out of memory: the input is too large for this machine "
+            "(split it into smaller files, or free memory)",
+            markup=False,
+        )
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print("interrupted: run the same command again to resume where it stopped")
         raise typer.Exit(130) from None
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _version(value: bool) -> None:

@@ -55,6 +55,7 @@ from narrator.lines import (
 )
 from narrator.lines import text_part as id_text_part
 from narrator.model import Character, Kind, Segment
+from narrator.names import name_key
 from narrator.segment import segment_chapter
 from narrator.voices import find_key_line, find_table_line, read_toml, shown_path
 
@@ -271,16 +272,17 @@ def save_correction(path: Path, correction: Correction | None, line_id: str) -> 
 
 def resolve_speaker(name: str, characters: Sequence[Character]) -> Character | None:
     """The character a speaker label names: by name or alias, with or without `the`/`a`."""
-    wanted = {normalize(name), _bare(name)}
+    wanted = {name_key(normalize(name)), _bare(name)}
     for character in characters:
         for label in (character.name, *character.aliases):
-            if normalize(label) in wanted or _bare(label) in wanted:
+            if name_key(normalize(label)) in wanted or _bare(label) in wanted:
                 return character
     return None
 
 
 def _bare(label: str) -> str:
-    return re.sub(r"^(?:the|a|an) ", "", normalize(label))
+    # Accents and normal form do not count either: `Eowyn` is the cast's `Éowyn`.
+    return re.sub(r"^(?:the|a|an) ", "", name_key(normalize(label)))
 
 
 def correct_book(

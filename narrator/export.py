@@ -132,7 +132,7 @@ def join_m4b(
         chapters.append((title, round(start_s * 1000), round(end_s * 1000)))
         start_s = end_s
     with atomic_path(m4b_path) as tmp_path, _side_files(m4b_path) as side:
-        listing = "".join(f"file '{_concat_quote(os.path.abspath(p))}'\n" for p, _ in parts)
+        listing = "".join(f"file '{_concat_path(p, m4b_path)}'\n" for p, _ in parts)
         cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-y"]
         cmd += ["-f", "concat", "-safe", "0", "-i", _file_arg(side(".concat", listing))]
         cover_args = _cover_args(tags, side, input_index=1, cmd=cmd)
@@ -167,8 +167,13 @@ def _existing_parent(path: Path) -> Path | None:
     return None
 
 
-def _concat_quote(path: str) -> str:
-    return path.replace("'", "'\\''")
+def _concat_path(part_path: Path, m4b_path: Path) -> str:
+    """A part's path as a line of an ffmpeg concat list (which sits beside the M4B)."""
+    # Relative to the list's folder, so that a newline in --out cannot break the list.
+    relative = os.path.relpath(os.path.abspath(part_path), os.path.abspath(m4b_path.parent))
+    if "\n" in relative or "\r" in relative:
+        raise OutputError(f"cannot write {m4b_path}: a newline in the name of {part_path}")
+    return relative.replace("'", "'\\''")
 
 
 def _container_duration_s(path: Path) -> float:
@@ -457,7 +462,8 @@ class _SideFiles:
         self.paths.append(path)
         data = content.encode("utf-8") if isinstance(content, str) else content
         try:
-            path.write_bytes(data)
+            with path.open("xb") as handle:  # exclusive: never through a planted link
+                handle.write(data)
         except OSError as exc:
             raise OutputError(f"cannot write {self._target}: {exc.strerror or exc}") from exc
         return path

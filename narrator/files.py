@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import secrets
 from collections.abc import Iterator
@@ -31,3 +33,47 @@ def atomic_path(final_path: Path) -> Iterator[Path]:
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+LOCK_NAME = ".narrator.lock"
+
+
+@contextmanager
+def lock_folder(folder: Path, shown: Path | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on `folder` for as long as the block runs.
+
+    Another process holding it makes OutputError name that process and `shown` (what the
+    user knows the folder as: the book's output folder). The lock is an flock on
+    a hidden file (opened without following links), so it dies with its process, kill -9
+    included, and a stale file never blocks a run.
+    """
+    lock_path = folder / LOCK_NAME
+    while True:
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise OutputError(f"cannot write {folder}: {exc.strerror or exc}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise OutputError(
+                f"another render is writing {shown or folder} (pid {holder}); wait for it to finish"
+            ) from None
+        # A holder that was just releasing may have removed the file we opened: start over.
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(lock_path, follow_symlinks=False))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            lock_path.unlink()
+        os.close(fd)

@@ -18,10 +18,11 @@ import secrets
 import shutil
 import threading
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -62,7 +63,7 @@ from narrator.export import (
     write_transcripts,
 )
 from narrator.feed import FEED_NAME, FeedItem, check_base_url, write_feed
-from narrator.files import atomic_path
+from narrator.files import atomic_path, lock_folder
 from narrator.layout import DEFAULT_FORMAT, Format, Layout, plan_layout
 from narrator.load import TEXT_SUFFIXES, load_book, read_text
 from narrator.model import (
@@ -86,6 +87,7 @@ from narrator.segment import segment_chapter
 from narrator.stitch import pause_before_ms, stitch_chapter
 from narrator.synth import ClipCache, SynthPool, check_engine, clip_key, engine_id, engine_voices
 from narrator.synth.base import engine_class
+from narrator.synth.language import language_name, language_stretches, languages_without_voice
 from narrator.voices import check_profile_voices, load_profiles
 
 CAST_FILE_NAME = "cast.toml"
@@ -272,6 +274,19 @@ def check_voices_installed(casting: Casting, used: Iterable[str], engine: str) -
     check_profile_voices([casting.profiles[v] for v in sorted(set(used))], installed, variants)
 
 
+def language_warnings(lines: Iterable[Line], engine: str) -> list[str]:
+    """One warning per language in `lines` that no installed voice of `engine` speaks."""
+    texts = [line.text for line in lines if not line.text.isascii()]
+    if not any(s.language for text in texts for s in language_stretches(text)):
+        return []  # no other script: no need to start an engine to ask for its voices
+    missing = languages_without_voice(texts, engine_voices(engine))
+    return [
+        f"no {engine} voice speaks {language_name(language)}: {count} "
+        f"line{'' if count == 1 else 's'} read in the speaker's own voice"
+        for language, count in missing.items()
+    ]
+
+
 def cast_book(analysis: Analysis, voices_dirs: Sequence[Path] = ()) -> Casting:
     """Give every speaker a voice: the cast file's choices first, then stable defaults."""
     profiles = load_profiles(voices_dirs)
@@ -451,7 +466,17 @@ def render_book(
     input_path: Path, options: RenderOptions, reporter: Reporter | None = None
 ) -> RenderSummary:
     """Render a chapter, folder of chapters or EPUB into an M4B and/or chapter MP3s with
-    transcripts, as `options.format` says."""
+    transcripts, as `options.format` says.
+
+    The book is locked for the run: a second render of it into the same place is refused.
+    """
+    with ExitStack() as held:
+        return _render_book(input_path, options, reporter, held)
+
+
+def _render_book(
+    input_path: Path, options: RenderOptions, reporter: Reporter | None, held: ExitStack
+) -> RenderSummary:
     reporter = reporter or Reporter()
     started = time.perf_counter()
     if not options.dry_run:  # say what to install before any work, not after synthesis
@@ -510,7 +535,7 @@ def render_book(
         for segment in ch.segments
         if is_doubtful(segment)
     ]
-    _prepare_out_dirs(layout, options.dry_run)
+    _prepare_out_dirs(layout, options.dry_run, held)
 
     cache = ClipCache(options.cache_dir)
     current_engine = engine_id(options.engine)
@@ -583,6 +608,9 @@ def render_book(
     if todo:
         with timed("synthesize"):
             check_voices_installed(casting, summary.lines_per_voice, options.engine)
+            summary.warnings += language_warnings(
+                (line for plan in todo for line in plan[1]), options.engine
+            )
         clips_total = sum(len(lines) for _, lines, _ in todo)
         reporter.run_started(len(todo), clips_total)
         clips_before = 0
@@ -606,7 +634,10 @@ def render_book(
                 reporter.clips_done(clips_before, clips_total)
                 summary.clips_synthesized += synthesized.synthesized
                 summary.clips_reused += synthesized.reused
-                summary.warnings += [f"chapter {result.number}: {r}" for r in synthesized.retries]
+                summary.warnings += [
+                    f"chapter {result.number}: {r}"
+                    for r in (*synthesized.retries, *synthesized.warnings)
+                ]
                 # Encoded in the background while the next chapter is being synthesized.
                 writer.submit(chapter_analysis.chapter, lines, synthesized.clips, result)
         summary.written += sorted(writer.written)  # chapter order (encoders finish in any)
@@ -703,7 +734,7 @@ def _only_tags_changed(
     if fmt.m4b and not _part_path(layout, result.fingerprint).exists():
         return False
     return (
-        result.mp3_path.exists()
+        manifest.intact(result.mp3_path)
         and result.vtt_path.with_suffix(".srt").exists()
         and manifest.audio(result.mp3_path) == result.fingerprint
     )
@@ -801,6 +832,11 @@ class _ChapterWriter:
         with self.lock:
             self.written += written
         self.reporter.chapter_finished(result)
+
+
+def _stitch_path(mp3_path: Path) -> Path:
+    """A fresh name for the stitched WAV beside an MP3: never another run's, nor a planted link."""
+    return mp3_path.with_name(f".{mp3_path.stem}.{secrets.token_hex(4)}.wav.tmp")
 
 
 def _package(
@@ -917,35 +953,56 @@ def chapter_tags(book_tags: Tags, chapter: Chapter, track_total: int) -> Tags:
 
 
 _UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
+# Invisible characters: controls, format characters (direction overrides such as U+202E,
+# which make "x\u202egnp.mp3" display as "xmp3.png"), surrogates, private use, separators.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# File systems allow 255 bytes per name. The longest name narrator derives from a title is
+# a temporary one: ".NNNN - <title>.m4b.<8 hex>.ffmeta" adds up to 28 bytes; the rest is
+# room for later suffixes.
+MAX_NAME_BYTES = 200
 
 
-def safe_file_name(name: str, limit: int = 80) -> str:
-    """A name usable as a file name on every common file system."""
-    cleaned = _UNSAFE.sub(" ", name)
+def safe_file_name(name: str, limit_bytes: int = MAX_NAME_BYTES) -> str:
+    """A name usable as a file name on every common file system, at most limit_bytes in UTF-8."""
+    cleaned = "".join(
+        ch
+        for ch in unicodedata.normalize("NFC", name)
+        if unicodedata.category(ch) not in _INVISIBLE_CATEGORIES or ch in "\t\n\r"
+    )
+    cleaned = _UNSAFE.sub(" ", cleaned)
     cleaned = re.sub(r"\s+", " ", cleaned).strip(" .")
-    return cleaned[:limit].rstrip(" .") or "untitled"
+    cut = cleaned.encode("utf-8")[:limit_bytes].decode("utf-8", errors="ignore")
+    return cut.rstrip(" .") or "untitled"
 
 
-def _prepare_out_dirs(layout: Layout, dry_run: bool) -> None:
+def _prepare_out_dirs(layout: Layout, dry_run: bool, held: ExitStack) -> None:
+    """Create the book's folders, lock the book for this run, clear what killed runs left."""
     if dry_run:
         return
-    for product_dir in layout.product_dirs:
-        _prepare_out_dir(product_dir, dry_run)
-        # What narrator 0.1 kept beside the audio now lives in the state folder.
-        shutil.rmtree(product_dir / ".m4b-parts", ignore_errors=True)
-        (product_dir / ".narrator-manifest.json").unlink(missing_ok=True)
     try:
         layout.work_dir.mkdir(parents=True, exist_ok=True)
-        for leftover in layout.work_dir.iterdir():  # WAVs of a run that was killed
-            if time.time() - leftover.stat().st_mtime > _STALE_WORK_S:
-                leftover.unlink(missing_ok=True)
     except OSError as exc:
         raise OutputError(
             f"{layout.state_dir}: cannot write narrator's state folder: {exc}"
         ) from exc
-
-
-_STALE_WORK_S = 3600  # a live run's stitch WAV is written and removed within minutes
+    # Locked before anything is removed: the files of a live run are not leftovers.
+    held.enter_context(lock_folder(layout.state_dir, layout.book_dir))
+    for product_dir in layout.product_dirs:
+        _prepare_out_dir(product_dir, dry_run)
+        # What narrator 0.1 kept beside the audio now lives in the state folder; rmtree
+        # refuses a link (the error is ignored), so nothing is removed through one.
+        shutil.rmtree(product_dir / ".m4b-parts", ignore_errors=True)
+        (product_dir / ".narrator-manifest.json").unlink(missing_ok=True)
+        _clear_leftovers(product_dir)
+    try:
+        for leftover in layout.work_dir.iterdir():  # WAVs of a run that was killed
+            leftover.unlink(missing_ok=True)
+        if layout.parts_dir.is_dir():
+            _clear_leftovers(layout.parts_dir)
+    except OSError as exc:
+        raise OutputError(
+            f"{layout.state_dir}: cannot write narrator's state folder: {exc}"
+        ) from exc
 
 
 def _prepare_out_dir(book_dir: Path, dry_run: bool) -> None:
@@ -960,13 +1017,19 @@ def _prepare_out_dir(book_dir: Path, dry_run: bool) -> None:
         raise OutputError(f"{book_dir}: cannot create the output folder ({exc.strerror})") from exc
     if not os.access(book_dir, os.W_OK):
         raise OutputError(f"{book_dir}: the output folder is not writable")
-    for leftover in book_dir.iterdir():
-        if _LEFTOVER.match(leftover.name):  # from a run that was killed
+
+
+def _clear_leftovers(folder: Path) -> None:
+    """Remove the temporary files a killed run left in `folder` (a link itself, not its target)."""
+    for leftover in folder.iterdir():
+        if _LEFTOVER.match(leftover.name):
             leftover.unlink(missing_ok=True)
 
 
-# Temporary files of the stages (stitch, export): hidden, with a random token.
-_LEFTOVER = re.compile(r"^\..+(\.[0-9a-f]{8}\.(part|ffmeta|png|jpe?g|img|concat)|\.wav\.tmp)$")
+# Temporary files of the stages (stitch, export, manifest): hidden, with a random token.
+_LEFTOVER = re.compile(
+    r"^\..+(\.[0-9a-f]{8}\.(part|ffmeta|png|jpe?g|img|concat|wav\.tmp)|\.wav\.tmp)$"
+)
 
 
 def _hash(text: str) -> str:
@@ -1019,8 +1082,15 @@ class _Manifest:
         value = entry.get("audio")
         return value if isinstance(value, str) else None
 
+    def intact(self, output: Path) -> bool:
+        """Whether `output` is a file of the size recorded (a cut-short copy has the name only)."""
+        if not output.is_file():
+            return False
+        size_bytes = (self.entries.get(self._key(output)) or {}).get("bytes")
+        return size_bytes is None or size_bytes == output.stat().st_size
+
     def is_current(self, output: Path, companion: Path | None, fingerprint: str) -> bool:
-        if not output.exists() or (companion is not None and not companion.exists()):
+        if not self.intact(output) or (companion is not None and not companion.is_file()):
             return False
         return self.fingerprint(output) == fingerprint
 
@@ -1028,14 +1098,17 @@ class _Manifest:
         self, output: Path, fingerprint: str, duration_ms: int, audio: str | None = None
     ) -> None:
         with self.lock:  # chapters finish on several encoder threads
-            entry: dict[str, object] = {"fingerprint": fingerprint, "duration_ms": duration_ms}
+            entry: dict[str, object] = {
+                "fingerprint": fingerprint,
+                "duration_ms": duration_ms,
+                "bytes": output.stat().st_size,
+            }
             if audio is not None:
                 entry["audio"] = audio
             self.entries[self._key(output)] = entry
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_text(json.dumps(self.entries, indent=1, sort_keys=True), "utf-8")
-            os.replace(tmp, self.path)
+            # A fresh temporary name, created exclusively: a link planted there is not followed.
+            with atomic_path(self.path) as tmp_path:
+                tmp_path.write_text(json.dumps(self.entries, indent=1, sort_keys=True), "utf-8")
 
 
 def _speaking(analysis: Analysis) -> list[Character]:
@@ -1261,7 +1334,7 @@ def _render_lines(lines: list[Line], out_path: Path, engine: str, tags: Tags) ->
     _prepare_out_dir(out_path.parent, False)
     with SynthPool(engine, ClipCache(), 1) as pool:
         result = pool.synthesize(lines)
-    wav_path = out_path.with_name(f".{out_path.name}.wav.tmp")
+    wav_path = _stitch_path(out_path)
     try:
         stitch_chapter(result.clips, lines, wav_path)
         encode_mp3(wav_path, out_path, tags)

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
+from narrator.load.markup import unwrap_tags
 from narrator.model import Cast, Kind, Line, Segment, VoiceSettings
 
 NARRATOR = "Narrator"
@@ -30,7 +31,6 @@ _ABBREVIATIONS = {
 }  # fmt: skip
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _MARKUP = re.compile(r"[*_~#|`\\^]+|\[|\]")
 _SPACE = re.compile(r"\s+")
@@ -65,17 +65,26 @@ def _sentence_tokenizer() -> PunktSentenceTokenizer:
 
 
 def speakable_text(text: str, pronunciations: Sequence[tuple[str, str]] = ()) -> str:
-    """What the engine is given for `text`: markup and control characters out, words in."""
-    text = _CONTROL.sub(" ", text)
-    text = _TAG.sub(" ", text)
-    text = _URL.sub(" link ", text)
-    text = _MARKUP.sub(" ", text)
+    """What the engine is given for `text`: markup and control characters out, words in.
+
+    Only HTML tags are markup here; anything else in angle brackets (a LitRPG "<Level Up!>",
+    a key name "<Enter>") is spoken without its brackets.
+    """
+    text = _clean(text)
     if pronunciations:
+        spoken = _pronunciation_map(tuple(pronunciations))
         text = _pronunciation_pattern(tuple(pronunciations)).sub(
-            lambda m: _pronunciation_map(tuple(pronunciations))[m.group(0).lower()], text
+            lambda m: spoken[m.group(0).lower()], text
         )
     text = _SPACE.sub(" ", text).strip()
     return text if _SPEAKABLE.search(text) else ""
+
+
+def _clean(text: str) -> str:
+    text = _CONTROL.sub(" ", text)
+    text = unwrap_tags(text)
+    text = _URL.sub(" link ", text)
+    return _MARKUP.sub(" ", text)
 
 
 @lru_cache(maxsize=8)
@@ -88,7 +97,8 @@ def _pronunciation_pattern(pronunciations: tuple[tuple[str, str], ...]) -> re.Pa
 
 @lru_cache(maxsize=8)
 def _pronunciation_map(pronunciations: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    return {w.lower(): spoken for w, spoken in pronunciations}
+    # Cleaned as the text is: a tag or a control character in a cast file is not spoken either.
+    return {w.lower(): _SPACE.sub(" ", _clean(spoken)) for w, spoken in pronunciations}
 
 
 def split_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 from narrator.lexicon import SPEECH_VERB_ALT
 from narrator.model import Kind, Segment
+from narrator.names import UPPER
 
 # Costs of the readings the quote pairing can choose from (see _pair_marks).
 _MISMATCH = 1.0  # using a mark against its look (an opening-looking mark as a close)
@@ -72,7 +73,7 @@ _ELISION_RE = re.compile(
 
 # Counting quote styles: an opening single quote, and speech tags after either style.
 _SINGLE_OPENING_RE = re.compile(r"(?:^|(?<=[\s(\[\u2014]))['\u2018](?=\w)")
-_TAG_AFTER = r"\s+(?:[A-Za-z]+\s+){0,2}(?:said|asked|replied|answered|cried|called|whispered)\b"
+_TAG_AFTER = r"\s+(?:[^\W\d_]+\s+){0,2}(?:said|asked|replied|answered|cried|called|whispered)\b"
 _SINGLE_TAG_RE = re.compile(r"[,!?\u2014-]['\u2019]" + _TAG_AFTER)
 _DOUBLE_TAG_RE = re.compile(r"[,!?\u2014-][\"\u201d\u00bb]" + _TAG_AFTER)
 
@@ -98,7 +99,7 @@ _CLAUSE_WORDS = _word_set(
     "following then there this dear dearest"
 )
 _CONJUNCTIONS = _word_set("and but or what which that when while if because who")
-_WORD_RE = re.compile(r"[A-Za-z]+")
+_WORD_RE = re.compile(r"[^\W\d_]+")  # letters of any script: `Éowyn`, `Анна`
 _DETERMINERS = _word_set("the a an this that his her my their our your its no some one")
 _MAX_THOUGHT_CHARS = 300  # longer unmarked italics are not taken for thoughts
 _TAG_WINDOW = 60  # characters of tag looked at on each side of a quote
@@ -210,6 +211,12 @@ def _is_hard_wrapped(text: str, lines: list[tuple[int, int]]) -> bool:
     # One-paragraph-per-line text ends nearly every line with a sentence; wrapped text
     # ends most lines mid-sentence. With no run-on lines at all both readings agree.
     return run_on == 0 or ending * 2 < run_on
+
+
+def paragraph_starts(text: str) -> list[int]:
+    """Where each paragraph starts (0 first): the one paragraph rule the program uses."""
+    starts = [a for a, _ in _paragraphs(text)]
+    return [0, *starts[1:]] if starts else [0]
 
 
 def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
@@ -671,10 +678,10 @@ def _segment_paragraph(
 # opens speech again. Used by some novelists and most translated fiction.
 
 _DASH_OPEN_RE = re.compile(r"(?:\u2014|\u2015|\u2013|--)[ \u00a0]?(?=[^\s\u2014\u2015\u2013-])")
-_DASH_AGAIN_RE = re.compile(r"\s(?:\u2014|\u2015|\u2013|--)[ \u00a0]?(?=[A-Z\u00c0-\u024f])")
+_DASH_AGAIN_RE = re.compile(rf"\s(?:\u2014|\u2015|\u2013|--)[ \u00a0]?(?=[{UPPER}])")
 _DASH_PARAGRAPHS = 3  # a text uses dash dialogue when this many paragraphs open with a dash
 _SPEAKER_WORDS = (
-    r"(?:he|she|I|they|we|[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*){0,2}"
+    rf"(?:he|she|I|they|we|[{UPPER}][\w'\u2019-]*(?:\s+[{UPPER}][\w'\u2019-]*){{0,2}}"
     r"|(?:the|a|an|his|her|my|their|our)\s+[\w-]+(?:\s+[\w-]+)?)"
 )
 _DASH_TAG_RE = re.compile(

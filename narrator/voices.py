@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import tomllib
+import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,8 @@ def read_toml(path: Path, what: str) -> tuple[str, dict[str, Any]]:
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{where}: cannot read {what}: {e}") from e
     try:
-        return text, tomllib.loads(text)
+        # Names typed with combining accents are the NFC names of the text (load/decode.py).
+        return text, tomllib.loads(unicodedata.normalize("NFC", text))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{where}: invalid TOML: {e}") from e
 

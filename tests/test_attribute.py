@@ -324,3 +324,96 @@ def test_a_third_person_chapter_in_a_first_person_book_is_third_person() -> None
     assert run_sieves(text, segment.segment_chapter(text), cast, 1).person == 3
     short = '"Cold," he said.\n\n"It is," said Ana.\n'
     assert run_sieves(short, segment.segment_chapter(short), cast, 1).person == 1
+
+
+def test_a_scene_break_line_does_not_change_how_paragraphs_are_read() -> None:
+    # One paragraph per line; a `* * *` with blank lines around it must not turn the whole
+    # chapter into blank-line paragraphs for attribution (the segmenter's rule is the rule).
+    lines = [
+        "Tom and Dara walked to the mill.",
+        '"Is it far?" asked Dara.',
+        '"Not far."',
+        '"You said that an hour ago."',
+        '"And I was right then too," said Tom.',
+        "They walked on.",
+    ]
+    plain = "\n".join(lines) + "\n"
+    broken = "\n".join(lines[:3]) + "\n\n* * *\n\n" + "\n".join(lines[3:]) + "\n"
+    cast = [Character("Tom", gender=Gender.MALE), Character("Dara", gender=Gender.FEMALE)]
+
+    def speakers(text: str) -> list[str | None]:
+        out = attribute_speakers(text, segment.segment_chapter(text), cast)
+        return [s.speaker for s in out if s.kind is Kind.DIALOGUE]
+
+    assert speakers(plain) == ["Dara", "Tom", "Dara", "Tom"]
+    assert speakers(broken)[:2] == ["Dara", "Tom"]
+    assert speakers(broken)[3] == "Tom"
+
+
+# Names in other scripts (issue 16). Written for these tests.
+WORLD_CHAPTER = """\
+The hall was cold when the riders came in from the plain.
+
+"Where is the ship?" asked Éowyn.
+
+"It sailed at dawn," said Анна.
+
+"Then we walk," replied Ōkami.
+
+"To the sea," said Νίκος.
+
+Éowyn looked at Анна, and Ōkami looked at Νίκος. "Walk where?" Анна said.
+
+"Follow me," said 李明.
+"""
+
+
+def _speakers(text: str, characters: list[Character]) -> list[str | None]:
+    out = attribute_speakers(text, segment.segment_chapter(text), characters)
+    assert_covers(text, out)
+    return [s.speaker for s in out if s.kind.is_speech]
+
+
+def test_names_in_any_cased_script_are_tags_without_a_cast() -> None:
+    speakers = _speakers(WORLD_CHAPTER, [])
+    assert speakers[:5] == ["Éowyn", "Анна", "Ōkami", "Νίκος", "Анна"]
+
+
+def test_names_in_any_script_are_tags_with_a_cast_including_a_caseless_one() -> None:
+    cast = [Character(n) for n in ("Éowyn", "Анна", "Ōkami", "Νίκος", "李明")]
+    assert _speakers(WORLD_CHAPTER, cast) == ["Éowyn", "Анна", "Ōkami", "Νίκος", "Анна", "李明"]
+
+
+def test_accents_case_and_normal_form_do_not_keep_a_name_from_its_cast_entry() -> None:
+    import unicodedata
+
+    text = (
+        '"Where is the ship?" asked Eowyn.\n\n"It sailed," said АННА.\n\n'
+        '"Walk," replied Okami.\n\n"我们走吧," said 李明.\n'
+    )
+    cast = [
+        Character(unicodedata.normalize("NFD", "Éowyn")),
+        Character("Anya", ("Анна",)),
+        Character("Ōkami"),
+        Character("Li Ming", ("李明",)),
+    ]
+    assert _speakers(text, cast) == [cast[0].name, "Anya", "Ōkami", "Li Ming"]
+
+
+def test_a_caseless_name_is_found_inside_unspaced_text() -> None:
+    text = '李明说："我们走吧。"\n'
+    assert _speakers(text, [Character("李明")]) == ["李明"]
+
+
+def test_a_vocative_in_another_script_names_the_next_speaker() -> None:
+    from narrator.characters import find_characters
+
+    text = (
+        "Анна and Ōkami stood at the gate.\n\n"
+        '"Where is the ship, Анна?" asked Ōkami.\n\n"Gone."\n\n'
+        '"Gone where, Анна?"\n\n"To the sea, Ōkami."\n'
+    )
+    out = attribute_speakers(text, segment.segment_chapter(text), find_characters([text]))
+    lines = [s for s in out if s.kind.is_speech]
+    assert [s.speaker for s in lines] == ["Ōkami", "Анна", "Ōkami", "Анна"]
+    assert "addressed" in lines[1].evidence[0]

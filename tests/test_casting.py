@@ -317,6 +317,16 @@ def test_merge_cast_keeps_the_found_order_and_fills_gaps() -> None:
     assert collins.aliases == ("Collins",)
 
 
+def test_cast_names_are_nfc_and_match_found_names_whatever_their_accents(tmp_path: Path) -> None:
+    # `Éowyn` typed with a combining accent in the cast file; the text says `Eowyn`.
+    cast = load_cast(write(tmp_path, '[[character]]\nname = "E\u0301owyn"\ngender = "female"\n'))
+    assert cast.characters[0].name == "\u00c9owyn"
+    merged = merge_cast(cast, [Character("Eowyn", ("Lady Eowyn",), F)])
+    assert [(c.name, c.aliases) for c in merged] == [("\u00c9owyn", ("Lady Eowyn",))]
+    with pytest.raises(ConfigError, match="already the name"):
+        load_cast(write(tmp_path, '[[character]]\nname = "Zoë"\n[[character]]\nname = "ZOE"\n'))
+
+
 def test_a_cast_written_from_found_characters_merges_back_to_the_same_list() -> None:
     found = [
         Character("Tom Hale", ("Tom", "Mr. Hale"), M),
@@ -673,6 +683,27 @@ def test_the_book_table_joins_an_existing_cast_file(tmp_path: Path) -> None:
     assert [c.name for c in cast.characters] == [
         c.name for c in load_cast(write(tmp_path, EXAMPLE, "x.toml")).characters
     ]
+
+
+@pytest.mark.slow
+def test_a_cast_of_5000_characters_is_read_merged_and_written_in_linear_time(
+    tmp_path: Path,
+) -> None:
+    import time
+
+    characters = [Character(f"Person{i:05d}", aliases=(f"P{i}",)) for i in range(5000)]
+    assignment = Assignment("narrator", {c.name: "man" for c in characters})
+    cast_path = tmp_path / "cast.toml"
+    write_cast(cast_path, characters, assignment)
+    start = time.perf_counter()
+    cast = load_cast(cast_path)
+    merged = merge_cast(cast, characters)
+    validate_cast_voices(cast, profiles_of(profile("man", M), profile("narrator", None)))
+    write_cast(cast_path, merged, assignment)
+    elapsed = time.perf_counter() - start
+    assert len(merged) == 5000
+    # Was about 200 s: the cast file scanned again for every character, twice.
+    assert elapsed < 30.0
 
 
 # ---------------------------------------------------------------- set_character (the studio)

@@ -239,3 +239,48 @@ def test_accented_names() -> None:
     assert {"Zoë", "Zoë Laurent"} <= set(_by_alias(found, "Zoë").aliases)
     assert _by_alias(found, "José").gender == Gender.MALE
     assert guess_gender("Zoë") == Gender.FEMALE
+
+
+def test_a_long_single_line_dense_in_names_is_scanned_in_linear_time() -> None:
+    from narrator.characters import _mentions
+
+    line = "Ann and Bob met Cid there, said Dan. " * 110_000  # 4 MB, no newline
+    start = time.perf_counter()
+    found, _ = _mentions([line])
+    elapsed = time.perf_counter() - start
+    assert len(found) == 440_000
+    # Was about 40 s: each capital looked back to the start of its line.
+    assert elapsed < 10.0
+
+
+def test_names_in_other_scripts_are_discovered_like_plain_ones() -> None:
+    # Written for this test: the same story with the names spelled four ways.
+    story = """\
+{a} came down to the harbour at dawn. "Where is the ship?" asked {a}. Nobody answered
+{a}, so she waited. Later {b} arrived with the lanterns, and {b} sat down. "It sailed,"
+said {b}. Then {c} came, and {c} laughed. "We walk," replied {c}. {d} said nothing, but
+{d} pointed at the sea. Everyone followed {d} to the road.
+"""
+    plain = find_characters([story.format(a="Eowyn", b="Anna", c="Okami", d="Nikos")])
+    world = find_characters([story.format(a="Éowyn", b="Анна", c="Ōkami", d="Νίκος")])
+    assert {c.name for c in plain} == {"Eowyn", "Anna", "Okami", "Nikos"}
+    assert {c.name for c in world} == {"Éowyn", "Анна", "Ōkami", "Νίκος"}
+
+
+def test_cyrillic_patronymics_give_the_gender() -> None:
+    # Written for this test; no pronouns, so only the patronymic can tell.
+    story = (
+        "Анна Петровна came to the door. Иван Петрович stood up. Анна Петровна and "
+        "Иван Петрович looked at the rain. Later Анна Петровна left, and Иван Петрович "
+        "stayed by the fire."
+    )
+    genders = {c.name: c.gender for c in find_characters([story])}
+    assert genders == {"Анна Петровна": Gender.FEMALE, "Иван Петрович": Gender.MALE}
+
+
+def test_one_name_spelled_with_and_without_accents_is_one_character() -> None:
+    story = (
+        'Éowyn came down to the harbour. "Where?" asked Éowyn. Later Eowyn sat by the fire, '
+        "and Eowyn laughed. Then Éowyn left."
+    )
+    assert [(c.name, c.aliases) for c in find_characters([story])] == [("Éowyn", ("Éowyn",))]

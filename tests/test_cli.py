@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from narrator import __version__, pipeline
 from narrator.cli import app
@@ -193,18 +193,28 @@ def test_an_output_path_that_is_a_file_is_an_error(tmp_path: Path) -> None:
     _one_line_error(result, "out", "not a folder")
 
 
+def _render_raising(
+    exception: type[BaseException], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Result:
+    def raising(*args: object, **kwargs: object) -> None:
+        raise exception
+
+    monkeypatch.setattr(pipeline, "render_book", raising)
+    return runner.invoke(app, ["render", str(EXAMPLE), "--out", str(tmp_path), "--engine", "fake"])
+
+
 def test_ctrl_c_exits_130_with_how_to_resume(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def interrupted(*args: object, **kwargs: object) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(pipeline, "render_book", interrupted)
-    result = runner.invoke(
-        app, ["render", str(EXAMPLE), "--out", str(tmp_path), "--engine", "fake"]
-    )
+    result = _render_raising(KeyboardInterrupt, tmp_path, monkeypatch)
     assert result.exit_code == 130
     assert "again to resume" in result.stderr
+
+
+def test_running_out_of_memory_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _one_line_error(_render_raising(MemoryError, tmp_path, monkeypatch), "out of memory")
 
 
 def test_usage_errors_exit_2() -> None:

@@ -137,6 +137,14 @@ def test_a_speaker_resolves_by_name_or_alias_exactly_as_printed() -> None:
     assert resolve_speaker("the tall man", [woman, label]) is None
 
 
+def test_a_speaker_resolves_whatever_the_accents() -> None:
+    eowyn = Character("Éowyn", aliases=("Lady Éowyn",))
+    assert resolve_speaker("Eowyn", [eowyn]) is eowyn
+    assert resolve_speaker("lady eowyn", [eowyn]) is eowyn
+    assert resolve_speaker("E\u0301owyn", [eowyn]) is eowyn
+    assert resolve_speaker("Eowin", [eowyn]) is None
+
+
 # ---------------------------------------------------------------------------- applying
 
 

@@ -6,6 +6,8 @@ import codecs
 import itertools
 import re
 import shutil
+import time
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -98,6 +100,12 @@ def test_decode_utf16_without_bom(codec: str) -> None:
     assert decode_text(text.encode(codec), "x.txt") == text
 
 
+def test_letters_typed_with_combining_accents_become_one_letter() -> None:
+    # `É` as E + U+0301 (macOS, some editors) is the `É` a cast file spells.
+    decomposed = '"Where?" asked E\u0301owyn and O\u0304kami.'
+    assert decode_text(decomposed.encode("utf-8"), "x.txt") == '"Where?" asked Éowyn and Ōkami.'
+
+
 def test_decode_normalises_mixed_newlines() -> None:
     text = decode_text(b"one\r\ntwo\rthree\nfour\r\n\r\nfive\r", "x.txt")
     assert text == "one\ntwo\nthree\nfour\n\nfive\n"
@@ -113,13 +121,20 @@ def test_decode_replaces_control_characters_with_spaces() -> None:
     assert decode_text(data, "x.txt") == "A bell  rang, a vertical tab, a\ttab and an escape ."
 
 
+def test_a_stray_nul_byte_is_a_space_like_other_control_characters() -> None:
+    data = b"One stray\x00 NUL byte in a long chapter should not cost the chapter."
+    assert decode_text(data, "x.txt") == (
+        "One stray  NUL byte in a long chapter should not cost the chapter."
+    )
+
+
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "PNG image"),
         (b"%PDF-1.7\n%binary", "PDF"),
         (b"PK\x03\x04zipdata", "ZIP"),
-        (b"text with a \x00 NUL byte", "NUL"),
+        (b"text\x00with\x00a\x00NUL\x00byte\x00in\x00each\x00gap", "NUL"),
         (bytes(range(1, 32)) * 4 + b"abc", "control characters"),
         (codecs.BOM_UTF16_LE + b"\x00\xd8", "UTF-16"),  # a lone surrogate
     ],
@@ -171,7 +186,9 @@ _PLAIN_TEXT = st.text(
 @settings(max_examples=200, deadline=None)
 @given(_PLAIN_TEXT, st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]))
 def test_decode_round_trips_unicode_text(text: str, codec: str) -> None:
-    assert decode_text(text.encode(codec), "x.txt") == text
+    # Up to NFC: `É` typed as two code points, or a CJK compatibility ideograph, comes
+    # back in its one canonical spelling.
+    assert decode_text(text.encode(codec), "x.txt") == unicodedata.normalize("NFC", text)
 
 
 # --- split_chapters -----------------------------------------------------------------------
@@ -450,6 +467,26 @@ def test_load_cp1252_txt(tmp_path: Path) -> None:
     path.write_bytes(b"Chapter 1\r\n\r\n\x93Hello,\x94 she said.\r\n")
     chapter = load_book(path).chapters[0]
     assert chapter.text == "Chapter 1\n\n\u201cHello,\u201d she said.\n"
+
+
+def test_markdown_keeps_words_in_angle_brackets_that_are_not_html() -> None:
+    text = markdown_to_text(
+        "<Level Up! You have reached level 5.>\n\nHe pressed <Enter> twice, <b>hard</b>."
+    ).text
+    assert "<Level Up! You have reached level 5.>" in text
+    assert "He pressed <Enter> twice, hard." in text
+
+
+def test_plain_text_chapter_speaks_words_in_angle_brackets(tmp_path: Path) -> None:
+    from narrator.script import speakable_text
+
+    chapter = tmp_path / "one.txt"
+    chapter.write_text("<Level Up! You have reached level 5.>\n\nHe pressed <Enter> twice.\n")
+    text = load_book(chapter).chapters[0].text
+    assert [speakable_text(p) for p in text.split("\n\n")] == [
+        "Level Up! You have reached level 5.",
+        "He pressed Enter twice.",
+    ]
 
 
 def test_load_markdown_file(tmp_path: Path) -> None:
@@ -768,3 +805,163 @@ def test_a_cover_image_in_a_chapter_folder_becomes_the_book_cover(tmp_path: Path
     assert (book.cover, book.cover_mime) == (png, "image/png")
     (tmp_path / "Cover.PNG").unlink()
     assert load_book(tmp_path).cover is None
+
+
+# ------------------------------------------------------------------ hostile files
+
+HUGE_CHARREF = "&#" + "9" * 5000 + ";"
+PADDED_CHARREF = "&#" + "0" * 5000 + "65;"  # "A" behind 5000 zeros
+
+
+def test_huge_numeric_character_references_do_not_stop_a_load(tmp_path: Path) -> None:
+    # Python refuses to turn more than 4300 digits into an int; such a reference is no
+    # character at all (U+FFFD, as html.unescape says for any number past U+10FFFF).
+    body = f"<p>One {HUGE_CHARREF} two {PADDED_CHARREF} three.</p>"
+    assert html_to_text(body).text == "One \ufffd two A three.\n"
+    assert markdown_to_text(f"One {HUGE_CHARREF} two {PADDED_CHARREF}.").text == (
+        "One \ufffd two A."
+    )
+    (tmp_path / "c.html").write_text(f"<h1>Ch</h1>{body}", encoding="utf-8")
+    assert "two A three" in load_book(tmp_path / "c.html").chapters[0].text
+    epub = build_epub(
+        tmp_path / "refs.epub",
+        EpubSpec((Page("c.xhtml", chapter_body("X", f"{PROSE} Hi {HUGE_CHARREF}"), "X"),)),
+    )
+    assert "Hi \ufffd" in load_book(epub).chapters[0].text
+
+
+def _rezip_deflated(path: Path) -> None:
+    with zipfile.ZipFile(path) as source:
+        files = [(info.filename, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files:
+            archive.writestr(name, data)
+
+
+def _data_offset(raw: bytes, info: zipfile.ZipInfo) -> int:
+    """Where a member's compressed bytes start (after its local header)."""
+    at = info.header_offset
+    name_len = int.from_bytes(raw[at + 26 : at + 28], "little")
+    extra_len = int.from_bytes(raw[at + 28 : at + 30], "little")
+    return at + 30 + name_len + extra_len
+
+
+def test_corrupted_deflate_data_in_an_epub_is_an_input_error(tmp_path: Path) -> None:
+    path = build_epub(
+        tmp_path / "corrupt.epub", EpubSpec((Page("c.xhtml", chapter_body("X", PROSE * 20), "X"),))
+    )
+    _rezip_deflated(path)
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("OEBPS/c.xhtml")
+    raw = bytearray(path.read_bytes())
+    start = _data_offset(raw, info)
+    raw[start : start + 8] = b"\xff" * 8  # block type 3: invalid deflate data
+    path.write_bytes(bytes(raw))
+    assert "OEBPS/c.xhtml cannot be read" in _epub_error(path)
+
+
+def test_a_zip_member_that_lies_about_its_size_is_refused_without_inflating_it(
+    tmp_path: Path,
+) -> None:
+    import tracemalloc
+
+    path = build_epub(tmp_path / "bomb.epub", EpubSpec((Page("c.xhtml", chapter_body("X"), "X"),)))
+    bomb = b"<p>" + b" " * 100_000_000 + b"</p>"  # 100 MB of spaces: 100 kB deflated
+    rewrite_epub(path, {"OEBPS/c.xhtml": None})
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("OEBPS/c.xhtml", bomb)
+    del bomb
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("OEBPS/c.xhtml")
+    # Claim 1000 bytes in both headers: zipfile trusts the claim until the CRC at the end.
+    size = (1000).to_bytes(4, "little")
+    raw[info.header_offset + 22 : info.header_offset + 26] = size
+    at = -1
+    while (at := raw.find(b"PK\x01\x02", at + 1)) >= 0:
+        if int.from_bytes(raw[at + 42 : at + 46], "little") == info.header_offset:
+            raw[at + 24 : at + 28] = size
+    path.write_bytes(bytes(raw))
+    tracemalloc.start()
+    try:
+        message = _epub_error(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "OEBPS/c.xhtml cannot be read" in message
+    assert peak < 20_000_000
+
+
+def test_an_epub_past_the_inflated_size_limit_is_refused_naming_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from narrator.load import limits
+
+    path = build_epub(
+        tmp_path / "big.epub",
+        EpubSpec(tuple(Page(f"c{i}.xhtml", chapter_body(f"C{i}"), f"C{i}") for i in range(6))),
+    )
+    monkeypatch.setattr(limits, "MAX_BOOK_BYTES", 4000)
+    message = _epub_error(path)
+    assert "more than 4 kB" in message and "unpacked" in message
+
+
+def test_a_text_file_past_the_size_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    from narrator.load import limits
+
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as handle:
+        handle.truncate(1 << 30)  # 1 GiB, sparse: costs no disk
+    with pytest.raises(InputError) as error:
+        load_book(huge)
+    message = one_line(error)
+    assert message.startswith(f"{huge}: ")
+    assert f"{limits.MAX_FILE_BYTES // 1_000_000} MB" in message
+
+
+def test_a_folder_past_the_book_size_limit_is_refused_naming_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from narrator.load import limits
+
+    for number in range(3):
+        (tmp_path / f"{number}.txt").write_text(PROSE * 10, encoding="utf-8")
+    monkeypatch.setattr(limits, "MAX_BOOK_BYTES", len(PROSE) * 25)
+    with pytest.raises(InputError) as error:
+        load_book(tmp_path)
+    assert "larger than" in one_line(error)
+
+
+# ------------------------------------------------------------------ linear time on any input
+
+LINE_REPEATS = 80_000  # a 320 kB line: 10 s to minutes each with the old patterns
+
+
+@pytest.mark.parametrize("unit", ["**a ", "__a ", "***a ", "_a ", "![", "[", "[^", "![a](", "[a]("])
+def test_markdown_lines_built_to_backtrack_take_linear_time(unit: str) -> None:
+    start = time.perf_counter()
+    text = markdown_to_text(unit * LINE_REPEATS).text
+    assert time.perf_counter() - start < 5.0
+    assert text.strip()
+
+
+def test_markdown_emphasis_still_reads_as_before() -> None:
+    source = "***Hush*** now, **bold *inner* words**, __under__ and _this_ [link](u) ![i](x.png)"
+    assert markdown_to_text(source).text == (
+        "*Hush* now, bold *inner* words, under and *this* link "
+    )
+
+
+@pytest.mark.parametrize(
+    "markup",
+    ["<div>" * LINE_REPEATS + "deep", "<a " * LINE_REPEATS, "<p>x" * LINE_REPEATS],
+    ids=["nested-divs", "unclosed-tags", "paragraphs"],
+)
+def test_html_built_to_be_slow_takes_linear_time(markup: str) -> None:
+    start = time.perf_counter()
+    html_to_text(markup)
+    assert time.perf_counter() - start < 5.0
+
+
+def test_an_unclosed_tag_start_is_read_as_text() -> None:
+    assert html_to_text("<p>a <b and <i>c</i></p>").text == "a <b and *c*\n"

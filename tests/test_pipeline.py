@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -17,7 +21,7 @@ from hypothesis import strategies as st
 
 from narrator import pipeline
 from narrator.casting import load_cast
-from narrator.errors import ConfigError, InputError
+from narrator.errors import ConfigError, InputError, OutputError
 from narrator.export import read_vtt
 from narrator.layout import Format
 from narrator.load import read_text
@@ -225,19 +229,52 @@ def test_analyze_offsets_refer_to_the_decoded_file(tmp_path: Path) -> None:
 def test_safe_file_names() -> None:
     assert pipeline.safe_file_name('Chapter 3: "The Mine"?') == "Chapter 3 The Mine"
     assert pipeline.safe_file_name("../..") == "untitled"
-    assert len(pipeline.safe_file_name("x" * 300)) == 80
+    assert len(pipeline.safe_file_name("x" * 300)) == pipeline.MAX_NAME_BYTES
+    # Cut by UTF-8 bytes on a character boundary, leaving room for temporary names.
+    for name in ("字" * 300, "😀" * 300, "Ωμέγα " * 100):
+        cut = pipeline.safe_file_name(name)
+        assert len(cut.encode("utf-8")) <= pipeline.MAX_NAME_BYTES
+        assert name.startswith(cut)
+    # Direction overrides and other invisible format characters never reach a file name.
+    assert pipeline.safe_file_name("evil\u202egnp.mp3 \u200bx\u2066") == "evilgnp.mp3 x"
+
+
+def test_long_non_latin_titles_render(tmp_path: Path) -> None:
+    chapter = tmp_path / "c.md"
+    chapter.write_text("# " + "第一章" * 27 + '\n\n"Hi," said Ann.\n', encoding="utf-8")
+    summary = _render(chapter, tmp_path / "out", title="😀" * 70, format=Format.BOTH)
+    assert summary.count("rendered") == 1
+    names = [p.name for p in (tmp_path / "out").rglob("*")]
+    assert names and all(len(name.encode("utf-8")) <= 255 - 21 for name in names)
 
 
 def test_temporary_files_left_by_a_killed_run_are_cleared(arc: Path, tmp_path: Path) -> None:
     book_dir = tmp_path / "out" / "Clockwork Arc"
     book_dir.mkdir(parents=True)
-    leftovers = [".01 - x.mp3.1a2b3c4d.part", ".01 - x.wav.tmp", ".01 - x.mp3.deadbeef.ffmeta"]
+    leftovers = [
+        ".01 - x.mp3.1a2b3c4d.part",
+        ".01 - x.wav.tmp",
+        ".01 - x.mp3.deadbeef.ffmeta",
+        ".Clockwork Arc.m4b.0badf00d.concat",
+        ".Clockwork Arc.m4b.0badf00d.img",
+        ".01 - x.1a2b3c4d.wav.tmp",
+    ]
     for name in leftovers:
         (book_dir / name).write_bytes(b"half")
     (book_dir / "notes.txt").write_text("mine")
+    layout = _layout(tmp_path / "out", "Clockwork Arc")
+    layout.parts_dir.mkdir(parents=True)
+    part = layout.parts_dir / ".0123abcd.m4a.1a2b3c4d.part"  # an AAC part cut short
+    part.write_bytes(b"half")
     _render(arc, tmp_path / "out", dry_run=False)
     assert not [name for name in leftovers if (book_dir / name).exists()]
+    assert not part.exists()
     assert (book_dir / "notes.txt").exists()
+
+
+def _layout(out: Path, name: str) -> pipeline.Layout:
+    """Where `_render` puts a book's folders and state."""
+    return pipeline.plan_layout(out, [name], Format.MP3, out.parent / "state")
 
 
 def _write_chapter(tmp_path: Path) -> Path:
@@ -592,3 +629,130 @@ def test_a_cover_that_is_not_an_image_is_one_clear_error(arc: Path, tmp_path: Pa
     with pytest.raises(InputError, match=r"cover\.png: the cover must be a JPEG or PNG image"):
         _render(arc, tmp_path / "out", cover=bad)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_clip_longer_than_its_words_is_kept_and_the_book_renders(tmp_path: Path) -> None:
+    # "{long}" makes the test engine answer with five times the audio, every time, as
+    # espeak-ng does for a snore, a hum or a line in a script its voice spells out.
+    chapter = tmp_path / "Hum.txt"
+    chapter.write_text('The kettle sang. "Zzzzzzzzzz {long}," snored Tom.\n', encoding="utf-8")
+    options = pipeline.RenderOptions(
+        out_dir=tmp_path / "out", engine="fake-faulty", format=Format.MP3, state_dir=tmp_path / "s"
+    )
+    summary = pipeline.render_book(chapter, options)
+    assert summary.count("rendered") == 1
+    assert any("kept as the engine said it" in warning for warning in summary.warnings)
+
+
+# ------------------------------------------------------------------ the output folder
+
+
+def _chapter(tmp_path: Path, name: str = "Tide.txt") -> Path:
+    chapter = tmp_path / name
+    chapter.write_text('The tide came in. "Look," said Ann.\n', encoding="utf-8")
+    return chapter
+
+
+def test_links_planted_where_narrator_writes_are_never_written_through(tmp_path: Path) -> None:
+    layout = _layout(tmp_path / "out", "Tide")
+    layout.state_dir.mkdir(parents=True)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (layout.state_dir / "manifest.json.tmp").symlink_to(victim)  # the old fixed name
+    book_dir = tmp_path / "out" / "Tide"
+    book_dir.mkdir(parents=True)
+    foreign = tmp_path / "music"
+    foreign.mkdir()
+    (foreign / "song.m4a").write_bytes(b"not narrator's")
+    (book_dir / ".m4b-parts").symlink_to(foreign)  # where narrator 0.1 kept its parts
+    assert _render(_chapter(tmp_path), tmp_path / "out").count("rendered") == 1
+    assert victim.read_text() == "precious"
+    assert (foreign / "song.m4a").read_bytes() == b"not narrator's"
+
+
+def test_a_render_into_a_folder_another_render_is_writing_is_refused(tmp_path: Path) -> None:
+    chapter = _chapter(tmp_path)
+    book_dir = tmp_path / "out" / "Tide"
+    state_dir = _layout(tmp_path / "out", "Tide").state_dir
+    state_dir.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from narrator.files import lock_folder\n"
+            "with lock_folder(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)",
+            str(state_dir),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        with pytest.raises(OutputError) as caught:
+            _render(chapter, tmp_path / "out")
+        assert str(caught.value) == (
+            f"another render is writing {book_dir} (pid {holder.pid}); wait for it to finish"
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    # The holder died without cleaning up: its lock went with it.
+    assert _render(chapter, tmp_path / "out").count("rendered") == 1
+
+
+def test_a_truncated_chapter_mp3_is_rendered_again(tmp_path: Path) -> None:
+    chapter = _chapter(tmp_path)
+    first = _render(chapter, tmp_path / "out")
+    mp3 = first.chapters[0].mp3_path
+    assert mp3 is not None
+    mp3.write_bytes(mp3.read_bytes()[: mp3.stat().st_size // 2])
+    second = _render(chapter, tmp_path / "out")
+    assert second.chapters[0].status == "rendered"
+
+
+def test_an_output_folder_with_a_newline_in_its_name_gets_an_m4b(tmp_path: Path) -> None:
+    (tmp_path / "arc").mkdir()
+    for number in (1, 2):
+        _chapter(tmp_path / "arc", f"{number}.txt")
+    out = tmp_path / "line\nbreak"
+    summary = _render(tmp_path / "arc", out, format=Format.M4B)
+    assert summary.m4b_path is not None and summary.m4b_path.exists()
+    assert len(_ffprobe(summary.m4b_path)["chapters"]) == 2
+
+
+def test_sigterm_stops_a_render_like_ctrl_c_and_cleans_up(tmp_path: Path) -> None:
+    # The engine hangs on a line, so the render is surely running when SIGTERM comes.
+    chapter = tmp_path / "Hang.txt"
+    chapter.write_text("The tide came in {hang}.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    script = (
+        "import sys\nfrom narrator.cli import main\n"
+        "sys.argv = ['narrator', 'render', sys.argv[1], '--out', sys.argv[2], '--engine', 'fake']\n"
+        "import narrator.cli as cli, narrator.pipeline as p\n"
+        "real = p.RenderOptions\n"
+        "p.RenderOptions = lambda **kw: real(**{**kw, 'engine': 'fake-faulty'})\n"
+        "main()\n"
+    )
+    run = subprocess.Popen(
+        [sys.executable, "-c", script, str(chapter), str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # so that a failed test can stop the workers too
+    )
+    deadline = time.monotonic() + 30
+    cache_tmp = Path(os.environ["NARRATOR_CACHE_DIR"]) / "tmp"
+    while time.monotonic() < deadline and not (cache_tmp.exists() and any(cache_tmp.iterdir())):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    run.send_signal(signal.SIGTERM)
+    try:
+        _, stderr = run.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)  # the render and its workers, started above
+        raise
+    assert run.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert not list(cache_tmp.iterdir())  # the pool's temporary clips are gone
+    state_dir = Path(os.environ["NARRATOR_STATE_DIR"])
+    assert not list(state_dir.rglob(".narrator.lock"))  # the lock went with the run

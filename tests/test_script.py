@@ -34,10 +34,36 @@ def test_markup_that_the_engine_would_read_aloud_is_removed() -> None:
     assert speakable_text("bell\x07 rings\u202e") == "bell rings"
 
 
+def test_angle_brackets_that_are_not_html_are_spoken() -> None:
+    # LitRPG system messages and key names: words in angle brackets, not markup.
+    assert speakable_text("<Level Up! You have reached level 5.>") == (
+        "Level Up! You have reached level 5."
+    )
+    assert speakable_text("He pressed <Enter> twice.") == "He pressed Enter twice."
+    assert speakable_text("<<Skill gained: Fireball>>") == "Skill gained: Fireball"
+    assert speakable_text("<I am the system>") == "I am the system"
+    assert speakable_text('<span class="x">Hi</span> <br/>there') == "Hi there"
+
+
+def test_a_long_run_of_angle_brackets_is_cleaned_in_linear_time() -> None:
+    import time
+
+    start = time.perf_counter()
+    assert speakable_text("<" * 100_000 + "Hi") == "<" * 100_000 + "Hi"
+    assert time.perf_counter() - start < 5.0  # was minutes: every "<" retried the whole run
+
+
 def test_text_without_letters_or_digits_is_not_spoken() -> None:
     assert speakable_text("* * *") == ""
     assert speakable_text("---  ...  ") == ""
     assert speakable_text("1912") == "1912"
+
+
+def test_pronunciations_are_cleaned_like_the_text() -> None:
+    # A cast file's spoken form is engine input too: markup in it must not reach the engine.
+    assert speakable_text("Zed ran.", [("Zed", "<span>Zee</span>\x07")]) == "Zee ran."
+    assert speakable_text("Zed", [("Zed", "<b></b>")]) == ""
+    assert speakable_text("Zed ran.", [("Zed", "*Zee* `x`")]) == "Zee x ran."
 
 
 def test_pronunciations_apply_to_whole_words_case_insensitively() -> None:

@@ -392,3 +392,19 @@ def test_many_single_quoted_thoughts_do_not_switch_the_quote_style() -> None:
     text = '"Ready?" asked Bo.\n' + thoughts + '"Go!" Ann cried.\n'
     segments = [s for s in segment_chapter(text) if s.kind.is_speech]
     assert [s.kind for s in segments] == [Kind.DIALOGUE] + [Kind.THOUGHT] * 6 + [Kind.DIALOGUE]
+
+
+def test_names_in_other_scripts_in_tags_and_dash_dialogue() -> None:
+    # Written for this test: dash dialogue, as in translated fiction, with names in three
+    # scripts; a dash opening a sentence that starts with `É` opens speech again.
+    text = (
+        "The room was dark.\n\n— Where is he? said Анна.\n\n"
+        "— Gone, said Ōkami. — Éowyn took him.\n\n— Then we follow, Νίκος said.\n"
+    )
+    speech = [s.text for s in segment_chapter(text) if s.kind is Kind.DIALOGUE]
+    assert speech == [
+        "— Where is he?",
+        "— Gone,",
+        "— Éowyn took him.",
+        "— Then we follow,",
+    ]

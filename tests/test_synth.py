@@ -6,6 +6,7 @@ import array
 import itertools
 import os
 import sys
+import time
 import wave
 from pathlib import Path
 
@@ -23,10 +24,11 @@ from narrator.synth import (
     duration_plausible,
     engine_voices,
     expected_duration_ms,
+    max_duration_ms,
     synthesize_lines,
     voice_known,
 )
-from narrator.synth.base import read_wav, write_wav
+from narrator.synth.base import read_wav, spelled_letters, write_wav
 from narrator.synth.cache import DEFAULT_MAX_BYTES, default_max_bytes, parse_size
 from narrator.synth.fake import FAULT_DIR_ENV, START_FAULT_ENV, FakeEngine
 
@@ -100,6 +102,32 @@ def test_duration_plausible_rejects_short_and_long_clips() -> None:
     assert duration_plausible(700, "Hi.", 175)
 
 
+# Measured with espeak-ng 1.51 at 165 wpm (`espeak-ng -v en-us -s 165 -w out.wav TEXT`): the
+# English voice spells what it cannot read, letter by letter. Texts written for these tests.
+SPELLED_LINES_MS = [
+    ("Zzzzzzzzzzzz, snored Tom", 3460),
+    ("Hmmmmmmmmmmmmmmmmmmmmmm", 3440),
+    ("Shhhhhhhhhhhhhhhhh", 4100),
+    ("你好，我的朋友，今天天气很好。", 8990),
+    ("こんにちは、元気ですか。今日はいい天気ですね。", 15540),
+    ("Καλημέρα σας, τι κάνετε σήμερα;", 9310),
+    ("Привет, как дела у тебя сегодня?", 6430),
+]
+
+
+@pytest.mark.parametrize(("text", "measured_ms"), SPELLED_LINES_MS)
+def test_duration_plausible_allows_what_the_engine_spells(text: str, measured_ms: int) -> None:
+    assert duration_plausible(measured_ms, text, 165)
+    assert max_duration_ms(text, 165) >= 1.4 * measured_ms  # room for slower voices
+
+
+def test_spelled_letters_counts_what_the_engine_reads_letter_by_letter() -> None:
+    assert spelled_letters("The lamplighter climbed his ladder.") == 0
+    assert spelled_letters("Café, naïve, Łódź.") == 0
+    assert spelled_letters("Zzzzz, snored Tom. Hmm.") == 8
+    assert spelled_letters("Он сказал: да") == 10
+
+
 # ------------------------------------------------------------------ fake engine
 
 
@@ -156,6 +184,7 @@ def test_split_long_text_keeps_every_word_in_order() -> None:
     assert all(len(piece.split()) <= 50 for piece in pieces)
     assert pieces[0].endswith(".")  # cut at a sentence end where there is one
     assert clean_text("<b>Stop</b>\tthere!\x07") == "Stop there!"
+    assert clean_text("He pressed <Enter> twice.") == "He pressed Enter twice."
 
 
 # ------------------------------------------------------------------ cache
@@ -234,6 +263,27 @@ def test_entry_without_sidecar_or_with_wrong_length_reads_as_missing(
     stored = _store(cache, tmp_path, key)
     stored.with_suffix(".json").unlink()
     assert cache.get(key) is None
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".json"])
+def test_an_entry_that_is_a_folder_reads_as_missing_and_is_replaced(
+    cache: ClipCache, tmp_path: Path, suffix: str
+) -> None:
+    key = "ef" * 32
+    _store(cache, tmp_path, key)
+    path = cache.wav_path(key).with_suffix(suffix)
+    path.unlink()
+    (path / "inside").mkdir(parents=True)  # a folder where the file should be
+    assert cache.get(key) is None
+    _store(cache, tmp_path, key)
+    assert cache.get(key) is not None
+
+
+def test_a_folder_at_the_clip_name_does_not_stop_put(cache: ClipCache, tmp_path: Path) -> None:
+    key = "fa" * 32
+    (cache.wav_path(key) / "inside").mkdir(parents=True)
+    _store(cache, tmp_path, key)
+    assert cache.get(key) is not None
 
 
 def test_put_refuses_a_header_only_wav(cache: ClipCache, tmp_path: Path) -> None:
@@ -321,6 +371,53 @@ def test_pool_gives_up_naming_the_line(cache: ClipCache, fault_dir: Path, fault:
     assert "\n" not in message
 
 
+def test_long_but_complete_clip_is_kept_with_a_warning(cache: ClipCache) -> None:
+    # "[long]" always comes back five times longer than its words need: after one more
+    # try the clip is what the engine says, kept, and the run goes on.
+    lines = [make_line(SENTENCES[0]), make_line(f"{SENTENCES[1]} [long]", index=1)]
+    with fast_pool(cache) as pool:
+        result = pool.synthesize(lines)
+    assert len(result.clips) == 2
+    assert result.clips[1].duration_ms > 4 * expected_duration_ms(lines[1].text, 175)
+    assert result.retried == 1
+    assert len(result.warnings) == 1
+    assert result.warnings[0].startswith("line 2 ('Nobody in the village")
+    assert "kept" in result.warnings[0]
+
+
+def test_long_clip_once_is_tried_again_without_a_warning(cache: ClipCache, fault_dir: Path) -> None:
+    line = make_line(f"{SENTENCES[1]} [long*1]")
+    with fast_pool(cache) as pool:
+        result = pool.synthesize([line])
+    assert (result.retried, result.warnings) == (1, ())
+    expected = expected_duration_ms(line.text, 175)
+    assert result.clips[0].duration_ms == pytest.approx(expected, abs=2)
+
+
+def test_a_full_cache_disk_is_named_before_the_engine_fails(
+    cache: ClipCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from narrator.synth import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "free_bytes", lambda folder: 10_000)
+    start = time.monotonic()
+    with fast_pool(cache) as pool, pytest.raises(OutputError) as caught:
+        pool.synthesize([make_line(SENTENCES[0])])
+    assert time.monotonic() - start < 10
+    message = str(caught.value)
+    assert message.startswith(f"{cache.cache_dir}: the disk holding the clip cache is full")
+    assert "NARRATOR_CACHE_DIR" in message
+
+
+def test_an_error_inside_the_engine_callback_is_reported_without_a_traceback(
+    cache: ClipCache, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with fast_pool(cache) as pool, pytest.raises(EngineError) as caught:
+        pool.synthesize([make_line(f"{SENTENCES[0]} [callback]")])
+    assert "No space left on device" in str(caught.value)
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_engine_errors_are_not_retried_and_name_the_line(cache: ClipCache) -> None:
     lines = [make_line(SENTENCES[0]), make_line(f"{SENTENCES[4]} [refuse]", index=1)]
     with fast_pool(cache) as pool, pytest.raises(EngineError) as caught:
@@ -368,6 +465,24 @@ def test_espeak_renders_plausible_clips_in_two_voices(cache: ClipCache) -> None:
     assert min(high) > max(low)
     # The parent must never hold an engine: pyttsx3's driver lives in the workers only.
     assert "pyttsx3.drivers.espeak" not in sys.modules
+
+
+@pytest.mark.espeak
+def test_espeak_speaks_hums_snores_and_other_scripts_without_failing(cache: ClipCache) -> None:
+    lines = [make_line(text, index=i) for i, (text, _) in enumerate(SPELLED_LINES_MS)]
+    with SynthPool("espeak", cache, jobs=2) as pool:
+        result = pool.synthesize(lines)
+    assert len(result.clips) == len(lines)
+    assert result.warnings == ()
+
+
+@pytest.mark.espeak
+def test_espeak_without_its_data_says_what_to_install(
+    cache: ClipCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ESPEAK_DATA_PATH", str(tmp_path))  # an empty folder: no voice data
+    with pytest.raises(ToolMissingError, match="apt-get install --reinstall espeak-ng-data"):
+        synthesize_lines([make_line(SENTENCES[0])], "espeak", cache=cache)
 
 
 @pytest.mark.espeak

@@ -24,6 +24,7 @@ from narrator.attribute.sieves import (
     _Quote,
     _strip_det,
 )
+from narrator.names import name_key
 
 # Sieves whose answer rests on text next to the quotation, not on other answers.
 STRONG = frozenset({"tag-name", "tag-pronoun", "tag-desc", "action", "fixed"})
@@ -266,7 +267,7 @@ def nameless(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
     if q.tag is None or q.tag[0] != "desc":
         return
     label = "the " + _strip_det(q.tag[1])
-    if label.lower() in ctx.att.cast.by_alias or label[4:] in ctx.att.cast.descriptive:
+    if name_key(label) in ctx.att.cast.by_alias or label[4:] in ctx.att.cast.descriptive:
         return  # a cast member's epithet: the sieves read it
     _get(pool, label).add("described", why=f"tag: {q.tag[1]}")
 

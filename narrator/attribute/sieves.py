@@ -53,6 +53,16 @@ from dataclasses import dataclass, field, replace
 
 from narrator.lexicon import SPEECH_VERB_ALT, SPEECH_VERB_RE
 from narrator.model import Character, Gender, Kind, Segment
+from narrator.names import (
+    CASELESS,
+    UPPER,
+    could_be_name,
+    fold_accents,
+    is_caseless_letter,
+    match_form,
+    name_key,
+)
+from narrator.segment import paragraph_starts
 
 NARRATOR = "Narrator"
 
@@ -169,8 +179,17 @@ _DET_RE = re.compile(r"\b(?i:the|an?|one|his|her|my|our|their|that|this)\b")
 _PRONOUN_RE = re.compile(r"\b(?i:he|she)\b|\bI\b")
 # A sentence ends at .!? unless the word before is a title (`Mr. Poirot`).
 _SENT_END_RE = re.compile(
-    r"(?<![A-Z])(?<!Mr)(?<!Mrs)(?<!Dr)(?<!St)(?<!Mlle)(?<!Mme)[.!?;]+(?=\s|$)"
+    rf"(?<![{UPPER}])(?<!Mr)(?<!Mrs)(?<!Dr)(?<!St)(?<!Mlle)(?<!Mme)[.!?;]+(?=\s|$)"
 )
+# Capitals of any script, compiled once: the class is long, and these run per quotation.
+_PROPER_RE = re.compile(rf"(?:[{UPPER}][\w-]+)(?:\s+[{UPPER}][\w-]+)?")
+_DESC_SUBJECT_RE = re.compile(
+    rf"(?i:the|a|an|one of the|his|her|my|our|their)\s+(?:[\w-]+\s+){{0,3}}?"
+    rf"(?:(?i:{_NOUN_ALT})|[{UPPER}][\w-]+)\b"
+)
+_CAPITAL_NEXT_RE = re.compile(rf"\s+[{UPPER}]")
+_QUESTION_BEFORE_CAPITAL_RE = re.compile(rf"\?\s+(?=[{UPPER}])")
+_SENTENCE_BEFORE_CAPITAL_RE = re.compile(rf"[.!?]+\s+(?=[{UPPER}])")
 _ADVERB_RE = re.compile(r"(?:\w+ly|again|then|now|too|once|at last|at once|aloud|softly)\b")
 _CLOSE_MARKS = "\"'\u201d\u2019*"
 _ANSWER_START_RE = re.compile(
@@ -226,7 +245,7 @@ class _CastIndex:
         self, characters: Sequence[Character], loose: frozenset[str] = frozenset()
     ) -> None:
         """`loose`: names (lower case) the text writes in lower case too (`nix`, `mags`)."""
-        self.loose = loose
+        self.loose = frozenset(fold_accents(name) for name in loose)  # as the regex sees them
         self.gender: dict[str, Gender | None] = {}
         self.narrator: str | None = None
         self.by_alias: dict[str, list[str]] = {}
@@ -250,8 +269,8 @@ class _CastIndex:
                 if alias.lower() in _NARRATOR_ALIASES:
                     self.narrator = self.narrator or ch.name
                     continue
-                key = " ".join(alias.lower().split())
-                spellings.add(" ".join(alias.split()))
+                key = name_key(alias)
+                spellings.add(match_form(alias))
                 if ch.name not in self.by_alias.setdefault(key, []):
                     self.by_alias[key].append(ch.name)
                 words = alias.split()
@@ -262,9 +281,9 @@ class _CastIndex:
                 # `Jake Barnes` is also `Jake` and `Barnes` (and `Mr. Barnes` via the title).
                 for w in words:
                     bare = w.rstrip(".,")
-                    if len(bare) > 1 and bare[0].isupper() and bare.lower() not in _NOT_NAMES:
-                        spellings.add(bare)
-                        names = derived.setdefault(bare.lower(), [])
+                    if len(bare) > 1 and could_be_name(bare) and bare.lower() not in _NOT_NAMES:
+                        spellings.add(match_form(bare))
+                        names = derived.setdefault(name_key(bare), [])
                         if ch.name not in names:
                             names.append(ch.name)
         # `the count` / `the doctor`: a title inside a cast name (`Count Mippipopolous`).
@@ -286,6 +305,7 @@ class _CastIndex:
                 self.by_alias[key] = [n for n in names if n not in have] + have
         alts = set()
         lower_starts: set[str] = set()  # first words of aliases matched in any case
+        caseless_starts: set[str] = set()  # first letters of names in scripts without case
         for spelling in spellings:
             words = [re.escape(w) for w in spelling.split()]
             # Names as the cast spells them (`Will` is not `will`); descriptions (`the
@@ -296,22 +316,32 @@ class _CastIndex:
             if first.isalpha() and (
                 first.islower()
                 or words[0].lower() in ("the", "a", "an")
-                or spelling.split()[0].lower() in loose
+                or spelling.split()[0].lower() in self.loose
             ):
                 alt = f"(?i:{alt})"
                 lower_starts.add(re.escape(spelling.split()[0].lower()))
+            elif is_caseless_letter(first):
+                caseless_starts.add(re.escape(first))
             alts.add(alt)
         self.regex: re.Pattern[str] | None = None
         # Where a mention can start: a capital, or the first word of a description. Trying
         # the long alternation only there keeps a 150,000-word novel well under a second.
+        # Names in a script without case (`李明`) start anywhere: such scripts leave no space
+        # between words, so there is no word boundary to ask for.
         starts = "|".join(sorted(lower_starts))
-        self.starter = re.compile(
-            rf"(?<![\w-])(?:[A-Z]|(?i:{starts})(?![\w-]))" if starts else r"(?<![\w-])[A-Z]"
+        starter = (
+            rf"(?<![\w-])(?:[{UPPER}]|(?i:{starts})(?![\w-]))"
+            if starts
+            else rf"(?<![\w-])[{UPPER}]"
         )
+        if caseless_starts:
+            starter += f"|[{''.join(sorted(caseless_starts))}]"
+        self.starter = re.compile(starter)
         if alts:
             self.regex = re.compile(
-                rf"(?<![\w-])(?:(?P<title>{_TITLE_RE})\s+)?"
-                rf"(?P<alias>{'|'.join(sorted(alts, key=len, reverse=True))})(?![\w-])"
+                rf"(?:(?<![\w-])|(?=[{CASELESS}]))(?:(?P<title>{_TITLE_RE})\s+)?"
+                rf"(?P<alias>{'|'.join(sorted(alts, key=len, reverse=True))})"
+                rf"(?:(?<=[{CASELESS}])|(?![\w-]))"
             )
 
     def mentions(self, text: str, in_quote: _SpanTest) -> list[_Mention]:
@@ -319,6 +349,9 @@ class _CastIndex:
         if self.regex is None:
             return found
         regex = self.regex
+        # Accents do not count (`Eowyn` is the cast's `Éowyn`); the folded text has the
+        # same length, so its offsets are the chapter's.
+        text = fold_accents(text)
         pos = 0
         for start in self.starter.finditer(text):
             if start.start() < pos:
@@ -337,10 +370,8 @@ class _CastIndex:
             ):
                 continue
             title = (m.group("title") or "").rstrip(".")
-            whole = " ".join(m.group(0).lower().split())  # hard-wrapped: `Mrs.\nPell`
-            names = self.by_alias.get(whole) or self.by_alias.get(
-                " ".join(alias.lower().split()), []
-            )
+            whole = name_key(m.group(0))  # hard-wrapped: `Mrs.\nPell`
+            names = self.by_alias.get(whole) or self.by_alias.get(name_key(alias), [])
             if title and whole not in self.by_alias:
                 tg = _TITLE_GENDER.get(title)
                 if tg is not None:
@@ -421,12 +452,6 @@ _POV_RE = re.compile(
 _POV_LINE = 60  # a point-of-view heading is a short line of its own
 
 
-def _paragraph_starts(text: str) -> list[int]:
-    if re.search(r"\n[ \t]*\n", text):
-        return [0] + [m.end() for m in re.finditer(r"\n[ \t]*\n\s*", text)]
-    return [0] + [m.end() for m in re.finditer(r"\n", text)]
-
-
 def _strip_det(phrase: str) -> str:
     return re.sub(r"^(?i:the|a|an|one of the)\s+", "", phrase.strip()).lower()
 
@@ -446,7 +471,7 @@ class _Attributor:
         self.text = text
         self.segments = list(segments)
         self.cast = _CastIndex(characters, _lower_case_names(text, characters))
-        self.para_starts = _paragraph_starts(text)
+        self.para_starts = paragraph_starts(text)
         self.quotes: list[_Quote] = []
         for i, seg in enumerate(self.segments):
             if seg.kind.is_speech:
@@ -540,7 +565,7 @@ class _Attributor:
         found = []
         taken = {m.start for m in self.mentions if m.names}
         alt = "|".join(sorted(titles, key=len, reverse=True))
-        for m in re.finditer(rf"\b[Tt]he\s+(?:{alt})\b(?![ \t\n]+[A-Z])", self.text):
+        for m in re.finditer(rf"\b[Tt]he\s+(?:{alt})\b(?![ \t\n]+[{UPPER}])", self.text):
             if m.start() in taken or self.in_quote(m.start()):
                 continue
             title = m.group(0).split()[-1]
@@ -581,7 +606,7 @@ class _Attributor:
         norm = _strip_det(phrase)
         if phrase.lower().startswith("one of"):
             return phrase.lower(), CONF_DESCRIPTIVE - 0.1  # someone new: no guess to revise
-        names = self.cast.descriptive.get(norm) or self.cast.by_alias.get(phrase.lower())
+        names = self.cast.descriptive.get(norm) or self.cast.by_alias.get(name_key(phrase))
         noun = norm.split()[-1] if norm else ""
         gender = _NOUN_GENDER.get(noun)
         if noun == "other" and self.recent:
@@ -751,18 +776,14 @@ class _Attributor:
         pm = re.match(r"(?i:he|she|I|they|we)\b", rest)
         if pm and (pm.group(0) != "i"):
             return "pronoun", pm.group(0).lower(), pos + pm.end()
-        dm = re.match(
-            rf"(?i:the|a|an|one of the|his|her|my|our|their)\s+(?:[\w-]+\s+){{0,3}}?"
-            rf"(?:(?i:{_NOUN_ALT})|[A-Z][\w-]+)\b",
-            rest,
-        )
+        dm = _DESC_SUBJECT_RE.match(rest)
         if dm:
             last = re.search(r"\S+$", dm.group(0))
             inner = self.mention_at.get(pos + last.start()) if last else None
             if inner is not None and inner.names and not inner.narr:
                 return "name", self._pick(inner.names, inner.start), inner.end
             return "desc", dm.group(0), pos + dm.end()
-        nm = re.match(r"(?:[A-Z][\w-]+)(?:\s+[A-Z][\w-]+)?", rest)
+        nm = _PROPER_RE.match(rest)
         if nm is None:
             return None
         # `De Griers` (only `Griers` is a known name), `Mademoiselle` / `Mlle.` alone.
@@ -918,6 +939,11 @@ class _Attributor:
         titled = self.cast.by_title.get(value.lower().rstrip("."))
         if titled:
             return self._pick(titled, q.start), CONF_DESCRIPTIVE
+        # A cast name in other capitals (`said ANNA`): matching those everywhere would make
+        # every shouted `BRETT` a mention (PDNC: 2 quotations lost), so only in a tag.
+        known = self.cast.by_alias.get(name_key(value))
+        if known:
+            return self._pick(known, q.start), CONF_EXPLICIT
         # An unknown capitalised word: a name not in the cast (`Kai said`).
         return value, CONF_DESCRIPTIVE
 
@@ -1077,7 +1103,7 @@ class _Attributor:
             )
             starts = starts or bool(_INTERJECTION_RE.search(before))
             ends = bool(re.match(r"\s*[,.!?;\u2014\"\u201d]", after)) or bool(
-                re.match(r"\s+[A-Z]", after)
+                _CAPITAL_NEXT_RE.match(after)
             )
             if starts and ends and not re.search(r"\b(?:said|says|ask|tell)\w*\s*$", before):
                 q.vocatives.add(self._pick(m.names, m.start))
@@ -1268,7 +1294,7 @@ class _Attributor:
             inner = text[q.start : q.end]
             body = inner.rstrip(_CLOSE_MARKS + " \n")
             cut: int | None = None
-            for m in re.finditer(r"\?\s+(?=[A-Z])", body):
+            for m in _QUESTION_BEFORE_CAPITAL_RE.finditer(body):
                 rest = body[m.end() :]
                 # A one-sentence answer ending the run, that names the asker (`Sure thing,
                 # red.`): a reply. Without the name it is as often the asker answering
@@ -1314,7 +1340,7 @@ class _Attributor:
                 continue
             if q.speaker not in q.vocatives:
                 return None
-            end = re.compile(r"[.!?]+\s+(?=[A-Z])").search(self.text, m.end, q.start + len(body))
+            end = _SENTENCE_BEFORE_CAPITAL_RE.search(self.text, m.end, q.start + len(body))
             return end.end() if end else None
         return None
 

@@ -7,13 +7,16 @@ paragraphs first (see narrator.load.markup), so their offsets point into that te
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 from narrator.errors import InputError
+from narrator.load import limits
 from narrator.load.chapters import ChapterSpan, guess_title, prettify_name, split_chapters
 from narrator.load.decode import EmptyFileError, decode_text
 from narrator.load.epub import load_epub
+from narrator.load.limits import Budget
 from narrator.load.markup import html_to_text, markdown_to_text
 from narrator.model import Book, Chapter
 
@@ -91,9 +94,10 @@ def _load_folder(folder: Path) -> Book:
         key=lambda entry: (natural_key(entry.name), entry.name),
     )
     chapters: list[Chapter] = []
+    budget = Budget(str(folder))
     for file_path in files:
         try:
-            chapters.extend(_load_file(file_path, first_number=len(chapters) + 1))
+            chapters.extend(_load_file(file_path, first_number=len(chapters) + 1, budget=budget))
         except EmptyFileError:
             continue  # an empty chapter file has nothing to lose; the others still load
     if not chapters:
@@ -123,16 +127,23 @@ def _folder_cover(entries: list[Path]) -> tuple[bytes | None, str | None]:
     return None, None
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path, budget: Budget | None = None) -> bytes:
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            size_bytes = os.fstat(handle.fileno()).st_size
+            if size_bytes > limits.MAX_FILE_BYTES:  # refused before reading a byte
+                raise InputError(
+                    f"{path}: the file is {limits.size_text(size_bytes)}, larger than narrator "
+                    f"reads (at most {limits.size_text(limits.MAX_FILE_BYTES)})"
+                )
+            return limits.read_limited(handle, str(path), budget)  # /dev/zero, a growing file
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
-def _load_file(path: Path, *, first_number: int) -> list[Chapter]:
+def _load_file(path: Path, *, first_number: int, budget: Budget | None = None) -> list[Chapter]:
     """The chapters in one text, Markdown or HTML file."""
-    text = decode_text(_read(path), str(path))
+    text = decode_text(_read(path, budget), str(path))
     suffix = path.suffix.lower()
     heading_title: str | None = None
     if suffix in MARKDOWN_SUFFIXES:

@@ -1,13 +1,15 @@
 """Bytes -> text: guess the encoding, normalise newlines, refuse what is not text.
 
 The decoded string is what every later offset refers to, so the clean-up keeps it simple:
-newlines become \\n, the byte-order mark goes, and stray control characters become spaces.
+newlines become \\n, the byte-order mark goes, and stray control characters (NUL included)
+become spaces; a file where they are more than a tenth of the text is refused as not text.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 
 import charset_normalizer
 
@@ -56,6 +58,9 @@ def decode_text(data: bytes, source: str) -> str:
     # Line and paragraph separators are newlines by another name.
     text = text.replace("\u2028", "\n").replace("\u2029", "\n\n").replace("\u0085", "\n")
     text = text.replace("\ufeff", "")
+    # Letters are NFC, one spelling each: `É` typed as E + combining accent is the `É` of the
+    # cast file (offsets refer to this text).
+    text = unicodedata.normalize("NFC", text)
     controls = len(_CONTROL_RE.findall(text))
     if controls and controls > _MAX_CONTROL_SHARE * len(text):
         raise InputError(f"{source}: not a text file (mostly control characters)")
@@ -90,7 +95,9 @@ def _decode(data: bytes, source: str) -> str:
         utf16 = _bomless_utf16(data)
         if utf16 is not None:
             return utf16
-        raise InputError(f"{source}: not a text file (contains NUL bytes)")
+        # A stray NUL is a control character like any other (a space); many mean binary.
+        if data.count(0) > _MAX_CONTROL_SHARE * len(data):
+            raise InputError(f"{source}: not a text file (contains NUL bytes)")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

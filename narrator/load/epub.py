@@ -12,13 +12,16 @@ import posixpath
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
 from narrator.errors import InputError
+from narrator.load import limits
 from narrator.load.chapters import prettify_name
 from narrator.load.decode import EmptyFileError, decode_text
+from narrator.load.limits import Budget
 from narrator.load.markup import HtmlText, html_to_text
 from narrator.model import Book, Chapter
 
@@ -48,7 +51,6 @@ _MAX_SKIP_WORDS = 500  # a page typed "copyright" but this long is read anyway
 _MAX_HINT_WORDS = 150  # a page named "title.xhtml" with this much text is a chapter
 _MIN_WORDS = 40
 _PROSE_PARAGRAPH_WORDS = 10
-_MAX_ITEM_BYTES = 50_000_000  # a guard against zip bombs: no chapter file is this big
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ class _Epub:
         self.path = path
         self.zip = archive
         self.names = set(archive.namelist())
+        # Every member read counts against this, so a zip bomb stops at the book's limit.
+        self.budget = Budget(str(path), unpacked=True)
 
     def fail(self, why: str) -> InputError:
         return InputError(f"{self.path}: not a valid EPUB ({why})")
@@ -125,11 +129,18 @@ class _Epub:
             info = self.zip.getinfo(name)
         except KeyError:
             raise self.fail(f"{name} is missing") from None
-        if info.file_size > _MAX_ITEM_BYTES:
-            raise self.fail(f"{name} is too large")
+        source = f"{self.path}:{name}"
+        if info.file_size > limits.MAX_FILE_BYTES:
+            raise InputError(
+                f"{source}: the file is {limits.size_text(info.file_size)} unpacked, larger than "
+                f"narrator reads (at most {limits.size_text(limits.MAX_FILE_BYTES)})"
+            )
         try:
-            return self.zip.read(info)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            # Read in blocks: a member that lies about its size is stopped by the limits
+            # (or zipfile's CRC check) after a block, instead of being inflated whole first.
+            with self.zip.open(info) as stream:
+                return limits.read_limited(stream, source, self.budget)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
             raise self.fail(f"{name} cannot be read: {exc}") from None
         except NotImplementedError:
             raise self.fail(f"{name} uses an unsupported compression method") from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -82,6 +83,90 @@ _VOID = frozenset(
         "wbr",
     ]
 )
+# Inline elements: with the lists above, every element name read as markup outside HTML files.
+_INLINE = frozenset(
+    [
+        "a",
+        "abbr",
+        "b",
+        "bdi",
+        "bdo",
+        "big",
+        "cite",
+        "code",
+        "del",
+        "dfn",
+        "font",
+        "ins",
+        "kbd",
+        "label",
+        "mark",
+        "nobr",
+        "q",
+        "rp",
+        "rt",
+        "ruby",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "sup",
+        "td",
+        "th",
+        "time",
+        "tt",
+        "u",
+        "var",
+    ]
+)
+_ELEMENT_NAMES = _BLOCK | _VOID | _SKIP | _ITALIC | _INLINE
+# A tag of a known HTML element, whose attributes all have values: "<b>", "</span>",
+# '<p class="x">', "<br/>". "<Enter>", "<I am the system>" and "<Level Up!>" are words.
+HTML_TAG_RE = re.compile(
+    r"</?(?:" + "|".join(sorted(_ELEMENT_NAMES, key=len, reverse=True)) + r")"
+    r"(?:\s+[\w:.-]+\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'|[^\s\"'<>=`]+))*\s*/?>",
+    re.IGNORECASE,
+)
+# What is left in angle brackets after the tags are gone: words to say, brackets dropped.
+_BRACKETED_RE = re.compile(r"(?<!<)<+([^<>]{1,500})>+")  # (?<!<): one try per run of "<"
+
+
+def unwrap_tags(text: str) -> str:
+    """`text` without HTML tags, and without the angle brackets around anything else."""
+    text = HTML_TAG_RE.sub(" ", text)
+    return _BRACKETED_RE.sub(r" \1 ", text)
+
+
+# A decimal character reference: Python refuses to read more than 4300 digits as an int.
+_DECIMAL_CHARREF_RE = re.compile(r"&#0*(\d+;?)")
+_MAX_CODE_POINT_DIGITS = 7  # U+10FFFF is 1114111
+
+
+def _defuse_charrefs(text: str) -> str:
+    """Numeric references html.unescape can read: leading zeros gone, huge numbers U+FFFD."""
+
+    def shorten(match: re.Match[str]) -> str:
+        digits = match.group(1).rstrip(";")
+        if len(digits) > _MAX_CODE_POINT_DIGITS:
+            return "\ufffd"  # what html.unescape gives for any number past U+10FFFF
+        return "&#" + match.group(1)
+
+    return _DECIMAL_CHARREF_RE.sub(shorten, text) if "&#" in text else text
+
+
+# A "<" that starts a tag never closed before the next "<" ("<a <a <a ..."): html.parser
+# rescans the rest of the document for each one (quadratic time), and would show none of it.
+_UNCLOSED_TAG_RE = re.compile(r"<(?!!--)(?=[A-Za-z/!?])(?![^<>]*>)")
+
+
+def _defuse_unclosed_tags(markup: str) -> str:
+    """Unclosed tag starts as text ("&lt;"), so that the parser reads the document once."""
+    return _UNCLOSED_TAG_RE.sub("&lt;", markup)
+
+
 # Private-use sentinels for italics; turned into asterisks once paragraphs are known.
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _NOTEREF_RE = re.compile(r"^\W*\d{1,3}\W*$|^\W*[*\u2020\u2021]\W*$")
@@ -149,9 +234,15 @@ class _Converter(HTMLParser):
         self.anchor_marks: list[str] = []
         self.noteref: list[str] | None = None
         self.stack: list[_Open] = []
+        # How many of each tag are open: "is a <p> open?" without walking a deep stack.
+        self.open_tags: Counter[str] = Counter()
         self.pending_marks: list[str] = []
         self.link_depth = 0
         self.link_words = 0
+
+    def _push(self, element: _Open) -> None:
+        self.stack.append(element)
+        self.open_tags[element.tag] += 1
 
     def flush_marks(self) -> None:
         self.parts.extend(self.pending_marks)
@@ -166,17 +257,17 @@ class _Converter(HTMLParser):
         if tag in _SKIP or "hidden" in attr:
             if tag not in _VOID:
                 self.skip_depth += 1
-                self.stack.append(_Open(tag, skip=True))
+                self._push(_Open(tag, skip=True))
             return
         epub_type = attr.get("epub:type", "")
         if tag in ("body", "section", "div", "nav", "aside"):
             self.types.update(epub_type.split())
         if "pagebreak" in epub_type.split() and tag not in _VOID:
             self.skip_depth += 1
-            self.stack.append(_Open(tag, skip=True))
+            self._push(_Open(tag, skip=True))
             return
         if tag in _BLOCK:
-            if any(open_.tag == "p" for open_ in self.stack) and tag not in (
+            if self.open_tags["p"] and tag not in (
                 "li",
                 "dd",
                 "dt",
@@ -203,7 +294,7 @@ class _Converter(HTMLParser):
             or bool(self.italic_classes & set(attr.get("class", "").split()))
             or bool(_CSS_ITALIC_RE.search(attr.get("style", "")))
         )
-        self.stack.append(_Open(tag, italic=italic))
+        self._push(_Open(tag, italic=italic))
         if tag == "a" and ("noteref" in epub_type.split() or attr.get("href", "").startswith("#")):
             self.noteref = []
         elif tag == "a" and attr.get("href"):
@@ -231,10 +322,11 @@ class _Converter(HTMLParser):
         if tag == "style" and self.style_parts is not None:
             self.italic_classes |= italic_classes("".join(self.style_parts))
             self.style_parts = None
-        if tag in _VOID or not any(open_.tag == tag for open_ in self.stack):
+        if tag in _VOID or not self.open_tags[tag]:
             return  # stray end tag
         while self.stack:
             top = self.stack.pop()
+            self.open_tags[top.tag] -= 1
             if top.skip:
                 self.skip_depth -= 1
             else:
@@ -291,7 +383,7 @@ def html_to_text(markup: str, anchor_ids: frozenset[str] = frozenset(), css: str
     css: linked stylesheets, for classes that set italics (the page's own <style> is read too).
     """
     converter = _Converter(anchor_ids, italic_classes(css))
-    converter.feed(markup)
+    converter.feed(_defuse_unclosed_tags(_defuse_charrefs(markup)))
     converter.close()
     converter.flush_marks()  # anchors after the last text
     text = _tidy("".join(converter.parts))
@@ -359,14 +451,17 @@ _FENCE_RE = re.compile(r"^[ ]{0,3}(```|~~~)")
 _REFDEF_RE = re.compile(r"^[ ]{0,3}\[[^\]]+\]:\s*\S+.*$")
 _QUOTE_RE = re.compile(r"^[ ]{0,3}(?:>[ ]?)+")
 _BULLET_RE = re.compile(r"^([ \t]*)[-+*][ \t]+(?=\S)")
-_IMAGE_RE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
-_LINK_RE = re.compile(r"\[([^\]]*)\]\((?:[^()]|\([^)]*\))*\)|\[([^\]]+)\]\[[^\]]*\]")
+# Linear time on any line: no class below may run past the next opening bracket or
+# delimiter, so that a line of "![" or "**a " is scanned once, not once per opening.
+_IMAGE_RE = re.compile(r"!\[[^\][]*\]\([^()]*\)|!\[[^\][]*\]\[[^\][]*\]")
+_LINK_RE = re.compile(r"\[([^\][]*)\]\((?:[^()]|\([^()]*\))*\)|\[([^\][]+)\]\[[^\][]*\]")
 _AUTOLINK_RE = re.compile(r"<((?:https?|ftp|mailto):[^>\s]+)>")
-_FOOTREF_RE = re.compile(r"\[\^[^\]]+\]")
+_FOOTREF_RE = re.compile(r"\[\^[^\][]+\]")
 _CODE_RE = re.compile(r"(`+)(.+?)\1")
-_STRONG_RE = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_EM_UNDERSCORE_RE = re.compile(r"(?<![\w\\])_(?=\S)(.+?)(?<=\S)_(?!\w)")
-_TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+_STRONG_STAR_RE = re.compile(r"\*\*(?=\S)((?:[^*\n]|\*(?!\*))+?)(?<=\S)\*\*")
+_STRONG_UNDERSCORE_RE = re.compile(r"__(?=\S)((?:[^_\n]|_(?!_))+?)(?<=\S)__")
+_STRONG_EM_RE = re.compile(r"\*\*\*(?=\S)((?:[^*\n]|\*(?!\*\*))+?)(?<=\S)\*\*\*")
+_EM_UNDERSCORE_RE = re.compile(r"(?<![\w\\])_(?=\S)([^_\n]+?)(?<=\S)_(?!\w)")
 _BR_RE = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _ESCAPE_RE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>~|])")
 
@@ -389,7 +484,7 @@ def markdown_to_text(source: str) -> MarkdownText:
         if found:
             title = found.group(1).strip("'\"") or None
         source = source[front.end() :]
-    source = _COMMENT_RE.sub("", source)
+    source = _defuse_charrefs(_COMMENT_RE.sub("", source))
     lines = source.split("\n")
     out: list[str] = []
     headings: list[tuple[int, str]] = []
@@ -438,10 +533,11 @@ def _inline(line: str) -> str:
     line = _CODE_RE.sub(r"\2", line)
     line = _BR_RE.sub("\n", line)
     line = re.sub(r"</?(?:em|i)>", "*", line, flags=re.IGNORECASE)
-    line = _TAG_RE.sub("", line)
+    line = HTML_TAG_RE.sub("", line)
     line = html.unescape(line)
     # ***x*** -> *x*; **x** and __x__ are bold, not thought: plain.
-    line = re.sub(r"\*\*\*(?=\S)(.+?)(?<=\S)\*\*\*", r"*\1*", line)
-    line = _STRONG_RE.sub(r"\2", line)
+    line = _STRONG_EM_RE.sub(r"*\1*", line)
+    line = _STRONG_STAR_RE.sub(r"\1", line)
+    line = _STRONG_UNDERSCORE_RE.sub(r"\1", line)
     line = _EM_UNDERSCORE_RE.sub(r"*\1*", line)
     return _ESCAPE_RE.sub(r"\1", line)

@@ -13,6 +13,7 @@ from narrator.synth.base import (
     duration_plausible,
     engine_id,
     expected_duration_ms,
+    max_duration_ms,
     split_voice,
     voice_known,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "engine_id",
     "engine_voices",
     "expected_duration_ms",
+    "max_duration_ms",
     "split_voice",
     "synthesize_lines",
     "voice_known",

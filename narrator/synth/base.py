@@ -101,6 +101,14 @@ def voice_known(engine_voice: str, voices: list[str]) -> bool:
 
 # Letter runs are words; every digit counts as one, because "1834" is read as several words.
 _WORD_RE = re.compile(r"[^\W\d_]+|\d")
+# Words an English voice may read letter by letter: any letter outside the Latin script
+# (a CJK, kana, Greek or Cyrillic line takes 0.35-0.75 s per character), and Latin words with
+# a letter held three times ("Zzzzz", "Hmmmm", "Shhhh") or without a vowel ("Pfft", "Grr").
+_LATIN = "A-Za-z\u00c0-\u024f\u1e00-\u1eff\u2c60-\u2c7f\ua720-\ua7ff"
+_NON_LATIN_LETTER_RE = re.compile(rf"(?![{_LATIN}])[^\W\d_]")
+_HELD_OR_VOWELLESS_RE = re.compile(
+    rf"\b(?=[{_LATIN}]*([{_LATIN}])\1\1|[b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ]{{2,}}\b)[{_LATIN}]+\b"
+)
 
 
 def count_words(text: str) -> int:
@@ -108,19 +116,41 @@ def count_words(text: str) -> int:
     return len(_WORD_RE.findall(text))
 
 
+def spelled_letters(text: str) -> int:
+    """Letters the engine may read one by one (other scripts, held sounds, no vowel)."""
+    held = sum(len(match.group(0)) for match in _HELD_OR_VOWELLESS_RE.finditer(text))
+    return held + len(_NON_LATIN_LETTER_RE.findall(text))
+
+
 def expected_duration_ms(text: str, rate_wpm: int) -> float:
-    """How long `text` should take at `rate_wpm`."""
+    """How long `text` should take at `rate_wpm`, read as words (the least it may take)."""
     return count_words(text) * 60000.0 / max(rate_wpm, 1)
 
 
+def max_duration_ms(text: str, rate_wpm: int) -> float:
+    """The longest a complete clip of `text` may plausibly be at `rate_wpm`.
+
+    Every letter the engine may spell counts as a word of its own (measured: 0.2-0.75 s
+    per letter at 165 wpm, against 0.36 s per word), then 3x and 1.5 s of slack as for words.
+    """
+    units = count_words(text) + spelled_letters(text)
+    return 3.0 * units * 60000.0 / max(rate_wpm, 1) + 1500.0
+
+
 def duration_plausible(duration_ms: float, text: str, rate_wpm: int) -> bool:
-    """Whether a clip's length fits its words and rate (40%..300%, with slack for short lines).
+    """Whether a clip's length fits its words and rate (40%..max_duration_ms).
 
     espeak-ng speaks 80-95% of the nominal rate on sentences and pads one word to ~0.7 s;
     the check is there to catch clips that lost part of their audio or gained another's.
     """
-    expected = expected_duration_ms(text, rate_wpm)
-    return 0.4 * expected - 300.0 <= duration_ms <= 3.0 * expected + 1500.0
+    return not too_short(duration_ms, text, rate_wpm) and duration_ms <= max_duration_ms(
+        text, rate_wpm
+    )
+
+
+def too_short(duration_ms: float, text: str, rate_wpm: int) -> bool:
+    """Whether a clip is shorter than its words allow: part of its audio is missing."""
+    return duration_ms < 0.4 * expected_duration_ms(text, rate_wpm) - 300.0
 
 
 @dataclass(frozen=True)

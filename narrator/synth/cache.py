@@ -90,6 +90,12 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _remove_folder(path: Path) -> None:
+    """Remove a folder standing where a cache file belongs (a link is only unlinked)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+
+
 class ClipCache:
     """A folder of validated clips; a damaged entry reads as missing and is removed."""
 
@@ -139,6 +145,8 @@ class ClipCache:
     def _put(self, key: str, wav_path: Path, frames: int, duration_ms: int) -> Clip:
         final_wav = self.wav_path(key)
         final_wav.parent.mkdir(parents=True, exist_ok=True)
+        for path in (final_wav, self._sidecar_path(key)):
+            _remove_folder(path)  # damage: os.replace cannot put a file over a folder
         meta = {
             "version": _FORMAT_VERSION,
             "bytes": wav_path.stat().st_size,
@@ -163,6 +171,7 @@ class ClipCache:
     def discard(self, key: str) -> None:
         """Remove an entry (both files), if present."""
         for path in (self._sidecar_path(key), self.wav_path(key)):
+            _remove_folder(path)
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 

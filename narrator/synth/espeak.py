@@ -6,6 +6,8 @@ process and no threads of ours touching it (the pool's spawn workers), one save_
 runAndWait, then wait for the finished-utterance event with a timeout, with pyttsx3's
 "Audio saved to" print swallowed. A fresh engine speaks a warm-up line first, because its
 first runAndWait can return before the file is written.
+A stretch of a line in another script is spoken by that language's voice (synth/language.py),
+each stretch its own utterance, joined as PCM.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import ctypes
 import importlib.metadata
 import io
+import os
 import re
 import tempfile
 import threading
@@ -23,8 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from narrator.errors import ConfigError, EngineError, ToolMissingError
+from narrator.load.markup import unwrap_tags
 from narrator.model import VoiceSettings
 from narrator.synth.base import count_words, split_voice, write_wav
+from narrator.synth.language import (
+    ends_clause,
+    language_stretches,
+    stretch_settings,
+    trim_switch_pause,
+)
 
 _INSTALL_HINT = "espeak-ng is not installed: apt-get install espeak-ng"
 # The names pyttsx3's own loader tries on Linux and macOS.
@@ -35,8 +45,6 @@ _LIBRARY_NAMES = (
     "/usr/local/lib/libespeak-ng.1.dylib",
 )
 _WARM_UP_TEXT = "Ready."
-# Markup is read aloud ("less than b greater than"): drop anything tag-shaped.
-_TAG_RE = re.compile(r"</?[A-Za-z][^<>]{0,80}>")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -56,7 +64,8 @@ def _library_version() -> str:
 
 def clean_text(text: str) -> str:
     """What espeak-ng is given: no tags, no control characters, single spaces."""
-    text = _TAG_RE.sub(" ", text)
+    # Markup is read aloud ("less than b greater than"): tags go, bracketed words stay.
+    text = unwrap_tags(text)
     text = _CONTROL_RE.sub(" ", text)
     return " ".join(text.split())
 
@@ -100,6 +109,32 @@ def _split_to_fit(text: str, max_words: int) -> list[str]:
     return [part for part in parts if part.strip()]
 
 
+_DATA_HINT = (
+    "espeak-ng cannot read its voice data{where}: apt-get install --reinstall espeak-ng-data"
+)
+
+
+def _check_data() -> None:
+    """ToolMissingError when espeak-ng's data folder is missing (pyttsx3 would just exit(1))."""
+    library = _load_library()
+    library.espeak_ng_InitializePath(None)  # $ESPEAK_DATA_PATH, else the built-in folder
+    saved_stderr = os.dup(2)  # espeak-ng prints its own message; ours is the one shown
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        status = library.espeak_ng_Initialize(None)
+        # pyttsx3 initialises again; on top of this one, it would stop after one clip.
+        library.espeak_ng_Terminate()
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
+        os.close(devnull)
+    if status != 0:
+        configured = os.environ.get("ESPEAK_DATA_PATH")
+        where = f" (ESPEAK_DATA_PATH={configured})" if configured else ""
+        raise ToolMissingError(_DATA_HINT.format(where=where))
+
+
 def _no_cancel() -> None:
     return None
 
@@ -123,6 +158,7 @@ class EspeakEngine:
 
     def __init__(self) -> None:
         self.id = self.identify()
+        _check_data()
         try:
             import pyttsx3  # here, not at the top: it loads libespeak-ng; workers only
 
@@ -194,19 +230,37 @@ class EspeakEngine:
         if not spoken:
             raise EngineError("cannot speak an empty line")
         self._check_voice(voice.engine_voice)
-        pieces = split_long_text(spoken)
+        # A stretch in another script is spoken by that language's voice (language.py);
+        # neighbours spoken by the same voice stay one utterance.
+        runs: list[tuple[str, VoiceSettings]] = []
+        for stretch in language_stretches(spoken):
+            settings = stretch_settings(voice, stretch.language, self._bases)
+            if runs and runs[-1][1] == settings:
+                runs[-1] = (runs[-1][0] + stretch.text, settings)
+            else:
+                runs.append((stretch.text, settings))
+        pieces = [
+            (piece, settings)
+            for text_run, settings in runs
+            if text_run.strip()
+            for piece in split_long_text(text_run.strip())
+        ]
         if len(pieces) == 1:
-            self._speak(spoken, voice, wav_path)
+            self._speak(pieces[0][0], pieces[0][1], wav_path)
             return
         # pyttsx3 grows its audio buffer by copying (quadratic): 3700 words took 62 s in
         # one utterance. Pieces of a sentence or so, joined as PCM, take linear time.
         pcm = bytearray()
         with tempfile.TemporaryDirectory(dir=wav_path.parent, prefix=".pieces-") as tmp_dir:
-            for number, piece in enumerate(pieces):
+            for number, (piece, settings) in enumerate(pieces):
                 piece_path = Path(tmp_dir) / f"{number}.wav"
-                self._speak(piece, voice, piece_path)
+                self._speak(piece, settings, piece_path)
                 with wave.open(str(piece_path), "rb") as piece_wav:
-                    pcm += piece_wav.readframes(piece_wav.getnframes())
+                    frames = piece_wav.readframes(piece_wav.getnframes())
+                following = pieces[number + 1][1] if number + 1 < len(pieces) else None
+                if following not in (None, settings) and not ends_clause(piece):
+                    frames = trim_switch_pause(frames)  # `said Анна`: no gap before the name
+                pcm += frames
         write_wav(wav_path, bytes(pcm))
 
     def _speak(self, spoken: str, voice: VoiceSettings, wav_path: Path) -> None:

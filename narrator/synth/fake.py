@@ -5,15 +5,20 @@ the rate (words * 60000 / rate_wpm ms, at least 150 ms) and whose pitch follows 
 
 FaultyEngine ("fake-faulty") is for tests of the worker pool only: markers in the text make
 it misbehave. `[hang]` sleeps for an hour, `[crash]` kills its process, `[raise]` raises,
-`[empty]` writes a header-only WAV, `[short]` writes a tenth of the audio, `[refuse]` raises
-EngineError (a user-facing error, not retried). A count such as
+`[empty]` writes a header-only WAV, `[short]` writes a tenth of the audio, `[long]` half as
+much again as the most its words could need (complete but long), `[callback]` fails
+with "No space left on device" inside a C callback (as pyttsx3 does on a full disk),
+`[refuse]` raises EngineError (a user-facing error, not retried). A count such as
 `[crash*2]` misbehaves only on the first two attempts at that text; the attempts are counted
-in files under $NARRATOR_FAKE_FAULT_DIR (without it, the marker always misbehaves).
+in files under $NARRATOR_FAKE_FAULT_DIR (without it, the marker always misbehaves). Braces
+work as brackets do (`{long}`): they survive the script's markup removal in whole renders.
 $NARRATOR_FAKE_START_FAULT set to "crash" or "missing" makes the engine fail to start.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import math
 import os
@@ -25,14 +30,18 @@ from pathlib import Path
 
 from narrator.errors import EngineError, ToolMissingError
 from narrator.model import VoiceSettings
-from narrator.synth.base import SAMPLE_RATE_HZ, count_words, write_wav
+from narrator.synth.base import SAMPLE_RATE_HZ, count_words, max_duration_ms, write_wav
 
 MIN_DURATION_MS = 150
 FAULT_DIR_ENV = "NARRATOR_FAKE_FAULT_DIR"
 START_FAULT_ENV = "NARRATOR_FAKE_START_FAULT"
 
 # Names in the style of espeak-ng, so voice profiles written for espeak work with the fake.
-_BASES = ("gmw/en", "gmw/en-gb-scotland", "gmw/en-gb-x-rp", "gmw/en-us", "roa/fr", "gmw/de")
+# A few voices for other scripts let tests see a line's language found or missing.
+_BASES = (
+    "gmw/en", "gmw/en-gb-scotland", "gmw/en-gb-x-rp", "gmw/en-us", "roa/fr", "gmw/de",
+    "grk/el", "zle/ru", "sit/cmn",
+)  # fmt: skip
 _VARIANTS = tuple(f"+{v}" for v in ("f1", "f2", "f3", "f4", "f5", "m1", "m2", "m3", "m7"))
 
 
@@ -78,7 +87,7 @@ class FakeEngine:
         write_wav(wav_path, tone_pcm(duration_ms, voice))
 
 
-_FAULT_RE = re.compile(r"\[(hang|crash|raise|refuse|empty|short)(?:\*(\d+))?\]")
+_FAULT_RE = re.compile(r"[\[{](hang|crash|raise|refuse|empty|short|long|callback)(?:\*(\d+))?[\]}]")
 
 
 def _should_misbehave(text: str, fault: str, times: str | None) -> bool:
@@ -92,6 +101,10 @@ def _should_misbehave(text: str, fault: str, times: str | None) -> bool:
     seen = int(counter_path.read_text()) if counter_path.exists() else 0
     counter_path.write_text(str(seen + 1))
     return seen < int(times)
+
+
+def _disk_full() -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
 class FaultyEngine(FakeEngine):
@@ -125,3 +138,8 @@ class FaultyEngine(FakeEngine):
         elif fault == "short":
             duration_ms = count_words(text) * 60000.0 / max(voice.rate_wpm, 1)
             write_wav(wav_path, tone_pcm(duration_ms / 10, voice))
+        elif fault == "callback":
+            ctypes.CFUNCTYPE(None)(_disk_full)()  # Python reports it as "unraisable"
+            super().synthesize(text, voice, wav_path)
+        elif fault == "long":
+            write_wav(wav_path, tone_pcm(1.5 * max_duration_ms(text, voice.rate_wpm), voice))

@@ -6,7 +6,9 @@ holds a pyttsx3 engine (forking one deadlocks in C). Cache hits never reach a wo
 identical lines in a batch are spoken once. Every clip has a timeout that grows with its
 length; a worker that hangs, crashes or returns a bad clip (no audio, a length that does not
 fit its words and rate) is killed and replaced and the clip tried again, up to `attempts`
-times, before EngineError names the line.
+times, before EngineError names the line. A clip longer than its words need is tried once
+more; when it comes back long again it is what the engine says (a hum, a line in another
+script spelled out): it is kept and named in the warnings, never a failed render.
 """
 
 from __future__ import annotations
@@ -28,19 +30,21 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from narrator.errors import EngineError, NarratorError
+from narrator.errors import EngineError, NarratorError, OutputError
 from narrator.model import Clip, Line, VoiceSettings
 from narrator.synth.base import (
+    SAMPLE_RATE_HZ,
     count_words,
     create_engine,
-    duration_plausible,
     engine_class,
     engine_id,
     expected_duration_ms,
+    max_duration_ms,
     read_wav,
+    too_short,
     write_wav,
 )
-from narrator.synth.cache import ClipCache, clip_key
+from narrator.synth.cache import CACHE_DIR_ENV, ClipCache, clip_key
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -51,6 +55,16 @@ DEFAULT_TIMEOUT_PER_WORD_S = 0.02
 DEFAULT_START_TIMEOUT_S = 60.0
 # A line with no letters or digits ("...", "—") becomes this much silence, engine unasked.
 SILENT_LINE_MS = 250
+# Free space a clip needs beyond its own audio (the cache entry's sidecar, file system slack).
+_SPACE_MARGIN_BYTES = 1 << 20
+
+
+def free_bytes(folder: Path) -> int | None:
+    """Free space on the file system holding `folder` (None when it cannot be asked)."""
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,8 @@ class SynthResult:
     # One message per failed attempt that was tried again (hang, crash, bad clip), naming
     # the line: material for the end-of-run warnings.
     retries: tuple[str, ...] = ()
+    # Clips kept although longer than their words need, naming the line.
+    warnings: tuple[str, ...] = ()
 
     @property
     def retried(self) -> int:
@@ -87,12 +103,25 @@ def _silence_stdout() -> None:
 
 def worker_main(engine_name: str, conn: Connection) -> None:
     """Body of a worker process: create one engine, then serve requests until told to stop."""
-    # Ctrl-C goes to the whole process group; the parent decides and kills the workers.
+    # Ctrl-C (and SIGTERM from systemd or docker) goes to the whole process group; the
+    # parent decides, cleans up and kills the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _silence_stdout()
+    # An error inside the engine's C callback (a full disk while pyttsx3 writes the WAV) is
+    # "unraisable": Python would print a traceback. Keep it for the answer instead.
+    sys.unraisablehook = _keep_unraisable
     # A parent that died (kill -9) closes the pipe: leave quietly, no traceback.
     with contextlib.suppress(EOFError, OSError):
         _serve(engine_name, conn)
+
+
+_unraisable: list[BaseException] = []
+
+
+def _keep_unraisable(unraisable: Any) -> None:
+    if unraisable.exc_value is not None:
+        _unraisable.append(unraisable.exc_value)
 
 
 def _serve(engine_name: str, conn: Connection) -> None:
@@ -113,14 +142,20 @@ def _serve(engine_name: str, conn: Connection) -> None:
             conn.send(("voices", engine.voices()))
             continue
         _, text, settings, wav_path = request
+        _unraisable.clear()
         try:
             engine.synthesize(text, settings, Path(wav_path))
         except NarratorError as exc:
             conn.send(("error", exc))
         except Exception as exc:
-            conn.send(("fail", f"{type(exc).__name__}: {exc}"))
+            cause = _unraisable[0] if _unraisable else exc
+            conn.send(("fail", f"{type(cause).__name__}: {cause}"))
         else:
-            conn.send(("done",))
+            if _unraisable:
+                cause = _unraisable[0]
+                conn.send(("fail", f"{type(cause).__name__}: {cause}"))
+            else:
+                conn.send(("done",))
 
 
 # ---------------------------------------------------------------- parent side
@@ -133,6 +168,7 @@ class _Job:
     settings: VoiceSettings
     line_index: int  # the first line that needs this clip, for messages
     attempts: int = 0
+    long_clips: int = 0  # attempts that came back longer than the words need
 
 
 class _Worker:
@@ -206,6 +242,7 @@ class SynthPool:
         self._names = itertools.count()
         self._start_failures = 0
         self._retries: list[str] = []
+        self._warnings: list[str] = []
 
     def __enter__(self) -> SynthPool:
         return self
@@ -242,6 +279,7 @@ class SynthPool:
         waiting: dict[str, list[int]] = {}
         done = made = 0
         self._retries = []
+        self._warnings = []
         for index, line in enumerate(lines):
             key = clip_key(line.text, line.settings, self.engine_id)
             if key in pending:
@@ -281,6 +319,7 @@ class SynthPool:
             synthesized=len(pending) + made,
             reused=total - len(pending) - made,
             retries=tuple(self._retries),
+            warnings=tuple(self._warnings),
         )
 
     def _silent_clip(self, key: str) -> Clip:
@@ -319,7 +358,21 @@ class SynthPool:
                     limit = self.timeout_s(worker.job.text) if worker.job else self.start_timeout_s
                     self._replace(worker, queue, f"no answer within {limit:.1f} s")
 
+    def _check_space(self, job: _Job | None) -> None:
+        """OutputError naming the cache folder when its disk cannot hold another clip."""
+        folder = self._temp_dir or self.cache.cache_dir
+        free = free_bytes(folder)
+        longest_ms = max_duration_ms(job.text, job.settings.rate_wpm) if job else 0.0
+        needed = int(longest_ms * SAMPLE_RATE_HZ / 1000) * 2 + _SPACE_MARGIN_BYTES
+        if free is not None and free < needed:
+            raise OutputError(
+                f"{self.cache.cache_dir}: the disk holding the clip cache is full "
+                f"({free // 1024} kB free): free some space, or set {CACHE_DIR_ENV} "
+                "to a folder on another disk"
+            )
+
     def _assign(self, worker: _Worker, job: _Job) -> None:
+        self._check_space(job)  # before the engine fails inside its C callback, unclearly
         worker.job = job
         worker.wav_path = self._temp_path(job.key)
         worker.deadline = time.monotonic() + self.timeout_s(job.text)
@@ -362,10 +415,23 @@ class SynthPool:
 
     def _validate_and_store(self, job: _Job, wav_path: Path) -> Clip:
         info = read_wav(wav_path)
-        if not duration_plausible(info.duration_ms, job.text, job.settings.rate_wpm):
-            expected_ms = expected_duration_ms(job.text, job.settings.rate_wpm)
+        rate_wpm = job.settings.rate_wpm
+        if too_short(info.duration_ms, job.text, rate_wpm):
+            expected_ms = expected_duration_ms(job.text, rate_wpm)
             raise ValueError(
                 f"clip is {info.duration_ms} ms long, expected about {expected_ms:.0f} ms"
+            )
+        longest_ms = max_duration_ms(job.text, rate_wpm)
+        if info.duration_ms > longest_ms:
+            if job.long_clips == 0 and job.attempts + 1 < self.attempts:
+                job.long_clips += 1
+                raise ValueError(
+                    f"clip is {info.duration_ms} ms long, at most {longest_ms:.0f} ms expected"
+                )
+            self._warnings.append(
+                f"line {job.line_index + 1} ({_snippet(job.text)}) is "
+                f"{info.duration_ms / 1000:.1f} s long, more than its words need "
+                f"(at most {longest_ms / 1000:.1f} s): kept as the engine said it"
             )
         return self.cache.put(job.key, wav_path)
 
@@ -376,6 +442,7 @@ class SynthPool:
         if worker.wav_path is not None:
             with contextlib.suppress(OSError):
                 worker.wav_path.unlink()
+        self._check_space(job)  # a full disk is the cause to name, not the engine
         if job is None:
             self._start_failures += 1
             if self._start_failures >= self.attempts:
