@@ -763,6 +763,44 @@ def write_cast(path: Path, characters: Sequence[Character], assignment: Assignme
     _save_document(path, text, new_text)
 
 
+CHARACTER_SETTINGS = ("aliases", "gender", "voice", "rate_wpm", "pitch", "volume")
+
+
+def set_character(path: Path, name: str, values: Mapping[str, Any]) -> Cast:
+    """Set (None: remove) settings of one character in the cast file, keeping everything else.
+
+    The character is found by name or alias, or added at the end. The file is written only
+    if the result reads back as a valid cast file; the new cast is returned.
+    """
+    where = shown_path(path)
+    for key in values:
+        if key not in CHARACTER_SETTINGS:
+            raise ConfigError(
+                f"{where}: {key}: not a character setting; allowed: {', '.join(CHARACTER_SETTINGS)}"
+            )
+    text, document = _open_document(path)
+    entries = document.get("character")
+    if entries is not None and not isinstance(entries, AoT | list):
+        raise ConfigError(f"{where}: character: must be [[character]] tables")
+    if _EntryIndex(entries or []).find(Character(name)) is None:
+        text_with = _with_blank_line(tomlkit.dumps(document)) + _entry_text(Character(name), None)
+        document = tomlkit.parse(text_with)
+        entries = document.get("character")
+    entry = _EntryIndex(entries or []).find(Character(name))
+    for key, value in values.items():
+        if value is None:
+            entry.pop(key, None)
+        else:
+            entry[key] = list(value) if isinstance(value, tuple) else value
+    new_text = tomlkit.dumps(document)
+    try:
+        cast = _parse_cast(tomllib.loads(new_text), new_text, path)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{where}: could not update the cast file safely: {e}") from e
+    _save_document(path, text, new_text)
+    return cast
+
+
 def _open_document(path: Path) -> tuple[str, tomlkit.TOMLDocument]:
     """A cast file's text and tomlkit document (a new file starts with the header comment)."""
     where = shown_path(path)

@@ -441,6 +441,60 @@ def cast_command(
         err.print(f"preview: {path}")
 
 
+@app.command()
+def studio(
+    input_path: InputArg,
+    cast: CastOpt = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Output folder for what the page renders.")
+    ] = Path("output"),
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1; 0: a free one.")
+    ] = 0,
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open the page in the default browser.")
+    ] = False,
+    engine: Annotated[
+        Engine, typer.Option("--engine", help="Speech engine; 'fake' writes tones (for tests).")
+    ] = Engine.espeak,
+    lines: LinesOpt = None,
+    voices: VoicesOpt = None,
+) -> None:
+    """Cast, review and listen in the browser: a local page over the same files as the CLI.
+
+    Serves on 127.0.0.1 only; the first line printed is the address with its one-time token.
+    Ctrl-C stops it.
+    """
+    from narrator.studio import Studio, StudioConfig, StudioServer
+
+    config = StudioConfig(
+        input_path=input_path,
+        cast_path=cast,
+        lines_path=lines,
+        out_dir=out_dir,
+        voices_dirs=tuple(voices or ()),
+        engine=engine.value,
+    )
+    with _user_errors():
+        try:
+            server = StudioServer(Studio(config), port)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from exc
+    out.print(server.url, markup=False)
+    sys.stdout.flush()
+    err.print("narrator studio: serving on 127.0.0.1 only; Ctrl-C stops it", markup=False)
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        err.print("narrator studio: stopped", markup=False)
+    finally:
+        server.server_close()
+
+
 @voices_app.callback(invoke_without_command=True)
 def voices_list(
     ctx: typer.Context,

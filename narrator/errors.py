@@ -27,3 +27,7 @@ class ToolMissingError(NarratorError):
 
 class OutputError(NarratorError):
     """An output location that cannot be written (not a folder, read-only, disk full)."""
+
+
+class StaleEditError(NarratorError):
+    """A save against a file that changed on disk since it was read (narrator studio)."""

@@ -350,6 +350,9 @@ class RenderOptions:
     preset: Preset = Preset.DEFAULT
     loudness_lufs: float = DEFAULT_LOUDNESS_LUFS  # each chapter's integrated loudness
     lines_path: Path | None = None  # line corrections (default: beside the input)
+    # Render only these chapters (narrator studio's Listen view): their MP3s or M4B parts and
+    # transcripts; the playlist, M4B, EPUB and feed wait for a render of the whole book.
+    only_chapters: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -666,6 +669,11 @@ def _render_book(
         return summary
 
     todo = [plan for plan in plans if plan[2].status not in ("skipped", "retagged")]
+    if options.only_chapters is not None:
+        unknown = sorted(options.only_chapters - {result.number for result in summary.chapters})
+        if unknown:
+            raise ConfigError(f"no chapter {unknown[0]}: the book has {len(summary.chapters)}")
+        todo = [plan for plan in todo if plan[2].number in options.only_chapters]
     if todo:
         with timed("synthesize"):
             check_voices_installed(casting, summary.lines_per_voice, options.engine)
@@ -711,6 +719,10 @@ def _render_book(
                 f"chapter {result.number}: {problem}"
                 for problem in result.loudness.problems(sound.loudness_lufs)
             ]
+    if options.only_chapters is not None:  # the book's own files wait for a whole render
+        summary.elapsed_s = time.perf_counter() - started
+        return summary
+
     reporter.stage("package")
     with timed("package"):
         _package(tags, summary, manifest, layout, fmt)
@@ -1372,12 +1384,7 @@ def preview_voice(
 def preview_characters(report: AnalyzeReport, out_dir: Path, engine: str = "espeak") -> list[Path]:
     """One short MP3 per main character, in its voice, with a line the character speaks."""
     rows = [row for row in report.character_rows() if int(row["lines"]) > 0][:12]  # type: ignore[call-overload]
-    first_lines: dict[str, str] = {}
-    for _, segments in report.parts():
-        for segment in segments:
-            speaker = segment.speaker
-            if segment.kind.is_speech and speaker and speaker not in first_lines:
-                first_lines[speaker] = segment.text
+    first_lines = first_spoken_lines(report)
     _prepare_out_dir(out_dir, False)
     paths = []
     for row in rows:
@@ -1390,6 +1397,26 @@ def preview_characters(report: AnalyzeReport, out_dir: Path, engine: str = "espe
         )
         paths.append(path)
     return paths
+
+
+def first_spoken_lines(report: AnalyzeReport) -> dict[str, str]:
+    """Each speaker's first line in the book: what a voice sample of them says."""
+    first_lines: dict[str, str] = {}
+    for _, segments in report.parts():
+        for segment in segments:
+            speaker = segment.speaker
+            if segment.kind.is_speech and speaker and speaker not in first_lines:
+                first_lines[speaker] = segment.text
+    return first_lines
+
+
+def speak_sample(
+    text: str, speaker: str, voice: Voice, out_path: Path, engine: str = "espeak"
+) -> Path:
+    """Speak one line in one voice into an MP3 (an audition of a character's voice)."""
+    line = _sample_line(text, speaker, voice)
+    _render_lines([line], out_path, engine, Tags(speaker, "narrator sample"))
+    return out_path
 
 
 def _sample_line(text: str, speaker: str, voice: Voice) -> Line:

@@ -12,6 +12,11 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 # The tests check read-along EPUBs with epubcheck (they are skipped without it).
 if [ "${1:-}" = "--dev" ] && [ ! -e /usr/share/java/epubcheck.jar ]; then need+=(epubcheck); fi
+# The studio's browser tests drive Debian's chromium with chromedriver (skipped without them).
+if [ "${1:-}" = "--dev" ]; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+fi
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${need[*]}" >&2

@@ -16,6 +16,7 @@ from narrator.casting import (
     cast_warnings,
     load_cast,
     merge_cast,
+    set_character,
     validate_cast_voices,
     voice_for_label,
     write_book_info,
@@ -827,3 +828,60 @@ def test_a_cast_of_5000_characters_is_read_merged_and_written_in_linear_time(
     assert len(merged) == 5000
     # Was about 200 s: the cast file scanned again for every character, twice.
     assert elapsed < 30.0
+
+
+# ---------------------------------------------------------------- set_character (the studio)
+
+_AUTHORED = """\
+# my cast: keep this comment
+[narrator]
+voice = "narrator"
+
+[[character]]
+name = "Mika"   # the sister
+voice = "girl"
+
+[[character]]
+name = "Sora"
+aliases = ["Onesan"]
+"""
+
+
+def test_set_character_changes_only_what_it_is_given(tmp_path: Path) -> None:
+    path = tmp_path / "cast.toml"
+    path.write_text(_AUTHORED, encoding="utf-8")
+    cast = set_character(path, "Onesan", {"voice": "old-woman", "pitch": 40, "gender": "female"})
+    sora = next(c for c in cast.characters if c.name == "Sora")
+    assert (sora.voice, sora.pitch, sora.gender) == ("old-woman", 40, Gender.FEMALE)
+    text = path.read_text(encoding="utf-8")
+    assert "# my cast: keep this comment" in text and 'name = "Mika"   # the sister' in text
+    set_character(path, "Mika", {"voice": None, "aliases": ["Mika-chan"]})
+    mika = next(c for c in load_cast(path).characters if c.name == "Mika")
+    assert (mika.voice, mika.aliases) == (None, ("Mika-chan",))
+
+
+def test_set_character_adds_someone_new_at_the_end(tmp_path: Path) -> None:
+    path = tmp_path / "cast.toml"
+    path.write_text(_AUTHORED, encoding="utf-8")
+    set_character(path, "the old vendor", {"voice": "old-man"})
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith(_AUTHORED)
+    assert load_cast(path).characters[-1] == Character("the old vendor", voice="old-man")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"pitch": 500}, "character[1].pitch"),
+        ({"gender": "robot"}, "gender"),
+        ({"name": "Other"}, "not a character setting"),
+    ],
+)
+def test_set_character_refuses_what_the_cast_file_would_reject(
+    tmp_path: Path, values: dict[str, object], message: str
+) -> None:
+    path = tmp_path / "cast.toml"
+    path.write_text(_AUTHORED, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        set_character(path, "Mika", values)
+    assert path.read_text(encoding="utf-8") == _AUTHORED

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from narrator import pipeline
 from narrator.casting import load_cast
-from narrator.errors import InputError, OutputError
+from narrator.errors import ConfigError, InputError, OutputError
 from narrator.export import read_vtt
 from narrator.layout import Format
 from narrator.load import read_text
@@ -96,6 +96,23 @@ def test_a_folder_arc_becomes_tagged_chapters_an_m4b_and_a_playlist(
     # The cast file is written beside the chapters so that voices stay the same next time.
     cast_text = (arc / "cast.toml").read_text()
     assert "Marta" in cast_text and "voice =" in cast_text
+
+
+def test_only_chapters_renders_those_and_leaves_the_books_files_for_a_whole_render(
+    arc: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    summary = _render(arc, out, only_chapters=frozenset({2}))
+    mp3_dir = out / "Clockwork Arc"
+    assert [p.name[:2] for p in sorted(mp3_dir.glob("*.mp3"))] == ["02"]
+    assert [p.name[:2] for p in sorted(mp3_dir.glob("*.vtt"))] == ["02"]
+    assert not list(mp3_dir.glob("*.m3u"))
+    assert [ch.status for ch in summary.chapters] == ["planned", "rendered", "planned"]
+    whole = _render(arc, out)
+    assert [ch.status for ch in whole.chapters] == ["rendered", "skipped", "rendered"]
+    assert (mp3_dir / "Clockwork Arc.m3u").read_text().count(".mp3") == 3
+    with pytest.raises(ConfigError, match="no chapter 7: the book has 3"):
+        _render(arc, out, only_chapters=frozenset({7}))
 
 
 def test_a_second_run_with_nothing_changed_rewrites_no_file(arc: Path, tmp_path: Path) -> None:
