@@ -1,14 +1,18 @@
-"""Attribute speakers: chapter text + segments (list[Segment]) + characters -> list[Segment].
+"""The sieves: each quotation's first answer, and the sieve that gave it (step 1 of runner.py).
 
 Input: the chapter text, the segments of `narrator.segment.segment_chapter` (speech segments
-include their quote marks) and the characters (a cast, or those found in the text).
-Output: the same coverage of the text, with `speaker` and `confidence` set on every dialogue
-and thought segment. A quoted run that holds two speakers' turns may come back as two segments.
+include their quote marks), the characters (a cast, or those found in the text) and the
+author's corrections (`fixed`). Output: `run_sieves` returns the attributor, whose quotations
+hold a speaker, the sieve that named it and that sieve's confidence; the ranker (`ranker.py`)
+then weighs these answers with the other evidence, and the attributor's `_output` turns the
+quotations back into segments. A quoted run that holds two speakers' turns may come back as
+two segments.
 
-Attribution is a sequence of sieves, from the most to the least certain (after Muzny et al.
-2017, "A two-stage sieve approach for quote attribution"); a quotation keeps the first answer
-it gets. Confidence is each sieve's precision measured end to end on the PDNC dev novels
-(bench/attribution.py, bench/RESULTS.md), rounded down:
+The sieves run from the most to the least certain (after Muzny et al. 2017, "A two-stage
+sieve approach for quote attribution"); a quotation keeps the first answer it gets. The
+author's corrections come first and are certain. The figure after each sieve is the
+confidence it had before the ranker (each sieve's precision on the PDNC dev novels, rounded
+down); today it is one feature among others, and the ranker's probability is the confidence:
 
 1. explicit tag naming a character, in any order, before/after/between quotes
    (`said Tom`, `Tom replied`, `"Run." Said Tom`, `inquired poor Oliver`,
