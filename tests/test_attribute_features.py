@@ -142,3 +142,21 @@ def test_probabilities_sum_to_one_and_follow_the_weights() -> None:
     weak = Candidate("B", {"addressed_here": 1.0})
     p = probabilities([strong, weak], weights)
     assert abs(sum(p) - 1) < 1e-9 and p[0] > 0.9
+
+
+def test_evidence_next_to_the_quote_is_not_overruled() -> None:
+    from narrator.attribute.ranker import rank
+
+    text = (
+        'Tom and Dara came in.\n\n"Sit down," said Tom.\n\n'
+        'Dara frowned. "No."\n\nA stranger stood at the door.\n\n'
+        '"Is this the inn?" asked the stranger.\n'
+    )
+    # Weights that would give every line to whoever spoke last, if allowed.
+    loud = {"spoke_rank0": 10.0}
+    ctx = Context(run_sieves(text, segment_chapter(text), [TOM, ANA, Character("Dara")]))
+    rank(ctx, loud)
+    said = [(q.sieve, q.speaker) for q in ctx.att.quotes]
+    assert said == [("tag-name", "Tom"), ("action", "Dara"), ("tag-desc", "the stranger")]
+    # The ranker still says how sure it is: the recent speaker took most of the probability.
+    assert all(q.confidence < 0.5 for q in ctx.att.quotes[1:])
