@@ -75,9 +75,9 @@ def render(chapter_id: str, work: Path, preset: str, jobs: int) -> tuple[Path, P
     out = folder / "out"
     env = dict(os.environ, NARRATOR_CACHE_DIR=str(work / "cache"))
     cmd = [str(NARRATOR), "render", str(text), "--cast", str(cast), "--out", str(out)]
-    cmd += ["--no-m4b", "--jobs", str(jobs), "--preset", preset]
+    cmd += ["--format", "mp3", "--jobs", str(jobs), "--preset", preset]
     subprocess.run(cmd, env=env, check=True, capture_output=True)
-    mp3 = next(out.glob("*/*.mp3"))
+    mp3 = next(out.rglob("*.mp3"))
     return mp3, mp3.with_suffix(".vtt"), cast
 
 
