@@ -417,3 +417,12 @@ def test_a_vocative_in_another_script_names_the_next_speaker() -> None:
     lines = [s for s in out if s.kind.is_speech]
     assert [s.speaker for s in lines] == ["Ōkami", "Анна", "Ōkami", "Анна"]
     assert "addressed" in lines[1].evidence[0]
+
+
+def test_both_halves_of_a_split_run_say_why() -> None:
+    text = 'Mira and Tom sat in the cart.\n\n"Can we go? Sure thing, Mira." Tom said.\n'
+    cast = [Character("Mira", gender=Gender.FEMALE), Character("Tom", gender=Gender.MALE)]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    halves = [s for s in out if s.kind is Kind.DIALOGUE]
+    assert [s.speaker for s in halves] == ["Mira", "Tom"]
+    assert all(s.evidence for s in halves)

@@ -97,6 +97,7 @@ def _words(spaced: str) -> list[str]:
 
 
 _VERB_ALT = SPEECH_VERB_ALT
+_FIRST_OF_TWO = "the first of two turns inside the same quotation marks"
 _DIALOGUE_DASHES = frozenset("\u2014\u2015\u2013-")
 _VERB_RE = SPEECH_VERB_RE
 
@@ -1383,7 +1384,8 @@ class _Attributor:
             if q.split_at is not None:
                 first = replace(
                     seg, end=q.split_at, text=self.text[seg.start : q.split_at],
-                    speaker=q.speaker, confidence=conf, evidence=q.evidence,
+                    speaker=q.speaker, confidence=conf,
+                    evidence=q.evidence or (_FIRST_OF_TWO,),
                     candidates=q.candidates,
                 )  # fmt: skip
                 second = replace(
