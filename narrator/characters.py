@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 
-from narrator.lexicon import GENDER_OF_ROLE, PERSON_CONTEXT_WORDS, ROLE_OF_TITLE
+from narrator.lexicon import GENDER_OF_ROLE, NOBLE_TITLES, PERSON_CONTEXT_WORDS, ROLE_OF_TITLE
 from narrator.model import Character, Gender
 from narrator.names import LOWER, UPPER, name_key
 
@@ -68,8 +68,7 @@ _RANK_RE = re.compile(
     rf"(?<![\w'’])[Tt]he{_WS}({'|'.join(_RANK_TITLES)})(?![\w'’-])(?!\.?{_WS}[{_UP}])"
 )
 _OF_PLACE_RE = re.compile(
-    r"(?<![\w'’])(Duke|Duchess|Earl|Count|Countess|Marquis|Prince|Princess|Lord|Lady|Baron|"
-    rf"Baroness|King|Queen){_WS}of{_WS}({_WORD}(?:{_WS}{_WORD})*)"
+    rf"(?<![\w'’])({'|'.join(NOBLE_TITLES)}){_WS}of{_WS}({_WORD}(?:{_WS}{_WORD})*)"
 )
 _MIN_RANK_MENTIONS = 3
 _HEADING_WORD_RE = re.compile(rf"[{_UP}{_LOW}][{_UP}{_LOW}'’]+")

@@ -148,6 +148,10 @@ ROLE_OF_TITLE = {t: role for role, (_, titles) in TITLE_ROLES.items() for t in t
 GENDER_OF_ROLE = {role: gender for role, (gender, _) in TITLE_ROLES.items()}
 TITLE_GENDER = {t: GENDER_OF_ROLE[role] for t, role in ROLE_OF_TITLE.items()}
 TITLES = list(ROLE_OF_TITLE)
+# Titles held of a place (`the Duke of Harley`, `Lady of Shalott`): the peerage and royalty.
+NOBLE_TITLES = words(
+    "Duke Duchess Earl Count Countess Marquis Prince Princess Lord Lady Baron Baroness King Queen"
+)
 # Titles too common to point at one cast member on their own (`the lady`, `the master`).
 COMMON_TITLES = frozenset(
     words("lady lord sir master mistress mother father brother sister aunt uncle miss")
