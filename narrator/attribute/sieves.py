@@ -52,13 +52,13 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from narrator.lexicon import (
+    ATTRIBUTION_TITLES,
     COMMON_TITLES,
     NOUN_GENDER,
     PRONOUN_GENDER,
     SPEECH_VERB_ALT,
     SPEECH_VERB_RE,
     TITLE_GENDER,
-    TITLES,
 )
 from narrator.model import Character, Gender, Kind, Segment
 from narrator.names import (
@@ -99,7 +99,7 @@ _VERB_ALT = SPEECH_VERB_ALT
 _DIALOGUE_DASHES = frozenset("\u2014\u2015\u2013-")
 _VERB_RE = SPEECH_VERB_RE
 
-_TITLES = TITLES
+_TITLES = ATTRIBUTION_TITLES
 _TITLE_GENDER = TITLE_GENDER
 _COMMON_TITLES = COMMON_TITLES
 _REPLY_NOUNS = (
