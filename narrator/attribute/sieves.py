@@ -140,6 +140,8 @@ _NOT_INTRODUCING = {
 }  # fmt: skip
 _DET_RE = re.compile(r"\b(?i:the|an?|one|his|her|my|our|their|that|this)\b")
 _PRONOUN_RE = re.compile(r"\b(?i:he|she)\b|\bI\b")
+# The pronoun a speech tag can have (`said she`), any capitalisation.
+_TAG_PRONOUN_RE = re.compile(rf"(?i:{'|'.join(PRONOUN_GENDER)})\b")
 # A sentence ends at .!? unless the word before is a title (`Mr. Poirot`).
 _SENT_END_RE = re.compile(
     rf"(?<![{UPPER}])(?<!Mr)(?<!Mrs)(?<!Dr)(?<!St)(?<!Mlle)(?<!Mme)[.!?;]+(?=\s|$)"
@@ -736,7 +738,7 @@ class _Attributor:
             owner = self.mention_at.get(pos + vm.end())
             if owner is not None and owner.names:
                 return "name", self._pick(owner.names, owner.start), owner.end
-        pm = re.match(r"(?i:he|she|I|they|we)\b", rest)
+        pm = _TAG_PRONOUN_RE.match(rest)
         if pm and (pm.group(0) != "i"):
             return "pronoun", pm.group(0).lower(), pos + pm.end()
         dm = _DESC_SUBJECT_RE.match(rest)
