@@ -23,6 +23,7 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from narrator.errors import ConfigError, OutputError
+from narrator.lexicon import FEMALE_WORDS, MALE_WORDS
 from narrator.model import BookInfo, Cast, Character, Gender, Pauses, VoiceProfile
 from narrator.names import name_key
 from narrator.voices import (
@@ -628,20 +629,6 @@ def _pick_shared(
     return min(pool, key=load).id
 
 
-_FEMALE_WORDS = {
-    "woman", "women", "lady", "ladies", "girl", "girls", "she", "her", "mother", "mom", "mum",
-    "ma", "mama", "wife", "sister", "daughter", "aunt", "auntie", "niece", "grandmother",
-    "grandma", "granny", "queen", "princess", "duchess", "madam", "madame", "miss", "mrs",
-    "ms", "maid", "widow", "nun", "lass", "bride", "empress", "countess", "matron", "witch",
-    "waitress", "actress", "hostess", "landlady", "gal", "female",
-}  # fmt: skip
-_MALE_WORDS = {
-    "man", "men", "gentleman", "gentlemen", "boy", "boys", "he", "him", "his", "father",
-    "dad", "pa", "papa", "husband", "brother", "son", "uncle", "nephew", "grandfather",
-    "grandpa", "king", "prince", "duke", "sir", "mister", "mr", "lord", "monk", "priest",
-    "lad", "groom", "emperor", "count", "waiter", "actor", "host", "landlord", "guy",
-    "fellow", "male", "wizard", "butler", "master",
-}  # fmt: skip
 _OLD_WORDS = {
     "old", "elderly", "aged", "grandmother", "grandma", "granny", "grandfather", "grandpa",
     "widow", "ancient", "crone", "hag", "elder", "grey-haired", "gray-haired", "matron",
@@ -665,8 +652,8 @@ def voice_for_label(
     if speaker in assignment.by_character:
         return assignment.by_character[speaker]
     words = re.findall(r"[a-z]+(?:-[a-z]+)?", speaker.casefold())
-    female = sum(w in _FEMALE_WORDS for w in words)
-    male = sum(w in _MALE_WORDS for w in words)
+    female = sum(w in FEMALE_WORDS for w in words)
+    male = sum(w in MALE_WORDS for w in words)
     gender = Gender.FEMALE if female > male else Gender.MALE if male > female else None
     if any(w in _OLD_WORDS for w in words):
         age: str | None = "old"

@@ -34,64 +34,16 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 
+from narrator.lexicon import GENDER_OF_ROLE, NOBLE_TITLES, PERSON_CONTEXT_WORDS, ROLE_OF_TITLE
 from narrator.model import Character, Gender
 from narrator.names import LOWER, UPPER, name_key
 
 __all__ = ["count_mentions", "find_characters", "guess_gender", "name_the_narrator"]
 
-# Honorifics, grouped by the role they give: forms of one surname with titles of different
-# roles are different people ("Mr. Bennet", "Mrs. Bennet", "Miss Bennet").
-_ROLE_OF_TITLE: dict[str, str] = {}
-_GENDER_OF_ROLE: dict[str, Gender | None] = {}
-
-
-def _titles(role: str, gender: Gender | None, *titles: str) -> None:
-    _GENDER_OF_ROLE[role] = gender
-    for t in titles:
-        _ROLE_OF_TITLE[t] = role
-
-
-_titles("mr", Gender.MALE, "Mr", "Monsieur", "M", "Signor", "Señor", "Senor", "Herr", "Mynheer")
-_titles("mrs", Gender.FEMALE, "Mrs", "Madame", "Mme", "Signora", "Señora", "Frau", "Madam")
-_titles("miss", Gender.FEMALE, "Miss", "Ms", "Mademoiselle", "Mlle", "Signorina", "Fraulein")
-_titles("master", Gender.MALE, "Master")
-_titles("sir", Gender.MALE, "Sir")
-_titles("lord", Gender.MALE, "Lord")
-_titles("lady", Gender.FEMALE, "Lady", "Dame")
-_titles("uncle", Gender.MALE, "Uncle")
-_titles("aunt", Gender.FEMALE, "Aunt", "Auntie")
-_titles("father", Gender.MALE, "Father", "Brother", "Friar")
-_titles("mother", Gender.FEMALE, "Mother", "Sister", "Granny", "Grandma", "Nurse")
-_titles("king", Gender.MALE, "King", "Prince", "Duke", "Count", "Baron", "Marquis", "Earl")
-_titles("queen", Gender.FEMALE, "Queen", "Princess", "Duchess", "Countess", "Baroness")
-# Ranks and professions: in the fiction we read these are nearly always men, but not surely,
-# so they give no gender of their own (pronouns decide).
-_titles("dr", None, "Dr", "Doctor", "Professor", "Prof", "Rev", "Reverend")
-_titles(
-    "officer",
-    None,
-    "Captain",
-    "Capt",
-    "Colonel",
-    "Col",
-    "General",
-    "Gen",
-    "Major",
-    "Lieutenant",
-    "Lt",
-    "Sergeant",
-    "Sgt",
-    "Admiral",
-    "Inspector",
-    "Detective",
-    "Judge",
-    "Senator",
-    "Governor",
-)
 # Titles used with a first name ("Sir Thomas", "Aunt Josephine") rather than a surname.
 _FIRST_NAME_ROLES = frozenset({"sir", "uncle", "aunt", "master", "father", "mother"})
 
-_TITLE_ALT = "|".join(sorted((re.escape(t) for t in _ROLE_OF_TITLE), key=len, reverse=True))
+_TITLE_ALT = "|".join(sorted((re.escape(t) for t in ROLE_OF_TITLE), key=len, reverse=True))
 # Letters of any cased script count ("Zoë", "Éowyn", "Ōkami", "Анна", "Νίκος").
 _UP = UPPER
 _LOW = LOWER
@@ -106,7 +58,7 @@ _NAME_RE = re.compile(
 _RANK_TITLES = sorted(
     (
         t
-        for t, r in _ROLE_OF_TITLE.items()
+        for t, r in ROLE_OF_TITLE.items()
         if r in ("officer", "dr", "king", "queen") and len(t) > 3
     ),
     key=len,
@@ -116,8 +68,7 @@ _RANK_RE = re.compile(
     rf"(?<![\w'’])[Tt]he{_WS}({'|'.join(_RANK_TITLES)})(?![\w'’-])(?!\.?{_WS}[{_UP}])"
 )
 _OF_PLACE_RE = re.compile(
-    r"(?<![\w'’])(Duke|Duchess|Earl|Count|Countess|Marquis|Prince|Princess|Lord|Lady|Baron|"
-    rf"Baroness|King|Queen){_WS}of{_WS}({_WORD}(?:{_WS}{_WORD})*)"
+    rf"(?<![\w'’])({'|'.join(NOBLE_TITLES)}){_WS}of{_WS}({_WORD}(?:{_WS}{_WORD})*)"
 )
 _MIN_RANK_MENTIONS = 3
 _HEADING_WORD_RE = re.compile(rf"[{_UP}{_LOW}][{_UP}{_LOW}'’]+")
@@ -144,13 +95,6 @@ def _word_set(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-_SPEECH_VERBS = _word_set(
-    "said says say asked asks cried cries replied replies answered answers exclaimed "
-    "whispered shouted called returned continued added began remarked observed murmured "
-    "muttered repeated interrupted rejoined retorted demanded inquired enquired responded "
-    "laughed sighed smiled nodded thought told went came looked turned was had did would "
-    "could should has is felt knew saw took gave stood sat"
-)
 _PLACE_PREVS = _word_set(
     "in at into to from near towards toward through across within inside outside "
     "reach reached reaching round around leave left visit visited"
@@ -282,9 +226,9 @@ def guess_gender(name: str) -> Gender | None:
     words = [w.rstrip(".") for w in _TOKEN_SPLIT_RE.split(name.strip()) if w]
     if not words:
         return None
-    role = _ROLE_OF_TITLE.get(words[0])
+    role = ROLE_OF_TITLE.get(words[0])
     if role is not None and len(words) > 1:
-        gender = _GENDER_OF_ROLE[role]
+        gender = GENDER_OF_ROLE[role]
         if gender is not None:
             return gender
         words = words[1:]
@@ -353,7 +297,7 @@ def _split(form: str) -> tuple[str | None, str | None, list[str]]:
     """A matched sequence as (title as written, its role, name words)."""
     words = _TOKEN_SPLIT_RE.split(form.strip())
     title = words[0].rstrip(".")
-    role = _ROLE_OF_TITLE.get(title)
+    role = ROLE_OF_TITLE.get(title)
     if role is not None and len(words) > 1:
         return words[0], role, words[1:]
     return None, None, words
@@ -486,7 +430,7 @@ def find_characters(texts: Sequence[str], *, min_mentions: int = 2) -> list[Char
         prev_word = prev.group(1).lower() if prev else ""
         nxt = _NEXT_WORD_RE.search(text[e : e + 30])
         next_word = nxt.group(1).lower() if nxt else ""
-        if prev_word in _SPEECH_VERBS or next_word in _SPEECH_VERBS:
+        if prev_word in PERSON_CONTEXT_WORDS or next_word in PERSON_CONTEXT_WORDS:
             f.person += 1
         if prev_word in _PLACE_PREVS:
             f.place += 1
@@ -588,7 +532,7 @@ def _add_rank_forms(texts: Sequence[str], forms: dict[str, _Form]) -> None:
         if n >= _MIN_RANK_MENTIONS:
             he, she = votes[(label, title)]
             words = (title,) if label.startswith("the ") else (label,)
-            forms[label] = _Form(label, _ROLE_OF_TITLE[title], words, n, n, 0, 0, 0, he, she)
+            forms[label] = _Form(label, ROLE_OF_TITLE[title], words, n, n, 0, 0, 0, he, she)
 
 
 def _is_plural(f: _Form, cap_mid: Counter[str]) -> bool:
@@ -604,7 +548,7 @@ def _looks_like_person(f: _Form) -> bool:
         return False
     if f.role is not None:
         return True
-    if f.mid * 3 < f.count or f.words[0].rstrip(".") in _ROLE_OF_TITLE:
+    if f.mid * 3 < f.count or f.words[0].rstrip(".") in ROLE_OF_TITLE:
         return False  # mostly sentence-initial: an interjection or a common word
     last = f.words[-1]
     if _PLACE_ENDING_RE.search(last) or (len(f.words) == 1 and _DEMONYM_RE.search(last)):
@@ -618,7 +562,7 @@ def _looks_like_person(f: _Form) -> bool:
 
 
 def _form_gender(f: _Form) -> Gender | None:
-    return _GENDER_OF_ROLE.get(f.role) if f.role else None
+    return GENDER_OF_ROLE.get(f.role) if f.role else None
 
 
 def _is_wife_form(f: _Form) -> bool:
@@ -843,7 +787,7 @@ def _compatible(c: _Cluster, f: _Form) -> bool:
         return True
     # Ranks and titles of honour sit on top of Mr/Mrs; "Miss" and "Mrs" are two people.
     fg = _form_gender(f)
-    kinds = {_GENDER_OF_ROLE.get(r) for r in roles}
+    kinds = {GENDER_OF_ROLE.get(r) for r in roles}
     if f.role in ("mr", "mrs", "miss") and roles & {"mr", "mrs", "miss"}:
         return False
     return fg is None or None in kinds or fg in kinds

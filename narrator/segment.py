@@ -38,7 +38,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from narrator.lexicon import SPEECH_VERB_ALT
+from narrator.lexicon import (
+    QUOTE_STYLE_TAG_VERBS,
+    SEGMENT_SPEECH_FORMS,
+    SEGMENT_THINK_FORMS,
+    SPEECH_VERB_ALT,
+)
 from narrator.model import Kind, Segment
 from narrator.names import UPPER
 
@@ -73,7 +78,7 @@ _ELISION_RE = re.compile(
 
 # Counting quote styles: an opening single quote, and speech tags after either style.
 _SINGLE_OPENING_RE = re.compile(r"(?:^|(?<=[\s(\[\u2014]))['\u2018](?=\w)")
-_TAG_AFTER = r"\s+(?:[^\W\d_]+\s+){0,2}(?:said|asked|replied|answered|cried|called|whispered)\b"
+_TAG_AFTER = rf"\s+(?:[^\W\d_]+\s+){{0,2}}(?:{'|'.join(QUOTE_STYLE_TAG_VERBS)})\b"
 _SINGLE_TAG_RE = re.compile(r"[,!?\u2014-]['\u2019]" + _TAG_AFTER)
 _DOUBLE_TAG_RE = re.compile(r"[,!?\u2014-][\"\u201d\u00bb]" + _TAG_AFTER)
 
@@ -82,16 +87,8 @@ def _word_set(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-_THINK_WORDS = _word_set(
-    "thought thinks think thinking wondered wonders wondering mused muses musing pondered "
-    "ponders pondering reflected"
-)
-_SPEECH_WORDS = _word_set(
-    "said says say asked asks replied replies answered answers shouted yelled whispered "
-    "whispers muttered mutters cried cries added adds told tells explained exclaimed snapped "
-    "growled roared murmured murmurs continued began responded screamed laughed chuckled "
-    "sighed hissed spoke protested offered groaned demanded insisted"
-)
+_THINK_WORDS = SEGMENT_THINK_FORMS
+_SPEECH_WORDS = SEGMENT_SPEECH_FORMS
 _TAG_VERBS = _SPEECH_WORDS | _THINK_WORDS
 _CLAUSE_WORDS = _word_set(
     "i he she it we they you me him them us his my their our your its is are was were am be "

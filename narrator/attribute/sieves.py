@@ -55,7 +55,15 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from narrator.lexicon import SPEECH_VERB_ALT, SPEECH_VERB_RE
+from narrator.lexicon import (
+    ATTRIBUTION_TITLES,
+    COMMON_TITLES,
+    NOUN_GENDER,
+    PRONOUN_GENDER,
+    SPEECH_VERB_ALT,
+    SPEECH_VERB_RE,
+    TITLE_GENDER,
+)
 from narrator.model import Character, Gender, Kind, Segment
 from narrator.names import (
     CASELESS,
@@ -91,38 +99,14 @@ CONF_SPLIT = 0.6
 CONF_FALLBACK = 0.5
 
 
-def _words(spaced: str) -> list[str]:
-    """Word lists are kept as spaced text: easier to read and extend than list literals."""
-    return spaced.split()
-
-
 _VERB_ALT = SPEECH_VERB_ALT
 _FIRST_OF_TWO = "the first of two turns inside the same quotation marks"
 _DIALOGUE_DASHES = frozenset("\u2014\u2015\u2013-")
 _VERB_RE = SPEECH_VERB_RE
 
-_TITLES = _words(
-    "Mr Mrs Miss Ms Mx Dr Doctor Lady Lord Sir Madame Mme Mlle Mademoiselle Monsieur M "
-    "Master Mistress Captain Capt Colonel Col General Major Professor Prof Aunt Uncle "
-    "Father Mother Sister Brother Reverend Rev Count Countess Duke Duchess Prince Princess "
-    "King Queen Dame Signor Signora Herr Frau Fraulein Sergeant Inspector Constable Judge"
-)
-_TITLE_GENDER = {
-    "Mr": Gender.MALE, "Sir": Gender.MALE, "Lord": Gender.MALE, "Monsieur": Gender.MALE,
-    "M": Gender.MALE, "Master": Gender.MALE, "Uncle": Gender.MALE, "Father": Gender.MALE,
-    "Brother": Gender.MALE, "Count": Gender.MALE, "Duke": Gender.MALE, "Prince": Gender.MALE,
-    "King": Gender.MALE, "Signor": Gender.MALE, "Herr": Gender.MALE,
-    "Mrs": Gender.FEMALE, "Miss": Gender.FEMALE, "Ms": Gender.FEMALE, "Lady": Gender.FEMALE,
-    "Madame": Gender.FEMALE, "Mme": Gender.FEMALE, "Mlle": Gender.FEMALE,
-    "Mademoiselle": Gender.FEMALE, "Mistress": Gender.FEMALE, "Aunt": Gender.FEMALE,
-    "Mother": Gender.FEMALE, "Sister": Gender.FEMALE, "Countess": Gender.FEMALE,
-    "Duchess": Gender.FEMALE, "Princess": Gender.FEMALE, "Queen": Gender.FEMALE,
-    "Dame": Gender.FEMALE, "Signora": Gender.FEMALE, "Frau": Gender.FEMALE,
-    "Fraulein": Gender.FEMALE,
-}  # fmt: skip
-_COMMON_TITLES = frozenset(
-    _words("lady lord sir master mistress mother father brother sister aunt uncle miss")
-)
+_TITLES = ATTRIBUTION_TITLES
+_TITLE_GENDER = TITLE_GENDER
+_COMMON_TITLES = COMMON_TITLES
 _REPLY_NOUNS = (
     r"(?:reply|answer|question|remark|response|rejoinder|retort|comment|cry|greeting|"
     r"exclamation)\b"
@@ -132,7 +116,7 @@ _REPLY_OF_RE = re.compile(
     rf"(?:(?P<pron>[Hh]is|[Hh]er)|(?P<desc>the\s+(?:[a-z][\w-]*\s+){{0,2}}?[a-z]+)['\u2019 ]s)"
     rf"\s+(?:[a-z]+\s+)?{_REPLY_NOUNS}"
 )
-_TITLE_RE = "(?:" + "|".join(_TITLES) + r")\.?"
+_TITLE_RE = "(?:" + "|".join(sorted(_TITLES, key=len, reverse=True)) + r")\.?"
 # Words never used as a name on their own, even when a multi-word alias contains them.
 _NOT_NAMES = {
     "the", "of", "de", "la", "le", "du", "von", "van", "and", "a", "an", "old", "young",
@@ -140,30 +124,9 @@ _NOT_NAMES = {
     *(t.lower() for t in _TITLES),
 }  # fmt: skip
 
-_PRONOUN_GENDER: dict[str, Gender | None] = {
-    "he": Gender.MALE, "she": Gender.FEMALE, "i": None, "they": None, "we": None,
-}  # fmt: skip
-_MALE_NOUNS = _words(
-    "man men gentleman gentlemen boy lad fellow guy husband father son brother uncle king lord "
-    "sir master prince duke count knight monk priest bandit youngster chap gent stranger-man "
-    "grandfather nephew groom butler waiter beadle"
-)
-_FEMALE_NOUNS = _words(
-    "woman women lady ladies girl wife mother daughter sister aunt queen maid widow mistress "
-    "madam matron princess duchess countess grandmother niece bride nurse witch redhead blonde "
-    "brunette"
-)
-_OTHER_NOUNS = _words(
-    "child kid stranger voice other doctor guard guards soldier officer clerk servant driver "
-    "shopkeeper innkeeper merchant painter jew undertaker robber companion visitor figure "
-    "creature thing one person youth elder traveller traveler porter coroner surgeon boss "
-    "leader captain sergeant spirit sword ghost whelp spy croupier"
-)
-_NOUN_GENDER: dict[str, Gender | None] = {
-    **{n: Gender.MALE for n in _MALE_NOUNS},
-    **{n: Gender.FEMALE for n in _FEMALE_NOUNS},
-    **{n: None for n in _OTHER_NOUNS},
-}
+# Kept under these names: features.py imports them from here.
+_PRONOUN_GENDER = PRONOUN_GENDER
+_NOUN_GENDER = NOUN_GENDER
 # Modifiers in a noun phrase are never these (`a look at the stranger` is no person).
 _FUNCTION_WORDS = (
     "(?:the|a|an|at|of|and|or|to|in|on|with|where|who|which|that|was|is|by|for|from|"
@@ -182,6 +145,8 @@ _NOT_INTRODUCING = {
 }  # fmt: skip
 _DET_RE = re.compile(r"\b(?i:the|an?|one|his|her|my|our|their|that|this)\b")
 _PRONOUN_RE = re.compile(r"\b(?i:he|she)\b|\bI\b")
+# The pronoun a speech tag can have (`said she`), any capitalisation.
+_TAG_PRONOUN_RE = re.compile(rf"(?i:{'|'.join(PRONOUN_GENDER)})\b")
 # A sentence ends at .!? unless the word before is a title (`Mr. Poirot`).
 _SENT_END_RE = re.compile(
     rf"(?<![{UPPER}])(?<!Mr)(?<!Mrs)(?<!Dr)(?<!St)(?<!Mlle)(?<!Mme)[.!?;]+(?=\s|$)"
@@ -778,7 +743,7 @@ class _Attributor:
             owner = self.mention_at.get(pos + vm.end())
             if owner is not None and owner.names:
                 return "name", self._pick(owner.names, owner.start), owner.end
-        pm = re.match(r"(?i:he|she|I|they|we)\b", rest)
+        pm = _TAG_PRONOUN_RE.match(rest)
         if pm and (pm.group(0) != "i"):
             return "pronoun", pm.group(0).lower(), pos + pm.end()
         dm = _DESC_SUBJECT_RE.match(rest)
