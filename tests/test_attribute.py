@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -426,3 +427,20 @@ def test_both_halves_of_a_split_run_say_why() -> None:
     halves = [s for s in out if s.kind is Kind.DIALOGUE]
     assert [s.speaker for s in halves] == ["Mira", "Tom"]
     assert all(s.evidence for s in halves)
+
+
+@pytest.mark.slow
+def test_one_huge_paragraph_of_quotes_and_names_is_linear() -> None:
+    # Web fiction can be one paragraph a chapter: the ranker reads each quotation's paragraph
+    # only near it. Four times the text must take about four times as long, not sixteen.
+    cast = [Character(x) for x in ("Ann", "Bob", "Cid", "Dan")]
+
+    def seconds(n: int) -> float:
+        text = 'Ann and Bob met Cid there. "Hello," said Dan. ' * n
+        segments = segment.segment_chapter(text)
+        start = time.perf_counter()
+        attribute_speakers(text, segments, cast)
+        return time.perf_counter() - start
+
+    small, large = seconds(1000), seconds(4000)
+    assert large < 7 * small

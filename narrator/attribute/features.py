@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from narrator.attribute.sieves import (
     _NOUN_GENDER,
@@ -30,6 +31,10 @@ from narrator.names import name_key
 STRONG = frozenset({"tag-name", "tag-pronoun", "tag-desc", "action", "fixed"})
 # How far back a narration mention puts someone on stage (characters; about a page).
 STAGE_WINDOW = 3000
+# How far into a paragraph (characters each side of the quotation) its narration counts as
+# this quotation's: a long paragraph is read only near the quotation, which keeps a chapter
+# written as one huge paragraph linear in time.
+PARAGRAPH_REACH = 3000
 # How many recent speakers and mentioned people are candidates.
 RECENT = 4
 # An exchange of this many turns or more runs on turn-taking (two people talking).
@@ -67,8 +72,9 @@ class Turn:
         q = self.quotes[0]
         return q.first if q.sieve in STRONG and not q.guessed else None
 
-    @property
+    @cached_property
     def vocatives(self) -> set[str]:
+        """Everyone addressed in the paragraph (the sieves set them before the ranker runs)."""
         return set().union(*(q.vocatives for q in self.quotes))
 
 
@@ -289,7 +295,11 @@ def on_stage(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
     """People named in narration: in this paragraph (subjects first), before and after."""
     p_start, p_end = ctx.para_span(q.para)
     text = ctx.text
-    for start, name in ctx.named_in(p_start, p_end):
+    # Within a page of the quotation: a paragraph can be a whole chapter of web fiction, and
+    # reading all of it for each of its quotations would take quadratic time.
+    reach = PARAGRAPH_REACH
+    near = ctx.named_in(max(p_start, q.start - reach), min(p_end, q.end + reach))
+    for start, name in near:
         c = _get(pool, name)
         side = "before" if start < q.start else "after"
         c.add(f"para_{side}", why=f"{name} is named in the paragraph")
@@ -301,12 +311,12 @@ def on_stage(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
     if q.para > 0:
         a, b = ctx.para_span(q.para - 1)
         if q.para - 1 not in ctx.turn_of:
-            for _, name in ctx.named_in(a, b):
+            for _, name in ctx.named_in(max(a, b - PARAGRAPH_REACH), b):
                 _get(pool, name).add("prev_para_narr")
     if q.para + 1 < len(ctx.att.para_starts):
         a, b = ctx.para_span(q.para + 1)
         if q.para + 1 not in ctx.turn_of:
-            for _, name in ctx.named_in(a, b):
+            for _, name in ctx.named_in(a, min(b, a + PARAGRAPH_REACH)):
                 _get(pool, name).add("next_para_narr")
     # The most recently named people before the quotation, by rank.
     seen: list[str] = []
