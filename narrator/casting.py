@@ -8,6 +8,7 @@ Assignment, the narrator's profile id and one profile id per character, which
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -185,7 +186,44 @@ def _parse_pauses(raw: Any, fail: _Fail) -> Pauses:
         if not low <= value <= high:
             raise fail("pauses", None, key, f"must be {low:g}..{high:g} {unit}, got {value:g}")
         values[_PAUSE_KEYS.get(key, "room_tone_db")] = float(value)
-    return Pauses(**values)
+    pauses = Pauses(**values)
+    _check_pause_order(pauses, set(raw), fail)
+    return pauses
+
+
+# Pauses a listener hears as growing breaks, shortest first (issue 12); a chapter break is the
+# tail of one chapter and the head of the next.
+_PAUSE_ORDER = ("sentence", "speaker_change", "paragraph", "scene_break", "head + tail")
+
+
+def _check_pause_order(pauses: Pauses, given: set[str], fail: _Fail) -> None:
+    """ConfigError unless each break in _PAUSE_ORDER is longer than the one before it."""
+
+    def seconds(name: str) -> float:
+        if name == "head + tail":
+            return pauses.head_s + pauses.tail_s
+        value: float = getattr(pauses, _PAUSE_KEYS[name])
+        return value
+
+    def keys(name: str) -> list[str]:
+        return ["head", "tail"] if name == "head + tail" else [name]
+
+    def shown(name: str) -> str:
+        default = "" if any(k in given for k in keys(name)) else ", the default"
+        return f"{name} ({seconds(name):g} s{default})"
+
+    chain = " < ".join(_PAUSE_ORDER)
+    for shorter, longer in itertools.pairwise(_PAUSE_ORDER):
+        if seconds(shorter) < seconds(longer):
+            continue
+        # Blame a key the author wrote: the longer one if written, else the shorter one.
+        blamed = next(k for k in (*keys(longer), *keys(shorter)) if k in given)
+        raise fail(
+            "pauses",
+            None,
+            blamed,
+            f"{shown(shorter)} must be shorter than {shown(longer)}: pauses grow {chain}",
+        )
 
 
 def _parse_character(raw: dict[str, Any], index: int, fail: _Fail) -> Character:
