@@ -543,6 +543,8 @@ def assign_voices(
 
 def _is_storyteller(character: Character) -> bool:
     return any(a.strip().lower() in ("i", "_narr") for a in character.aliases)
+
+
 # Distances above this count the same: once two voices are clearly apart, an everyday voice
 # (age preference) matters more than being even further apart.
 _FAR_ENOUGH = 2.0
