@@ -768,7 +768,9 @@ def test_pauses_in_the_cast_file_set_the_chapter_timing(tmp_path: Path) -> None:
     default = _render(chapter, tmp_path / "out")
     first = _cues(default)[0]
     assert first.start_ms == 1000  # the default head
-    cast.write_text("[pauses]\nhead = 0.5\nparagraph = 2.0\ntail = 3.0\n", encoding="utf-8")
+    cast.write_text(
+        "[pauses]\nhead = 0.5\nparagraph = 2.0\nscene_break = 2.5\ntail = 3.0\n", encoding="utf-8"
+    )
     tuned = _render(chapter, tmp_path / "out")
     assert tuned.count("rendered") == 1  # a timing change re-renders the chapter
     cues = _cues(tuned)
