@@ -242,8 +242,9 @@ def run_narrator(
         env["PYTHONPATH"] = str(src)
     cmd += ["render", str(text_path), "--out", str(out_dir)]
     cmd += ["--jobs", str(args.jobs), "--engine", args.engine]
-    # --format both is what 0.1 made for an arc by default; mp3 is its --no-m4b.
-    audio_format = "both" if m4b else "mp3"
+    # --format both is what 0.1 made for an arc by default (--m4b-format m4b: today's
+    # default, the M4B alone); mp3 is 0.1's --no-m4b.
+    audio_format = args.m4b_format if m4b else "mp3"
     cmd += ["--format", audio_format]
     got = measure(cmd, env)
     stdout = got.stdout
@@ -257,8 +258,9 @@ def run_narrator(
     run.clips = clips.group(1) if clips else "?"
     # Per-chapter warnings (retried clips...) explain a re-run that is not a no-op.
     run.chapter_warnings = re.findall(r"^warning: (chapter \d+:.*)$", got.stderr, re.MULTILINE)
-    mp3s = sorted((out_dir / text_path.stem).glob("*.mp3"))
-    run.audio_s = sum(probe_seconds(path) for path in mp3s)
+    # The chapter MP3s summed, else the M4B (book folders are Author/Series/Title now).
+    mp3s = sorted(out_dir.rglob("*.mp3"))
+    run.audio_s = sum(probe_seconds(path) for path in mp3s or sorted(out_dir.rglob("*.m4b")))
     return run
 
 
@@ -273,6 +275,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--code", default="snapshot", choices=["snapshot", "live"])
     parser.add_argument("--skip-nom4b", action="store_true", help="only the M4B runs")
+    parser.add_argument(
+        "--m4b-format", default="both", choices=["both", "m4b"], help="--format of the M4B runs"
+    )
     args = parser.parse_args()
 
     source = args.pdnc / args.novel / "text.txt"
