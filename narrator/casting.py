@@ -24,7 +24,7 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from narrator.errors import ConfigError, OutputError
-from narrator.lexicon import FEMALE_WORDS, MALE_WORDS
+from narrator.lexicon import FEMALE_WORDS, MALE_WORDS, is_storyteller_alias
 from narrator.model import BookInfo, Cast, Character, Gender, Pauses, VoiceProfile
 from narrator.names import name_key
 from narrator.voices import (
@@ -542,7 +542,7 @@ def assign_voices(
 
 
 def _is_storyteller(character: Character) -> bool:
-    return any(a.strip().lower() in ("i", "_narr") for a in character.aliases)
+    return any(is_storyteller_alias(a) for a in character.aliases)
 
 
 # Distances above this count the same: once two voices are clearly apart, an everyday voice

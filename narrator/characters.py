@@ -34,9 +34,16 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 
-from narrator.lexicon import GENDER_OF_ROLE, NOBLE_TITLES, PERSON_CONTEXT_WORDS, ROLE_OF_TITLE
+from narrator.lexicon import (
+    GENDER_OF_ROLE,
+    NOBLE_TITLES,
+    PERSON_CONTEXT_WORDS,
+    ROLE_OF_TITLE,
+    is_storyteller_alias,
+)
 from narrator.model import Character, Gender
 from narrator.names import LOWER, UPPER, name_key
+from narrator.segment import rough_quoted_spans
 
 __all__ = ["count_mentions", "find_characters", "guess_gender", "name_the_narrator"]
 
@@ -456,7 +463,6 @@ def find_characters(texts: Sequence[str], *, min_mentions: int = 2) -> list[Char
 # narrator each time (The Gambler 30:1, Styles 49:0, The Sun Also Rises 121:0).
 _NARRATOR_QUOTED = 10  # quoted mentions at least
 _NARRATOR_RATIO = 5  # quoted mentions per narrated one, at least
-_QUOTED_RE = re.compile(r"\"[^\"]*?(?:\"|\n[ \t]*\n|$)|\u201c[^\u201d]*?(?:\u201d|\n[ \t]*\n|$)")
 
 
 def name_the_narrator(texts: Sequence[str], characters: Sequence[Character]) -> list[Character]:
@@ -465,26 +471,31 @@ def name_the_narrator(texts: Sequence[str], characters: Sequence[Character]) -> 
     Call it only for a book told in the first person, with characters narrator found itself
     (an author's cast says who "I" is with the alias "I"). Nobody clear: the list unchanged.
     """
-    if any(a.lower() == "i" for c in characters for a in c.aliases):
+    if any(is_storyteller_alias(a) for c in characters for a in c.aliases):
         return list(characters)
+    # One pass over the book: every name of every character in one alternation.
+    owner = {n: i for i, c in reversed(list(enumerate(characters))) for n in (c.name, *c.aliases)}
+    if not owner:
+        return list(characters)
+    pattern = re.compile(
+        r"(?<![\w-])(?:"
+        + "|".join(re.escape(n) for n in sorted(owner, key=len, reverse=True))
+        + r")(?![\w-])"
+    )
+    quoted = [0] * len(characters)
+    narrated = [0] * len(characters)
+    for text in texts:
+        spans = rough_quoted_spans(text)
+        starts = [a for a, _ in spans]
+        for m in pattern.finditer(text):
+            i = bisect_right(starts, m.start()) - 1
+            counts = quoted if i >= 0 and m.start() < spans[i][1] else narrated
+            counts[owner[m.group(0)]] += 1
     best: tuple[float, int] | None = None
-    for index, character in enumerate(characters):
-        names = sorted({character.name, *character.aliases}, key=len, reverse=True)
-        pattern = re.compile(
-            r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w-])"
-        )
-        quoted = narrated = 0
-        for text in texts:
-            spans = [(m.start(), m.end()) for m in _QUOTED_RE.finditer(text)]
-            starts = [a for a, _ in spans]
-            for m in pattern.finditer(text):
-                i = bisect_right(starts, m.start()) - 1
-                if i >= 0 and m.start() < spans[i][1]:
-                    quoted += 1
-                else:
-                    narrated += 1
-        if quoted >= _NARRATOR_QUOTED and quoted >= _NARRATOR_RATIO * narrated:
-            ratio = quoted / (narrated + 1)
+    for index in range(len(characters)):
+        q, n = quoted[index], narrated[index]
+        if q >= _NARRATOR_QUOTED and q >= _NARRATOR_RATIO * n:
+            ratio = q / (n + 1)
             if best is None or ratio > best[0]:
                 best = (ratio, index)
     if best is None:

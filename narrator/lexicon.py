@@ -17,6 +17,14 @@ import re
 
 from narrator.model import Gender
 
+# Cast aliases that say "this character tells the story" (the first-person narrator): "I",
+# and PDNC's `_narr`. Read by attribution, character discovery and casting.
+STORYTELLER_ALIASES = frozenset({"i", "_narr", "narr", "narrator", "me", "myself"})
+
+
+def is_storyteller_alias(alias: str) -> bool:
+    return alias.strip().lower() in STORYTELLER_ALIASES
+
 
 def words(spaced: str) -> list[str]:
     """Word lists are kept as spaced text: easier to read and extend than list literals."""

@@ -137,16 +137,19 @@ class Analysis:
     stale: tuple[Stale, ...] = ()  # corrections whose line is gone
 
 
-def candidate_characters(cast: Cast, texts: Sequence[str], *, managed: bool) -> list[Character]:
+def candidate_characters(
+    cast: Cast, texts: Sequence[str], *, managed: bool, person: int | None = None
+) -> list[Character]:
     """The characters attribution chooses from.
 
     A cast file given with --cast is the author's list and is taken as it is; the book's own
     cast file (managed) is the list narrator keeps, so characters found in new chapters join it.
+    `person`: the book's narrative person, when the caller has it already.
     """
     if cast.characters and not managed:
         return list(cast.characters)
     found = find_characters(texts)
-    if guess_narrative_person(texts) == 1:
+    if (person or guess_narrative_person(texts)) == 1:
         found = name_the_narrator(texts, found)
     return merge_cast(cast, found) if cast.characters else found
 
@@ -165,10 +168,10 @@ def analyze_book(
 ) -> Analysis:
     """Segment and attribute every chapter of a book against one set of characters."""
     texts = [chapter.text for chapter in book.chapters]
-    characters = candidate_characters(cast, texts, managed=managed)
     # Told in the first or third person: decided once for the book, since a short chapter
     # of mostly dialogue says too little on its own.
     person = guess_narrative_person(texts)
+    characters = candidate_characters(cast, texts, managed=managed, person=person)
     corrected = correct_book(
         texts, characters, corrections or Corrections(), narrative_person=person
     )

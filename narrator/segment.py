@@ -210,6 +210,18 @@ def _is_hard_wrapped(text: str, lines: list[tuple[int, int]]) -> bool:
     return run_on == 0 or ending * 2 < run_on
 
 
+# A quotation within one paragraph, found without the full pairing above: for counts over a
+# whole book (narrative person, who is named in speech) where a rough answer is enough.
+_ROUGH_QUOTED_RE = re.compile(
+    r"\"[^\"]*?(?:\"|\n[ \t]*\n|$)|\u201c[^\u201d]*?(?:\u201d|\n[ \t]*\n|$)"
+)
+
+
+def rough_quoted_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of double-quoted stretches, each ending at its paragraph at the latest."""
+    return [(m.start(), m.end()) for m in _ROUGH_QUOTED_RE.finditer(text)]
+
+
 def paragraph_starts(text: str) -> list[int]:
     """Where each paragraph starts (0 first): the one paragraph rule the program uses."""
     starts = [a for a, _ in _paragraphs(text)]

@@ -63,6 +63,7 @@ from narrator.lexicon import (
     SPEECH_VERB_ALT,
     SPEECH_VERB_RE,
     TITLE_GENDER,
+    is_storyteller_alias,
 )
 from narrator.model import Character, Gender, Kind, Segment
 from narrator.names import (
@@ -74,7 +75,7 @@ from narrator.names import (
     match_form,
     name_key,
 )
-from narrator.segment import paragraph_starts
+from narrator.segment import paragraph_starts, rough_quoted_spans
 
 NARRATOR = "Narrator"
 
@@ -83,7 +84,6 @@ SIEVES = (
     "pronoun", "descriptive", "paragraph", "continued", "action", "vocative", "turn",
     "fallback", "split",
 )  # fmt: skip
-_NARRATOR_ALIASES = {"i", "_narr", "narr", "narrator", "me", "myself"}
 
 # Measured precision per sieve, rounded down (see the module docstring).
 CONF_EXPLICIT = 0.95
@@ -236,7 +236,7 @@ class _CastIndex:
                 alias = alias.strip()
                 if not alias:
                     continue
-                if alias.lower() in _NARRATOR_ALIASES:
+                if is_storyteller_alias(alias):
                     self.narrator = self.narrator or ch.name
                     continue
                 key = name_key(alias)
@@ -401,12 +401,17 @@ def _lower_case_names(text: str, characters: Sequence[Character]) -> frozenset[s
         for w in alias.split()
         if w[:1].isupper() and len(w) > 1 and w.lower() not in _NOT_NAMES
     }
-    loose = set()
-    for name in names:
-        uses = [m.start() for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)]
-        if uses and not any(_NOT_BEFORE_NAME_RE.search(text[max(0, u - 12) : u]) for u in uses):
-            loose.add(name)
-    return frozenset(loose)
+    if not names:
+        return frozenset()
+    # One pass over the text for all the names (a cast can hold thousands).
+    alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    used: set[str] = set()
+    as_words: set[str] = set()
+    for m in re.finditer(rf"(?<![\w-])(?:{alternation})(?![\w-])", text):
+        used.add(m.group(0))
+        if _NOT_BEFORE_NAME_RE.search(text[max(0, m.start() - 12) : m.start()]):
+            as_words.add(m.group(0))
+    return frozenset(used - as_words)
 
 
 # A chapter's own narration decides its person with this many I/he/she in it; below that a
@@ -1390,8 +1395,6 @@ def _person_of(first: int, third: int) -> int:
     return 1 if first * 3 >= third and first >= 5 else 3
 
 
-# A quotation within one paragraph, for guess_narrative_person (no segmenter needed).
-_QUOTED_RE = re.compile(r"\"[^\"]*?(?:\"|\n[ \t]*\n|$)|\u201c[^\u201d]*?(?:\u201d|\n[ \t]*\n|$)")
 
 
 def guess_narrative_person(texts: Sequence[str]) -> int:
@@ -1402,7 +1405,7 @@ def guess_narrative_person(texts: Sequence[str]) -> int:
     """
     first = third = 0
     for text in texts:
-        spans = [(m.start(), m.end()) for m in _QUOTED_RE.finditer(text)]
+        spans = rough_quoted_spans(text)
         f, t = _count_persons(text, _SpanTest(spans))
         first, third = first + f, third + t
     return _person_of(first, third)
