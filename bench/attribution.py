@@ -37,6 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from webfic_gold import speaker_matcher  # noqa: E402
+
 from narrator.attribute import attribute_speakers, explain_speakers  # noqa: E402
 from narrator.attribute.runner import STEPS  # noqa: E402
 from narrator.model import Character, Gender, Kind, Segment  # noqa: E402
@@ -334,13 +336,6 @@ def run_webfic(cli: bool = False) -> None:
     Each chapter with the cast an author wrote for it (`<id>.cast.toml`, else `cast.toml`).
     """
 
-    def norm(s: str | None) -> str:
-        s = (s or "").strip().lower()
-        for article in ("the ", "a ", "an "):
-            if s.startswith(article):
-                return s[len(article) :]
-        return s
-
     def load(path: Path) -> tuple[list[dict[str, Any]], list[Character]]:
         raw = tomllib.loads(path.read_text())["character"]
         chars = [
@@ -350,27 +345,13 @@ def run_webfic(cli: bool = False) -> None:
         ]  # fmt: skip
         return raw, chars
 
-    def same(pred: str | None, gold: str, cast_raw: list[dict[str, Any]]) -> bool:
-        if pred is None:
-            return False
-        alias = {a.lower(): c["name"] for c in cast_raw for a in [c["name"], *c.get("aliases", [])]}
-        first = {c["name"] for c in cast_raw if "i" in {a.lower() for a in c.get("aliases", [])}}
-        if gold in {c["name"] for c in cast_raw}:
-            p = pred.strip().lower()
-            return alias.get(p) == gold or (p == "narrator" and gold in first)
-        p, g = norm(pred), norm(gold)
-        return (
-            bool(p)
-            and p not in alias
-            and (p == g or p in g.split() or g in p or (len(p) > 3 and p in g))
-        )
-
     from narrator.segment import segment_chapter
 
     total: collections.Counter[str] = collections.Counter()
     for text_path in sorted(WEBFIC.glob("*.txt")):
         own = WEBFIC / f"{text_path.stem}.cast.toml"
         cast_raw, chars = load(own if own.exists() else WEBFIC / "cast.toml")
+        same = speaker_matcher(cast_raw)
         text = text_path.read_text(encoding="utf-8")
         gold = [
             json.loads(x) for x in text_path.with_suffix(".gold.jsonl").read_text().splitlines()
@@ -394,7 +375,7 @@ def run_webfic(cli: bool = False) -> None:
                 if votes and sum(votes.values()) * 2 >= len(span)
                 else None
             )
-            if same(top, g["speaker"], cast_raw):
+            if same(top, g["speaker"]):
                 c["ok"] += 1
             else:
                 missed.append(f"  {g['text'][:40]!r}: {g['speaker']} <- {top}")

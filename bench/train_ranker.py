@@ -39,6 +39,8 @@ sys.path.insert(0, BASELINE or str(ROOT))
 for _name in [m for m in sys.modules if m == "narrator" or m.startswith("narrator.")]:
     del sys.modules[_name]  # an editable install may have imported the main checkout's
 
+from webfic_gold import speaker_matcher  # noqa: E402
+
 from narrator.characters import find_characters  # noqa: E402
 from narrator.model import Character, Gender  # noqa: E402
 from narrator.segment import segment_chapter  # noqa: E402
@@ -116,28 +118,7 @@ def _webfic(folder: Path) -> list[Book]:
                       Gender(c["gender"]) if c.get("gender") else None)
             for c in chars
         ]  # fmt: skip
-        names = {c["name"] for c in chars}
-        alias = {a.lower(): c["name"] for c in chars for a in [c["name"], *c.get("aliases", [])]}
-        first = {c["name"] for c in chars if "i" in {a.lower() for a in c.get("aliases", [])}}
-
-        def norm(s: str | None) -> str:
-            s = (s or "").strip().lower()
-            for article in ("the ", "a ", "an "):
-                if s.startswith(article):
-                    return s[len(article) :]
-            return s
-
-        def same(pred, gold, names=names, alias=alias, first=first) -> bool:  # webfic/score.py
-            if pred is None:
-                return False
-            if gold in names:
-                p = pred.strip().lower()
-                return alias.get(p) == gold or (p == "narrator" and gold in first)
-            p, g = norm(pred), norm(gold)
-            return bool(p) and p not in alias and (
-                p == g or p in g.split() or g in p or (len(p) > 3 and p in g)
-            )
-
+        same = speaker_matcher(chars)
         gold = []
         for i, line in enumerate(path.with_suffix(".gold.jsonl").read_text().splitlines()):
             g = json.loads(line)
@@ -375,6 +356,7 @@ def main() -> None:
             break
         if (book.name in CONFIRM) != args.confirm:
             continue  # --confirm: only the books kept out, with weights from all the others
+        print(f"  {book.name} ({n + 1}/{len(data)})", file=sys.stderr, flush=True)
         keep = in_tuning.copy()
         keep[n] = False
         if args.confirm:
