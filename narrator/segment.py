@@ -67,6 +67,7 @@ _CLOSING_ONLY = frozenset("\u201d\u00bb")
 _OPEN_BEFORE = frozenset("([{\u2014\u2013-/")  # a quote may open right after these
 _CLOSE_AFTER = frozenset(".,;:!?)]}\u2014\u2013-\u2026")  # and close right before these
 _SENTENCE_END = frozenset(".!?\u2026")
+_GLUED_CLOSE_BEFORE = frozenset(".,!?\u2026")
 
 # Words that begin with an apostrophe: 'em, 'tis, rock 'n' roll, '90s.
 _ELISION_RE = re.compile(
@@ -166,6 +167,10 @@ def segment_chapter(text: str) -> list[Segment]:
         if block_kind is not None:
             spans.append((start, end, block_kind))
             continue
+        message = TEXT_MESSAGE_RE.match(text, start, end)
+        if message is not None:
+            spans.append((message.start("body"), end, Kind.DIALOGUE))
+            continue
         if dashes and _DASH_OPEN_RE.match(text, start, end) and not _has_mark(
             text, start, end, primary
         ):
@@ -173,6 +178,16 @@ def segment_chapter(text: str) -> list[Segment]:
             continue
         spans.extend(_segment_paragraph(text, start, end, single_style))
     return _fill_gaps(text, spans)
+
+
+# --- text messages ------------------------------------------------------------------------
+# `[Ana]: where r u`: a line opened by a sender's name in brackets and a colon is a message,
+# a paragraph of its own, said by the sender. The name is a chat handle (`bex`, `xX_k_Xx`)
+# or capitalised words (`Mira K.`); `[Quest complete]: ...` and `[12]: ...` are not names.
+TEXT_MESSAGE_RE = re.compile(
+    rf"\[(?P<sender>[^\W\d_][\w.'\u2019-]{{0,24}}|[{UPPER}][\w.'\u2019-]*"
+    rf"(?:[ ][{UPPER}][\w.'\u2019-]*){{1,2}})\]:[ \t]*(?=\S)(?P<body>)"
+)
 
 
 # --- paragraphs ---------------------------------------------------------------------------
@@ -234,6 +249,7 @@ def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
     by_blank_line = _is_hard_wrapped(text, lines)
     para_start = -1
     para_end = -1
+    in_message = False  # a text message is a paragraph of its own
     for a, b in lines:
         stripped = text[a:b].strip()
         if not stripped:
@@ -243,12 +259,14 @@ def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
             continue
         lead = a + (len(text[a:b]) - len(text[a:b].lstrip()))
         tail = b - (len(text[a:b]) - len(text[a:b].rstrip()))
+        message = TEXT_MESSAGE_RE.match(text, lead, tail) is not None
         if para_start < 0:
             para_start = lead
-        elif not by_blank_line:
+        elif not by_blank_line or message or in_message:
             yield para_start, para_end
             para_start = lead
         para_end = tail
+        in_message = message
     if para_start >= 0:
         yield para_start, para_end
 
@@ -374,7 +392,13 @@ def _classify(text: str, pos: int, start: int, end: int) -> _Mark | None:
     opens_look = (before.isspace() or before in _OPEN_BEFORE or before in _DOUBLE) and not (
         after.isspace()
     )
-    closes_look = not before.isspace() and (after.isspace() or after in _CLOSE_AFTER)
+    closes_look = not before.isspace() and (
+        after.isspace()
+        or after in _CLOSE_AFTER
+        # `...need.'Thought Tsunade.`: a mark after the end of a sentence closes it, even
+        # with the tag glued to it.
+        or (before in _GLUED_CLOSE_BEFORE and after.isalpha())
+    )
     if ch in _SINGLE:
         if before.isalnum() and after.isalnum():
             return None  # don't, o'clock

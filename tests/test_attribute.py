@@ -444,3 +444,24 @@ def test_one_huge_paragraph_of_quotes_and_names_is_linear() -> None:
 
     small, large = seconds(1000), seconds(4000)
     assert large < 7 * small
+
+
+def test_a_text_message_is_said_by_its_sender() -> None:
+    text = (
+        "Noor's phone buzzed on the library table.\n\n"
+        "[bex]: where r u\n"
+        "[Theo]: blink twice if the books have taken u hostage\n\n"
+        "Noor sighed and typed.\n\n"
+        "[Noor]: be there in 20\n"
+    )
+    cast = [
+        Character("Noor", gender=Gender.FEMALE),
+        Character("Bex", gender=Gender.FEMALE),
+    ]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    said = [(s.text, s.speaker) for s in out if s.kind is Kind.DIALOGUE]
+    assert said == [
+        ("where r u", "Bex"),
+        ("blink twice if the books have taken u hostage", "Theo"),
+        ("be there in 20", "Noor"),
+    ]

@@ -408,3 +408,30 @@ def test_names_in_other_scripts_in_tags_and_dash_dialogue() -> None:
         "— Éowyn took him.",
         "— Then we follow,",
     ]
+
+
+def test_a_closing_mark_glued_to_the_tag_still_closes() -> None:
+    # `...need.'Thought Tsunade.`: punctuation before the mark says it closes, even with a
+    # letter right after it.
+    text = (
+        'He said nothing. "We go at dawn," he said.\n\n'
+        "'I will not go back there, not with what I need.'Thought Tsunade.\n"
+    )
+    spans = [(s.kind, s.text) for s in segment_chapter(text) if s.kind.is_speech]
+    assert spans[-1] == (Kind.THOUGHT, "'I will not go back there, not with what I need.'")
+
+
+def test_text_messages_are_lines_of_their_own_spoken_by_their_sender() -> None:
+    text = (
+        "Her phone buzzed twice before she looked.\n"
+        "[Ana]: where r u\n"
+        "[Ana]: the party started an hour ago\n"
+        "She typed back with one thumb.\n"
+        "[Mira K.]: on my way\n"
+    )
+    segs = segment_chapter(text)
+    speech = [s.text for s in segs if s.kind is Kind.DIALOGUE]
+    assert speech == ["where r u", "the party started an hour ago", "on my way"]
+    # A line that only looks like one is not a message.
+    for line in ("[Quest complete]: reward 50 xp\n", "See [1]: the notes.\n", "[12]: ok\n"):
+        assert [s.kind for s in segment_chapter(line)] == [Kind.NARRATION], line

@@ -75,7 +75,7 @@ from narrator.names import (
     match_form,
     name_key,
 )
-from narrator.segment import paragraph_starts, rough_quoted_spans
+from narrator.segment import TEXT_MESSAGE_RE, paragraph_starts, rough_quoted_spans
 
 NARRATOR = "Narrator"
 
@@ -944,9 +944,16 @@ class _Attributor:
             limit = min(next_start, p_end, q.end + 200)
             floor = max(prev_end, p_start, q.start - 300)
             self._vocatives(q)
-            tag = self._tag_after(q, limit)
+            sender = TEXT_MESSAGE_RE.match(self.text, p_start, q.start + 1)
+            tag = self._tag_after(q, limit) if sender is None else None
             q.tag_side = "after"
-            if tag is None:
+            if sender is not None and sender.start("body") == q.start:
+                # `[Ana]: where r u`: a text message, said by its sender.
+                known = self.cast.by_alias.get(name_key(sender["sender"]))
+                who = self._pick(known, q.start) if known else sender["sender"]
+                q.speaker, q.confidence, q.sieve = who, CONF_EXPLICIT, "tag-name"
+                q.tag, q.tag_side, q.tag_speaker = ("name", who), "before", True
+            elif tag is None:
                 tag = self._tag_before(q, floor)
                 q.tag_side = "before"
             if tag is None and floor == p_start and q.para > 0 and q.start - p_start < 3:
