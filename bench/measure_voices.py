@@ -211,8 +211,9 @@ def unit_clips() -> list[str]:
 
 
 def fit_units(engine: EspeakEngine, voices: list[str]) -> None:
-    """What a clause pause and a sentence pause inside a clip cost, in syllables: a least-squares
-    fit of trimmed clip durations = a*syllables + b*clause marks + c*sentence ends + d."""
+    """What a word, a clause pause and a sentence pause inside a clip cost, in syllables: a
+    least-squares fit of trimmed clip durations
+    = a*syllables + b*words + c*clause marks + d*sentence ends + e."""
     texts = unit_clips()
     counts = []
     for text in texts:
@@ -221,13 +222,17 @@ def fit_units(engine: EspeakEngine, voices: list[str]) -> None:
         counts.append(
             [
                 sum(pace.word_syllables(w) for w in words),
+                len(words),
                 len(pace.CLAUSE_MARK_RE.findall(body)),
                 len(pace.SENTENCE_END_RE.findall(body)),
                 1.0,
             ]
         )
     design = np.array(counts, dtype=float)
-    print(f"{'voice':<26} {'setting':>7} {'ms/syll':>8} {'clause':>7} {'sentence':>8} {'clip':>6}")
+    print(
+        f"{'voice':<26} {'setting':>7} {'ms/syll':>8} {'word':>6} {'clause':>7} {'sentence':>8} "
+        f"{'clip':>6}"
+    )
     with raw_rates(), tempfile.TemporaryDirectory(prefix="narrator-units-") as tmp_dir:
         for voice in voices:
             for rate in UNIT_SETTINGS:
@@ -240,13 +245,13 @@ def fit_units(engine: EspeakEngine, voices: list[str]) -> None:
                         pcm = trim_pcm(wav.readframes(wav.getnframes()))
                     seconds.append(len(pcm) / 2 / SAMPLE_RATE)
                 coef, *_ = np.linalg.lstsq(design, np.array(seconds), rcond=None)
-                syllable_s, clause_s, sentence_s, clip_s = (float(c) for c in coef)
+                syllable_s, word_s, clause_s, sentence_s, clip_s = (float(c) for c in coef)
                 print(
-                    f"{voice:<26} {rate:>7} {syllable_s * 1000:>8.1f} "
+                    f"{voice:<26} {rate:>7} {syllable_s * 1000:>8.1f} {word_s / syllable_s:>6.2f} "
                     f"{clause_s / syllable_s:>7.2f} {sentence_s / syllable_s:>8.2f} "
                     f"{clip_s / syllable_s:>6.2f}"
                 )
-    print("(clause, sentence, clip: in syllables of the same voice at the same setting)")
+    print("(word, clause, sentence, clip: in syllables of the same voice at the same setting)")
 
 
 def main() -> None:

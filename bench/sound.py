@@ -158,7 +158,7 @@ def closest_pair(speakers: list[Speaker]) -> tuple[float, Speaker, Speaker] | No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--chapters", nargs="+", default=["courier-01", "courier-02", "relay-01"])
+    parser.add_argument("--chapters", nargs="*", default=["courier-01", "courier-02", "relay-01"])
     parser.add_argument("--texts", nargs="+", type=Path, default=[], metavar="TEXT")
     parser.add_argument("--max-words", type=int, default=3000)
     parser.add_argument("--preset", default="default")

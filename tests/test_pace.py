@@ -11,6 +11,7 @@ from narrator.synth.pace import (
     FACTOR_RANGE,
     REFERENCE_UNITS_PER_WORD,
     SENTENCE_PAUSE_SYLLABLES,
+    WORD_SYLLABLES,
     pace_factor,
     speech_units,
     word_syllables,
@@ -53,12 +54,16 @@ def test_word_syllables_of_common_words(word: str, syllables: int) -> None:
 
 def test_units_count_pauses_inside_a_line_but_not_at_its_end() -> None:
     words, units = speech_units("Stop.")
-    assert (words, units) == (1, 1 + CLIP_SYLLABLES)
+    assert words == 1
+    assert units == pytest.approx(1 + WORD_SYLLABLES + CLIP_SYLLABLES)
     # One clause mark and one sentence end inside; the final stop is trimmed by the stitcher.
     words, units = speech_units("Well, yes. No.")
     assert words == 3
     assert units == pytest.approx(
-        3 + CLAUSE_PAUSE_SYLLABLES + SENTENCE_PAUSE_SYLLABLES + CLIP_SYLLABLES
+        3 * (1 + WORD_SYLLABLES)
+        + CLAUSE_PAUSE_SYLLABLES
+        + SENTENCE_PAUSE_SYLLABLES
+        + CLIP_SYLLABLES
     )
 
 
@@ -76,8 +81,8 @@ def test_factor_is_bounded() -> None:
 
 
 def test_short_line_moves_less_than_a_long_one_of_the_same_kind() -> None:
-    # "Go." alone says little about the text; two hundred monosyllables say a lot.
-    assert 1.0 > pace_factor("Go.") > pace_factor(" ".join(["go"] * 40))
+    # "Go." alone says little about the text; forty monosyllables say a lot.
+    assert abs(pace_factor("Go.") - 1) < 0.5 * abs(pace_factor(" ".join(["go"] * 40)) - 1)
 
 
 def test_text_in_another_script_keeps_the_voice_pace() -> None:

@@ -33,13 +33,15 @@ _NON_ENGLISH_VOWELS_RE = re.compile(r"[aeiouyàáâäãåæéèêëíìîïóò�
 CLAUSE_MARK_RE = re.compile(r"[,;:\u2014\u2013()]|\s-\s")
 SENTENCE_END_RE = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)]*(?=\s)")
 _TRAILING_RE = re.compile(r"[\W_]+$")
-# What a pause inside a clip and a clip's own onset and decay cost, in syllables of the same
-# voice at the same rate: least-squares fits of trimmed clip durations on 77 clips of the
-# reference text (`bench/measure_voices.py --units`, espeak-ng 1.51, three voices at the rate
-# setting of narrator's ~160 wpm: clause 1.52-1.63, sentence 1.23-1.40, clip 0.26-0.64).
-CLAUSE_PAUSE_SYLLABLES = 1.5
-SENTENCE_PAUSE_SYLLABLES = 1.3
-CLIP_SYLLABLES = 0.3
+# What a word beyond its syllables, a pause inside a clip and a clip's own onset and decay
+# cost, in syllables of the same voice at the same rate: least-squares fits of trimmed clip
+# durations on 97 clips of reference text (`bench/measure_voices.py --units`, espeak-ng 1.51,
+# the narrator's voice at the setting for ~160 wpm: word 0.72, clause 2.26, sentence 2.53,
+# clip 0.52; two other voices within 0.15, 0.35, 0.45 and 0.7 of these).
+WORD_SYLLABLES = 0.7
+CLAUSE_PAUSE_SYLLABLES = 2.3
+SENTENCE_PAUSE_SYLLABLES = 2.5
+CLIP_SYLLABLES = 0.5
 
 
 def word_syllables(word: str) -> int:
@@ -80,13 +82,14 @@ def speech_units(text: str) -> tuple[int, float]:
     pauses = CLAUSE_PAUSE_SYLLABLES * len(
         CLAUSE_MARK_RE.findall(body)
     ) + SENTENCE_PAUSE_SYLLABLES * len(SENTENCE_END_RE.findall(body))
-    return len(words), sum(word_syllables(w) for w in words) + pauses + CLIP_SYLLABLES
+    syllables = sum(word_syllables(w) for w in words) + WORD_SYLLABLES * len(words)
+    return len(words), syllables + pauses + CLIP_SYLLABLES
 
 
 # Units per word of the text espeak-ng's rate was calibrated on (the eight narrative sentences
 # of `bench/measure_voices.py`, one clip each; `--units` prints it): a text with as many units
 # per word is spoken at the calibrated pace, one with more needs a faster setting.
-REFERENCE_UNITS_PER_WORD = 1.39
+REFERENCE_UNITS_PER_WORD = 2.19
 # A short line's own figure says little ("Aurelio?"): it is taken together with this many
 # words' worth of reference text.
 PRIOR_WORDS = 4
