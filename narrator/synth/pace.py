@@ -35,7 +35,7 @@ SENTENCE_END_RE = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)]*(?=\s)")
 _TRAILING_RE = re.compile(r"[\W_]+$")
 # What a word beyond its syllables, a pause inside a clip and a clip's own onset and decay
 # cost, in syllables of the same voice at the same rate: least-squares fits of trimmed clip
-# durations on 97 clips of reference text (`bench/measure_voices.py --units`, espeak-ng 1.51,
+# durations on 109 clips of reference text (`bench/measure_voices.py --units`, espeak-ng 1.51,
 # the narrator's voice at the setting for ~160 wpm: word 0.72, clause 2.26, sentence 2.53,
 # clip 0.52; two other voices within 0.15, 0.35, 0.45 and 0.7 of these).
 WORD_SYLLABLES = 0.7
