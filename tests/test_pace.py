@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import wave
+from pathlib import Path
+
 import pytest
 
+from narrator.model import Line, VoiceSettings
+from narrator.stitch import SAMPLE_RATE, trim_pcm
+from narrator.synth import ClipCache, synthesize_lines
 from narrator.synth.espeak import clip_rate, engine_rate
 from narrator.synth.pace import (
     CLAUSE_PAUSE_SYLLABLES,
@@ -24,6 +31,16 @@ LONG_WORDS = (
     "immediately recommended additional investigations."
 )
 PLAIN = "The lamp on the table had gone out, and nobody wanted to light it again."
+RUN_ON = (
+    "we ran down the hall and out the back door and nobody saw us go. it was way too late "
+    "for this and i was so tired i could not even think straight. then the bell rang and we "
+    "both just stood there like we did not know what a bell was"
+)
+ORNATE = (
+    "Notwithstanding the considerable inconvenience occasioned by the weather, the travellers, "
+    "having deliberated at length, resolved to continue; and accordingly, before the evening "
+    "had entirely declined, they arrived, exhausted but triumphant, at the venerable inn."
+)
 
 
 @pytest.mark.parametrize(
@@ -109,3 +126,25 @@ def test_rate_depends_only_on_text_and_pace() -> None:
     # calibration's version), so the rate used must follow from the text and rate_wpm alone.
     assert clip_rate(LONG_WORDS, 157) == clip_rate(LONG_WORDS, 157)
     assert clip_rate(LONG_WORDS, 157) != clip_rate(SHORT_WORDS, 157)
+
+
+@pytest.mark.espeak
+def test_espeak_reads_run_on_and_ornate_prose_at_closer_paces(tmp_path: Path) -> None:
+    # One espeak-ng setting for both (before synth/pace.py): 204 and 106 words per minute in
+    # the narrator's voice at rate_wpm 160, 1.9x apart. With the pace per line: 174 and 131
+    # (the ornate passage's factor is at the top of FACTOR_RANGE).
+    settings = VoiceSettings("gmw/en-gb-x-rp+m3", 160, 41, 1.0)
+    texts = (RUN_ON, ORNATE)
+    lines = [
+        Line(segment_index=i, text=t, display=t, speaker="N", voice_id="n", settings=settings)
+        for i, t in enumerate(texts)
+    ]
+    result = synthesize_lines(lines, "espeak", cache=ClipCache(tmp_path / "clips"))
+    paces = []
+    for text, clip in zip(texts, result.clips, strict=True):
+        with wave.open(str(clip.wav_path), "rb") as wav:
+            pcm = trim_pcm(wav.readframes(wav.getnframes()))
+        paces.append(len(re.findall(r"[\w']+", text)) * 60 / (len(pcm) / 2 / SAMPLE_RATE))
+    run_on_wpm, ornate_wpm = paces
+    assert run_on_wpm / ornate_wpm < 1.5
+    assert 140 < run_on_wpm < 190
