@@ -1,12 +1,12 @@
 """How much speaking a text takes, and the pace to ask the engine for so that it speaks the
 text at a given number of real words per minute.
 
-Input: the text of one utterance; output: its speech units (estimated syllables, plus the
-pauses a reader makes at punctuation inside it, counted in syllables) and the factor by which
-to scale a voice's words per minute for it. espeak-ng's rate follows syllables and pauses, not
-words: at one setting, a chapter of short words and long sentences was read at 169 words per
-minute and one of longer words and more commas at 150. Pure Python and deterministic, so the
-clip cache's key (text, voice settings, engine id) determines the rate used.
+Input: the text of one utterance; output: its speech units (estimated syllables, a cost per
+word, the pauses a reader makes at punctuation inside it and the clip's own onset and decay,
+all counted in syllables) and the factor by which to scale a voice's words per minute for it.
+espeak-ng's rate follows syllables and pauses, not words: at one setting the narrator read
+run-on web fiction in short words at 169 words per minute and Dickens at 144. Pure Python and
+deterministic, so the clip cache's key (text, voice settings, engine id) determines the rate.
 """
 
 from __future__ import annotations
@@ -77,17 +77,25 @@ def clip_body(text: str) -> str:
 def speech_units(text: str) -> tuple[int, float]:
     """(words, units) of an utterance: units are its syllables, its inner pauses and the
     clip's own onset and decay, in syllables."""
-    words = words_of(text)
+    return _units(words_of(text), text)
+
+
+def _units(words: list[str], text: str) -> tuple[int, float]:
     body = clip_body(text)
-    pauses = CLAUSE_PAUSE_SYLLABLES * len(
-        CLAUSE_MARK_RE.findall(body)
-    ) + SENTENCE_PAUSE_SYLLABLES * len(SENTENCE_END_RE.findall(body))
-    syllables = sum(word_syllables(w) for w in words) + WORD_SYLLABLES * len(words)
-    return len(words), syllables + pauses + CLIP_SYLLABLES
+    clauses = len(CLAUSE_MARK_RE.findall(body))
+    sentences = len(SENTENCE_END_RE.findall(body))
+    units = (
+        sum(word_syllables(w) for w in words)
+        + WORD_SYLLABLES * len(words)
+        + CLAUSE_PAUSE_SYLLABLES * clauses
+        + SENTENCE_PAUSE_SYLLABLES * sentences
+        + CLIP_SYLLABLES
+    )
+    return len(words), units
 
 
 # Units per word of the text espeak-ng's rate was calibrated on (the eight narrative sentences
-# of `bench/measure_voices.py`, one clip each; `--units` prints it): a text with as many units
+# of `bench/measure_voices.py`, one clip each; its `--rates` prints it): a text with as many units
 # per word is spoken at the calibrated pace, one with more needs a faster setting.
 REFERENCE_UNITS_PER_WORD = 2.19
 # A short line's own figure says little ("Aurelio?"): it is taken together with this many
@@ -103,10 +111,10 @@ def pace_factor(text: str) -> float:
 
     1.0 for text mostly in another script than Latin, which the estimate cannot count.
     """
-    words, units = speech_units(text)
-    latin = sum(1 for w in words_of(text) if _is_latin(w))
-    if not words or latin * 2 < words:
+    found = words_of(text)
+    if not found or 2 * sum(1 for w in found if _is_latin(w)) < len(found):
         return 1.0
+    words, units = _units(found, text)
     per_word = (units + PRIOR_WORDS * REFERENCE_UNITS_PER_WORD) / (words + PRIOR_WORDS)
     low, high = FACTOR_RANGE
     return min(high, max(low, per_word / REFERENCE_UNITS_PER_WORD))
