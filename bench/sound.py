@@ -90,7 +90,10 @@ def render(
 
 
 def first_words(text: str, max_words: int) -> str:
-    """The paragraphs of `text` up to the one that reaches max_words words."""
+    """The paragraphs of `text` up to the one that reaches max_words words (all of a shorter
+    text, unchanged)."""
+    if len(text.split()) <= max_words:
+        return text
     kept, words = [], 0
     for paragraph in re.split(r"\n\s*\n", text):
         kept.append(paragraph)
