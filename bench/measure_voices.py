@@ -17,6 +17,7 @@ this script runs again.
 
 usage: .venv/bin/python bench/measure_voices.py [--voices-dir voices] [--write] [--markdown]
        .venv/bin/python bench/measure_voices.py --rates gmw/en-us+f3 [...]   # rate calibration
+       .venv/bin/python bench/measure_voices.py --units gmw/en-us+f3 [...]   # pause costs
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ import argparse
 import sys
 import tempfile
 import wave
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import numpy as np
 import tomlkit
 from audio_figures import median_f0_hz, read_pcm, words_per_minute
 
@@ -41,7 +45,9 @@ from narrator.model import (
     VoiceSettings,
 )
 from narrator.stitch import SAMPLE_RATE, trim_pcm
+from narrator.synth import pace
 from narrator.synth.espeak import EspeakEngine
+from narrator.synth.pace import speech_units
 from narrator.voices import (
     load_profile,
     measured_settings,
@@ -71,8 +77,27 @@ REFERENCE = (
     "Thank you, truly.",
     "Who told you that?",
 )
+# For --units only, also written for this script: sentences with few or many pauses, long and
+# short words, and lines as web fiction writes them (lower case, run-on, doubled stops), so
+# that the cost of a syllable, a pause and a clip can be told apart.
+UNIT_SENTENCES = (
+    "He walked to the door and looked out at the rain for a while and then he went back in.",
+    "Her grandmother, who had never once, in all her years, raised her voice, stood up.",
+    "Wait. Listen. Do you hear that? No? Then it is gone.",
+    "The committee's preliminary investigation identified considerable irregularities.",
+    "we ran down the stairs and out the door and nobody even saw us go lol",
+    "it was way too early for this.. she looked at the clock and it said seven",
+    "Slowly, carefully, almost tenderly, the old man folded the map; then he smiled.",
+    "Yes.",
+    "Absolutely not, under any circumstances whatsoever.",
+    "She had a cat, a dog, two birds, a tortoise and, for a short time, a goat.",
+    "Everything depended on whether the messenger arrived before the evening tide.",
+    "It is late. Go home. We will talk about it in the morning, when we are both rested.",
+)
 GAP_S = 0.3
 RATE_SETTINGS = (80, 120, 160, 200, 300)
+CALIBRATION_SENTENCES = REFERENCE[:8]  # what --rates and --units speak
+UNIT_SETTINGS = (100, 130, 180)
 
 
 @dataclass(frozen=True)
@@ -83,10 +108,12 @@ class Figures:
     weighting_db: float
 
 
-def speak(engine: EspeakEngine, settings: VoiceSettings, tmp: Path) -> list[bytes]:
-    """The reference sentences as trimmed clips (16-bit PCM)."""
+def speak(
+    engine: EspeakEngine, settings: VoiceSettings, tmp: Path, sentences: tuple[str, ...]
+) -> list[bytes]:
+    """The sentences as trimmed clips (16-bit PCM)."""
     clips = []
-    for number, sentence in enumerate(REFERENCE):
+    for number, sentence in enumerate(sentences):
         path = tmp / f"{number}.wav"
         engine.synthesize(sentence, settings, path)
         with wave.open(str(path), "rb") as wav:
@@ -94,10 +121,12 @@ def speak(engine: EspeakEngine, settings: VoiceSettings, tmp: Path) -> list[byte
     return clips
 
 
-def measure(engine: EspeakEngine, settings: VoiceSettings) -> Figures:
+def measure(
+    engine: EspeakEngine, settings: VoiceSettings, sentences: tuple[str, ...] = REFERENCE
+) -> Figures:
     with tempfile.TemporaryDirectory(prefix="narrator-measure-") as tmp_dir:
         tmp = Path(tmp_dir)
-        clips = speak(engine, settings, tmp)
+        clips = speak(engine, settings, tmp, sentences)
         gap = bytes(2 * round(GAP_S * SAMPLE_RATE))
         joined = tmp / "joined.wav"
         with wave.open(str(joined), "wb") as out:
@@ -117,7 +146,7 @@ def measure(engine: EspeakEngine, settings: VoiceSettings) -> Figures:
     if pitch is None or estimate is None:
         raise SystemExit(f"{settings.engine_voice}: no voiced speech measured")
     pace = words_per_minute(
-        [len(s.split()) for s in REFERENCE], [len(c) / 2 / SAMPLE_RATE for c in clips]
+        [len(s.split()) for s in sentences], [len(c) / 2 / SAMPLE_RATE for c in clips]
     )
     weighting = round(loudness - estimate, 2)
     return Figures(round(pitch, 1), round(pace, 1), round(loudness, 1), weighting)
@@ -142,22 +171,87 @@ def write_figures(path: Path, profile: VoiceProfile, figures: Figures) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def calibrate_rates(engine: EspeakEngine, voices: list[str]) -> None:
-    """Real words per minute for espeak-ng rate settings (the engine's calibration bypassed)."""
+@contextmanager
+def raw_rates() -> Iterator[None]:
+    """The engine's rate setting is the rate asked for: its calibration bypassed."""
     from narrator.synth import espeak
 
-    real = espeak.engine_rate
-    espeak.engine_rate = lambda rate_wpm: round(rate_wpm)  # type: ignore[assignment]
+    real = espeak.clip_rate
+    espeak.clip_rate = lambda text, rate_wpm: round(rate_wpm)  # type: ignore[assignment]
     try:
+        yield
+    finally:
+        espeak.clip_rate = real
+
+
+def calibrate_rates(engine: EspeakEngine, voices: list[str]) -> None:
+    """Real words per minute for espeak-ng rate settings (the engine's calibration bypassed)."""
+    with raw_rates():
         print("voice                          " + "".join(f"{r:>8}" for r in RATE_SETTINGS))
         for voice in voices:
             row = []
             for rate in RATE_SETTINGS:
-                figures = measure(engine, VoiceSettings(voice, rate, 50, 1.0))
+                settings = VoiceSettings(voice, rate, 50, 1.0)
+                figures = measure(engine, settings, CALIBRATION_SENTENCES)
                 row.append(figures.pace_wpm)
             print(f"{voice:<30} " + "".join(f"{w:>8.1f}" for w in row))
-    finally:
-        espeak.engine_rate = real
+    words, units = map(sum, zip(*(speech_units(s) for s in CALIBRATION_SENTENCES), strict=True))
+    print(f"units per word of these sentences: {units / words:.3f} (pace.REFERENCE_UNITS_PER_WORD)")
+
+
+def unit_clips() -> list[str]:
+    """Texts whose syllables, clause pauses and sentence pauses vary independently: the
+    calibration sentences alone, in pairs and all together, with and without their commas,
+    and their clauses alone (short clips, which pin down the cost of a clip itself)."""
+    singles = [*CALIBRATION_SENTENCES, *UNIT_SENTENCES]
+    pairs = [" ".join(singles[i : i + 2]) for i in range(0, len(singles), 2)]
+    texts = [*singles, *pairs, " ".join(singles[:8]), " ".join(singles[8:])]
+    clauses = [c.strip() for s in singles for c in s.split(",")]
+    return [*texts, *(t.replace(",", "") for t in texts), *clauses]
+
+
+def fit_units(engine: EspeakEngine, voices: list[str]) -> None:
+    """What a word, a clause pause and a sentence pause inside a clip cost, in syllables: a
+    least-squares fit of trimmed clip durations
+    = a*syllables + b*words + c*clause marks + d*sentence ends + e."""
+    texts = unit_clips()
+    counts = []
+    for text in texts:
+        words = pace.words_of(text)
+        body = pace.clip_body(text)
+        counts.append(
+            [
+                sum(pace.word_syllables(w) for w in words),
+                len(words),
+                len(pace.CLAUSE_MARK_RE.findall(body)),
+                len(pace.SENTENCE_END_RE.findall(body)),
+                1.0,
+            ]
+        )
+    design = np.array(counts, dtype=float)
+    print(
+        f"{'voice':<26} {'setting':>7} {'ms/syll':>8} {'word':>6} {'clause':>7} {'sentence':>8} "
+        f"{'clip':>6}"
+    )
+    with raw_rates(), tempfile.TemporaryDirectory(prefix="narrator-units-") as tmp_dir:
+        for voice in voices:
+            for rate in UNIT_SETTINGS:
+                settings = VoiceSettings(voice, rate, 50, 1.0)
+                seconds = []
+                for number, text in enumerate(texts):
+                    path = Path(tmp_dir) / f"{number}.wav"
+                    engine.synthesize(text, settings, path)
+                    with wave.open(str(path), "rb") as wav:
+                        pcm = trim_pcm(wav.readframes(wav.getnframes()))
+                    seconds.append(len(pcm) / 2 / SAMPLE_RATE)
+                coef, *_ = np.linalg.lstsq(design, np.array(seconds), rcond=None)
+                syllable_s, word_s, clause_s, sentence_s, clip_s = (float(c) for c in coef)
+                print(
+                    f"{voice:<26} {rate:>7} {syllable_s * 1000:>8.1f} {word_s / syllable_s:>6.2f} "
+                    f"{clause_s / syllable_s:>7.2f} {sentence_s / syllable_s:>8.2f} "
+                    f"{clip_s / syllable_s:>6.2f}"
+                )
+    print("(word, clause, sentence, clip: in syllables of the same voice at the same setting)")
 
 
 def main() -> None:
@@ -166,10 +260,14 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="store the figures in the files")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--rates", nargs="+", metavar="ENGINE_VOICE")
+    parser.add_argument("--units", nargs="+", metavar="ENGINE_VOICE")
     args = parser.parse_args()
     engine = EspeakEngine()
     if args.rates:
         calibrate_rates(engine, args.rates)
+        return
+    if args.units:
+        fit_units(engine, args.units)
         return
     if args.markdown:
         print("| id | engine voice | rate_wpm | pitch | F0 (Hz) | pace (wpm) | LUFS | weighting |")

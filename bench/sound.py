@@ -12,8 +12,12 @@ temporary folder, never into the repo) with the author's cast for each (`<id>.ca
             narrator.voices.voice_distance from the measured F0 and pace (>= 1.0: distinct)
   pauses    median gap between cues: same speaker, speaker changed
 
+Any other text (`--texts`, e.g. a LitBank or PDNC novel's text.txt) is read in place too, cut
+to its first --max-words words at a paragraph end, and rendered with the cast narrator makes.
+
 usage: .venv/bin/python bench/sound.py [--chapters courier-01 relay-01 ...] [--preset acx]
-                                       [--jobs 2] [--keep]
+                                       [--texts ../shared/bench/litbank/24_o_pioneers/text.txt]
+                                       [--max-words 3000] [--jobs 2] [--keep]
 """
 
 from __future__ import annotations
@@ -63,22 +67,40 @@ class Speaker:
     pitch_hz: float | None
 
 
-def render(chapter_id: str, work: Path, preset: str, jobs: int) -> tuple[Path, Path, Path]:
-    """Render one chapter; its MP3, VTT and the cast file the render filled in."""
-    folder = work / chapter_id
+def render(
+    source: Path, cast: Path | None, work: Path, preset: str, jobs: int, max_words: int
+) -> tuple[Path, Path, Path]:
+    """Render one text (a copy of its first max_words words) with `cast` (None: narrator
+    makes one); its MP3, VTT and the cast file the render filled in."""
+    name = source.parent.name if source.name == "text.txt" else source.stem
+    folder = work / name
     folder.mkdir()
-    text = folder / f"{chapter_id}.txt"
-    shutil.copy(WEBFIC / f"{chapter_id}.txt", text)
-    own_cast = WEBFIC / f"{chapter_id}.cast.toml"
-    cast = folder / "cast.toml"
-    shutil.copy(own_cast if own_cast.exists() else WEBFIC / "cast.toml", cast)
-    out = folder / "out"
+    text = folder / f"{name}.txt"
+    text.write_text(first_words(source.read_text(encoding="utf-8"), max_words), encoding="utf-8")
+    cast_copy = folder / "cast.toml"
+    cmd = [str(NARRATOR), "render", str(text), "--out", str(folder / "out")]
+    if cast is not None:
+        shutil.copy(cast, cast_copy)
+        cmd += ["--cast", str(cast_copy)]
     env = dict(os.environ, NARRATOR_CACHE_DIR=str(work / "cache"))
-    cmd = [str(NARRATOR), "render", str(text), "--cast", str(cast), "--out", str(out)]
     cmd += ["--format", "mp3", "--jobs", str(jobs), "--preset", preset]
     subprocess.run(cmd, env=env, check=True, capture_output=True)
-    mp3 = next(out.rglob("*.mp3"))
-    return mp3, mp3.with_suffix(".vtt"), cast
+    mp3 = next((folder / "out").rglob("*.mp3"))
+    return mp3, mp3.with_suffix(".vtt"), cast_copy
+
+
+def first_words(text: str, max_words: int) -> str:
+    """The paragraphs of `text` up to the one that reaches max_words words (all of a shorter
+    text, unchanged)."""
+    if len(text.split()) <= max_words:
+        return text
+    kept, words = [], 0
+    for paragraph in re.split(r"\n\s*\n", text):
+        kept.append(paragraph)
+        words += len(paragraph.split())
+        if words >= max_words:
+            break
+    return "\n\n".join(kept) + "\n"
 
 
 def decode(mp3: Path) -> np.ndarray:
@@ -88,7 +110,7 @@ def decode(mp3: Path) -> np.ndarray:
 
 
 def voices_of(cast: Path) -> dict[str, str]:
-    data = tomllib.loads(cast.read_text(encoding="utf-8"))
+    data = tomllib.loads(cast.read_text(encoding="utf-8")) if cast.exists() else {}
     voices = {"Narrator": data.get("narrator", {}).get("voice", "narrator")}
     for character in data.get("character", []):
         voices[character["name"]] = character.get("voice", "?")
@@ -139,15 +161,25 @@ def closest_pair(speakers: list[Speaker]) -> tuple[float, Speaker, Speaker] | No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--chapters", nargs="+", default=["courier-01", "courier-02", "relay-01"])
+    parser.add_argument("--chapters", nargs="*", default=["courier-01", "courier-02", "relay-01"])
+    parser.add_argument("--texts", nargs="+", type=Path, default=[], metavar="TEXT")
+    parser.add_argument("--max-words", type=int, default=3000)
     parser.add_argument("--preset", default="default")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the renders; print where")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="narrator-sound-"))
     try:
+        sources: list[tuple[str, Path, Path | None]] = []
         for chapter_id in args.chapters:
-            mp3, vtt, cast = render(chapter_id, work, args.preset, args.jobs)
+            own_cast = WEBFIC / f"{chapter_id}.cast.toml"
+            cast = own_cast if own_cast.exists() else WEBFIC / "cast.toml"
+            sources.append((chapter_id, WEBFIC / f"{chapter_id}.txt", cast))
+        for path in args.texts:
+            sources.append((path.parent.name if path.name == "text.txt" else path.stem, path, None))
+        for chapter_id, source, cast_file in sources:
+            max_words = args.max_words if cast_file is None else 10**9
+            mp3, vtt, cast = render(source, cast_file, work, args.preset, args.jobs, max_words)
             check = measure_loudness(mp3)
             samples = decode(mp3)
             cues = read_vtt(vtt)

@@ -36,6 +36,7 @@ from narrator.synth.language import (
     stretch_settings,
     trim_switch_pause,
 )
+from narrator.synth.pace import pace_factor
 
 _INSTALL_HINT = "espeak-ng is not installed: apt-get install espeak-ng"
 # The names pyttsx3's own loader tries on Linux and macOS.
@@ -55,8 +56,8 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _RATE_CALIBRATION = ((102.9, 80), (146.3, 120), (195.8, 160), (245.8, 200), (366.4, 300))
 _ESPEAK_MIN_RATE = 80
 # Part of the engine id, so clips rendered before the calibration (or under another one)
-# are not reused from the cache.
-_RATE_CALIBRATION_ID = "rate-cal-1"
+# are not reused from the cache. 2: each clip's rate also follows its text (synth/pace.py).
+_RATE_CALIBRATION_ID = "rate-cal-2"
 
 
 def engine_rate(rate_wpm: float) -> int:
@@ -72,6 +73,12 @@ def engine_rate(rate_wpm: float) -> int:
         )
     setting = y0 + (rate_wpm - x0) * (y1 - y0) / (x1 - x0)
     return max(_ESPEAK_MIN_RATE, round(setting))
+
+
+def clip_rate(text: str, rate_wpm: float) -> int:
+    """The espeak-ng rate setting that speaks this `text` at `rate_wpm` real words per minute
+    (the calibration holds for the reference text; pace_factor adjusts it for this one)."""
+    return engine_rate(rate_wpm * pace_factor(text))
 
 
 def _load_library() -> ctypes.CDLL:
@@ -295,7 +302,7 @@ class EspeakEngine:
         # Every property every time: getProperty returns wrong values for rate and pitch,
         # so there is nothing to compare against, and setting is cheap.
         self._engine.setProperty("voice", voice.engine_voice)
-        self._engine.setProperty("rate", engine_rate(voice.rate_wpm))
+        self._engine.setProperty("rate", clip_rate(spoken, voice.rate_wpm))
         self._engine.setProperty("volume", float(voice.volume))
         self._engine.setProperty("pitch", int(voice.pitch))
         # espeak-ng queues parameter changes behind its own thread; see _wait_until_idle.
