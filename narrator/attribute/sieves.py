@@ -390,9 +390,7 @@ def _lower_case_names(text: str, characters: Sequence[Character]) -> frozenset[s
     never uses as an ordinary word (after `to`, `I`, `the`, ...: `will`, `rose`, `may`).
     """
     paragraphs = re.findall(r"(?:^|\n)[ \t]*([^\W\d_])", text)
-    if not paragraphs or sum(c.islower() for c in paragraphs) < _LOWER_CASE_TEXT * len(
-        paragraphs
-    ):
+    if not paragraphs or sum(c.islower() for c in paragraphs) < _LOWER_CASE_TEXT * len(paragraphs):
         return frozenset()
     names = {
         w.lower()
@@ -1400,8 +1398,6 @@ def _count_persons(text: str, in_quote: Callable[[int], bool]) -> tuple[int, int
 def _person_of(first: int, third: int) -> int:
     """First person when `I` is common in narration relative to he/she."""
     return 1 if first * 3 >= third and first >= 5 else 3
-
-
 
 
 def guess_narrative_person(texts: Sequence[str]) -> int:
