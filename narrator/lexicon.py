@@ -190,15 +190,41 @@ OTHER_NOUNS = words(
     "creature thing one person youth elder traveller traveler porter coroner surgeon boss "
     "leader captain sergeant spirit sword ghost whelp spy croupier"
 )
-NOUN_GENDER: dict[str, Gender | None] = {
+_PLURAL_IRREGULAR = {
+    "man": "men", "gentleman": "gentlemen", "woman": "women", "child": "children",
+    "person": "people", "wife": "wives",
+}  # fmt: skip
+_ALREADY_PLURAL = frozenset(words("men gentlemen women ladies guards"))
+
+
+def _plural(noun: str) -> str:
+    if noun in _PLURAL_IRREGULAR:
+        return _PLURAL_IRREGULAR[noun]
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "o", "u"):
+        return noun[:-1] + "ies"
+    if noun.endswith(("s", "x", "ch", "sh")):
+        return noun + "es"
+    return noun + "s"
+
+
+_SINGULAR_GENDER: dict[str, Gender | None] = {
     **{n: Gender.MALE for n in MALE_NOUNS},
     **{n: Gender.FEMALE for n in FEMALE_NOUNS},
     **{n: None for n in OTHER_NOUNS},
 }
+# `said the guards`, `the women cried`: several people speaking at once, a speaker of their
+# own (a group), never one cast member.
+PLURAL_PERSON_NOUNS: dict[str, Gender | None] = {
+    (n if n in _ALREADY_PLURAL else _plural(n)): g
+    for n, g in _SINGULAR_GENDER.items()
+    if "-" not in n
+}
+NOUN_GENDER: dict[str, Gender | None] = {**PLURAL_PERSON_NOUNS, **_SINGULAR_GENDER}
 # Words that say a label's gender (`the old woman`, `Mrs Pell's maid`, casting a voice for an
 # unnamed speaker): the person nouns and titles above, and these.
 FEMALE_WORDS = frozenset(
-    {*FEMALE_NOUNS, *(t.lower() for t, g in TITLE_GENDER.items() if g == Gender.FEMALE)}
+    {*(n for n, g in NOUN_GENDER.items() if g == Gender.FEMALE)}
+    | {t.lower() for t, g in TITLE_GENDER.items() if g == Gender.FEMALE}
     | set(
         words(
             "girls she her ma mama mom mum lass nun empress waitress actress hostess landlady "
@@ -207,7 +233,8 @@ FEMALE_WORDS = frozenset(
     )
 )
 MALE_WORDS = frozenset(
-    {*MALE_NOUNS, *(t.lower() for t, g in TITLE_GENDER.items() if g == Gender.MALE)}
+    {*(n for n, g in NOUN_GENDER.items() if g == Gender.MALE)}
+    | {t.lower() for t, g in TITLE_GENDER.items() if g == Gender.MALE}
     | set(
         words("boys he him his dad pa papa grandpa mister emperor actor host landlord male wizard")
     )

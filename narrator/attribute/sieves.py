@@ -59,6 +59,7 @@ from narrator.lexicon import (
     ATTRIBUTION_TITLES,
     COMMON_TITLES,
     NOUN_GENDER,
+    PLURAL_PERSON_NOUNS,
     PRONOUN_GENDER,
     SPEECH_VERB_ALT,
     SPEECH_VERB_RE,
@@ -582,6 +583,9 @@ class _Attributor:
         names = self.cast.descriptive.get(norm) or self.cast.by_alias.get(name_key(phrase))
         noun = norm.split()[-1] if norm else ""
         gender = _NOUN_GENDER.get(noun)
+        if not names and noun in PLURAL_PERSON_NOUNS:
+            # `said the guards`: several people at once, a speaker of their own.
+            return "the " + norm, CONF_DESCRIPTIVE
         if noun == "other" and self.recent:
             # `said the other`: the party of the exchange who did not speak last.
             others = [r for r in reversed(self.recent[-4:]) if r != exclude]
