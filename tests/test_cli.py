@@ -13,6 +13,7 @@ from typer.testing import CliRunner, Result
 
 from narrator import __version__, pipeline
 from narrator.cli import app
+from narrator.plan import ChapterResult
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "the-lantern-keeper.txt"
@@ -440,7 +441,7 @@ def test_the_progress_bars_never_pass_their_totals() -> None:
         reporter.clips_done(10, 10)
         for number in (1, 2):
             reporter.chapter_finished(
-                pipeline.ChapterResult(number, "x", None, None, "rendered", 1)
+                ChapterResult(number, "x", None, None, "rendered", 1)
             )
         tasks = {task.description.split(":")[0]: task for task in reporter.progress.tasks}
         assert (tasks["chapters"].completed, tasks["chapters"].total) == (2, 2)

@@ -15,20 +15,27 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from epubfactory import EpubSpec, Page, build_epub, tiny_png
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from narrator import pipeline
+from narrator import pipeline, writer
+from narrator.analysis import analyze_text, candidate_characters
 from narrator.casting import load_cast
+from narrator.encode import FfmpegEncoder
 from narrator.errors import ConfigError, InputError, OutputError
 from narrator.export import read_vtt
-from narrator.layout import Format
+from narrator.files import MAX_NAME_BYTES, safe_file_name
+from narrator.layout import Format, Layout, plan_layout
 from narrator.load import read_text
 from narrator.master import Mastering
 from narrator.model import Cast, Character, Gender, Kind
+from narrator.plan import ChapterResult, Preset, RenderOptions
+from narrator.progress import Reporter
+from narrator.report import AnalyzeReport, analyze_input, write_cast_file
 
 ROOT = Path(__file__).resolve().parent.parent
 ARC = ROOT / "examples" / "arc"
@@ -50,7 +57,7 @@ def _render(input_path: Path, out: Path, **kwargs: object) -> pipeline.RenderSum
     """A render with the fake engine; chapter MP3s only unless a format is given."""
     kwargs.setdefault("format", Format.MP3)
     kwargs.setdefault("state_dir", out.parent / "state")
-    options = pipeline.RenderOptions(out_dir=out, engine="fake", jobs=2, **kwargs)  # type: ignore[arg-type]
+    options = RenderOptions(out_dir=out, engine="fake", jobs=2, **kwargs)  # type: ignore[arg-type]
     return pipeline.render_book(input_path, options)
 
 
@@ -168,22 +175,19 @@ def test_dry_run_writes_nothing_and_counts_clips(arc: Path, tmp_path: Path) -> N
 def test_a_run_that_died_mid_arc_resumes_with_the_missing_chapters(
     arc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_encode = pipeline.encode_mp3
-    calls = {"n": 0}
+    class DyingEncoder(FfmpegEncoder):
+        """Killed while encoding the second chapter (whichever chapter's encoder starts first)."""
 
-    def dying_encode(*args: object, **kwargs: object) -> int:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real_encode(*args, **kwargs)  # type: ignore[arg-type]
+        def encode_mp3(self, wav_path: Path, mp3_path: Path, *args: Any, **kwargs: Any) -> int:
+            if mp3_path.name.startswith("02"):
+                raise KeyboardInterrupt
+            return super().encode_mp3(wav_path, mp3_path, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "encode_mp3", dying_encode)
     with pytest.raises(KeyboardInterrupt):
-        _render(arc, tmp_path / "out")
+        _render(arc, tmp_path / "out", encoder=DyingEncoder())
     book_dir = tmp_path / "out" / "Clockwork Arc"
     assert len(list(book_dir.glob("*.mp3"))) == 1
     assert not [p for p in book_dir.iterdir() if ".tmp" in p.name]
-    monkeypatch.setattr(pipeline, "encode_mp3", real_encode)
     resumed = _render(arc, tmp_path / "out")
     assert [ch.status for ch in resumed.chapters] == ["skipped", "rendered", "rendered"]
     assert resumed.clips_synthesized == 0  # every clip was cached by the first run
@@ -219,7 +223,7 @@ def test_an_epub_arc_renders_with_its_metadata_and_cover(tmp_path: Path) -> None
 def test_analyze_offsets_refer_to_the_decoded_file(tmp_path: Path) -> None:
     path = tmp_path / "c.txt"
     path.write_bytes(b'\xef\xbb\xbfAnn looked up.\r\n"Run!" said Ann.\r\n')
-    report = pipeline.analyze_input(path)
+    report = analyze_input(path)
     text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
     data = report.to_json()
     segments = data["segments"]
@@ -230,16 +234,16 @@ def test_analyze_offsets_refer_to_the_decoded_file(tmp_path: Path) -> None:
 
 
 def test_safe_file_names() -> None:
-    assert pipeline.safe_file_name('Chapter 3: "The Mine"?') == "Chapter 3 The Mine"
-    assert pipeline.safe_file_name("../..") == "untitled"
-    assert len(pipeline.safe_file_name("x" * 300)) == pipeline.MAX_NAME_BYTES
+    assert safe_file_name('Chapter 3: "The Mine"?') == "Chapter 3 The Mine"
+    assert safe_file_name("../..") == "untitled"
+    assert len(safe_file_name("x" * 300)) == MAX_NAME_BYTES
     # Cut by UTF-8 bytes on a character boundary, leaving room for temporary names.
     for name in ("字" * 300, "😀" * 300, "Ωμέγα " * 100):
-        cut = pipeline.safe_file_name(name)
-        assert len(cut.encode("utf-8")) <= pipeline.MAX_NAME_BYTES
+        cut = safe_file_name(name)
+        assert len(cut.encode("utf-8")) <= MAX_NAME_BYTES
         assert name.startswith(cut)
     # Direction overrides and other invisible format characters never reach a file name.
-    assert pipeline.safe_file_name("evil\u202egnp.mp3 \u200bx\u2066") == "evilgnp.mp3 x"
+    assert safe_file_name("evil\u202egnp.mp3 \u200bx\u2066") == "evilgnp.mp3 x"
 
 
 def test_long_non_latin_titles_render(tmp_path: Path) -> None:
@@ -275,9 +279,9 @@ def test_temporary_files_left_by_a_killed_run_are_cleared(arc: Path, tmp_path: P
     assert (book_dir / "notes.txt").exists()
 
 
-def _layout(out: Path, name: str) -> pipeline.Layout:
+def _layout(out: Path, name: str) -> Layout:
     """Where `_render` puts a book's folders and state."""
-    return pipeline.plan_layout(out, [name], Format.MP3, out.parent / "state")
+    return plan_layout(out, [name], Format.MP3, out.parent / "state")
 
 
 def _write_chapter(tmp_path: Path) -> Path:
@@ -319,7 +323,7 @@ def test_the_cast_file_controls_notes_pronunciations_thoughts_and_overrides(tmp_
     # The line with the pronounced name and the thought are new clips; the rest are reused.
     assert tuned.clips_synthesized == 2 and tuned.clips_reused >= 2
 
-    report = pipeline.analyze_input(chapter)
+    report = analyze_input(chapter)
     ann = report.casting.speaker_voice("Ann")
     assert ann.voice_id == "woman" and ann.settings.rate_wpm == 120
 
@@ -356,7 +360,7 @@ def test_pathological_text_is_spoken_without_markup_or_control_characters(tmp_pa
     spoken = " ".join(cue.text for cue in cues)
     assert "Bold" in spoken and spoken.count("word") >= 3000
     assert all(cue.end_ms > cue.start_ms for cue in cues)
-    report = pipeline.analyze_input(chapter)
+    report = analyze_input(chapter)
     # Offsets refer to the decoded text, in which control characters became spaces.
     assert "".join(s.text for s in report.parts()[0][1]) == read_text(chapter)
     assert "\x07" not in read_text(chapter)
@@ -372,17 +376,17 @@ def test_the_cast_file_a_run_writes_gives_the_next_run_the_same_speakers_and_voi
         shutil.copytree(source, target)
     else:
         shutil.copy(source, target)
-    first = pipeline.analyze_input(target)
-    pipeline.write_cast_file(target, None, first)
-    second = pipeline.analyze_input(target)
+    first = analyze_input(target)
+    write_cast_file(target, None, first)
+    second = analyze_input(target)
 
-    def speakers(report: pipeline.AnalyzeReport) -> list[tuple[int, str | None]]:
+    def speakers(report: AnalyzeReport) -> list[tuple[int, str | None]]:
         return [
             (s.start, s.speaker) for _, segs in report.parts() for s in segs if s.kind.is_speech
         ]
 
-    def voices(report: pipeline.AnalyzeReport) -> dict[str, object]:
-        return {str(r["name"]): r["voice"] for r in report.character_rows() if r["lines"]}
+    def voices(report: AnalyzeReport) -> dict[str, object]:
+        return {r.name: r.voice for r in report.character_rows() if r.lines}
 
     assert speakers(first) == speakers(second)
     assert voices(first) == voices(second)
@@ -402,7 +406,7 @@ def test_analyze_json_segments_cover_any_text_exactly(pieces: list[str]) -> None
         Character("Tom", ("Tom",), Gender.MALE),
     ]
     for cast in (characters, []):
-        segments = pipeline.analyze_text(text, cast)
+        segments = analyze_text(text, cast)
         position = 0
         for segment in segments:
             assert segment.start == position < segment.end
@@ -418,8 +422,8 @@ def test_a_200000_word_paragraph_of_random_quotes_and_names_is_analysed() -> Non
     # this take 24 s; it takes about 4 s.
     words = ["the", '"said', "Tom", "Ann:", '"', "\u201c", "\u201d", "'", "word", "*x*", "ran."]
     text = " ".join(words[(i * 7919) % len(words)] for i in range(200_000))
-    segments = pipeline.analyze_text(
-        text, pipeline.candidate_characters(Cast(), [text], managed=True)
+    segments = analyze_text(
+        text, candidate_characters(Cast(), [text], managed=True)
     )
     assert "".join(s.text for s in segments) == text
 
@@ -574,7 +578,7 @@ def test_the_playlist_plays_from_its_own_folder_when_out_is_relative(
     assert all((summary.m3u_path.parent / entry).is_file() for entry in entries)
 
 
-class _Recorder(pipeline.Reporter):
+class _Recorder(Reporter):
     def __init__(self) -> None:
         self.totals: tuple[int, int] | None = None
         self.clips: list[tuple[int, int]] = []
@@ -586,7 +590,7 @@ class _Recorder(pipeline.Reporter):
     def clips_done(self, done: int, total: int) -> None:
         self.clips.append((done, total))
 
-    def chapter_finished(self, result: pipeline.ChapterResult) -> None:
+    def chapter_finished(self, result: ChapterResult) -> None:
         self.finished += 1
 
 
@@ -594,7 +598,7 @@ def test_progress_counts_the_whole_run_and_never_passes_its_totals(
     arc: Path, tmp_path: Path
 ) -> None:
     recorder = _Recorder()
-    options = pipeline.RenderOptions(
+    options = RenderOptions(
         out_dir=tmp_path / "out", engine="fake", jobs=2, format=Format.BOTH
     )
     summary = pipeline.render_book(arc, options, recorder)
@@ -640,7 +644,7 @@ def test_a_clip_longer_than_its_words_is_kept_and_the_book_renders(tmp_path: Pat
     # espeak-ng does for a snore, a hum or a line in a script its voice spells out.
     chapter = tmp_path / "Hum.txt"
     chapter.write_text('The kettle sang. "Zzzzzzzzzz {long}," snored Tom.\n', encoding="utf-8")
-    options = pipeline.RenderOptions(
+    options = RenderOptions(
         out_dir=tmp_path / "out", engine="fake-faulty", format=Format.MP3, state_dir=tmp_path / "s"
     )
     summary = pipeline.render_book(chapter, options)
@@ -732,9 +736,9 @@ def test_sigterm_stops_a_render_like_ctrl_c_and_cleans_up(tmp_path: Path) -> Non
     script = (
         "import sys\nfrom narrator.cli import main\n"
         "sys.argv = ['narrator', 'render', sys.argv[1], '--out', sys.argv[2], '--engine', 'fake']\n"
-        "import narrator.cli as cli, narrator.pipeline as p\n"
-        "real = p.RenderOptions\n"
-        "p.RenderOptions = lambda **kw: real(**{**kw, 'engine': 'fake-faulty'})\n"
+        "import narrator.cli as cli\n"
+        "real = cli.RenderOptions\n"
+        "cli.RenderOptions = lambda **kw: real(**{**kw, 'engine': 'fake-faulty'})\n"
         "main()\n"
     )
     run = subprocess.Popen(
@@ -784,7 +788,7 @@ def test_pauses_in_the_cast_file_set_the_chapter_timing(tmp_path: Path) -> None:
 
 def test_acx_preset_encodes_masters_checks_and_fills_pauses(tmp_path: Path) -> None:
     chapter = _write_chapter(tmp_path)
-    summary = _render(chapter, tmp_path / "out", preset=pipeline.Preset.ACX)
+    summary = _render(chapter, tmp_path / "out", preset=Preset.ACX)
     result = summary.chapters[0]
     stream = subprocess.run(
         [
@@ -822,7 +826,7 @@ def test_a_loudness_target_out_of_reach_is_a_warning(
 ) -> None:
     chapter = _write_chapter(tmp_path)
     # As if mastering had missed: the check reports it, it does not fail the render.
-    monkeypatch.setattr(pipeline, "mastering_for", lambda estimate, target: Mastering(-12.0))
-    summary = _render(chapter, tmp_path / "out", preset=pipeline.Preset.ACX)
+    monkeypatch.setattr(writer, "mastering_for", lambda estimate, target: Mastering(-12.0))
+    summary = _render(chapter, tmp_path / "out", preset=Preset.ACX)
     assert summary.count("rendered") == 1
     assert any("chapter 1: loudness" in w and "target -20" in w for w in summary.warnings)

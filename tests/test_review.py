@@ -13,7 +13,8 @@ import pytest
 from epubfactory import EpubSpec, Page, build_epub
 from typer.testing import CliRunner
 
-from narrator import pipeline, review
+from narrator import review
+from narrator.analysis import REVIEW_THRESHOLD
 from narrator.cli import app
 from narrator.export import read_vtt
 
@@ -258,11 +259,11 @@ def test_render_ends_with_the_doubtful_count_and_the_command(chapter: Path, tmp_
     )
     assert result.exit_code == 0, result.stderr
     doubtful = [
-        line for line in _review(chapter).values() if line["confidence"] < pipeline.REVIEW_THRESHOLD
+        line for line in _review(chapter).values() if line["confidence"] < REVIEW_THRESHOLD
     ]
     assert doubtful
     assert result.stdout.strip().splitlines()[-1] == (
-        f"{len(doubtful)} lines below confidence {pipeline.REVIEW_THRESHOLD:.2f}; "
+        f"{len(doubtful)} lines below confidence {REVIEW_THRESHOLD:.2f}; "
         f"list them with: narrator review {chapter}"
     )
 
