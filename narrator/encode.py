@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from narrator import export, master
+from narrator.audio_format import wav_duration_ms
 from narrator.errors import InputError, OutputError
 from narrator.export import MP3_BITRATE_KBPS
+from narrator.ffmpeg import FfmpegEncoder
 from narrator.files import atomic_path
 from narrator.master import LoudnessCheck, LoudnessMeter, Mastering, peak_dbfs
 from narrator.model import Tags
@@ -67,46 +68,7 @@ class Encoder(Protocol):
         ...
 
 
-class FfmpegEncoder:
-    """The real encoder: ffmpeg and ffprobe as subprocesses."""
-
-    def check(self) -> None:
-        export.check_tools()
-
-    def encode_mp3(
-        self,
-        wav_path: Path,
-        mp3_path: Path,
-        tags: Tags,
-        bitrate_kbps: int = MP3_BITRATE_KBPS,
-        *,
-        m4b_part: Path | None = None,
-        mastering: Mastering | None = None,
-        sample_rate_hz: int | None = None,
-    ) -> int:
-        return export.encode_mp3(
-            wav_path, mp3_path, tags, bitrate_kbps,
-            m4b_part=m4b_part, mastering=mastering, sample_rate_hz=sample_rate_hz,
-        )  # fmt: skip
-
-    def encode_m4b_part(
-        self, wav_path: Path, part_path: Path, *, mastering: Mastering | None = None
-    ) -> int:
-        return export.encode_m4b_part(wav_path, part_path, mastering=mastering)
-
-    def retag_mp3(self, mp3_path: Path, tags: Tags) -> None:
-        export.retag_mp3(mp3_path, tags)
-
-    def join_m4b(
-        self, parts: Sequence[tuple[Path, str]], m4b_path: Path, tags: Tags
-    ) -> list[tuple[str, int, int]]:
-        return export.join_m4b(parts, m4b_path, tags)
-
-    def measure_loudness(self, path: Path) -> LoudnessCheck:
-        return master.measure_loudness(path)
-
-
-FFMPEG = FfmpegEncoder()
+FFMPEG = FfmpegEncoder()  # the default
 
 
 TAGS_SUFFIX = ".tags.json"
@@ -148,13 +110,13 @@ class FakeEncoder:
         _write_tags(mp3_path, tags, bitrate_kbps=bitrate_kbps, sample_rate_hz=sample_rate_hz)
         if m4b_part is not None:
             _copy(wav_path, m4b_part)
-        return _wav_ms(wav_path)
+        return wav_duration_ms(wav_path)
 
     def encode_m4b_part(
         self, wav_path: Path, part_path: Path, *, mastering: Mastering | None = None
     ) -> int:
         _copy(wav_path, part_path)
-        return _wav_ms(wav_path)
+        return wav_duration_ms(wav_path)
 
     def retag_mp3(self, mp3_path: Path, tags: Tags) -> None:
         if not mp3_path.is_file():
@@ -192,11 +154,6 @@ class FakeEncoder:
 def _copy(wav_path: Path, target: Path) -> None:
     with atomic_path(target) as tmp_path:
         shutil.copyfile(wav_path, tmp_path)
-
-
-def _wav_ms(wav_path: Path) -> int:
-    with wave.open(str(wav_path), "rb") as wav:
-        return round(wav.getnframes() * 1000 / wav.getframerate())
 
 
 def _write_tags(audio_path: Path, tags: Tags, **extra: object) -> None:

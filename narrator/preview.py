@@ -10,11 +10,8 @@ from narrator.casting import (
     Assignment,
     Casting,
 )
+from narrator.encode import FFMPEG
 from narrator.errors import ConfigError, OutputError
-from narrator.export import (
-    check_tools,
-    encode_mp3,
-)
 from narrator.files import safe_file_name
 from narrator.layout import prepare_out_dir
 from narrator.master import (
@@ -122,7 +119,7 @@ def _render_lines(lines: list[Line], out_path: Path, engine: str, tags: Tags) ->
     if out_path.exists() and out_path.is_dir():
         raise OutputError(f"{out_path}: is a folder; give a file name ending in .mp3")
     check_engine(engine)
-    check_tools()
+    FFMPEG.check()
     prepare_out_dir(out_path.parent, False)
     with SynthPool(engine, ClipCache(), 1) as pool:
         result = pool.synthesize(lines)
@@ -130,7 +127,7 @@ def _render_lines(lines: list[Line], out_path: Path, engine: str, tags: Tags) ->
     try:
         stitched = stitch_chapter(result.clips, lines, wav_path)
         mastering = mastering_for(stitched.loudness_lufs, DEFAULT_LOUDNESS_LUFS)
-        encode_mp3(wav_path, out_path, tags, mastering=mastering)
+        FFMPEG.encode_mp3(wav_path, out_path, tags, mastering=mastering)
     finally:
         wav_path.unlink(missing_ok=True)
 

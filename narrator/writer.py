@@ -14,7 +14,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from narrator.export import probe_duration_ms, write_transcripts
+from narrator.audio_format import wav_duration_ms
+from narrator.export import write_transcripts
 from narrator.layout import Layout
 from narrator.master import mastering_for
 from narrator.model import Clip
@@ -118,7 +119,7 @@ class ChapterWriter:
                     written += [result.mp3_path, result.vtt_path, srt_path]
                 elif part is not None:
                     self.options.encoder.encode_m4b_part(wav_path, part, mastering=mastering)
-                    duration_ms = probe_duration_ms(wav_path)
+                    duration_ms = wav_duration_ms(wav_path)
             checked = result.mp3_path or part  # the MP3, else the M4B's part (--format m4b)
             if sound.check_loudness and checked is not None:
                 with self.timed("check"):

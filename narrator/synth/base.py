@@ -14,12 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from narrator.audio_format import CHANNELS, SAMPLE_RATE_HZ, SAMPLE_WIDTH_BYTES
 from narrator.errors import ConfigError
 from narrator.model import VoiceSettings
-
-SAMPLE_RATE_HZ = 22050
-SAMPLE_WIDTH_BYTES = 2
-CHANNELS = 1
 
 
 @runtime_checkable
