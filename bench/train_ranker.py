@@ -39,6 +39,7 @@ sys.path.insert(0, BASELINE or str(ROOT))
 for _name in [m for m in sys.modules if m == "narrator" or m.startswith("narrator.")]:
     del sys.modules[_name]  # an editable install may have imported the main checkout's
 
+from bench_data import BENCH_DATA  # noqa: E402
 from webfic_gold import speaker_matcher  # noqa: E402
 
 from narrator.characters import find_characters  # noqa: E402
@@ -50,7 +51,6 @@ if BASELINE is None:
     from narrator.attribute.ranker import WEIGHTS
     from narrator.attribute.sieves import run_sieves
 
-SHARED = ROOT.parent / "shared" / "bench"
 # Kept out of every design decision: looked at only with --confirm, to check the figures.
 CONFIRM = {
     "TheSportOfTheGods", "4276_north_and_south", "766_david_copperfield", "502_desert_gold",
@@ -131,9 +131,9 @@ def _webfic(folder: Path) -> list[Book]:
 
 def load_books() -> list[Book]:
     return (
-        _pdnc_like("pdnc", SHARED / "pdnc")
-        + _pdnc_like("litbank", SHARED / "litbank")
-        + _webfic(SHARED / "webfic")
+        _pdnc_like("pdnc", BENCH_DATA / "pdnc")
+        + _pdnc_like("litbank", BENCH_DATA / "litbank")
+        + _webfic(BENCH_DATA / "webfic")
     )
 
 

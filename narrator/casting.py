@@ -12,7 +12,6 @@ import itertools
 import math
 import os
 import re
-import tempfile
 import tomllib
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -24,6 +23,7 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from narrator.errors import ConfigError, OutputError
+from narrator.files import atomic_path
 from narrator.lexicon import FEMALE_WORDS, MALE_WORDS, is_storyteller_alias
 from narrator.model import (
     BookInfo,
@@ -975,21 +975,12 @@ def _entry_text(character: Character, voice: str | None) -> str:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    temp_name: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
-        ) as handle:
-            temp_name = handle.name
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except OSError as e:
-        if temp_name is not None:
-            Path(temp_name).unlink(missing_ok=True)
-        raise OutputError(f"{shown_path(path)}: cannot write cast file: {e}") from e
+        with atomic_path(path, durable=True) as tmp_path:
+            tmp_path.write_text(text, encoding="utf-8")
+    except OutputError as exc:
+        reason = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+        raise OutputError(f"{shown_path(path)}: cannot write cast file: {reason}") from exc
 
 
 THOUGHT_VOLUME = 0.8  # thoughts in the thinker's own voice, a little softer

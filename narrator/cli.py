@@ -37,6 +37,7 @@ from narrator.plan import ChapterResult, ChapterStatus, Preset, RenderOptions
 from narrator.preview import list_voices, preview_characters, preview_voice
 from narrator.progress import Reporter
 from narrator.report import CharacterRow, analyze_input, write_cast_file
+from narrator.synth.base import DEFAULT_ENGINE, engine_names
 from narrator.synth.cache import ClipCache, parse_size
 
 app = typer.Typer(
@@ -55,9 +56,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 _state = {"debug": False}
 
 
-class Engine(StrEnum):
-    espeak = "espeak"
-    fake = "fake"
+# The --engine choices: the engine registry's, built-ins and plugins alike.
+Engine = StrEnum("Engine", [(name, name) for name in engine_names()])  # type: ignore[misc]
+DEFAULT = Engine(DEFAULT_ENGINE)
 
 
 class LineKind(StrEnum):
@@ -156,7 +157,7 @@ def render(
     jobs: Annotated[int, typer.Option("--jobs", min=1, max=64, help="Synthesis workers.")] = 2,
     engine: Annotated[
         Engine, typer.Option("--engine", help="Speech engine; 'fake' writes tones (for tests).")
-    ] = Engine.espeak,
+    ] = DEFAULT,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the plan; synthesize and write nothing.")
     ] = False,
@@ -426,7 +427,7 @@ def cast_command(
         Path | None,
         typer.Option("--preview", help="Render one short line per main character into DIR."),
     ] = None,
-    engine: Annotated[Engine, typer.Option("--engine", help="Speech engine.")] = Engine.espeak,
+    engine: Annotated[Engine, typer.Option("--engine", help="Speech engine.")] = DEFAULT,
     voices: VoicesOpt = None,
 ) -> None:
     """List the characters with their voices; --write saves them to the cast file."""
@@ -463,7 +464,7 @@ def studio(
     ] = False,
     engine: Annotated[
         Engine, typer.Option("--engine", help="Speech engine; 'fake' writes tones (for tests).")
-    ] = Engine.espeak,
+    ] = DEFAULT,
     lines: LinesOpt = None,
     voices: VoicesOpt = None,
 ) -> None:
@@ -506,7 +507,7 @@ def studio(
 def voices_list(
     ctx: typer.Context,
     voices: VoicesOpt = None,
-    engine: Annotated[Engine, typer.Option("--engine", help="Speech engine.")] = Engine.espeak,
+    engine: Annotated[Engine, typer.Option("--engine", help="Speech engine.")] = DEFAULT,
 ) -> None:
     """List the voice profiles and the engine's installed voices."""
     if ctx.invoked_subcommand is not None:
@@ -537,7 +538,7 @@ def voices_preview(
     out_path: Annotated[Path, typer.Option("--out", help="MP3 file to write.")] = Path(
         "sample.mp3"
     ),
-    engine: Annotated[Engine, typer.Option("--engine", help="Speech engine.")] = Engine.espeak,
+    engine: Annotated[Engine, typer.Option("--engine", help="Speech engine.")] = DEFAULT,
     voices: VoicesOpt = None,
 ) -> None:
     """Audition a voice: speak a line with it into an MP3."""
@@ -611,7 +612,7 @@ def _print_segment(segment: Segment, threshold: float) -> None:
         return
     if segment.kind.is_speech:
         mark = "?" if _is_low(segment, threshold) else " "
-        kind = " (thought)" if segment.kind.value == "thought" else ""
+        kind = " (thought)" if segment.kind is Kind.THOUGHT else ""
         conf = f"{segment.confidence:.2f}" if segment.confidence is not None else "-"
         out.print(f"{mark} {segment.speaker or '?'}{kind} [{conf}]: {text}", markup=False)
     else:

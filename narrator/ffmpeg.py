@@ -388,37 +388,9 @@ def decode_audio(path: Path) -> bytes:
 class FfmpegEncoder:
     """The real encoder (narrator.encode.Encoder): this module's functions."""
 
-    def check(self) -> None:
-        check_tools()
-
-    def encode_mp3(
-        self,
-        wav_path: Path,
-        mp3_path: Path,
-        tags: Tags,
-        bitrate_kbps: int = MP3_BITRATE_KBPS,
-        *,
-        m4b_part: Path | None = None,
-        mastering: Mastering | None = None,
-        sample_rate_hz: int | None = None,
-    ) -> int:
-        return encode_mp3(
-            wav_path, mp3_path, tags, bitrate_kbps,
-            m4b_part=m4b_part, mastering=mastering, sample_rate_hz=sample_rate_hz,
-        )  # fmt: skip
-
-    def encode_m4b_part(
-        self, wav_path: Path, part_path: Path, *, mastering: Mastering | None = None
-    ) -> int:
-        return encode_m4b_part(wav_path, part_path, mastering=mastering)
-
-    def retag_mp3(self, mp3_path: Path, tags: Tags) -> None:
-        retag_mp3(mp3_path, tags)
-
-    def join_m4b(
-        self, parts: Sequence[tuple[Path, str]], m4b_path: Path, tags: Tags
-    ) -> list[tuple[str, int, int]]:
-        return join_m4b(parts, m4b_path, tags)
-
-    def measure_loudness(self, path: Path) -> LoudnessCheck:
-        return measure_loudness(path)
+    check = staticmethod(check_tools)
+    encode_mp3 = staticmethod(encode_mp3)
+    encode_m4b_part = staticmethod(encode_m4b_part)
+    retag_mp3 = staticmethod(retag_mp3)
+    join_m4b = staticmethod(join_m4b)
+    measure_loudness = staticmethod(measure_loudness)

@@ -16,8 +16,12 @@ from narrator.errors import OutputError
 
 
 @contextmanager
-def atomic_path(final_path: Path) -> Iterator[Path]:
-    """Yield a fresh temp path beside final_path; move it there on success, else delete it."""
+def atomic_path(final_path: Path, *, durable: bool = False) -> Iterator[Path]:
+    """Yield a fresh temp path beside final_path; move it there on success, else delete it.
+
+    durable: flush the file to disk before it takes the final name (for files an author
+    edits, such as the cast file, which a crash must not leave empty).
+    """
     if final_path.is_dir():
         raise OutputError(f"cannot write {final_path}: it is a folder")
     tmp_path = final_path.with_name(f".{final_path.name}.{secrets.token_hex(4)}.part")
@@ -28,6 +32,12 @@ def atomic_path(final_path: Path) -> Iterator[Path]:
         raise OutputError(f"cannot write {final_path}: {exc.strerror or exc}") from exc
     try:
         yield tmp_path
+        if durable:
+            fd = os.open(tmp_path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         os.replace(tmp_path, final_path)
     except OSError as exc:
         tmp_path.unlink(missing_ok=True)

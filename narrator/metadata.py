@@ -15,15 +15,13 @@ from narrator.model import (
 from narrator.plan import (
     RenderOptions,
 )
-
-# How the narrator is credited when the cast file does not say: the composer tag, which
-# audiobook apps show as the narrator.
-_ENGINE_CREDITS = {"espeak": "espeak-ng", "fake": "a test tone engine"}
+from narrator.synth import engine_entry
 
 
 def narrator_credit(engine: str) -> str:
-    """The default narrator credit for an engine, e.g. "narrator (espeak-ng)"."""
-    return f"narrator ({_ENGINE_CREDITS.get(engine, engine)})"
+    """The default narrator credit for an engine, e.g. "narrator (espeak-ng)": the composer
+    tag, which audiobook apps show as the narrator, when the cast file names no narrator."""
+    return f"narrator ({engine_entry(engine).credit})"
 
 
 def resolve_book_info(book: Book, stored: BookInfo, options: RenderOptions) -> BookInfo:

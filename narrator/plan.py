@@ -39,7 +39,7 @@ from narrator.model import (
 from narrator.script import build_lines
 from narrator.state import Manifest, part_path, read_record
 from narrator.stitch import pause_before_ms
-from narrator.synth import clip_key, engine_id
+from narrator.synth import DEFAULT_ENGINE, clip_key, engine_id
 from narrator.voices import (
     VOICE_LEVEL_LUFS,
 )
@@ -58,7 +58,7 @@ class RenderOptions:
 
     out_dir: Path
     cast_path: Path | None = None  # None: the book's own cast.toml, written if missing
-    engine: str = "espeak"
+    engine: str = DEFAULT_ENGINE  # a name in the engine registry (narrator.synth.base)
     jobs: int = 2
     dry_run: bool = False
     voices_dirs: tuple[Path, ...] = ()

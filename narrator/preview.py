@@ -27,14 +27,14 @@ from narrator.model import (
 from narrator.report import AnalyzeReport
 from narrator.script import Voice, speakable_text
 from narrator.stitch import stitch_chapter
-from narrator.synth import ClipCache, SynthPool, check_engine, engine_voices
+from narrator.synth import DEFAULT_ENGINE, ClipCache, SynthPool, check_engine, engine_voices
 from narrator.voices import (
     load_profiles,
 )
 
 
 def list_voices(
-    voices_dirs: Sequence[Path] = (), engine: str = "espeak"
+    voices_dirs: Sequence[Path] = (), engine: str = DEFAULT_ENGINE
 ) -> tuple[list[VoiceProfile], list[str]]:
     """The voice profiles, and the engine voices installed on this machine."""
     profiles = load_profiles(voices_dirs)
@@ -48,7 +48,7 @@ def preview_voice(
     profile_id: str,
     text: str | None,
     out_path: Path,
-    engine: str = "espeak",
+    engine: str = DEFAULT_ENGINE,
     voices_dirs: Sequence[Path] = (),
 ) -> Path:
     """Speak a line with one voice profile into an MP3, to audition it."""
@@ -64,7 +64,9 @@ def preview_voice(
     return out_path
 
 
-def preview_characters(report: AnalyzeReport, out_dir: Path, engine: str = "espeak") -> list[Path]:
+def preview_characters(
+    report: AnalyzeReport, out_dir: Path, engine: str = DEFAULT_ENGINE
+) -> list[Path]:
     """One short MP3 per main character, in its voice, with a line the character speaks."""
     rows = [row for row in report.character_rows() if row.lines > 0][:12]
     first_lines = first_spoken_lines(report)
@@ -94,7 +96,7 @@ def first_spoken_lines(report: AnalyzeReport) -> dict[str, str]:
 
 
 def speak_sample(
-    text: str, speaker: str, voice: Voice, out_path: Path, engine: str = "espeak"
+    text: str, speaker: str, voice: Voice, out_path: Path, engine: str = DEFAULT_ENGINE
 ) -> Path:
     """Speak one line in one voice into an MP3 (an audition of a character's voice)."""
     line = _sample_line(text, speaker, voice)

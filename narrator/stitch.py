@@ -29,6 +29,7 @@ from narrator.ffmpeg import decode_audio
 from narrator.files import atomic_path
 from narrator.master import LoudnessMeter, audioop, peak_dbfs
 from narrator.model import Clip, Cue, Kind, Line, Pauses
+from narrator.text_marks import is_scene_break
 
 # The pauses heard are Pauses' (narrator.model, the cast file's [pauses]), because clips' own
 # silent tails (espeak-ng adds ~300 ms after every utterance) are trimmed when stitching.
@@ -61,7 +62,7 @@ def pause_before_ms(
     """Silence (ms) to put before `line`; gap_text is the chapter text between the two lines."""
     if prev is None:
         seconds = pauses.head_s
-    elif _is_scene_break(gap_text):
+    elif is_scene_break(gap_text):
         seconds = pauses.scene_break_s
     elif Kind.HEADING in (prev_kind, kind) and not (
         # A heading's sentences (a title split in two) still run on at the sentence pace.
@@ -130,15 +131,6 @@ def stitch_chapter(
         except OSError as exc:
             raise OutputError(f"cannot write {wav_path}: {exc.strerror or exc}") from exc
     return StitchedChapter(cues, meter.loudness_lufs(), peak)
-
-
-def _is_scene_break(gap_text: str) -> bool:
-    """A line of three or more symbols and nothing else: "***", "* * *", "---", "~~~"."""
-    for raw in gap_text.splitlines():
-        symbols = "".join(raw.split())
-        if len(symbols) >= 3 and not any(ch.isalnum() for ch in symbols):
-            return True
-    return False
 
 
 def _frames_to_ms(frames: int) -> int:

@@ -37,6 +37,7 @@ from narrator.model import Cast, Character, Gender, Kind
 from narrator.plan import ChapterResult, ChapterStatus, Preset, RenderOptions
 from narrator.progress import Reporter
 from narrator.report import AnalyzeReport, analyze_input, write_cast_file
+from narrator.synth.fake import HISTORY_ENV, read_history
 
 ROOT = Path(__file__).resolve().parent.parent
 ARC = ROOT / "examples" / "arc"
@@ -203,6 +204,31 @@ def test_changing_one_voice_redoes_only_that_characters_lines(arc: Path, tmp_pat
     )
     assert 0 < second.clips_synthesized <= teodor_lines
     assert second.clips_reused > 0
+
+
+def test_after_one_sentence_changes_only_the_line_holding_it_is_synthesized_again(
+    arc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history = tmp_path / "history.jsonl"
+    monkeypatch.setenv(HISTORY_ENV, str(history))
+    first = _render(arc, tmp_path / "out")
+    asked = read_history(history)
+    # Every clip the run synthesized was asked of the engine once; the rest came from the cache.
+    assert len(asked) == first.clips_synthesized > 0
+    assert len({(r.text, r.voice) for r in asked}) == len(asked)
+    history.unlink()
+    chapter = arc / "10.txt"
+    old = "Teodor Brask sat in the only good chair"
+    chapter.write_text(
+        chapter.read_text("utf-8").replace(old, "Teodor Brask sat in the only soft chair"),
+        "utf-8",
+    )
+    second = _render(arc, tmp_path / "out")
+    again = read_history(history)
+    # One line (the narration around the sentence), asked once, with the new words.
+    assert len(again) == 1 and "the only soft chair" in again[0].text
+    assert second.clips_synthesized == 1
+    assert [ch.status for ch in second.chapters] == ["skipped", "skipped", "rendered"]
 
 
 def test_dry_run_writes_nothing_and_counts_clips(arc: Path, tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ from narrator.preview import SAMPLE_TEXT, first_spoken_lines, speak_sample
 from narrator.progress import Reporter
 from narrator.report import AnalyzeReport, analyze_input, write_cast_file
 from narrator.studio.versions import check_version, file_version
+from narrator.synth import DEFAULT_ENGINE
 from narrator.voices import PITCH_RANGE, RATE_WPM_RANGE, load_profiles
 
 SAMPLE_NAME_CHARS = 24  # hex digits of a sample's content hash: its file name and URL
@@ -48,7 +49,7 @@ class StudioConfig:
     lines_path: Path | None = None  # None: the book's own corrections file
     out_dir: Path = Path("output")
     voices_dirs: tuple[Path, ...] = ()
-    engine: str = "espeak"
+    engine: str = DEFAULT_ENGINE
     jobs: int = 2
 
     @property
