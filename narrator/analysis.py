@@ -13,13 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from narrator.attribute import attribute_speakers, guess_narrative_person
-from narrator.casting import (
-    Casting,
-    assign_voices,
-    load_cast,
-    merge_cast,
-    validate_cast_voices,
-)
+from narrator.casting import Casting, assign_voices, load_cast, merge_cast, validate_cast_voices
 from narrator.characters import find_characters, name_the_narrator
 from narrator.corrections import (
     Change,
@@ -29,18 +23,10 @@ from narrator.corrections import (
     default_lines_path,
     load_corrections,
 )
-from narrator.model import (
-    Book,
-    Cast,
-    Chapter,
-    Character,
-    Segment,
-)
+from narrator.model import Book, Cast, Chapter, Character, Segment
 from narrator.script import UNKNOWN_SPEAKER
 from narrator.segment import segment_chapter
-from narrator.voices import (
-    load_profiles,
-)
+from narrator.voices import load_profiles
 
 CAST_FILE_NAME = "cast.toml"
 

@@ -24,12 +24,7 @@ from narrator.audio_format import CHANNELS, SAMPLE_RATE_HZ
 from narrator.errors import EngineError, InputError, OutputError, ToolMissingError
 from narrator.export import GENRE, MP3_BITRATE_KBPS, image_kind
 from narrator.files import atomic_path
-from narrator.master import (
-    LIMITER_ATTACK_MS,
-    LIMITER_RELEASE_MS,
-    LoudnessCheck,
-    Mastering,
-)
+from narrator.master import LIMITER_ATTACK_MS, LIMITER_RELEASE_MS, LoudnessCheck, Mastering
 from narrator.model import Tags
 
 M4B_BITRATE_KBPS = 64

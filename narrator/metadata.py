@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import datetime
 
-from narrator.export import (
-    read_cover,
-)
-from narrator.model import (
-    Book,
-    BookInfo,
-    Tags,
-)
-from narrator.plan import (
-    RenderOptions,
-)
+from narrator.export import read_cover
+from narrator.model import Book, BookInfo, Tags
+from narrator.plan import RenderOptions
 from narrator.synth import engine_entry
 
 

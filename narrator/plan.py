@@ -19,30 +19,16 @@ import narrator
 from narrator.analysis import Analysis
 from narrator.casting import Casting
 from narrator.encode import FFMPEG, Encoder
-from narrator.export import (
-    MP3_BITRATE_KBPS,
-)
+from narrator.export import MP3_BITRATE_KBPS
 from narrator.files import safe_file_name
 from narrator.layout import DEFAULT_FORMAT, Format, Layout
-from narrator.master import (
-    DEFAULT_LOUDNESS_LUFS,
-    MASTERING_VERSION,
-    LoudnessCheck,
-)
-from narrator.model import (
-    Cast,
-    Chapter,
-    Line,
-    Pauses,
-    Tags,
-)
+from narrator.master import DEFAULT_LOUDNESS_LUFS, MASTERING_VERSION, LoudnessCheck
+from narrator.model import Cast, Chapter, Line, Pauses, Tags
 from narrator.script import build_lines
 from narrator.state import Manifest, part_path, read_record
 from narrator.stitch import pause_before_ms
 from narrator.synth import DEFAULT_ENGINE, clip_key, engine_id
-from narrator.voices import (
-    VOICE_LEVEL_LUFS,
-)
+from narrator.voices import VOICE_LEVEL_LUFS
 
 
 class Preset(StrEnum):

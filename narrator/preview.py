@@ -6,31 +6,18 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
-from narrator.casting import (
-    Assignment,
-    Casting,
-)
+from narrator.casting import Assignment, Casting
 from narrator.encode import FFMPEG
 from narrator.errors import ConfigError, OutputError
 from narrator.files import safe_file_name
 from narrator.layout import prepare_out_dir
-from narrator.master import (
-    DEFAULT_LOUDNESS_LUFS,
-    mastering_for,
-)
-from narrator.model import (
-    Cast,
-    Line,
-    Tags,
-    VoiceProfile,
-)
+from narrator.master import DEFAULT_LOUDNESS_LUFS, mastering_for
+from narrator.model import Cast, Line, Tags, VoiceProfile
 from narrator.report import AnalyzeReport
 from narrator.script import Voice, speakable_text
 from narrator.stitch import stitch_chapter
 from narrator.synth import DEFAULT_ENGINE, ClipCache, SynthPool, check_engine, engine_voices
-from narrator.voices import (
-    load_profiles,
-)
+from narrator.voices import load_profiles
 
 
 def list_voices(

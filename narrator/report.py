@@ -19,20 +19,10 @@ from narrator.analysis import (
     resolve_corrections,
     speaking_characters,
 )
-from narrator.casting import (
-    Casting,
-    cast_warnings,
-    write_cast,
-)
-from narrator.corrections import (
-    Corrections,
-)
+from narrator.casting import Casting, cast_warnings, write_cast
+from narrator.corrections import Corrections
 from narrator.load import TEXT_SUFFIXES, load_book, read_text
-from narrator.model import (
-    Book,
-    Chapter,
-    Segment,
-)
+from narrator.model import Book, Chapter, Segment
 
 
 @dataclass(frozen=True)

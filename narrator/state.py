@@ -14,9 +14,7 @@ from pathlib import Path
 
 from narrator.files import atomic_path
 from narrator.layout import Layout
-from narrator.model import (
-    Cue,
-)
+from narrator.model import Cue
 
 
 @dataclass(frozen=True)

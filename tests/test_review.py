@@ -100,6 +100,7 @@ def test_review_lists_the_doubtful_lines_least_certain_first(chapter: Path) -> N
     assert f"narrator assign {chapter} {order[0]['id']} NAME" in shown
 
 
+@pytest.mark.usefixtures("fake_encoder")
 def test_three_assigns_change_those_lines_in_review_analyze_the_transcript_and_the_audio(
     chapter: Path, tmp_path: Path
 ) -> None:
@@ -161,6 +162,7 @@ def test_three_assigns_change_those_lines_in_review_analyze_the_transcript_and_t
     assert voices["the old vendor"] not in {v for n, v in voices.items() if n != "the old vendor"}
 
 
+@pytest.mark.usefixtures("fake_encoder")
 def test_a_correction_survives_edits_and_a_rewritten_line_is_reported_stale(
     chapter: Path, tmp_path: Path
 ) -> None:
