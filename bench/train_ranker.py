@@ -39,6 +39,7 @@ sys.path.insert(0, BASELINE or str(ROOT))
 for _name in [m for m in sys.modules if m == "narrator" or m.startswith("narrator.")]:
     del sys.modules[_name]  # an editable install may have imported the main checkout's
 
+from bench_data import BENCH_DATA  # noqa: E402
 from webfic_gold import speaker_matcher  # noqa: E402
 
 from narrator.characters import find_characters  # noqa: E402
@@ -51,7 +52,6 @@ if BASELINE is None:
     from narrator.attribute.ranker import WEIGHTS
     from narrator.attribute.sieves import run_sieves
 
-SHARED = ROOT.parent / "shared" / "bench"
 # Kept out of every design decision: looked at only with --confirm, to check the figures.
 CONFIRM = {
     "TheSportOfTheGods", "4276_north_and_south", "766_david_copperfield", "502_desert_gold",
@@ -132,19 +132,23 @@ def _webfic(folder: Path) -> list[Book]:
 
 def load_books() -> list[Book]:
     return (
-        _pdnc_like("pdnc", SHARED / "pdnc")
-        + _pdnc_like("litbank", SHARED / "litbank")
-        + _webfic(SHARED / "webfic")
+        _pdnc_like("pdnc", BENCH_DATA / "pdnc")
+        + _pdnc_like("litbank", BENCH_DATA / "litbank")
+        + _webfic(BENCH_DATA / "webfic")
     )
 
 
 def found_characters(text: str) -> list[Character]:
     """The characters narrator finds itself, as `narrator analyze` without a cast does."""
+    from narrator.model import Cast
+
     try:
-        from narrator.model import Cast
-        from narrator.pipeline import candidate_characters
-    except ImportError:  # an older checkout
-        return list(find_characters([text]))
+        from narrator.analysis import candidate_characters
+    except ImportError:  # a checkout from before the pipeline was split (issue 15)
+        try:
+            from narrator.pipeline import candidate_characters
+        except ImportError:  # an older checkout still
+            return list(find_characters([text]))
     return candidate_characters(Cast(), [text], managed=False)
 
 

@@ -14,6 +14,7 @@ Used by the segmenter, character discovery, attribution and casting.
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 
 from narrator.model import Gender
 
@@ -124,27 +125,49 @@ PERSON_CONTEXT_WORDS = frozenset(
     )
 )
 
+
+class TitleRole(StrEnum):
+    """The role a title gives: who a titled name is, of the people sharing a surname."""
+
+    MR = "mr"
+    MRS = "mrs"
+    MISS = "miss"
+    MX = "mx"
+    MASTER = "master"
+    SIR = "sir"
+    LORD = "lord"
+    LADY = "lady"
+    UNCLE = "uncle"
+    AUNT = "aunt"
+    FATHER = "father"
+    MOTHER = "mother"
+    KING = "king"
+    QUEEN = "queen"
+    DR = "dr"
+    OFFICER = "officer"
+
+
 # Titles, grouped by the role they give: forms of one surname with titles of different roles
 # are different people ("Mr. Bennet", "Mrs. Bennet", "Miss Bennet"). The gender is the
 # role's; None for ranks and professions, which in the fiction we read are nearly always
 # men, but not surely, so pronouns decide.
-TITLE_ROLES: dict[str, tuple[Gender | None, list[str]]] = {
-    "mr": (Gender.MALE, words("Mr Monsieur M Signor Señor Senor Herr Mynheer")),
-    "mrs": (Gender.FEMALE, words("Mrs Madame Mme Signora Señora Frau Madam Mistress")),
-    "miss": (Gender.FEMALE, words("Miss Ms Mademoiselle Mlle Signorina Fraulein")),
-    "mx": (None, words("Mx")),
-    "master": (Gender.MALE, words("Master")),
-    "sir": (Gender.MALE, words("Sir")),
-    "lord": (Gender.MALE, words("Lord")),
-    "lady": (Gender.FEMALE, words("Lady Dame")),
-    "uncle": (Gender.MALE, words("Uncle")),
-    "aunt": (Gender.FEMALE, words("Aunt Auntie")),
-    "father": (Gender.MALE, words("Father Brother Friar")),
-    "mother": (Gender.FEMALE, words("Mother Sister Granny Grandma Nurse")),
-    "king": (Gender.MALE, words("King Prince Duke Count Baron Marquis Earl")),
-    "queen": (Gender.FEMALE, words("Queen Princess Duchess Countess Baroness")),
-    "dr": (None, words("Dr Doctor Professor Prof Rev Reverend")),
-    "officer": (
+TITLE_ROLES: dict[TitleRole, tuple[Gender | None, list[str]]] = {
+    TitleRole.MR: (Gender.MALE, words("Mr Monsieur M Signor Señor Senor Herr Mynheer")),
+    TitleRole.MRS: (Gender.FEMALE, words("Mrs Madame Mme Signora Señora Frau Madam Mistress")),
+    TitleRole.MISS: (Gender.FEMALE, words("Miss Ms Mademoiselle Mlle Signorina Fraulein")),
+    TitleRole.MX: (None, words("Mx")),
+    TitleRole.MASTER: (Gender.MALE, words("Master")),
+    TitleRole.SIR: (Gender.MALE, words("Sir")),
+    TitleRole.LORD: (Gender.MALE, words("Lord")),
+    TitleRole.LADY: (Gender.FEMALE, words("Lady Dame")),
+    TitleRole.UNCLE: (Gender.MALE, words("Uncle")),
+    TitleRole.AUNT: (Gender.FEMALE, words("Aunt Auntie")),
+    TitleRole.FATHER: (Gender.MALE, words("Father Brother Friar")),
+    TitleRole.MOTHER: (Gender.FEMALE, words("Mother Sister Granny Grandma Nurse")),
+    TitleRole.KING: (Gender.MALE, words("King Prince Duke Count Baron Marquis Earl")),
+    TitleRole.QUEEN: (Gender.FEMALE, words("Queen Princess Duchess Countess Baroness")),
+    TitleRole.DR: (None, words("Dr Doctor Professor Prof Rev Reverend")),
+    TitleRole.OFFICER: (
         None,
         words(
             "Captain Capt Colonel Col General Gen Major Lieutenant Lt Sergeant Sgt Admiral "
