@@ -16,7 +16,7 @@ from pathlib import Path
 
 from narrator.attribute.calibrate import calibrate
 from narrator.attribute.features import Candidate, Context, candidates
-from narrator.attribute.sieves import _Quote
+from narrator.attribute.sieves import TagKind, _Quote
 
 WEIGHTS = Path(__file__).with_name("weights.json")
 # Rounds of ranking: each round reads the answers of the round before for turn-taking, so
@@ -57,7 +57,7 @@ def _answer_holds(ctx: Context, q: _Quote) -> bool:
     if q.tag is None:
         return False
     kind = q.tag[0]
-    return kind == "name" or (kind == "desc" and q.first not in ctx.att.cast.gender)
+    return kind is TagKind.NAME or (kind is TagKind.DESC and q.first not in ctx.att.cast.gender)
 
 
 def rank(
