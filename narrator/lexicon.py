@@ -187,6 +187,13 @@ ATTRIBUTION_TITLES = TITLES
 NOBLE_TITLES = words(
     "Duke Duchess Earl Count Countess Marquis Prince Princess Lord Lady Baron Baroness King Queen"
 )
+# Abbreviated titles whose period ends no sentence (`Mr. Poirot`): read by attribution's
+# sentence splitting and, with the other abbreviations below, by the one that groups lines.
+TITLE_ABBREVIATIONS = words("Mr Mrs Ms Dr St Mlle Mme Prof Capt Col Gen Lt Sgt Rev")
+ABBREVIATIONS = frozenset(
+    {t.lower() for t in TITLE_ABBREVIATIONS}
+    | set(words("jr sr vs etc hon mt ft no vol fig e.g i.e"))
+)
 # Titles too common to point at one cast member on their own (`the lady`, `the master`).
 COMMON_TITLES = frozenset(
     words("lady lord sir master mistress mother father brother sister aunt uncle miss")

@@ -64,6 +64,7 @@ from narrator.lexicon import (
     PRONOUN_GENDER,
     SPEECH_VERB_ALT,
     SPEECH_VERB_RE,
+    TITLE_ABBREVIATIONS,
     TITLE_GENDER,
     is_storyteller_alias,
 )
@@ -151,7 +152,7 @@ _PRONOUN_RE = re.compile(r"\b(?i:he|she)\b|\bI\b")
 _TAG_PRONOUN_RE = re.compile(rf"(?i:{'|'.join(PRONOUN_GENDER)})\b")
 # A sentence ends at .!? unless the word before is a title (`Mr. Poirot`).
 _SENT_END_RE = re.compile(
-    rf"(?<![{UPPER}])(?<!Mr)(?<!Mrs)(?<!Dr)(?<!St)(?<!Mlle)(?<!Mme)[.!?;]+(?=\s|$)"
+    rf"(?<![{UPPER}]){''.join(f'(?<!{t})' for t in TITLE_ABBREVIATIONS)}[.!?;]+(?=\s|$)"
 )
 # Capitals of any script, compiled once: the class is long, and these run per quotation.
 _PROPER_RE = re.compile(rf"(?:[{UPPER}][\w-]+)(?:\s+[{UPPER}][\w-]+)?")
