@@ -478,3 +478,20 @@ def test_people_speaking_together_are_a_group_not_one_of_the_cast() -> None:
     out = attribute_speakers(text, segment.segment_chapter(text), cast)
     said = [s.speaker for s in out if s.kind is Kind.DIALOGUE]
     assert said == ["Vey", "the guards", "the women"]
+
+
+def test_a_speaker_described_by_any_noun_is_a_speaker_of_their_own() -> None:
+    # `chirped the twins`, `said the ferryman`: no person noun we know, no cast member it
+    # could be: the noun phrase is the speaker, not the last person named.
+    text = (
+        "Vey stood in the galley with Tully.\n\n"
+        '"Who let the goat in?" Vey asked.\n\n'
+        '"Us!" Chirped the twins from on top of the fridge.\n\n'
+        '"Oars in," said the old ferryman, and the boat slowed.\n\n'
+        '"Then you row," said the latter.\n'
+    )
+    cast = [Character("Vey", gender=Gender.FEMALE), Character("Tully", gender=Gender.MALE)]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    said = [s.speaker for s in out if s.kind is Kind.DIALOGUE]
+    assert said[:3] == ["Vey", "the twins", "the old ferryman"]
+    assert said[3] != "the latter"

@@ -67,6 +67,7 @@ from narrator.lexicon import (
     TITLE_ABBREVIATIONS,
     TITLE_GENDER,
     is_storyteller_alias,
+    words,
 )
 from narrator.model import Character, Gender, Kind, Segment
 from narrator.names import (
@@ -160,6 +161,14 @@ _DESC_SUBJECT_RE = re.compile(
     rf"(?i:the|a|an|one of the|his|her|my|our|their)\s+(?:[\w-]+\s+){{0,3}}?"
     rf"(?:(?i:{_NOUN_ALT})|[{UPPER}][\w-]+)\b"
 )
+_LOOSE_DESC_RE = re.compile(r"(?:the|a|an)\s+[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2}")
+# Words that end a noun phrase (`the twins from the fridge`, `the ferryman and his son`).
+_PHRASE_ENDS = frozenset(
+    words(
+        "with from on in at and as who to of for by into over under behind near while then but "
+        "his her their its the a an was were had has that which"
+    )
+)
 _CAPITAL_NEXT_RE = re.compile(rf"\s+[{UPPER}]")
 _QUESTION_BEFORE_CAPITAL_RE = re.compile(rf"\?\s+(?=[{UPPER}])")
 _SENTENCE_BEFORE_CAPITAL_RE = re.compile(rf"[.!?]+\s+(?=[{UPPER}])")
@@ -227,6 +236,21 @@ class _Quote:
     first: str | None = None  # the sieves' answer, kept while the ranker revises speaker
     evidence: tuple[str, ...] = ()  # set by the ranker
     candidates: tuple[tuple[str, float], ...] = ()  # set by the ranker
+
+
+def _loose_description(text: str, pos: int, limit: int) -> str | None:
+    """`the twins`, `the long-legged ferryman`: a noun phrase of up to three words at pos."""
+    m = _LOOSE_DESC_RE.match(text, pos, limit)
+    if m is None:
+        return None
+    words = m.group(0).split()
+    keep = [words[0]]
+    for w in words[1:]:
+        if w in _PHRASE_ENDS:
+            break
+        keep.append(w)
+    # `said the latter` points back at someone named: that is for turn-taking to read.
+    return " ".join(keep) if len(keep) > 1 and keep[-1] not in ("latter", "former") else None
 
 
 class _CastIndex:
@@ -640,6 +664,10 @@ class _Attributor:
             if names:
                 return self._pick(names, pos), CONF_DESCRIPTIVE
             return intro, CONF_DESCRIPTIVE
+        if noun not in _NOUN_GENDER and phrase.split()[-1].islower():
+            # Not a person noun we know (`the twins`, `the ferryman`): nothing says which cast
+            # member it could be, so it is a speaker of its own.
+            return "the " + norm, CONF_DESCRIPTIVE
         guess = self._epithet_guess(norm, pos, gender, exclude)
         return (guess or "the " + norm), CONF_GUESS
 
@@ -817,6 +845,11 @@ class _Attributor:
                 subj = self._subject_at(after.end(), limit)
                 if subj:
                     return subj[0], subj[1]
+                # `"Us!" chirped the twins`: right after the quotation and its verb, any
+                # noun phrase is the speaker, a person noun or not.
+                loose = _loose_description(text, after.end(), limit)
+                if loose:
+                    return TagKind.DESC, loose
             # `said Tom` may be preceded by an adverb: `said quietly Tom` is rare; skip.
             return None
         # `"No," was Frank's reply.`
