@@ -695,7 +695,8 @@ _YOUNG_WORDS = {"young", "youth", "lad", "lass", "teen", "teenager", "youngster"
 def voice_for_label(
     speaker: str, assignment: Assignment, profiles: Mapping[str, VoiceProfile]
 ) -> str:
-    """The profile id for a speaker: a character's voice, else one picked from a label.
+    """The profile id for a speaker: a character's voice, the narrator's for the storyteller
+    ("Narrator", "I"), else one picked from a label.
 
     Labels such as "the old man" get a voice by their gender and age words, picked from
     the profiles the main cast and the narrator do not use, by a hash of the label (so the
@@ -703,6 +704,11 @@ def voice_for_label(
     """
     if speaker in assignment.by_character:
         return assignment.by_character[speaker]
+    if is_storyteller_alias(speaker):
+        # "Narrator": attribution's name for the "I" of a first-person book whose storyteller
+        # it could not name. They read their lines in the narrator's voice, as a named
+        # storyteller does (assign_voices).
+        return assignment.narrator
     words = re.findall(r"[a-z]+(?:-[a-z]+)?", speaker.casefold())
     female = sum(w in FEMALE_WORDS for w in words)
     male = sum(w in MALE_WORDS for w in words)

@@ -687,6 +687,20 @@ def test_labels_get_voices_by_gender_and_age() -> None:
         assert chosen.id not in {"narrator", "young-woman"}, label
 
 
+def test_the_storyteller_label_speaks_in_the_narrators_voice() -> None:
+    # A first-person book whose storyteller has no name found: attribution gives the "I"
+    # lines the speaker "Narrator". They were read in a hashed label voice ("woman" in The
+    # Sun Also Rises' opening), a second voice for the one who tells the story.
+    profiles = load_profiles()
+    for narrator in ("narrator", "elderly-gentleman"):
+        assignment = Assignment(narrator=narrator, by_character={"Jake": "man"})
+        for label in ("Narrator", "narrator", "I", "_narr"):
+            assert voice_for_label(label, assignment, profiles) == narrator, (narrator, label)
+    # A character the cast names "Narrator" keeps the voice given to them.
+    assignment = Assignment(narrator="narrator", by_character={"Narrator": "woman"})
+    assert voice_for_label("Narrator", assignment, profiles) == "woman"
+
+
 def test_label_voices_are_deterministic_and_spread() -> None:
     profiles = load_profiles()
     assignment = Assignment(narrator="narrator", by_character={})
