@@ -65,7 +65,8 @@ def encode_mp3(
             outputs = 2 if m4b_part is not None else 1
             labels = "".join(f"[m{i}]" for i in range(outputs))
             split = f",asplit={outputs}" if outputs > 1 else ""
-            cmd += ["-filter_complex", f"[0:a:0]{ffmpeg_filter(mastering)}{split}{labels}"]
+            chain = ffmpeg_filter(mastering, _sample_rate_hz(wav_path))
+            cmd += ["-filter_complex", f"[0:a:0]{chain}{split}{labels}"]
             audio = "[m0]"
         cmd += ["-map", audio, *cover_args]
         cmd += ["-map_metadata", str(meta_index), "-map_chapters", str(meta_index)]
@@ -128,7 +129,7 @@ def encode_m4b_part(
     with atomic_path(part_path) as tmp_path:
         cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-y", "-i", _file_arg(audio_path)]
         if mastering is not None:
-            cmd += ["-af", ffmpeg_filter(mastering)]
+            cmd += ["-af", ffmpeg_filter(mastering, _sample_rate_hz(audio_path))]
         cmd += ["-map", "0:a:0", "-map_metadata", "-1"]
         cmd += [*_AAC_ARGS, "-f", "mp4", _file_arg(tmp_path)]
         _run(cmd, part_path)
@@ -195,6 +196,22 @@ def _concat_path(part_path: Path, m4b_path: Path) -> str:
     if "\n" in relative or "\r" in relative:
         raise OutputError(f"cannot write {m4b_path}: a newline in the name of {part_path}")
     return relative.replace("'", "'\\''")
+
+
+def _sample_rate_hz(path: Path) -> int:
+    """An audio file's sample rate: from a WAV header, else from ffprobe."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            return wav.getframerate()
+    except (wave.Error, EOFError, OSError):
+        pass  # not a plain PCM WAV (or missing: ffprobe says so below)
+    probe = [_tool("ffprobe"), "-v", "error", "-select_streams", "a:0"]
+    probe += ["-show_entries", "stream=sample_rate", "-of", "default=nw=1:nk=1"]
+    out = _run([*probe, _file_arg(path)], path, reading=True)
+    try:
+        return int(out.strip())
+    except ValueError:
+        raise InputError(f"{path}: ffprobe found no sample rate") from None
 
 
 def _container_duration_s(path: Path) -> float:

@@ -27,18 +27,25 @@ with warnings.catch_warnings():
 
 DEFAULT_LOUDNESS_LUFS = -20.0  # audiobook practice: -23..-18 dB RMS; -20 sits in the middle
 LOUDNESS_RANGE_LUFS = (-30.0, -14.0)
-# ACX asks for true peaks at or below -3 dBTP. The limiter works on sample peaks; MP3 coding
-# and inter-sample peaks add up to ~1 dB, so it limits at -4 dBFS (measured: bench/RESULTS.md).
-LIMIT_DBFS = -4.0
+# ACX asks for true peaks at or below -3 dBTP. espeak-ng's clips carry energy near the Nyquist
+# frequency, where the wave rises between samples: limiting the samples at -4 dBFS let true
+# peaks reach -3.3 dBTP (at -5 dBFS, -3.9 on The Call of the Wild's opening). So the limiter
+# sees the chapter at OVERSAMPLING times its rate: the limited WAV's true peak then came within
+# 0.2 dB of the limit. Coding adds more: MP3 up to 0.1 dB, the M4B's AAC at 16 kHz up to 0.5
+# (limiting after the 16 kHz resampling did not help). At -4.5 dBFS: MP3 -4.2 to -4.8 dBTP,
+# M4B -3.7 to -4.3 on four chapters (bench/RESULTS.md, sound).
+LIMIT_DBFS = -4.5
+OVERSAMPLING = 2  # 4x caught up to 0.2 dB more in the WAV, none after coding; twice the cost
 TRUE_PEAK_MAX_DBTP = -3.0
 # What the limiter takes off the loudness of espeak-ng speech raised to -20 LUFS (measured:
-# -20.7 LUFS out for a -20.0 estimate on two webfic chapters; the estimate itself was within
-# 0.05 LU of ebur128 on the stitched WAV), given back as extra gain before it.
-LIMITER_MAKEUP_DB = 0.7
+# -20.7 LUFS out for a -20.0 estimate on two webfic chapters with the limit at -4 dBFS, 0.2
+# LU more at -4.5 oversampled; the estimate itself was within 0.05 LU of ebur128 on the
+# stitched WAV), given back as extra gain before it.
+LIMITER_MAKEUP_DB = 0.9
 LIMITER_ATTACK_MS = 2  # short: speech onsets (plosives) are the peaks
 LIMITER_RELEASE_MS = 40
 # Part of every chapter's fingerprint: a change to how chapters are mastered re-renders them.
-MASTERING_VERSION = 1
+MASTERING_VERSION = 2
 BLOCK_MS = 400  # BS.1770's gating block
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
@@ -102,13 +109,15 @@ def mastering_for(estimate_lufs: float | None, target_lufs: float) -> Mastering:
     return Mastering(round(target_lufs - estimate_lufs + LIMITER_MAKEUP_DB, 2))
 
 
-def ffmpeg_filter(mastering: Mastering) -> str:
-    """The ffmpeg audio filter chain for a Mastering (delay-compensated, so cues keep time)."""
+def ffmpeg_filter(mastering: Mastering, sample_rate_hz: int) -> str:
+    """The ffmpeg audio filter chain for a Mastering of audio at `sample_rate_hz`: gain, then
+    the limiter at OVERSAMPLING times the rate, then back (delay-compensated, so cues keep
+    time)."""
     limit = 10 ** (mastering.limit_dbfs / 20)
     return (
-        f"volume={mastering.gain_db:.2f}dB,"
+        f"volume={mastering.gain_db:.2f}dB,aresample={sample_rate_hz * OVERSAMPLING},"
         f"alimiter=limit={limit:.4f}:attack={LIMITER_ATTACK_MS}:release={LIMITER_RELEASE_MS}"
-        ":level=disabled:latency=1"
+        f":level=disabled:latency=1,aresample={sample_rate_hz}"
     )
 
 
