@@ -31,11 +31,11 @@ LOUDNESS_RANGE_LUFS = (-30.0, -14.0)
 # frequency, where the wave rises between samples: limiting the samples at -4 dBFS let true
 # peaks reach -3.3 dBTP (at -5 dBFS, -3.9 on The Call of the Wild's opening). So the limiter
 # sees the chapter at OVERSAMPLING times its rate: the limited WAV's true peak then came within
-# 0.2 dB of the limit. Coding adds more: MP3 up to 0.1 dB, the M4B's AAC at 16 kHz up to 0.5
-# (limiting after the 16 kHz resampling did not help). At -4.5 dBFS: MP3 -4.2 to -4.8 dBTP,
-# M4B -3.7 to -4.3 on four chapters (bench/RESULTS.md, sound).
+# 0.1-0.3 dB of the limit. Coding adds more: MP3 up to 0.1 dB, the M4B's AAC at 16 kHz up to 0.5
+# (limiting after the 16 kHz resampling did not help). At -4.5 dBFS: the chapter MP3s of
+# thirteen texts -4.2 to -4.8 dBTP, their M4Bs -3.7 to -4.4 (bench/RESULTS.md, sound).
 LIMIT_DBFS = -4.5
-OVERSAMPLING = 2  # 4x caught up to 0.2 dB more in the WAV, none after coding; twice the cost
+OVERSAMPLING = 2  # 4x: up to 0.3 dB more off the WAV, 0.1 at most after coding; twice the cost
 TRUE_PEAK_MAX_DBTP = -3.0
 # What the limiter takes off the loudness of espeak-ng speech raised to -20 LUFS (measured:
 # -20.7 LUFS out for a -20.0 estimate on two webfic chapters with the limit at -4 dBFS, 0.2
