@@ -37,6 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_data import BENCH_DATA  # noqa: E402
 from webfic_gold import speaker_matcher  # noqa: E402
 
 from narrator.attribute import attribute_speakers, explain_speakers  # noqa: E402
@@ -44,11 +45,10 @@ from narrator.attribute.runner import STEPS  # noqa: E402
 from narrator.model import Character, Gender, Kind, Segment  # noqa: E402
 
 # ../shared beside the checkout (read-only benchmark data; never copied into the repo).
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
-PDNC = Path(os.environ.get("NARRATOR_PDNC", str(SHARED / "bench" / "pdnc")))
-LITBANK = SHARED / "bench" / "litbank"  # the same layout as PDNC
-WEBFIC = Path(os.environ.get("NARRATOR_WEBFIC", str(SHARED / "bench" / "webfic")))
+PDNC = Path(os.environ.get("NARRATOR_PDNC", str(BENCH_DATA / "pdnc")))
+LITBANK = BENCH_DATA / "litbank"  # the same layout as PDNC
+WEBFIC = Path(os.environ.get("NARRATOR_WEBFIC", str(BENCH_DATA / "webfic")))
 TYPES = ("explicit", "anaphoric", "implicit", "unknown")
 SIEVE_OF: dict[Path, dict[int, str]] = {}  # text path -> segment start -> sieve
 

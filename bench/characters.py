@@ -29,11 +29,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_data import BENCH_DATA
+
 from narrator.characters import find_characters
 from narrator.model import Character, Gender
 
 # ../shared beside the checkout (read-only benchmark data; never copied into the repo).
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 # Chapter headings in the PDNC texts: "CHAPTER IV.", "CHAPTER\n   10", "IV", "   12".
 _HEADING_RE = re.compile(
@@ -146,7 +147,7 @@ def score_novel(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--pdnc", type=Path, default=SHARED / "bench" / "pdnc")
+    ap.add_argument("--pdnc", type=Path, default=BENCH_DATA / "pdnc")
     ap.add_argument("--chapters", type=int, default=10, help="first N chapters; 0: all")
     ap.add_argument("--min-quotes", type=int, default=10)
     ap.add_argument("-v", "--verbose", action="store_true")

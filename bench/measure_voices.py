@@ -38,13 +38,15 @@ import numpy as np
 import tomlkit
 from audio_figures import median_f0_hz, read_pcm, words_per_minute
 
-from narrator.master import LoudnessMeter, measure_loudness
+from narrator.audio_format import SAMPLE_RATE_HZ
+from narrator.ffmpeg import measure_loudness
+from narrator.master import LoudnessMeter
 from narrator.model import (
     VoiceFigures,
     VoiceProfile,
     VoiceSettings,
 )
-from narrator.stitch import SAMPLE_RATE, trim_pcm
+from narrator.stitch import trim_pcm
 from narrator.synth import pace
 from narrator.synth.espeak import EspeakEngine
 from narrator.synth.pace import speech_units
@@ -127,26 +129,26 @@ def measure(
     with tempfile.TemporaryDirectory(prefix="narrator-measure-") as tmp_dir:
         tmp = Path(tmp_dir)
         clips = speak(engine, settings, tmp, sentences)
-        gap = bytes(2 * round(GAP_S * SAMPLE_RATE))
+        gap = bytes(2 * round(GAP_S * SAMPLE_RATE_HZ))
         joined = tmp / "joined.wav"
         with wave.open(str(joined), "wb") as out:
             out.setnchannels(1)
             out.setsampwidth(2)
-            out.setframerate(SAMPLE_RATE)
+            out.setframerate(SAMPLE_RATE_HZ)
             for clip in clips:
                 out.writeframes(gap + clip)
             out.writeframes(gap)
         loudness = measure_loudness(joined).integrated_lufs
         samples, rate = read_pcm(joined)
         pitch = median_f0_hz(samples, rate)
-    meter = LoudnessMeter(SAMPLE_RATE)
+    meter = LoudnessMeter(SAMPLE_RATE_HZ)
     for clip in clips:
         meter.add(clip)
     estimate = meter.loudness_lufs()
     if pitch is None or estimate is None:
         raise SystemExit(f"{settings.engine_voice}: no voiced speech measured")
     pace = words_per_minute(
-        [len(s.split()) for s in sentences], [len(c) / 2 / SAMPLE_RATE for c in clips]
+        [len(s.split()) for s in sentences], [len(c) / 2 / SAMPLE_RATE_HZ for c in clips]
     )
     weighting = round(loudness - estimate, 2)
     return Figures(round(pitch, 1), round(pace, 1), round(loudness, 1), weighting)
@@ -243,7 +245,7 @@ def fit_units(engine: EspeakEngine, voices: list[str]) -> None:
                     engine.synthesize(text, settings, path)
                     with wave.open(str(path), "rb") as wav:
                         pcm = trim_pcm(wav.readframes(wav.getnframes()))
-                    seconds.append(len(pcm) / 2 / SAMPLE_RATE)
+                    seconds.append(len(pcm) / 2 / SAMPLE_RATE_HZ)
                 coef, *_ = np.linalg.lstsq(design, np.array(seconds), rcond=None)
                 syllable_s, word_s, clause_s, sentence_s, clip_s = (float(c) for c in coef)
                 print(

@@ -48,11 +48,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench_data import BENCH_DATA
+
 # ../shared beside the checkout (read-only benchmark data; never copied into the repo).
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 REPO = Path(__file__).resolve().parent.parent
-PDNC = SHARED / "bench" / "pdnc"
+PDNC = BENCH_DATA / "pdnc"
 NARRATOR = REPO / ".venv" / "bin" / "narrator"
 PAGE = os.sysconf("SC_PAGE_SIZE")
 POLL_S = 0.05

@@ -20,11 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_data import BENCH_DATA
+
 from narrator.model import Segment
 from narrator.segment import segment_chapter
 
 # ../shared beside the checkout (read-only benchmark data; never copied into the repo).
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 _QUOTES = "\"'\u201c\u201d\u2018\u2019"
 
@@ -103,8 +104,8 @@ def score_webfic(webfic_dir: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--pdnc", type=Path, default=SHARED / "bench" / "pdnc")
-    ap.add_argument("--webfic", type=Path, default=Path(str(SHARED / "bench" / "webfic")))
+    ap.add_argument("--pdnc", type=Path, default=BENCH_DATA / "pdnc")
+    ap.add_argument("--webfic", type=Path, default=BENCH_DATA / "webfic")
     ap.add_argument("--misses", type=int, default=0, help="print N missed spans per novel")
     args = ap.parse_args()
     score_pdnc(args.pdnc, args.misses)

@@ -46,7 +46,7 @@ import numpy as np  # noqa: E402
 from audio_figures import median_f0_hz, semitones  # noqa: E402
 
 from narrator.export import read_vtt  # noqa: E402
-from narrator.master import measure_loudness  # noqa: E402
+from narrator.ffmpeg import measure_loudness  # noqa: E402
 from narrator.model import Cue, VoiceFigures  # noqa: E402
 from narrator.voices import voice_distance  # noqa: E402
 

@@ -39,6 +39,7 @@ sys.path.insert(0, BASELINE or str(ROOT))
 for _name in [m for m in sys.modules if m == "narrator" or m.startswith("narrator.")]:
     del sys.modules[_name]  # an editable install may have imported the main checkout's
 
+from bench_data import BENCH_DATA  # noqa: E402
 from webfic_gold import speaker_matcher  # noqa: E402
 
 from narrator.characters import find_characters  # noqa: E402
@@ -46,11 +47,11 @@ from narrator.model import Character, Gender  # noqa: E402
 from narrator.segment import segment_chapter  # noqa: E402
 
 if BASELINE is None:
+    from narrator.attribute.calibrate import calibrate, decision_features
     from narrator.attribute.features import Context, candidates
     from narrator.attribute.ranker import WEIGHTS
     from narrator.attribute.sieves import run_sieves
 
-SHARED = ROOT.parent / "shared" / "bench"
 # Kept out of every design decision: looked at only with --confirm, to check the figures.
 CONFIRM = {
     "TheSportOfTheGods", "4276_north_and_south", "766_david_copperfield", "502_desert_gold",
@@ -131,19 +132,23 @@ def _webfic(folder: Path) -> list[Book]:
 
 def load_books() -> list[Book]:
     return (
-        _pdnc_like("pdnc", SHARED / "pdnc")
-        + _pdnc_like("litbank", SHARED / "litbank")
-        + _webfic(SHARED / "webfic")
+        _pdnc_like("pdnc", BENCH_DATA / "pdnc")
+        + _pdnc_like("litbank", BENCH_DATA / "litbank")
+        + _webfic(BENCH_DATA / "webfic")
     )
 
 
 def found_characters(text: str) -> list[Character]:
     """The characters narrator finds itself, as `narrator analyze` without a cast does."""
+    from narrator.model import Cast
+
     try:
-        from narrator.model import Cast
-        from narrator.pipeline import candidate_characters
-    except ImportError:  # an older checkout
-        return list(find_characters([text]))
+        from narrator.analysis import candidate_characters
+    except ImportError:  # a checkout from before the pipeline was split (issue 15)
+        try:
+            from narrator.pipeline import candidate_characters
+        except ImportError:  # an older checkout still
+            return list(find_characters([text]))
     return candidate_characters(Cast(), [text], managed=False)
 
 
@@ -301,6 +306,50 @@ def score_segments(book: Book, segs: list[Any]) -> list[tuple[float, bool]]:
     return results
 
 
+Decision = tuple[dict[str, float], bool]
+
+
+def decisions(book: Book, ctx: Context, ex: list[Example | None]) -> list[Decision]:
+    """What the calibration learns from: each ranked quotation's facts and if it was right."""
+    out = []
+    for q, e in zip(ctx.att.quotes, ex, strict=True):
+        if e is None or q.speaker is None or q.sieve == "fixed" or q.split_at is not None:
+            continue
+        out.append((decision_features(ctx, q), book.same(q.speaker, e.gold)))
+    return out
+
+
+def fit_calibration(per_book: list[list[Decision]], l2: float = L2) -> dict[str, float]:
+    """Logistic regression: facts about a decision -> the chance it is right.
+
+    Each book's decisions weigh 1 / n^BALANCE each, as in train().
+    """
+    rows = [d for ds in per_book for d in ds]
+    sizes = [len(ds) for ds in per_book]
+    vocab = sorted({f for fs, _ in rows for f in fs})
+    index = {f: i for i, f in enumerate(vocab)}
+    x = np.zeros((len(rows), len(vocab) + 1))
+    x[:, -1] = 1.0  # the bias
+    for r, (fs, _) in enumerate(rows):
+        for f, v in fs.items():
+            x[r, index[f]] = v
+    y = np.array([float(ok) for _, ok in rows])
+    rw = np.concatenate([np.full(k, 1.0 / max(k, 1) ** BALANCE) for k in sizes])
+    rw *= len(rows) / rw.sum()
+    w = np.zeros(x.shape[1])
+    m = np.zeros_like(w)
+    v2 = np.zeros_like(w)
+    for step in range(1, 501):
+        p = 1.0 / (1.0 + np.exp(-(x @ w)))
+        grad = x.T @ (rw * (p - y)) / len(rows) + l2 * np.append(w[:-1], 0.0)
+        m = 0.9 * m + 0.1 * grad
+        v2 = 0.999 * v2 + 0.001 * grad**2
+        w -= 0.05 * (m / (1 - 0.9**step)) / (np.sqrt(v2 / (1 - 0.999**step)) + 1e-8)
+    out = {f: round(float(w[i]), 4) for i, f in enumerate(vocab) if abs(w[i]) > 1e-4}
+    out["bias"] = round(float(w[-1]), 4)
+    return out
+
+
 def top_half(results: list[tuple[float, bool]]) -> float:
     ranked = sorted(results, key=lambda r: -r[0])[: max(1, len(results) // 2)]
     return sum(ok for _, ok in ranked) / len(ranked)
@@ -339,7 +388,9 @@ def main() -> None:
         return
     data = [(b, *extract(b)) for b in books]
     vocab = sorted({f for _, _, ex in data for e in ex if e for fs in e.feats for f in fs})
-    print(f"{len(books)} books, {len(vocab)} features, extracted in {time.perf_counter()-t0:.1f}s")
+    print(
+        f"{len(books)} books, {len(vocab)} features, extracted in {time.perf_counter() - t0:.1f}s"
+    )
     from narrator.attribute import ranker
 
     ranker.ROUNDS = args.rounds
@@ -348,53 +399,88 @@ def main() -> None:
     in_tuning = np.array([b.name not in CONFIRM for b, _, _ in data])
     rows = []
     pooled: dict[str, dict[str, list[tuple[float, bool]]]] = collections.defaultdict(
-        lambda: {"sieves": [], "ranker": []}
+        lambda: {"sieves": [], "ranker": [], "calibrated": []}
     )
-    confirm_weights: dict[str, float] = {}
-    for n, (book, ctx, _) in enumerate(data):
+    # Stage 1, leave one book out over the tuning books: the ranker's answers on books it was
+    # not trained on, which are also what the calibration learns from (stage 2).
+    ranked: list[tuple[int, Any, list[Decision]]] = []
+    for n, (book, ctx, ex) in enumerate(data):
         if args.no_lobo:
             break
-        if (book.name in CONFIRM) != args.confirm:
-            continue  # --confirm: only the books kept out, with weights from all the others
+        if book.name in CONFIRM:
+            continue
         print(f"  {book.name} ({n + 1}/{len(data)})", file=sys.stderr, flush=True)
         keep = in_tuning.copy()
         keep[n] = False
-        if args.confirm:
-            weights = confirm_weights = confirm_weights or train(
-                mat, keep, args.l2, args.balance
-            )
-        else:
-            weights = train(mat, keep, args.l2, args.balance)
+        weights = train(mat, keep, args.l2, args.balance)
         if args.no_cast:  # the same weights, on characters narrator found itself
-            ctx = extract(book, no_cast=True)[0]
+            ctx, ex = extract(book, no_cast=True)
         before = score(book, ctx, None)
         after = score(book, ctx, weights)
-        group = book.corpus + ("-confirm" if book.name in CONFIRM else "")
+        ranked.append((n, ctx, decisions(book, ctx, ex)))
+        if args.confirm:
+            continue
+        group = book.corpus
         pooled[group]["sieves"] += before
         pooled[group]["ranker"] += after
         rows.append((group, book.name, len(after), sum(o for _, o in before) / len(before),
                      sum(o for _, o in after) / len(after)))  # fmt: skip
+    # Stage 2: each tuning book's confidences calibrated on the other books' decisions.
+    if not args.confirm:
+        for n, ctx, _ in ranked:
+            calibrate(ctx, fit_calibration([ds for m, _, ds in ranked if m != n]))
+            book = data[n][0]
+            pooled[book.corpus]["calibrated"] += score_segments(book, ctx.att._output())
+    calibration = fit_calibration([ds for _, _, ds in ranked])
+    if args.confirm:  # the books kept out: weights and calibration from all the others
+        weights = train(mat, in_tuning, args.l2, args.balance)
+        for book, ctx, ex in data:
+            if book.name not in CONFIRM:
+                continue
+            if args.no_cast:
+                ctx, ex = extract(book, no_cast=True)
+            group = book.corpus + "-confirm"
+            before = score(book, ctx, None)
+            after = score(book, ctx, weights)
+            calibrate(ctx, calibration)
+            cal = score_segments(book, ctx.att._output())
+            pooled[group]["sieves"] += before
+            pooled[group]["ranker"] += after
+            pooled[group]["calibrated"] += cal
+            rows.append((group, book.name, len(after), sum(o for _, o in before) / len(before),
+                         sum(o for _, o in after) / len(after)))  # fmt: skip
     print(f"{'set':16} {'book':44} {'quotes':>6} {'sieves':>7} {'ranker':>7}")
     for group, name, n, a, b in rows:
         print(f"{group:16} {name[:44]:44} {n:6d} {a:7.3f} {b:7.3f}")
     print()
     print(f"{'set':16} {'quotes':>6} {'sieves':>7} {'ranker':>7} {'top50% sieves':>14} "
-          f"{'top50% ranker':>14}")  # fmt: skip
+          f"{'top50% ranker':>14} {'top50% calibrated':>18}")  # fmt: skip
     for group, r in sorted(pooled.items()):
-        s, k = r["sieves"], r["ranker"]
-        print(f"{group:16} {len(k):6d} {sum(o for _, o in s)/len(s):7.3f} "
-              f"{sum(o for _, o in k)/len(k):7.3f} {top_half(s):14.3f} {top_half(k):14.3f}")
-    print()
-    print("marking lines below a confidence: share of lines marked, share of errors marked")
-    for group, r in sorted(pooled.items()):
-        k = r["ranker"]
-        wrong = sum(1 for _, ok in k if not ok)
-        cells = []
-        for t in THRESHOLDS:
-            marked = [ok for c, ok in k if c < t]
-            caught = sum(1 for ok in marked if not ok)
-            cells.append(f"<{t:.1f}: {len(marked)/len(k):.2f} {caught/max(1, wrong):.2f}")
-        print(f"{group:16} " + "  ".join(cells))
+        s, k, c = r["sieves"], r["ranker"], r["calibrated"]
+        print(
+            f"{group:16} {len(k):6d} {sum(o for _, o in s) / len(s):7.3f} "
+            f"{sum(o for _, o in k) / len(k):7.3f} {top_half(s):14.3f} {top_half(k):14.3f} "
+            f"{top_half(c):18.3f}"
+        )
+    for kind in ("ranker", "calibrated"):
+        print()
+        print(
+            f"{kind} confidence: lines marked below a threshold (share of lines, share of errors)"
+            " and the errors in the least confident 20% / 30% of lines"
+        )
+        for group, r in sorted(pooled.items()):
+            k = r[kind]
+            wrong = sum(1 for _, ok in k if not ok)
+            cells = []
+            for t in THRESHOLDS:
+                marked = [ok for c, ok in k if c < t]
+                caught = sum(1 for ok in marked if not ok)
+                cells.append(f"<{t:.1f}: {len(marked) / len(k):.2f} {caught / max(1, wrong):.2f}")
+            for share in (0.2, 0.3):
+                least = sorted(k, key=lambda r: r[0])[: int(share * len(k))]
+                caught = sum(1 for _, ok in least if not ok)
+                cells.append(f"{share:.0%}: {caught / max(1, wrong):.2f}")
+            print(f"{group:16} " + "  ".join(cells))
     if args.write:
         # The confirm books stay out of the shipped weights too, so --confirm stays honest.
         weights = train(mat, in_tuning, args.l2, args.balance)
@@ -403,10 +489,11 @@ def main() -> None:
             "l2": args.l2,
             "balance": args.balance,
             "weights": weights,
+            "calibration": calibration,
         }
         WEIGHTS.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
         print(f"wrote {WEIGHTS.relative_to(ROOT)} ({len(weights)} weights)")
-    print(f"{time.perf_counter()-t0:.0f}s")
+    print(f"{time.perf_counter() - t0:.0f}s")
 
 
 if __name__ == "__main__":

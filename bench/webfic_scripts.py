@@ -18,7 +18,6 @@ usage: python3 bench/webfic_scripts.py [NARRATOR_COMMAND ...]   (default: .venv/
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -29,8 +28,9 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
-SHARED = Path(os.environ.get("NARRATOR_SHARED", "/work/shared"))
-WEBFIC = SHARED / "bench" / "webfic"
+from bench_data import BENCH_DATA
+
+WEBFIC = BENCH_DATA / "webfic"
 # English words in aliases (titles, `Mum`): not names, so they stay as they are.
 NOT_NAMES = {
     "I", "The", "A", "An", "Mr", "Mrs", "Ms", "Miss", "Dr", "Sergeant", "Captain", "Professor",

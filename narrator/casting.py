@@ -12,7 +12,6 @@ import itertools
 import math
 import os
 import re
-import tempfile
 import tomllib
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -24,19 +23,38 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from narrator.errors import ConfigError, OutputError
+from narrator.files import atomic_path
 from narrator.lexicon import FEMALE_WORDS, MALE_WORDS, is_storyteller_alias
-from narrator.model import BookInfo, Cast, Character, Gender, Pauses, VoiceProfile
+from narrator.model import (
+    BookInfo,
+    Cast,
+    Character,
+    Gender,
+    Kind,
+    Line,
+    Pauses,
+    Segment,
+    VoiceProfile,
+    VoiceSettings,
+)
 from narrator.names import name_key
+from narrator.script import NARRATOR, UNKNOWN_SPEAKER, Voice
+from narrator.synth.base import engine_class
+from narrator.synth.language import language_name, language_stretches, languages_without_voice
+from narrator.synth.pool import engine_voices
 from narrator.voices import (
     DISTINCT_SEMITONES,
     PITCH_RANGE,
     RATE_WPM_RANGE,
     VOLUME_RANGE,
+    check_profile_voices,
     find_key_line,
     find_table_line,
+    level_gain_db,
     read_toml,
     shown_path,
     voice_distance,
+    weighting_db,
 )
 
 NARRATOR_PROFILE = "narrator"
@@ -982,18 +1000,81 @@ def _entry_text(character: Character, voice: str | None) -> str:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    temp_name: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
-        ) as handle:
-            temp_name = handle.name
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except OSError as e:
-        if temp_name is not None:
-            Path(temp_name).unlink(missing_ok=True)
-        raise OutputError(f"{shown_path(path)}: cannot write cast file: {e}") from e
+        with atomic_path(path, durable=True) as tmp_path:
+            tmp_path.write_text(text, encoding="utf-8")
+    except OutputError as exc:
+        reason = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+        raise OutputError(f"{shown_path(path)}: cannot write cast file: {reason}") from exc
+
+
+THOUGHT_VOLUME = 0.8  # thoughts in the thinker's own voice, a little softer
+
+
+@dataclass(frozen=True)
+class Casting:
+    """Who speaks with which voice: the assignment and the profiles it refers to."""
+
+    assignment: Assignment
+    profiles: dict[str, VoiceProfile]
+    characters: tuple[Character, ...]
+    cast: Cast
+
+    def voice(self, profile_id: str, character: Character | None = None) -> Voice:
+        profile = self.profiles[profile_id]
+        settings = VoiceSettings(
+            engine_voice=profile.engine_voice,
+            rate_wpm=(character.rate_wpm if character and character.rate_wpm else profile.rate_wpm),
+            pitch=(character.pitch if character and character.pitch is not None else profile.pitch),
+            volume=(
+                character.volume if character and character.volume is not None else profile.volume
+            ),
+        )
+        return Voice(profile_id, settings, level_gain_db(profile), weighting_db(profile))
+
+    def speaker_voice(self, speaker: str) -> Voice:
+        by_name = {character.name: character for character in self.characters}
+        profile_id = self.assignment.by_character.get(speaker)
+        if profile_id is None:
+            profile_id = voice_for_label(speaker, self.assignment, self.profiles)
+        return self.voice(profile_id, by_name.get(speaker))
+
+    def voice_for(self, segment: Segment) -> tuple[str, Voice]:
+        """The transcript label and the voice of one segment."""
+        if not segment.kind.is_speech:
+            return NARRATOR, self.voice(self.assignment.narrator)
+        speaker = segment.speaker or UNKNOWN_SPEAKER
+        if segment.kind is Kind.THOUGHT and self.cast.thought_voice:
+            return speaker, self.voice(self.cast.thought_voice)
+        voice = self.speaker_voice(speaker)
+        if segment.kind is Kind.THOUGHT:
+            settings = voice.settings
+            softer = VoiceSettings(
+                settings.engine_voice, settings.rate_wpm, settings.pitch,
+                round(settings.volume * THOUGHT_VOLUME, 3),
+            )  # fmt: skip
+            voice = Voice(voice.voice_id, softer, voice.gain_db, voice.weighting_db)
+        return speaker, voice
+
+
+def check_voices_installed(casting: Casting, used: Iterable[str], engine: str) -> None:
+    """Fail before any synthesis when a voice in use names an engine voice not installed."""
+    if not engine_class(engine).checks_voices:
+        return  # an engine that speaks any voice (the fake one: tones)
+    offered = engine_voices(engine)
+    installed = [voice for voice in offered if not voice.startswith("+")]
+    variants = [voice[1:] for voice in offered if voice.startswith("+")]
+    check_profile_voices([casting.profiles[v] for v in sorted(set(used))], installed, variants)
+
+
+def language_warnings(lines: Iterable[Line], engine: str) -> list[str]:
+    """One warning per language in `lines` that no installed voice of `engine` speaks."""
+    texts = [line.text for line in lines if not line.text.isascii()]
+    if not any(s.language for text in texts for s in language_stretches(text)):
+        return []  # no other script: no need to start an engine to ask for its voices
+    missing = languages_without_voice(texts, engine_voices(engine))
+    return [
+        f"no {engine} voice speaks {language_name(language)}: {count} "
+        f"line{'' if count == 1 else 's'} read in the speaker's own voice"
+        for language, count in missing.items()
+    ]

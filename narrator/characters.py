@@ -39,6 +39,7 @@ from narrator.lexicon import (
     NOBLE_TITLES,
     PERSON_CONTEXT_WORDS,
     ROLE_OF_TITLE,
+    TitleRole,
     is_storyteller_alias,
 )
 from narrator.model import Character, Gender
@@ -48,7 +49,16 @@ from narrator.segment import rough_quoted_spans
 __all__ = ["count_mentions", "find_characters", "guess_gender", "name_the_narrator"]
 
 # Titles used with a first name ("Sir Thomas", "Aunt Josephine") rather than a surname.
-_FIRST_NAME_ROLES = frozenset({"sir", "uncle", "aunt", "master", "father", "mother"})
+_FIRST_NAME_ROLES = frozenset(
+    {
+        TitleRole.SIR,
+        TitleRole.UNCLE,
+        TitleRole.AUNT,
+        TitleRole.MASTER,
+        TitleRole.FATHER,
+        TitleRole.MOTHER,
+    }
+)
 
 _TITLE_ALT = "|".join(sorted((re.escape(t) for t in ROLE_OF_TITLE), key=len, reverse=True))
 # Letters of any cased script count ("Zoë", "Éowyn", "Ōkami", "Анна", "Νίκος").
@@ -66,7 +76,7 @@ _RANK_TITLES = sorted(
     (
         t
         for t, r in ROLE_OF_TITLE.items()
-        if r in ("officer", "dr", "king", "queen") and len(t) > 3
+        if r in (TitleRole.OFFICER, TitleRole.DR, TitleRole.KING, TitleRole.QUEEN) and len(t) > 3
     ),
     key=len,
     reverse=True,
@@ -168,7 +178,7 @@ class _Form:
     """Statistics of one surface form ("Mr. Knightley") over the whole book."""
 
     text: str
-    role: str | None  # the title's role, None without a title
+    role: TitleRole | None  # the title's role, None without a title
     words: tuple[str, ...]  # the name words after the title, initials included
     count: int = 0
     mid: int = 0  # mentions not at the start of a sentence
@@ -300,7 +310,7 @@ def _is_heading(text: str, line_start: int) -> bool:
     return len(words) >= 3 and len(line) <= 100 and all(w[0].isupper() for w in words)
 
 
-def _split(form: str) -> tuple[str | None, str | None, list[str]]:
+def _split(form: str) -> tuple[str | None, TitleRole | None, list[str]]:
     """A matched sequence as (title as written, its role, name words)."""
     words = _TOKEN_SPLIT_RE.split(form.strip())
     title = words[0].rstrip(".")
@@ -578,15 +588,10 @@ def _form_gender(f: _Form) -> Gender | None:
 
 def _is_wife_form(f: _Form) -> bool:
     """ "Mrs. John Dashwood": a married title before her husband's first name."""
-    return f.role == "mrs" and len(f.words) >= 2 and _name_gender(f.words[0]) == Gender.MALE
+    return f.role is TitleRole.MRS and len(f.words) >= 2 and _name_gender(f.words[0]) == Gender.MALE
 
 
 _BY_NAME, _BY_PRONOUN, _BY_TITLE = 1, 2, 3  # how much a gender hint can be trusted
-
-
-def _form_hint(f: _Form) -> Gender | None:
-    """The gender a form implies by itself: its title, else its first name, else pronouns."""
-    return _form_hint_strength(f)[0]
 
 
 def _form_hint_strength(f: _Form) -> tuple[Gender | None, int]:
@@ -698,7 +703,7 @@ def _cluster(people: list[_Form]) -> list[_Cluster]:
             continue
         if f.role in _FIRST_NAME_ROLES:
             pools = [by_given[word], by_surname[word]]
-        elif f.role == "mrs":
+        elif f.role is TitleRole.MRS:
             pools = [by_surname[word], by_husband[word], by_given[word]]
         else:
             pools = [by_surname[word], by_given[word]]
@@ -707,13 +712,13 @@ def _cluster(people: list[_Form]) -> list[_Cluster]:
             cands = _unique([c for c in pool if _compatible(c, f)])
             if cands:
                 break
-        if f.role in ("king", "queen"):
+        if f.role in (TitleRole.KING, TitleRole.QUEEN):
             # "King James" is not James Vane: royal titles join only their own kind.
             cands = [c for c in cands if any(g.role == f.role for g in c.forms)]
-        if f.role == "mrs":
+        if f.role is TitleRole.MRS:
             # A married title joins a full name only if that name was seen with it too:
             # "Mrs. Gradgrind" is not her daughter "Louisa Gradgrind".
-            cands = [c for c in cands if any(g.role == "mrs" for g in c.forms)]
+            cands = [c for c in cands if any(g.role is TitleRole.MRS for g in c.forms)]
         if len(cands) > 1:
             # "Lord Henry" is Lord Henry Wotton rather than Sir Henry Ashton.
             with_role = [c for c in cands if any(g.role == f.role for g in c.forms)]
@@ -799,7 +804,8 @@ def _compatible(c: _Cluster, f: _Form) -> bool:
     # Ranks and titles of honour sit on top of Mr/Mrs; "Miss" and "Mrs" are two people.
     fg = _form_gender(f)
     kinds = {GENDER_OF_ROLE.get(r) for r in roles}
-    if f.role in ("mr", "mrs", "miss") and roles & {"mr", "mrs", "miss"}:
+    plain = {TitleRole.MR, TitleRole.MRS, TitleRole.MISS}
+    if f.role in plain and roles & plain:
         return False
     return fg is None or None in kinds or fg in kinds
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -28,10 +28,16 @@ from rich.progress import (
 )
 
 from narrator import __version__, pipeline, review
+from narrator.analysis import REVIEW_THRESHOLD, is_below, is_doubtful
 from narrator.errors import ConfigError, NarratorError
 from narrator.layout import DEFAULT_FORMAT, Format, default_state_dir, state_size_bytes
 from narrator.master import DEFAULT_LOUDNESS_LUFS, LOUDNESS_RANGE_LUFS
 from narrator.model import Kind, Segment
+from narrator.plan import ChapterResult, ChapterStatus, Preset, RenderOptions
+from narrator.preview import list_voices, preview_characters, preview_voice
+from narrator.progress import Reporter
+from narrator.report import CharacterRow, analyze_input, write_cast_file
+from narrator.synth.base import DEFAULT_ENGINE, engine_names
 from narrator.synth.cache import ClipCache, parse_size
 
 app = typer.Typer(
@@ -50,9 +56,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 _state = {"debug": False}
 
 
-class Engine(StrEnum):
-    espeak = "espeak"
-    fake = "fake"
+# The --engine choices: the engine registry's, built-ins and plugins alike.
+Engine = StrEnum("Engine", [(name, name) for name in engine_names()])  # type: ignore[misc]
+DEFAULT = Engine(DEFAULT_ENGINE)
 
 
 class LineKind(StrEnum):
@@ -151,7 +157,7 @@ def render(
     jobs: Annotated[int, typer.Option("--jobs", min=1, max=64, help="Synthesis workers.")] = 2,
     engine: Annotated[
         Engine, typer.Option("--engine", help="Speech engine; 'fake' writes tones (for tests).")
-    ] = Engine.espeak,
+    ] = DEFAULT,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the plan; synthesize and write nothing.")
     ] = False,
@@ -161,13 +167,13 @@ def render(
         typer.Option("--bitrate", min=16, max=320, help="MP3 kbit/s [default: 64; acx: 192]."),
     ] = None,
     preset: Annotated[
-        pipeline.Preset,
+        Preset,
         typer.Option(
             "--preset",
             help="default: small mono MP3s to listen to; acx: 44.1 kHz 192 kbit/s CBR with "
             "room tone, loudness and peaks checked.",
         ),
-    ] = pipeline.Preset.DEFAULT,
+    ] = Preset.DEFAULT,
     loudness: Annotated[
         float,
         typer.Option(
@@ -217,7 +223,7 @@ def render(
     Title, author, narrator credit, series, year, description and cover come from the
     [book] table of the cast file, which the first render writes.
     """
-    options = pipeline.RenderOptions(
+    options = RenderOptions(
         out_dir=out_dir,
         cast_path=cast,
         engine=engine.value,
@@ -240,7 +246,7 @@ def render(
     _print_summary(summary)
     if summary.doubtful_lines:
         out.print(
-            f"{summary.doubtful_lines} lines below confidence {pipeline.REVIEW_THRESHOLD:.2f}; "
+            f"{summary.doubtful_lines} lines below confidence {REVIEW_THRESHOLD:.2f}; "
             f"list them with: narrator review {_quoted(input_path)}",
             markup=False,
         )
@@ -251,13 +257,13 @@ def analyze(
     input_path: InputArg,
     cast: CastOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    threshold: LowOpt = pipeline.REVIEW_THRESHOLD,
+    threshold: LowOpt = REVIEW_THRESHOLD,
     voices: VoicesOpt = None,
     lines: LinesOpt = None,
 ) -> None:
     """Show who says what: a readable script, or JSON with offsets (--json)."""
     with _user_errors():
-        report = pipeline.analyze_input(input_path, cast, tuple(voices or ()), lines)
+        report = analyze_input(input_path, cast, tuple(voices or ()), lines)
     _print_warnings(report.warnings)
     if as_json:
         sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
@@ -285,7 +291,7 @@ def review_command(
         bool, typer.Option("--all", help="Every speech line, not only the doubtful ones.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    threshold: LowOpt = pipeline.REVIEW_THRESHOLD,
+    threshold: LowOpt = REVIEW_THRESHOLD,
     lines: LinesOpt = None,
     voices: VoicesOpt = None,
 ) -> None:
@@ -394,7 +400,7 @@ def _quoted(path: Path) -> str:
 
 
 def _print_review_line(line: review.ReviewLine, threshold: float) -> None:
-    mark = "?" if pipeline.is_below(line.confidence, threshold) else " "
+    mark = "?" if is_below(line.confidence, threshold) else " "
     conf = f"{line.confidence:.2f}" if line.confidence is not None else "-"
     fixed = " (corrected)" if line.corrected else ""
     out.print(
@@ -421,18 +427,20 @@ def cast_command(
         Path | None,
         typer.Option("--preview", help="Render one short line per main character into DIR."),
     ] = None,
-    engine: Annotated[Engine, typer.Option("--engine", help="Speech engine.")] = Engine.espeak,
+    engine: Annotated[Engine, typer.Option("--engine", help="Speech engine.")] = DEFAULT,
     voices: VoicesOpt = None,
 ) -> None:
     """List the characters with their voices; --write saves them to the cast file."""
     with _user_errors():
-        report = pipeline.analyze_input(input_path, cast, tuple(voices or ()))
-        written = pipeline.write_cast_file(input_path, cast, report) if write else None
-        previews = pipeline.preview_characters(report, preview, engine.value) if preview else []
+        report = analyze_input(input_path, cast, tuple(voices or ()))
+        written = write_cast_file(input_path, cast, report) if write else None
+        previews = preview_characters(report, preview, engine.value) if preview else []
     _print_warnings(report.warnings)
     rows = report.character_rows()
     if as_json:
-        sys.stdout.write(json.dumps({"characters": rows}, ensure_ascii=False) + "\n")
+        sys.stdout.write(
+            json.dumps({"characters": [row.to_json() for row in rows]}, ensure_ascii=False) + "\n"
+        )
     else:
         _print_characters(rows)
     if written:
@@ -456,7 +464,7 @@ def studio(
     ] = False,
     engine: Annotated[
         Engine, typer.Option("--engine", help="Speech engine; 'fake' writes tones (for tests).")
-    ] = Engine.espeak,
+    ] = DEFAULT,
     lines: LinesOpt = None,
     voices: VoicesOpt = None,
 ) -> None:
@@ -499,13 +507,13 @@ def studio(
 def voices_list(
     ctx: typer.Context,
     voices: VoicesOpt = None,
-    engine: Annotated[Engine, typer.Option("--engine", help="Speech engine.")] = Engine.espeak,
+    engine: Annotated[Engine, typer.Option("--engine", help="Speech engine.")] = DEFAULT,
 ) -> None:
     """List the voice profiles and the engine's installed voices."""
     if ctx.invoked_subcommand is not None:
         return
     with _user_errors():
-        profiles, engine_voices = pipeline.list_voices(tuple(voices or ()), engine.value)
+        profiles, engine_voices = list_voices(tuple(voices or ()), engine.value)
     out.print("[bold]Voice profiles[/bold] (set: rate, pitch; measured: F0, pace, loudness)")
     for profile in profiles:
         gender = profile.gender.value if profile.gender else "-"
@@ -530,12 +538,12 @@ def voices_preview(
     out_path: Annotated[Path, typer.Option("--out", help="MP3 file to write.")] = Path(
         "sample.mp3"
     ),
-    engine: Annotated[Engine, typer.Option("--engine", help="Speech engine.")] = Engine.espeak,
+    engine: Annotated[Engine, typer.Option("--engine", help="Speech engine.")] = DEFAULT,
     voices: VoicesOpt = None,
 ) -> None:
     """Audition a voice: speak a line with it into an MP3."""
     with _user_errors():
-        path = pipeline.preview_voice(profile, text, out_path, engine.value, tuple(voices or ()))
+        path = preview_voice(profile, text, out_path, engine.value, tuple(voices or ()))
     err.print(f"wrote {path}")
 
 
@@ -595,7 +603,7 @@ def _format_size(size_bytes: int) -> str:
 
 
 def _is_low(segment: Segment, threshold: float) -> bool:
-    return pipeline.is_doubtful(segment, threshold)
+    return is_doubtful(segment, threshold)
 
 
 def _print_segment(segment: Segment, threshold: float) -> None:
@@ -604,7 +612,7 @@ def _print_segment(segment: Segment, threshold: float) -> None:
         return
     if segment.kind.is_speech:
         mark = "?" if _is_low(segment, threshold) else " "
-        kind = " (thought)" if segment.kind.value == "thought" else ""
+        kind = " (thought)" if segment.kind is Kind.THOUGHT else ""
         conf = f"{segment.confidence:.2f}" if segment.confidence is not None else "-"
         out.print(f"{mark} {segment.speaker or '?'}{kind} [{conf}]: {text}", markup=False)
     else:
@@ -612,15 +620,15 @@ def _print_segment(segment: Segment, threshold: float) -> None:
         out.print(f"    {label}{text}", markup=False, style="dim")
 
 
-def _print_characters(rows: list[dict[str, Any]]) -> None:
+def _print_characters(rows: list[CharacterRow]) -> None:
     out.print("[bold]Characters[/bold]")
     if not rows:
         out.print("  (none found)")
     for row in rows:
-        aliases = ", ".join(a for a in row["aliases"] if a != row["name"])
+        aliases = ", ".join(a for a in row.aliases if a != row.name)
         out.print(
-            f"  {row['name']:<24} {row['gender'] or '-':<7} {row['lines']:>4} lines  "
-            f"voice {row['voice'] or '-':<18} {aliases}",
+            f"  {row.name:<24} {row.gender or '-':<7} {row.lines:>4} lines  "
+            f"voice {row.voice or '-':<18} {aliases}",
             markup=False,
         )
 
@@ -636,7 +644,7 @@ def _print_summary(summary: pipeline.RenderSummary) -> None:
         for ch in summary.chapters:
             state = (
                 "up to date"
-                if ch.status == "skipped"
+                if ch.status is ChapterStatus.SKIPPED
                 else f"{ch.clips_to_synthesize} clips to synthesize"
             )
             out.print(f"  {ch.number:>3}. {ch.title}  {ch.lines} lines, {state}", markup=False)
@@ -649,15 +657,15 @@ def _print_summary(summary: pipeline.RenderSummary) -> None:
             out.print(f"  {path}", markup=False)
         if summary.cast_written and summary.cast_path:
             out.print(f"cast file written: {summary.cast_path} (edit it and render again)")
-    rendered, skipped = summary.count("rendered"), summary.count("skipped")
+    rendered, skipped = summary.count(ChapterStatus.RENDERED), summary.count(ChapterStatus.SKIPPED)
     audio = _format_duration(summary.duration_ms)
     done = (
-        f"{summary.count('planned')} chapters to render"
+        f"{summary.count(ChapterStatus.PLANNED)} chapters to render"
         if summary.dry_run
         else f"{rendered} chapters rendered"
     )
-    if summary.count("retagged"):
-        done += f", {summary.count('retagged')} retagged (same audio, new tags)"
+    if summary.count(ChapterStatus.RETAGGED):
+        done += f", {summary.count(ChapterStatus.RETAGGED)} retagged (same audio, new tags)"
     out.print(f"{done}, {skipped} skipped; audio {audio}; {summary.elapsed_s:.1f} s")
     out.print(f"{summary.clips_synthesized} clips synthesized, {summary.clips_reused} reused")
     voices = ", ".join(f"{v} {n}" for v, n in sorted(summary.lines_per_voice.items()))
@@ -686,7 +694,7 @@ def _print_warnings(warnings: list[str]) -> None:
         err.print(f"warning: {warning}", markup=False)
 
 
-class _ProgressReporter(pipeline.Reporter):
+class _ProgressReporter(Reporter):
     """Progress bars for chapters and clips on a terminal; silent otherwise.
 
     Both bars count the whole run: clips synthesized out of all clips, chapters written
@@ -728,7 +736,7 @@ class _ProgressReporter(pipeline.Reporter):
         if self.enabled and self.clips is not None:
             self.progress.update(self.clips, completed=min(done, total), total=total)
 
-    def chapter_finished(self, result: pipeline.ChapterResult) -> None:
+    def chapter_finished(self, result: ChapterResult) -> None:
         if self.enabled and self.chapters is not None:
             self.progress.advance(self.chapters)
 

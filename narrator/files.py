@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import secrets
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,8 +16,12 @@ from narrator.errors import OutputError
 
 
 @contextmanager
-def atomic_path(final_path: Path) -> Iterator[Path]:
-    """Yield a fresh temp path beside final_path; move it there on success, else delete it."""
+def atomic_path(final_path: Path, *, durable: bool = False) -> Iterator[Path]:
+    """Yield a fresh temp path beside final_path; move it there on success, else delete it.
+
+    durable: flush the file to disk before it takes the final name (for files an author
+    edits, such as the cast file, which a crash must not leave empty).
+    """
     if final_path.is_dir():
         raise OutputError(f"cannot write {final_path}: it is a folder")
     tmp_path = final_path.with_name(f".{final_path.name}.{secrets.token_hex(4)}.part")
@@ -26,6 +32,12 @@ def atomic_path(final_path: Path) -> Iterator[Path]:
         raise OutputError(f"cannot write {final_path}: {exc.strerror or exc}") from exc
     try:
         yield tmp_path
+        if durable:
+            fd = os.open(tmp_path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         os.replace(tmp_path, final_path)
     except OSError as exc:
         tmp_path.unlink(missing_ok=True)
@@ -77,3 +89,33 @@ def lock_folder(folder: Path, shown: Path | None = None) -> Iterator[None]:
         with contextlib.suppress(OSError):
             lock_path.unlink()
         os.close(fd)
+
+
+_UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
+# Invisible characters: controls, format characters (direction overrides such as U+202E,
+# which make "x\u202egnp.mp3" display as "xmp3.png"), surrogates, private use, separators.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# File systems allow 255 bytes per name. The longest name narrator derives from a title is
+# a temporary one: ".NNNN - <title>.m4b.<8 hex>.ffmeta" adds up to 28 bytes; the rest is
+# room for later suffixes.
+MAX_NAME_BYTES = 200
+
+
+def safe_file_name(name: str, limit_bytes: int = MAX_NAME_BYTES) -> str:
+    """A name usable as a file name on every common file system, at most limit_bytes in UTF-8."""
+    cleaned = "".join(
+        ch
+        for ch in unicodedata.normalize("NFC", name)
+        if unicodedata.category(ch) not in _INVISIBLE_CATEGORIES or ch in "\t\n\r"
+    )
+    cleaned = _UNSAFE.sub(" ", cleaned)
+    cleaned = re.sub(r"\s+", " ", cleaned).strip(" .")
+    cut = cleaned.encode("utf-8")[:limit_bytes].decode("utf-8", errors="ignore")
+    return cut.rstrip(" .") or "untitled"
+
+
+def read_text_if_exists(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None

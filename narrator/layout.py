@@ -13,12 +13,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
+import shutil
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 import platformdirs
+
+from narrator.errors import OutputError
+from narrator.files import lock_folder
 
 STATE_DIR_ENV = "NARRATOR_STATE_DIR"
 MP3_FOLDER_SUFFIX = " (MP3)"  # the MP3 product's folder beside the M4B's, with --format both
@@ -105,3 +111,60 @@ def plan_layout(
     key = hashlib.sha256(str(book_dir.absolute()).encode("utf-8")).hexdigest()[:20]
     state_dir = (state_root or default_state_dir()) / "renders" / key
     return Layout(book_dir, mp3_dir, book_dir if fmt.m4b else None, state_dir)
+
+
+def prepare_folders(layout: Layout, dry_run: bool, held: ExitStack) -> None:
+    """Create the book's folders, lock the book for this run, clear what killed runs left."""
+    if dry_run:
+        return
+    try:
+        layout.work_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"{layout.state_dir}: cannot write narrator's state folder: {exc}"
+        ) from exc
+    # Locked before anything is removed: the files of a live run are not leftovers.
+    held.enter_context(lock_folder(layout.state_dir, layout.book_dir))
+    for product_dir in layout.product_dirs:
+        prepare_out_dir(product_dir, dry_run)
+        # What narrator 0.1 kept beside the audio now lives in the state folder; rmtree
+        # refuses a link (the error is ignored), so nothing is removed through one.
+        shutil.rmtree(product_dir / ".m4b-parts", ignore_errors=True)
+        (product_dir / ".narrator-manifest.json").unlink(missing_ok=True)
+        _clear_leftovers(product_dir)
+    try:
+        for leftover in layout.work_dir.iterdir():  # WAVs of a run that was killed
+            leftover.unlink(missing_ok=True)
+        if layout.parts_dir.is_dir():
+            _clear_leftovers(layout.parts_dir)
+    except OSError as exc:
+        raise OutputError(
+            f"{layout.state_dir}: cannot write narrator's state folder: {exc}"
+        ) from exc
+
+
+def prepare_out_dir(book_dir: Path, dry_run: bool) -> None:
+    if dry_run:
+        return
+    for parent in (book_dir, *book_dir.parents):
+        if parent.exists() and not parent.is_dir():
+            raise OutputError(f"{parent}: is a file, not a folder; choose another --out")
+    try:
+        book_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{book_dir}: cannot create the output folder ({exc.strerror})") from exc
+    if not os.access(book_dir, os.W_OK):
+        raise OutputError(f"{book_dir}: the output folder is not writable")
+
+
+def _clear_leftovers(folder: Path) -> None:
+    """Remove the temporary files a killed run left in `folder` (a link itself, not its target)."""
+    for leftover in folder.iterdir():
+        if _LEFTOVER.match(leftover.name):
+            leftover.unlink(missing_ok=True)
+
+
+# Temporary files of the stages (stitch, export, manifest): hidden, with a random token.
+_LEFTOVER = re.compile(
+    r"^\..+(\.[0-9a-f]{8}\.(part|ffmeta|png|jpe?g|img|concat|wav\.tmp)|\.wav\.tmp)$"
+)

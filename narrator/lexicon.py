@@ -14,6 +14,7 @@ Used by the segmenter, character discovery, attribution and casting.
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 
 from narrator.model import Gender
 
@@ -124,27 +125,49 @@ PERSON_CONTEXT_WORDS = frozenset(
     )
 )
 
+
+class TitleRole(StrEnum):
+    """The role a title gives: who a titled name is, of the people sharing a surname."""
+
+    MR = "mr"
+    MRS = "mrs"
+    MISS = "miss"
+    MX = "mx"
+    MASTER = "master"
+    SIR = "sir"
+    LORD = "lord"
+    LADY = "lady"
+    UNCLE = "uncle"
+    AUNT = "aunt"
+    FATHER = "father"
+    MOTHER = "mother"
+    KING = "king"
+    QUEEN = "queen"
+    DR = "dr"
+    OFFICER = "officer"
+
+
 # Titles, grouped by the role they give: forms of one surname with titles of different roles
 # are different people ("Mr. Bennet", "Mrs. Bennet", "Miss Bennet"). The gender is the
 # role's; None for ranks and professions, which in the fiction we read are nearly always
 # men, but not surely, so pronouns decide.
-TITLE_ROLES: dict[str, tuple[Gender | None, list[str]]] = {
-    "mr": (Gender.MALE, words("Mr Monsieur M Signor Señor Senor Herr Mynheer")),
-    "mrs": (Gender.FEMALE, words("Mrs Madame Mme Signora Señora Frau Madam Mistress")),
-    "miss": (Gender.FEMALE, words("Miss Ms Mademoiselle Mlle Signorina Fraulein")),
-    "mx": (None, words("Mx")),
-    "master": (Gender.MALE, words("Master")),
-    "sir": (Gender.MALE, words("Sir")),
-    "lord": (Gender.MALE, words("Lord")),
-    "lady": (Gender.FEMALE, words("Lady Dame")),
-    "uncle": (Gender.MALE, words("Uncle")),
-    "aunt": (Gender.FEMALE, words("Aunt Auntie")),
-    "father": (Gender.MALE, words("Father Brother Friar")),
-    "mother": (Gender.FEMALE, words("Mother Sister Granny Grandma Nurse")),
-    "king": (Gender.MALE, words("King Prince Duke Count Baron Marquis Earl")),
-    "queen": (Gender.FEMALE, words("Queen Princess Duchess Countess Baroness")),
-    "dr": (None, words("Dr Doctor Professor Prof Rev Reverend")),
-    "officer": (
+TITLE_ROLES: dict[TitleRole, tuple[Gender | None, list[str]]] = {
+    TitleRole.MR: (Gender.MALE, words("Mr Monsieur M Signor Señor Senor Herr Mynheer")),
+    TitleRole.MRS: (Gender.FEMALE, words("Mrs Madame Mme Signora Señora Frau Madam Mistress")),
+    TitleRole.MISS: (Gender.FEMALE, words("Miss Ms Mademoiselle Mlle Signorina Fraulein")),
+    TitleRole.MX: (None, words("Mx")),
+    TitleRole.MASTER: (Gender.MALE, words("Master")),
+    TitleRole.SIR: (Gender.MALE, words("Sir")),
+    TitleRole.LORD: (Gender.MALE, words("Lord")),
+    TitleRole.LADY: (Gender.FEMALE, words("Lady Dame")),
+    TitleRole.UNCLE: (Gender.MALE, words("Uncle")),
+    TitleRole.AUNT: (Gender.FEMALE, words("Aunt Auntie")),
+    TitleRole.FATHER: (Gender.MALE, words("Father Brother Friar")),
+    TitleRole.MOTHER: (Gender.FEMALE, words("Mother Sister Granny Grandma Nurse")),
+    TitleRole.KING: (Gender.MALE, words("King Prince Duke Count Baron Marquis Earl")),
+    TitleRole.QUEEN: (Gender.FEMALE, words("Queen Princess Duchess Countess Baroness")),
+    TitleRole.DR: (None, words("Dr Doctor Professor Prof Rev Reverend")),
+    TitleRole.OFFICER: (
         None,
         words(
             "Captain Capt Colonel Col General Gen Major Lieutenant Lt Sergeant Sgt Admiral "
@@ -163,6 +186,13 @@ ATTRIBUTION_TITLES = TITLES
 # Titles held of a place (`the Duke of Harley`, `Lady of Shalott`): the peerage and royalty.
 NOBLE_TITLES = words(
     "Duke Duchess Earl Count Countess Marquis Prince Princess Lord Lady Baron Baroness King Queen"
+)
+# Abbreviated titles whose period ends no sentence (`Mr. Poirot`): read by attribution's
+# sentence splitting and, with the other abbreviations below, by the one that groups lines.
+TITLE_ABBREVIATIONS = words("Mr Mrs Ms Dr St Mlle Mme Prof Capt Col Gen Lt Sgt Rev")
+ABBREVIATIONS = frozenset(
+    {t.lower() for t in TITLE_ABBREVIATIONS}
+    | set(words("jr sr vs etc hon mt ft no vol fig e.g i.e"))
 )
 # Titles too common to point at one cast member on their own (`the lady`, `the master`).
 COMMON_TITLES = frozenset(
@@ -190,15 +220,41 @@ OTHER_NOUNS = words(
     "creature thing one person youth elder traveller traveler porter coroner surgeon boss "
     "leader captain sergeant spirit sword ghost whelp spy croupier"
 )
-NOUN_GENDER: dict[str, Gender | None] = {
+_PLURAL_IRREGULAR = {
+    "man": "men", "gentleman": "gentlemen", "woman": "women", "child": "children",
+    "person": "people", "wife": "wives",
+}  # fmt: skip
+_ALREADY_PLURAL = frozenset(words("men gentlemen women ladies guards"))
+
+
+def _plural(noun: str) -> str:
+    if noun in _PLURAL_IRREGULAR:
+        return _PLURAL_IRREGULAR[noun]
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "o", "u"):
+        return noun[:-1] + "ies"
+    if noun.endswith(("s", "x", "ch", "sh")):
+        return noun + "es"
+    return noun + "s"
+
+
+_SINGULAR_GENDER: dict[str, Gender | None] = {
     **{n: Gender.MALE for n in MALE_NOUNS},
     **{n: Gender.FEMALE for n in FEMALE_NOUNS},
     **{n: None for n in OTHER_NOUNS},
 }
+# `said the guards`, `the women cried`: several people speaking at once, a speaker of their
+# own (a group), never one cast member.
+PLURAL_PERSON_NOUNS: dict[str, Gender | None] = {
+    (n if n in _ALREADY_PLURAL else _plural(n)): g
+    for n, g in _SINGULAR_GENDER.items()
+    if "-" not in n
+}
+NOUN_GENDER: dict[str, Gender | None] = {**PLURAL_PERSON_NOUNS, **_SINGULAR_GENDER}
 # Words that say a label's gender (`the old woman`, `Mrs Pell's maid`, casting a voice for an
 # unnamed speaker): the person nouns and titles above, and these.
 FEMALE_WORDS = frozenset(
-    {*FEMALE_NOUNS, *(t.lower() for t, g in TITLE_GENDER.items() if g == Gender.FEMALE)}
+    {*(n for n, g in NOUN_GENDER.items() if g == Gender.FEMALE)}
+    | {t.lower() for t, g in TITLE_GENDER.items() if g == Gender.FEMALE}
     | set(
         words(
             "girls she her ma mama mom mum lass nun empress waitress actress hostess landlady "
@@ -207,7 +263,8 @@ FEMALE_WORDS = frozenset(
     )
 )
 MALE_WORDS = frozenset(
-    {*MALE_NOUNS, *(t.lower() for t, g in TITLE_GENDER.items() if g == Gender.MALE)}
+    {*(n for n, g in NOUN_GENDER.items() if g == Gender.MALE)}
+    | {t.lower() for t, g in TITLE_GENDER.items() if g == Gender.MALE}
     | set(
         words("boys he him his dad pa papa grandpa mister emperor actor host landlord male wizard")
     )

@@ -12,14 +12,10 @@ audio is needed. The encoder then applies `target - estimate` and a look-ahead l
 from __future__ import annotations
 
 import math
-import re
-import shutil
-import subprocess
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
-from narrator.errors import InputError, ToolMissingError
+from narrator.audio_format import SAMPLE_WIDTH_BYTES
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -49,7 +45,6 @@ MASTERING_VERSION = 2
 BLOCK_MS = 400  # BS.1770's gating block
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
-SAMPLE_WIDTH = 2
 FULL_SCALE = 32768.0
 
 
@@ -68,11 +63,11 @@ class LoudnessMeter:
     def add(self, pcm: bytes, weighting_db: float = 0.0) -> None:
         """Count a clip's samples; weighting_db is its voice's K-weighted minus plain level."""
         factor = 10 ** (weighting_db / 10)
-        step = self.block_frames * SAMPLE_WIDTH
-        for start in range(0, len(pcm) - len(pcm) % SAMPLE_WIDTH, step):
+        step = self.block_frames * SAMPLE_WIDTH_BYTES
+        for start in range(0, len(pcm) - len(pcm) % SAMPLE_WIDTH_BYTES, step):
             block = pcm[start : start + step]
-            rms = audioop.rms(block, SAMPLE_WIDTH) / FULL_SCALE
-            self._blocks.append((rms * rms * factor, len(block) // SAMPLE_WIDTH))
+            rms = audioop.rms(block, SAMPLE_WIDTH_BYTES) / FULL_SCALE
+            self._blocks.append((rms * rms * factor, len(block) // SAMPLE_WIDTH_BYTES))
 
     def loudness_lufs(self) -> float | None:
         """The gated loudness of everything added; None when nothing rose above the gate."""
@@ -90,7 +85,7 @@ def _mean(blocks: list[tuple[float, int]]) -> float:
 
 def peak_dbfs(pcm: bytes) -> float:
     """The highest sample of 16-bit PCM in dB below full scale."""
-    peak = audioop.max(pcm, SAMPLE_WIDTH) if pcm else 0
+    peak = audioop.max(pcm, SAMPLE_WIDTH_BYTES) if pcm else 0
     return 20 * math.log10(peak / FULL_SCALE) if peak else -math.inf
 
 
@@ -107,18 +102,6 @@ def mastering_for(estimate_lufs: float | None, target_lufs: float) -> Mastering:
     if estimate_lufs is None:  # silence: nothing to bring up
         return Mastering(0.0)
     return Mastering(round(target_lufs - estimate_lufs + LIMITER_MAKEUP_DB, 2))
-
-
-def ffmpeg_filter(mastering: Mastering, sample_rate_hz: int) -> str:
-    """The ffmpeg audio filter chain for a Mastering of audio at `sample_rate_hz`: gain, then
-    the limiter at OVERSAMPLING times the rate, then back (delay-compensated, so cues keep
-    time)."""
-    limit = 10 ** (mastering.limit_dbfs / 20)
-    return (
-        f"volume={mastering.gain_db:.2f}dB,aresample={sample_rate_hz * OVERSAMPLING},"
-        f"alimiter=limit={limit:.4f}:attack={LIMITER_ATTACK_MS}:release={LIMITER_RELEASE_MS}"
-        f":level=disabled:latency=1,aresample={sample_rate_hz}"
-    )
 
 
 @dataclass(frozen=True)
@@ -139,20 +122,3 @@ class LoudnessCheck:
         if self.true_peak_dbtp > TRUE_PEAK_MAX_DBTP:
             found.append(f"true peak {self.true_peak_dbtp:.1f} dBTP, above {TRUE_PEAK_MAX_DBTP:g}")
         return found
-
-
-def measure_loudness(path: Path) -> LoudnessCheck:
-    """Integrated loudness and true peak of an audio file (ffmpeg's ebur128 filter)."""
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        raise ToolMissingError("ffmpeg is not installed: apt-get install ffmpeg")
-    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-i", "file:" + str(path.absolute())]
-    cmd += ["-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"]
-    done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
-    text = done.stderr.decode("utf-8", "replace")
-    summary = text[text.rfind("Summary:") :]
-    integrated = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
-    peak = re.search(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
-    if done.returncode != 0 or integrated is None or peak is None:
-        raise InputError(f"cannot measure the loudness of {path}")
-    return LoudnessCheck(float(integrated.group(1)), float(peak.group(1)))

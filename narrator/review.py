@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from narrator.analysis import REVIEW_THRESHOLD, is_below
 from narrator.corrections import (
     Change,
     Correction,
@@ -25,7 +26,7 @@ from narrator.corrections import (
 from narrator.errors import ConfigError, InputError
 from narrator.lines import base_id, is_line_id, piece_number
 from narrator.model import Kind
-from narrator.pipeline import REVIEW_THRESHOLD, AnalyzeReport, analyze_input, is_below
+from narrator.report import AnalyzeReport, analyze_input
 
 
 @dataclass(frozen=True)

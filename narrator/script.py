@@ -17,6 +17,7 @@ from typing import Protocol
 
 from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
+from narrator.lexicon import ABBREVIATIONS
 from narrator.load.markup import unwrap_tags
 from narrator.model import Cast, Kind, Line, Segment, VoiceSettings
 
@@ -24,11 +25,6 @@ NARRATOR = "Narrator"
 UNKNOWN_SPEAKER = "Unknown"
 MAX_LINE_CHARS = 300  # sentences are grouped into lines up to this length
 HARD_LINE_CHARS = 600  # a "sentence" longer than this is cut at a space
-
-_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs", "etc", "prof", "capt", "col", "gen",
-    "lt", "sgt", "rev", "hon", "mt", "ft", "no", "vol", "fig", "e.g", "i.e",
-}  # fmt: skip
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _URL = re.compile(r"https?://\S+|www\.\S+")
@@ -61,7 +57,7 @@ class PauseBefore(Protocol):
 @lru_cache(maxsize=1)
 def _sentence_tokenizer() -> PunktSentenceTokenizer:
     params = PunktParameters()
-    params.abbrev_types = set(_ABBREVIATIONS)
+    params.abbrev_types = set(ABBREVIATIONS)
     return PunktSentenceTokenizer(params)
 
 

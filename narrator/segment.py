@@ -37,6 +37,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 
 from narrator.lexicon import (
     QUOTE_STYLE_TAG_VERBS,
@@ -46,6 +47,7 @@ from narrator.lexicon import (
 )
 from narrator.model import Kind, Segment
 from narrator.names import UPPER
+from narrator.text_marks import ITALIC_MARKS
 
 # Costs of the readings the quote pairing can choose from (see _pair_marks).
 _MISMATCH = 1.0  # using a mark against its look (an opening-looking mark as a close)
@@ -60,8 +62,8 @@ _SINGLE = frozenset("'\u2018\u2019")
 _MARK_RES = {
     chars: re.compile("[" + re.escape("".join(sorted(chars))) + "]") for chars in (_DOUBLE, _SINGLE)
 }
-_ITALIC_RE = re.compile(r"[*_]")
-_ANY_MARK_RE = re.compile("[*_" + re.escape("".join(sorted(_DOUBLE | _SINGLE))) + "]")
+_ITALIC_RE = re.compile(f"[{re.escape(ITALIC_MARKS)}]")
+_ANY_MARK_RE = re.compile(f"[{re.escape(ITALIC_MARKS + ''.join(sorted(_DOUBLE | _SINGLE)))}]")
 _OPENING_ONLY = frozenset("\u201c\u201e\u2018\u00ab")
 _CLOSING_ONLY = frozenset("\u201d\u00bb")
 _OPEN_BEFORE = frozenset("([{\u2014\u2013-/")  # a quote may open right after these
@@ -171,8 +173,10 @@ def segment_chapter(text: str) -> list[Segment]:
         if message is not None:
             spans.append((message.start("body"), end, Kind.DIALOGUE))
             continue
-        if dashes and _DASH_OPEN_RE.match(text, start, end) and not _has_mark(
-            text, start, end, primary
+        if (
+            dashes
+            and _DASH_OPEN_RE.match(text, start, end)
+            and not _has_mark(text, start, end, primary)
         ):
             spans.extend((a, b, Kind.DIALOGUE) for a, b in _dash_speech(text, start, end))
             continue
@@ -420,55 +424,73 @@ def _classify(text: str, pos: int, start: int, end: int) -> _Mark | None:
     return _Mark(pos, open_cost, close_cost, ignore)
 
 
-def _pair_marks(marks: list[_Mark], open_at_end: float) -> list[tuple[int, int, str]]:
+class _Role(StrEnum):
+    """What one quotation mark does in a reading of its paragraph."""
+
+    IGNORE = "ignore"  # not a speech mark (an apostrophe, a quote inside a quote)
+    OPEN = "open"
+    CLOSE = "close"
+    REOPEN = "reopen"  # opens a speech while one is open: that one lost its closing mark
+    NO_OPEN = "no-open"  # closes a speech whose opening mark is missing
+
+
+class _Found(StrEnum):
+    """How a speech was found among the marks."""
+
+    PAIR = "pair"  # both marks
+    NO_OPEN = "no-open"  # the opening mark is missing
+    NO_CLOSE = "no-close"  # the closing mark is missing: it ends before the next mark or
+    # at the paragraph end
+
+
+def _pair_marks(marks: list[_Mark], open_at_end: float) -> list[tuple[int, int, _Found]]:
     """Choose the cheapest reading of the marks of one paragraph.
 
-    Returns (first mark index or -1, last mark index or -1, how) per speech, where how is
-    "pair" (both marks found), "no-open" (the opening mark is missing) or "no-close" (the
-    closing mark is missing: the speech ends before the next mark or at the paragraph end).
+    Returns (first mark index or -1, last mark index or -1, how the speech was found) per
+    speech.
     """
     inf = float("inf")
     # cost[s] of the best reading so far ending closed (s=0) or with a speech open (s=1);
     # back[k][s] = (previous state, role of mark k).
     cost = [0.0, inf]
-    back: list[tuple[tuple[int, str], tuple[int, str]]] = []
+    back: list[tuple[tuple[int, _Role], tuple[int, _Role]]] = []
     for mark in marks:
         closed, opened = cost
         # Ways to end this mark with no speech open ...
-        best_closed = (closed + mark.ignore_cost, 0, "ignore")
+        best_closed = (closed + mark.ignore_cost, 0, _Role.IGNORE)
         if opened + mark.close_cost < best_closed[0]:
-            best_closed = (opened + mark.close_cost, 1, "close")
+            best_closed = (opened + mark.close_cost, 1, _Role.CLOSE)
         if closed + mark.close_cost + _REPAIR < best_closed[0]:
-            best_closed = (closed + mark.close_cost + _REPAIR, 0, "no-open")
+            best_closed = (closed + mark.close_cost + _REPAIR, 0, _Role.NO_OPEN)
         # ... and with a speech open.
-        best_open = (opened + mark.ignore_cost, 1, "ignore")
+        best_open = (opened + mark.ignore_cost, 1, _Role.IGNORE)
         if closed + mark.open_cost < best_open[0]:
-            best_open = (closed + mark.open_cost, 0, "open")
+            best_open = (closed + mark.open_cost, 0, _Role.OPEN)
         if opened + mark.open_cost + _REPAIR < best_open[0]:
-            best_open = (opened + mark.open_cost + _REPAIR, 1, "reopen")
+            best_open = (opened + mark.open_cost + _REPAIR, 1, _Role.REOPEN)
         cost = [best_closed[0], best_open[0]]
         back.append(((best_closed[1], best_closed[2]), (best_open[1], best_open[2])))
     state = 0 if cost[0] <= cost[1] + open_at_end else 1
-    roles: list[str] = [""] * len(marks)
+    roles: list[_Role] = [_Role.IGNORE] * len(marks)
     for k in range(len(marks) - 1, -1, -1):
         prev_state, role = back[k][state]
         roles[k] = role
         state = prev_state
-    speeches: list[tuple[int, int, str]] = []
+    speeches: list[tuple[int, int, _Found]] = []
     open_index = -1
     for k, role in enumerate(roles):
-        if role == "open":
+        if role is _Role.OPEN:
             open_index = k
-        elif role == "close":
-            speeches.append((open_index, k, "pair"))
+        elif role is _Role.CLOSE:
+            speeches.append((open_index, k, _Found.PAIR))
             open_index = -1
-        elif role == "reopen":
-            speeches.append((open_index, k, "no-close"))
+        elif role is _Role.REOPEN:
+            speeches.append((open_index, k, _Found.NO_CLOSE))
             open_index = k
-        elif role == "no-open":
-            speeches.append((-1, k, "no-open"))
+        elif role is _Role.NO_OPEN:
+            speeches.append((-1, k, _Found.NO_OPEN))
     if open_index >= 0:
-        speeches.append((open_index, -1, "no-close"))
+        speeches.append((open_index, -1, _Found.NO_CLOSE))
     return speeches
 
 
@@ -490,9 +512,9 @@ def _find_speech(
     spans: list[tuple[int, int]] = []
     prev_end = start
     for i, j, how in speeches:
-        if how == "pair":
+        if how is _Found.PAIR:
             a, b = marks[i].pos, marks[j].pos + 1
-        elif how == "no-open":
+        elif how is _Found.NO_OPEN:
             b = marks[j].pos + 1
             a = _missing_open(text, start, prev_end, b)
         else:

@@ -17,23 +17,19 @@ from __future__ import annotations
 
 import array
 import math
-import os
 import random
-import shutil
-import subprocess
 import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from narrator.errors import EngineError, OutputError, ToolMissingError
+from narrator.audio_format import CHANNELS, SAMPLE_RATE_HZ, SAMPLE_WIDTH_BYTES
+from narrator.errors import EngineError, OutputError
+from narrator.ffmpeg import decode_audio
 from narrator.files import atomic_path
 from narrator.master import LoudnessMeter, audioop, peak_dbfs
 from narrator.model import Clip, Cue, Kind, Line, Pauses
-
-SAMPLE_RATE = 22050
-SAMPLE_WIDTH = 2  # bytes: 16-bit
-CHANNELS = 1
+from narrator.text_marks import is_scene_break
 
 # The pauses heard are Pauses' (narrator.model, the cast file's [pauses]), because clips' own
 # silent tails (espeak-ng adds ~300 ms after every utterance) are trimmed when stitching.
@@ -66,7 +62,7 @@ def pause_before_ms(
     """Silence (ms) to put before `line`; gap_text is the chapter text between the two lines."""
     if prev is None:
         seconds = pauses.head_s
-    elif _is_scene_break(gap_text):
+    elif is_scene_break(gap_text):
         seconds = pauses.scene_break_s
     elif Kind.HEADING in (prev_kind, kind) and not (
         # A heading's sentences (a title split in two) still run on at the sentence pace.
@@ -108,15 +104,15 @@ def stitch_chapter(
     if len(clips) != len(lines):
         raise ValueError(f"{len(clips)} clips for {len(lines)} lines")
     cues: list[Cue] = []
-    meter = LoudnessMeter(SAMPLE_RATE)
+    meter = LoudnessMeter(SAMPLE_RATE_HZ)
     peak = -math.inf
     tone = _RoomTone(room_tone_db) if room_tone_db is not None else None
     with atomic_path(wav_path) as tmp_path:
         try:
             with wave.open(str(tmp_path), "wb") as out:
                 out.setnchannels(CHANNELS)
-                out.setsampwidth(SAMPLE_WIDTH)
-                out.setframerate(SAMPLE_RATE)
+                out.setsampwidth(SAMPLE_WIDTH_BYTES)
+                out.setframerate(SAMPLE_RATE_HZ)
                 frames = 0
                 for clip, line in zip(clips, lines, strict=True):
                     pcm = _clip_pcm(clip, gain_db=line.gain_db, trim_silence=trim_silence)
@@ -127,7 +123,7 @@ def stitch_chapter(
                         pcm = tone.under(pcm)
                     peak = max(peak, peak_dbfs(pcm))
                     out.writeframesraw(pcm)
-                    frames += len(pcm) // SAMPLE_WIDTH
+                    frames += len(pcm) // SAMPLE_WIDTH_BYTES
                     cues.append(
                         Cue(_frames_to_ms(start), _frames_to_ms(frames), line.speaker, line.display)
                     )
@@ -137,26 +133,19 @@ def stitch_chapter(
     return StitchedChapter(cues, meter.loudness_lufs(), peak)
 
 
-def _is_scene_break(gap_text: str) -> bool:
-    """A line of three or more symbols and nothing else: "***", "* * *", "---", "~~~"."""
-    for raw in gap_text.splitlines():
-        symbols = "".join(raw.split())
-        if len(symbols) >= 3 and not any(ch.isalnum() for ch in symbols):
-            return True
-    return False
-
-
 def _frames_to_ms(frames: int) -> int:
-    return round(frames * 1000 / SAMPLE_RATE)
+    return round(frames * 1000 / SAMPLE_RATE_HZ)
 
 
 def _write_silence(out: wave.Wave_write, ms: int, tone: _RoomTone | None = None) -> int:
-    frames = round(max(0, ms) * SAMPLE_RATE / 1000)
+    frames = round(max(0, ms) * SAMPLE_RATE_HZ / 1000)
     if tone is not None:
         out.writeframesraw(tone.take(frames))
         return frames
-    chunk = bytes(SAMPLE_WIDTH * SAMPLE_RATE)  # one second, so long pauses stay small in memory
-    left = frames * SAMPLE_WIDTH
+    chunk = bytes(
+        SAMPLE_WIDTH_BYTES * SAMPLE_RATE_HZ
+    )  # one second, so long pauses stay small in memory
+    left = frames * SAMPLE_WIDTH_BYTES
     while left > 0:
         out.writeframesraw(chunk[: min(left, len(chunk))])
         left -= len(chunk)
@@ -169,7 +158,7 @@ class _RoomTone:
 
     def __init__(self, level_db: float) -> None:
         rng = random.Random(ROOM_TONE_SEED)
-        frames = ROOM_TONE_S * SAMPLE_RATE
+        frames = ROOM_TONE_S * SAMPLE_RATE_HZ
         smooth, values = 0.0, []
         for _ in range(frames):
             smooth = 0.9 * smooth + 0.1 * rng.gauss(0.0, 1.0)  # one-pole low-pass, ~400 Hz
@@ -183,7 +172,7 @@ class _RoomTone:
 
     def take(self, frames: int) -> bytes:
         """The next `frames` of noise."""
-        wanted = frames * SAMPLE_WIDTH
+        wanted = frames * SAMPLE_WIDTH_BYTES
         parts = []
         while wanted > 0:
             piece = self.loop[self.position : self.position + wanted]
@@ -194,7 +183,7 @@ class _RoomTone:
 
     def under(self, pcm: bytes) -> bytes:
         """The clip with the noise continuing under it."""
-        return audioop.add(pcm, self.take(len(pcm) // SAMPLE_WIDTH), SAMPLE_WIDTH)
+        return audioop.add(pcm, self.take(len(pcm) // SAMPLE_WIDTH_BYTES), SAMPLE_WIDTH_BYTES)
 
 
 def _clip_pcm(clip: Clip, *, gain_db: float, trim_silence: bool) -> bytes:
@@ -207,8 +196,8 @@ def _clip_pcm(clip: Clip, *, gain_db: float, trim_silence: bool) -> bytes:
             params = clip_wav.getparams()
             plain_pcm = True
             if (params.framerate, params.sampwidth, params.nchannels) == (
-                SAMPLE_RATE,
-                SAMPLE_WIDTH,
+                SAMPLE_RATE_HZ,
+                SAMPLE_WIDTH_BYTES,
                 CHANNELS,
             ):
                 pcm = clip_wav.readframes(params.nframes)
@@ -219,26 +208,28 @@ def _clip_pcm(clip: Clip, *, gain_db: float, trim_silence: bool) -> bytes:
     except (wave.Error, EOFError):
         pass  # not integer PCM (float, WAVE_FORMAT_EXTENSIBLE): ffmpeg decodes it below
     if pcm is None:
-        pcm = _convert_pcm_wav(path) if plain_pcm else _decode_with_ffmpeg(path)
-    if len(pcm) % SAMPLE_WIDTH:
-        pcm = pcm[: len(pcm) - len(pcm) % SAMPLE_WIDTH]  # truncated file: drop the half sample
+        pcm = _convert_pcm_wav(path) if plain_pcm else decode_audio(path)
+    if len(pcm) % SAMPLE_WIDTH_BYTES:
+        pcm = pcm[
+            : len(pcm) - len(pcm) % SAMPLE_WIDTH_BYTES
+        ]  # truncated file: drop the half sample
     if trim_silence:
         pcm = trim_pcm(pcm)
     # Never louder than the ceiling: a gain that would push the peak over it is cut to fit.
     headroom_db = PEAK_CEILING_DBFS - peak_dbfs(pcm)
     gain_db = min(gain_db, headroom_db)
     if gain_db:
-        pcm = audioop.mul(pcm, SAMPLE_WIDTH, 10 ** (gain_db / 20))
+        pcm = audioop.mul(pcm, SAMPLE_WIDTH_BYTES, 10 ** (gain_db / 20))
     return _fade_edges(pcm)
 
 
 def _fade_edges(pcm: bytes) -> bytes:
     """Linear fade-in and fade-out over FADE_MS at the clip's ends (only the ends are copied
     into Python objects: a clip can be minutes long)."""
-    n = min(FADE_MS * SAMPLE_RATE // 1000, len(pcm) // SAMPLE_WIDTH // 2)
+    n = min(FADE_MS * SAMPLE_RATE_HZ // 1000, len(pcm) // SAMPLE_WIDTH_BYTES // 2)
     if n == 0:
         return pcm
-    edge = n * SAMPLE_WIDTH
+    edge = n * SAMPLE_WIDTH_BYTES
     head, tail = array.array("h", pcm[:edge]), array.array("h", pcm[-edge:])
     for i in range(n):
         weight = (i + 1) / (n + 1)
@@ -255,25 +246,12 @@ def _convert_pcm_wav(path: Path) -> bytes:
         audio = AudioSegment.from_wav(str(path))
     except Exception as exc:  # pydub raises bare Exceptions and CouldntDecodeError
         raise EngineError(f"clip {path} is not readable audio: {exc}") from exc
-    audio = audio.set_channels(CHANNELS).set_frame_rate(SAMPLE_RATE).set_sample_width(SAMPLE_WIDTH)
+    audio = (
+        audio.set_channels(CHANNELS)
+        .set_frame_rate(SAMPLE_RATE_HZ)
+        .set_sample_width(SAMPLE_WIDTH_BYTES)
+    )
     return bytes(audio.raw_data)
-
-
-def _decode_with_ffmpeg(path: Path) -> bytes:
-    """Decode any other audio file with ffmpeg (pydub misreads float WAVs as integers)."""
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        raise ToolMissingError(
-            f"clip {path} is not 16-bit PCM and ffmpeg is not installed: apt-get install ffmpeg"
-        )
-    cmd = [ffmpeg, "-nostdin", "-v", "error", "-i", "file:" + os.path.abspath(path)]
-    cmd += ["-f", "s16le", "-ac", str(CHANNELS), "-ar", str(SAMPLE_RATE), "-"]
-    done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
-    if done.returncode != 0:
-        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        reason = lines[-1] if lines else f"exit status {done.returncode}"
-        raise EngineError(f"clip {path} is not readable audio: {reason}")
-    return done.stdout
 
 
 def trim_pcm(pcm: bytes) -> bytes:
@@ -288,7 +266,7 @@ def trim_pcm(pcm: bytes) -> bytes:
     last = n - 1
     while abs(samples[last]) <= SILENCE_LEVEL:
         last -= 1
-    keep = TRIM_KEEP_MS * SAMPLE_RATE // 1000
+    keep = TRIM_KEEP_MS * SAMPLE_RATE_HZ // 1000
     start = max(0, first - keep)
     end = min(n, last + 1 + keep)
-    return pcm[start * SAMPLE_WIDTH : end * SAMPLE_WIDTH]
+    return pcm[start * SAMPLE_WIDTH_BYTES : end * SAMPLE_WIDTH_BYTES]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 
@@ -35,3 +36,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for mark, absent in missing.items():
             if absent and item.get_closest_marker(mark):
                 item.add_marker(pytest.mark.skip(reason=f"{mark} is not installed"))
+
+
+@pytest.fixture
+def fake_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Renders the CLI runs in this test use the fake encoder: no ffmpeg needed."""
+    from narrator import cli
+    from narrator.encode import FakeEncoder
+
+    real = cli.RenderOptions
+    monkeypatch.setattr(cli, "RenderOptions", functools.partial(real, encoder=FakeEncoder()))

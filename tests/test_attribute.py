@@ -465,3 +465,16 @@ def test_a_text_message_is_said_by_its_sender() -> None:
         ("blink twice if the books have taken u hostage", "Theo"),
         ("be there in 20", "Noor"),
     ]
+
+
+def test_people_speaking_together_are_a_group_not_one_of_the_cast() -> None:
+    text = (
+        "Vey stood in the galley with Tully and two guards.\n\n"
+        '"Who let the goat in?" Vey asked.\n\n'
+        '"Not us," said the guards together.\n\n'
+        '"Nor I," the women cried.\n'
+    )
+    cast = [Character("Vey", gender=Gender.FEMALE), Character("Tully", gender=Gender.MALE)]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    said = [s.speaker for s in out if s.kind is Kind.DIALOGUE]
+    assert said == ["Vey", "the guards", "the women"]

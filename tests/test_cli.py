@@ -13,6 +13,7 @@ from typer.testing import CliRunner, Result
 
 from narrator import __version__, pipeline
 from narrator.cli import app
+from narrator.plan import ChapterResult
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "the-lantern-keeper.txt"
@@ -157,6 +158,7 @@ def test_bad_preset_or_loudness_is_a_usage_error(tmp_path: Path, option: str, va
     assert result.exit_code == 2
 
 
+@pytest.mark.usefixtures("fake_encoder")
 @pytest.mark.parametrize(
     ("content", "needle"),
     [
@@ -181,6 +183,7 @@ def test_bad_input_is_one_clear_line_and_exit_1(
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.mp3"))
 
 
+@pytest.mark.usefixtures("fake_encoder")
 def test_a_folder_without_chapters_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "cover.png").write_bytes(b"\x89PNG")
     result = runner.invoke(
@@ -199,6 +202,7 @@ def test_a_broken_cast_file_names_file_and_line(tmp_path: Path) -> None:
     _one_line_error(result, "cast.toml", "line 1")
 
 
+@pytest.mark.usefixtures("fake_encoder")
 def test_an_unknown_voice_in_the_cast_stops_before_synthesis(tmp_path: Path) -> None:
     cast = tmp_path / "cast.toml"
     cast.write_text('[[character]]\nname = "Wren"\nvoice = "opera-singer"\n', encoding="utf-8")
@@ -219,6 +223,7 @@ def test_an_unknown_voice_in_the_cast_stops_before_synthesis(tmp_path: Path) -> 
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.usefixtures("fake_encoder")
 def test_an_output_path_that_is_a_file_is_an_error(tmp_path: Path) -> None:
     blocker = tmp_path / "out"
     blocker.write_text("not a folder")
@@ -385,6 +390,7 @@ def test_dry_run_prints_the_plan(tmp_path: Path) -> None:
     assert not out.exists() and not (tmp_path / "cast.toml").exists()
 
 
+@pytest.mark.usefixtures("fake_encoder")
 def test_render_formats_and_a_bad_format_exits_2(tmp_path: Path) -> None:
     chapter = tmp_path / "chapter.txt"
     chapter.write_text('"Hello," said Ann.\n', encoding="utf-8")
@@ -398,6 +404,7 @@ def test_render_formats_and_a_bad_format_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "flac" in result.stderr
 
 
+@pytest.mark.usefixtures("fake_encoder")
 def test_cache_info_prune_and_clear(tmp_path: Path) -> None:
     chapter = tmp_path / "chapter.txt"
     chapter.write_text('"Hello," said Ann. "Hi," said Tom.\n', encoding="utf-8")
@@ -440,7 +447,7 @@ def test_the_progress_bars_never_pass_their_totals() -> None:
         reporter.clips_done(10, 10)
         for number in (1, 2):
             reporter.chapter_finished(
-                pipeline.ChapterResult(number, "x", None, None, "rendered", 1)
+                ChapterResult(number, "x", None, None, "rendered", 1)
             )
         tasks = {task.description.split(":")[0]: task for task in reporter.progress.tasks}
         assert (tasks["chapters"].completed, tasks["chapters"].total) == (2, 2)

@@ -14,6 +14,7 @@ from narrator import pipeline
 from narrator.errors import ConfigError
 from narrator.feed import ITUNES_NS, PODCAST_NS
 from narrator.layout import Format
+from narrator.plan import RenderOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "https://example.org/clockwork/"
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.ffmpeg
 
 
 def _render(arc: Path, tmp_path: Path, **kwargs: object) -> pipeline.RenderSummary:
-    options = pipeline.RenderOptions(
+    options = RenderOptions(
         out_dir=tmp_path / "out", engine="fake", format=Format.MP3, feed_url=BASE, **kwargs
     )  # type: ignore[arg-type]
     return pipeline.render_book(arc, options)
@@ -117,7 +118,7 @@ def test_feed_problems_are_said_before_any_work(
 ) -> None:
     chapter = tmp_path / "c.txt"
     chapter.write_text("Hello.\n", encoding="utf-8")
-    options = pipeline.RenderOptions(
+    options = RenderOptions(
         **{"out_dir": tmp_path / "out", "engine": "fake", "format": Format.MP3, "feed_url": BASE}
         | kwargs  # type: ignore[arg-type]
     )

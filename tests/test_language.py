@@ -10,9 +10,12 @@ import pytest
 from test_synth import zero_crossings_per_s
 
 from narrator import pipeline
+from narrator.casting import language_warnings
 from narrator.export import read_vtt
 from narrator.layout import Format
 from narrator.model import Line, VoiceSettings
+from narrator.plan import RenderOptions
+from narrator.report import analyze_input
 from narrator.synth import ClipCache, SynthPool
 from narrator.synth.language import (
     SWITCH_PAUSE_MS,
@@ -99,9 +102,9 @@ def _line(text: str, index: int = 0) -> Line:
 def test_the_summary_names_a_language_no_voice_speaks() -> None:
     # The fake engine offers Greek, Russian and Mandarin voices, not Khmer.
     lines = [_line("ខ្ញុំទៅ"), _line("Θάλασσα"), _line("ខ្ញុំ, she said", 2), _line("Plain.")]
-    warnings = pipeline.language_warnings(lines, "fake")
+    warnings = language_warnings(lines, "fake")
     assert warnings == ["no fake voice speaks Khmer (km): 2 lines read in the speaker's own voice"]
-    assert pipeline.language_warnings([_line("Θάλασσα, Анна, 我们")], "fake") == []
+    assert language_warnings([_line("Θάλασσα, Анна, 我们")], "fake") == []
 
 
 # ---------------------------------------------------------------- with espeak-ng
@@ -163,7 +166,7 @@ def test_a_chapter_with_names_and_lines_in_other_scripts_renders_at_speaking_len
         + '[[character]]\nname = "Li Ming"\naliases = ["李明"]\n',
         encoding="utf-8",
     )
-    options = pipeline.RenderOptions(
+    options = RenderOptions(
         out_dir=tmp_path / "out",
         engine="espeak",
         jobs=2,
@@ -201,7 +204,7 @@ def test_the_issue_chapter_is_attributed_with_and_without_a_cast(tmp_path: Path)
     )
 
     def speakers(cast_path: Path | None) -> list[str]:
-        segments = pipeline.analyze_input(chapter, cast_path).to_json()["segments"]
+        segments = analyze_input(chapter, cast_path).to_json()["segments"]
         return [s["speaker"] for s in segments if s["speaker"]]  # type: ignore[index]
 
     assert speakers(None) == ["Éowyn", "Анна", "Ōkami"]

@@ -71,3 +71,13 @@ def test_gender_words_cover_person_nouns_and_titles() -> None:
     }
     for label, gender in cases.items():
         assert profiles[voice_for_label(label, assignment, profiles)].gender == gender, label
+
+
+def test_plural_person_nouns_keep_their_gender() -> None:
+    from narrator.lexicon import PLURAL_PERSON_NOUNS
+
+    assert PLURAL_PERSON_NOUNS["men"] is Gender.MALE
+    assert PLURAL_PERSON_NOUNS["wives"] is Gender.FEMALE
+    assert PLURAL_PERSON_NOUNS["ladies"] is Gender.FEMALE
+    assert "soldiers" in PLURAL_PERSON_NOUNS and PLURAL_PERSON_NOUNS["soldiers"] is None
+    assert not {"mens", "guardses", "ladieses", "wifes"} & set(PLURAL_PERSON_NOUNS)

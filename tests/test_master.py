@@ -11,19 +11,24 @@ from pathlib import Path
 
 import pytest
 
-from narrator.export import encode_m4b_part, encode_mp3, probe_duration_ms
+from narrator.audio_format import SAMPLE_RATE_HZ as SAMPLE_RATE
+from narrator.ffmpeg import (
+    encode_m4b_part,
+    encode_mp3,
+    ffmpeg_filter,
+    measure_loudness,
+    probe_duration_ms,
+)
 from narrator.master import (
     LIMIT_DBFS,
     LIMITER_MAKEUP_DB,
     LoudnessCheck,
     LoudnessMeter,
     Mastering,
-    ffmpeg_filter,
     mastering_for,
-    measure_loudness,
 )
 from narrator.model import Clip, Line, Tags, VoiceSettings
-from narrator.stitch import SAMPLE_RATE, stitch_chapter
+from narrator.stitch import stitch_chapter
 
 SETTINGS = VoiceSettings("gmw/en", 160, 50, 1.0)
 

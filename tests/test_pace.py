@@ -7,10 +7,12 @@ import wave
 from pathlib import Path
 
 import pytest
+from test_synth import synthesize_lines
 
+from narrator.audio_format import SAMPLE_RATE_HZ as SAMPLE_RATE
 from narrator.model import Line, VoiceSettings
-from narrator.stitch import SAMPLE_RATE, trim_pcm
-from narrator.synth import ClipCache, synthesize_lines
+from narrator.stitch import trim_pcm
+from narrator.synth import ClipCache
 from narrator.synth.espeak import clip_rate, engine_rate
 from narrator.synth.pace import (
     CLAUSE_PAUSE_SYLLABLES,

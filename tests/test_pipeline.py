@@ -15,25 +15,32 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from epubfactory import EpubSpec, Page, build_epub, tiny_png
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from narrator import pipeline
+from narrator import pipeline, writer
+from narrator.analysis import analyze_text, candidate_characters
+from narrator.audio_format import wav_duration_ms
 from narrator.casting import load_cast
-from narrator.errors import ConfigError, InputError, OutputError
+from narrator.encode import FFMPEG, FakeEncoder, read_fake_tags
+from narrator.errors import ConfigError, InputError, OutputError, ToolMissingError
 from narrator.export import read_vtt
-from narrator.layout import Format
+from narrator.files import MAX_NAME_BYTES, safe_file_name
+from narrator.layout import Format, Layout, plan_layout
 from narrator.load import read_text
 from narrator.master import Mastering
 from narrator.model import Cast, Character, Gender, Kind
+from narrator.plan import ChapterResult, ChapterStatus, Preset, RenderOptions
+from narrator.progress import Reporter
+from narrator.report import AnalyzeReport, analyze_input, write_cast_file
+from narrator.synth.fake import HISTORY_ENV, read_history
 
 ROOT = Path(__file__).resolve().parent.parent
 ARC = ROOT / "examples" / "arc"
-
-pytestmark = pytest.mark.ffmpeg
 
 
 def _ffprobe(path: Path) -> dict:
@@ -47,11 +54,52 @@ def _ffprobe(path: Path) -> dict:
 
 
 def _render(input_path: Path, out: Path, **kwargs: object) -> pipeline.RenderSummary:
-    """A render with the fake engine; chapter MP3s only unless a format is given."""
+    """A render with the fake engine and encoder; chapter MP3s only unless a format is given."""
     kwargs.setdefault("format", Format.MP3)
+    kwargs.setdefault("encoder", FakeEncoder())
     kwargs.setdefault("state_dir", out.parent / "state")
-    options = pipeline.RenderOptions(out_dir=out, engine="fake", jobs=2, **kwargs)  # type: ignore[arg-type]
+    options = RenderOptions(out_dir=out, engine="fake", jobs=2, **kwargs)  # type: ignore[arg-type]
     return pipeline.render_book(input_path, options)
+
+
+def _path_without_ffmpeg() -> str:
+    """$PATH without the folders that hold ffmpeg or ffprobe."""
+    folders = os.environ.get("PATH", "").split(os.pathsep)
+    return os.pathsep.join(
+        folder
+        for folder in folders
+        if not any((Path(folder) / tool).exists() for tool in ("ffmpeg", "ffprobe"))
+    )
+
+
+@pytest.fixture(autouse=True)
+def _no_ffmpeg_unless_marked(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests not marked `ffmpeg` run with ffmpeg and ffprobe off $PATH: the fake encoder and
+    engine are all they may need (the test below checks that this hides ffmpeg)."""
+    if request.node.get_closest_marker("ffmpeg") is None:
+        monkeypatch.setenv("PATH", _path_without_ffmpeg())
+
+
+def test_pipeline_tests_render_whole_books_without_ffmpeg(arc: Path, tmp_path: Path) -> None:
+    assert shutil.which("ffmpeg") is None and shutil.which("ffprobe") is None
+    with pytest.raises(ToolMissingError, match="ffmpeg is not installed"):
+        _render(arc, tmp_path / "real", encoder=FFMPEG)
+    summary = _render(arc, tmp_path / "out", format=Format.BOTH, epub=True)
+    assert summary.count(ChapterStatus.RENDERED) == 3
+    assert summary.m4b_path is not None and summary.epub_path is not None
+    # The fake encoder's MP3 is the stitched WAV, its tags beside it.
+    first = summary.chapters[0]
+    assert first.mp3_path is not None
+    assert first.duration_ms == wav_duration_ms(first.mp3_path) > 0
+    tags = read_fake_tags(first.mp3_path)
+    assert (tags["album"], tags["track"], tags["track_total"]) == ("Clockwork Arc", 1, 3)
+    chapters = read_fake_tags(summary.m4b_path)["chapters"]
+    assert [title for title, _, _ in chapters] == [ch.title for ch in summary.chapters]
+    assert chapters[-1][2] == summary.duration_ms
+    # Chapter lengths are each rounded to the millisecond; the whole book once.
+    assert abs(wav_duration_ms(summary.m4b_path) - summary.duration_ms) <= len(chapters)
 
 
 def _mtimes(folder: Path) -> dict[str, int]:
@@ -65,10 +113,11 @@ def arc(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.ffmpeg
 def test_a_folder_arc_becomes_tagged_chapters_an_m4b_and_a_playlist(
     arc: Path, tmp_path: Path
 ) -> None:
-    summary = _render(arc, tmp_path / "out", format=Format.BOTH)
+    summary = _render(arc, tmp_path / "out", format=Format.BOTH, encoder=FFMPEG)
     book_dir = tmp_path / "out" / "Clockwork Arc"
     # One book per folder for a library scanner: the M4B here, the chapter MP3s beside it.
     assert sorted(p.name for p in book_dir.iterdir()) == [
@@ -125,8 +174,9 @@ def test_a_second_run_with_nothing_changed_rewrites_no_file(arc: Path, tmp_path:
     assert again.duration_ms > 0  # durations come from the manifest
 
 
+@pytest.mark.ffmpeg
 def test_changing_one_voice_redoes_only_that_characters_lines(arc: Path, tmp_path: Path) -> None:
-    first = _render(arc, tmp_path / "out", format=Format.BOTH)
+    first = _render(arc, tmp_path / "out", format=Format.BOTH, encoder=FFMPEG)
     cast_path = arc / "cast.toml"
     text = cast_path.read_text()
     # Teodor first speaks in chapter 2: give him another voice.
@@ -138,7 +188,7 @@ def test_changing_one_voice_redoes_only_that_characters_lines(arc: Path, tmp_pat
     cast_path.write_text(text[:voice_at] + new_voice + text[line_end:])
     (parts_dir,) = (tmp_path / "state").glob("renders/*/parts")
     parts_before = _mtimes(parts_dir)
-    second = _render(arc, tmp_path / "out", format=Format.BOTH)
+    second = _render(arc, tmp_path / "out", format=Format.BOTH, encoder=FFMPEG)
     statuses = [ch.status for ch in second.chapters]
     assert statuses == ["skipped", "rendered", "rendered"]
     # The M4B is joined again, but the unchanged chapter's audio is not re-encoded for it.
@@ -158,6 +208,31 @@ def test_changing_one_voice_redoes_only_that_characters_lines(arc: Path, tmp_pat
     assert second.clips_reused > 0
 
 
+def test_after_one_sentence_changes_only_the_line_holding_it_is_synthesized_again(
+    arc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history = tmp_path / "history.jsonl"
+    monkeypatch.setenv(HISTORY_ENV, str(history))
+    first = _render(arc, tmp_path / "out")
+    asked = read_history(history)
+    # Every clip the run synthesized was asked of the engine once; the rest came from the cache.
+    assert len(asked) == first.clips_synthesized > 0
+    assert len({(r.text, r.voice) for r in asked}) == len(asked)
+    history.unlink()
+    chapter = arc / "10.txt"
+    old = "Teodor Brask sat in the only good chair"
+    chapter.write_text(
+        chapter.read_text("utf-8").replace(old, "Teodor Brask sat in the only soft chair"),
+        "utf-8",
+    )
+    second = _render(arc, tmp_path / "out")
+    again = read_history(history)
+    # One line (the narration around the sentence), asked once, with the new words.
+    assert len(again) == 1 and "the only soft chair" in again[0].text
+    assert second.clips_synthesized == 1
+    assert [ch.status for ch in second.chapters] == ["skipped", "skipped", "rendered"]
+
+
 def test_dry_run_writes_nothing_and_counts_clips(arc: Path, tmp_path: Path) -> None:
     summary = _render(arc, tmp_path / "out", dry_run=True)
     assert not (tmp_path / "out").exists()
@@ -168,22 +243,19 @@ def test_dry_run_writes_nothing_and_counts_clips(arc: Path, tmp_path: Path) -> N
 def test_a_run_that_died_mid_arc_resumes_with_the_missing_chapters(
     arc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_encode = pipeline.encode_mp3
-    calls = {"n": 0}
+    class DyingEncoder(FakeEncoder):
+        """Killed while encoding the second chapter (whichever chapter's encoder starts first)."""
 
-    def dying_encode(*args: object, **kwargs: object) -> int:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real_encode(*args, **kwargs)  # type: ignore[arg-type]
+        def encode_mp3(self, wav_path: Path, mp3_path: Path, *args: Any, **kwargs: Any) -> int:
+            if mp3_path.name.startswith("02"):
+                raise KeyboardInterrupt
+            return super().encode_mp3(wav_path, mp3_path, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "encode_mp3", dying_encode)
     with pytest.raises(KeyboardInterrupt):
-        _render(arc, tmp_path / "out")
+        _render(arc, tmp_path / "out", encoder=DyingEncoder())
     book_dir = tmp_path / "out" / "Clockwork Arc"
     assert len(list(book_dir.glob("*.mp3"))) == 1
     assert not [p for p in book_dir.iterdir() if ".tmp" in p.name]
-    monkeypatch.setattr(pipeline, "encode_mp3", real_encode)
     resumed = _render(arc, tmp_path / "out")
     assert [ch.status for ch in resumed.chapters] == ["skipped", "rendered", "rendered"]
     assert resumed.clips_synthesized == 0  # every clip was cached by the first run
@@ -194,6 +266,7 @@ def _chapter_html(title: str, paragraphs: list[str]) -> str:
     return f"<h1>{html.escape(title)}</h1>{body}"
 
 
+@pytest.mark.ffmpeg
 def test_an_epub_arc_renders_with_its_metadata_and_cover(tmp_path: Path) -> None:
     pages = [Page("title.xhtml", "<h1>The Bell Tower</h1><p>by Ada Writer</p>", None, "titlepage")]
     for number, name in enumerate(["1.txt", "2.txt", "10.txt"], 1):
@@ -204,7 +277,7 @@ def test_an_epub_arc_renders_with_its_metadata_and_cover(tmp_path: Path) -> None
         tmp_path / "bell.epub",
         EpubSpec(pages=tuple(pages), title="The Bell Tower", cover=tiny_png()),
     )
-    summary = _render(epub, tmp_path / "out", format=Format.BOTH)
+    summary = _render(epub, tmp_path / "out", format=Format.BOTH, encoder=FFMPEG)
     assert len(summary.chapters) == 3
     # Audiobookshelf's layout: Author/Title.
     book_dir = tmp_path / "out" / "Ada Writer" / "The Bell Tower"
@@ -219,7 +292,7 @@ def test_an_epub_arc_renders_with_its_metadata_and_cover(tmp_path: Path) -> None
 def test_analyze_offsets_refer_to_the_decoded_file(tmp_path: Path) -> None:
     path = tmp_path / "c.txt"
     path.write_bytes(b'\xef\xbb\xbfAnn looked up.\r\n"Run!" said Ann.\r\n')
-    report = pipeline.analyze_input(path)
+    report = analyze_input(path)
     text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
     data = report.to_json()
     segments = data["segments"]
@@ -230,16 +303,16 @@ def test_analyze_offsets_refer_to_the_decoded_file(tmp_path: Path) -> None:
 
 
 def test_safe_file_names() -> None:
-    assert pipeline.safe_file_name('Chapter 3: "The Mine"?') == "Chapter 3 The Mine"
-    assert pipeline.safe_file_name("../..") == "untitled"
-    assert len(pipeline.safe_file_name("x" * 300)) == pipeline.MAX_NAME_BYTES
+    assert safe_file_name('Chapter 3: "The Mine"?') == "Chapter 3 The Mine"
+    assert safe_file_name("../..") == "untitled"
+    assert len(safe_file_name("x" * 300)) == MAX_NAME_BYTES
     # Cut by UTF-8 bytes on a character boundary, leaving room for temporary names.
     for name in ("字" * 300, "😀" * 300, "Ωμέγα " * 100):
-        cut = pipeline.safe_file_name(name)
-        assert len(cut.encode("utf-8")) <= pipeline.MAX_NAME_BYTES
+        cut = safe_file_name(name)
+        assert len(cut.encode("utf-8")) <= MAX_NAME_BYTES
         assert name.startswith(cut)
     # Direction overrides and other invisible format characters never reach a file name.
-    assert pipeline.safe_file_name("evil\u202egnp.mp3 \u200bx\u2066") == "evilgnp.mp3 x"
+    assert safe_file_name("evil\u202egnp.mp3 \u200bx\u2066") == "evilgnp.mp3 x"
 
 
 def test_long_non_latin_titles_render(tmp_path: Path) -> None:
@@ -275,9 +348,9 @@ def test_temporary_files_left_by_a_killed_run_are_cleared(arc: Path, tmp_path: P
     assert (book_dir / "notes.txt").exists()
 
 
-def _layout(out: Path, name: str) -> pipeline.Layout:
+def _layout(out: Path, name: str) -> Layout:
     """Where `_render` puts a book's folders and state."""
-    return pipeline.plan_layout(out, [name], Format.MP3, out.parent / "state")
+    return plan_layout(out, [name], Format.MP3, out.parent / "state")
 
 
 def _write_chapter(tmp_path: Path) -> Path:
@@ -319,11 +392,12 @@ def test_the_cast_file_controls_notes_pronunciations_thoughts_and_overrides(tmp_
     # The line with the pronounced name and the thought are new clips; the rest are reused.
     assert tuned.clips_synthesized == 2 and tuned.clips_reused >= 2
 
-    report = pipeline.analyze_input(chapter)
+    report = analyze_input(chapter)
     ann = report.casting.speaker_voice("Ann")
     assert ann.voice_id == "woman" and ann.settings.rate_wpm == 120
 
 
+@pytest.mark.ffmpeg
 def test_one_long_text_with_chapter_headings_becomes_chapters(tmp_path: Path) -> None:
     book = tmp_path / "The Mine.txt"
     body = '"Dig," said Ann. Tom dug, and the dark went on and on.\n\n'
@@ -331,7 +405,7 @@ def test_one_long_text_with_chapter_headings_becomes_chapters(tmp_path: Path) ->
         f"Chapter 1: The Shaft\n\n{body * 3}CHAPTER II\n\n{body * 2}Chapter 3: Light\n\n{body}",
         encoding="utf-8",
     )
-    summary = _render(book, tmp_path / "out", author="Ada Writer")
+    summary = _render(book, tmp_path / "out", author="Ada Writer", encoder=FFMPEG)
     assert summary.chapters[0].title.endswith("The Shaft")
     first = _ffprobe(summary.chapters[0].mp3_path)["format"]["tags"]
     assert (first["artist"], first["album"]) == ("Ada Writer", "The Mine")
@@ -356,7 +430,7 @@ def test_pathological_text_is_spoken_without_markup_or_control_characters(tmp_pa
     spoken = " ".join(cue.text for cue in cues)
     assert "Bold" in spoken and spoken.count("word") >= 3000
     assert all(cue.end_ms > cue.start_ms for cue in cues)
-    report = pipeline.analyze_input(chapter)
+    report = analyze_input(chapter)
     # Offsets refer to the decoded text, in which control characters became spaces.
     assert "".join(s.text for s in report.parts()[0][1]) == read_text(chapter)
     assert "\x07" not in read_text(chapter)
@@ -372,17 +446,17 @@ def test_the_cast_file_a_run_writes_gives_the_next_run_the_same_speakers_and_voi
         shutil.copytree(source, target)
     else:
         shutil.copy(source, target)
-    first = pipeline.analyze_input(target)
-    pipeline.write_cast_file(target, None, first)
-    second = pipeline.analyze_input(target)
+    first = analyze_input(target)
+    write_cast_file(target, None, first)
+    second = analyze_input(target)
 
-    def speakers(report: pipeline.AnalyzeReport) -> list[tuple[int, str | None]]:
+    def speakers(report: AnalyzeReport) -> list[tuple[int, str | None]]:
         return [
             (s.start, s.speaker) for _, segs in report.parts() for s in segs if s.kind.is_speech
         ]
 
-    def voices(report: pipeline.AnalyzeReport) -> dict[str, object]:
-        return {str(r["name"]): r["voice"] for r in report.character_rows() if r["lines"]}
+    def voices(report: AnalyzeReport) -> dict[str, object]:
+        return {r.name: r.voice for r in report.character_rows() if r.lines}
 
     assert speakers(first) == speakers(second)
     assert voices(first) == voices(second)
@@ -402,7 +476,7 @@ def test_analyze_json_segments_cover_any_text_exactly(pieces: list[str]) -> None
         Character("Tom", ("Tom",), Gender.MALE),
     ]
     for cast in (characters, []):
-        segments = pipeline.analyze_text(text, cast)
+        segments = analyze_text(text, cast)
         position = 0
         for segment in segments:
             assert segment.start == position < segment.end
@@ -418,9 +492,7 @@ def test_a_200000_word_paragraph_of_random_quotes_and_names_is_analysed() -> Non
     # this take 24 s; it takes about 4 s.
     words = ["the", '"said', "Tom", "Ann:", '"', "\u201c", "\u201d", "'", "word", "*x*", "ran."]
     text = " ".join(words[(i * 7919) % len(words)] for i in range(200_000))
-    segments = pipeline.analyze_text(
-        text, pipeline.candidate_characters(Cast(), [text], managed=True)
-    )
+    segments = analyze_text(text, candidate_characters(Cast(), [text], managed=True))
     assert "".join(s.text for s in segments) == text
 
 
@@ -428,11 +500,7 @@ def test_a_200000_word_paragraph_of_random_quotes_and_names_is_analysed() -> Non
 
 
 def _png(path: Path) -> Path:
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=teal:s=32x32:d=1",
-         "-frames:v", "1", "-y", str(path)],
-        check=True,
-    )  # fmt: skip
+    path.write_bytes(tiny_png())
     return path
 
 
@@ -463,6 +531,7 @@ def test_the_book_table_is_written_on_the_first_run_and_used_after(
     assert [p.name for p in (tmp_path / "out" / "Ada").iterdir()] == ["The Clockwork Arc"]
 
 
+@pytest.mark.ffmpeg
 def test_the_m4b_carries_every_tag_audiobook_apps_read(arc: Path, tmp_path: Path) -> None:
     mutagen_mp4 = pytest.importorskip("mutagen.mp4")
     (arc / "cast.toml").write_text(
@@ -472,7 +541,7 @@ def test_the_m4b_carries_every_tag_audiobook_apps_read(arc: Path, tmp_path: Path
         encoding="utf-8",
     )
     _png(arc / "cover.png")
-    summary = _render(arc, tmp_path / "out", format=Format.M4B)
+    summary = _render(arc, tmp_path / "out", format=Format.M4B, encoder=FFMPEG)
     assert (
         summary.m4b_path
         == tmp_path / "out" / "Ada Writer" / "Bell Street" / "Clockwork" / "Clockwork.m4b"
@@ -523,12 +592,13 @@ def test_the_m4b_carries_every_tag_audiobook_apps_read(arc: Path, tmp_path: Path
     assert summary.m4b_path.with_suffix(".srt").read_text().startswith("1\n00:00:01,000 -->")
 
 
+@pytest.mark.ffmpeg
 def test_chapter_mp3s_carry_id3_title_album_artist_track_and_cover(
     arc: Path, tmp_path: Path
 ) -> None:
     id3 = pytest.importorskip("mutagen.id3")
     cover = _png(tmp_path / "cover.png")
-    summary = _render(arc, tmp_path / "out", author="Ada Writer", cover=cover)
+    summary = _render(arc, tmp_path / "out", author="Ada Writer", cover=cover, encoder=FFMPEG)
     for chapter in summary.chapters:
         assert chapter.mp3_path is not None
         tags = id3.ID3(chapter.mp3_path)
@@ -574,7 +644,7 @@ def test_the_playlist_plays_from_its_own_folder_when_out_is_relative(
     assert all((summary.m3u_path.parent / entry).is_file() for entry in entries)
 
 
-class _Recorder(pipeline.Reporter):
+class _Recorder(Reporter):
     def __init__(self) -> None:
         self.totals: tuple[int, int] | None = None
         self.clips: list[tuple[int, int]] = []
@@ -586,7 +656,7 @@ class _Recorder(pipeline.Reporter):
     def clips_done(self, done: int, total: int) -> None:
         self.clips.append((done, total))
 
-    def chapter_finished(self, result: pipeline.ChapterResult) -> None:
+    def chapter_finished(self, result: ChapterResult) -> None:
         self.finished += 1
 
 
@@ -594,8 +664,8 @@ def test_progress_counts_the_whole_run_and_never_passes_its_totals(
     arc: Path, tmp_path: Path
 ) -> None:
     recorder = _Recorder()
-    options = pipeline.RenderOptions(
-        out_dir=tmp_path / "out", engine="fake", jobs=2, format=Format.BOTH
+    options = RenderOptions(
+        out_dir=tmp_path / "out", engine="fake", jobs=2, format=Format.BOTH, encoder=FakeEncoder()
     )
     summary = pipeline.render_book(arc, options, recorder)
     lines = sum(ch.lines for ch in summary.chapters)
@@ -605,8 +675,9 @@ def test_progress_counts_the_whole_run_and_never_passes_its_totals(
     assert recorder.clips[-1] == (lines, lines) and recorder.finished == 3
 
 
+@pytest.mark.ffmpeg
 def test_a_read_along_epub_uses_the_chapter_cues(arc: Path, tmp_path: Path) -> None:
-    summary = _render(arc, tmp_path / "out", format=Format.M4B, epub=True)
+    summary = _render(arc, tmp_path / "out", format=Format.M4B, epub=True, encoder=FFMPEG)
     assert summary.epub_path == tmp_path / "out" / "Clockwork Arc" / "Clockwork Arc.epub"
     with zipfile.ZipFile(summary.epub_path) as epub:
         smil = epub.read("EPUB/c002.smil").decode()
@@ -640,8 +711,12 @@ def test_a_clip_longer_than_its_words_is_kept_and_the_book_renders(tmp_path: Pat
     # espeak-ng does for a snore, a hum or a line in a script its voice spells out.
     chapter = tmp_path / "Hum.txt"
     chapter.write_text('The kettle sang. "Zzzzzzzzzz {long}," snored Tom.\n', encoding="utf-8")
-    options = pipeline.RenderOptions(
-        out_dir=tmp_path / "out", engine="fake-faulty", format=Format.MP3, state_dir=tmp_path / "s"
+    options = RenderOptions(
+        out_dir=tmp_path / "out",
+        engine="fake-faulty",
+        format=Format.MP3,
+        state_dir=tmp_path / "s",
+        encoder=FakeEncoder(),
     )
     summary = pipeline.render_book(chapter, options)
     assert summary.count("rendered") == 1
@@ -674,6 +749,7 @@ def test_links_planted_where_narrator_writes_are_never_written_through(tmp_path:
     assert (foreign / "song.m4a").read_bytes() == b"not narrator's"
 
 
+@pytest.mark.ffmpeg
 def test_a_render_into_a_folder_another_render_is_writing_is_refused(tmp_path: Path) -> None:
     chapter = _chapter(tmp_path)
     book_dir = tmp_path / "out" / "Tide"
@@ -693,7 +769,7 @@ def test_a_render_into_a_folder_another_render_is_writing_is_refused(tmp_path: P
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
         with pytest.raises(OutputError) as caught:
-            _render(chapter, tmp_path / "out")
+            _render(chapter, tmp_path / "out", encoder=FFMPEG)
         assert str(caught.value) == (
             f"another render is writing {book_dir} (pid {holder.pid}); wait for it to finish"
         )
@@ -701,7 +777,7 @@ def test_a_render_into_a_folder_another_render_is_writing_is_refused(tmp_path: P
         holder.kill()
         holder.wait()
     # The holder died without cleaning up: its lock went with it.
-    assert _render(chapter, tmp_path / "out").count("rendered") == 1
+    assert _render(chapter, tmp_path / "out", encoder=FFMPEG).count("rendered") == 1
 
 
 def test_a_truncated_chapter_mp3_is_rendered_again(tmp_path: Path) -> None:
@@ -714,16 +790,18 @@ def test_a_truncated_chapter_mp3_is_rendered_again(tmp_path: Path) -> None:
     assert second.chapters[0].status == "rendered"
 
 
+@pytest.mark.ffmpeg
 def test_an_output_folder_with_a_newline_in_its_name_gets_an_m4b(tmp_path: Path) -> None:
     (tmp_path / "arc").mkdir()
     for number in (1, 2):
         _chapter(tmp_path / "arc", f"{number}.txt")
     out = tmp_path / "line\nbreak"
-    summary = _render(tmp_path / "arc", out, format=Format.M4B)
+    summary = _render(tmp_path / "arc", out, format=Format.M4B, encoder=FFMPEG)
     assert summary.m4b_path is not None and summary.m4b_path.exists()
     assert len(_ffprobe(summary.m4b_path)["chapters"]) == 2
 
 
+@pytest.mark.ffmpeg
 def test_sigterm_stops_a_render_like_ctrl_c_and_cleans_up(tmp_path: Path) -> None:
     # The engine hangs on a line, so the render is surely running when SIGTERM comes.
     chapter = tmp_path / "Hang.txt"
@@ -732,9 +810,9 @@ def test_sigterm_stops_a_render_like_ctrl_c_and_cleans_up(tmp_path: Path) -> Non
     script = (
         "import sys\nfrom narrator.cli import main\n"
         "sys.argv = ['narrator', 'render', sys.argv[1], '--out', sys.argv[2], '--engine', 'fake']\n"
-        "import narrator.cli as cli, narrator.pipeline as p\n"
-        "real = p.RenderOptions\n"
-        "p.RenderOptions = lambda **kw: real(**{**kw, 'engine': 'fake-faulty'})\n"
+        "import narrator.cli as cli\n"
+        "real = cli.RenderOptions\n"
+        "cli.RenderOptions = lambda **kw: real(**{**kw, 'engine': 'fake-faulty'})\n"
         "main()\n"
     )
     run = subprocess.Popen(
@@ -762,16 +840,17 @@ def test_sigterm_stops_a_render_like_ctrl_c_and_cleans_up(tmp_path: Path) -> Non
     assert not list(state_dir.rglob(".narrator.lock"))  # the lock went with the run
 
 
+@pytest.mark.ffmpeg
 def test_pauses_in_the_cast_file_set_the_chapter_timing(tmp_path: Path) -> None:
     chapter = _write_chapter(tmp_path)
     cast = chapter.parent / "cast.toml"
-    default = _render(chapter, tmp_path / "out")
+    default = _render(chapter, tmp_path / "out", encoder=FFMPEG)
     first = _cues(default)[0]
     assert first.start_ms == 1000  # the default head
     cast.write_text(
         "[pauses]\nhead = 0.5\nparagraph = 2.0\nscene_break = 2.5\ntail = 3.0\n", encoding="utf-8"
     )
-    tuned = _render(chapter, tmp_path / "out")
+    tuned = _render(chapter, tmp_path / "out", encoder=FFMPEG)
     assert tuned.count("rendered") == 1  # a timing change re-renders the chapter
     cues = _cues(tuned)
     assert cues[0].start_ms == 500
@@ -782,9 +861,10 @@ def test_pauses_in_the_cast_file_set_the_chapter_timing(tmp_path: Path) -> None:
     assert length_ms - cues[-1].end_ms == pytest.approx(3000, abs=80)
 
 
+@pytest.mark.ffmpeg
 def test_acx_preset_encodes_masters_checks_and_fills_pauses(tmp_path: Path) -> None:
     chapter = _write_chapter(tmp_path)
-    summary = _render(chapter, tmp_path / "out", preset=pipeline.Preset.ACX)
+    summary = _render(chapter, tmp_path / "out", preset=Preset.ACX, encoder=FFMPEG)
     result = summary.chapters[0]
     stream = subprocess.run(
         [
@@ -817,12 +897,13 @@ def test_acx_preset_encodes_masters_checks_and_fills_pauses(tmp_path: Path) -> N
     assert max(abs(s) for s in samples) < 32768 * 10 ** (-40 / 20)
 
 
+@pytest.mark.ffmpeg
 def test_a_loudness_target_out_of_reach_is_a_warning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     chapter = _write_chapter(tmp_path)
     # As if mastering had missed: the check reports it, it does not fail the render.
-    monkeypatch.setattr(pipeline, "mastering_for", lambda estimate, target: Mastering(-12.0))
-    summary = _render(chapter, tmp_path / "out", preset=pipeline.Preset.ACX)
+    monkeypatch.setattr(writer, "mastering_for", lambda estimate, target: Mastering(-12.0))
+    summary = _render(chapter, tmp_path / "out", preset=Preset.ACX, encoder=FFMPEG)
     assert summary.count("rendered") == 1
     assert any("chapter 1: loudness" in w and "target -20" in w for w in summary.warnings)

@@ -10,10 +10,10 @@ from xml.etree import ElementTree as ET
 
 import pytest
 from conftest import EPUBCHECK_JAR
-from test_export import make_wav
+from test_ffmpeg import make_wav
 
 from narrator.errors import OutputError
-from narrator.export import encode_mp3
+from narrator.ffmpeg import encode_mp3
 from narrator.model import Cue, Tags
 from narrator.readalong import ACTIVE_CLASS, ReadAlongChapter, write_read_along
 

@@ -13,7 +13,8 @@ import pytest
 from epubfactory import EpubSpec, Page, build_epub
 from typer.testing import CliRunner
 
-from narrator import pipeline, review
+from narrator import review
+from narrator.analysis import REVIEW_THRESHOLD
 from narrator.cli import app
 from narrator.export import read_vtt
 
@@ -99,6 +100,7 @@ def test_review_lists_the_doubtful_lines_least_certain_first(chapter: Path) -> N
     assert f"narrator assign {chapter} {order[0]['id']} NAME" in shown
 
 
+@pytest.mark.usefixtures("fake_encoder")
 def test_three_assigns_change_those_lines_in_review_analyze_the_transcript_and_the_audio(
     chapter: Path, tmp_path: Path
 ) -> None:
@@ -160,6 +162,7 @@ def test_three_assigns_change_those_lines_in_review_analyze_the_transcript_and_t
     assert voices["the old vendor"] not in {v for n, v in voices.items() if n != "the old vendor"}
 
 
+@pytest.mark.usefixtures("fake_encoder")
 def test_a_correction_survives_edits_and_a_rewritten_line_is_reported_stale(
     chapter: Path, tmp_path: Path
 ) -> None:
@@ -258,11 +261,11 @@ def test_render_ends_with_the_doubtful_count_and_the_command(chapter: Path, tmp_
     )
     assert result.exit_code == 0, result.stderr
     doubtful = [
-        line for line in _review(chapter).values() if line["confidence"] < pipeline.REVIEW_THRESHOLD
+        line for line in _review(chapter).values() if line["confidence"] < REVIEW_THRESHOLD
     ]
     assert doubtful
     assert result.stdout.strip().splitlines()[-1] == (
-        f"{len(doubtful)} lines below confidence {pipeline.REVIEW_THRESHOLD:.2f}; "
+        f"{len(doubtful)} lines below confidence {REVIEW_THRESHOLD:.2f}; "
         f"list them with: narrator review {chapter}"
     )
 

@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 
 from narrator import stitch
+from narrator.audio_format import SAMPLE_RATE_HZ
 from narrator.errors import EngineError, OutputError
 from narrator.model import Clip, Kind, Line, Pauses, VoiceSettings
 from narrator.stitch import pause_before_ms, stitch_chapter
 
-RATE = stitch.SAMPLE_RATE
+RATE = SAMPLE_RATE_HZ
 SETTINGS = VoiceSettings(engine_voice="gmw/en-us", rate_wpm=175, pitch=50, volume=1.0)
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import array
+import importlib.metadata
 import itertools
 import os
 import sys
 import time
 import wave
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from narrator.model import Line, VoiceSettings
 from narrator.synth import (
     ClipCache,
     SynthPool,
+    base,
     check_engine,
     clip_key,
     count_words,
@@ -25,16 +28,52 @@ from narrator.synth import (
     engine_voices,
     expected_duration_ms,
     max_duration_ms,
-    synthesize_lines,
-    voice_known,
 )
-from narrator.synth.base import read_wav, spelled_letters, write_wav
+from narrator.synth.base import (
+    DEFAULT_ENGINE,
+    engine_entry,
+    engine_id,
+    engine_names,
+    read_wav,
+    spelled_letters,
+    split_voice,
+    write_wav,
+)
 from narrator.synth.cache import DEFAULT_MAX_BYTES, default_max_bytes, parse_size
-from narrator.synth.fake import FAULT_DIR_ENV, START_FAULT_ENV, FakeEngine
+from narrator.synth.fake import (
+    FAULT_DIR_ENV,
+    HISTORY_ENV,
+    START_FAULT_ENV,
+    FakeEngine,
+    Request,
+    read_history,
+)
+from narrator.synth.pool import ProgressCallback, SynthResult
 
 VOICE = VoiceSettings(engine_voice="gmw/en-us", rate_wpm=175, pitch=50, volume=1.0)
 LOW = VoiceSettings(engine_voice="gmw/en-us+m7", rate_wpm=150, pitch=20, volume=1.0)
 HIGH = VoiceSettings(engine_voice="gmw/en-us+f3", rate_wpm=190, pitch=80, volume=1.0)
+
+
+def synthesize_lines(
+    lines: Sequence[Line],
+    engine_name: str,
+    *,
+    cache: ClipCache,
+    jobs: int = 1,
+    on_progress: ProgressCallback | None = None,
+) -> SynthResult:
+    """Speak `lines` into cached clips with a pool started for this call only."""
+    with SynthPool(engine_name, cache, jobs) as pool:
+        return pool.synthesize(lines, on_progress)
+
+
+def voice_known(engine_voice: str, voices: list[str]) -> bool:
+    """Whether `engine_voice` ("base" or "base+variant") is among an engine's voices()."""
+    base, variant = split_voice(engine_voice)
+    known = set(voices)
+    return base in known and (not variant or f"+{variant}" in known)
+
 
 # Original sentences written for these tests.
 SENTENCES = [
@@ -171,6 +210,55 @@ def test_unknown_engine_name_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown speech engine 'festival'"):
         check_engine("festival")
     check_engine("fake")
+
+
+def test_the_engine_registry_offers_built_ins_and_plugins_alike(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert engine_names() == ("espeak", "fake")  # the default first; test-only ones unlisted
+    assert engine_entry("espeak").credit == "espeak-ng"
+    # A plugin package names its engine class under the entry-point group; its module is
+    # only imported when the engine is used.
+    plugin = importlib.metadata.EntryPoint(
+        "tones", "narrator.synth.fake:FakeEngine", base.ENTRY_POINT_GROUP
+    )
+    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
+    monkeypatch.setattr(
+        importlib.metadata, "entry_points", lambda group: [plugin] if group == plugin.group else []
+    )
+    base._load_plugins.cache_clear()
+    try:
+        assert engine_names() == ("espeak", "fake", "tones")
+        assert base.engine_class("tones") is FakeEngine and engine_id("tones") == "fake-1"
+    finally:
+        base._load_plugins.cache_clear()
+
+
+def test_the_cli_offers_the_registrys_engines() -> None:
+    from narrator import cli
+
+    assert [engine.value for engine in cli.Engine] == list(engine_names())
+    assert cli.DEFAULT.value == DEFAULT_ENGINE
+
+
+def test_the_fake_engine_remembers_what_it_was_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history_path = tmp_path / "history.jsonl"
+    monkeypatch.setenv(HISTORY_ENV, str(history_path))
+    engine = FakeEngine()
+    engine.synthesize("One line.", VOICE, tmp_path / "a.wav")
+    engine.synthesize("Another.", LOW, tmp_path / "b.wav")
+    assert engine.history == [Request("One line.", VOICE), Request("Another.", LOW)]
+    assert read_history(history_path) == engine.history
+    # Through the worker pool, which runs engines in other processes, and past the cache.
+    cache = ClipCache(tmp_path / "clips")
+    history_path.unlink()
+    lines = [make_line("First of two."), make_line("Second of two."), make_line("First of two.")]
+    synthesize_lines(lines, "fake", cache=cache, jobs=2)
+    assert sorted(r.text for r in read_history(history_path)) == ["First of two.", "Second of two."]
+    synthesize_lines(lines, "fake", cache=cache)
+    assert len(read_history(history_path)) == 2  # all cached: the engine was not asked again
 
 
 def test_split_long_text_keeps_every_word_in_order() -> None:
@@ -531,7 +619,7 @@ _KILL_SCRIPT = """
 import sys
 from pathlib import Path
 from narrator.model import Line, VoiceSettings
-from narrator.synth import ClipCache, synthesize_lines
+from narrator.synth import ClipCache, SynthPool
 
 if __name__ == "__main__":
     voice = VoiceSettings("gmw/en-us", 175, 50, 1.0)
@@ -542,7 +630,8 @@ if __name__ == "__main__":
     def report(done: int, total: int) -> None:
         if done >= 50:
             print("busy", flush=True)
-    synthesize_lines(lines, "fake", cache=ClipCache(Path(sys.argv[1])), jobs=2, on_progress=report)
+    with SynthPool("fake", ClipCache(Path(sys.argv[1])), 2) as pool:
+        pool.synthesize(lines, on_progress=report)
 """
 
 

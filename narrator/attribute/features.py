@@ -21,6 +21,7 @@ from functools import cached_property
 from narrator.attribute.sieves import (
     _NOUN_GENDER,
     _PRONOUN_GENDER,
+    TagKind,
     _Attributor,
     _Quote,
     _strip_det,
@@ -180,7 +181,7 @@ def _sieve_reason(q: _Quote) -> str:
         return "corrected by the author"
     if q.tag is not None:
         kind, words = q.tag
-        if kind == "pronoun":
+        if kind is TagKind.PRONOUN:
             return f"pronoun {words} -> {who}"
         return f"tag: {words}"
     return {
@@ -250,10 +251,10 @@ def exchange_votes(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
 
 def tag_gender(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
     """`she said`, `said the old man`: the tag's gender fits some candidates and not others."""
-    if q.tag is None or q.tag[0] not in ("pronoun", "desc"):
+    if q.tag is None or q.tag[0] not in (TagKind.PRONOUN, TagKind.DESC):
         return
     kind, words = q.tag
-    if kind == "pronoun":
+    if kind is TagKind.PRONOUN:
         gender = _PRONOUN_GENDER.get(words.lower())
     else:
         noun = _strip_det(words).split()[-1:]
@@ -270,7 +271,7 @@ def tag_gender(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
 
 def nameless(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
     """`said the shopkeeper`: the person the tag describes, a speaker of their own."""
-    if q.tag is None or q.tag[0] != "desc":
+    if q.tag is None or q.tag[0] is not TagKind.DESC:
         return
     label = "the " + _strip_det(q.tag[1])
     if name_key(label) in ctx.att.cast.by_alias or label[4:] in ctx.att.cast.descriptive:

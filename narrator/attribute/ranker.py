@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
+from narrator.attribute.calibrate import calibrate
 from narrator.attribute.features import Candidate, Context, candidates
-from narrator.attribute.sieves import _Quote
+from narrator.attribute.sieves import TagKind, _Quote
 
 WEIGHTS = Path(__file__).with_name("weights.json")
 # Rounds of ranking: each round reads the answers of the round before for turn-taking, so
@@ -29,6 +30,12 @@ SHOWN = 3
 def load_weights(path: Path = WEIGHTS) -> dict[str, float]:
     data = json.loads(path.read_text(encoding="utf-8"))
     return {str(k): float(v) for k, v in data["weights"].items()}
+
+
+@cache
+def load_calibration(path: Path = WEIGHTS) -> dict[str, float]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {str(k): float(v) for k, v in data.get("calibration", {}).items()}
 
 
 def probabilities(cands: Sequence[Candidate], weights: Mapping[str, float]) -> list[float]:
@@ -50,12 +57,23 @@ def _answer_holds(ctx: Context, q: _Quote) -> bool:
     if q.tag is None:
         return False
     kind = q.tag[0]
-    return kind == "name" or (kind == "desc" and q.first not in ctx.att.cast.gender)
+    return kind is TagKind.NAME or (kind is TagKind.DESC and q.first not in ctx.att.cast.gender)
 
 
-def rank(ctx: Context, weights: Mapping[str, float] | None = None, rounds: int = ROUNDS) -> None:
-    """Set speaker, confidence, evidence and candidates on every quotation of the context."""
-    weights = load_weights() if weights is None else weights
+def rank(
+    ctx: Context,
+    weights: Mapping[str, float] | None = None,
+    rounds: int = ROUNDS,
+    calibration: Mapping[str, float] | None = None,
+) -> None:
+    """Set speaker, confidence, evidence and candidates on every quotation of the context.
+
+    The confidence is the chance the line is right (`calibrate.py`): with the shipped
+    weights, the shipped calibration; with weights given, the calibration given (if any).
+    """
+    if weights is None:
+        weights = load_weights()
+        calibration = load_calibration() if calibration is None else calibration
     for _ in range(rounds):
         decided: list[tuple[str, float, tuple[str, ...], tuple[tuple[str, float], ...]] | None]
         decided = []
@@ -77,3 +95,4 @@ def rank(ctx: Context, weights: Mapping[str, float] | None = None, rounds: int =
             if d is None:
                 continue
             q.speaker, q.confidence, q.evidence, q.candidates = d
+    calibrate(ctx, calibration or {})

@@ -54,14 +54,17 @@ import bisect
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 from narrator.lexicon import (
     ATTRIBUTION_TITLES,
     COMMON_TITLES,
     NOUN_GENDER,
+    PLURAL_PERSON_NOUNS,
     PRONOUN_GENDER,
     SPEECH_VERB_ALT,
     SPEECH_VERB_RE,
+    TITLE_ABBREVIATIONS,
     TITLE_GENDER,
     is_storyteller_alias,
 )
@@ -149,7 +152,7 @@ _PRONOUN_RE = re.compile(r"\b(?i:he|she)\b|\bI\b")
 _TAG_PRONOUN_RE = re.compile(rf"(?i:{'|'.join(PRONOUN_GENDER)})\b")
 # A sentence ends at .!? unless the word before is a title (`Mr. Poirot`).
 _SENT_END_RE = re.compile(
-    rf"(?<![{UPPER}])(?<!Mr)(?<!Mrs)(?<!Dr)(?<!St)(?<!Mlle)(?<!Mme)[.!?;]+(?=\s|$)"
+    rf"(?<![{UPPER}]){''.join(f'(?<!{t})' for t in TITLE_ABBREVIATIONS)}[.!?;]+(?=\s|$)"
 )
 # Capitals of any script, compiled once: the class is long, and these run per quotation.
 _PROPER_RE = re.compile(rf"(?:[{UPPER}][\w-]+)(?:\s+[{UPPER}][\w-]+)?")
@@ -185,6 +188,24 @@ class _Mention:
     titled: bool = False  # `the count`: a title standing for the cast character bearing it
 
 
+class TagKind(StrEnum):
+    """What names the speaker in a speech tag."""
+
+    NAME = "name"  # `said Tom`: a cast member
+    PRONOUN = "pronoun"  # `she said`
+    DESC = "desc"  # `said the old man`
+    PROPER = "proper"  # `said Kai`: a capitalised word not in the cast
+
+
+class TagSide(StrEnum):
+    NONE = ""
+    BEFORE = "before"  # `Tom said: "..."`
+    AFTER = "after"  # `"...," said Tom`
+
+
+Tag = tuple[TagKind, str]
+
+
 @dataclass
 class _Quote:
     index: int  # position in the segment list
@@ -197,12 +218,12 @@ class _Quote:
     tag_speaker: bool = False
     vocatives: set[str] = field(default_factory=set)
     closed: bool = True
-    tag_side: str = ""  # "after" or "before": where the speech tag stands
+    tag_side: TagSide = TagSide.NONE  # where the speech tag stands
     guessed: bool = False  # a descriptive tag resolved by gender only
     guess_gender: Gender | None = None
     split_at: int | None = None  # text offset of a second turn inside this quoted run
     second_speaker: str | None = None
-    tag: tuple[str, str] | None = None  # the speech tag read: (kind, words)
+    tag: Tag | None = None  # the speech tag read: (kind, words)
     first: str | None = None  # the sieves' answer, kept while the ranker revises speaker
     evidence: tuple[str, ...] = ()  # set by the ranker
     candidates: tuple[tuple[str, float], ...] = ()  # set by the ranker
@@ -390,9 +411,7 @@ def _lower_case_names(text: str, characters: Sequence[Character]) -> frozenset[s
     never uses as an ordinary word (after `to`, `I`, `the`, ...: `will`, `rose`, `may`).
     """
     paragraphs = re.findall(r"(?:^|\n)[ \t]*([^\W\d_])", text)
-    if not paragraphs or sum(c.islower() for c in paragraphs) < _LOWER_CASE_TEXT * len(
-        paragraphs
-    ):
+    if not paragraphs or sum(c.islower() for c in paragraphs) < _LOWER_CASE_TEXT * len(paragraphs):
         return frozenset()
     names = {
         w.lower()
@@ -584,6 +603,9 @@ class _Attributor:
         names = self.cast.descriptive.get(norm) or self.cast.by_alias.get(name_key(phrase))
         noun = norm.split()[-1] if norm else ""
         gender = _NOUN_GENDER.get(noun)
+        if not names and noun in PLURAL_PERSON_NOUNS:
+            # `said the guards`: several people at once, a speaker of their own.
+            return "the " + norm, CONF_DESCRIPTIVE
         if noun == "other" and self.recent:
             # `said the other`: the party of the exchange who did not speak last.
             others = [r for r in reversed(self.recent[-4:]) if r != exclude]
@@ -734,30 +756,30 @@ class _Attributor:
 
     # ---- tags ------------------------------------------------------------------------------
 
-    def _subject_at(self, pos: int, limit: int) -> tuple[str, str, int] | None:
+    def _subject_at(self, pos: int, limit: int) -> tuple[TagKind, str, int] | None:
         """A subject starting at pos: ('name'|'pronoun'|'desc'|'proper', value, end)."""
         m = self.mention_at.get(pos)
         if m is not None and m.names and not m.titled:
             if set(m.names) <= self.cast.weak:
-                return "desc", self.text[m.start : m.end], m.end
-            return "name", self._pick(m.names, pos), m.end
+                return TagKind.DESC, self.text[m.start : m.end], m.end
+            return TagKind.NAME, self._pick(m.names, pos), m.end
         rest = self.text[pos:limit]
         # `The voice of Vesh echoed`: the owner of the voice.
         vm = re.match(r"(?i:the\s+)?(?:\w+\s+)?voice\s+of\s+", rest)
         if vm:
             owner = self.mention_at.get(pos + vm.end())
             if owner is not None and owner.names:
-                return "name", self._pick(owner.names, owner.start), owner.end
+                return TagKind.NAME, self._pick(owner.names, owner.start), owner.end
         pm = _TAG_PRONOUN_RE.match(rest)
         if pm and (pm.group(0) != "i"):
-            return "pronoun", pm.group(0).lower(), pos + pm.end()
+            return TagKind.PRONOUN, pm.group(0).lower(), pos + pm.end()
         dm = _DESC_SUBJECT_RE.match(rest)
         if dm:
             last = re.search(r"\S+$", dm.group(0))
             inner = self.mention_at.get(pos + last.start()) if last else None
             if inner is not None and inner.names and not inner.narr:
-                return "name", self._pick(inner.names, inner.start), inner.end
-            return "desc", dm.group(0), pos + dm.end()
+                return TagKind.NAME, self._pick(inner.names, inner.start), inner.end
+            return TagKind.DESC, dm.group(0), pos + dm.end()
         nm = _PROPER_RE.match(rest)
         if nm is None:
             return None
@@ -765,16 +787,16 @@ class _Attributor:
         for w in re.finditer(r"\S+", nm.group(0)):
             inner = self.mention_at.get(pos + w.start())
             if inner is not None and inner.names and not inner.narr:
-                return "name", self._pick(inner.names, inner.start), inner.end
+                return TagKind.NAME, self._pick(inner.names, inner.start), inner.end
         title = re.match(r"[A-Z][a-z]+", rest)
         if title and title.group(0) in _TITLES and self.cast.by_title.get(title.group(0).lower()):
             end = pos + title.end() + (1 if rest[title.end() : title.end() + 1] == "." else 0)
-            return "name", self._pick(self.cast.by_title[title.group(0).lower()], pos), end
+            return TagKind.NAME, self._pick(self.cast.by_title[title.group(0).lower()], pos), end
         if nm.group(0).lower() not in _NOT_NAMES and not _VERB_RE.fullmatch(nm.group(0)):
-            return "proper", nm.group(0), pos + nm.end()
+            return TagKind.PROPER, nm.group(0), pos + nm.end()
         return None
 
-    def _tag_after(self, q: _Quote, limit: int) -> tuple[str, str] | None:
+    def _tag_after(self, q: _Quote, limit: int) -> Tag | None:
         """A speech tag right after the quotation: `said Tom`, `Tom said`, `he asked`."""
         text = self.text
         pos = q.end
@@ -791,7 +813,7 @@ class _Attributor:
                 if epithet:
                     named = self.mention_at.get(epithet.end())
                     if named is not None and named.names and not named.narr:
-                        return "name", self._pick(named.names, named.start)
+                        return TagKind.NAME, self._pick(named.names, named.start)
                 subj = self._subject_at(after.end(), limit)
                 if subj:
                     return subj[0], subj[1]
@@ -810,13 +832,13 @@ class _Attributor:
                     text[owner.end : owner.end + 50],
                 )
             ):
-                return "name", self._pick(owner.names, owner.start)
+                return TagKind.NAME, self._pick(owner.names, owner.start)
             # `was his reply`, `was the impatient man's question`.
             pm = _REPLY_OF_RE.match(text, wm.end(), limit)
             if pm and pm.group("pron"):
-                return "pronoun", "he" if pm.group("pron").lower() == "his" else "she"
+                return TagKind.PRONOUN, "he" if pm.group("pron").lower() == "his" else "she"
             if pm:
-                return "desc", pm.group("desc")
+                return TagKind.DESC, pm.group(TagKind.DESC)
         subj = self._subject_at(pos, limit)
         if subj is None:
             return None
@@ -831,7 +853,7 @@ class _Attributor:
             return kind, value
         return None
 
-    def _tag_before(self, q: _Quote, floor: int) -> tuple[str, str] | None:
+    def _tag_before(self, q: _Quote, floor: int) -> Tag | None:
         """A speech tag in the clause right before the quotation: `Tom said:`, `she asked,`."""
         text = self.text
         clause_start = floor
@@ -850,7 +872,7 @@ class _Attributor:
         after = re.compile(r"[ \t\n]+").match(text, vm.end(), q.start)
         if after:
             subj = self._subject_at(after.end(), q.start)
-            if subj and subj[0] in ("name", "pronoun"):
+            if subj and subj[0] in (TagKind.NAME, TagKind.PRONOUN):
                 return subj[0], subj[1]
         # ... or the last subject before it, separated by adverbs / an auxiliary only.
         head = text[clause_start : vm.start()]
@@ -878,7 +900,7 @@ class _Attributor:
             ws = re.compile(r"\s*(?:(?:Then|But|And|So|Now|At last|At length),?\s+)?")
             wm = ws.match(text, clause_start)
             sub = self._subject_at(wm.end() if wm else clause_start, vm.start())
-            if sub is not None and sub[0] in ("name", "pronoun"):
+            if sub is not None and sub[0] in (TagKind.NAME, TagKind.PRONOUN):
                 return sub[0], sub[1]
         return None
 
@@ -893,12 +915,14 @@ class _Attributor:
             return self.mentions[i].start
         return pos
 
-    def _resolve_tag(self, kind: str, value: str, q: _Quote, prev: str | None) -> tuple[str, float]:
-        if kind == "name":
+    def _resolve_tag(
+        self, kind: TagKind, value: str, q: _Quote, prev: str | None
+    ) -> tuple[str, float]:
+        if kind == TagKind.NAME:
             if value in self.cast.generic:
                 return self._resolve_description(value, q.start, prev)
             return value, CONF_EXPLICIT
-        if kind == "pronoun":
+        if kind == TagKind.PRONOUN:
             if value in ("i", "we"):
                 return self.narrator_at(q.start), CONF_EXPLICIT - 0.05
             gender = _PRONOUN_GENDER.get(value)
@@ -908,7 +932,7 @@ class _Attributor:
             if who is None:
                 who = self._antecedent(q.start, gender, prev, window=8000, avoid=avoid)
             return (who or value), CONF_PRONOUN if who else 0.2
-        if kind == "desc":
+        if kind == TagKind.DESC:
             return self._resolve_description(value, q.start, prev)
         # A bare title (`said Mademoiselle`) names the cast character bearing it.
         titled = self.cast.by_title.get(value.lower().rstrip("."))
@@ -946,16 +970,16 @@ class _Attributor:
             self._vocatives(q)
             sender = TEXT_MESSAGE_RE.match(self.text, p_start, q.start + 1)
             tag = self._tag_after(q, limit) if sender is None else None
-            q.tag_side = "after"
+            q.tag_side = TagSide.AFTER
             if sender is not None and sender.start("body") == q.start:
                 # `[Ana]: where r u`: a text message, said by its sender.
                 known = self.cast.by_alias.get(name_key(sender["sender"]))
                 who = self._pick(known, q.start) if known else sender["sender"]
                 q.speaker, q.confidence, q.sieve = who, CONF_EXPLICIT, "tag-name"
-                q.tag, q.tag_side, q.tag_speaker = ("name", who), "before", True
+                q.tag, q.tag_side, q.tag_speaker = (TagKind.NAME, who), TagSide.BEFORE, True
             elif tag is None:
                 tag = self._tag_before(q, floor)
-                q.tag_side = "before"
+                q.tag_side = TagSide.BEFORE
             if tag is None and floor == p_start and q.para > 0 and q.start - p_start < 3:
                 # `To which Mrs. Pell replied:` closing the narration paragraph before.
                 prev_start = self.para_starts[q.para - 1]
@@ -964,8 +988,8 @@ class _Attributor:
                 if lead.endswith(":") and last_quote_para < q.para - 1:
                     tag = self._tag_before(q, max(prev_start, q.start - 300))
             if tag is not None and (
-                (tag[0] == "pronoun" and "pronoun" in self.disabled)
-                or (tag[0] == "desc" and "descriptive" in self.disabled)
+                (tag[0] is TagKind.PRONOUN and "pronoun" in self.disabled)
+                or (tag[0] is TagKind.DESC and "descriptive" in self.disabled)
             ):
                 tag = None
             if tag is not None:
@@ -975,7 +999,7 @@ class _Attributor:
                 q.speaker, q.confidence, q.sieve = who, conf, "tag-" + tag[0]
                 q.tag = tag
                 q.tag_speaker = True
-                if tag[0] in ("desc", "name") and conf == CONF_GUESS:
+                if tag[0] in (TagKind.DESC, TagKind.NAME) and conf == CONF_GUESS:
                     # A guess by gender: turn-taking may know better (see _regard).
                     noun = _strip_det(tag[1]).split()[-1:]
                     q.guess_gender = _NOUN_GENDER.get(noun[0]) if noun else None
@@ -1122,14 +1146,14 @@ class _Attributor:
             # `Tom frowned`, `Tom, pale,`, `Tom's voice rose` (`Tom s voice` in some texts).
             if not re.match(r"\s+[a-z]|,|['\u2019 ]s\s+(?:\w+\s+)?voice\b", follows):
                 continue
-            if kind == "name":
+            if kind == TagKind.NAME:
                 return value
-            if kind == "pronoun":
+            if kind == TagKind.PRONOUN:
                 if value in ("i", "we"):
                     return self.narrator_at(first.start) if self.person == 1 else None
                 g = _PRONOUN_GENDER.get(value)
                 return self._antecedent(first.start, g, None, avoid=first.vocatives)
-            if kind == "desc" and _strip_det(value).split()[-1] in _NOUN_GENDER:
+            if kind == TagKind.DESC and _strip_det(value).split()[-1] in _NOUN_GENDER:
                 who, _conf = self._resolve_description(value, first.start, None)
                 return who
         return None
@@ -1289,7 +1313,7 @@ class _Attributor:
                 ):
                     cut = q.start + m.end()
                     break
-            if cut is None and q.tag_speaker and q.tag_side == "after":
+            if cut is None and q.tag_speaker and q.tag_side is TagSide.AFTER:
                 cut = self._addressee_cut(q, body)
             if cut is None:
                 continue
@@ -1331,7 +1355,7 @@ class _Attributor:
         the one a vocative names, else the previous speaker, else the latest one mentioned."""
         tagged = q.speaker if q.tag_speaker else None
         # The part whose names tell who the other speaker is: the tagged part, or the answer.
-        tag_part = (cut, q.end) if q.tag_side == "after" or tagged is None else (q.start, cut)
+        tag_part = (cut, q.end) if q.tag_side is TagSide.AFTER or tagged is None else (q.start, cut)
         named = self._names_between(*tag_part)
         prev = next((p.speaker for p in reversed(self.quotes[:k]) if p.speaker), None)
         other = next((n for n in named if n != tagged), None)
@@ -1344,7 +1368,7 @@ class _Attributor:
             other = prev
         if other is None:
             other = self._antecedent(q.start, None, None, window=1500, avoid={tagged})
-        return (other, tagged) if q.tag_side == "after" else (tagged, other)
+        return (other, tagged) if q.tag_side is TagSide.AFTER else (tagged, other)
 
     # ---- output ------------------------------------------------------------------------------
 
@@ -1400,8 +1424,6 @@ def _count_persons(text: str, in_quote: Callable[[int], bool]) -> tuple[int, int
 def _person_of(first: int, third: int) -> int:
     """First person when `I` is common in narration relative to he/she."""
     return 1 if first * 3 >= third and first >= 5 else 3
-
-
 
 
 def guess_narrative_person(texts: Sequence[str]) -> int:

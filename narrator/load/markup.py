@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-SCENE_BREAK = "* * *"
+from narrator.text_marks import ITALIC_MARK, SCENE_BREAK, mark_italic
 
 _BLOCK = frozenset(
     [
@@ -433,7 +433,7 @@ def _italics(text: str) -> str:
             if italic and core:
                 lead = run[: len(run) - len(run.lstrip())]
                 trail = run[len(run.rstrip()) :]
-                pieces.append(f"{lead}*{core}*{trail}")
+                pieces.append(f"{lead}{mark_italic(core)}{trail}")
             else:
                 pieces.append(run)
         out.append(re.sub(" {2,}", " ", "".join(pieces)).strip(" "))
@@ -532,11 +532,11 @@ def _inline(line: str) -> str:
     line = _FOOTREF_RE.sub("", line)
     line = _CODE_RE.sub(r"\2", line)
     line = _BR_RE.sub("\n", line)
-    line = re.sub(r"</?(?:em|i)>", "*", line, flags=re.IGNORECASE)
+    line = re.sub(r"</?(?:em|i)>", ITALIC_MARK, line, flags=re.IGNORECASE)
     line = HTML_TAG_RE.sub("", line)
     line = html.unescape(line)
     # ***x*** -> *x*; **x** and __x__ are bold, not thought: plain.
-    line = _STRONG_EM_RE.sub(r"*\1*", line)
+    line = _STRONG_EM_RE.sub(lambda m: mark_italic(m.group(1)), line)
     line = _STRONG_STAR_RE.sub(r"\1", line)
     line = _STRONG_UNDERSCORE_RE.sub(r"\1", line)
     line = _EM_UNDERSCORE_RE.sub(r"*\1*", line)

@@ -3,7 +3,7 @@
 Input: a chapter, folder or EPUB with its cast and corrections files (StudioConfig). Output:
 plain dicts for the page, and the files the CLI writes, written by the CLI's own code:
 `review.assign_line` for line corrections (as `narrator assign`), `casting.set_character`
-and `pipeline.write_cast_file` for the cast file (as `narrator cast --write`, comments
+and `write_cast_file` for the cast file (as `narrator cast --write`, comments
 kept), `pipeline.render_book` for audio (as `narrator render --format mp3`).
 
 Every save names the version of the file the page read (narrator.studio.versions); a save
@@ -22,13 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from narrator import pipeline, review
+from narrator.analysis import REVIEW_THRESHOLD, default_cast_path, is_doubtful
 from narrator.casting import CHARACTER_SETTINGS, set_character
 from narrator.corrections import default_lines_path
 from narrator.errors import ConfigError, InputError, NarratorError
 from narrator.export import read_vtt
 from narrator.layout import Format, default_state_dir
 from narrator.model import Character, Gender, Kind
+from narrator.plan import ChapterResult, ChapterStatus, RenderOptions
+from narrator.preview import SAMPLE_TEXT, first_spoken_lines, speak_sample
+from narrator.progress import Reporter
+from narrator.report import AnalyzeReport, analyze_input, write_cast_file
 from narrator.studio.versions import check_version, file_version
+from narrator.synth import DEFAULT_ENGINE
 from narrator.voices import PITCH_RANGE, RATE_WPM_RANGE, load_profiles
 
 SAMPLE_NAME_CHARS = 24  # hex digits of a sample's content hash: its file name and URL
@@ -43,12 +49,12 @@ class StudioConfig:
     lines_path: Path | None = None  # None: the book's own corrections file
     out_dir: Path = Path("output")
     voices_dirs: tuple[Path, ...] = ()
-    engine: str = "espeak"
+    engine: str = DEFAULT_ENGINE
     jobs: int = 2
 
     @property
     def cast_file(self) -> Path:
-        return self.cast_path or pipeline.default_cast_path(self.input_path)
+        return self.cast_path or default_cast_path(self.input_path)
 
     @property
     def lines_file(self) -> Path:
@@ -64,7 +70,7 @@ class RenderJob:
     clips_done: int = 0
     clips_total: int = 0
     message: str = ""
-    chapters: dict[int, pipeline.ChapterResult] = field(default_factory=dict)
+    chapters: dict[int, ChapterResult] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -76,7 +82,7 @@ class RenderJob:
         }
 
 
-class _JobReporter(pipeline.Reporter):
+class _JobReporter(Reporter):
     def __init__(self, job: RenderJob) -> None:
         self.job = job
 
@@ -102,7 +108,7 @@ class Studio:
         self.job = RenderJob()
         self._write_lock = threading.Lock()  # one save or render start at a time
         self._cache_lock = threading.Lock()
-        self._cached: tuple[tuple[str, ...], pipeline.AnalyzeReport] | None = None
+        self._cached: tuple[tuple[str, ...], AnalyzeReport] | None = None
 
     # ------------------------------------------------------------------ reading
 
@@ -119,14 +125,14 @@ class Studio:
         stamps = [f"{f}:{f.stat().st_mtime_ns}:{f.stat().st_size}" for f in files if f.is_file()]
         return hashlib.sha256("\n".join(stamps).encode("utf-8")).hexdigest()
 
-    def report(self) -> pipeline.AnalyzeReport:
+    def report(self) -> AnalyzeReport:
         """The book analysed with its cast and corrections (re-read when a file changed)."""
         key = (*self.versions().values(), self._input_stamp())
         with self._cache_lock:
             if self._cached is not None and self._cached[0] == key:
                 return self._cached[1]
         c = self.config
-        report = pipeline.analyze_input(c.input_path, c.cast_path, c.voices_dirs, c.lines_path)
+        report = analyze_input(c.input_path, c.cast_path, c.voices_dirs, c.lines_path)
         with self._cache_lock:
             self._cached = (key, report)
         return report
@@ -152,7 +158,7 @@ class Studio:
                         "kind": segment.kind.value,
                         "speaker": segment.speaker if speech else None,
                         "confidence": segment.confidence if speech else None,
-                        "doubtful": pipeline.is_doubtful(segment),
+                        "doubtful": is_doubtful(segment),
                         "evidence": list(segment.evidence) if speech else [],
                         "candidates": [
                             {"speaker": name, "probability": p} for name, p in segment.candidates
@@ -174,8 +180,8 @@ class Studio:
         return {
             "title": report.analysis.book.title,
             "chapters": chapters,
-            "characters": report.character_rows(),
-            "threshold": pipeline.REVIEW_THRESHOLD,
+            "characters": [row.to_json() for row in report.character_rows()],
+            "threshold": REVIEW_THRESHOLD,
             "warnings": report.warnings,
             "versions": versions,
         }
@@ -234,16 +240,16 @@ class Studio:
         versions = self.versions()
         report = self.report()
         by_name = {character.name: character for character in report.analysis.characters}
-        first = pipeline.first_spoken_lines(report)
+        first = first_spoken_lines(report)
         rows = []
         for row in report.character_rows():
-            character = by_name.get(str(row["name"]))
+            character = by_name.get(row.name)
             rows.append(
                 {
-                    **row,
+                    **row.to_json(),
                     "rate_wpm": character.rate_wpm if character else None,
                     "pitch": character.pitch if character else None,
-                    "sample": " ".join(first.get(str(row["name"]), "").split()),
+                    "sample": " ".join(first.get(row.name, "").split()),
                 }
             )
         profiles = sorted(report.casting.profiles.values(), key=lambda p: p.id)
@@ -295,7 +301,7 @@ class Studio:
             check_version(path, _optional_str(body, "version"))
             if self.config.cast_path is None and not path.exists():
                 # The book's own cast file starts as `narrator cast --write` would write it.
-                pipeline.write_cast_file(self.config.input_path, None, self.report())
+                write_cast_file(self.config.input_path, None, self.report())
             cast = set_character(path, name, values)
         saved = next((c for c in cast.characters if c.name == name), None) or Character(name)
         return {
@@ -333,7 +339,7 @@ class Studio:
         if voice_id is None:
             voice_id = casting.speaker_voice(name).voice_id
         voice = casting.voice(voice_id, character)
-        text = pipeline.first_spoken_lines(report).get(name) or pipeline.SAMPLE_TEXT
+        text = first_spoken_lines(report).get(name) or SAMPLE_TEXT
         text = " ".join(text.split())
         settings = list(astuple(voice.settings))
         key_source = [self.config.engine, name, text, voice.voice_id, voice.gain_db, settings]
@@ -341,7 +347,7 @@ class Studio:
         key = key[:SAMPLE_NAME_CHARS]
         path = self.sample_path(key)
         if not path.exists():
-            pipeline.speak_sample(text, name, voice, path, self.config.engine)
+            speak_sample(text, name, voice, path, self.config.engine)
         return key
 
     def sample_path(self, key: str) -> Path:
@@ -352,9 +358,9 @@ class Studio:
 
     # ------------------------------------------------------------------ render and listen
 
-    def _render_options(self, dry_run: bool, chapter: int | None = None) -> pipeline.RenderOptions:
+    def _render_options(self, dry_run: bool, chapter: int | None = None) -> RenderOptions:
         c = self.config
-        return pipeline.RenderOptions(
+        return RenderOptions(
             only_chapters=frozenset({chapter}) if chapter is not None else None,
             out_dir=c.out_dir,
             cast_path=c.cast_path,
@@ -379,7 +385,7 @@ class Studio:
                     "number": result.number,
                     "title": result.title,
                     "audio": audio,
-                    "current": result.status == "skipped",
+                    "current": result.status is ChapterStatus.SKIPPED,
                 }
             )
         return {"chapters": chapters, "render": self.job.to_json()}
@@ -410,12 +416,14 @@ class Studio:
             job.state, job.message = "failed", f"internal error: {exc!r}"
             return
         job.chapters = {result.number: result for result in summary.chapters}
-        done = summary.count("rendered") + summary.count("retagged")
+        done = summary.count(ChapterStatus.RENDERED) + summary.count(ChapterStatus.RETAGGED)
         job.stage, job.state = "done", "done"
         if chapter is not None:
             job.message = f"chapter {chapter} " + ("rendered" if done else "was up to date")
         else:
-            job.message = f"{done} chapters rendered, {summary.count('skipped')} up to date"
+            job.message = (
+                f"{done} chapters rendered, {summary.count(ChapterStatus.SKIPPED)} up to date"
+            )
 
     def chapter_files(self, number: int) -> tuple[Path, Path]:
         """A rendered chapter's MP3 and WebVTT transcript (InputError if there are none)."""

@@ -1,21 +1,23 @@
 """Synthesis stage: Sequence[Line] -> SynthResult (one validated, cached Clip per line).
 
-`synthesize_lines` is the stage function; `SynthPool` keeps its worker processes alive across
-calls (one per chapter, say). Engines: "espeak" (pyttsx3 + espeak-ng, the default) and
-"fake" (tones whose length follows the text, for tests and dry runs).
+`SynthPool.synthesize` is the stage; the pool keeps its worker processes alive across calls
+(one per chapter, say). Engines come from the registry in narrator.synth.base ("espeak",
+pyttsx3 + espeak-ng, the default; "fake", tones whose length follows the text, for tests),
+where plugins register the same way.
 """
 
 from narrator.synth.base import (
     DEFAULT_ENGINE,
-    ENGINE_NAMES,
     Engine,
     count_words,
     duration_plausible,
+    engine_entry,
     engine_id,
+    engine_names,
     expected_duration_ms,
     max_duration_ms,
+    register_engine,
     split_voice,
-    voice_known,
 )
 from narrator.synth.cache import ClipCache, clip_key, default_cache_dir
 from narrator.synth.pool import (
@@ -23,12 +25,10 @@ from narrator.synth.pool import (
     SynthResult,
     check_engine,
     engine_voices,
-    synthesize_lines,
 )
 
 __all__ = [
     "DEFAULT_ENGINE",
-    "ENGINE_NAMES",
     "ClipCache",
     "Engine",
     "SynthPool",
@@ -38,11 +38,12 @@ __all__ = [
     "count_words",
     "default_cache_dir",
     "duration_plausible",
+    "engine_entry",
     "engine_id",
+    "engine_names",
     "engine_voices",
     "expected_duration_ms",
     "max_duration_ms",
+    "register_engine",
     "split_voice",
-    "synthesize_lines",
-    "voice_known",
 ]

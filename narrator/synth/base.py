@@ -7,19 +7,18 @@ pyttsx3 or libespeak-ng in the parent process (workers create the engines).
 
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.metadata
 import re
 import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from narrator.audio_format import CHANNELS, SAMPLE_RATE_HZ, SAMPLE_WIDTH_BYTES
 from narrator.errors import ConfigError
 from narrator.model import VoiceSettings
-
-SAMPLE_RATE_HZ = 22050
-SAMPLE_WIDTH_BYTES = 2
-CHANNELS = 1
 
 
 @runtime_checkable
@@ -55,23 +54,64 @@ class EngineClass(Protocol):
         ...
 
 
-# Engine name -> "module:Class". "fake-faulty" exists for tests of the worker pool only.
-_ENGINES: dict[str, str] = {
-    "espeak": "narrator.synth.espeak:EspeakEngine",
-    "fake": "narrator.synth.fake:FakeEngine",
-    "fake-faulty": "narrator.synth.fake:FaultyEngine",
-}
-ENGINE_NAMES: tuple[str, ...] = ("espeak", "fake")  # the ones users may choose
+@dataclass(frozen=True)
+class EngineEntry:
+    """An engine as the registry knows it, before its module is imported."""
+
+    name: str  # what users type: --engine NAME
+    target: str  # "module:Class", imported when the engine is first used
+    credit: str  # how the default narrator credit names it: "narrator (CREDIT)"
+    listed: bool = True  # offered to users (the CLI's --engine choices)
+
+
+# Engine name -> entry. Built-in engines register below exactly as plugins do (a plugin
+# package names its class under the "narrator.engines" entry-point group).
+_REGISTRY: dict[str, EngineEntry] = {}
+ENTRY_POINT_GROUP = "narrator.engines"
 DEFAULT_ENGINE = "espeak"
+
+
+def register_engine(name: str, target: str, *, credit: str, listed: bool = True) -> None:
+    """Make an engine available by name ("module:Class" is imported only when it is used)."""
+    _REGISTRY[name] = EngineEntry(name, target, credit, listed)
+
+
+register_engine("espeak", "narrator.synth.espeak:EspeakEngine", credit="espeak-ng")
+register_engine("fake", "narrator.synth.fake:FakeEngine", credit="a test tone engine")
+# For tests of the worker pool only: misbehaves on demand.
+register_engine(
+    "fake-faulty", "narrator.synth.fake:FaultyEngine", credit="a test tone engine", listed=False
+)
+
+
+@functools.cache
+def _load_plugins() -> None:
+    """Register the engines installed packages offer (once; the built-ins win a name clash)."""
+    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if entry_point.name not in _REGISTRY:
+            register_engine(entry_point.name, entry_point.value, credit=entry_point.name)
+
+
+def engine_entry(engine_name: str) -> EngineEntry:
+    """The registry's entry for `engine_name`; ConfigError for an unknown name."""
+    _load_plugins()
+    entry = _REGISTRY.get(engine_name)
+    if entry is None:
+        choices = ", ".join(engine_names())
+        raise ConfigError(f"unknown speech engine {engine_name!r}: choose one of {choices}")
+    return entry
+
+
+def engine_names() -> tuple[str, ...]:
+    """The engines users may choose, the default first."""
+    _load_plugins()
+    listed = [name for name, entry in _REGISTRY.items() if entry.listed]
+    return tuple(sorted(listed, key=lambda name: (name != DEFAULT_ENGINE, name)))
 
 
 def engine_class(engine_name: str) -> EngineClass:
     """The class registered under `engine_name`; ConfigError for an unknown name."""
-    target = _ENGINES.get(engine_name)
-    if target is None:
-        choices = ", ".join(ENGINE_NAMES)
-        raise ConfigError(f"unknown speech engine {engine_name!r}: choose one of {choices}")
-    module_name, _, class_name = target.partition(":")
+    module_name, _, class_name = engine_entry(engine_name).target.partition(":")
     cls: EngineClass = getattr(importlib.import_module(module_name), class_name)
     return cls
 
@@ -90,13 +130,6 @@ def split_voice(engine_voice: str) -> tuple[str, str]:
     """Split "gmw/en-us+f3" into ("gmw/en-us", "f3"); the variant may be ""."""
     base, _, variant = engine_voice.partition("+")
     return base.strip(), variant.strip()
-
-
-def voice_known(engine_voice: str, voices: list[str]) -> bool:
-    """Whether `engine_voice` ("base" or "base+variant") is among an engine's voices()."""
-    base, variant = split_voice(engine_voice)
-    known = set(voices)
-    return base in known and (not variant or f"+{variant}" in known)
 
 
 # Letter runs are words; every digit counts as one, because "1834" is read as several words.

@@ -13,6 +13,11 @@ with "No space left on device" inside a C callback (as pyttsx3 does on a full di
 in files under $NARRATOR_FAKE_FAULT_DIR (without it, the marker always misbehaves). Braces
 work as brackets do (`{long}`): they survive the script's markup removal in whole renders.
 $NARRATOR_FAKE_START_FAULT set to "crash" or "missing" makes the engine fail to start.
+
+Both keep a `history` of what they were asked to speak (text and voice), as simonw/llm's
+fake model does, so tests can assert which lines were synthesized. Engines live in worker
+processes: with $NARRATOR_FAKE_HISTORY naming a file, every request is also appended to it
+as a JSON line, and `read_history` gives them back in the parent.
 """
 
 from __future__ import annotations
@@ -20,12 +25,14 @@ from __future__ import annotations
 import ctypes
 import errno
 import hashlib
+import json
 import math
 import os
 import re
 import struct
 import time
 import zlib
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from narrator.errors import EngineError, ToolMissingError
@@ -35,6 +42,7 @@ from narrator.synth.base import SAMPLE_RATE_HZ, count_words, max_duration_ms, wr
 MIN_DURATION_MS = 150
 FAULT_DIR_ENV = "NARRATOR_FAKE_FAULT_DIR"
 START_FAULT_ENV = "NARRATOR_FAKE_START_FAULT"
+HISTORY_ENV = "NARRATOR_FAKE_HISTORY"
 
 # Names in the style of espeak-ng, so voice profiles written for espeak work with the fake.
 # A few voices for other scripts let tests see a line's language found or missing.
@@ -60,12 +68,31 @@ def tone_pcm(duration_ms: float, voice: VoiceSettings) -> bytes:
     return (one_period * repeats)[: frames * 2]
 
 
+@dataclass(frozen=True)
+class Request:
+    """One line the fake engine was asked to speak."""
+
+    text: str
+    voice: VoiceSettings
+
+
+def read_history(history_path: Path) -> list[Request]:
+    """The requests fake engines appended to `history_path` ($NARRATOR_FAKE_HISTORY)."""
+    if not history_path.exists():
+        return []
+    rows = [json.loads(row) for row in history_path.read_text("utf-8").splitlines()]
+    return [Request(row["text"], VoiceSettings(**row["voice"])) for row in rows]
+
+
 class FakeEngine:
-    """Writes tones instead of speech; accepts any voice name."""
+    """Writes tones instead of speech; accepts any voice name; remembers what it was asked."""
 
     checks_voices = False  # it speaks any voice as a tone
 
     id = "fake-1"
+
+    def __init__(self) -> None:
+        self.history: list[Request] = []
 
     @classmethod
     def identify(cls) -> str:
@@ -79,12 +106,29 @@ class FakeEngine:
         return [*_BASES, *_VARIANTS]
 
     def synthesize(self, text: str, voice: VoiceSettings, wav_path: Path) -> None:
+        self._remember(text, voice)
+        self._speak(text, voice, wav_path)
+
+    def _speak(self, text: str, voice: VoiceSettings, wav_path: Path) -> None:
         if not text.strip():
             raise EngineError("cannot speak an empty line")
         duration_ms = max(
             float(MIN_DURATION_MS), count_words(text) * 60000.0 / max(voice.rate_wpm, 1)
         )
         write_wav(wav_path, tone_pcm(duration_ms, voice))
+
+    def _remember(self, text: str, voice: VoiceSettings) -> None:
+        request = Request(text, voice)
+        self.history.append(request)
+        history_path = os.environ.get(HISTORY_ENV)
+        if history_path:
+            row = json.dumps({"text": text, "voice": asdict(voice)}) + "\n"
+            # One write in append mode: lines from several workers do not interleave.
+            fd = os.open(history_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, row.encode("utf-8"))
+            finally:
+                os.close(fd)
 
 
 _FAULT_RE = re.compile(r"[\[{](hang|crash|raise|refuse|empty|short|long|callback)(?:\*(\d+))?[\]}]")
@@ -113,6 +157,7 @@ class FaultyEngine(FakeEngine):
     id = "fake-faulty-1"
 
     def __init__(self) -> None:
+        super().__init__()
         start_fault = os.environ.get(START_FAULT_ENV)
         if start_fault == "crash":
             raise RuntimeError("the fake engine would not start")
@@ -120,9 +165,10 @@ class FaultyEngine(FakeEngine):
             raise ToolMissingError("fake-tool is not installed: apt-get install fake-tool")
 
     def synthesize(self, text: str, voice: VoiceSettings, wav_path: Path) -> None:
+        self._remember(text, voice)
         match = _FAULT_RE.search(text)
         if match is None or not _should_misbehave(text, match[1], match[2]):
-            super().synthesize(text, voice, wav_path)
+            self._speak(text, voice, wav_path)
             return
         fault = match[1]
         if fault == "hang":
@@ -140,6 +186,6 @@ class FaultyEngine(FakeEngine):
             write_wav(wav_path, tone_pcm(duration_ms / 10, voice))
         elif fault == "callback":
             ctypes.CFUNCTYPE(None)(_disk_full)()  # Python reports it as "unraisable"
-            super().synthesize(text, voice, wav_path)
+            self._speak(text, voice, wav_path)
         elif fault == "long":
             write_wav(wav_path, tone_pcm(1.5 * max_duration_ms(text, voice.rate_wpm), voice))

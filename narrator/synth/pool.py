@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from types import TracebackType
@@ -101,6 +102,18 @@ def _silence_stdout() -> None:
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
 
 
+class Message(StrEnum):
+    """What the parent and a worker send each other: (Message, *values) tuples; None stops
+    the worker."""
+
+    READY = "ready"  # worker -> parent: the engine started (its id)
+    SYNTH = "synth"  # parent -> worker: (text, settings, wav_path) to speak
+    VOICES = "voices"  # parent -> worker: list the engine's voices; worker -> parent: them
+    DONE = "done"  # worker -> parent: the clip is written
+    ERROR = "error"  # worker -> parent: a NarratorError for the user (not retried)
+    FAIL = "fail"  # worker -> parent: anything else went wrong (the line is retried)
+
+
 def worker_main(engine_name: str, conn: Connection) -> None:
     """Body of a worker process: create one engine, then serve requests until told to stop."""
     # Ctrl-C (and SIGTERM from systemd or docker) goes to the whole process group; the
@@ -128,34 +141,34 @@ def _serve(engine_name: str, conn: Connection) -> None:
     try:
         engine = create_engine(engine_name)
     except NarratorError as exc:
-        conn.send(("error", exc))
+        conn.send((Message.ERROR, exc))
         return
     except Exception as exc:
-        conn.send(("fail", f"{type(exc).__name__}: {exc}"))
+        conn.send((Message.FAIL, f"{type(exc).__name__}: {exc}"))
         return
-    conn.send(("ready", engine.id))
+    conn.send((Message.READY, engine.id))
     while True:
         request = conn.recv()
         if request is None:
             return
-        if request[0] == "voices":
-            conn.send(("voices", engine.voices()))
+        if request[0] is Message.VOICES:
+            conn.send((Message.VOICES, engine.voices()))
             continue
         _, text, settings, wav_path = request
         _unraisable.clear()
         try:
             engine.synthesize(text, settings, Path(wav_path))
         except NarratorError as exc:
-            conn.send(("error", exc))
+            conn.send((Message.ERROR, exc))
         except Exception as exc:
             cause = _unraisable[0] if _unraisable else exc
-            conn.send(("fail", f"{type(cause).__name__}: {cause}"))
+            conn.send((Message.FAIL, f"{type(cause).__name__}: {cause}"))
         else:
             if _unraisable:
                 cause = _unraisable[0]
-                conn.send(("fail", f"{type(cause).__name__}: {cause}"))
+                conn.send((Message.FAIL, f"{type(cause).__name__}: {cause}"))
             else:
-                conn.send(("done",))
+                conn.send((Message.DONE,))
 
 
 # ---------------------------------------------------------------- parent side
@@ -376,7 +389,7 @@ class SynthPool:
         worker.job = job
         worker.wav_path = self._temp_path(job.key)
         worker.deadline = time.monotonic() + self.timeout_s(job.text)
-        worker.conn.send(("synth", job.text, job.settings, str(worker.wav_path)))
+        worker.conn.send((Message.SYNTH, job.text, job.settings, str(worker.wav_path)))
 
     def _receive(
         self, worker: _Worker, queue: deque[_Job], finish: Callable[[_Job, Clip], None]
@@ -387,19 +400,19 @@ class SynthPool:
             self._replace(worker, queue, worker.exit_reason())
             return
         kind = message[0]
-        if kind == "ready":
+        if kind is Message.READY:
             worker.ready = True
             worker.deadline = math.inf
             self._start_failures = 0
-        elif kind == "error":
+        elif kind is Message.ERROR:
             error: NarratorError = message[1]
             if worker.job is not None:
                 line = worker.job.line_index + 1
                 raise type(error)(f"{error} (line {line}: {_snippet(worker.job.text)})")
             raise error
-        elif kind == "fail":
+        elif kind is Message.FAIL:
             self._replace(worker, queue, str(message[1]))
-        elif kind == "done" and worker.job is not None and worker.wav_path is not None:
+        elif kind is Message.DONE and worker.job is not None and worker.wav_path is not None:
             job = worker.job
             try:
                 clip = self._validate_and_store(job, worker.wav_path)
@@ -461,37 +474,24 @@ class SynthPool:
         self._start_worker()
 
 
-def synthesize_lines(
-    lines: Sequence[Line],
-    engine_name: str = "espeak",
-    *,
-    cache: ClipCache | None = None,
-    jobs: int = 1,
-    on_progress: ProgressCallback | None = None,
-) -> SynthResult:
-    """Speak `lines` into cached clips with a pool started for this call only."""
-    with SynthPool(engine_name, cache or ClipCache(), jobs) as pool:
-        return pool.synthesize(lines, on_progress)
-
-
 def engine_voices(engine_name: str, *, timeout_s: float = DEFAULT_START_TIMEOUT_S) -> list[str]:
     """The voices an engine offers: ids, then variants as "+name"; asked in a worker process."""
     engine_class(engine_name).check()
     worker = _Worker(engine_name, timeout_s)
     try:
-        for expected in ("ready", "voices"):
+        for expected in (Message.READY, Message.VOICES):
             if not worker.conn.poll(timeout_s):
                 raise EngineError(f"speech engine {engine_name!r} did not answer in {timeout_s} s")
             try:
                 message = worker.conn.recv()
             except (EOFError, OSError) as exc:
                 raise EngineError(f"speech engine {engine_name!r}: {worker.exit_reason()}") from exc
-            if message[0] == "error":
+            if message[0] is Message.ERROR:
                 raise message[1]
-            if message[0] != expected:
+            if message[0] is not expected:
                 raise EngineError(f"speech engine {engine_name!r} failed: {message[1]}")
-            if expected == "ready":
-                worker.conn.send(("voices",))
+            if expected is Message.READY:
+                worker.conn.send((Message.VOICES,))
         voices: list[str] = message[1]
         return voices
     finally:
