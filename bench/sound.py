@@ -3,9 +3,10 @@
 
 Renders web-fiction chapters from ../shared/bench/webfic (read in place, copied only into a
 temporary folder, never into the repo) with the author's cast for each (`<id>.cast.toml`, else
-`cast.toml`), which names no voices: the caster picks them. Then measures the chapter MP3:
+`cast.toml`), which names no voices: the caster picks them. Then measures each chapter MP3:
   chapter   integrated loudness and true peak (ffmpeg ebur128), decoded samples at full
-            scale, head and tail (silence before the first cue, after the last)
+            scale, head and tail (silence before the first cue, after the last); the same
+            loudness and true peak for the M4B (rendered alongside, of all chapters)
   speaker   from the WebVTT cues: loudness of all its cues joined (ebur128), relative to the
             narrator; words per minute inside its cues; median F0 (bench/audio_figures.py)
   pairs     the two speakers (3+ cues) a listener is likeliest to confuse: smallest
@@ -14,6 +15,7 @@ temporary folder, never into the repo) with the author's cast for each (`<id>.ca
 
 Any other text (`--texts`, e.g. a LitBank or PDNC novel's text.txt) is read in place too, cut
 to its first --max-words words at a paragraph end, and rendered with the cast narrator makes.
+Every chapter of a text is measured (a `==` block each); the `===` line gives the M4B.
 
 usage: .venv/bin/python bench/sound.py [--chapters courier-01 relay-01 ...] [--preset acx]
                                        [--texts ../shared/bench/litbank/24_o_pioneers/text.txt]
@@ -69,9 +71,10 @@ class Speaker:
 
 def render(
     source: Path, cast: Path | None, work: Path, preset: str, jobs: int, max_words: int
-) -> tuple[Path, Path, Path]:
+) -> tuple[list[Path], Path, Path]:
     """Render one text (a copy of its first max_words words) with `cast` (None: narrator
-    makes one); its MP3, VTT and the cast file the render filled in."""
+    makes one); its chapter MP3s in order (each with its VTT beside it), the cast file the
+    render filled in, and the M4B of all its chapters."""
     name = source.parent.name if source.name == "text.txt" else source.stem
     folder = work / name
     folder.mkdir()
@@ -83,10 +86,10 @@ def render(
         shutil.copy(cast, cast_copy)
         cmd += ["--cast", str(cast_copy)]
     env = dict(os.environ, NARRATOR_CACHE_DIR=str(work / "cache"))
-    cmd += ["--format", "mp3", "--jobs", str(jobs), "--preset", preset]
+    cmd += ["--format", "both", "--jobs", str(jobs), "--preset", preset]
     subprocess.run(cmd, env=env, check=True, capture_output=True)
-    mp3 = next((folder / "out").rglob("*.mp3"))
-    return mp3, mp3.with_suffix(".vtt"), cast_copy
+    mp3s = sorted((folder / "out").rglob("*.mp3"))
+    return mp3s, cast_copy, next((folder / "out").rglob("*.m4b"))
 
 
 def first_words(text: str, max_words: int) -> str:
@@ -159,6 +162,54 @@ def closest_pair(speakers: list[Speaker]) -> tuple[float, Speaker, Speaker] | No
     return best
 
 
+def report_chapter(name: str, mp3: Path, voices: dict[str, str], work: Path) -> None:
+    """Print one chapter MP3's figures: loudness, peaks, head and tail, gaps, speakers, pair."""
+    check = measure_loudness(mp3)
+    samples = decode(mp3)
+    cues = read_vtt(mp3.with_suffix(".vtt"))
+    if not cues:
+        print(f"== {name}: no cues")
+        return
+    full_scale = int(np.sum(np.abs(samples.astype(np.int32)) >= 32767))
+    head_s = cues[0].start_ms / 1000
+    tail_s = len(samples) / RATE - cues[-1].end_ms / 1000
+    same, changed = [], []
+    for a, b in itertools.pairwise(cues):
+        gap_s = (b.start_ms - a.end_ms) / 1000
+        (same if a.speaker == b.speaker else changed).append(gap_s)
+    print(
+        f"== {name}: {check.integrated_lufs:.1f} LUFS, true peak "
+        f"{check.true_peak_dbtp:.1f} dBTP, {full_scale} decoded samples at full scale; "
+        f"head {head_s:.2f} s, tail {tail_s:.2f} s; median gap same speaker "
+        f"{statistics.median(same) if same else 0:.2f} s, speaker change "
+        f"{statistics.median(changed) if changed else 0:.2f} s"
+    )
+    speakers = speaker_figures(samples, cues, voices, work)
+    narrator = next((s for s in speakers if s.name == "Narrator"), None)
+    print(f"   {'speaker':<22} {'voice':<18} cues   secs    LUFS  vs narr   wpm    F0")
+    for s in sorted(speakers, key=lambda s: -s.seconds):
+        relative = (
+            f"{s.loudness_lufs - narrator.loudness_lufs:+7.1f}"
+            if s.loudness_lufs is not None and narrator and narrator.loudness_lufs
+            else "      -"
+        )
+        lufs = f"{s.loudness_lufs:7.1f}" if s.loudness_lufs is not None else "      -"
+        f0 = f"{s.pitch_hz:5.0f}" if s.pitch_hz else "    -"
+        print(
+            f"   {s.name[:22]:<22} {s.voice[:18]:<18} {s.cues:>4} {s.seconds:6.1f} "
+            f"{lufs} {relative}  {s.pace_wpm:5.0f} {f0}"
+        )
+    pair = closest_pair(speakers)
+    if pair:
+        distance, a, b = pair
+        assert a.pitch_hz and b.pitch_hz
+        print(
+            f"   closest pair: {a.name} / {b.name}: "
+            f"{semitones(a.pitch_hz, b.pitch_hz):.1f} semitones, pace "
+            f"{abs(a.pace_wpm / b.pace_wpm - 1) * 100:.0f}% apart (distance {distance:.2f})"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chapters", nargs="*", default=["courier-01", "courier-02", "relay-01"])
@@ -179,48 +230,15 @@ def main() -> None:
             sources.append((path.parent.name if path.name == "text.txt" else path.stem, path, None))
         for chapter_id, source, cast_file in sources:
             max_words = args.max_words if cast_file is None else 10**9
-            mp3, vtt, cast = render(source, cast_file, work, args.preset, args.jobs, max_words)
-            check = measure_loudness(mp3)
-            samples = decode(mp3)
-            cues = read_vtt(vtt)
-            full_scale = int(np.sum(np.abs(samples.astype(np.int32)) >= 32767))
-            head_s = cues[0].start_ms / 1000
-            tail_s = len(samples) / RATE - cues[-1].end_ms / 1000
-            same, changed = [], []
-            for a, b in itertools.pairwise(cues):
-                gap_s = (b.start_ms - a.end_ms) / 1000
-                (same if a.speaker == b.speaker else changed).append(gap_s)
+            mp3s, cast, m4b = render(source, cast_file, work, args.preset, args.jobs, max_words)
+            book = measure_loudness(m4b)
             print(
-                f"== {chapter_id}: {check.integrated_lufs:.1f} LUFS, true peak "
-                f"{check.true_peak_dbtp:.1f} dBTP, {full_scale} decoded samples at full scale; "
-                f"head {head_s:.2f} s, tail {tail_s:.2f} s; median gap same speaker "
-                f"{statistics.median(same) if same else 0:.2f} s, speaker change "
-                f"{statistics.median(changed) if changed else 0:.2f} s"
+                f"=== {chapter_id}: M4B (all {len(mp3s)} chapters) {book.integrated_lufs:.1f} "
+                f"LUFS, true peak {book.true_peak_dbtp:.1f} dBTP"
             )
-            speakers = speaker_figures(samples, cues, voices_of(cast), work)
-            narrator = next((s for s in speakers if s.name == "Narrator"), None)
-            print(f"   {'speaker':<22} {'voice':<18} cues   secs    LUFS  vs narr   wpm    F0")
-            for s in sorted(speakers, key=lambda s: -s.seconds):
-                relative = (
-                    f"{s.loudness_lufs - narrator.loudness_lufs:+7.1f}"
-                    if s.loudness_lufs is not None and narrator and narrator.loudness_lufs
-                    else "      -"
-                )
-                lufs = f"{s.loudness_lufs:7.1f}" if s.loudness_lufs is not None else "      -"
-                f0 = f"{s.pitch_hz:5.0f}" if s.pitch_hz else "    -"
-                print(
-                    f"   {s.name[:22]:<22} {s.voice[:18]:<18} {s.cues:>4} {s.seconds:6.1f} "
-                    f"{lufs} {relative}  {s.pace_wpm:5.0f} {f0}"
-                )
-            pair = closest_pair(speakers)
-            if pair:
-                distance, a, b = pair
-                assert a.pitch_hz and b.pitch_hz
-                print(
-                    f"   closest pair: {a.name} / {b.name}: "
-                    f"{semitones(a.pitch_hz, b.pitch_hz):.1f} semitones, pace "
-                    f"{abs(a.pace_wpm / b.pace_wpm - 1) * 100:.0f}% apart (distance {distance:.2f})"
-                )
+            for mp3 in mp3s:
+                name = chapter_id if len(mp3s) == 1 else f"{chapter_id} {mp3.stem[:40]}"
+                report_chapter(name, mp3, voices_of(cast), work)
     finally:
         if args.keep:
             print(f"renders kept in {work}")

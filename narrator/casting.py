@@ -529,7 +529,7 @@ def assign_voices(
 
     for character in newcomers:
         free = [p for p in ordered if p.id not in users and p.id not in reserved]
-        free = _by_distinctness(free, heard())
+        free = _by_distinctness(free, heard(), narrator)
         choice = _pick_free(free, character.gender)
         if choice is None and not is_minor(character.name):
             # The main cast never shares with each other: a voice so far heard only from
@@ -574,6 +574,12 @@ CAST_MARGIN = 1.25
 # the narrator 1-3 Hz higher, man and northern-man 2-4 Hz lower): voices
 # count as apart in pitch, for ranking, from this many semitones over DISTINCT_SEMITONES.
 PITCH_MARGIN_ST = 0.5
+# The gap to the narrator shrank most on a chapter's lines: "man", 4.15 semitones above the
+# narrator as measured, came out 3.3 to 4.1 apart (bench/sound.py, seven texts: the narrator's
+# F0 1-3 Hz higher, the character's 2-4 Hz lower), 0.85 less at worst. The narrator is heard
+# beside every character, so a voice counts as apart in pitch from it only with the 0.85 and
+# the margin between characters to spare.
+NARRATOR_PITCH_MARGIN_ST = 1.4
 
 
 def _distance(a: VoiceProfile, b: VoiceProfile) -> float | None:
@@ -583,12 +589,13 @@ def _distance(a: VoiceProfile, b: VoiceProfile) -> float | None:
 
 
 def _by_distinctness(
-    free: Sequence[VoiceProfile], heard: Sequence[VoiceProfile]
+    free: Sequence[VoiceProfile], heard: Sequence[VoiceProfile], narrator: str
 ) -> list[VoiceProfile]:
     """Free voices in the order a character should take them: first those a listener tells
     apart from every voice heard so far; then by preference (narrator last, everyday ages
     first: a boy's voice for a grown man is worse than a voice only just apart); then those
-    apart in pitch from all of them (3 semitones and PITCH_MARGIN_ST to spare); then those
+    apart in pitch from all of them (3 semitones and PITCH_MARGIN_ST to spare, from the
+    `narrator` profile NARRATOR_PITCH_MARGIN_ST); then those
     apart by CAST_MARGIN; then the furthest apart; then the one that leaves most free voices
     apart in pitch from all those heard and itself (room for the characters still to come).
 
@@ -605,13 +612,13 @@ def _by_distinctness(
             for other in free
             if other.id != profile.id
             and _pitch_apart(other, profile)
-            and all(_pitch_apart(other, h) for h in heard)
+            and _pitch_apart_from_all(other, heard, narrator)
         )
 
     def key(profile: VoiceProfile) -> tuple[bool, tuple[int, int], bool, bool, float, int, str]:
         distances = [_distance(profile, other) for other in heard]
         nearest = min((d if d is not None else 1.0 for d in distances), default=_FAR_ENOUGH)
-        pitch_apart = all(_pitch_apart(profile, other) for other in heard)
+        pitch_apart = _pitch_apart_from_all(profile, heard, narrator)
         preference = _preference(profile)
         return (
             nearest < 1.0,
@@ -626,14 +633,26 @@ def _by_distinctness(
     return sorted(free, key=key)
 
 
-def _pitch_apart(a: VoiceProfile, b: VoiceProfile) -> bool:
+def _pitch_apart(a: VoiceProfile, b: VoiceProfile, margin_st: float = PITCH_MARGIN_ST) -> bool:
     """Apart in pitch with margin to spare, whatever the voices' genders: a man's voice 3.3
     semitones from a woman's as measured came out 2.8 apart on a chapter's lines and counted
     as alike (bench/sound.py, relay-01)."""
     if a.measured is None or b.measured is None:
         return True
     apart_st = abs(12 * math.log2(a.measured.pitch_hz / b.measured.pitch_hz))
-    return apart_st >= DISTINCT_SEMITONES + PITCH_MARGIN_ST
+    return apart_st >= DISTINCT_SEMITONES + margin_st
+
+
+def _pitch_apart_from_all(
+    profile: VoiceProfile, heard: Iterable[VoiceProfile], narrator: str
+) -> bool:
+    """Apart in pitch from every voice heard, with more to spare from the narrator's."""
+    return all(
+        _pitch_apart(
+            profile, other, NARRATOR_PITCH_MARGIN_ST if other.id == narrator else PITCH_MARGIN_ST
+        )
+        for other in heard
+    )
 
 
 def _closeness_warnings(
@@ -713,7 +732,8 @@ _YOUNG_WORDS = {"young", "youth", "lad", "lass", "teen", "teenager", "youngster"
 def voice_for_label(
     speaker: str, assignment: Assignment, profiles: Mapping[str, VoiceProfile]
 ) -> str:
-    """The profile id for a speaker: a character's voice, else one picked from a label.
+    """The profile id for a speaker: a character's voice, the narrator's for the storyteller
+    ("Narrator", "I"), else one picked from a label.
 
     Labels such as "the old man" get a voice by their gender and age words, picked from
     the profiles the main cast and the narrator do not use, by a hash of the label (so the
@@ -721,6 +741,11 @@ def voice_for_label(
     """
     if speaker in assignment.by_character:
         return assignment.by_character[speaker]
+    if is_storyteller_alias(speaker):
+        # "Narrator": attribution's name for the "I" of a first-person book whose storyteller
+        # it could not name. They read their lines in the narrator's voice, as a named
+        # storyteller does (assign_voices).
+        return assignment.narrator
     words = re.findall(r"[a-z]+(?:-[a-z]+)?", speaker.casefold())
     female = sum(w in FEMALE_WORDS for w in words)
     male = sum(w in MALE_WORDS for w in words)
@@ -760,7 +785,7 @@ def voice_for_label(
     # theirs best (as _by_distinctness ranks them), when there are any.
     heard = [profiles[v] for v in sorted(taken) if v in profiles]
     for tier in (
-        lambda p: all(_pitch_apart(p, other) for other in heard),
+        lambda p: _pitch_apart_from_all(p, heard, assignment.narrator),
         lambda p: all((_distance(p, other) or 1.0) >= CAST_MARGIN for other in heard),
         lambda p: all((_distance(p, other) or 1.0) >= 1.0 for other in heard),
     ):

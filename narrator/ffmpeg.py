@@ -24,7 +24,13 @@ from narrator.audio_format import CHANNELS, SAMPLE_RATE_HZ
 from narrator.errors import EngineError, InputError, OutputError, ToolMissingError
 from narrator.export import GENRE, MP3_BITRATE_KBPS, image_kind
 from narrator.files import atomic_path
-from narrator.master import LIMITER_ATTACK_MS, LIMITER_RELEASE_MS, LoudnessCheck, Mastering
+from narrator.master import (
+    LIMITER_ATTACK_MS,
+    LIMITER_RELEASE_MS,
+    OVERSAMPLING,
+    LoudnessCheck,
+    Mastering,
+)
 from narrator.model import Tags
 
 M4B_BITRATE_KBPS = 64
@@ -64,7 +70,8 @@ def encode_mp3(
             outputs = 2 if m4b_part is not None else 1
             labels = "".join(f"[m{i}]" for i in range(outputs))
             split = f",asplit={outputs}" if outputs > 1 else ""
-            cmd += ["-filter_complex", f"[0:a:0]{ffmpeg_filter(mastering)}{split}{labels}"]
+            chain = ffmpeg_filter(mastering, _sample_rate_hz(wav_path))
+            cmd += ["-filter_complex", f"[0:a:0]{chain}{split}{labels}"]
             audio = "[m0]"
         cmd += ["-map", audio, *cover_args]
         cmd += ["-map_metadata", str(meta_index), "-map_chapters", str(meta_index)]
@@ -129,7 +136,7 @@ def encode_m4b_part(
     with atomic_path(part_path) as tmp_path:
         cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-y", "-i", _file_arg(audio_path)]
         if mastering is not None:
-            cmd += ["-af", ffmpeg_filter(mastering)]
+            cmd += ["-af", ffmpeg_filter(mastering, _sample_rate_hz(audio_path))]
         cmd += ["-map", "0:a:0", "-map_metadata", "-1"]
         cmd += [*_AAC_ARGS, "-f", "mp4", _file_arg(tmp_path)]
         _run(cmd, part_path)
@@ -335,14 +342,32 @@ def _side_files(target: Path) -> Iterator[_SideFiles]:
             path.unlink(missing_ok=True)
 
 
-def ffmpeg_filter(mastering: Mastering) -> str:
-    """The ffmpeg audio filter chain for a Mastering (delay-compensated, so cues keep time)."""
+def ffmpeg_filter(mastering: Mastering, sample_rate_hz: int) -> str:
+    """The ffmpeg audio filter chain for a Mastering of audio at `sample_rate_hz`: gain, then
+    the limiter at OVERSAMPLING times the rate (it catches peaks between samples too), then
+    back (delay-compensated, so cues keep time)."""
     limit = 10 ** (mastering.limit_dbfs / 20)
     return (
-        f"volume={mastering.gain_db:.2f}dB,"
+        f"volume={mastering.gain_db:.2f}dB,aresample={sample_rate_hz * OVERSAMPLING},"
         f"alimiter=limit={limit:.4f}:attack={LIMITER_ATTACK_MS}:release={LIMITER_RELEASE_MS}"
-        ":level=disabled:latency=1"
+        f":level=disabled:latency=1,aresample={sample_rate_hz}"
     )
+
+
+def _sample_rate_hz(path: Path) -> int:
+    """An audio file's sample rate: from a WAV header, else from ffprobe."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            return wav.getframerate()
+    except (wave.Error, EOFError, OSError):
+        pass  # not a plain PCM WAV (or missing: ffprobe says so below)
+    probe = [_tool("ffprobe"), "-v", "error", "-select_streams", "a:0"]
+    probe += ["-show_entries", "stream=sample_rate", "-of", "default=nw=1:nk=1"]
+    out = _run([*probe, _file_arg(path)], path, reading=True)
+    try:
+        return int(out.strip())
+    except ValueError:
+        raise InputError(f"{path}: ffprobe found no sample rate") from None
 
 
 def measure_loudness(path: Path) -> LoudnessCheck:

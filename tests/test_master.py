@@ -12,8 +12,15 @@ from pathlib import Path
 import pytest
 
 from narrator.audio_format import SAMPLE_RATE_HZ as SAMPLE_RATE
-from narrator.ffmpeg import encode_mp3, ffmpeg_filter, measure_loudness, probe_duration_ms
+from narrator.ffmpeg import (
+    encode_m4b_part,
+    encode_mp3,
+    ffmpeg_filter,
+    measure_loudness,
+    probe_duration_ms,
+)
 from narrator.master import (
+    LIMIT_DBFS,
     LIMITER_MAKEUP_DB,
     LoudnessCheck,
     LoudnessMeter,
@@ -87,8 +94,9 @@ def test_meter_gates_silence_and_quiet_blocks() -> None:
 def test_mastering_gain_and_filter() -> None:
     assert mastering_for(-27.4, -20.0) == Mastering(7.4 + LIMITER_MAKEUP_DB)
     assert mastering_for(None, -20.0) == Mastering(0.0)
-    chain = ffmpeg_filter(Mastering(7.4))
-    assert chain.startswith("volume=7.40dB,alimiter=limit=0.6310:")
+    chain = ffmpeg_filter(Mastering(7.4, limit_dbfs=-4.0), 22050)
+    assert chain.startswith("volume=7.40dB,aresample=44100,alimiter=limit=0.6310:")
+    assert chain.endswith(",aresample=22050")  # the limiter sees twice the samples
     assert "latency=1" in chain  # cues keep their times
 
 
@@ -124,6 +132,41 @@ def test_mastered_chapter_meets_loudness_and_true_peak(tmp_path: Path, target: f
         assert check.true_peak_dbtp <= -3.0, path
     # The limiter's look-ahead is compensated: the audio neither grows nor shifts.
     assert abs(probe_duration_ms(mp3_path) - probe_duration_ms(wav_path)) <= 60
+
+
+@pytest.mark.ffmpeg
+def test_peaks_between_samples_are_limited_too(tmp_path: Path) -> None:
+    # espeak-ng's clips carry energy near the Nyquist frequency, where the wave between two
+    # samples rises above both: limiting the samples at -4 dBFS let true peaks reach -3.3
+    # dBTP (bench/sound.py). A tone at a quarter of the sample rate, sampled 45 degrees off
+    # its crests, is the extreme case: every sample 3 dB below the peaks between them.
+    amplitude = 0.5 * 32767  # samples at -9 dBFS, true peaks at -6
+    samples = array.array("h")
+    for i in range(3 * SAMPLE_RATE):
+        burst = 1.0 if (i // (SAMPLE_RATE // 4)) % 2 else 0.05  # loud and quiet quarter seconds
+        samples.append(round(amplitude * burst * math.sin(math.pi * i / 2 + math.pi / 4)))
+    wav_path = tmp_path / "nyquist.wav"
+    with wave.open(str(wav_path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(samples.tobytes())
+    mp3_path, part_path = tmp_path / "chapter.mp3", tmp_path / "part.m4a"
+    mastering = Mastering(8.0)  # true peaks at +2 dBTP before the limiter
+    encode_mp3(wav_path, mp3_path, Tags("T", "A"), m4b_part=part_path, mastering=mastering)
+    # Limiting the samples alone left -1.3 dBTP here; coding adds up to 0.5 dB (AAC).
+    for path in (mp3_path, part_path):
+        assert measure_loudness(path).true_peak_dbtp <= LIMIT_DBFS + 0.5, path
+
+
+@pytest.mark.ffmpeg
+def test_an_m4b_part_from_an_mp3_is_mastered_at_the_mp3s_rate(tmp_path: Path) -> None:
+    wav_path = speechlike_wav(tmp_path / "c.wav", 3.0, seed=2, level=4000)
+    mp3_path, part_path = tmp_path / "c.mp3", tmp_path / "c.m4a"
+    encode_mp3(wav_path, mp3_path, Tags("T", "A"), sample_rate_hz=16000)
+    ms = encode_m4b_part(mp3_path, part_path, mastering=Mastering(6.0))
+    assert abs(ms - 3000) <= 60
+    assert measure_loudness(part_path).true_peak_dbtp <= LIMIT_DBFS + 0.5
 
 
 @pytest.mark.ffmpeg
