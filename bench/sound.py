@@ -44,16 +44,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 from audio_figures import median_f0_hz, semitones  # noqa: E402
+from bench_data import BENCH_DATA  # noqa: E402
 
+from narrator.audio_format import SAMPLE_RATE_HZ as RATE  # noqa: E402
 from narrator.export import read_vtt  # noqa: E402
 from narrator.ffmpeg import measure_loudness  # noqa: E402
 from narrator.model import Cue, VoiceFigures  # noqa: E402
 from narrator.voices import voice_distance  # noqa: E402
 
-SHARED = REPO.parent / "shared"
-WEBFIC = SHARED / "bench" / "webfic"
+WEBFIC = BENCH_DATA / "webfic"
 NARRATOR = REPO / ".venv" / "bin" / "narrator"
-RATE = 22050
 MIN_SPEAKER_S = 3.0  # less audio than this gives no stable loudness or pitch
 MIN_PAIR_CUES = 3
 

@@ -26,6 +26,7 @@ from narrator.errors import ConfigError, OutputError
 from narrator.files import atomic_path
 from narrator.lexicon import FEMALE_WORDS, MALE_WORDS, is_storyteller_alias
 from narrator.model import (
+    Age,
     BookInfo,
     Cast,
     Character,
@@ -70,7 +71,7 @@ _VOICE_TABLE_KEYS = ("voice",)
 _READING_KEYS = ("headings", "notes")
 # Prefer everyday voices for characters we know nothing about: a child's or an old
 # person's voice on a character who is neither is worse than a plain adult one.
-_AGE_PREFERENCE = {"adult": 0, "young": 1, "old": 2, "child": 3}
+_AGE_PREFERENCE = {Age.ADULT: 0, Age.YOUNG: 1, Age.OLD: 2, Age.CHILD: 3}
 
 
 @dataclass(frozen=True)
@@ -751,21 +752,21 @@ def voice_for_label(
     male = sum(w in MALE_WORDS for w in words)
     gender = Gender.FEMALE if female > male else Gender.MALE if male > female else None
     if any(w in _OLD_WORDS for w in words):
-        age: str | None = "old"
+        age: Age | None = Age.OLD
     elif any(w in _YOUNG_WORDS for w in words):
-        age = "young"
+        age = Age.YOUNG
     elif any(w in _CHILD_WORDS for w in words):
-        age = "child"
+        age = Age.CHILD
     else:
         age = None  # no age word: an everyday (adult or young) voice
     taken = set(assignment.by_character.values()) | {assignment.narrator}
     ordered = sorted(profiles.values(), key=lambda p: p.id)
     candidates: list[VoiceProfile] = []
-    ages = {age} if age else {"adult", "young"}
-    everyday = ages | {"adult", "young"}
+    ages = {age} if age else {Age.ADULT, Age.YOUNG}
+    everyday = ages | {Age.ADULT, Age.YOUNG}
     # A label in a main character's voice sounds like that character speaking: a near
     # age match in a free voice beats an exact one in a taken voice.
-    attempts: tuple[tuple[bool, set[str] | None], ...] = (
+    attempts: tuple[tuple[bool, set[Age] | None], ...] = (
         (True, ages), (True, everyday), (True, None), (False, ages), (False, None),
     )  # fmt: skip
     for avoid_taken, want_ages in attempts:

@@ -32,6 +32,15 @@ class Gender(StrEnum):
     FEMALE = "female"
 
 
+class Age(StrEnum):
+    """How old a voice sounds."""
+
+    CHILD = "child"
+    YOUNG = "young"
+    ADULT = "adult"
+    OLD = "old"
+
+
 @dataclass(frozen=True)
 class Chapter:
     """One chapter: its text decoded, newlines normalised to \\n, BOM dropped."""
@@ -158,7 +167,7 @@ class VoiceProfile:
     volume: float = 1.0  # 0.0..1.0
     gain_db: float = 0.0  # trim in dB, on top of the level calibration from `measured`
     gender: Gender | None = None
-    age: str = "adult"  # "child" | "young" | "adult" | "old"
+    age: Age = Age.ADULT
     path: Path | None = None
     measured: VoiceFigures | None = None  # None: never measured, or measured with other settings
 

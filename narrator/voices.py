@@ -16,7 +16,7 @@ import re
 import sys
 import tomllib
 import unicodedata
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,14 +25,14 @@ import platformdirs
 
 import narrator
 from narrator.errors import ConfigError
-from narrator.model import Gender, VoiceFigures, VoiceProfile
+from narrator.model import Age, Gender, VoiceFigures, VoiceProfile
 
 VOICES_DIR_ENV = "NARRATOR_VOICES_DIR"
 RATE_WPM_RANGE = (80, 450)
 PITCH_RANGE = (0, 99)
 VOLUME_RANGE = (0.0, 1.0)
 GAIN_DB_RANGE = (-30.0, 30.0)
-AGES = ("child", "young", "adult", "old")
+AGES = tuple(Age)
 GENDERS = tuple(g.value for g in Gender)
 
 # Ids end up in cast files and on command lines: keep them easy to type and quote-free.
@@ -160,7 +160,7 @@ def load_profile(path: Path) -> VoiceProfile:
     gender: Gender | None = None
     if "gender" in data:
         gender = Gender(_choice(data["gender"], "gender", GENDERS, fail))
-    age = _choice(data.get("age", "adult"), "age", AGES, fail)
+    age = Age(_choice(data.get("age", "adult"), "age", AGES, fail))
     profile = VoiceProfile(
         id=path.stem,
         description=description,
@@ -301,16 +301,6 @@ def check_profile_voices(
             raise ConfigError(f"{at}: engine_voice: {e}") from e
 
 
-def parse_variant_listing(listing: str) -> frozenset[str]:
-    """Variant names from the output of `espeak-ng --voices=variant` (the "!v/..." files)."""
-    names = set()
-    for line in listing.splitlines():
-        match = re.search(r"!v/(\S(?:.*?\S)?)(?:\s{2,}|\s*$)", line)
-        if match:
-            names.add(match.group(1))
-    return frozenset(names)
-
-
 def find_key_line(text: str, key: str, table: str = "", index: int | None = None) -> int | None:
     """1-based line of `key = ...` inside [table] (or the index-th [[table]], 1-based).
 
@@ -390,14 +380,3 @@ def _float_in(value: Any, field: str, bounds: tuple[float, float], fail: _Fail) 
     if not low <= value <= high:
         raise fail(field, f"must be {low:g}..{high:g}, got {value:g}")
     return float(value)
-
-
-def profiles_by_gender(
-    profiles: Mapping[str, VoiceProfile], gender: Gender | None
-) -> list[VoiceProfile]:
-    """Profiles of a gender (profiles without one fit any), sorted by id."""
-    return [
-        p
-        for _, p in sorted(profiles.items())
-        if gender is None or p.gender is None or p.gender == gender
-    ]

@@ -21,7 +21,6 @@ from narrator.voices import (
     load_profile,
     load_profiles,
     measured_settings,
-    parse_variant_listing,
     project_voices_dir,
     split_engine_voice,
     user_voices_dir,
@@ -46,6 +45,16 @@ gender = "female"
 age = "young"
 """
 
+
+
+def parse_variant_listing(listing: str) -> frozenset[str]:
+    """Variant names from the output of `espeak-ng --voices=variant` (the "!v/..." files)."""
+    names = set()
+    for line in listing.splitlines():
+        match = re.search(r"!v/(\S(?:.*?\S)?)(?:\s{2,}|\s*$)", line)
+        if match:
+            names.add(match.group(1))
+    return frozenset(names)
 
 def write(folder: Path, stem: str, text: str = GOOD) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
