@@ -22,6 +22,7 @@ from pathlib import Path
 import platformdirs
 
 from narrator.errors import ConfigError, OutputError
+from narrator.files import atomic_path
 from narrator.model import Clip, VoiceSettings
 from narrator.synth.base import read_wav
 
@@ -157,15 +158,8 @@ class ClipCache:
         # Same file system as the final name (the temp folder is inside the cache), so
         # os.replace is atomic; the sidecar goes last, so a WAV is never trusted without it.
         os.replace(wav_path, final_wav)
-        fd, tmp_name = tempfile.mkstemp(dir=final_wav.parent, prefix=".", suffix=".json.tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(meta, handle)
-            os.replace(tmp_name, self._sidecar_path(key))
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-            raise
+        with atomic_path(self._sidecar_path(key)) as tmp_path:
+            tmp_path.write_text(json.dumps(meta), encoding="utf-8")
         return Clip(key=key, wav_path=final_wav, duration_ms=duration_ms)
 
     def discard(self, key: str) -> None:
