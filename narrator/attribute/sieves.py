@@ -951,11 +951,11 @@ class _Attributor:
     def _resolve_tag(
         self, kind: TagKind, value: str, q: _Quote, prev: str | None
     ) -> tuple[str, float]:
-        if kind == TagKind.NAME:
+        if kind is TagKind.NAME:
             if value in self.cast.generic:
                 return self._resolve_description(value, q.start, prev)
             return value, CONF_EXPLICIT
-        if kind == TagKind.PRONOUN:
+        if kind is TagKind.PRONOUN:
             if value in ("i", "we"):
                 return self.narrator_at(q.start), CONF_EXPLICIT - 0.05
             gender = _PRONOUN_GENDER.get(value)
@@ -965,7 +965,7 @@ class _Attributor:
             if who is None:
                 who = self._antecedent(q.start, gender, prev, window=8000, avoid=avoid)
             return (who or value), CONF_PRONOUN if who else 0.2
-        if kind == TagKind.DESC:
+        if kind is TagKind.DESC:
             return self._resolve_description(value, q.start, prev)
         # A bare title (`said Mademoiselle`) names the cast character bearing it.
         titled = self.cast.by_title.get(value.lower().rstrip("."))
@@ -1179,14 +1179,14 @@ class _Attributor:
             # `Tom frowned`, `Tom, pale,`, `Tom's voice rose` (`Tom s voice` in some texts).
             if not re.match(r"\s+[a-z]|,|['\u2019 ]s\s+(?:\w+\s+)?voice\b", follows):
                 continue
-            if kind == TagKind.NAME:
+            if kind is TagKind.NAME:
                 return value
-            if kind == TagKind.PRONOUN:
+            if kind is TagKind.PRONOUN:
                 if value in ("i", "we"):
                     return self.narrator_at(first.start) if self.person == 1 else None
                 g = _PRONOUN_GENDER.get(value)
                 return self._antecedent(first.start, g, None, avoid=first.vocatives)
-            if kind == TagKind.DESC and _strip_det(value).split()[-1] in _NOUN_GENDER:
+            if kind is TagKind.DESC and _strip_det(value).split()[-1] in _NOUN_GENDER:
                 who, _conf = self._resolve_description(value, first.start, None)
                 return who
         return None
