@@ -6,7 +6,8 @@ The segments cover the text exactly, in order, without gaps or overlaps. Kinds:
   separator, "Chapter end." / "To be continued...";
 - ``note``: an author's note or disclaimer at the start or end of a chapter (or anywhere
   when it is marked ``AN:`` / ``A/N`` / ``Author's note``);
-- ``dialogue``: quoted speech, quote marks included;
+- ``dialogue``: quoted speech, quote marks included; a text message (``[Ana]: where r u``,
+  one per line), without its ``[Ana]:`` prefix;
 - ``thought``: a quoted or ``*italic*``/``_italic_`` passage next to a thinking verb
   ("thought Ann", "she wondered"), or a single-quoted or italic passage forming whole
   sentences of its own in a text whose speech is double-quoted;
