@@ -14,6 +14,7 @@ author's corrections come first and are certain. The figure after each sieve is 
 confidence it had before the ranker (each sieve's precision on the PDNC dev novels, rounded
 down); today it is one feature among others, and the ranker's probability is the confidence:
 
+0. a text message (`[Ana]: where r u`) is its sender's                              0.95
 1. explicit tag naming a character, in any order, before/after/between quotes
    (`said Tom`, `Tom replied`, `"Run." Said Tom`, `inquired poor Oliver`,
    `was Frank's reply`)                                                             0.95
@@ -27,7 +28,9 @@ down); today it is one feature among others, and the ranker's probability is the
    turn-taking in the exchange overrides this guess). A cast entry that is only a
    description and has no gender (`The Painter`) is read as such an epithet: the
    named character it fits, the entry itself only when nobody fits; in narration it
-   is no antecedent (`the child` there is someone named)                            0.70/0.50
+   is no antecedent (`the child` there is someone named). Several people (`said the
+   guards`) and a noun the lexicon does not know as a person's (`chirped the twins`,
+   any noun phrase right after the quote and its verb) are speakers of their own     0.70/0.50
    - an untagged quotation shares the tag of its paragraph                          0.70
    - a quotation continued over paragraphs (no closing mark) keeps its speaker      0.90
 5. a character acting in the same paragraph (`Tom frowned. "No."`)                  0.80
@@ -243,9 +246,9 @@ def _loose_description(text: str, pos: int, limit: int) -> str | None:
     m = _LOOSE_DESC_RE.match(text, pos, limit)
     if m is None:
         return None
-    words = m.group(0).split()
-    keep = [words[0]]
-    for w in words[1:]:
+    found = m.group(0).split()
+    keep = [found[0]]
+    for w in found[1:]:
         if w in _PHRASE_ENDS:
             break
         keep.append(w)
@@ -871,7 +874,7 @@ class _Attributor:
             if pm and pm.group("pron"):
                 return TagKind.PRONOUN, "he" if pm.group("pron").lower() == "his" else "she"
             if pm:
-                return TagKind.DESC, pm.group(TagKind.DESC)
+                return TagKind.DESC, pm.group("desc")
         subj = self._subject_at(pos, limit)
         if subj is None:
             return None
