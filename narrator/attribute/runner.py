@@ -8,8 +8,11 @@
    evidence for it (one small function per kind of evidence, listed in `EVIDENCE`);
 3. ranking (`ranker.py`): learned weights turn the evidence into a probability per
    candidate, twice, the second round reading the first round's answers for turn-taking;
-   the winner's probability is the line's confidence, and the runners-up are kept;
-4. output: the segments with speaker, confidence, evidence and candidates; a quoted run
+   the runners-up are kept;
+4. confidence (`calibrate.py`): what was decided and why (the winner's probability and
+   margin, the kind of evidence, how far the nearest tag is) becomes the chance the line is
+   right;
+5. output: the segments with speaker, confidence, evidence and candidates; a quoted run
    holding two turns comes back as two segments.
 """
 
