@@ -1,4 +1,4 @@
-"""Rank each quotation's candidates by learned weights; the winner's probability is its confidence.
+"""Rank each quotation's candidates by learned weights; calibrate the winner's confidence.
 
 A conditional logit: a candidate's score is the sum of its features times their weights, and
 the probabilities are the softmax of the scores over the quotation's candidates. The weights

@@ -12,7 +12,8 @@ The sieves run from the most to the least certain (after Muzny et al. 2017, "A t
 sieve approach for quote attribution"); a quotation keeps the first answer it gets. The
 author's corrections come first and are certain. The figure after each sieve is the
 confidence it had before the ranker (each sieve's precision on the PDNC dev novels, rounded
-down); today it is one feature among others, and the ranker's probability is the confidence:
+down); today it is one feature among others, and the confidence comes from the ranker
+(`ranker.py`, `calibrate.py`):
 
 0. a text message (`[Ana]: where r u`) is its sender's                              0.95
 1. explicit tag naming a character, in any order, before/after/between quotes
