@@ -730,6 +730,18 @@ _CHILD_WORDS = {
 _YOUNG_WORDS = {"young", "youth", "lad", "lass", "teen", "teenager", "youngster", "student"}
 
 
+def _apart_from_all(profile: VoiceProfile, heard: Sequence[VoiceProfile], margin: float) -> bool:
+    """At least `margin` from every other voice heard (a voice never measured counts as 1.0;
+    a taken voice is not compared with itself)."""
+    for other in heard:
+        if other.id == profile.id:
+            continue
+        d = _distance(profile, other)
+        if (d if d is not None else 1.0) < margin:
+            return False
+    return True
+
+
 def voice_for_label(
     speaker: str, assignment: Assignment, profiles: Mapping[str, VoiceProfile]
 ) -> str:
@@ -787,8 +799,8 @@ def voice_for_label(
     heard = [profiles[v] for v in sorted(taken) if v in profiles]
     for tier in (
         lambda p: _pitch_apart_from_all(p, heard, assignment.narrator),
-        lambda p: all((_distance(p, other) or 1.0) >= CAST_MARGIN for other in heard),
-        lambda p: all((_distance(p, other) or 1.0) >= 1.0 for other in heard),
+        lambda p: _apart_from_all(p, heard, CAST_MARGIN),
+        lambda p: _apart_from_all(p, heard, 1.0),
     ):
         distinct = [p for p in candidates if tier(p)]
         if distinct:

@@ -974,3 +974,22 @@ def test_set_character_refuses_what_the_cast_file_would_reject(
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         set_character(path, "Mika", values)
     assert path.read_text(encoding="utf-8") == _AUTHORED
+
+
+def test_a_label_voice_is_not_counted_apart_from_a_twin_of_a_voice_heard() -> None:
+    # Two profiles measured the same (distance 0.0) are one voice to a listener: 0.0 used to
+    # be read as "not measured" (1.0) and passed as distinct.
+    same = VoiceFigures(pitch_hz=120.0, pace_wpm=160.0, loudness_lufs=-20.0, weighting_db=0.5)
+    far = VoiceFigures(pitch_hz=250.0, pace_wpm=160.0, loudness_lufs=-20.0, weighting_db=0.5)
+    narr = VoiceFigures(pitch_hz=90.0, pace_wpm=150.0, loudness_lufs=-20.0, weighting_db=0.5)
+
+    def measured(pid: str, figures: VoiceFigures) -> VoiceProfile:
+        return replace(profile(pid, None), measured=figures)
+
+    profiles = profiles_of(
+        measured("narrator", narr), measured("taken", same), measured("twin", same),
+        measured("apart", far),
+    )  # fmt: skip
+    assignment = Assignment(narrator="narrator", by_character={"Ann": "taken"})
+    for label in ("the guard", "the clerk", "a stranger", "the porter", "the driver"):
+        assert voice_for_label(label, assignment, profiles) == "apart", label
