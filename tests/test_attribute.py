@@ -495,3 +495,17 @@ def test_a_speaker_described_by_any_noun_is_a_speaker_of_their_own() -> None:
     said = [s.speaker for s in out if s.kind is Kind.DIALOGUE]
     assert said[:3] == ["Vey", "the twins", "the old ferryman"]
     assert said[3] != "the latter"
+
+
+def test_a_point_of_view_heading_finds_a_name_with_accents() -> None:
+    text = (
+        "- - Éowyn's POV - -\n\n"
+        "I looked at the gate. Merry was beside me.\n\n"
+        '"Open it," I said.\n'
+    )
+    cast = [
+        Character("Éowyn of Rohan", ("Éowyn",), Gender.FEMALE),
+        Character("Merry", gender=Gender.MALE),
+    ]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Éowyn of Rohan"]

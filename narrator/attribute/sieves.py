@@ -614,7 +614,7 @@ class _Attributor:
             if m is None:
                 continue
             name = (m.group("a") or m.group("b") or "").strip()
-            known = self.cast.by_alias.get(name.lower())
+            known = self.cast.by_alias.get(name_key(name))
             found.append((seg.start, known[0] if known else name))
         return found
 
