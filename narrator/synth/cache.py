@@ -177,9 +177,9 @@ class ClipCache:
         for sidecar in self.cache_dir.glob("??/*.json"):
             key = sidecar.stem
             with contextlib.suppress(OSError):
-                used = sidecar.stat().st_mtime
-                size = sidecar.stat().st_size + self.wav_path(key).stat().st_size
-                entries.append((used, size, key))
+                meta = sidecar.stat()
+                size = meta.st_size + self.wav_path(key).stat().st_size
+                entries.append((meta.st_mtime, size, key))
         return entries
 
     def info(self, max_bytes: int | None = None) -> CacheInfo:
@@ -203,9 +203,10 @@ class ClipCache:
 
     def clear(self) -> int:
         """Remove every clip (and leftovers of killed runs); bytes freed."""
-        freed = sum(size for _, size, _ in self._entries())
-        for entry in self._entries():
-            self.discard(entry[2])
+        entries = self._entries()
+        freed = sum(size for _, size, _ in entries)
+        for _, _, key in entries:
+            self.discard(key)
         for folder in self.cache_dir.glob("??"):
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only when empty: never anything that is not ours

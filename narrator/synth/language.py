@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from narrator.model import VoiceSettings
-from narrator.synth.base import SAMPLE_RATE_HZ
+from narrator.synth.base import SAMPLE_RATE_HZ, split_voice
 
 # The first word of a letter's Unicode name -> the language espeak-ng reads that script as.
 _SCRIPT_LANGUAGE = {
@@ -119,10 +119,10 @@ def stretch_settings(
     base = language_voice(language, installed)
     if base is None:
         return voice
-    own_base, _, variant = voice.engine_voice.partition("+")
-    if own_base.strip() == base:
+    own_base, variant = split_voice(voice.engine_voice)
+    if own_base == base:
         return voice
-    return replace(voice, engine_voice=f"{base}+{variant.strip()}" if variant else base)
+    return replace(voice, engine_voice=f"{base}+{variant}" if variant else base)
 
 
 # espeak-ng ends every utterance with ~300 ms of silence (measured at 175 wpm); between two
