@@ -1070,22 +1070,34 @@ class Casting:
         return speaker, voice
 
 
-def check_voices_installed(casting: Casting, used: Iterable[str], engine: str) -> None:
-    """Fail before any synthesis when a voice in use names an engine voice not installed."""
+OfferedVoices = Callable[[], Sequence[str]]  # the engine's voices, asked for when needed
+
+
+def check_voices_installed(
+    casting: Casting, used: Iterable[str], engine: str, voices: OfferedVoices | None = None
+) -> None:
+    """Fail before any synthesis when a voice in use names an engine voice not installed.
+
+    `voices`: how to ask the engine for its voices (pass one cached callable to this and
+    `language_warnings` so the engine is started once); by default it is asked here.
+    """
     if not engine_class(engine).checks_voices:
         return  # an engine that speaks any voice (the fake one: tones)
-    offered = engine_voices(engine)
+    offered = voices() if voices is not None else engine_voices(engine)
     installed = [voice for voice in offered if not voice.startswith("+")]
     variants = [voice[1:] for voice in offered if voice.startswith("+")]
     check_profile_voices([casting.profiles[v] for v in sorted(set(used))], installed, variants)
 
 
-def language_warnings(lines: Iterable[Line], engine: str) -> list[str]:
+def language_warnings(
+    lines: Iterable[Line], engine: str, voices: OfferedVoices | None = None
+) -> list[str]:
     """One warning per language in `lines` that no installed voice of `engine` speaks."""
     texts = [line.text for line in lines if not line.text.isascii()]
     if not any(s.language for text in texts for s in language_stretches(text)):
         return []  # no other script: no need to start an engine to ask for its voices
-    missing = languages_without_voice(texts, engine_voices(engine))
+    offered = voices() if voices is not None else engine_voices(engine)
+    missing = languages_without_voice(texts, offered)
     return [
         f"no {engine} voice speaks {language_name(language)}: {count} "
         f"line{'' if count == 1 else 's'} read in the speaker's own voice"

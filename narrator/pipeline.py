@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
+from functools import cache, partial
 from pathlib import Path
 
 from narrator.analysis import (
@@ -55,7 +56,7 @@ from narrator.plan import (
 from narrator.progress import Reporter, StageTimer
 from narrator.script import UNKNOWN_SPEAKER
 from narrator.state import Manifest
-from narrator.synth import ClipCache, SynthPool, check_engine
+from narrator.synth import ClipCache, SynthPool, check_engine, engine_voices
 from narrator.writer import ChapterWriter
 
 
@@ -304,9 +305,11 @@ def _synthesize_and_write(run: _Run) -> None:
     options, reporter, summary, timed = run.options, run.reporter, run.summary, run.timed
     if todo:
         with timed("synthesize"):
-            check_voices_installed(run.casting, summary.lines_per_voice, options.engine)
+            # One engine start answers both checks, and only when one needs it.
+            voices = cache(partial(engine_voices, options.engine))
+            check_voices_installed(run.casting, summary.lines_per_voice, options.engine, voices)
             summary.warnings += language_warnings(
-                (line for plan in todo for line in plan.lines), options.engine
+                (line for plan in todo for line in plan.lines), options.engine, voices
             )
         clips_total = sum(len(plan.lines) for plan in todo)
         reporter.run_started(len(todo), clips_total)
