@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from narrator.attribute import attribute_speakers, guess_narrative_person
-from narrator.casting import Casting, assign_voices, load_cast, merge_cast, validate_cast_voices
+from narrator.casting import (
+    Casting,
+    assign_voices,
+    cast_warnings,
+    load_cast,
+    merge_cast,
+    validate_cast_voices,
+)
 from narrator.characters import find_characters, name_the_narrator
 from narrator.corrections import (
     Change,
@@ -124,9 +131,13 @@ def is_below(confidence: float | None, threshold: float = REVIEW_THRESHOLD) -> b
     return (confidence or 0.0) < threshold
 
 
-def count_doubtful(analysis: Analysis, threshold: float = REVIEW_THRESHOLD) -> int:
-    """How many speech lines of a book are below the review threshold."""
-    return sum(is_doubtful(s, threshold) for ch in analysis.chapters for s in ch.segments)
+def book_warnings(analysis: Analysis, casting: Casting) -> list[str]:
+    """Shared aliases, shared voices, stale corrections: worth a look, not errors."""
+    return [
+        *cast_warnings(analysis.cast),
+        *casting.assignment.warnings,
+        *(stale.message() for stale in analysis.stale),
+    ]
 
 
 def count_lines(segments: Iterator[Segment] | Sequence[Segment]) -> dict[str, int]:

@@ -21,8 +21,8 @@ from pathlib import Path
 from narrator.analysis import (
     Analysis,
     analyze_book,
+    book_warnings,
     cast_book,
-    count_doubtful,
     is_doubtful,
     resolve_cast,
     resolve_corrections,
@@ -30,7 +30,6 @@ from narrator.analysis import (
 )
 from narrator.casting import (
     Casting,
-    cast_warnings,
     check_voices_installed,
     language_warnings,
     write_book_info,
@@ -83,7 +82,11 @@ class RenderSummary:
     # Speech lines whose speaker is a guess below REVIEW_THRESHOLD: (chapter, speaker, text).
     to_review: list[tuple[int, str, str]] = field(default_factory=list)
     dry_run: bool = False
-    doubtful_lines: int = 0  # speech lines below REVIEW_THRESHOLD (`narrator review` lists them)
+
+    @property
+    def doubtful_lines(self) -> int:
+        """Speech lines below REVIEW_THRESHOLD (`narrator review` lists them)."""
+        return len(self.to_review)
 
     @property
     def duration_ms(self) -> int:
@@ -228,12 +231,7 @@ def _start_summary(
         cast_path=source.cast_path,
         cast_written=cast_written,
         dry_run=options.dry_run,
-        warnings=[
-            *cast_warnings(source.cast),
-            *casting.assignment.warnings,
-            *(stale.message() for stale in analysis.stale),
-        ],
-        doubtful_lines=count_doubtful(analysis),
+        warnings=book_warnings(analysis, casting),
         to_review=[
             (ch.chapter.number, segment.speaker or UNKNOWN_SPEAKER, " ".join(segment.text.split()))
             for ch in analysis.chapters

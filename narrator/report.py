@@ -13,13 +13,14 @@ from narrator.analysis import (
     Analysis,
     ChapterAnalysis,
     analyze_book,
+    book_warnings,
     cast_book,
     default_cast_path,
     resolve_cast,
     resolve_corrections,
     speaking_characters,
 )
-from narrator.casting import Casting, cast_warnings, write_cast
+from narrator.casting import Casting, write_cast
 from narrator.corrections import Corrections
 from narrator.load import TEXT_SUFFIXES, load_book, read_text
 from narrator.model import Book, Chapter, Segment
@@ -53,11 +54,7 @@ class AnalyzeReport:
     @property
     def warnings(self) -> list[str]:
         """Shared aliases, shared voices, stale corrections: worth a look, not errors."""
-        return [
-            *cast_warnings(self.analysis.cast),
-            *self.casting.assignment.warnings,
-            *(stale.message() for stale in self.analysis.stale),
-        ]
+        return book_warnings(self.analysis, self.casting)
 
     def parts(self) -> list[tuple[str | None, tuple[Segment, ...]]]:
         if self.whole_text:
