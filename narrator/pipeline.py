@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from functools import cache, partial
@@ -149,15 +149,18 @@ def render_book(
             )
         with timed("cast"):
             casting = cast_book(analysis, options.voices_dirs)
+            layout = _layout(source, options)
+            # The book is locked before its cast file is touched: a run refused because
+            # another one renders the book leaves the cast file alone.
+            prepare_folders(layout, options.dry_run, held)
             cast_written = _update_cast_file(source, analysis, casting, options)
-        layout = _layout(source, options)
         summary = _start_summary(source, analysis, casting, layout, cast_written, options)
         summary.stage_seconds = timed.seconds
-        prepare_folders(layout, options.dry_run, held)
         manifest = Manifest(layout.manifest_path, layout.book_dir.parent)
         sound = sound_for(options, source.cast)
         with timed("script"):
             plans = plan_chapters(analysis, casting, source.tags, layout, manifest, sound, options)
+        _check_only_chapters(plans, options)
         run = _Run(
             options, reporter, timed, source.tags, casting, layout, manifest,
             ClipCache(options.cache_dir), sound, plans, summary,
@@ -286,13 +289,19 @@ def _retag(run: _Run) -> None:
             run.summary.written.append(result.mp3_path)
 
 
+def _check_only_chapters(plans: Sequence[ChapterPlan], options: RenderOptions) -> None:
+    """Before anything is written: every chapter asked for exists."""
+    if options.only_chapters is None:
+        return
+    unknown = sorted(options.only_chapters - {plan.result.number for plan in plans})
+    if unknown:
+        raise ConfigError(f"no chapter {unknown[0]}: the book has {len(plans)}")
+
+
 def _chapters_to_render(run: _Run) -> list[ChapterPlan]:
     todo = [plan for plan in run.plans if plan.result.status is ChapterStatus.PLANNED]
     only = run.options.only_chapters
     if only is not None:
-        unknown = sorted(only - {plan.result.number for plan in run.plans})
-        if unknown:
-            raise ConfigError(f"no chapter {unknown[0]}: the book has {len(run.plans)}")
         todo = [plan for plan in todo if plan.result.number in only]
     return todo
 

@@ -162,6 +162,9 @@ def test_only_chapters_renders_those_and_leaves_the_books_files_for_a_whole_rend
     assert (mp3_dir / "Clockwork Arc.m3u").read_text().count(".mp3") == 3
     with pytest.raises(ConfigError, match="no chapter 7: the book has 3"):
         _render(arc, out, only_chapters=frozenset({7}))
+    # Refused before anything is written, and in a dry run too.
+    with pytest.raises(ConfigError, match="no chapter 7: the book has 3"):
+        _render(arc, out, only_chapters=frozenset({7}), dry_run=True)
 
 
 def test_a_second_run_with_nothing_changed_rewrites_no_file(arc: Path, tmp_path: Path) -> None:
