@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from narrator.errors import InputError, OutputError
+from narrator.errors import InputError
 from narrator.files import atomic_path
 from narrator.model import Cue, Tags
 
@@ -188,8 +188,5 @@ def _vtt_ms(stamp: str, path: Path) -> int:
 
 
 def _write_text(path: Path, content: str) -> None:
-    with atomic_path(path) as tmp_path:
-        try:
-            tmp_path.write_text(content, encoding="utf-8")
-        except OSError as exc:
-            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    with atomic_path(path) as tmp_path:  # an OSError comes out as "cannot write <path>"
+        tmp_path.write_text(content, encoding="utf-8")

@@ -372,10 +372,7 @@ def _sample_rate_hz(path: Path) -> int:
 
 def measure_loudness(path: Path) -> LoudnessCheck:
     """Integrated loudness and true peak of an audio file (ffmpeg's ebur128 filter)."""
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        raise ToolMissingError("ffmpeg is not installed: apt-get install ffmpeg")
-    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-i", "file:" + str(path.absolute())]
+    cmd = [_tool("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-i", _file_arg(path)]
     cmd += ["-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"]
     done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
     text = done.stderr.decode("utf-8", "replace")
@@ -383,7 +380,9 @@ def measure_loudness(path: Path) -> LoudnessCheck:
     integrated = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
     peak = re.search(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
     if done.returncode != 0 or integrated is None or peak is None:
-        raise InputError(f"cannot measure the loudness of {path}")
+        lines = text.strip().splitlines()
+        reason = lines[-1] if lines else f"exit status {done.returncode}"
+        raise InputError(f"cannot measure the loudness of {path}: {reason}")
     return LoudnessCheck(float(integrated.group(1)), float(peak.group(1)))
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from narrator.audio_format import CHANNELS, SAMPLE_RATE_HZ, SAMPLE_WIDTH_BYTES
-from narrator.errors import EngineError, OutputError
+from narrator.errors import EngineError
 from narrator.ffmpeg import decode_audio
 from narrator.files import atomic_path
 from narrator.master import LoudnessMeter, audioop, peak_dbfs
@@ -107,29 +107,26 @@ def stitch_chapter(
     meter = LoudnessMeter(SAMPLE_RATE_HZ)
     peak = -math.inf
     tone = _RoomTone(room_tone_db) if room_tone_db is not None else None
-    with atomic_path(wav_path) as tmp_path:
-        try:
-            with wave.open(str(tmp_path), "wb") as out:
-                out.setnchannels(CHANNELS)
-                out.setsampwidth(SAMPLE_WIDTH_BYTES)
-                out.setframerate(SAMPLE_RATE_HZ)
-                frames = 0
-                for clip, line in zip(clips, lines, strict=True):
-                    pcm = _clip_pcm(clip, gain_db=line.gain_db, trim_silence=trim_silence)
-                    meter.add(pcm, line.weighting_db)
-                    frames += _write_silence(out, line.pause_before_ms, tone)
-                    start = frames
-                    if tone is not None:
-                        pcm = tone.under(pcm)
-                    peak = max(peak, peak_dbfs(pcm))
-                    out.writeframesraw(pcm)
-                    frames += len(pcm) // SAMPLE_WIDTH_BYTES
-                    cues.append(
-                        Cue(_frames_to_ms(start), _frames_to_ms(frames), line.speaker, line.display)
-                    )
-                _write_silence(out, tail_ms, tone)
-        except OSError as exc:
-            raise OutputError(f"cannot write {wav_path}: {exc.strerror or exc}") from exc
+    # atomic_path reports an OSError in the block as "cannot write <wav_path>: <reason>".
+    with atomic_path(wav_path) as tmp_path, wave.open(str(tmp_path), "wb") as out:
+        out.setnchannels(CHANNELS)
+        out.setsampwidth(SAMPLE_WIDTH_BYTES)
+        out.setframerate(SAMPLE_RATE_HZ)
+        frames = 0
+        for clip, line in zip(clips, lines, strict=True):
+            pcm = _clip_pcm(clip, gain_db=line.gain_db, trim_silence=trim_silence)
+            meter.add(pcm, line.weighting_db)
+            frames += _write_silence(out, line.pause_before_ms, tone)
+            start = frames
+            if tone is not None:
+                pcm = tone.under(pcm)
+            peak = max(peak, peak_dbfs(pcm))
+            out.writeframesraw(pcm)
+            frames += len(pcm) // SAMPLE_WIDTH_BYTES
+            cues.append(
+                Cue(_frames_to_ms(start), _frames_to_ms(frames), line.speaker, line.display)
+            )
+        _write_silence(out, tail_ms, tone)
     return StitchedChapter(cues, meter.loudness_lufs(), peak)
 
 
