@@ -27,15 +27,21 @@ SHOWN = 3
 
 
 @cache
+def _load(path: Path) -> dict[str, dict[str, float]]:
+    """The weights file, read once: its "weights" and its "calibration" (may be absent)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        table: {str(k): float(v) for k, v in data.get(table, {}).items()}
+        for table in ("weights", "calibration")
+    }
+
+
 def load_weights(path: Path = WEIGHTS) -> dict[str, float]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {str(k): float(v) for k, v in data["weights"].items()}
+    return _load(path)["weights"]
 
 
-@cache
 def load_calibration(path: Path = WEIGHTS) -> dict[str, float]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {str(k): float(v) for k, v in data.get("calibration", {}).items()}
+    return _load(path)["calibration"]
 
 
 def probabilities(cands: Sequence[Candidate], weights: Mapping[str, float]) -> list[float]:
