@@ -41,6 +41,7 @@ from narrator.lexicon import (
     ROLE_OF_TITLE,
     TitleRole,
     is_storyteller_alias,
+    word_set,
 )
 from narrator.model import Character, Gender
 from narrator.names import LOWER, UPPER, name_key
@@ -108,19 +109,15 @@ _PREV_WORD_RE = re.compile(r"([^\W\d_]+)[\W\d_]*$")
 _NEXT_WORD_RE = re.compile(r"^(?:['’]s)?[\s,]*([^\W\d_]+)")
 
 
-def _word_set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
-
-_PLACE_PREVS = _word_set(
+_PLACE_PREVS = word_set(
     "in at into to from near towards toward through across within inside outside "
     "reach reached reaching round around leave left visit visited"
 )
-_DETERMINERS = _word_set("the a an this that these those our your their every no")
+_DETERMINERS = word_set("the a an this that these those our your their every no")
 
 # Capitalised words that are not names, or not names of people: the usual sentence openers
 # are caught by the case statistics too, but short texts need the list.
-_STOP_WORDS = _word_set(
+_STOP_WORDS = word_set(
     """
     a about above after again against all almost along already also although always am
     among an and another any anybody anyone anything are as at away back be because been
@@ -157,11 +154,11 @@ _STOP_WORDS = _word_set(
 # Word endings of places ("Charlottetown", "Spencervale") and of peoples ("Russians").
 _PLACE_ENDING_RE = re.compile(r"(?:town|ville|vale|mere|shire|burg|bourg|borough|minster)$")
 _DEMONYM_RE = re.compile(r"(?:ians|eans|men|ese|ish)$")
-_PLACE_PREFIXES = _word_set(
+_PLACE_PREFIXES = word_set(
     "boulevard rue via mount lake fort port cape avenue château chateau villa hotel"
 )
 # Last words that make a capitalised sequence a place or an institution, not a person.
-_PLACE_SUFFIXES = _word_set(
+_PLACE_SUFFIXES = word_set(
     """
     street st road lane avenue square place park gardens garden hall house court manor
     abbey castle church chapel cathedral hill hills river bridge station hotel inn college

@@ -32,6 +32,11 @@ def words(spaced: str) -> list[str]:
     return spaced.split()
 
 
+def word_set(spaced: str) -> frozenset[str]:
+    """`words`, as a set to test membership in."""
+    return frozenset(spaced.split())
+
+
 # Verbs that introduce speech. Base forms; inflections are generated below.
 SPEECH_VERBS = words("""
 say tell ask reply answer cry exclaim add continue remark shout whisper mutter return observe

@@ -45,6 +45,7 @@ from narrator.lexicon import (
     SEGMENT_SPEECH_FORMS,
     SEGMENT_THINK_FORMS,
     SPEECH_VERB_ALT,
+    word_set,
 )
 from narrator.model import Kind, Segment
 from narrator.names import UPPER
@@ -87,21 +88,17 @@ _SINGLE_TAG_RE = re.compile(r"[,!?\u2014-]['\u2019]" + _TAG_AFTER)
 _DOUBLE_TAG_RE = re.compile(r"[,!?\u2014-][\"\u201d\u00bb]" + _TAG_AFTER)
 
 
-def _word_set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
-
 _THINK_WORDS = SEGMENT_THINK_FORMS
 _SPEECH_WORDS = SEGMENT_SPEECH_FORMS
 _TAG_VERBS = _SPEECH_WORDS | _THINK_WORDS
-_CLAUSE_WORDS = _word_set(
+_CLAUSE_WORDS = word_set(
     "i he she it we they you me him them us his my their our your its is are was were am be "
     "been has have had did does came went began spoke flew read reads wrote writes follows "
     "following then there this dear dearest"
 )
-_CONJUNCTIONS = _word_set("and but or what which that when while if because who")
+_CONJUNCTIONS = word_set("and but or what which that when while if because who")
 _WORD_RE = re.compile(r"[^\W\d_]+")  # letters of any script: `Éowyn`, `Анна`
-_DETERMINERS = _word_set("the a an this that his her my their our your its no some one")
+_DETERMINERS = word_set("the a an this that his her my their our your its no some one")
 _MAX_THOUGHT_CHARS = 300  # longer unmarked italics are not taken for thoughts
 _TAG_WINDOW = 60  # characters of tag looked at on each side of a quote
 

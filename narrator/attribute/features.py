@@ -18,14 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from narrator.attribute.sieves import (
-    _NOUN_GENDER,
-    _PRONOUN_GENDER,
-    TagKind,
-    _Attributor,
-    _Quote,
-    _strip_det,
-)
+from narrator.attribute.sieves import TagKind, _Attributor, _Quote, _strip_det
+from narrator.lexicon import NOUN_GENDER, PRONOUN_GENDER
 from narrator.names import name_key
 
 # Sieves whose answer rests on text next to the quotation, not on other answers.
@@ -255,10 +249,10 @@ def tag_gender(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
         return
     kind, words = q.tag
     if kind is TagKind.PRONOUN:
-        gender = _PRONOUN_GENDER.get(words.lower())
+        gender = PRONOUN_GENDER.get(words.lower())
     else:
         noun = _strip_det(words).split()[-1:]
-        gender = _NOUN_GENDER.get(noun[0]) if noun else None
+        gender = NOUN_GENDER.get(noun[0]) if noun else None
     if gender is None:
         return
     for c in pool.values():

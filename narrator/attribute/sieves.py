@@ -71,7 +71,7 @@ from narrator.lexicon import (
     TITLE_ABBREVIATIONS,
     TITLE_GENDER,
     is_storyteller_alias,
-    words,
+    word_set,
 )
 from narrator.model import Character, Gender, Kind, Segment
 from narrator.names import (
@@ -167,11 +167,9 @@ _DESC_SUBJECT_RE = re.compile(
 )
 _LOOSE_DESC_RE = re.compile(r"(?:the|a|an)\s+[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2}")
 # Words that end a noun phrase (`the twins from the fridge`, `the ferryman and his son`).
-_PHRASE_ENDS = frozenset(
-    words(
-        "with from on in at and as who to of for by into over under behind near while then but "
-        "his her their its the a an was were had has that which"
-    )
+_PHRASE_ENDS = word_set(
+    "with from on in at and as who to of for by into over under behind near while then but "
+    "his her their its the a an was were had has that which"
 )
 _CAPITAL_NEXT_RE = re.compile(rf"\s+[{UPPER}]")
 _QUESTION_BEFORE_CAPITAL_RE = re.compile(rf"\?\s+(?=[{UPPER}])")
