@@ -269,7 +269,7 @@ def _estimate(run: _Run) -> None:
     run.summary.chapters = [
         replace(
             plan.result,
-            clips_to_synthesize=len({key for key in set(plan.keys) if run.cache.get(key) is None}),
+            clips_to_synthesize=sum(1 for key in set(plan.keys) if not run.cache.has(key)),
         )
         if plan.result.status is ChapterStatus.PLANNED
         else plan.result

@@ -312,6 +312,19 @@ def test_cache_round_trip(cache: ClipCache, tmp_path: Path) -> None:
     assert clip.duration_ms == read_wav(stored).duration_ms > 0
 
 
+def test_has_tells_a_stored_clip_without_touching_it(cache: ClipCache, tmp_path: Path) -> None:
+    key = "ef" * 32
+    assert not cache.has(key)
+    stored = _store(cache, tmp_path, key)
+    sidecar = stored.with_suffix(".json")
+    os.utime(sidecar, (1_000_000, 1_000_000))
+    assert cache.has(key)
+    assert sidecar.stat().st_mtime == 1_000_000  # no use recorded: an estimate is no use
+    _truncate(stored)
+    assert not cache.has(key)  # sizes disagree
+    assert stored.exists()  # and nothing is removed: `get` decides that
+
+
 def _truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[:-1000])
 

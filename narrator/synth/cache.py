@@ -110,6 +110,23 @@ class ClipCache:
     def _sidecar_path(self, key: str) -> Path:
         return self.cache_dir / key[:2] / f"{key}.json"
 
+    def has(self, key: str) -> bool:
+        """Whether a clip seems stored under `key`: its files are there and the sizes agree.
+
+        For estimates (a dry run): reads no audio, hashes nothing, changes nothing; `get`
+        is the check that counts before a clip is used.
+        """
+        wav_path = self.wav_path(key)
+        try:
+            meta = json.loads(self._sidecar_path(key).read_text(encoding="utf-8"))
+            return (
+                isinstance(meta, dict)
+                and meta.get("version") == _FORMAT_VERSION
+                and meta.get("bytes") == wav_path.stat().st_size
+            )
+        except (OSError, ValueError):
+            return False
+
     def get(self, key: str) -> Clip | None:
         """The clip stored under `key`, or None when it is missing or damaged."""
         wav_path = self.wav_path(key)
