@@ -274,9 +274,7 @@ class _CastIndex:
             ch.name for ch in characters if ch.name.lower().split()[:1] in (["the"], ["a"], ["an"])
         )
         # Description-only entries without a gender (`The Painter`): often an epithet.
-        self.weak = frozenset(
-            n for n in self.generic if not any(ch.gender for ch in characters if ch.name == n)
-        )
+        self.weak = self.generic - {ch.name for ch in characters if ch.gender}
         for ch in characters:
             self.gender[ch.name] = ch.gender
             for alias in (ch.name, *ch.aliases):
