@@ -195,6 +195,12 @@ NOBLE_TITLES = words(
 # Abbreviated titles whose period ends no sentence (`Mr. Poirot`): read by attribution's
 # sentence splitting and, with the other abbreviations below, by the one that groups lines.
 TITLE_ABBREVIATIONS = words("Mr Mrs Ms Dr St Mlle Mme Prof Capt Col Gen Lt Sgt Rev")
+# The word an abbreviated title stands for: `Dr. Archie` is `the doctor` in narration.
+TITLE_IN_FULL = {
+    "dr": "doctor", "prof": "professor", "rev": "reverend", "capt": "captain", "col": "colonel",
+    "gen": "general", "lt": "lieutenant", "sgt": "sergeant", "mme": "madame",
+    "mlle": "mademoiselle",
+}  # fmt: skip
 ABBREVIATIONS = frozenset(
     {t.lower() for t in TITLE_ABBREVIATIONS}
     | set(words("jr sr vs etc hon mt ft no vol fig e.g i.e"))

@@ -499,9 +499,7 @@ def test_a_speaker_described_by_any_noun_is_a_speaker_of_their_own() -> None:
 
 def test_a_point_of_view_heading_finds_a_name_with_accents() -> None:
     text = (
-        "- - Éowyn's POV - -\n\n"
-        "I looked at the gate. Merry was beside me.\n\n"
-        '"Open it," I said.\n'
+        '- - Éowyn\'s POV - -\n\nI looked at the gate. Merry was beside me.\n\n"Open it," I said.\n'
     )
     cast = [
         Character("Éowyn of Rohan", ("Éowyn",), Gender.FEMALE),
@@ -509,3 +507,22 @@ def test_a_point_of_view_heading_finds_a_name_with_accents() -> None:
     ]
     out = attribute_speakers(text, segment.segment_chapter(text), cast)
     assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Éowyn of Rohan"]
+
+
+def test_an_abbreviated_title_is_the_same_title_written_out() -> None:
+    # `Dr. Pike` is `the doctor` and `Capt. Oro` is `the captain`, whoever was named last.
+    text = (
+        "Dr. Pike stood by the bed with Capt. Oro and Tully.\n\n"
+        '"Is she awake?" asked Bran.\n\n'
+        '"Not yet," said the doctor.\n\n'
+        '"Then we wait," said the captain.\n'
+    )
+    cast = [
+        Character("Dr. Pike", gender=Gender.MALE),
+        Character("Capt. Oro", gender=Gender.MALE),
+        Character("Tully", gender=Gender.MALE),
+        Character("Bran", gender=Gender.MALE),
+    ]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    said = [s.speaker for s in out if s.kind is Kind.DIALOGUE]
+    assert said == ["Bran", "Dr. Pike", "Capt. Oro"]

@@ -446,9 +446,7 @@ def test_the_progress_bars_never_pass_their_totals() -> None:
         reporter.chapter_started(2, 2, "Two", 4)  # the first chapter is still encoding
         reporter.clips_done(10, 10)
         for number in (1, 2):
-            reporter.chapter_finished(
-                ChapterResult(number, "x", None, None, "rendered", 1)
-            )
+            reporter.chapter_finished(ChapterResult(number, "x", None, None, "rendered", 1))
         tasks = {task.description.split(":")[0]: task for task in reporter.progress.tasks}
         assert (tasks["chapters"].completed, tasks["chapters"].total) == (2, 2)
         assert (tasks["clips"].completed, tasks["clips"].total) == (10, 10)

@@ -260,9 +260,7 @@ def test_render_ends_with_the_doubtful_count_and_the_command(chapter: Path, tmp_
         app, ["render", str(chapter), "--out", str(tmp_path / "out"), "--engine", "fake"]
     )
     assert result.exit_code == 0, result.stderr
-    doubtful = [
-        line for line in _review(chapter).values() if line["confidence"] < REVIEW_THRESHOLD
-    ]
+    doubtful = [line for line in _review(chapter).values() if line["confidence"] < REVIEW_THRESHOLD]
     assert doubtful
     assert result.stdout.strip().splitlines()[-1] == (
         f"{len(doubtful)} lines below confidence {REVIEW_THRESHOLD:.2f}; "

@@ -46,7 +46,6 @@ age = "young"
 """
 
 
-
 def parse_variant_listing(listing: str) -> frozenset[str]:
     """Variant names from the output of `espeak-ng --voices=variant` (the "!v/..." files)."""
     names = set()
@@ -55,6 +54,7 @@ def parse_variant_listing(listing: str) -> frozenset[str]:
         if match:
             names.add(match.group(1))
     return frozenset(names)
+
 
 def write(folder: Path, stem: str, text: str = GOOD) -> Path:
     folder.mkdir(parents=True, exist_ok=True)

@@ -70,6 +70,7 @@ from narrator.lexicon import (
     SPEECH_VERB_RE,
     TITLE_ABBREVIATIONS,
     TITLE_GENDER,
+    TITLE_IN_FULL,
     is_storyteller_alias,
     word_set,
 )
@@ -306,8 +307,11 @@ class _CastIndex:
         for ch in characters:
             for alias in (ch.name, *ch.aliases):
                 for w in alias.replace(".", " ").split():
-                    if w in _TITLES and ch.name not in self.by_title.setdefault(w.lower(), []):
-                        self.by_title[w.lower()].append(ch.name)
+                    if w not in _TITLES:
+                        continue
+                    for t in {w.lower(), TITLE_IN_FULL.get(w.lower(), w.lower())}:
+                        if ch.name not in self.by_title.setdefault(t, []):
+                            self.by_title[t].append(ch.name)
         stubs = {
             ch.name
             for ch in characters
