@@ -526,3 +526,14 @@ def test_an_abbreviated_title_is_the_same_title_written_out() -> None:
     out = attribute_speakers(text, segment.segment_chapter(text), cast)
     said = [s.speaker for s in out if s.kind is Kind.DIALOGUE]
     assert said == ["Bran", "Dr. Pike", "Capt. Oro"]
+
+
+def test_she_is_never_someone_whose_gender_nothing_says() -> None:
+    # `a voice` may be anyone's: `she said` goes to the last woman named, not to the voice.
+    text = (
+        "Mara sat by the fire, and Tully slept. A voice called from the door.\n\n"
+        '"Who is it?" she said.\n'
+    )
+    cast = [Character("Mara", gender=Gender.FEMALE), Character("Tully", gender=Gender.MALE)]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Mara"]

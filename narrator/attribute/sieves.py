@@ -766,10 +766,9 @@ class _Attributor:
                 # `the child` in narration: an epithet of someone named, not an antecedent.
                 continue
             g = m.gender
-            if gender is not None and g is not None and g != gender:
-                continue
-            if gender is not None and g is None and m.names:
-                # Unknown gender: no fit (measured: accepting it close by does worse).
+            if gender is not None and g != gender:
+                # Unknown gender is no fit either, named or not (`a voice called`): measured,
+                # accepting it does worse (bench/RESULTS.md).
                 continue
             who = self._pick(m.names, m.start) if m.names else self.nameless.get(m.start, m.label)
             if who in avoid:
