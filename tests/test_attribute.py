@@ -537,3 +537,27 @@ def test_she_is_never_someone_whose_gender_nothing_says() -> None:
     cast = [Character("Mara", gender=Gender.FEMALE), Character("Tully", gender=Gender.MALE)]
     out = attribute_speakers(text, segment.segment_chapter(text), cast)
     assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Mara"]
+
+
+def test_a_speaker_named_again_in_narration_can_be_the_next_pronoun() -> None:
+    # A pronoun skips who spoke last, unless narration after their words names them again.
+    text = (
+        "Lisa had gone up to bed.\n\n"
+        '"Good night, then," said Mara to the empty room. Mara sat alone by the fire, and '
+        "the fire burned low.\n\n"
+        '"I am tired," she said at last.\n'
+    )
+    cast = [Character("Mara", gender=Gender.FEMALE), Character("Lisa", gender=Gender.FEMALE)]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Mara", "Mara"]
+
+
+def test_a_pronoun_still_skips_who_spoke_last_in_an_exchange() -> None:
+    text = (
+        "Lisa and Mara sat by the fire.\n\n"
+        '"Good night, then," said Mara, standing up.\n\n'
+        '"Sleep well," she said.\n'
+    )
+    cast = [Character("Mara", gender=Gender.FEMALE), Character("Lisa", gender=Gender.FEMALE)]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Mara", "Lisa"]

@@ -951,6 +951,19 @@ class _Attributor:
             return self.mentions[i].start
         return pos
 
+    def _named_again(self, who: str, since: int, pos: int) -> bool:
+        """`"Why, Anne," she said. Marilla felt a queer regret.`: a sentence of narration after
+        `who` last spoke, before pos, names them again: they are in view, not just done."""
+        i = bisect.bisect_left(self.mention_starts, since)
+        while i < len(self.mentions) and self.mentions[i].start < pos:
+            m = self.mentions[i]
+            i += 1
+            if m.in_quote or not m.names or self._pick(m.names, m.start) != who:
+                continue
+            if _SENT_END_RE.search(self.text, since, m.start):
+                return True
+        return False
+
     def _resolve_tag(
         self, kind: TagKind, value: str, q: _Quote, prev: str | None
     ) -> tuple[str, float]:
@@ -991,6 +1004,7 @@ class _Attributor:
             by_para.setdefault(q.para, []).append(q)
         # Sieves 1-3: tags, in text order, so pronouns can skip the previous speaker.
         prev_speaker: str | None = None
+        prev_end_at = 0
         prev_para = -1
         for k, q in enumerate(quotes):
             next_start = quotes[k + 1].start if k + 1 < len(quotes) else len(self.text)
@@ -1031,6 +1045,8 @@ class _Attributor:
             if tag is not None:
                 # In a running exchange the pronoun is rarely the one who spoke last.
                 exclude = prev_speaker if q.para == prev_para + 1 else None
+                if exclude is not None and self._named_again(exclude, prev_end_at, q.start):
+                    exclude = None
                 who, conf = self._resolve_tag(tag[0], tag[1], q, exclude)
                 q.speaker, q.confidence, q.sieve = who, conf, "tag-" + tag[0]
                 q.tag = tag
@@ -1041,7 +1057,7 @@ class _Attributor:
                     q.guess_gender = _NOUN_GENDER.get(noun[0]) if noun else None
                     q.guessed = True
             if q.speaker is not None:
-                prev_speaker, prev_para = q.speaker, q.para
+                prev_speaker, prev_para, prev_end_at = q.speaker, q.para, q.end
                 if not self.recent or self.recent[-1] != q.speaker:
                     self.recent.append(q.speaker)
 
