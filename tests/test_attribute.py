@@ -75,6 +75,12 @@ def assert_covers(text: str, segments: list[Segment]) -> None:
     assert pos == len(text)
 
 
+def dialogue_speakers(text: str, cast: list[Character]) -> list[str | None]:
+    """The speaker of each dialogue line, the chapter segmented as the pipeline does."""
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    return [s.speaker for s in out if s.kind is Kind.DIALOGUE]
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_golden(case: str) -> None:
     text = (DATA / f"{case}.txt").read_text(encoding="utf-8")
@@ -283,8 +289,7 @@ def test_names_written_in_lower_case_in_a_lower_case_text() -> None:
         '"you will thank me later"said mags\n'
     )
     cast = [Character("Nix", gender=Gender.FEMALE), Character("Mags", gender=Gender.FEMALE)]
-    out = attribute_speakers(text, segment.segment_chapter(text), cast)
-    assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Mags", "Nix", "Mags"]
+    assert dialogue_speakers(text, cast) == ["Mags", "Nix", "Mags"]
 
 
 def test_a_name_that_is_also_a_word_stays_case_sensitive() -> None:
@@ -296,8 +301,7 @@ def test_a_name_that_is_also_a_word_stays_case_sensitive() -> None:
         '"you will,"Ana said\n'
     )
     cast = [Character("Will", gender=Gender.MALE), Character("Ana", gender=Gender.FEMALE)]
-    out = attribute_speakers(text, segment.segment_chapter(text), cast)
-    assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Will", "Ana"]
+    assert dialogue_speakers(text, cast) == ["Will", "Ana"]
 
 
 POV_TEXT = (
@@ -475,8 +479,7 @@ def test_people_speaking_together_are_a_group_not_one_of_the_cast() -> None:
         '"Nor I," the women cried.\n'
     )
     cast = [Character("Vey", gender=Gender.FEMALE), Character("Tully", gender=Gender.MALE)]
-    out = attribute_speakers(text, segment.segment_chapter(text), cast)
-    said = [s.speaker for s in out if s.kind is Kind.DIALOGUE]
+    said = dialogue_speakers(text, cast)
     assert said == ["Vey", "the guards", "the women"]
 
 
@@ -491,8 +494,7 @@ def test_a_speaker_described_by_any_noun_is_a_speaker_of_their_own() -> None:
         '"Then you row," said the latter.\n'
     )
     cast = [Character("Vey", gender=Gender.FEMALE), Character("Tully", gender=Gender.MALE)]
-    out = attribute_speakers(text, segment.segment_chapter(text), cast)
-    said = [s.speaker for s in out if s.kind is Kind.DIALOGUE]
+    said = dialogue_speakers(text, cast)
     assert said[:3] == ["Vey", "the twins", "the old ferryman"]
     assert said[3] != "the latter"
 
@@ -505,8 +507,7 @@ def test_a_point_of_view_heading_finds_a_name_with_accents() -> None:
         Character("Éowyn of Rohan", ("Éowyn",), Gender.FEMALE),
         Character("Merry", gender=Gender.MALE),
     ]
-    out = attribute_speakers(text, segment.segment_chapter(text), cast)
-    assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Éowyn of Rohan"]
+    assert dialogue_speakers(text, cast) == ["Éowyn of Rohan"]
 
 
 def test_an_abbreviated_title_is_the_same_title_written_out() -> None:
@@ -523,8 +524,7 @@ def test_an_abbreviated_title_is_the_same_title_written_out() -> None:
         Character("Tully", gender=Gender.MALE),
         Character("Bran", gender=Gender.MALE),
     ]
-    out = attribute_speakers(text, segment.segment_chapter(text), cast)
-    said = [s.speaker for s in out if s.kind is Kind.DIALOGUE]
+    said = dialogue_speakers(text, cast)
     assert said == ["Bran", "Dr. Pike", "Capt. Oro"]
 
 
@@ -535,8 +535,7 @@ def test_she_is_never_someone_whose_gender_nothing_says() -> None:
         '"Who is it?" she said.\n'
     )
     cast = [Character("Mara", gender=Gender.FEMALE), Character("Tully", gender=Gender.MALE)]
-    out = attribute_speakers(text, segment.segment_chapter(text), cast)
-    assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Mara"]
+    assert dialogue_speakers(text, cast) == ["Mara"]
 
 
 def test_a_speaker_named_again_in_narration_can_be_the_next_pronoun() -> None:
@@ -548,8 +547,7 @@ def test_a_speaker_named_again_in_narration_can_be_the_next_pronoun() -> None:
         '"I am tired," she said at last.\n'
     )
     cast = [Character("Mara", gender=Gender.FEMALE), Character("Lisa", gender=Gender.FEMALE)]
-    out = attribute_speakers(text, segment.segment_chapter(text), cast)
-    assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Mara", "Mara"]
+    assert dialogue_speakers(text, cast) == ["Mara", "Mara"]
 
 
 def test_a_pronoun_still_skips_who_spoke_last_in_an_exchange() -> None:
@@ -559,5 +557,4 @@ def test_a_pronoun_still_skips_who_spoke_last_in_an_exchange() -> None:
         '"Sleep well," she said.\n'
     )
     cast = [Character("Mara", gender=Gender.FEMALE), Character("Lisa", gender=Gender.FEMALE)]
-    out = attribute_speakers(text, segment.segment_chapter(text), cast)
-    assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Mara", "Lisa"]
+    assert dialogue_speakers(text, cast) == ["Mara", "Lisa"]
