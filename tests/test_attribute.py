@@ -480,6 +480,36 @@ def test_people_speaking_together_are_a_group_not_one_of_the_cast() -> None:
     assert said == ["Vey", "the guards", "the women"]
 
 
+def test_they_and_we_in_a_tag_are_a_group_not_one_of_the_cast() -> None:
+    # Written for this test: a plural pronoun tag names several people at once. `they` is
+    # the group named just before (`the guards`), else a group called `they`.
+    text = (
+        "Vey and Tully reached the gate at dusk.\n\n"
+        '"Open up!" they shouted.\n\n'
+        '"Who goes there?" Vey asked.\n\n'
+        "The guards leaned over the wall and laughed.\n\n"
+        '"Nobody you know," they said.\n\n'
+        '"Then we wait," we answered.\n'
+    )
+    cast = [Character("Vey", gender=Gender.FEMALE), Character("Tully", gender=Gender.MALE)]
+    segments = segment.segment_chapter(text)
+    sieves, _ = explain_speakers(text, segments, cast, disabled=["ranker"])
+    assert [s.speaker for s in sieves if s.kind is Kind.DIALOGUE] == [
+        "they", "Vey", "the guards", "we",
+    ]  # fmt: skip
+
+
+def test_a_cast_alias_they_is_one_person_called_they() -> None:
+    # Singular they: the author says so by giving `they` as the character's alias.
+    text = 'Vey waved at Sam across the square.\n\n"Over here!" they called.\n'
+    cast = [
+        Character("Vey", gender=Gender.FEMALE),
+        Character("Sam", aliases=("they",)),
+    ]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Sam"]
+
+
 def test_a_speaker_described_by_any_noun_is_a_speaker_of_their_own() -> None:
     # `chirped the twins`, `said the ferryman`: no person noun we know, no cast member it
     # could be: the noun phrase is the speaker, not the last person named.
