@@ -46,6 +46,7 @@ from narrator.lexicon import (
     SEGMENT_SPEECH_FORMS,
     SEGMENT_THINK_FORMS,
     SPEECH_VERB_ALT,
+    TITLE_ABBREVIATIONS,
     word_set,
 )
 from narrator.model import Kind, Segment
@@ -754,7 +755,11 @@ _NARRATION_GOES_ON_RE = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE_END_RE = re.compile(r"[,.!?;:\u2026]")
-_SENTENCE_END_RE = re.compile(r"[.!?\u2026]+[\u2019\u201d\"')]*(?=\s)")
+# A sentence ends at .!?… (and any closing marks) before a space, not after `Mr` or `Dr`.
+_SENTENCE_END_RE = re.compile(
+    "".join(rf"(?<!\b{t})" for t in TITLE_ABBREVIATIONS) + r"[.!?\u2026]+[\u2019\u201d\"')]*(?=\s)"
+)
+_SPEECH_VERB_WORD_RE = re.compile(rf"\b(?:{SPEECH_VERB_ALT})\b")
 # A sentence after a tag is speech when the speaker is plainly still talking: a question or
 # an exclamation, or words for the speaker and the listener (`I`, `you`, `we`).
 _STILL_TALKING_RE = re.compile(
@@ -769,7 +774,7 @@ _SECOND_PERSON_RE = re.compile(r"\b(?:you|your|yours)\b", re.IGNORECASE)
 # again,`) and two adverbs. `He can't wear them.` and `Etiquette is etiquette.` are in the
 # present: speech, when the story is told in the past.
 _NARRATIVE_SUBJECT = (
-    rf"(?:(?i:he|she|they|it|there)|[{UPPER}][\w'\u2019-]*(?:\s+[{UPPER}][\w'\u2019-]*){{0,2}}"
+    rf"(?:(?i:he|she|they|it|there)|[{UPPER}][\w'\u2019-]*(?:\.?\s+[{UPPER}][\w'\u2019-]*){{0,2}}"
     r"|(?i:the|a|an|his|her|their|its)\s+(?:[\w-]+\s+){0,2}?[\w-]+)"
 )
 _NARRATIVE_OPENING = (
@@ -868,8 +873,7 @@ def _next_tag(text: str, pos: int, end: int) -> re.Match[str] | None:
 
 def _tag_in_present(text: str, pos: int, end: int) -> bool:
     """The tag at pos tells in the present (`he says`, `says Ann`), not the past."""
-    window = text[pos : min(end, pos + 60)]
-    verb = re.search(rf"\b(?:{SPEECH_VERB_ALT})\b", window)
+    verb = _SPEECH_VERB_WORD_RE.search(text, pos, min(end, pos + 60))
     return verb is not None and verb.group().endswith("s") and not verb.group().endswith("ss")
 
 

@@ -438,6 +438,7 @@ def _dash_speech_of(paragraph: str) -> list[str]:
         ("—Yes, he said. Laughing, Rosa shut the door.", ["—Yes,"]),
         ("—Yes, he said. The door creaked behind them.", ["—Yes,"]),
         ("—Yes, he said. There was no answer.", ["—Yes,"]),
+        ("—Yes, he said. Mr. Pell went out.", ["—Yes,"]),
         # Speech goes on sentence by sentence, up to the first one that reads as narration.
         (
             "—Go, he said. The boat will not wait. He pushed her towards the quay.",
