@@ -481,21 +481,22 @@ def test_people_speaking_together_are_a_group_not_one_of_the_cast() -> None:
 
 
 def test_they_and_we_in_a_tag_are_a_group_not_one_of_the_cast() -> None:
-    # Written for this test: a plural pronoun tag names several people at once. `they` is
-    # the group named just before (`the guards`), else a group called `they`.
+    # Written for this test: a plural pronoun tag (`they both asked` too) names several
+    # people at once. `they` is the group named just before (`the guards`), else `they`.
     text = (
         "Vey and Tully reached the gate at dusk.\n\n"
         '"Open up!" they shouted.\n\n'
         '"Who goes there?" Vey asked.\n\n'
         "The guards leaned over the wall and laughed.\n\n"
         '"Nobody you know," they said.\n\n'
-        '"Then we wait," we answered.\n'
+        '"Then we wait," we answered.\n\n'
+        '"Forever?" they both asked.\n'
     )
     cast = [Character("Vey", gender=Gender.FEMALE), Character("Tully", gender=Gender.MALE)]
     segments = segment.segment_chapter(text)
     sieves, _ = explain_speakers(text, segments, cast, disabled=["ranker"])
     assert [s.speaker for s in sieves if s.kind is Kind.DIALOGUE] == [
-        "they", "Vey", "the guards", "we",
+        "they", "Vey", "the guards", "we", "they",
     ]  # fmt: skip
 
 

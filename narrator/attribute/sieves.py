@@ -879,8 +879,10 @@ class _Attributor:
             return None
         kind, value, end = subj
         rest = text[end:limit]
+        # `they both said`, `we all cried`: a plural subject may float a `both` or `all`.
+        group = r"(?:\s+(?:both|all))?" if value in GROUP_PRONOUNS else ""
         sm = re.match(
-            r"(?:,[^,\"\u201c\u201d]{1,60},)?\s+(?:(?:had|has|was|then|again|only|just)\s+)?"
+            rf"{group}(?:,[^,\"\u201c\u201d]{{1,60}},)?\s+(?:(?:had|has|was|then|again|only|just)\s+)?"
             rf"(?:{_ADVERB_RE.pattern}\s+)?(?i:{_VERB_ALT})\b",
             rest,
         )
