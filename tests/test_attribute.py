@@ -511,6 +511,15 @@ def test_a_cast_alias_they_is_one_person_called_they() -> None:
     assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Sam"]
 
 
+def test_we_lines_are_a_group_unless_the_narrator_has_the_alias_we() -> None:
+    text = 'I met Bill at the station.\n\n"Late again," Bill said.\n\n"Us?" we said together.\n'
+    bill = Character("Bill", gender=Gender.MALE)
+    for aliases, last in ((("I",), "we"), (("I", "we"), "Jake")):
+        cast = [Character("Jake", aliases=aliases), bill]
+        out = attribute_speakers(text, segment.segment_chapter(text), cast)
+        assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Bill", last]
+
+
 def test_a_speaker_described_by_any_noun_is_a_speaker_of_their_own() -> None:
     # `chirped the twins`, `said the ferryman`: no person noun we know, no cast member it
     # could be: the noun phrase is the speaker, not the last person named.
