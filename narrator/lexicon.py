@@ -280,3 +280,14 @@ MALE_WORDS = frozenset(
         words("boys he him his dad pa papa grandpa mister emperor actor host landlord male wizard")
     )
 ) - {"m"}  # the title `M.` (Monsieur) is no word in a label
+# Common irregular past-tense verbs (regular ones end in -ed). The segmenter tells narration
+# from speech by them: `He turned and left.` after a dialogue tag is the story going on in
+# its narrative past, `He can't wear them.` is someone still talking.
+IRREGULAR_PAST_FORMS = word_set("""
+was were had did went came saw took made got gave found knew thought told felt left kept
+stood sat ran began became brought held put set let shook spoke rose fell drew threw grew
+wore bore tore broke chose drove rode wrote struck stuck hung swung fought caught taught
+bought sought heard meant sent spent lent bent built lost met paid laid led fed fled slept
+swept wept crept knelt lit hit shut cut spread sank sang rang swam forgot understood withdrew
+said sprang slid flung strode bit hid won woke froze stole dealt dug shone
+""")

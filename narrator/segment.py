@@ -41,10 +41,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from narrator.lexicon import (
+    IRREGULAR_PAST_FORMS,
     QUOTE_STYLE_TAG_VERBS,
     SEGMENT_SPEECH_FORMS,
     SEGMENT_THINK_FORMS,
     SPEECH_VERB_ALT,
+    TITLE_ABBREVIATIONS,
     word_set,
 )
 from narrator.model import Kind, Segment
@@ -726,9 +728,13 @@ def _segment_paragraph(
 
 # --- dash dialogue ------------------------------------------------------------------------
 # `—Come up, Kinch!`, `--O, Stephen will apologize.`, `— Where is he? said Stephen.`: a
-# paragraph opened by a dash is speech, up to a speech tag; after a tag that ends in a comma
-# the speech goes on, after one that ends the sentence the rest is narration, until a dash
-# opens speech again. Used by some novelists and most translated fiction.
+# paragraph opened by a dash is speech, up to a speech tag. After a tag that ends in a comma
+# the speech goes on. After one that ends the sentence, the speaker may go on (`—The bard's
+# noserag! Buck Mulligan said. A new art colour for our Irish poets.`) or the story does
+# (`—Yes, he said. He turned and walked away.`): each sentence after the tag is speech
+# unless it reads as narration (see _reads_as_narration); from the first one that does, the
+# rest is narration until a dash opens speech again. Used by some novelists and most
+# translated fiction.
 
 _DASH_OPEN_RE = re.compile(r"(?:\u2014|\u2015|\u2013|--)[ \u00a0]?(?=[^\s\u2014\u2015\u2013-])")
 _DASH_AGAIN_RE = re.compile(rf"\s(?:\u2014|\u2015|\u2013|--)[ \u00a0]?(?=[{UPPER}])")
@@ -748,6 +754,47 @@ _NARRATION_GOES_ON_RE = re.compile(
     r"(?:\w+(?:ing|ly)|and|as|with|while|then|but|his|her|their|its|the|a|an|to|in|at)\b",
     re.IGNORECASE,
 )
+_CLAUSE_END_RE = re.compile(r"[,.!?;:\u2026]")
+# A sentence ends at .!?… (and any closing marks) before a space, not after `Mr` or `Dr`.
+_SENTENCE_END_RE = re.compile(
+    "".join(rf"(?<!\b{t})" for t in TITLE_ABBREVIATIONS) + r"[.!?\u2026]+[\u2019\u201d\"')]*(?=\s)"
+)
+_SPEECH_VERB_WORD_RE = re.compile(rf"\b(?:{SPEECH_VERB_ALT})\b")
+# A sentence after a tag is speech when the speaker is plainly still talking: a question or
+# an exclamation, or words for the speaker and the listener (`I`, `you`, `we`).
+_STILL_TALKING_RE = re.compile(
+    r"[?!]|\b(?:I|I'm|I'll|I've|I'd|I\u2019m|I\u2019ll|I\u2019ve|I\u2019d|me|my|mine|we|us|our|"
+    r"you|your|yours)\b",
+    re.IGNORECASE,
+)
+_SECOND_PERSON_RE = re.compile(r"\b(?:you|your|yours)\b", re.IGNORECASE)
+# ... and narration when it tells what a third person did, in the tense of the tag: a
+# subject (`he`, `she`, `they`, `it`, a capitalised name, `the/his/her ... noun`) and a verb
+# in the narrative tense, after at most an opening phrase (`Then`, `Slowly,`, `Laughing
+# again,`) and two adverbs. `He can't wear them.` and `Etiquette is etiquette.` are in the
+# present: speech, when the story is told in the past.
+_NARRATIVE_SUBJECT = (
+    rf"(?:(?i:he|she|they|it|there)|[{UPPER}][\w'\u2019-]*(?:\.?\s+[{UPPER}][\w'\u2019-]*){{0,2}}"
+    r"|(?i:the|a|an|his|her|their|its)\s+(?:[\w-]+\s+){0,2}?[\w-]+)"
+)
+_NARRATIVE_OPENING = (
+    r"(?:(?i:then|and|but|so|now|still|again|at\s+last|\w+ly)\s+|[^,.!?;:]{1,40},\s+)?"
+)
+_NARRATIVE_ADVERBS = r"(?:(?:\w+ly|then|also|only|just|still|never|not|all|both)\s+){0,2}"
+_NOT_PAST = r"(?!(?:n|ind|sp|f|s|bl|br|h|w|proc|succ|exc)eed\b|bed\b|red\b)"
+_PAST_VERB = (
+    rf"(?:{_NOT_PAST}[a-z]+ed|"
+    + "|".join(sorted(IRREGULAR_PAST_FORMS, key=len, reverse=True))
+    + r")\b"
+)
+_PRESENT_VERB = r"(?:[a-z]+s|is|has|does)\b"
+_NARRATIVE_RES = {
+    past: re.compile(
+        rf"{_NARRATIVE_OPENING}{_NARRATIVE_SUBJECT}\s+{_NARRATIVE_ADVERBS}"
+        rf"{_PAST_VERB if past else _PRESENT_VERB}"
+    )
+    for past in (True, False)
+}
 
 
 def _uses_dash_dialogue(
@@ -776,23 +823,78 @@ def _dash_speech(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Speech spans of a paragraph opened by a dialogue dash (dash included)."""
     spans: list[tuple[int, int]] = []
     pos = start
+    past = True  # the tense the story is told in, from the last tag's verb
+    after_tag = False  # pos follows a tag that ended its sentence
     while pos < end:
-        tag = _DASH_TAG_RE.search(text, pos, end)
+        tag = _next_tag(text, pos, end)
         stop = tag.start() if tag else end
+        if after_tag:
+            cut = _narration_start(text, pos, stop, past)
+            if cut is not None:
+                spans.append((pos, _rstrip_to(text, pos, cut)))
+                pos = _resume_after_narration(text, cut, end)
+                after_tag = False
+                continue
         spans.append((pos, _rstrip_to(text, pos, stop)))
         if tag is None:
             break
-        # The tag runs to the next comma (speech goes on) or sentence end (narration).
-        clause = re.compile(r"[,.!?;:\u2026]").search(text, tag.end(), end)
+        past = not _tag_in_present(text, tag.end(), end)
+        # The tag runs to the next comma (speech goes on) or sentence end (see above).
+        clause = _CLAUSE_END_RE.search(text, tag.end(), end)
         if clause is None:
             break
+        after_tag = False
         if text[clause.start()] == ",":
             pos = _lstrip_to(text, clause.end(), end)
-            if _NARRATION_GOES_ON_RE.match(text, pos, end):  # `he said, turning away.`
-                pos = _resume_after_narration(text, pos, end)
-            continue
-        pos = _resume_after_narration(text, clause.end(), end)
+            if not _NARRATION_GOES_ON_RE.match(text, pos, end):
+                continue
+            # `he said, turning away.`: the tag's sentence runs on as narration.
+            clause = _SENTENCE_END_RE.search(text, pos, end)
+            if clause is None:
+                break
+        pos = _lstrip_to(text, clause.end(), end)
+        after_tag = True
     return [(a, b) for a, b in spans if b > a]
+
+
+def _next_tag(text: str, pos: int, end: int) -> re.Match[str] | None:
+    """The next dialogue tag; after a full stop, not one that says `you` (`Late again. I told
+    you so.` is the speaker talking; `Yes. He told her nothing.` is a tag)."""
+    while (tag := _DASH_TAG_RE.search(text, pos, end)) is not None:
+        clause = _CLAUSE_END_RE.search(text, tag.end(), end)
+        clause_end = clause.start() if clause else end
+        if text[tag.start() - 1] != "." or not _SECOND_PERSON_RE.search(
+            text, tag.end(), clause_end
+        ):
+            return tag
+        pos = tag.end()
+    return None
+
+
+def _tag_in_present(text: str, pos: int, end: int) -> bool:
+    """The tag at pos tells in the present (`he says`, `says Ann`), not the past."""
+    verb = _SPEECH_VERB_WORD_RE.search(text, pos, min(end, pos + 60))
+    return verb is not None and verb.group().endswith("s") and not verb.group().endswith("ss")
+
+
+def _narration_start(text: str, pos: int, stop: int, past: bool) -> int | None:
+    """Start of the first sentence in [pos, stop) that reads as narration, if any."""
+    while pos < stop:
+        sentence_end = _SENTENCE_END_RE.search(text, pos, stop)
+        end = sentence_end.end() if sentence_end else stop
+        if _reads_as_narration(text, pos, end, past):
+            return pos
+        pos = _lstrip_to(text, end, stop)
+    return None
+
+
+def _reads_as_narration(text: str, start: int, end: int, past: bool) -> bool:
+    """A sentence after a dialogue tag tells the story rather than goes on with the speech."""
+    if _DASH_OPEN_RE.match(text, start, end):  # a dash opens speech again
+        return False
+    if _STILL_TALKING_RE.search(text, start, end):
+        return False
+    return _NARRATIVE_RES[past].match(text, start, end) is not None
 
 
 def _resume_after_narration(text: str, pos: int, end: int) -> int:

@@ -483,6 +483,46 @@ def test_people_speaking_together_are_a_group_not_one_of_the_cast() -> None:
     assert said == ["Vey", "the guards", "the women"]
 
 
+def test_they_and_we_in_a_tag_are_a_group_not_one_of_the_cast() -> None:
+    # Written for this test: a plural pronoun tag (`they both asked` too) names several
+    # people at once. `they` is the group named just before (`the guards`), else `they`.
+    text = (
+        "Vey and Tully reached the gate at dusk.\n\n"
+        '"Open up!" they shouted.\n\n'
+        '"Who goes there?" Vey asked.\n\n'
+        "The guards leaned over the wall and laughed.\n\n"
+        '"Nobody you know," they said.\n\n'
+        '"Then we wait," we answered.\n\n'
+        '"Forever?" they both asked.\n'
+    )
+    cast = [Character("Vey", gender=Gender.FEMALE), Character("Tully", gender=Gender.MALE)]
+    segments = segment.segment_chapter(text)
+    sieves, _ = explain_speakers(text, segments, cast, disabled=["ranker"])
+    assert [s.speaker for s in sieves if s.kind is Kind.DIALOGUE] == [
+        "they", "Vey", "the guards", "we", "they",
+    ]  # fmt: skip
+
+
+def test_a_cast_alias_they_is_one_person_called_they() -> None:
+    # Singular they: the author says so by giving `they` as the character's alias.
+    text = 'Vey waved at Sam across the square.\n\n"Over here!" they called.\n'
+    cast = [
+        Character("Vey", gender=Gender.FEMALE),
+        Character("Sam", aliases=("they",)),
+    ]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Sam"]
+
+
+def test_we_lines_are_a_group_unless_the_narrator_has_the_alias_we() -> None:
+    text = 'I met Bill at the station.\n\n"Late again," Bill said.\n\n"Us?" we said together.\n'
+    bill = Character("Bill", gender=Gender.MALE)
+    for aliases, last in ((("I",), "we"), (("I", "we"), "Jake")):
+        cast = [Character("Jake", aliases=aliases), bill]
+        out = attribute_speakers(text, segment.segment_chapter(text), cast)
+        assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Bill", last]
+
+
 def test_a_speaker_described_by_any_noun_is_a_speaker_of_their_own() -> None:
     # `chirped the twins`, `said the ferryman`: no person noun we know, no cast member it
     # could be: the noun phrase is the speaker, not the last person named.

@@ -410,6 +410,61 @@ def test_names_in_other_scripts_in_tags_and_dash_dialogue() -> None:
     ]
 
 
+def _dash_speech_of(paragraph: str) -> list[str]:
+    """Speech found in `paragraph`, the last of a short text in dash dialogue."""
+    text = "—Morning.\n\n—Morning, Ann.\n\n—Cold out?\n\n" + paragraph + "\n"
+    start = text.index(paragraph)
+    return [s.text for s in segment_chapter(text) if s.kind.is_speech and s.start >= start]
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "speech"),
+    [
+        # Written for these tests. After a tag that ends its sentence, the speaker goes on
+        # when nothing says the story has taken over...
+        (
+            "—The kettle! Rosa said. A fine copper colour, that one.",
+            ["—The kettle!", "A fine copper colour, that one."],
+        ),
+        # ... by a question, an exclamation, `I`/`you`/`we`, or a verb in the present...
+        ("—No, Ann said. Where is the key?", ["—No,", "Where is the key?"]),
+        ("—No, Ann said. Stop that at once!", ["—No,", "Stop that at once!"]),
+        ("—No, Ann said. He left you the key.", ["—No,", "He left you the key."]),
+        ("—Fine, said Ann. The key hangs by the door.", ["—Fine,", "The key hangs by the door."]),
+        # ... and the story goes on when a third person does something in its past tense,
+        # after an opening word or phrase and adverbs at most.
+        ("—Yes, he said. He turned and walked away.", ["—Yes,"]),
+        ("—Yes, he said. Then he quietly turned away.", ["—Yes,"]),
+        ("—Yes, he said. Laughing, Rosa shut the door.", ["—Yes,"]),
+        ("—Yes, he said. The door creaked behind them.", ["—Yes,"]),
+        ("—Yes, he said. There was no answer.", ["—Yes,"]),
+        ("—Yes, he said. Mr. Pell went out.", ["—Yes,"]),
+        # Speech goes on sentence by sentence, up to the first one that reads as narration.
+        (
+            "—Go, he said. The boat will not wait. He pushed her towards the quay.",
+            ["—Go,", "The boat will not wait."],
+        ),
+        # A tag in the present makes the present the narrative tense.
+        ("—Go, he says. He lights his pipe.", ["—Go,"]),
+        # After a comma and narration (`turning away.`), the next sentence is judged the same.
+        ("—Wait, she called, turning back. The ropes are wet.", ["—Wait,", "The ropes are wet."]),
+        ("—Wait, she called, turning back. Nobody moved.", ["—Wait,"]),
+        # A dash opens speech again after narration, as before.
+        ("—Yes, he said. He turned. —Later, then.", ["—Yes,", "—Later, then."]),
+    ],
+)
+def test_dash_speech_after_a_tag_that_ends_its_sentence(paragraph: str, speech: list[str]) -> None:
+    assert _dash_speech_of(paragraph) == speech
+
+
+def test_after_a_full_stop_words_that_say_you_are_no_dash_tag() -> None:
+    # `I told you` inside the speech is no tag; `He told her nothing.` still is one.
+    assert _dash_speech_of("—Late again. I told you she would be.") == [
+        "—Late again. I told you she would be."
+    ]
+    assert _dash_speech_of("—Ask him. He told her nothing.") == ["—Ask him."]
+
+
 def test_a_closing_mark_glued_to_the_tag_still_closes() -> None:
     # `...need.'Thought Tsunade.`: punctuation before the mark says it closes, even with a
     # letter right after it.

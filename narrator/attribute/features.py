@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from narrator.attribute.sieves import TagKind, _Attributor, _Quote, _strip_det
+from narrator.attribute.sieves import GROUP_PRONOUNS, TagKind, _Attributor, _Quote, _strip_det
 from narrator.lexicon import NOUN_GENDER, PRONOUN_GENDER
 from narrator.names import name_key
 
@@ -264,8 +264,15 @@ def tag_gender(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
 
 
 def nameless(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
-    """`said the shopkeeper`: the person the tag describes, a speaker of their own."""
-    if q.tag is None or q.tag[0] is not TagKind.DESC:
+    """`said the shopkeeper`: the person the tag describes, a speaker of their own; `they
+    shouted`: the group the sieves read it as (`the guards`, or `they`)."""
+    if q.tag is None:
+        return
+    if q.tag[0] is TagKind.PRONOUN and q.tag[1] in GROUP_PRONOUNS:
+        if q.first is not None and q.first not in ctx.att.cast.gender:
+            _get(pool, q.first).add("described", why=f"tag: {q.tag[1]}")
+        return
+    if q.tag[0] is not TagKind.DESC:
         return
     label = "the " + _strip_det(q.tag[1])
     if name_key(label) in ctx.att.cast.by_alias or label[4:] in ctx.att.cast.descriptive:

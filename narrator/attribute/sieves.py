@@ -155,6 +155,8 @@ _NOT_INTRODUCING = {
 _DET_RE = re.compile(r"\b(?i:the|an?|one|his|her|my|our|their|that|this)\b")
 _PRONOUN_RE = re.compile(r"\b(?i:he|she)\b|\bI\b")
 # The pronoun a speech tag can have (`said she`), any capitalisation.
+# Tag pronouns that name several people at once (`"Yes!" they said`): a group speaker.
+GROUP_PRONOUNS = frozenset({"they", "we"})
 _TAG_PRONOUN_RE = re.compile(rf"(?i:{'|'.join(PRONOUN_GENDER)})\b")
 # A sentence ends at .!? unless the word before is a title (`Mr. Poirot`).
 _SENT_END_RE = re.compile(
@@ -880,8 +882,10 @@ class _Attributor:
             return None
         kind, value, end = subj
         rest = text[end:limit]
+        # `they both said`, `we all cried`: a plural subject may float a `both` or `all`.
+        group = r"(?:\s+(?:both|all))?" if value in GROUP_PRONOUNS else ""
         sm = re.match(
-            r"(?:,[^,\"\u201c\u201d]{1,60},)?\s+(?:(?:had|has|was|then|again|only|just)\s+)?"
+            rf"{group}(?:,[^,\"\u201c\u201d]{{1,60}},)?\s+(?:(?:had|has|was|then|again|only|just)\s+)?"
             rf"(?:{_ADVERB_RE.pattern}\s+)?(?i:{_VERB_ALT})\b",
             rest,
         )
@@ -972,7 +976,9 @@ class _Attributor:
                 return self._resolve_description(value, q.start, prev)
             return value, CONF_EXPLICIT
         if kind is TagKind.PRONOUN:
-            if value in ("i", "we"):
+            if value in GROUP_PRONOUNS:
+                return self._group_speaker(value, q.start), CONF_DESCRIPTIVE
+            if value == "i":
                 return self.narrator_at(q.start), CONF_EXPLICIT - 0.05
             gender = _PRONOUN_GENDER.get(value)
             # `"Must I go, Basil?" he asked`: the one addressed is not the speaker.
@@ -994,6 +1000,25 @@ class _Attributor:
             return self._pick(known, q.start), CONF_EXPLICIT
         # An unknown capitalised word: a name not in the cast (`Kai said`).
         return value, CONF_DESCRIPTIVE
+
+    def _group_speaker(self, pronoun: str, pos: int) -> str:
+        """`"Open up!" they shouted`: several people at once, a speaker of their own, as
+        `said the guards` is. `they` is the latest group named in narration in this paragraph
+        or the one before (`The twins ran in. "Us!" they cried.`), else a group called `they`.
+        A cast that gives `they` (or `we`) as a character's alias means that character: one
+        person called `they`, or `we` lines read by the narrator."""
+        known = self.cast.by_alias.get(pronoun)
+        if known:
+            return self._pick(known, pos)
+        if pronoun == "they":
+            floor = self.para_starts[max(0, self._para(pos) - 1)]
+            i = bisect.bisect_left(self.mention_starts, pos) - 1
+            while i >= 0 and self.mentions[i].start >= floor:
+                m = self.mentions[i]
+                i -= 1
+                if not m.names and not m.in_quote and m.label.split()[-1] in PLURAL_PERSON_NOUNS:
+                    return self.nameless.get(m.start, m.label)
+        return pronoun
 
     # ---- sieves ------------------------------------------------------------------------------
 
