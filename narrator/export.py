@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from narrator.errors import InputError
-from narrator.files import atomic_path
+from narrator.files import atomic_path, write_if_changed
 from narrator.model import Cue, Tags
 
 GENRE = "Audiobook"
@@ -79,8 +79,9 @@ def read_cover(path: Path) -> tuple[bytes, str]:
 
 def write_abs_metadata(
     json_path: Path, tags: Tags, chapters: Sequence[tuple[str, int, int]] = ()
-) -> None:
-    """Write Audiobookshelf's `metadata.json` (its own schema) beside a book's audio.
+) -> bool:
+    """Write Audiobookshelf's `metadata.json` (its own schema) beside a book's audio, unless
+    it holds that already; whether it wrote.
 
     A library scan prefers it to tags and folder names, so the book shows with its title,
     author, narrator, series and description however the folders are named.
@@ -111,7 +112,7 @@ def write_abs_metadata(
             "abridged": False,
         },
     }
-    _write_text(json_path, json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
+    return write_if_changed(json_path, json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
 
 
 def read_vtt(path: Path) -> list[Cue]:

@@ -114,8 +114,26 @@ def safe_file_name(name: str, limit_bytes: int = MAX_NAME_BYTES) -> str:
     return cut.rstrip(" .") or "untitled"
 
 
-def read_text_if_exists(path: Path) -> str | None:
+def write_if_changed(path: Path, content: str | bytes, *, durable: bool = False) -> bool:
+    """Write content (text as UTF-8) to path atomically unless the file already holds it;
+    whether it wrote. An unchanged file keeps its modification time, so players, library
+    scanners and podcast apps see nothing new.
+
+    Text is compared as read, whatever its line endings: an author's cast file saved with
+    CRLF that says the same thing is left as it is.
+    """
     try:
-        return path.read_text(encoding="utf-8")
+        if isinstance(content, str):
+            unchanged = path.read_text(encoding="utf-8") == content
+        else:
+            unchanged = path.read_bytes() == content
     except (OSError, UnicodeDecodeError):
-        return None
+        unchanged = False  # missing or unreadable: written (atomic_path says what stops that)
+    if unchanged:
+        return False
+    with atomic_path(path, durable=durable) as tmp_path:
+        if isinstance(content, str):
+            tmp_path.write_text(content, encoding="utf-8")
+        else:
+            tmp_path.write_bytes(content)
+    return True

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from narrator.export import shift_cues, write_abs_metadata, write_m3u, write_transcripts
 from narrator.feed import FEED_NAME, FeedItem, write_feed
-from narrator.files import read_text_if_exists, safe_file_name
+from narrator.files import safe_file_name
 from narrator.layout import Layout
 from narrator.model import Cue, Tags
 from narrator.plan import ChapterResult, RenderOptions, content_hash, tags_key
@@ -56,7 +56,7 @@ def package_book(
             package.written.append(m3u_path)
         package.m3u_path = m3u_path
         times = chapter_times([(ch.title, ch.duration_ms) for ch in chapters])
-        _write_if_changed(package, layout.mp3_dir / ABS_METADATA_NAME, tags, times)
+        _write_abs_metadata(package, layout.mp3_dir / ABS_METADATA_NAME, tags, times)
     if layout.m4b_dir is not None:
         m4b_path = layout.m4b_dir / f"{name}.m4b"
         parts = [(part_path(layout, ch.fingerprint), ch.title) for ch in chapters]
@@ -71,7 +71,7 @@ def package_book(
             srt_path = write_transcripts(cues, vtt_path)
             manifest.record(m4b_path, m4b_fp, duration_ms)
             package.written += [m4b_path, vtt_path, srt_path]
-            _write_if_changed(package, layout.m4b_dir / ABS_METADATA_NAME, tags, times)
+            _write_abs_metadata(package, layout.m4b_dir / ABS_METADATA_NAME, tags, times)
         package.m4b_path = m4b_path
     if options.epub:
         package.epub_path = _write_read_along(tags, chapters, layout, manifest, package)
@@ -89,12 +89,10 @@ def chapter_times(chapters: Sequence[tuple[str, int]]) -> list[tuple[str, int, i
     return times
 
 
-def _write_if_changed(
+def _write_abs_metadata(
     package: Package, path: Path, tags: Tags, times: Sequence[tuple[str, int, int]]
 ) -> None:
-    before = read_text_if_exists(path)
-    write_abs_metadata(path, tags, times)
-    if read_text_if_exists(path) != before:
+    if write_abs_metadata(path, tags, times):
         package.written.append(path)
 
 
@@ -136,9 +134,7 @@ def _write_feed(
         if ch.mp3_path is not None and ch.vtt_path is not None
     ]
     feed_path = mp3_dir / FEED_NAME
-    before = read_text_if_exists(feed_path)
-    write_feed(items, feed_path, tags, base_url)
-    if read_text_if_exists(feed_path) != before:
+    if write_feed(items, feed_path, tags, base_url):
         package.written.append(feed_path)
     return feed_path
 

@@ -37,7 +37,7 @@ from narrator.casting import (
 )
 from narrator.errors import ConfigError, EngineError
 from narrator.feed import check_base_url
-from narrator.files import read_text_if_exists, safe_file_name
+from narrator.files import safe_file_name
 from narrator.layout import Layout, plan_layout, prepare_folders
 from narrator.load import load_book
 from narrator.metadata import book_tags, resolve_book_info
@@ -207,11 +207,10 @@ def _update_cast_file(
     """
     if options.dry_run:
         return False
-    before = read_text_if_exists(source.cast_path)
-    write_cast(source.cast_path, speaking_characters(analysis), casting.assignment)
+    cast_changed = write_cast(source.cast_path, speaking_characters(analysis), casting.assignment)
     changed = [key for key in ("title", "author", "cover") if getattr(options, key)]
-    write_book_info(source.cast_path, source.info, changed)
-    return read_text_if_exists(source.cast_path) != before
+    info_changed = write_book_info(source.cast_path, source.info, changed)
+    return cast_changed or info_changed
 
 
 def _layout(source: _Source, options: RenderOptions) -> Layout:

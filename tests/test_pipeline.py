@@ -103,7 +103,10 @@ def test_pipeline_tests_render_whole_books_without_ffmpeg(arc: Path, tmp_path: P
 
 
 def _mtimes(folder: Path) -> dict[str, int]:
-    return {p.name: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+    # Keyed by path within the folder: two folders each hold a metadata.json.
+    return {
+        str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -173,6 +176,8 @@ def test_a_second_run_with_nothing_changed_rewrites_no_file(arc: Path, tmp_path:
     again = _render(arc, tmp_path / "out", format=Format.BOTH)
     after = _mtimes(tmp_path / "out") | {"cast": (arc / "cast.toml").stat().st_mtime_ns}
     assert before == after
+    # Audiobookshelf's metadata.json beside the MP3s and beside the M4B: both left alone.
+    assert sum(name.endswith("metadata.json") for name in after) == 2
     assert again.count("skipped") == 3 and again.clips_synthesized == 0
     assert again.duration_ms > 0  # durations come from the manifest
 
