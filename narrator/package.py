@@ -7,7 +7,7 @@ Each product is rewritten only when what it is made from changed (the manifest s
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from narrator.layout import Layout
 from narrator.model import Cue, Tags
 from narrator.plan import ChapterResult, RenderOptions, content_hash, tags_key
 from narrator.readalong import ReadAlongChapter, write_read_along
-from narrator.state import Manifest, part_path, read_record
+from narrator.state import ChapterRecord, Manifest, part_path
 
 ABS_METADATA_NAME = "metadata.json"  # Audiobookshelf's own metadata file, beside the audio
 
@@ -37,12 +37,16 @@ class Package:
 def package_book(
     tags: Tags,
     chapters: Sequence[ChapterResult],
+    records: Mapping[str, ChapterRecord],
     manifest: Manifest,
     layout: Layout,
     options: RenderOptions,
 ) -> Package:
     """The playlist and metadata of the MP3s, the M4B with its transcript, the read-along
-    EPUB and the feed (as the options ask), each when changed."""
+    EPUB and the feed (as the options ask), each when changed.
+
+    records: each chapter's record by its fingerprint (as planned or just written).
+    """
     package = Package()
     name = safe_file_name(tags.album)
     duration_ms = sum(chapter.duration_ms for chapter in chapters)
@@ -66,7 +70,7 @@ def package_book(
             times = options.encoder.join_m4b(parts, m4b_path, tags)
             cues: list[Cue] = []
             for chapter, (_, start_ms, _) in zip(chapters, times, strict=True):
-                record = read_record(layout, chapter.fingerprint)
+                record = records.get(chapter.fingerprint)
                 cues += shift_cues(record.cues if record else (), start_ms)
             srt_path = write_transcripts(cues, vtt_path)
             manifest.record(m4b_path, m4b_fp, duration_ms)
@@ -74,7 +78,7 @@ def package_book(
             _write_abs_metadata(package, layout.m4b_dir / ABS_METADATA_NAME, tags, times)
         package.m4b_path = m4b_path
     if options.epub:
-        package.epub_path = _write_read_along(tags, chapters, layout, manifest, package)
+        package.epub_path = _write_read_along(tags, chapters, records, layout, manifest, package)
     if options.feed_url is not None and layout.mp3_dir is not None:
         package.feed_path = _write_feed(tags, chapters, layout.mp3_dir, options.feed_url, package)
     return package
@@ -99,6 +103,7 @@ def _write_abs_metadata(
 def _write_read_along(
     tags: Tags,
     results: Sequence[ChapterResult],
+    records: Mapping[str, ChapterRecord],
     layout: Layout,
     manifest: Manifest,
     package: Package,
@@ -106,7 +111,7 @@ def _write_read_along(
     """The read-along EPUB beside the first product, when anything in it changed."""
     chapters = []
     for chapter in results:
-        record = read_record(layout, chapter.fingerprint)
+        record = records.get(chapter.fingerprint)
         audio = chapter.mp3_path if chapter.mp3_path else part_path(layout, chapter.fingerprint)
         chapters.append(
             ReadAlongChapter(chapter.title, audio, record.duration_ms if record else 0,

@@ -116,6 +116,30 @@ def arc(tmp_path: Path) -> Path:
     return folder
 
 
+def test_a_render_reads_each_chapter_record_once(
+    arc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan reads a chapter's record; the M4B's cues and the read-along are given it."""
+    reads: list[str] = []
+    read_text = Path.read_text
+
+    def counting(path: Path, *args: Any, **kwargs: Any) -> str:
+        if path.parent.name == "chapters" and tmp_path / "state" in path.parents:
+            reads.append(path.name)
+        return read_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counting)
+    first = _render(arc, tmp_path / "out", format=Format.BOTH, epub=True)
+    assert first.count(ChapterStatus.RENDERED) == 3 and first.epub_path is not None
+    assert len(reads) == 3 and len(set(reads)) == 3  # by the plan, before any was written
+    (tmp_path / "out" / "Clockwork Arc" / "Clockwork Arc.m4b").unlink()
+    reads.clear()
+    again = _render(arc, tmp_path / "out", format=Format.BOTH, epub=True)
+    assert again.count(ChapterStatus.SKIPPED) == 3 and again.m4b_path is not None
+    assert again.m4b_path.is_file()
+    assert len(reads) == 3 and len(set(reads)) == 3
+
+
 @pytest.mark.ffmpeg
 def test_a_folder_arc_becomes_tagged_chapters_an_m4b_and_a_playlist(
     arc: Path, tmp_path: Path
