@@ -86,9 +86,10 @@ def write_abs_metadata(
     A library scan prefers it to tags and folder names, so the book shows with its title,
     author, narrator, series and description however the folders are named.
     """
+    info = tags.info
     series = []
-    if tags.series:
-        series.append(tags.series + (f" #{tags.series_part}" if tags.series_part else ""))
+    if info.series:
+        series.append(info.series + (f" #{info.series_part}" if info.series_part else ""))
     metadata = {
         "tags": [],
         "chapters": [
@@ -99,15 +100,15 @@ def write_abs_metadata(
             "title": tags.album,
             "subtitle": None,
             "authors": [tags.artist] if tags.artist else [],
-            "narrators": [tags.narrator] if tags.narrator else [],
+            "narrators": [info.narrator] if info.narrator else [],
             "series": series,
             "genres": [GENRE],
-            "publishedYear": str(tags.year) if tags.year is not None else None,
+            "publishedYear": str(info.year) if info.year is not None else None,
             "publisher": None,
-            "description": tags.description,
+            "description": info.description,
             "isbn": None,
             "asin": None,
-            "language": tags.language,
+            "language": info.language,
             "explicit": False,
             "abridged": False,
         },

@@ -63,12 +63,12 @@ def write_feed(items: Sequence[FeedItem], feed_path: Path, tags: Tags, base_url:
         chapters_path = item.mp3_path.with_name(item.mp3_path.stem + CHAPTERS_SUFFIX)
         write_if_changed(chapters_path, _chapters_json(item))
         rendered.append(_item(item, guid, published.get(guid, now), base_url, chapters_path))
-    description = tags.description or _credit(tags)
+    description = tags.info.description or _credit(tags)
     channel = [
         f"<title>{_x(tags.album)}</title>",
         f"<link>{_x(base_url)}</link>",
         f"<description>{_x(description)}</description>",
-        f"<language>{_x(tags.language or 'en')}</language>",
+        f"<language>{_x(tags.info.language or 'en')}</language>",
         "<generator>narrator</generator>",
         f"<itunes:author>{_x(tags.artist or '')}</itunes:author>",
         "<itunes:explicit>false</itunes:explicit>",
@@ -137,7 +137,7 @@ def _published_dates(feed_path: Path) -> dict[str, str]:
 
 def _credit(tags: Tags) -> str:
     by = f" by {tags.artist}" if tags.artist else ""
-    read = f", read by {tags.narrator}" if tags.narrator else ""
+    read = f", read by {tags.info.narrator}" if tags.info.narrator else ""
     return f"{tags.album}{by}{read}."
 
 

@@ -243,9 +243,10 @@ def chapter_fingerprint(lines: Sequence[Line], keys: Sequence[str], sound: Sound
 def tags_key(tags: Tags) -> list[object]:
     """Everything in tags that ends up in a file (the cover by its hash)."""
     cover = hashlib.sha256(tags.cover).hexdigest() if tags.cover else None
+    info = tags.info
     return [
         tags.title, tags.album, tags.artist, tags.track, tags.track_total, cover,
-        tags.narrator, tags.year, tags.description, tags.series, tags.series_part, tags.language,
+        info.narrator, info.year, info.description, info.series, info.series_part, info.language,
     ]  # fmt: skip
 
 
