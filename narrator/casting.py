@@ -840,10 +840,7 @@ def write_cast(path: Path, characters: Sequence[Character], assignment: Assignme
             if voice is not None and "voice" not in entry:
                 entry["voice"] = voice
         elif isinstance(entries, AoT):
-            if len(entries) and not entries[-1].as_string().endswith("\n\n"):
-                entries[-1].add(tomlkit.nl())
-            entries.append(tomlkit.parse(_entry_text(character, voice) + "\n")["character"][0])
-            index.add(entries[-1])
+            index.add(_append_entry(entries, character, voice))
         else:
             added.append(_entry_text(character, voice))
 
@@ -878,11 +875,13 @@ def set_character(path: Path, name: str, values: Mapping[str, Any]) -> Cast:
     entries = document.get("character")
     if entries is not None and not isinstance(entries, AoT | list):
         raise ConfigError(f"{where}: character: must be [[character]] tables")
-    if _EntryIndex(entries or []).find(Character(name)) is None:
+    entry = _EntryIndex(entries or []).find(Character(name))
+    if entry is None and isinstance(entries, AoT):
+        entry = _append_entry(entries, Character(name), None)
+    elif entry is None:  # no [[character]] yet: a small file, written out and read again
         text_with = _with_blank_line(tomlkit.dumps(document)) + _entry_text(Character(name), None)
         document = tomlkit.parse(text_with)
-        entries = document.get("character")
-    entry = _EntryIndex(entries or []).find(Character(name))
+        entry = document["character"][-1]
     for key, value in values.items():
         if value is None:
             entry.pop(key, None)
@@ -1004,6 +1003,14 @@ class _EntryIndex:
             return entry
         found = [self.by_alias[label] for label in _labels(character) if label in self.by_alias]
         return min(found, key=lambda item: item[0])[1] if found else None
+
+
+def _append_entry(entries: AoT, character: Character, voice: str | None) -> Any:
+    """A [[character]] table for `character` added after the last one, a blank line apart."""
+    if len(entries) and not entries[-1].as_string().endswith("\n\n"):
+        entries[-1].add(tomlkit.nl())
+    entries.append(tomlkit.parse(_entry_text(character, voice) + "\n")["character"][0])
+    return entries[-1]
 
 
 def _entry_text(character: Character, voice: str | None) -> str:
