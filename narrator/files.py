@@ -119,21 +119,22 @@ def write_if_changed(path: Path, content: str | bytes, *, durable: bool = False)
     whether it wrote. An unchanged file keeps its modification time, so players, library
     scanners and podcast apps see nothing new.
 
-    Text is compared as read, whatever its line endings: an author's cast file saved with
-    CRLF that says the same thing is left as it is.
+    Text that differs only in line endings counts as the same: an author's cast file saved
+    with CRLF that says the same thing is left as it is.
     """
+    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
-        if isinstance(content, str):
-            unchanged = path.read_text(encoding="utf-8") == content
-        else:
-            unchanged = path.read_bytes() == content
-    except (OSError, UnicodeDecodeError):
-        unchanged = False  # missing or unreadable: written (atomic_path says what stops that)
-    if unchanged:
+        current: bytes | None = path.read_bytes()
+    except OSError:
+        current = None  # missing or unreadable: written (atomic_path says what stops that)
+    if current == data:
         return False
+    if current is not None and isinstance(content, str):
+        try:
+            if current.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n") == content:
+                return False
+        except UnicodeDecodeError:
+            pass
     with atomic_path(path, durable=durable) as tmp_path:
-        if isinstance(content, str):
-            tmp_path.write_text(content, encoding="utf-8")
-        else:
-            tmp_path.write_bytes(content)
+        tmp_path.write_bytes(data)
     return True

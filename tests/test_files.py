@@ -62,6 +62,10 @@ def test_write_if_changed_reads_text_whatever_its_line_endings(tmp_path: Path) -
     path.write_bytes(b'[narrator]\r\nvoice = "a"\r\n')  # saved by a Windows editor
     assert not write_if_changed(path, '[narrator]\nvoice = "a"\n', durable=True)
     assert path.read_bytes() == b'[narrator]\r\nvoice = "a"\r\n'
+    # Text with a carriage return of its own (a description) is the same as itself.
+    feed = tmp_path / "feed.xml"
+    assert write_if_changed(feed, "one\r\ntwo\rthree\n")
+    assert not write_if_changed(feed, "one\r\ntwo\rthree\n")
 
 
 def test_write_if_changed_replaces_a_file_that_is_not_text(tmp_path: Path) -> None:
