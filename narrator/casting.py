@@ -23,7 +23,7 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from narrator.errors import ConfigError, OutputError
-from narrator.files import atomic_path
+from narrator.files import write_if_changed
 from narrator.lexicon import FEMALE_WORDS, MALE_WORDS, is_storyteller_alias
 from narrator.model import (
     Age,
@@ -818,10 +818,11 @@ _HEADER = (
 )
 
 
-def write_cast(path: Path, characters: Sequence[Character], assignment: Assignment) -> None:
-    """Create or update the cast file: add new characters and missing voices, keep the rest."""
+def write_cast(path: Path, characters: Sequence[Character], assignment: Assignment) -> bool:
+    """Create or update the cast file: add new characters and missing voices, keep the rest;
+    whether the file changed."""
     where = shown_path(path)
-    text, document = _open_document(path)
+    _, document = _open_document(path)
 
     # What exists is edited in place through tomlkit, which keeps comments and layout.
     narrator_table = document.get("narrator")
@@ -839,10 +840,7 @@ def write_cast(path: Path, characters: Sequence[Character], assignment: Assignme
             if voice is not None and "voice" not in entry:
                 entry["voice"] = voice
         elif isinstance(entries, AoT):
-            if len(entries) and not entries[-1].as_string().endswith("\n\n"):
-                entries[-1].add(tomlkit.nl())
-            entries.append(tomlkit.parse(_entry_text(character, voice) + "\n")["character"][0])
-            index.add(entries[-1])
+            index.add(_append_entry(entries, character, voice))
         else:
             added.append(_entry_text(character, voice))
 
@@ -855,7 +853,7 @@ def write_cast(path: Path, characters: Sequence[Character], assignment: Assignme
     blocks.extend(added)
     if blocks:
         new_text = _with_blank_line(new_text) + "\n".join(blocks)
-    _save_document(path, text, new_text)
+    return _save_document(path, new_text)
 
 
 CHARACTER_SETTINGS = ("aliases", "gender", "voice", "rate_wpm", "pitch", "volume")
@@ -873,15 +871,17 @@ def set_character(path: Path, name: str, values: Mapping[str, Any]) -> Cast:
             raise ConfigError(
                 f"{where}: {key}: not a character setting; allowed: {', '.join(CHARACTER_SETTINGS)}"
             )
-    text, document = _open_document(path)
+    _, document = _open_document(path)
     entries = document.get("character")
     if entries is not None and not isinstance(entries, AoT | list):
         raise ConfigError(f"{where}: character: must be [[character]] tables")
-    if _EntryIndex(entries or []).find(Character(name)) is None:
+    entry = _EntryIndex(entries or []).find(Character(name))
+    if entry is None and isinstance(entries, AoT):
+        entry = _append_entry(entries, Character(name), None)
+    elif entry is None:  # no [[character]] yet: a small file, written out and read again
         text_with = _with_blank_line(tomlkit.dumps(document)) + _entry_text(Character(name), None)
         document = tomlkit.parse(text_with)
-        entries = document.get("character")
-    entry = _EntryIndex(entries or []).find(Character(name))
+        entry = document["character"][-1]
     for key, value in values.items():
         if value is None:
             entry.pop(key, None)
@@ -892,7 +892,7 @@ def set_character(path: Path, name: str, values: Mapping[str, Any]) -> Cast:
         cast = _parse_cast(tomllib.loads(new_text), new_text, path)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{where}: could not update the cast file safely: {e}") from e
-    _save_document(path, text, new_text)
+    _save_document(path, new_text)
     return cast
 
 
@@ -913,15 +913,18 @@ def _open_document(path: Path) -> tuple[str, tomlkit.TOMLDocument]:
         raise ConfigError(f"{where}: invalid TOML: {e}") from e
 
 
-def _save_document(path: Path, old_text: str, new_text: str) -> None:
-    """Write the updated cast file, unless it did not change or would not parse."""
+def _save_document(path: Path, new_text: str) -> bool:
+    """Write the updated cast file, unless it did not change or would not parse; whether it
+    wrote (an unchanged file keeps its modification time)."""
     try:
         tomllib.loads(new_text)
     except tomllib.TOMLDecodeError as e:  # a bug here must not destroy the author's file
         raise ConfigError(f"{shown_path(path)}: could not update the cast file safely: {e}") from e
-    if path.exists() and new_text == old_text:
-        return  # nothing new: leave the file (and its modification time) alone
-    _write_atomically(path, new_text)
+    try:
+        return write_if_changed(path, new_text, durable=True)
+    except OutputError as exc:
+        reason = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+        raise OutputError(f"{shown_path(path)}: cannot write cast file: {reason}") from exc
 
 
 _BOOK_COMMENT = (
@@ -930,8 +933,9 @@ _BOOK_COMMENT = (
 )
 
 
-def write_book_info(path: Path, info: BookInfo, changed: Iterable[str] = ()) -> None:
-    """Add a [book] table with `info` to the cast file, or set the `changed` keys in it.
+def write_book_info(path: Path, info: BookInfo, changed: Iterable[str] = ()) -> bool:
+    """Add a [book] table with `info` to the cast file, or set the `changed` keys in it;
+    whether the file changed.
 
     An existing table is the author's: only keys named in `changed` (e.g. from --title) are
     overwritten; nothing else in the file is touched.
@@ -948,7 +952,7 @@ def write_book_info(path: Path, info: BookInfo, changed: Iterable[str] = ()) -> 
         new_text = tomlkit.dumps(document)
     else:
         raise ConfigError(f"{shown_path(path)}: book: must be a table: [book]")
-    _save_document(path, text, new_text)
+    return _save_document(path, new_text)
 
 
 def _book_value(info: BookInfo, key: str, cast_path: Path) -> Any:
@@ -1001,6 +1005,14 @@ class _EntryIndex:
         return min(found, key=lambda item: item[0])[1] if found else None
 
 
+def _append_entry(entries: AoT, character: Character, voice: str | None) -> Any:
+    """A [[character]] table for `character` added after the last one, a blank line apart."""
+    if len(entries) and not entries[-1].as_string().endswith("\n\n"):
+        entries[-1].add(tomlkit.nl())
+    entries.append(tomlkit.parse(_entry_text(character, voice) + "\n")["character"][0])
+    return entries[-1]
+
+
 def _entry_text(character: Character, voice: str | None) -> str:
     lines = ["[[character]]", f"name = {tomlkit.item(character.name).as_string()}"]
     if character.aliases:
@@ -1010,15 +1022,6 @@ def _entry_text(character: Character, voice: str | None) -> str:
     if voice is not None:
         lines.append(f"voice = {tomlkit.item(voice).as_string()}")
     return "\n".join(lines) + "\n"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    try:
-        with atomic_path(path, durable=True) as tmp_path:
-            tmp_path.write_text(text, encoding="utf-8")
-    except OutputError as exc:
-        reason = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
-        raise OutputError(f"{shown_path(path)}: cannot write cast file: {reason}") from exc
 
 
 THOUGHT_VOLUME = 0.8  # thoughts in the thinker's own voice, a little softer

@@ -481,14 +481,9 @@ def name_the_narrator(texts: Sequence[str], characters: Sequence[Character]) -> 
     if any(is_storyteller_alias(a) for c in characters for a in c.aliases):
         return list(characters)
     # One pass over the book: every name of every character in one alternation.
-    owner = {n: i for i, c in reversed(list(enumerate(characters))) for n in (c.name, *c.aliases)}
-    if not owner:
+    owner, pattern = _names_pattern(characters)
+    if pattern is None:
         return list(characters)
-    pattern = re.compile(
-        r"(?<![\w-])(?:"
-        + "|".join(re.escape(n) for n in sorted(owner, key=len, reverse=True))
-        + r")(?![\w-])"
-    )
     quoted = [0] * len(characters)
     narrated = [0] * len(characters)
     for text in texts:
@@ -497,7 +492,7 @@ def name_the_narrator(texts: Sequence[str], characters: Sequence[Character]) -> 
         for m in pattern.finditer(text):
             i = bisect_right(starts, m.start()) - 1
             counts = quoted if i >= 0 and m.start() < spans[i][1] else narrated
-            counts[owner[m.group(0)]] += 1
+            counts[owner[_name_matched(m)]] += 1
     best: tuple[float, int] | None = None
     for index in range(len(characters)):
         q, n = quoted[index], narrated[index]
@@ -852,20 +847,39 @@ def _cluster_gender(c: _Cluster) -> Gender | None:
 
 def count_mentions(texts: Sequence[str], characters: Sequence[Character]) -> dict[str, int]:
     """How often each character's name or aliases occur (whole words, longest alias first)."""
-    owner: dict[str, str] = {}
-    for c in characters:
-        for alias in (c.name, *c.aliases):
-            if alias.strip():
-                owner.setdefault(" ".join(alias.split()), c.name)
     counts = dict.fromkeys((c.name for c in characters), 0)
-    if not owner:
+    owner, pattern = _names_pattern(characters)
+    if pattern is None:
         return counts
-    # Hard-wrapped text breaks names across lines: any run of spaces matches a space.
-    alts = "|".join(
-        r"\s+".join(map(re.escape, a.split())) for a in sorted(owner, key=len, reverse=True)
-    )
-    pattern = re.compile(rf"(?<![\w'’])(?:{alts})(?![\w'’]*[^\W\d_])")
     for text in texts:
         for m in pattern.finditer(text):
-            counts[owner[" ".join(m.group(0).split())]] += 1
+            counts[characters[owner[_name_matched(m)]].name] += 1
     return counts
+
+
+def _names_pattern(
+    characters: Sequence[Character],
+) -> tuple[dict[str, int], re.Pattern[str] | None]:
+    """Every name and alias of the characters -> the index of the first character with it,
+    and one pattern finding any of them as whole words, the longest first (None: no names).
+
+    Hard-wrapped text breaks names across lines: any run of spaces matches a space. A name
+    is whole when no letter, digit or hyphen touches it: "Tom's" and "'Tom," are Tom,
+    "Tomas" and "Tom-Tom" are not.
+    """
+    owner: dict[str, int] = {}
+    for index, character in enumerate(characters):
+        for name in (character.name, *character.aliases):
+            if name.strip():
+                owner.setdefault(" ".join(name.split()), index)
+    if not owner:
+        return owner, None
+    alternatives = "|".join(
+        r"\s+".join(map(re.escape, name.split())) for name in sorted(owner, key=len, reverse=True)
+    )
+    return owner, re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
+
+
+def _name_matched(match: re.Match[str]) -> str:
+    """The name a match of `_names_pattern` found, its spaces as in the owner table."""
+    return " ".join(match.group(0).split())

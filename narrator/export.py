@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from narrator.errors import InputError
-from narrator.files import atomic_path
+from narrator.files import atomic_path, write_if_changed
 from narrator.model import Cue, Tags
 
 GENRE = "Audiobook"
@@ -79,15 +79,17 @@ def read_cover(path: Path) -> tuple[bytes, str]:
 
 def write_abs_metadata(
     json_path: Path, tags: Tags, chapters: Sequence[tuple[str, int, int]] = ()
-) -> None:
-    """Write Audiobookshelf's `metadata.json` (its own schema) beside a book's audio.
+) -> bool:
+    """Write Audiobookshelf's `metadata.json` (its own schema) beside a book's audio, unless
+    it holds that already; whether it wrote.
 
     A library scan prefers it to tags and folder names, so the book shows with its title,
     author, narrator, series and description however the folders are named.
     """
+    info = tags.info
     series = []
-    if tags.series:
-        series.append(tags.series + (f" #{tags.series_part}" if tags.series_part else ""))
+    if info.series:
+        series.append(info.series + (f" #{info.series_part}" if info.series_part else ""))
     metadata = {
         "tags": [],
         "chapters": [
@@ -98,20 +100,20 @@ def write_abs_metadata(
             "title": tags.album,
             "subtitle": None,
             "authors": [tags.artist] if tags.artist else [],
-            "narrators": [tags.narrator] if tags.narrator else [],
+            "narrators": [info.narrator] if info.narrator else [],
             "series": series,
             "genres": [GENRE],
-            "publishedYear": str(tags.year) if tags.year is not None else None,
+            "publishedYear": str(info.year) if info.year is not None else None,
             "publisher": None,
-            "description": tags.description,
+            "description": info.description,
             "isbn": None,
             "asin": None,
-            "language": tags.language,
+            "language": info.language,
             "explicit": False,
             "abridged": False,
         },
     }
-    _write_text(json_path, json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
+    return write_if_changed(json_path, json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
 
 
 def read_vtt(path: Path) -> list[Cue]:

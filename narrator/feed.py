@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 from xml.etree import ElementTree as ET
 
 from narrator.errors import ConfigError
-from narrator.files import atomic_path
+from narrator.files import write_if_changed
 from narrator.model import Tags
 
 FEED_NAME = "feed.xml"
@@ -51,8 +51,9 @@ def check_base_url(base_url: str) -> str:
     return base_url if base_url.endswith("/") else base_url + "/"
 
 
-def write_feed(items: Sequence[FeedItem], feed_path: Path, tags: Tags, base_url: str) -> None:
-    """Write (or update) the feed; items already in it keep their publication date."""
+def write_feed(items: Sequence[FeedItem], feed_path: Path, tags: Tags, base_url: str) -> bool:
+    """Write (or update) the feed; whether the feed changed. Items already in it keep their
+    publication date; files that did not change are left alone."""
     base_url = check_base_url(base_url)
     published = _published_dates(feed_path)
     now = email.utils.format_datetime(datetime.datetime.now(datetime.UTC))
@@ -60,14 +61,14 @@ def write_feed(items: Sequence[FeedItem], feed_path: Path, tags: Tags, base_url:
     for item in sorted(items, key=lambda i: i.number, reverse=True):  # newest first
         guid = _guid(tags, item)
         chapters_path = item.mp3_path.with_name(item.mp3_path.stem + CHAPTERS_SUFFIX)
-        _write_text(chapters_path, _chapters_json(item))
+        write_if_changed(chapters_path, _chapters_json(item))
         rendered.append(_item(item, guid, published.get(guid, now), base_url, chapters_path))
-    description = tags.description or _credit(tags)
+    description = tags.info.description or _credit(tags)
     channel = [
         f"<title>{_x(tags.album)}</title>",
         f"<link>{_x(base_url)}</link>",
         f"<description>{_x(description)}</description>",
-        f"<language>{_x(tags.language or 'en')}</language>",
+        f"<language>{_x(tags.info.language or 'en')}</language>",
         "<generator>narrator</generator>",
         f"<itunes:author>{_x(tags.artist or '')}</itunes:author>",
         "<itunes:explicit>false</itunes:explicit>",
@@ -76,7 +77,7 @@ def write_feed(items: Sequence[FeedItem], feed_path: Path, tags: Tags, base_url:
     ]
     cover = _cover_name(tags)
     if cover:
-        _write_bytes(feed_path.with_name(cover), tags.cover or b"")
+        write_if_changed(feed_path.with_name(cover), tags.cover or b"")
         channel.append(f'<itunes:image href="{_x(base_url + quote(cover))}"/>')
     text = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -87,7 +88,7 @@ def write_feed(items: Sequence[FeedItem], feed_path: Path, tags: Tags, base_url:
         + "".join(rendered)
         + "</channel>\n</rss>\n"
     )
-    _write_text(feed_path, text)
+    return write_if_changed(feed_path, text)
 
 
 def _item(item: FeedItem, guid: str, published: str, base_url: str, chapters: Path) -> str:
@@ -136,7 +137,7 @@ def _published_dates(feed_path: Path) -> dict[str, str]:
 
 def _credit(tags: Tags) -> str:
     by = f" by {tags.artist}" if tags.artist else ""
-    read = f", read by {tags.narrator}" if tags.narrator else ""
+    read = f", read by {tags.info.narrator}" if tags.info.narrator else ""
     return f"{tags.album}{by}{read}."
 
 
@@ -148,17 +149,3 @@ def _cover_name(tags: Tags) -> str | None:
 
 def _x(value: str) -> str:
     return html.escape(value, quote=True)
-
-
-def _write_text(path: Path, text: str) -> None:
-    _write_bytes(path, text.encode("utf-8"))
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    try:
-        if path.read_bytes() == data:
-            return  # unchanged: keep the file (and its date) as it is
-    except OSError:
-        pass
-    with atomic_path(path) as tmp_path:
-        tmp_path.write_bytes(data)

@@ -257,22 +257,23 @@ def _ffmetadata(
     values = {"title": tags.title, "album": tags.album, "genre": GENRE}
     if tags.artist:
         values["artist"] = values["album_artist"] = tags.artist
-    if tags.narrator:  # audiobook apps and taggers read the composer as the narrator
-        values["composer"] = tags.narrator
-    if tags.year is not None:
-        values["date"] = str(tags.year)
-    if tags.description:
-        values["description"] = values["comment"] = tags.description
-    if tags.series:
+    info = tags.info
+    if info.narrator:  # audiobook apps and taggers read the composer as the narrator
+        values["composer"] = info.narrator
+    if info.year is not None:
+        values["date"] = str(info.year)
+    if info.description:
+        values["description"] = values["comment"] = info.description
+    if info.series:
         # ID3 keeps these as TXXX frames; MP4 has no series atom ffmpeg can write, so the
         # grouping tag carries "Series #part", which Audiobookshelf reads as the series.
-        values["series"] = tags.series
-        part = f" #{tags.series_part}" if tags.series_part else ""
-        values["grouping"] = f"{tags.series}{part}"
-        if tags.series_part:
-            values["series-part"] = tags.series_part
-    if tags.language:
-        values["language"] = tags.language
+        values["series"] = info.series
+        part = f" #{info.series_part}" if info.series_part else ""
+        values["grouping"] = f"{info.series}{part}"
+        if info.series_part:
+            values["series-part"] = info.series_part
+    if info.language:
+        values["language"] = info.language
     if tags.track is not None:
         total = f"/{tags.track_total}" if tags.track_total else ""
         values["track"] = f"{tags.track}{total}"

@@ -114,8 +114,27 @@ def safe_file_name(name: str, limit_bytes: int = MAX_NAME_BYTES) -> str:
     return cut.rstrip(" .") or "untitled"
 
 
-def read_text_if_exists(path: Path) -> str | None:
+def write_if_changed(path: Path, content: str | bytes, *, durable: bool = False) -> bool:
+    """Write content (text as UTF-8) to path atomically unless the file already holds it;
+    whether it wrote. An unchanged file keeps its modification time, so players, library
+    scanners and podcast apps see nothing new.
+
+    Text that differs only in line endings counts as the same: an author's cast file saved
+    with CRLF that says the same thing is left as it is.
+    """
+    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+        current: bytes | None = path.read_bytes()
+    except OSError:
+        current = None  # missing or unreadable: written (atomic_path says what stops that)
+    if current == data:
+        return False
+    if current is not None and isinstance(content, str):
+        try:
+            if current.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n") == content:
+                return False
+        except UnicodeDecodeError:
+            pass
+    with atomic_path(path, durable=durable) as tmp_path:
+        tmp_path.write_bytes(data)
+    return True

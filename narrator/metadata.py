@@ -44,10 +44,5 @@ def book_tags(info: BookInfo, book: Book) -> Tags:
         artist=info.author,
         cover=cover,
         cover_mime=cover_mime,
-        narrator=info.narrator,
-        year=info.year,
-        description=info.description,
-        series=info.series,
-        series_part=info.series_part,
-        language=info.language,
+        info=info,
     )

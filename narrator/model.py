@@ -220,7 +220,11 @@ class Cue:
 
 @dataclass(frozen=True)
 class Tags:
-    """Metadata written into audio files."""
+    """Metadata written into audio files.
+
+    The book's credits, series, year, description and language are those of `info`; its
+    title, author and cover are written as album, artist and cover (the image's bytes).
+    """
 
     title: str
     album: str
@@ -230,9 +234,4 @@ class Tags:
     cover: bytes | None = None
     cover_mime: str | None = None
     chapters: tuple[tuple[str, int, int], ...] = field(default=())  # (title, start_ms, end_ms)
-    narrator: str | None = None  # the narrator credit: the composer tag audiobook apps read
-    year: int | None = None
-    description: str | None = None
-    series: str | None = None
-    series_part: str | None = None
-    language: str | None = None
+    info: BookInfo = BookInfo()  # its narrator is the composer tag audiobook apps read

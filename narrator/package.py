@@ -7,18 +7,18 @@ Each product is rewritten only when what it is made from changed (the manifest s
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from narrator.export import shift_cues, write_abs_metadata, write_m3u, write_transcripts
 from narrator.feed import FEED_NAME, FeedItem, write_feed
-from narrator.files import read_text_if_exists, safe_file_name
+from narrator.files import safe_file_name
 from narrator.layout import Layout
 from narrator.model import Cue, Tags
 from narrator.plan import ChapterResult, RenderOptions, content_hash, tags_key
 from narrator.readalong import ReadAlongChapter, write_read_along
-from narrator.state import Manifest, part_path, read_record
+from narrator.state import ChapterRecord, Manifest, part_path
 
 ABS_METADATA_NAME = "metadata.json"  # Audiobookshelf's own metadata file, beside the audio
 
@@ -37,12 +37,16 @@ class Package:
 def package_book(
     tags: Tags,
     chapters: Sequence[ChapterResult],
+    records: Mapping[str, ChapterRecord],
     manifest: Manifest,
     layout: Layout,
     options: RenderOptions,
 ) -> Package:
     """The playlist and metadata of the MP3s, the M4B with its transcript, the read-along
-    EPUB and the feed (as the options ask), each when changed."""
+    EPUB and the feed (as the options ask), each when changed.
+
+    records: each chapter's record by its fingerprint (as planned or just written).
+    """
     package = Package()
     name = safe_file_name(tags.album)
     duration_ms = sum(chapter.duration_ms for chapter in chapters)
@@ -56,7 +60,7 @@ def package_book(
             package.written.append(m3u_path)
         package.m3u_path = m3u_path
         times = chapter_times([(ch.title, ch.duration_ms) for ch in chapters])
-        _write_if_changed(package, layout.mp3_dir / ABS_METADATA_NAME, tags, times)
+        _write_abs_metadata(package, layout.mp3_dir / ABS_METADATA_NAME, tags, times)
     if layout.m4b_dir is not None:
         m4b_path = layout.m4b_dir / f"{name}.m4b"
         parts = [(part_path(layout, ch.fingerprint), ch.title) for ch in chapters]
@@ -66,15 +70,15 @@ def package_book(
             times = options.encoder.join_m4b(parts, m4b_path, tags)
             cues: list[Cue] = []
             for chapter, (_, start_ms, _) in zip(chapters, times, strict=True):
-                record = read_record(layout, chapter.fingerprint)
+                record = records.get(chapter.fingerprint)
                 cues += shift_cues(record.cues if record else (), start_ms)
             srt_path = write_transcripts(cues, vtt_path)
             manifest.record(m4b_path, m4b_fp, duration_ms)
             package.written += [m4b_path, vtt_path, srt_path]
-            _write_if_changed(package, layout.m4b_dir / ABS_METADATA_NAME, tags, times)
+            _write_abs_metadata(package, layout.m4b_dir / ABS_METADATA_NAME, tags, times)
         package.m4b_path = m4b_path
     if options.epub:
-        package.epub_path = _write_read_along(tags, chapters, layout, manifest, package)
+        package.epub_path = _write_read_along(tags, chapters, records, layout, manifest, package)
     if options.feed_url is not None and layout.mp3_dir is not None:
         package.feed_path = _write_feed(tags, chapters, layout.mp3_dir, options.feed_url, package)
     return package
@@ -89,18 +93,17 @@ def chapter_times(chapters: Sequence[tuple[str, int]]) -> list[tuple[str, int, i
     return times
 
 
-def _write_if_changed(
+def _write_abs_metadata(
     package: Package, path: Path, tags: Tags, times: Sequence[tuple[str, int, int]]
 ) -> None:
-    before = read_text_if_exists(path)
-    write_abs_metadata(path, tags, times)
-    if read_text_if_exists(path) != before:
+    if write_abs_metadata(path, tags, times):
         package.written.append(path)
 
 
 def _write_read_along(
     tags: Tags,
     results: Sequence[ChapterResult],
+    records: Mapping[str, ChapterRecord],
     layout: Layout,
     manifest: Manifest,
     package: Package,
@@ -108,7 +111,7 @@ def _write_read_along(
     """The read-along EPUB beside the first product, when anything in it changed."""
     chapters = []
     for chapter in results:
-        record = read_record(layout, chapter.fingerprint)
+        record = records.get(chapter.fingerprint)
         audio = chapter.mp3_path if chapter.mp3_path else part_path(layout, chapter.fingerprint)
         chapters.append(
             ReadAlongChapter(chapter.title, audio, record.duration_ms if record else 0,
@@ -136,9 +139,7 @@ def _write_feed(
         if ch.mp3_path is not None and ch.vtt_path is not None
     ]
     feed_path = mp3_dir / FEED_NAME
-    before = read_text_if_exists(feed_path)
-    write_feed(items, feed_path, tags, base_url)
-    if read_text_if_exists(feed_path) != before:
+    if write_feed(items, feed_path, tags, base_url):
         package.written.append(feed_path)
     return feed_path
 

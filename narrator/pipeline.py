@@ -37,7 +37,7 @@ from narrator.casting import (
 )
 from narrator.errors import ConfigError, EngineError
 from narrator.feed import check_base_url
-from narrator.files import read_text_if_exists, safe_file_name
+from narrator.files import safe_file_name
 from narrator.layout import Layout, plan_layout, prepare_folders
 from narrator.load import load_book
 from narrator.metadata import book_tags, resolve_book_info
@@ -54,7 +54,7 @@ from narrator.plan import (
 )
 from narrator.progress import Reporter, StageTimer
 from narrator.script import UNKNOWN_SPEAKER
-from narrator.state import Manifest
+from narrator.state import ChapterRecord, Manifest
 from narrator.synth import ClipCache, SynthPool, check_engine, engine_voices
 from narrator.writer import ChapterWriter
 
@@ -123,6 +123,8 @@ class _Run:
     sound: Sound
     plans: tuple[ChapterPlan, ...]
     summary: RenderSummary
+    # Each chapter's record by fingerprint: as planned, then as written. Read once, here.
+    records: dict[str, ChapterRecord] = field(default_factory=dict)
 
 
 def render_book(
@@ -165,6 +167,9 @@ def render_book(
             options, reporter, timed, source.tags, casting, layout, manifest,
             ClipCache(options.cache_dir), sound, plans, summary,
         )  # fmt: skip
+        run.records.update(
+            (plan.result.fingerprint, plan.record) for plan in plans if plan.record is not None
+        )
         _note_plans(run)
         # A dry run estimates instead of rendering; when only some chapters are rendered
         # (studio), the book's own files wait for a whole render.
@@ -207,11 +212,10 @@ def _update_cast_file(
     """
     if options.dry_run:
         return False
-    before = read_text_if_exists(source.cast_path)
-    write_cast(source.cast_path, speaking_characters(analysis), casting.assignment)
+    cast_changed = write_cast(source.cast_path, speaking_characters(analysis), casting.assignment)
     changed = [key for key in ("title", "author", "cover") if getattr(options, key)]
-    write_book_info(source.cast_path, source.info, changed)
-    return read_text_if_exists(source.cast_path) != before
+    info_changed = write_book_info(source.cast_path, source.info, changed)
+    return cast_changed or info_changed
 
 
 def _layout(source: _Source, options: RenderOptions) -> Layout:
@@ -349,6 +353,7 @@ def _synthesize_and_write(run: _Run) -> None:
                 # Encoded in the background while the next chapter is being synthesized.
                 writer.submit(plan, synthesized.clips)
             written = writer.results()
+        run.records.update((chapter.result.fingerprint, chapter.record) for chapter in written)
         rendered = {chapter.result.number: chapter.result for chapter in written}
         summary.chapters = [rendered.get(result.number, result) for result in summary.chapters]
         # chapter order (by name: "01 - ...")
@@ -366,7 +371,9 @@ def _package(run: _Run) -> None:
     run.reporter.stage("package")
     with run.timed("package"):
         summary = run.summary
-        package = package_book(run.tags, summary.chapters, run.manifest, run.layout, run.options)
+        package = package_book(
+            run.tags, summary.chapters, run.records, run.manifest, run.layout, run.options
+        )
         summary.written += package.written
         summary.m3u_path, summary.m4b_path = package.m3u_path, package.m4b_path
         summary.epub_path, summary.feed_path = package.epub_path, package.feed_path

@@ -25,7 +25,7 @@ from narrator.layout import DEFAULT_FORMAT, Format, Layout
 from narrator.master import DEFAULT_LOUDNESS_LUFS, MASTERING_VERSION, LoudnessCheck
 from narrator.model import Cast, Chapter, Line, Pauses, Tags
 from narrator.script import build_lines
-from narrator.state import Manifest, part_path, read_record
+from narrator.state import ChapterRecord, Manifest, part_path, read_record
 from narrator.stitch import pause_before_ms
 from narrator.synth import DEFAULT_ENGINE, clip_key, engine_id
 from narrator.voices import VOICE_LEVEL_LUFS
@@ -141,6 +141,7 @@ class ChapterPlan:
     keys: tuple[str, ...]
     tags: Tags
     result: ChapterResult
+    record: ChapterRecord | None = None  # kept by the render that made this audio, if any
 
 
 def plan_chapters(
@@ -185,7 +186,7 @@ def plan_chapters(
             # A dry run shows it as up to date: its audio is.
             status = ChapterStatus.SKIPPED if options.dry_run else ChapterStatus.RETAGGED
             result = replace(result, status=status, duration_ms=record.duration_ms)
-        plans.append(ChapterPlan(chapter, tuple(lines), tuple(keys), tags, result))
+        plans.append(ChapterPlan(chapter, tuple(lines), tuple(keys), tags, result, record))
     return tuple(plans)
 
 
@@ -242,9 +243,10 @@ def chapter_fingerprint(lines: Sequence[Line], keys: Sequence[str], sound: Sound
 def tags_key(tags: Tags) -> list[object]:
     """Everything in tags that ends up in a file (the cover by its hash)."""
     cover = hashlib.sha256(tags.cover).hexdigest() if tags.cover else None
+    info = tags.info
     return [
         tags.title, tags.album, tags.artist, tags.track, tags.track_total, cover,
-        tags.narrator, tags.year, tags.description, tags.series, tags.series_part, tags.language,
+        info.narrator, info.year, info.description, info.series, info.series_part, info.language,
     ]  # fmt: skip
 
 

@@ -49,7 +49,7 @@ def write_read_along(chapters: Sequence[ReadAlongChapter], epub_path: Path, tags
             raise OutputError(f"cannot write {epub_path}: {chapter.audio_path} is not MP3 or M4A")
         if not chapter.audio_path.is_file():
             raise OutputError(f"cannot write {epub_path}: {chapter.audio_path} is missing")
-    language = tags.language or "en"
+    language = tags.info.language or "en"
     speakers = _speaker_classes(cue.speaker for ch in chapters for cue in ch.cues)
     with atomic_path(epub_path) as tmp_path:
         try:
@@ -202,8 +202,9 @@ def _package(
     spine: list[str],
     durations: list[tuple[str, int]],
 ) -> str:
+    info = tags.info
     # The same book gets the same identifier on every render.
-    seed = "\n".join([tags.album, tags.artist or "", tags.series or "", tags.series_part or ""])
+    seed = "\n".join([tags.album, tags.artist or "", info.series or "", info.series_part or ""])
     identifier = uuid.uuid5(uuid.NAMESPACE_URL, "narrator:" + seed)
     modified = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     meta = [
@@ -214,12 +215,12 @@ def _package(
     ]
     if tags.artist:
         meta.append(f"<dc:creator>{_x(tags.artist)}</dc:creator>")
-    if tags.description:
-        meta.append(f"<dc:description>{_x(tags.description)}</dc:description>")
-    if tags.year is not None:
-        meta.append(f"<dc:date>{tags.year:04d}</dc:date>")
-    if tags.narrator:
-        meta.append(f'<meta property="media:narrator">{_x(tags.narrator)}</meta>')
+    if info.description:
+        meta.append(f"<dc:description>{_x(info.description)}</dc:description>")
+    if info.year is not None:
+        meta.append(f"<dc:date>{info.year:04d}</dc:date>")
+    if info.narrator:
+        meta.append(f'<meta property="media:narrator">{_x(info.narrator)}</meta>')
     if durations:
         meta += [
             f'<meta property="media:duration" refines="#{ref}">{_clock(ms)}</meta>'

@@ -80,11 +80,10 @@ def pause_before_ms(
 
 @dataclass(frozen=True)
 class StitchedChapter:
-    """What stitching wrote: one cue per line, and the loudness figures mastering needs."""
+    """What stitching wrote: one cue per line, and the loudness mastering needs."""
 
     cues: list[Cue]
     loudness_lufs: float | None  # estimated integrated loudness (None: no sound)
-    peak_dbfs: float  # the highest sample written
 
 
 def stitch_chapter(
@@ -105,7 +104,6 @@ def stitch_chapter(
         raise ValueError(f"{len(clips)} clips for {len(lines)} lines")
     cues: list[Cue] = []
     meter = LoudnessMeter(SAMPLE_RATE_HZ)
-    peak = -math.inf
     tone = _RoomTone(room_tone_db) if room_tone_db is not None else None
     # atomic_path reports an OSError in the block as "cannot write <wav_path>: <reason>".
     with atomic_path(wav_path) as tmp_path, wave.open(str(tmp_path), "wb") as out:
@@ -120,14 +118,13 @@ def stitch_chapter(
             start = frames
             if tone is not None:
                 pcm = tone.under(pcm)
-            peak = max(peak, peak_dbfs(pcm))
             out.writeframesraw(pcm)
             frames += len(pcm) // SAMPLE_WIDTH_BYTES
             cues.append(
                 Cue(_frames_to_ms(start), _frames_to_ms(frames), line.speaker, line.display)
             )
         _write_silence(out, tail_ms, tone)
-    return StitchedChapter(cues, meter.loudness_lufs(), peak)
+    return StitchedChapter(cues, meter.loudness_lufs())
 
 
 def _frames_to_ms(frames: int) -> int:

@@ -27,10 +27,11 @@ from narrator.stitch import stitch_chapter
 
 @dataclass(frozen=True)
 class WrittenChapter:
-    """A chapter whose files are written: its result and the files, in order."""
+    """A chapter whose files are written: its result, the files, in order, and its record."""
 
     result: ChapterResult
     written: tuple[Path, ...]
+    record: ChapterRecord
 
 
 class ChapterWriter:
@@ -124,7 +125,8 @@ class ChapterWriter:
             if sound.check_loudness and checked is not None:
                 with self.timed("check"):
                     loudness = self.options.encoder.measure_loudness(checked)
-            write_record(self.layout, result.fingerprint, ChapterRecord(duration_ms, tuple(cues)))
+            record = ChapterRecord(duration_ms, tuple(cues))
+            write_record(self.layout, result.fingerprint, record)
         except BaseException:
             self.failed.set()
             raise
@@ -138,4 +140,4 @@ class ChapterWriter:
                 result.mp3_path, result.mp3_fingerprint, result.duration_ms, result.fingerprint
             )
         self.reporter.chapter_finished(result)
-        return WrittenChapter(result, tuple(written))
+        return WrittenChapter(result, tuple(written), record)

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import tomlkit
 
 from narrator.casting import (
     Assignment,
@@ -955,6 +956,28 @@ def test_set_character_adds_someone_new_at_the_end(tmp_path: Path) -> None:
     set_character(path, "the old vendor", {"voice": "old-man"})
     text = path.read_text(encoding="utf-8")
     assert text.startswith(_AUTHORED)
+    assert load_cast(path).characters[-1] == Character("the old vendor", voice="old-man")
+
+
+def test_set_character_adds_to_the_characters_without_parsing_the_file_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "cast.toml"
+    authored = _AUTHORED + '\n[book]\ntitle = "Market Day"\n'
+    path.write_text(authored, encoding="utf-8")
+    parsed: list[str] = []
+    real_parse = tomlkit.parse
+
+    def counting(text: str) -> tomlkit.TOMLDocument:
+        parsed.append(text)
+        return real_parse(text)
+
+    monkeypatch.setattr(tomlkit, "parse", counting)
+    set_character(path, "the old vendor", {"voice": "old-man"})
+    assert [text for text in parsed if "Mika" in text] == [authored]  # once, when opened
+    text = path.read_text(encoding="utf-8")
+    # Added after the last character (as `write_cast` adds), a blank line before [book].
+    assert text.startswith(_AUTHORED) and text.endswith('\n\n[book]\ntitle = "Market Day"\n')
     assert load_cast(path).characters[-1] == Character("the old vendor", voice="old-man")
 
 

@@ -298,3 +298,23 @@ def test_the_first_person_storyteller_is_the_one_the_others_name() -> None:
     assert storyteller == ["Nell"]
     # Not enough evidence: nobody becomes "I".
     assert name_the_narrator([scene], find_characters([scene])) == find_characters([scene])
+
+
+def test_the_storyteller_is_found_when_the_name_is_broken_across_lines() -> None:
+    # Written for this test: hard-wrapped text cuts "Nell Hart" at a line end.
+    scene = (
+        'Rudd came in from the rain. "You are late, Nell\nHart," Rudd said. I shrugged.\n\n'
+        '"Nell  Hart never hurries," said Mags, and Rudd laughed.\n\n'
+    )
+    characters = [Character("Nell Hart"), Character("Rudd"), Character("Mags")]
+    named = name_the_narrator([scene * 6], characters)
+    assert [c.name for c in named if "I" in c.aliases] == ["Nell Hart"]
+    assert count_mentions([scene], characters) == {"Nell Hart": 2, "Rudd": 3, "Mags": 1}
+
+
+def test_count_mentions_counts_possessives_and_single_quoted_names() -> None:
+    # Written for this test. Tom's and 'Tom are Tom; Tomas and Tom-Tom are not.
+    characters = [Character("Tom"), Character("Ann")]
+    text = "'Tom, come here,' said Ann. Tom's hat was wet. Tomas left."
+    assert count_mentions([text], characters) == {"Tom": 2, "Ann": 1}
+    assert count_mentions(["A Tom-Tom is a drum."], characters) == {"Tom": 0, "Ann": 0}

@@ -103,7 +103,10 @@ def test_pipeline_tests_render_whole_books_without_ffmpeg(arc: Path, tmp_path: P
 
 
 def _mtimes(folder: Path) -> dict[str, int]:
-    return {p.name: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+    # Keyed by path within the folder: two folders each hold a metadata.json.
+    return {
+        str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -111,6 +114,30 @@ def arc(tmp_path: Path) -> Path:
     folder = tmp_path / "Clockwork Arc"
     shutil.copytree(ARC, folder)
     return folder
+
+
+def test_a_render_reads_each_chapter_record_once(
+    arc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan reads a chapter's record; the M4B's cues and the read-along are given it."""
+    reads: list[str] = []
+    read_text = Path.read_text
+
+    def counting(path: Path, *args: Any, **kwargs: Any) -> str:
+        if path.parent.name == "chapters" and tmp_path / "state" in path.parents:
+            reads.append(path.name)
+        return read_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counting)
+    first = _render(arc, tmp_path / "out", format=Format.BOTH, epub=True)
+    assert first.count(ChapterStatus.RENDERED) == 3 and first.epub_path is not None
+    assert len(reads) == 3 and len(set(reads)) == 3  # by the plan, before any was written
+    (tmp_path / "out" / "Clockwork Arc" / "Clockwork Arc.m4b").unlink()
+    reads.clear()
+    again = _render(arc, tmp_path / "out", format=Format.BOTH, epub=True)
+    assert again.count(ChapterStatus.SKIPPED) == 3 and again.m4b_path is not None
+    assert again.m4b_path.is_file()
+    assert len(reads) == 3 and len(set(reads)) == 3
 
 
 @pytest.mark.ffmpeg
@@ -173,6 +200,8 @@ def test_a_second_run_with_nothing_changed_rewrites_no_file(arc: Path, tmp_path:
     again = _render(arc, tmp_path / "out", format=Format.BOTH)
     after = _mtimes(tmp_path / "out") | {"cast": (arc / "cast.toml").stat().st_mtime_ns}
     assert before == after
+    # Audiobookshelf's metadata.json beside the MP3s and beside the M4B: both left alone.
+    assert sum(name.endswith("metadata.json") for name in after) == 2
     assert again.count("skipped") == 3 and again.clips_synthesized == 0
     assert again.duration_ms > 0  # durations come from the manifest
 

@@ -14,7 +14,7 @@ from test_ffmpeg import make_wav
 
 from narrator.errors import OutputError
 from narrator.ffmpeg import encode_mp3
-from narrator.model import Cue, Tags
+from narrator.model import BookInfo, Cue, Tags
 from narrator.readalong import ACTIVE_CLASS, ReadAlongChapter, write_read_along
 
 pytestmark = pytest.mark.ffmpeg
@@ -48,10 +48,12 @@ def _tags() -> Tags:
         title="The Lantern Book",
         album="The Lantern Book",
         artist="Ada Writer",
-        narrator="narrator (espeak-ng)",
-        year=2024,
-        description="Two short chapters.",
-        language="en",
+        info=BookInfo(
+            narrator="narrator (espeak-ng)",
+            year=2024,
+            description="Two short chapters.",
+            language="en",
+        ),
     )
 
 

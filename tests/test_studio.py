@@ -15,12 +15,15 @@ import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from narrator import voices
 from narrator.cli import app
-from narrator.studio import Studio, StudioConfig, StudioServer
+from narrator.errors import ConfigError
+from narrator.studio import Studio, StudioConfig, StudioServer, session
 from narrator.studio.versions import file_version
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -344,6 +347,43 @@ def test_without_a_cast_file_the_first_save_writes_it_as_cast_write_would(
     mika = next(c for c in data["character"] if c["name"] == "Mika")
     assert mika["voice"] == "old-woman" and "narrator" in data
     assert len(data["character"]) > 1  # everyone else who speaks, as `cast --write` records
+
+
+def test_a_page_request_hashes_each_file_once(
+    chapter: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    studio = Studio(StudioConfig(chapter, engine="fake"))
+    hashed: list[Path] = []
+    real_version = session.file_version
+
+    def counting(path: Path) -> str:
+        hashed.append(path)
+        return real_version(path)
+
+    monkeypatch.setattr(session, "file_version", counting)
+    for view in (studio.script, studio.cast, studio.script):
+        hashed.clear()
+        view()
+        assert sorted(hashed) == sorted([studio.config.cast_file, studio.config.lines_file])
+
+
+def test_saving_a_character_reads_no_voice_profile_again(
+    chapter: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    studio = Studio(StudioConfig(chapter, engine="fake"))
+    studio.cast()  # the page shows the cast before anything is saved
+    read: list[Path] = []
+    real_read = voices.read_toml
+
+    def counting(path: Path, what: str) -> tuple[str, dict[str, Any]]:
+        read.append(path)
+        return real_read(path, what)
+
+    monkeypatch.setattr(voices, "read_toml", counting)
+    assert studio.save_character("Daichi", {"voice": "old-man"})["voice"] == "old-man"
+    assert read == []
+    with pytest.raises(ConfigError, match="unknown voice profile 'no-such-voice'"):
+        studio.save_character("Daichi", {"voice": "no-such-voice"})
 
 
 @pytest.mark.ffmpeg

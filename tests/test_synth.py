@@ -34,6 +34,7 @@ from narrator.synth.base import (
     engine_entry,
     engine_id,
     engine_names,
+    is_latin_letter,
     read_wav,
     spelled_letters,
     split_voice,
@@ -48,6 +49,8 @@ from narrator.synth.fake import (
     Request,
     read_history,
 )
+from narrator.synth.language import language_stretches
+from narrator.synth.pace import pace_factor
 from narrator.synth.pool import ProgressCallback, SynthResult
 
 VOICE = VoiceSettings(engine_voice="gmw/en-us", rate_wpm=175, pitch=50, volume=1.0)
@@ -165,6 +168,23 @@ def test_spelled_letters_counts_what_the_engine_reads_letter_by_letter() -> None
     assert spelled_letters("Café, naïve, Łódź.") == 0
     assert spelled_letters("Zzzzz, snored Tom. Hmm.") == 8
     assert spelled_letters("Он сказал: да") == 10
+
+
+# IPA letters are Latin by their Unicode names, but a voice names them one by one
+# (espeak-ng en-us: "ʃɔə" is "esh, open o, schwa"). The clip checks, the pace estimate and
+# the language split once disagreed on them; ª, º and µ are not Latin letters either.
+NOT_LATIN = "ʃɔəɛʰªºµ"
+LATIN = "aZéßðþŁœȝḃﬁ"
+
+
+def test_one_latin_letter_for_clip_checks_pace_and_language() -> None:
+    assert [c for c in LATIN if not is_latin_letter(c)] == []
+    assert [c for c in NOT_LATIN if is_latin_letter(c)] == []
+    assert [c for c in "1 ,-_" if is_latin_letter(c)] == []
+    assert spelled_letters("ʃɔə ɛ") == 4 and spelled_letters("ðe ȝe ﬁne") == 0
+    assert pace_factor("ʃɔə ʃɔə ʃɔə ʃɔə ʃɔə, ʃɔə ʃɔə.") == 1.0  # not estimated as English
+    assert pace_factor("thee and thou, ye and you, here and there.") != 1.0
+    assert [s.language for s in language_stretches("Say ʃɔə and ɛ, fine.")] == [None]
 
 
 # ------------------------------------------------------------------ fake engine

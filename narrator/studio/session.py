@@ -35,7 +35,7 @@ from narrator.progress import Reporter
 from narrator.report import AnalyzeReport, analyze_input, write_cast_file
 from narrator.studio.versions import check_version, file_version
 from narrator.synth import DEFAULT_ENGINE
-from narrator.voices import PITCH_RANGE, RATE_WPM_RANGE, load_profiles
+from narrator.voices import PITCH_RANGE, RATE_WPM_RANGE
 
 SAMPLE_NAME_CHARS = 24  # hex digits of a sample's content hash: its file name and URL
 
@@ -125,9 +125,12 @@ class Studio:
         stamps = [f"{f}:{f.stat().st_mtime_ns}:{f.stat().st_size}" for f in files if f.is_file()]
         return hashlib.sha256("\n".join(stamps).encode("utf-8")).hexdigest()
 
-    def report(self) -> AnalyzeReport:
-        """The book analysed with its cast and corrections (re-read when a file changed)."""
-        key = (*self.versions().values(), self._input_stamp())
+    def report(self, versions: Mapping[str, str] | None = None) -> AnalyzeReport:
+        """The book analysed with its cast and corrections (re-read when a file changed).
+
+        versions: the files' versions as the caller has just read them (not hashed again).
+        """
+        key = (*(versions or self.versions()).values(), self._input_stamp())
         with self._cache_lock:
             if self._cached is not None and self._cached[0] == key:
                 return self._cached[1]
@@ -145,7 +148,7 @@ class Studio:
     def script(self) -> dict[str, object]:
         """The book for the Script view: every segment of every chapter, and who may speak."""
         versions = self.versions()
-        report = self.report()
+        report = self.report(versions)
         chapters = []
         for chapter in report.analysis.chapters:
             segments = []
@@ -238,7 +241,7 @@ class Studio:
     def cast(self) -> dict[str, object]:
         """The Cast view: characters with voices and settings, the profiles to choose from."""
         versions = self.versions()
-        report = self.report()
+        report = self.report(versions)
         by_name = {character.name: character for character in report.analysis.characters}
         first = first_spoken_lines(report)
         rows = []
@@ -291,7 +294,7 @@ class Studio:
             raise InputError("a character needs a name")
         voice = values.get("voice")
         if voice is not None:
-            profiles = load_profiles(self.config.voices_dirs)
+            profiles = self.report().casting.profiles  # as the page offered them, read once
             if voice not in profiles:
                 raise ConfigError(f"unknown voice profile {voice!r}; `narrator voices` lists them")
         if isinstance(values.get("aliases"), list):

@@ -134,10 +134,23 @@ def split_voice(engine_voice: str) -> tuple[str, str]:
 
 # Letter runs are words; every digit counts as one, because "1834" is read as several words.
 _WORD_RE = re.compile(r"[^\W\d_]+|\d")
+# The one definition of a Latin letter (clip checks, pace, language): the letters a voice for a
+# Latin-script language reads within words. ASCII, Latin-1, Latin Extended-A and -B, Extended
+# Additional, -C and -D, and the ligatures (ﬁ, ﬀ). Not the IPA letters (U+0250-02AF), which
+# are Latin by their Unicode names but which espeak-ng names one by one ("ʃɔə": "esh, open o,
+# schwa"), nor ª, º and µ.
+_LATIN = "A-Za-z\u00c0-\u024f\u1e00-\u1eff\u2c60-\u2c7f\ua720-\ua7ff\ufb00-\ufb06"
+_LATIN_LETTER_RE = re.compile(rf"[{_LATIN}]")
+
+
+def is_latin_letter(char: str) -> bool:
+    """Whether `char` is a letter a Latin-script voice reads within words (IPA letters are not)."""
+    return char.isalpha() and _LATIN_LETTER_RE.match(char) is not None
+
+
 # Words an English voice may read letter by letter: any letter outside the Latin script
 # (a CJK, kana, Greek or Cyrillic line takes 0.35-0.75 s per character), and Latin words with
 # a letter held three times ("Zzzzz", "Hmmmm", "Shhhh") or without a vowel ("Pfft", "Grr").
-_LATIN = "A-Za-z\u00c0-\u024f\u1e00-\u1eff\u2c60-\u2c7f\ua720-\ua7ff"
 _NON_LATIN_LETTER_RE = re.compile(rf"(?![{_LATIN}])[^\W\d_]")
 _HELD_OR_VOWELLESS_RE = re.compile(
     rf"\b(?=[{_LATIN}]*([{_LATIN}])\1\1|[b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ]{{2,}}\b)[{_LATIN}]+\b"

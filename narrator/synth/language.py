@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from narrator.model import VoiceSettings
-from narrator.synth.base import SAMPLE_RATE_HZ, split_voice
+from narrator.synth.base import SAMPLE_RATE_HZ, is_latin_letter, split_voice
 
 # The first word of a letter's Unicode name -> the language espeak-ng reads that script as.
 _SCRIPT_LANGUAGE = {
@@ -57,10 +57,12 @@ class Stretch:
 
 @lru_cache(maxsize=4096)
 def _script(char: str) -> str | None:
-    """A letter's script ("LATIN", "GREEK", "CJK", ...); None for what any voice reads."""
+    """A letter's script ("LATIN", "GREEK", "CJK", ...); None for what any voice reads.
+
+    "LATIN" stands for every letter no other language's voice reads (IPA letters, ª, µ)."""
     if not char.isalpha():
         return None  # spaces, punctuation, digits, marks: part of the stretch around them
-    if char < "\u0250":
+    if is_latin_letter(char):
         return _LATIN
     name = unicodedata.name(char, "")
     script = name.split(" ", 1)[0]

@@ -12,7 +12,8 @@ deterministic, so the clip cache's key (text, voice settings, engine id) determi
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from narrator.synth.base import is_latin_letter
 
 WORD_RE = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*|\d")
 _VOWEL_GROUP_RE = re.compile(r"[aeiouy]+")
@@ -121,4 +122,4 @@ def pace_factor(text: str) -> float:
 
 
 def _is_latin(word: str) -> bool:
-    return word.isdigit() or unicodedata.name(word[0], "").startswith("LATIN")
+    return word.isdigit() or is_latin_letter(word[0])
