@@ -598,3 +598,14 @@ def test_a_pronoun_still_skips_who_spoke_last_in_an_exchange() -> None:
     )
     cast = [Character("Mara", gender=Gender.FEMALE), Character("Lisa", gender=Gender.FEMALE)]
     assert dialogue_speakers(text, cast) == ["Mara", "Lisa"]
+
+
+def test_a_cast_entry_that_is_a_description_is_who_the_narration_describes() -> None:
+    # A cast file may name someone only by a description (`a girl`): `the girl` in narration
+    # is that character, and so is the `she` who speaks after her.
+    text = (
+        "The boy sat by the water when the girl came down the path and sat beside him.\n\n"
+        '"What you fishing for?" she asked.\n'
+    )
+    cast = [Character("The boy", gender=Gender.MALE), Character("a girl", gender=Gender.FEMALE)]
+    assert dialogue_speakers(text, cast) == ["a girl"]

@@ -545,6 +545,7 @@ class _Attributor:
         """Nameless people in narration (`an old man`, `the bald man`) as mentions."""
         found = []
         last_end = 0
+        cast_at = {m.start for m in self.mentions if m.names}
         for start in _DET_RE.finditer(self.text):
             if start.start() < last_end:
                 continue
@@ -562,18 +563,23 @@ class _Attributor:
             if any(w in ("of", "and", "or", "to", "in", "with", "was", "is") for w in mods):
                 continue
             label = " ".join(["the", *mods, noun]) if det != "one of the" else m.group(0)
+            # A cast entry that is this description (`a girl` for `the girl`) is who it is.
+            names = tuple(self.cast.descriptive.get(" ".join([*mods, noun]).lower(), ()))
+            if det == "one of the" or m.start() in cast_at:
+                names = ()
             # `in a terrible voice`, `she was a beautiful woman`: nobody new on stage.
             prev_word = self.text[max(0, m.start() - 12) : m.start()].split()[-1:]
             introduces = det in ("a", "an") and not (
                 prev_word and prev_word[0].lower().strip(",") in _NOT_INTRODUCING
             )
+            gender = self.cast.gender.get(names[0]) if len(names) == 1 else None
             found.append(
                 _Mention(
                     m.start(),
                     m.end(),
-                    (),
+                    names,
                     label.lower(),
-                    _NOUN_GENDER.get(noun),
+                    gender or _NOUN_GENDER.get(noun),
                     False,
                     indefinite=introduces,
                 )
