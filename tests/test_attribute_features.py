@@ -166,3 +166,22 @@ def test_evidence_next_to_the_quote_is_not_overruled() -> None:
     assert said == [("tag-name", "Tom"), ("action", "Dara"), ("tag-desc", "the stranger")]
     # The ranker still says how sure it is: the recent speaker took most of the probability.
     assert all(q.confidence < 0.5 for q in ctx.att.quotes[1:])
+
+
+def test_a_description_tied_to_nobody_is_a_candidate_not_the_answer() -> None:
+    from narrator.attribute.ranker import rank
+
+    # `said the gentleman`, no gentleman introduced and no man named near: the sieves could
+    # only guess; the description is one candidate, and the ranker may prefer someone on stage.
+    text = (
+        "The house was quiet. Ana read by the lamp, and it was late when the door opened.\n\n"
+        '"You are up late," said the gentleman.\n'
+    )
+    ctx = Context(run_sieves(text, segment_chapter(text), [ANA]))
+    (q,) = ctx.att.quotes
+    assert q.guessed and q.first == "the gentleman"
+    pool: dict[str, Candidate] = {}
+    features.sieve_answer(ctx, q, ctx.turn_of[q.para], pool)
+    assert pool == {}
+    rank(ctx, {"prev_para_narr": 5.0})
+    assert q.speaker == "Ana"

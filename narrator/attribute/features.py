@@ -161,8 +161,12 @@ def _get(pool: Pool, name: str) -> Candidate:
 
 
 def sieve_answer(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
-    """The sieves' answer, by the sieve that gave it (their precision is learned per sieve)."""
-    if q.first is None:
+    """The sieves' answer, by the sieve that gave it (their precision is learned per sieve).
+
+    A description the sieves could tie to nobody (`said the gentleman`, no gentleman
+    introduced, no man named near) is no answer: `nameless` makes it one candidate among others.
+    """
+    if q.first is None or (q.guessed and q.first not in ctx.att.cast.gender):
         return
     c = _get(pool, q.first)
     c.add("sieve", why=None)

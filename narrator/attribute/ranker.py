@@ -63,7 +63,9 @@ def _answer_holds(ctx: Context, q: _Quote) -> bool:
     if q.tag is None:
         return False
     kind = q.tag[0]
-    return kind is TagKind.NAME or (kind is TagKind.DESC and q.first not in ctx.att.cast.gender)
+    return kind is TagKind.NAME or (
+        kind is TagKind.DESC and q.first not in ctx.att.cast.gender and not q.guessed
+    )
 
 
 def rank(
