@@ -609,3 +609,16 @@ def test_a_cast_entry_that_is_a_description_is_who_the_narration_describes() -> 
     )
     cast = [Character("The boy", gender=Gender.MALE), Character("a girl", gender=Gender.FEMALE)]
     assert dialogue_speakers(text, cast) == ["a girl"]
+
+
+def test_someone_described_with_a_is_someone_new() -> None:
+    # `said a rough voice`: nobody known, even with Dick asleep right there.
+    text = 'Dick lay asleep on the box.\n\n"Wake up there," said a rough voice.\n'
+    cast = [Character("Dick", gender=Gender.MALE)]
+    assert dialogue_speakers(text, cast) == ["the rough voice"]
+
+
+def test_a_longer_description_still_finds_the_cast_entry_it_ends_with() -> None:
+    text = 'Tom knocked.\n\n"Halloa?" said a little ugly hump-backed man at the door.\n'
+    cast = [Character("Tom", gender=Gender.MALE), Character("The Hump-backed Man")]
+    assert dialogue_speakers(text, cast) == ["The Hump-backed Man"]

@@ -365,6 +365,16 @@ class _CastIndex:
                 rf"(?:(?<=[{CASELESS}])|(?![\w-]))"
             )
 
+    def described(self, norm: str) -> list[str]:
+        """The cast entries named by a description (`hump-backed man`), its article stripped:
+        the whole of it, else without its first modifiers (`little ugly hump-backed man`)."""
+        words = norm.split()
+        for k in range(len(words) - 1 if len(words) > 1 else 1):
+            names = self.descriptive.get(" ".join(words[k:]))
+            if names:
+                return names
+        return []
+
     def mentions(self, text: str, in_quote: _SpanTest) -> list[_Mention]:
         found: list[_Mention] = []
         if self.regex is None:
@@ -564,7 +574,7 @@ class _Attributor:
                 continue
             label = " ".join(["the", *mods, noun]) if det != "one of the" else m.group(0)
             # A cast entry that is this description (`a girl` for `the girl`) is who it is.
-            names = tuple(self.cast.descriptive.get(" ".join([*mods, noun]).lower(), ()))
+            names = tuple(self.cast.described(" ".join([*mods, noun]).lower()))
             if det == "one of the" or m.start() in cast_at:
                 names = ()
             # `in a terrible voice`, `she was a beautiful woman`: nobody new on stage.
@@ -636,12 +646,15 @@ class _Attributor:
         norm = _strip_det(phrase)
         if phrase.lower().startswith("one of"):
             return phrase.lower(), CONF_DESCRIPTIVE - 0.1  # someone new: no guess to revise
-        names = self.cast.descriptive.get(norm) or self.cast.by_alias.get(name_key(phrase))
+        names = self.cast.described(norm) or self.cast.by_alias.get(name_key(phrase))
         noun = norm.split()[-1] if norm else ""
         gender = _NOUN_GENDER.get(noun)
         if not names and noun in PLURAL_PERSON_NOUNS:
             # `said the guards`: several people at once, a speaker of their own.
             return "the " + norm, CONF_DESCRIPTIVE
+        if phrase.split()[0].lower() in ("a", "an"):
+            # `said a rough voice`: someone new, never an epithet of someone known.
+            return (self._pick(names, pos) if names else "the " + norm), CONF_DESCRIPTIVE
         if noun == "other" and self.recent:
             # `said the other`: the party of the exchange who did not speak last.
             others = [r for r in reversed(self.recent[-4:]) if r != exclude]
@@ -695,8 +708,9 @@ class _Attributor:
         guess = self._antecedent(
             pos, gender, exclude, window=3000, names_only=True, exclude_all=True
         )
-        if guess is not None:
-            self.epithets[norm] = (guess, pos)
+        if guess is None:
+            return None
+        self.epithets[norm] = (guess, pos)
         return guess
 
     def _introduced(self, norm: str, pos: int) -> str | None:
