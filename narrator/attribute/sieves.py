@@ -108,14 +108,9 @@ CONF_SPLIT = 0.6
 CONF_FALLBACK = 0.5
 
 
-_VERB_ALT = SPEECH_VERB_ALT
 _FIRST_OF_TWO = "the first of two turns inside the same quotation marks"
 _DIALOGUE_DASHES = frozenset("\u2014\u2015\u2013-")
-_VERB_RE = SPEECH_VERB_RE
 
-_TITLES = ATTRIBUTION_TITLES
-_TITLE_GENDER = TITLE_GENDER
-_COMMON_TITLES = COMMON_TITLES
 _REPLY_NOUNS = (
     r"(?:reply|answer|question|remark|response|rejoinder|retort|comment|cry|greeting|"
     r"exclamation)\b"
@@ -125,23 +120,20 @@ _REPLY_OF_RE = re.compile(
     rf"(?:(?P<pron>[Hh]is|[Hh]er)|(?P<desc>the\s+(?:[a-z][\w-]*\s+){{0,2}}?[a-z]+)['\u2019 ]s)"
     rf"\s+(?:[a-z]+\s+)?{_REPLY_NOUNS}"
 )
-_TITLE_RE = "(?:" + "|".join(sorted(_TITLES, key=len, reverse=True)) + r")\.?"
+_TITLE_RE = "(?:" + "|".join(sorted(ATTRIBUTION_TITLES, key=len, reverse=True)) + r")\.?"
 # Words never used as a name on their own, even when a multi-word alias contains them.
 _NOT_NAMES = {
     "the", "of", "de", "la", "le", "du", "von", "van", "and", "a", "an", "old", "young",
     "little", "big", "external", "story", "one", "two", "man", "woman", "i", "my", "his", "her",
-    *(t.lower() for t in _TITLES),
+    *(t.lower() for t in ATTRIBUTION_TITLES),
 }  # fmt: skip
 
-# Kept under these names: features.py imports them from here.
-_PRONOUN_GENDER = PRONOUN_GENDER
-_NOUN_GENDER = NOUN_GENDER
 # Modifiers in a noun phrase are never these (`a look at the stranger` is no person).
 _FUNCTION_WORDS = (
     "(?:the|a|an|at|of|and|or|to|in|on|with|where|who|which|that|was|is|by|for|from|"
     "some|his|her|their|into|upon|as)"
 )
-_NOUN_ALT = "|".join(sorted(_NOUN_GENDER, key=len, reverse=True))
+_NOUN_ALT = "|".join(sorted(NOUN_GENDER, key=len, reverse=True))
 # A descriptive noun phrase: determiner, up to three modifiers, a person noun.
 _NP_RE = re.compile(
     rf"\b(?P<det>(?i:the|a|an|one of the|his|her|my|our|their|that|this))\s+"
@@ -309,7 +301,7 @@ class _CastIndex:
         for ch in characters:
             for alias in (ch.name, *ch.aliases):
                 for w in alias.replace(".", " ").split():
-                    if w not in _TITLES:
+                    if w not in ATTRIBUTION_TITLES:
                         continue
                     for t in {w.lower(), TITLE_IN_FULL.get(w.lower(), w.lower())}:
                         if ch.name not in self.by_title.setdefault(t, []):
@@ -404,7 +396,7 @@ class _CastIndex:
             whole = name_key(m.group(0))  # hard-wrapped: `Mrs.\nPell`
             names = self.by_alias.get(whole) or self.by_alias.get(name_key(alias), [])
             if title and whole not in self.by_alias:
-                tg = _TITLE_GENDER.get(title)
+                tg = TITLE_GENDER.get(title)
                 if tg is not None:
                     fitting = [n for n in names if self.gender.get(n) in (tg, None)]
                     names = fitting or names
@@ -416,7 +408,7 @@ class _CastIndex:
                 continue
             gender = self.gender.get(names[0]) if len(names) == 1 else None
             if gender is None and title:
-                gender = _TITLE_GENDER.get(title)
+                gender = TITLE_GENDER.get(title)
             found.append(
                 _Mention(m.start(), m.end(), tuple(names), "", gender, in_quote(m.start()))
             )
@@ -589,7 +581,7 @@ class _Attributor:
                     m.end(),
                     names,
                     label.lower(),
-                    gender or _NOUN_GENDER.get(noun),
+                    gender or NOUN_GENDER.get(noun),
                     False,
                     indefinite=introduces,
                 )
@@ -599,7 +591,7 @@ class _Attributor:
     def _title_mentions(self) -> list[_Mention]:
         """`the duchess`, `the count` in narration: the cast character bearing that title."""
         # Not kinship or courtesy words: `the lady`, `the mother` may be anybody's.
-        titles = [t for t in self.cast.by_title if len(t) > 2 and t not in _COMMON_TITLES]
+        titles = [t for t in self.cast.by_title if len(t) > 2 and t not in COMMON_TITLES]
         if not titles:
             return []
         found = []
@@ -611,7 +603,7 @@ class _Attributor:
             title = m.group(0).split()[-1]
             names = tuple(self.cast.by_title[title])
             gender = self.cast.gender.get(names[0]) if len(names) == 1 else None
-            gender = gender or _TITLE_GENDER.get(title.capitalize())
+            gender = gender or TITLE_GENDER.get(title.capitalize())
             found.append(_Mention(m.start(), m.end(), names, "", gender, False, titled=True))
         return found
 
@@ -648,7 +640,7 @@ class _Attributor:
             return phrase.lower(), CONF_DESCRIPTIVE - 0.1  # someone new: no guess to revise
         names = self.cast.described(norm) or self.cast.by_alias.get(name_key(phrase))
         noun = norm.split()[-1] if norm else ""
-        gender = _NOUN_GENDER.get(noun)
+        gender = NOUN_GENDER.get(noun)
         if not names and noun in PLURAL_PERSON_NOUNS:
             # `said the guards`: several people at once, a speaker of their own.
             return "the " + norm, CONF_DESCRIPTIVE
@@ -689,7 +681,7 @@ class _Attributor:
             if names:
                 return self._pick(names, pos), CONF_DESCRIPTIVE
             return intro, CONF_DESCRIPTIVE
-        if noun not in _NOUN_GENDER and phrase.split()[-1].islower():
+        if noun not in NOUN_GENDER and phrase.split()[-1].islower():
             # Not a person noun we know (`the twins`, `the ferryman`): nothing says which cast
             # member it could be, so it is a speaker of its own.
             return "the " + norm, CONF_DESCRIPTIVE
@@ -842,10 +834,14 @@ class _Attributor:
             if inner is not None and inner.names and not inner.narr:
                 return TagKind.NAME, self._pick(inner.names, inner.start), inner.end
         title = re.match(r"[A-Z][a-z]+", rest)
-        if title and title.group(0) in _TITLES and self.cast.by_title.get(title.group(0).lower()):
+        if (
+            title
+            and title.group(0) in ATTRIBUTION_TITLES
+            and self.cast.by_title.get(title.group(0).lower())
+        ):
             end = pos + title.end() + (1 if rest[title.end() : title.end() + 1] == "." else 0)
             return TagKind.NAME, self._pick(self.cast.by_title[title.group(0).lower()], pos), end
-        if nm.group(0).lower() not in _NOT_NAMES and not _VERB_RE.fullmatch(nm.group(0)):
+        if nm.group(0).lower() not in _NOT_NAMES and not SPEECH_VERB_RE.fullmatch(nm.group(0)):
             return TagKind.PROPER, nm.group(0), pos + nm.end()
         return None
 
@@ -857,7 +853,7 @@ class _Attributor:
         m = re.compile(r"[\s,\u2014\u2013-]*").match(text, pos, limit)
         pos = m.end() if m else pos
         # `and said Tom` / `then said Tom`
-        vm = _VERB_RE.match(text, pos, limit)
+        vm = SPEECH_VERB_RE.match(text, pos, limit)
         if vm:
             after = re.compile(r"[ \t\n]+").match(text, vm.end(), limit)
             if after:
@@ -906,7 +902,7 @@ class _Attributor:
         group = r"(?:\s+(?:both|all))?" if value in GROUP_PRONOUNS else ""
         sm = re.match(
             rf"{group}(?:,[^,\"\u201c\u201d]{{1,60}},)?\s+(?:(?:had|has|was|then|again|only|just)\s+)?"
-            rf"(?:{_ADVERB_RE.pattern}\s+)?(?i:{_VERB_ALT})\b",
+            rf"(?:{_ADVERB_RE.pattern}\s+)?(?i:{SPEECH_VERB_ALT})\b",
             rest,
         )
         if sm:
@@ -922,7 +918,7 @@ class _Attributor:
         clause = text[clause_start : q.start]
         if not clause.strip() or not re.search(r"[,:\u2014-]\s*$|\w\s*$", clause):
             return None
-        verbs = list(_VERB_RE.finditer(text, clause_start, q.start))
+        verbs = list(SPEECH_VERB_RE.finditer(text, clause_start, q.start))
         if not verbs:
             return None
         vm = verbs[-1]
@@ -1000,7 +996,7 @@ class _Attributor:
                 return self._group_speaker(value, q.start), CONF_DESCRIPTIVE
             if value == "i":
                 return self.narrator_at(q.start), CONF_EXPLICIT - 0.05
-            gender = _PRONOUN_GENDER.get(value)
+            gender = PRONOUN_GENDER.get(value)
             # `"Must I go, Basil?" he asked`: the one addressed is not the speaker.
             avoid = q.vocatives
             who = self._antecedent(q.start, gender, prev, avoid=avoid)
@@ -1099,7 +1095,7 @@ class _Attributor:
                 if tag[0] in (TagKind.DESC, TagKind.NAME) and conf == CONF_GUESS:
                     # A guess by gender: turn-taking may know better (see _regard).
                     noun = _strip_det(tag[1]).split()[-1:]
-                    q.guess_gender = _NOUN_GENDER.get(noun[0]) if noun else None
+                    q.guess_gender = NOUN_GENDER.get(noun[0]) if noun else None
                     q.guessed = True
             if q.speaker is not None:
                 prev_speaker, prev_para, prev_end_at = q.speaker, q.para, q.end
@@ -1177,7 +1173,7 @@ class _Attributor:
             return None
         if not re.match(r"\s+[a-z]", self.text[m.end : m.end + 3]):
             return None
-        if _VERB_RE.match(self.text, m.end + 1):
+        if SPEECH_VERB_RE.match(self.text, m.end + 1):
             return None  # `Tom said.` is a tag, handled elsewhere
         return self._pick(m.names, m.start)
 
@@ -1248,9 +1244,9 @@ class _Attributor:
             if kind is TagKind.PRONOUN:
                 if value in ("i", "we"):
                     return self.narrator_at(first.start) if self.person == 1 else None
-                g = _PRONOUN_GENDER.get(value)
+                g = PRONOUN_GENDER.get(value)
                 return self._antecedent(first.start, g, None, avoid=first.vocatives)
-            if kind is TagKind.DESC and _strip_det(value).split()[-1] in _NOUN_GENDER:
+            if kind is TagKind.DESC and _strip_det(value).split()[-1] in NOUN_GENDER:
                 who, _conf = self._resolve_description(value, first.start, None)
                 return who
         return None
