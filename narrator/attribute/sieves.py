@@ -181,6 +181,58 @@ _INTERJECTION_RE = re.compile(
 )
 
 
+# Read once per quotation or more: compiled here, once.
+# Text before a mention ending where a sentence starts (`... the door. Then Tom`).
+_SENTENCE_START_BEFORE_RE = re.compile(r"[.!?;]\s+(?:(?:Then|But|And|So)\s+)?$")
+_VOICE_OF_RE = re.compile(r"(?i:the\s+)?(?:\w+\s+)?voice\s+of\s+")  # `the voice of Vesh`
+_WORD_RE = re.compile(r"\S+")
+_LAST_WORD_RE = re.compile(r"\S+$")
+_CAPITALISED_RE = re.compile(r"[A-Z][a-z]+")
+# Between a quotation and its tag: spaces, commas, dashes.
+_TAG_GAP_RE = re.compile(r"[\s,\u2014\u2013-]*")
+_BLANKS_RE = re.compile(r"[ \t\n]+")
+_EPITHET_WORDS_RE = re.compile(r"(?:[a-z][\w-]*\s+){1,2}")  # `poor` in `inquired poor Oliver`
+_WAS_CAME_RE = re.compile(r"(?:was|came)\s+")
+# `Frank's reply`, `Frank's angry voice` (after the owner's name).
+_OWNERS_REPLY_RE = re.compile(rf"['\u2019 ]s\s+(?:\w+\s+){{0,2}}?(?:{_REPLY_NOUNS}|voice\b)")
+
+
+def _verb_after_subject(group: str) -> re.Pattern[str]:
+    """A speech verb after a tag's subject (`Tom, pale, had quietly said`)."""
+    return re.compile(
+        rf"{group}(?:,[^,\"\u201c\u201d]{{1,60}},)?\s+(?:(?:had|has|was|then|again|only|just)\s+)?"
+        rf"(?:{_ADVERB_RE.pattern}\s+)?(?i:{SPEECH_VERB_ALT})\b"
+    )
+
+
+_VERB_AFTER_SUBJECT_RE = _verb_after_subject("")
+# `they both said`, `we all cried`: a plural subject may float a `both` or `all`.
+_VERB_AFTER_GROUP_RE = _verb_after_subject(r"(?:\s+(?:both|all))?")
+_CLAUSE_BEFORE_QUOTE_RE = re.compile(r"[,:\u2014-]\s*$|\w\s*$")
+_OBJECT_BEFORE_RE = re.compile(r"\b(?:to|at|with|on|upon|for|from|by|of)\s+$")
+# What may stand between a tag's subject and its verb (`Tom had turned and said`).
+_SUBJECT_TO_VERB_RE = re.compile(
+    r"(?:\s+(?:\w+ly|had|has|was|then|again|only|just|turned|and|to \w+|"
+    r"at \w+|\w+ed(?: and)?))*\s+"
+)
+_COLON_GAP_RE = re.compile(r"\s*[,:]?\s*")
+_AND_END_RE = re.compile(r"\band\s*$")
+_CLAUSE_OPENER_RE = re.compile(r"\s*(?:(?:Then|But|And|So|Now|At last|At length),?\s+)?")
+_LEAD_GAP_RE = re.compile(r"[\s,\u2014-]*")
+_LOWER_WORD_NEXT_RE = re.compile(r"\s+[a-z]")
+# Before and after a name used in address (`Well, my dear Tom, ...`), and not told of.
+_VOCATIVE_BEFORE_RE = re.compile(
+    r"[,!?.;\u2014-]\s*(?:(?:my|you)\s+)?(?:dear|dearest|good|poor|old)?\s*$"
+)
+_VOCATIVE_AFTER_RE = re.compile(r"\s*[,.!?;\u2014\"\u201d]")
+_TOLD_OF_RE = re.compile(r"\b(?:said|says|ask|tell)\w*\s*$")
+_ACTION_OPENER_RE = re.compile(r"[\s,\u2014-]*(?:(?:Then|But|And|So|Now|Here|At this|At that)\s+)?")
+# After an actor's name: `Tom frowned`, `Tom, pale,`, `Tom's voice rose` (`Tom s voice`).
+_ACTS_RE = re.compile(r"\s+[a-z]|,|['\u2019 ]s\s+(?:\w+\s+)?voice\b")
+_MORE_SENTENCES_RE = re.compile(r"[.!?]\s+\S")
+_DETERMINER_RE = re.compile(r"^(?i:the|a|an|one of the)\s+")
+
+
 @dataclass
 class _Mention:
     start: int
@@ -479,7 +531,7 @@ _POV_LINE = 60  # a point-of-view heading is a short line of its own
 
 
 def _strip_det(phrase: str) -> str:
-    return re.sub(r"^(?i:the|a|an|one of the)\s+", "", phrase.strip()).lower()
+    return _DETERMINER_RE.sub("", phrase.strip()).lower()
 
 
 class _Attributor:
@@ -767,7 +819,7 @@ class _Attributor:
                 lead = self.text[max(p_start, m.start - 30) : m.start]
                 if m.start - 30 <= p_start:
                     lead = ". " + lead  # the paragraph start is a sentence start
-                if re.search(r"[.!?;]\s+(?:(?:Then|But|And|So)\s+)?$", lead):
+                if _SENTENCE_START_BEFORE_RE.search(lead):
                     return who
         while i >= 0 and pos - self.mentions[i].start < window:
             m = self.mentions[i]
@@ -810,7 +862,7 @@ class _Attributor:
             return TagKind.NAME, self._pick(m.names, pos), m.end
         rest = self.text[pos:limit]
         # `The voice of Vesh echoed`: the owner of the voice.
-        vm = re.match(r"(?i:the\s+)?(?:\w+\s+)?voice\s+of\s+", rest)
+        vm = _VOICE_OF_RE.match(rest)
         if vm:
             owner = self.mention_at.get(pos + vm.end())
             if owner is not None and owner.names:
@@ -820,7 +872,7 @@ class _Attributor:
             return TagKind.PRONOUN, pm.group(0).lower(), pos + pm.end()
         dm = _DESC_SUBJECT_RE.match(rest)
         if dm:
-            last = re.search(r"\S+$", dm.group(0))
+            last = _LAST_WORD_RE.search(dm.group(0))
             inner = self.mention_at.get(pos + last.start()) if last else None
             if inner is not None and inner.names and not inner.narr:
                 return TagKind.NAME, self._pick(inner.names, inner.start), inner.end
@@ -829,11 +881,11 @@ class _Attributor:
         if nm is None:
             return None
         # `De Griers` (only `Griers` is a known name), `Mademoiselle` / `Mlle.` alone.
-        for w in re.finditer(r"\S+", nm.group(0)):
+        for w in _WORD_RE.finditer(nm.group(0)):
             inner = self.mention_at.get(pos + w.start())
             if inner is not None and inner.names and not inner.narr:
                 return TagKind.NAME, self._pick(inner.names, inner.start), inner.end
-        title = re.match(r"[A-Z][a-z]+", rest)
+        title = _CAPITALISED_RE.match(rest)
         if (
             title
             and title.group(0) in ATTRIBUTION_TITLES
@@ -850,15 +902,15 @@ class _Attributor:
         text = self.text
         pos = q.end
         # Skip spaces, commas, dashes (and a capitalised tag after `."`).
-        m = re.compile(r"[\s,\u2014\u2013-]*").match(text, pos, limit)
+        m = _TAG_GAP_RE.match(text, pos, limit)
         pos = m.end() if m else pos
         # `and said Tom` / `then said Tom`
         vm = SPEECH_VERB_RE.match(text, pos, limit)
         if vm:
-            after = re.compile(r"[ \t\n]+").match(text, vm.end(), limit)
+            after = _BLANKS_RE.match(text, vm.end(), limit)
             if after:
                 # `inquired poor Oliver`: a name behind an epithet or two.
-                epithet = re.compile(r"(?:[a-z][\w-]*\s+){1,2}").match(text, after.end(), limit)
+                epithet = _EPITHET_WORDS_RE.match(text, after.end(), limit)
                 if epithet:
                     named = self.mention_at.get(epithet.end())
                     if named is not None and named.names and not named.narr:
@@ -874,17 +926,13 @@ class _Attributor:
             # `said Tom` may be preceded by an adverb: `said quietly Tom` is rare; skip.
             return None
         # `"No," was Frank's reply.`
-        wm = re.compile(r"(?:was|came)\s+").match(text, pos, limit)
+        wm = _WAS_CAME_RE.match(text, pos, limit)
         if wm:
             owner = self.mention_at.get(wm.end())
             if (
                 owner is not None
                 and owner.names
-                and re.match(
-                    r"['\u2019 ]s\s+(?:\w+\s+){0,2}?(?:reply|answer|question|remark|response|"
-                    r"rejoinder|retort|comment|cry|greeting|exclamation|voice)\b",
-                    text[owner.end : owner.end + 50],
-                )
+                and _OWNERS_REPLY_RE.match(text[owner.end : owner.end + 50])
             ):
                 return TagKind.NAME, self._pick(owner.names, owner.start)
             # `was his reply`, `was the impatient man's question`.
@@ -898,13 +946,8 @@ class _Attributor:
             return None
         kind, value, end = subj
         rest = text[end:limit]
-        # `they both said`, `we all cried`: a plural subject may float a `both` or `all`.
-        group = r"(?:\s+(?:both|all))?" if value in GROUP_PRONOUNS else ""
-        sm = re.match(
-            rf"{group}(?:,[^,\"\u201c\u201d]{{1,60}},)?\s+(?:(?:had|has|was|then|again|only|just)\s+)?"
-            rf"(?:{_ADVERB_RE.pattern}\s+)?(?i:{SPEECH_VERB_ALT})\b",
-            rest,
-        )
+        verb = _VERB_AFTER_GROUP_RE if value in GROUP_PRONOUNS else _VERB_AFTER_SUBJECT_RE
+        sm = verb.match(rest)
         if sm:
             return kind, value
         return None
@@ -916,7 +959,7 @@ class _Attributor:
         for sm in _SENT_END_RE.finditer(text, floor, q.start):
             clause_start = sm.end()
         clause = text[clause_start : q.start]
-        if not clause.strip() or not re.search(r"[,:\u2014-]\s*$|\w\s*$", clause):
+        if not clause.strip() or not _CLAUSE_BEFORE_QUOTE_RE.search(clause):
             return None
         verbs = list(SPEECH_VERB_RE.finditer(text, clause_start, q.start))
         if not verbs:
@@ -925,36 +968,29 @@ class _Attributor:
         if q.start - vm.end() > 40:
             return None
         # Subject after the verb (`said Tom,`) ...
-        after = re.compile(r"[ \t\n]+").match(text, vm.end(), q.start)
+        after = _BLANKS_RE.match(text, vm.end(), q.start)
         if after:
             subj = self._subject_at(after.end(), q.start)
             if subj and subj[0] in (TagKind.NAME, TagKind.PRONOUN):
                 return subj[0], subj[1]
         # ... or the last subject before it, separated by adverbs / an auxiliary only.
         head = text[clause_start : vm.start()]
-        for m in reversed(list(re.finditer(r"\S+", head))[-6:]):
+        for m in reversed(list(_WORD_RE.finditer(head))[-6:]):
             sub_pos = self._mention_start(clause_start + m.start())
             sub = self._subject_at(sub_pos, vm.start())
             if sub is None:
                 continue
-            if re.search(
-                r"\b(?:to|at|with|on|upon|for|from|by|of)\s+$", text[max(0, sub_pos - 8) : sub_pos]
-            ):
+            if _OBJECT_BEFORE_RE.search(text[max(0, sub_pos - 8) : sub_pos]):
                 break  # `turned to Hallward and said`: an object, not the subject
             between = text[sub[2] : vm.start()]
-            if re.fullmatch(
-                r"(?:\s+(?:\w+ly|had|has|was|then|again|only|just|turned|and|to \w+|"
-                r"at \w+|\w+ed(?: and)?))*\s+",
-                between,
-            ):
+            if _SUBJECT_TO_VERB_RE.fullmatch(between):
                 return sub[0], sub[1]
             break
         # `Tom crossed the room, laid a hand on the door, and said:` -- the sentence subject.
-        if re.fullmatch(r"\s*[,:]?\s*", text[vm.end() : q.start]) and re.search(
-            r"\band\s*$", text[clause_start : vm.start()]
+        if _COLON_GAP_RE.fullmatch(text[vm.end() : q.start]) and _AND_END_RE.search(
+            text[clause_start : vm.start()]
         ):
-            ws = re.compile(r"\s*(?:(?:Then|But|And|So|Now|At last|At length),?\s+)?")
-            wm = ws.match(text, clause_start)
+            wm = _CLAUSE_OPENER_RE.match(text, clause_start)
             sub = self._subject_at(wm.end() if wm else clause_start, vm.start())
             if sub is not None and sub[0] in (TagKind.NAME, TagKind.PRONOUN):
                 return sub[0], sub[1]
@@ -1166,12 +1202,12 @@ class _Attributor:
         for sm in _SENT_END_RE.finditer(self.text, floor, q.start):
             if sm.end() < q.start - 1:
                 start = sm.end()
-        wm = re.compile(r"[\s,\u2014-]*").match(self.text, start)
+        wm = _LEAD_GAP_RE.match(self.text, start)
         pos = wm.end() if wm else start
         m = self.mention_at.get(pos)
         if m is None or not m.names or m.narr:
             return None
-        if not re.match(r"\s+[a-z]", self.text[m.end : m.end + 3]):
+        if not _LOWER_WORD_NEXT_RE.match(self.text[m.end : m.end + 3]):
             return None
         if SPEECH_VERB_RE.match(self.text, m.end + 1):
             return None  # `Tom said.` is a tag, handled elsewhere
@@ -1194,17 +1230,10 @@ class _Attributor:
                 continue
             before = text[max(inner_start, m.start - 20) : m.start]
             after = text[m.end : m.end + 2]
-            starts = m.start <= inner_start + 1 or bool(
-                re.search(
-                    r"[,!?.;\u2014-]\s*(?:(?:my|you)\s+)?(?:dear|dearest|good|poor|old)?\s*$",
-                    before,
-                )
-            )
+            starts = m.start <= inner_start + 1 or bool(_VOCATIVE_BEFORE_RE.search(before))
             starts = starts or bool(_INTERJECTION_RE.search(before))
-            ends = bool(re.match(r"\s*[,.!?;\u2014\"\u201d]", after)) or bool(
-                _CAPITAL_NEXT_RE.match(after)
-            )
-            if starts and ends and not re.search(r"\b(?:said|says|ask|tell)\w*\s*$", before):
+            ends = bool(_VOCATIVE_AFTER_RE.match(after)) or bool(_CAPITAL_NEXT_RE.match(after))
+            if starts and ends and not _TOLD_OF_RE.search(before):
                 q.vocatives.add(self._pick(m.names, m.start))
 
     def _actor(self, para: int, para_quotes: list[_Quote]) -> str | None:
@@ -1228,16 +1257,14 @@ class _Attributor:
         if text[first.end : tail_end].strip():
             candidates.append(first.end)
         for pos in candidates:
-            ws = re.compile(r"[\s,\u2014-]*(?:(?:Then|But|And|So|Now|Here|At this|At that)\s+)?")
-            wm = ws.match(text, pos)
+            wm = _ACTION_OPENER_RE.match(text, pos)
             start = wm.end() if wm else pos
             subj = self._subject_at(start, tail_end if start >= first.end else first.start)
             if subj is None:
                 continue
             kind, value, end = subj
             follows = text[end : end + 40]
-            # `Tom frowned`, `Tom, pale,`, `Tom's voice rose` (`Tom s voice` in some texts).
-            if not re.match(r"\s+[a-z]|,|['\u2019 ]s\s+(?:\w+\s+)?voice\b", follows):
+            if not _ACTS_RE.match(follows):
                 continue
             if kind is TagKind.NAME:
                 return value
@@ -1400,7 +1427,7 @@ class _Attributor:
                 # themselves (`Burn it? No, no!`), so the run stays whole.
                 if (
                     _ANSWER_START_RE.match(rest)
-                    and not re.search(r"[.!?]\s+\S", rest)
+                    and not _MORE_SENTENCES_RE.search(rest)
                     and not rest.rstrip(" ,.!").endswith("?")
                     and self._names_between(q.start + m.end(), q.start + len(body))
                 ):
