@@ -122,9 +122,7 @@ class Context:
             self.parity_votes[block] = votes
 
     def para_span(self, para: int) -> tuple[int, int]:
-        starts = self.att.para_starts
-        end = starts[para + 1] if para + 1 < len(starts) else len(self.text)
-        return starts[para], end
+        return self.att.para_starts[para], self.att.para_end(para)
 
     def named_in(self, start: int, end: int) -> list[tuple[int, str]]:
         i = bisect.bisect_left(self.named_starts, start)

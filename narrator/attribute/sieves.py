@@ -595,6 +595,10 @@ class _Attributor:
     def _para(self, pos: int) -> int:
         return bisect.bisect_right(self.para_starts, pos) - 1
 
+    def para_end(self, para: int) -> int:
+        """Where paragraph para ends: where the next one starts, or the end of the text."""
+        return self.para_starts[para + 1] if para + 1 < len(self.para_starts) else len(self.text)
+
     def _descriptions(self) -> list[_Mention]:
         """Nameless people in narration (`an old man`, `the bald man`) as mentions."""
         found = []
@@ -1086,11 +1090,7 @@ class _Attributor:
         for k, q in enumerate(quotes):
             next_start = quotes[k + 1].start if k + 1 < len(quotes) else len(self.text)
             prev_end = quotes[k - 1].end if k > 0 else 0
-            p_end = (
-                self.para_starts[q.para + 1]
-                if q.para + 1 < len(self.para_starts)
-                else len(self.text)
-            )
+            p_end = self.para_end(q.para)
             p_start = self.para_starts[q.para]
             limit = min(next_start, p_end, q.end + 200)
             floor = max(prev_end, p_start, q.start - 300)
@@ -1252,7 +1252,7 @@ class _Attributor:
             candidates.append(sent_start)
         # Narration right after the first quotation.
         nxt = para_quotes[1].start if len(para_quotes) > 1 else None
-        p_end = self.para_starts[para + 1] if para + 1 < len(self.para_starts) else len(text)
+        p_end = self.para_end(para)
         tail_end = min(nxt or p_end, p_end)
         if text[first.end : tail_end].strip():
             candidates.append(first.end)
