@@ -88,12 +88,6 @@ from narrator.segment import TEXT_MESSAGE_RE, paragraph_starts, rough_quoted_spa
 
 NARRATOR = "Narrator"
 
-# Sieves that can be switched off one at a time (explicit tags are always on).
-SIEVES = (
-    "pronoun", "descriptive", "paragraph", "continued", "action", "vocative", "turn",
-    "fallback", "split",
-)  # fmt: skip
-
 # Measured precision per sieve, rounded down (see the module docstring).
 CONF_EXPLICIT = 0.95
 CONF_CONTINUED = 0.9
@@ -264,6 +258,50 @@ class TagSide(StrEnum):
 Tag = tuple[TagKind, str]
 
 
+class Sieve(StrEnum):
+    """The sieve that gave a quotation its first answer (`_Quote.sieve`), and the names the
+    sieves are switched off by (`SIEVES`). The values are what `explain_speakers` reports and
+    the ranker's feature names (`sieve=tag-name` in weights.json): never change them."""
+
+    NONE = "none"  # no sieve answered
+    FIXED = "fixed"  # the author's correction
+    TAG_NAME = "tag-name"  # a tag naming a cast member, or a text message's sender
+    TAG_PRONOUN = "tag-pronoun"
+    TAG_DESC = "tag-desc"
+    TAG_PROPER = "tag-proper"  # a capitalised word not in the cast
+    # A descriptive tag resolved by gender only: a feature name (`_Quote.guessed`), never
+    # a quotation's sieve; TAG_DESC_TURN when turn-taking revised that guess.
+    TAG_GUESS = "tag-guess"
+    TAG_DESC_TURN = "tag-desc-turn"
+    PARAGRAPH = "paragraph"  # shares the tag of its paragraph
+    CONTINUED = "continued"  # speech continued over paragraphs
+    ACTION = "action"
+    VOCATIVE = "vocative"
+    TURN = "turn"
+    TURN_BACK = "turn-back"  # turn-taking read back from later turns
+    TURN_NARRATOR = "turn-narrator"  # the first-person narrator answers
+    FALLBACK = "fallback"  # the nearest named character
+    SPLIT_FIRST = "split-first"  # the first of two turns in one quoted run
+    SPLIT = "split"  # the second of them; also the switch for splitting
+    # Switch names only: the tag sieves they switch off answer as TAG_PRONOUN, TAG_DESC.
+    PRONOUN = "pronoun"
+    DESCRIPTIVE = "descriptive"
+
+
+# The sieve of a quotation named by a speech tag, by what the tag names.
+TAG_SIEVE = {
+    TagKind.NAME: Sieve.TAG_NAME,
+    TagKind.PRONOUN: Sieve.TAG_PRONOUN,
+    TagKind.DESC: Sieve.TAG_DESC,
+    TagKind.PROPER: Sieve.TAG_PROPER,
+}
+# Sieves that can be switched off one at a time (explicit tags are always on).
+SIEVES = (
+    Sieve.PRONOUN, Sieve.DESCRIPTIVE, Sieve.PARAGRAPH, Sieve.CONTINUED, Sieve.ACTION,
+    Sieve.VOCATIVE, Sieve.TURN, Sieve.FALLBACK, Sieve.SPLIT,
+)  # fmt: skip
+
+
 @dataclass
 class _Quote:
     index: int  # position in the segment list
@@ -272,7 +310,7 @@ class _Quote:
     para: int
     speaker: str | None = None
     confidence: float = 0.0
-    sieve: str = ""
+    sieve: Sieve = Sieve.NONE
     tag_speaker: bool = False
     vocatives: set[str] = field(default_factory=set)
     closed: bool = True
@@ -541,7 +579,7 @@ class _Attributor:
         segments: Sequence[Segment],
         characters: Sequence[Character],
         narrative_person: int | None,
-        disabled: Collection[str] = (),
+        disabled: Collection[Sieve] = (),
         fixed: Mapping[int, str] | None = None,
     ) -> None:
         self.disabled = frozenset(disabled)
@@ -1102,7 +1140,7 @@ class _Attributor:
                 # `[Ana]: where r u`: a text message, said by its sender.
                 known = self.cast.by_alias.get(name_key(sender["sender"]))
                 who = self._pick(known, q.start) if known else sender["sender"]
-                q.speaker, q.confidence, q.sieve = who, CONF_EXPLICIT, "tag-name"
+                q.speaker, q.confidence, q.sieve = who, CONF_EXPLICIT, Sieve.TAG_NAME
                 q.tag, q.tag_side, q.tag_speaker = (TagKind.NAME, who), TagSide.BEFORE, True
             elif tag is None:
                 tag = self._tag_before(q, floor)
@@ -1115,8 +1153,8 @@ class _Attributor:
                 if lead.endswith(":") and last_quote_para < q.para - 1:
                     tag = self._tag_before(q, max(prev_start, q.start - 300))
             if tag is not None and (
-                (tag[0] is TagKind.PRONOUN and "pronoun" in self.disabled)
-                or (tag[0] is TagKind.DESC and "descriptive" in self.disabled)
+                (tag[0] is TagKind.PRONOUN and Sieve.PRONOUN in self.disabled)
+                or (tag[0] is TagKind.DESC and Sieve.DESCRIPTIVE in self.disabled)
             ):
                 tag = None
             if tag is not None:
@@ -1125,7 +1163,7 @@ class _Attributor:
                 if exclude is not None and self._named_again(exclude, prev_end_at, q.start):
                     exclude = None
                 who, conf = self._resolve_tag(tag[0], tag[1], q, exclude)
-                q.speaker, q.confidence, q.sieve = who, conf, "tag-" + tag[0]
+                q.speaker, q.confidence, q.sieve = who, conf, TAG_SIEVE[tag[0]]
                 q.tag = tag
                 q.tag_speaker = True
                 if tag[0] in (TagKind.DESC, TagKind.NAME) and conf == CONF_GUESS:
@@ -1141,13 +1179,13 @@ class _Attributor:
         # The author's corrections are certain: every later sieve builds on them.
         for q in quotes:
             if q.start in self.fixed:
-                q.speaker, q.confidence, q.sieve = self.fixed[q.start], 1.0, "fixed"
+                q.speaker, q.confidence, q.sieve = self.fixed[q.start], 1.0, Sieve.FIXED
                 q.evidence = ("corrected by the author",)
                 q.tag_speaker, q.guessed = True, False
         # Same paragraph: share the speaker of a tagged quotation.
         for para_quotes in by_para.values():
             tagged = [q for q in para_quotes if q.tag_speaker]
-            if not tagged or "paragraph" in self.disabled:
+            if not tagged or Sieve.PARAGRAPH in self.disabled:
                 continue
             tagged_starts = [t.start for t in tagged]  # in text order: bisect, not a scan
             for j, q in enumerate(para_quotes):
@@ -1157,30 +1195,30 @@ class _Attributor:
                     # `"Thanks," Krum said. Woolsey shook his head. "I have to go."`
                     other = self._lead_actor(q, para_quotes[j - 1].end if j else q.start)
                     if other is not None and other != src.speaker:
-                        q.speaker, q.confidence, q.sieve = other, CONF_ACTION, "action"
+                        q.speaker, q.confidence, q.sieve = other, CONF_ACTION, Sieve.ACTION
                         continue
-                    q.speaker, q.confidence, q.sieve = src.speaker, CONF_PARAGRAPH, "paragraph"
+                    q.speaker, q.confidence, q.sieve = src.speaker, CONF_PARAGRAPH, Sieve.PARAGRAPH
         # Quotations continued over paragraphs.
-        for k in range(1, len(quotes) if "continued" not in self.disabled else 0):
+        for k in range(1, len(quotes) if Sieve.CONTINUED not in self.disabled else 0):
             a, b = quotes[k - 1], quotes[k]
             if not a.closed and b.para == a.para + 1 and b.speaker is None and a.speaker:
-                self._set_para(by_para[b.para], a.speaker, CONF_CONTINUED, "continued")
-        for k in range(len(quotes) - 2 if "continued" not in self.disabled else -1, -1, -1):
+                self._set_para(by_para[b.para], a.speaker, CONF_CONTINUED, Sieve.CONTINUED)
+        for k in range(len(quotes) - 2 if Sieve.CONTINUED not in self.disabled else -1, -1, -1):
             a, b = quotes[k], quotes[k + 1]
             if not a.closed and b.para == a.para + 1 and a.speaker is None and b.speaker:
-                self._set_para(by_para[a.para], b.speaker, CONF_CONTINUED, "continued")
+                self._set_para(by_para[a.para], b.speaker, CONF_CONTINUED, Sieve.CONTINUED)
         # Sieve 5: a character acting in the paragraph.
         for para, para_quotes in by_para.items():
-            if para_quotes[0].speaker is not None or "action" in self.disabled:
+            if para_quotes[0].speaker is not None or Sieve.ACTION in self.disabled:
                 continue
             actor = self._actor(para, para_quotes)
             if actor is not None:
-                self._set_para(para_quotes, actor, CONF_ACTION, "action")
+                self._set_para(para_quotes, actor, CONF_ACTION, Sieve.ACTION)
         # Sieves 4 and 6: vocatives and turn-taking over conversations.
         self._conversations(by_para)
         # Sieve 7: nearest mention.
         for para_quotes in by_para.values():
-            if para_quotes[0].speaker is None and "fallback" not in self.disabled:
+            if para_quotes[0].speaker is None and Sieve.FALLBACK not in self.disabled:
                 q = para_quotes[0]
                 vocs = set().union(*(x.vocatives for x in para_quotes))
                 near = self._antecedent(
@@ -1189,8 +1227,8 @@ class _Attributor:
                 if near is None and self.person == 1:
                     near = self.narrator_at(q.start)  # nobody named near: the storyteller
                 if near is not None:
-                    self._set_para(para_quotes, near, CONF_FALLBACK, "fallback")
-        if "split" not in self.disabled:
+                    self._set_para(para_quotes, near, CONF_FALLBACK, Sieve.FALLBACK)
+        if Sieve.SPLIT not in self.disabled:
             self._split_turns(by_para)
         return self._output()
 
@@ -1213,7 +1251,7 @@ class _Attributor:
             return None  # `Tom said.` is a tag, handled elsewhere
         return self._pick(m.names, m.start)
 
-    def _set_para(self, para_quotes: list[_Quote], who: str, conf: float, sieve: str) -> None:
+    def _set_para(self, para_quotes: list[_Quote], who: str, conf: float, sieve: Sieve) -> None:
         for q in para_quotes:
             if q.speaker is None:
                 q.speaker, q.confidence, q.sieve = who, conf, sieve
@@ -1289,9 +1327,9 @@ class _Attributor:
             last_para = para
         for block in blocks:
             self._forward(block, by_para)
-            if "turn" not in self.disabled:
+            if Sieve.TURN not in self.disabled:
                 self._backward(block, by_para)
-            if "fallback" not in self.disabled:
+            if Sieve.FALLBACK not in self.disabled:
                 self._seed(block, by_para)
             self._regard(block, by_para)
 
@@ -1312,7 +1350,7 @@ class _Attributor:
                     old = q.speaker
                     for x in by_para[para]:
                         if x.speaker == old:
-                            x.speaker, x.sieve = two, "tag-desc-turn"
+                            x.speaker, x.sieve = two, Sieve.TAG_DESC_TURN
                     break
 
     def _seed(self, block: list[int], by_para: dict[int, list[_Quote]]) -> None:
@@ -1338,7 +1376,7 @@ class _Attributor:
             )
             if near is None:
                 continue
-            self._set_para(pq, near, CONF_FALLBACK, "fallback")
+            self._set_para(pq, near, CONF_FALLBACK, Sieve.FALLBACK)
             self._forward(block[max(0, k - 1) :], by_para)
 
     def _forward(self, block: list[int], by_para: dict[int, list[_Quote]]) -> None:
@@ -1349,30 +1387,30 @@ class _Attributor:
             vocs = set().union(*(x.vocatives for x in pq))
             if pq[0].speaker is None:
                 who: str | None = None
-                conf, sieve = 0.0, ""
+                conf, sieve = 0.0, Sieve.NONE
                 if (
                     len(turns) >= 2
                     and turns[-2] is not None
                     and turns[-2] != turns[-1]
-                    and "turn" not in self.disabled
+                    and Sieve.TURN not in self.disabled
                 ):
-                    who, conf, sieve = turns[-2], CONF_TURN, "turn"
+                    who, conf, sieve = turns[-2], CONF_TURN, Sieve.TURN
                 if (
                     addressee is not None
-                    and "vocative" not in self.disabled
+                    and Sieve.VOCATIVE not in self.disabled
                     and addressee not in vocs
                     and (who is None or addressee != turns[-1])
                 ):
-                    who, conf, sieve = addressee, CONF_VOCATIVE, "vocative"
+                    who, conf, sieve = addressee, CONF_VOCATIVE, Sieve.VOCATIVE
                 if (
                     who is None
                     and self.person == 1
                     and turns
                     and turns[-1] not in (None, self.narrator_at(pq[0].start))
-                    and "turn" not in self.disabled
+                    and Sieve.TURN not in self.disabled
                 ):
                     who = self.narrator_at(pq[0].start)
-                    conf, sieve = CONF_TURN - 0.2, "turn-narrator"
+                    conf, sieve = CONF_TURN - 0.2, Sieve.TURN_NARRATOR
                 if who is not None and who in vocs:
                     who = turns[-1] if turns and turns[-1] not in vocs else None
                 if who is not None:
@@ -1394,7 +1432,7 @@ class _Attributor:
             vocs = set().union(*(x.vocatives for x in pq))
             # B, ?, B -> B too: the open turn between is the other party's.
             if b is not None and a != b and b not in vocs:
-                self._set_para(pq, b, CONF_TURN - 0.05, "turn-back")
+                self._set_para(pq, b, CONF_TURN - 0.05, Sieve.TURN_BACK)
 
     def _gap(self, last_para: int, para: int) -> bool:
         """A narration paragraph between two quotation paragraphs ends the exchange.
@@ -1415,7 +1453,7 @@ class _Attributor:
         """
         text = self.text
         for k, q in enumerate(self.quotes):
-            if q.sieve == "fixed":
+            if q.sieve is Sieve.FIXED:
                 continue
             inner = text[q.start : q.end]
             body = inner.rstrip(_CLOSE_MARKS + " \n")
@@ -1442,7 +1480,7 @@ class _Attributor:
                 continue
             q.split_at = cut
             q.speaker, q.second_speaker = first, second
-            q.sieve = "split-first"
+            q.sieve = Sieve.SPLIT_FIRST
             q.confidence = min(q.confidence, CONF_SPLIT)
 
     def _names_between(self, start: int, end: int) -> list[str]:
@@ -1568,10 +1606,14 @@ def run_sieves(
     disabled: Collection[str] = (),
     fixed: Mapping[int, str] | None = None,
 ) -> _Attributor:
-    """Run every sieve; the attributor keeps each quotation's answer and what gave it."""
+    """Run every sieve; the attributor keeps each quotation's answer and what gave it.
+
+    `disabled`: sieves switched off, any of SIEVES (or their names).
+    """
     unknown = set(disabled) - set(SIEVES)
     if unknown:
         raise ValueError(f"unknown sieve(s): {', '.join(sorted(unknown))}")
-    att = _Attributor(text, segments, characters, narrative_person, disabled, fixed)
+    off = frozenset(Sieve(name) for name in disabled)
+    att = _Attributor(text, segments, characters, narrative_person, off, fixed)
     att.run()
     return att
