@@ -14,10 +14,13 @@ from hypothesis import strategies as st
 from narrator import segment
 from narrator.attribute import (
     NARRATOR,
+    Sieve,
     attribute_speakers,
     explain_speakers,
     guess_narrative_person,
 )
+from narrator.attribute.features import Context, candidates
+from narrator.attribute.runner import STEPS
 from narrator.attribute.sieves import run_sieves
 from narrator.model import Character, Gender, Kind, Segment
 
@@ -92,13 +95,63 @@ def test_golden(case: str) -> None:
         narrative_person=spec.get("narrative_person"),
     )
     assert_covers(text, out)
-    got = [[s.text, s.speaker, sieves.get(s.start)] for s in out if s.kind.is_speech]
+    got = [[s.text, s.speaker, sieves[s.start].value] for s in out if s.kind.is_speech]
     want = spec["expect"]
     # One readable diff of the whole case rather than the first differing field.
     assert "\n".join(map(str, got)) == "\n".join(map(str, want))
     for s in out:
         if s.kind.is_speech:
             assert s.confidence is not None and 0.0 < s.confidence <= 1.0
+
+
+def test_every_sieve_a_run_reports_is_a_member_of_the_enum() -> None:
+    # Every golden case, with every step on and with each switched off: the sieve of each
+    # speech segment, and the `sieve=` feature of each candidate, name a member of Sieve.
+    values = {s.value for s in Sieve}
+    seen: set[Sieve] = set()
+    for case in CASES:
+        text = (DATA / f"{case}.txt").read_text(encoding="utf-8")
+        spec = json.loads((DATA / f"{case}.json").read_text(encoding="utf-8"))
+        cast = load_cast(spec["cast"])
+        person = spec.get("narrative_person")
+        for off in ((), *((step,) for step in STEPS)):
+            out, sieves = explain_speakers(
+                text, quote_segments(text), cast, narrative_person=person, disabled=off
+            )
+            for s in out:
+                if s.kind.is_speech:
+                    assert type(sieves[s.start]) is Sieve, (case, off, s.text)
+            seen |= set(sieves.values())
+        ctx = Context(run_sieves(text, quote_segments(text), cast, person))
+        for q, cands in zip(ctx.att.quotes, candidates(ctx), strict=True):
+            assert type(q.sieve) is Sieve
+            for c in cands:
+                for feature in c.features:
+                    if feature.startswith("sieve="):
+                        assert feature.removeprefix("sieve=") in values, (case, feature)
+    # The cases reach the tags, paragraph sharing, turn-taking and both halves of a split.
+    assert {Sieve.TAG_NAME, Sieve.PARAGRAPH, Sieve.TURN, Sieve.SPLIT_FIRST, Sieve.SPLIT} <= seen
+
+
+def test_steps_switched_off_by_name_and_unknown_names_refused() -> None:
+    text = (
+        'Tom waved.\n\n"Hello," said Tom.\n\n"Hi," said Ana.\n\n"How are you?"\n\n'
+        'They walked on. Tom stopped at the gate.\n\n"Here."\n'
+    )
+    cast = [Character("Tom", gender=Gender.MALE), Character("Ana", gender=Gender.FEMALE)]
+    segments = segment.segment_chapter(text)
+
+    def sieves_of(off: list[str]) -> list[Sieve]:
+        out, sieves = explain_speakers(text, segments, cast, disabled=off)
+        return [sieves[s.start] for s in out if s.kind.is_speech]
+
+    tags = [Sieve.TAG_NAME, Sieve.TAG_NAME]
+    assert sieves_of([]) == [*tags, Sieve.TURN, Sieve.FALLBACK]
+    assert sieves_of(["turn", "fallback", "ranker"]) == [*tags, Sieve.NONE, Sieve.NONE]
+    # An answer's name (`tag-name`) is no switch: explicit tags are always on.
+    for bad in ("tag-name", "nope"):
+        with pytest.raises(ValueError, match=bad):
+            explain_speakers(text, segments, cast, disabled=[bad])
 
 
 def test_confidence_follows_sieve_certainty() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from narrator.attribute import features
 from narrator.attribute.features import Candidate, Context
-from narrator.attribute.ranker import load_weights, probabilities
-from narrator.attribute.sieves import run_sieves
+from narrator.attribute.ranker import load_calibration, load_weights, probabilities
+from narrator.attribute.sieves import Sieve, run_sieves
 from narrator.model import Character, Gender
 from narrator.segment import segment_chapter
 
@@ -185,3 +185,15 @@ def test_a_description_tied_to_nobody_is_a_candidate_not_the_answer() -> None:
     assert pool == {}
     rank(ctx, {"prev_para_narr": 5.0})
     assert q.speaker == "Ana"
+
+
+def test_the_shipped_weights_weigh_sieves_by_their_enum_values() -> None:
+    # weights.json names sieves by value (`sieve=tag-name`): a renamed value loses its weight.
+    learned = {
+        feature.removeprefix("sieve=")
+        for table in (load_weights(), load_calibration())
+        for feature in table
+        if feature.startswith("sieve=")
+    }
+    assert Sieve.TAG_NAME in learned
+    assert learned <= {s.value for s in Sieve}

@@ -6,6 +6,7 @@ See `narrator.attribute.runner` for the steps, in the order they run.
 from narrator.attribute.runner import (
     NARRATOR,
     SIEVES,
+    Sieve,
     attribute_speakers,
     explain_speakers,
     guess_narrative_person,
@@ -14,6 +15,7 @@ from narrator.attribute.runner import (
 __all__ = [
     "NARRATOR",
     "SIEVES",
+    "Sieve",
     "attribute_speakers",
     "explain_speakers",
     "guess_narrative_person",

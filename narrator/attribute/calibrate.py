@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from narrator.attribute.features import Context
-from narrator.attribute.sieves import _Quote
+from narrator.attribute.features import Context, answered_by
+from narrator.attribute.sieves import Sieve, _Quote
 
 # The longest distance (in turns) to a tagged turn, and exchange length, told apart.
 FAR = 4
@@ -36,11 +36,10 @@ def decision_features(ctx: Context, q: _Quote) -> dict[str, float]:
     distance = min(min(tagged, default=FAR), FAR)
     p = q.confidence or 0.0
     runner_up = q.candidates[0][1] if q.candidates else 0.0
-    source = (q.guessed and "tag-guess") or q.sieve or "none"
     return {
         "logit": _logit(p),
         "margin": p - runner_up,
-        f"sieve={source}": 1.0,
+        f"sieve={answered_by(q)}": 1.0,
         "agree": float(q.speaker == q.first),
         f"tag={q.tag[0] if q.tag else 'none'}": 1.0,
         f"dist={distance}": 1.0,
@@ -62,6 +61,6 @@ def calibrate(ctx: Context, weights: Mapping[str, float]) -> None:
     if not weights:
         return
     for q in ctx.att.quotes:
-        if q.speaker is None or q.sieve == "fixed" or q.split_at is not None:
+        if q.speaker is None or q.sieve is Sieve.FIXED or q.split_at is not None:
             continue
         q.confidence = round(chance_right(decision_features(ctx, q), weights), 3)

@@ -18,12 +18,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from narrator.attribute.sieves import GROUP_PRONOUNS, TagKind, _Attributor, _Quote, _strip_det
+from narrator.attribute.sieves import (
+    GROUP_PRONOUNS,
+    Sieve,
+    TagKind,
+    _Attributor,
+    _Quote,
+    _strip_det,
+)
 from narrator.lexicon import NOUN_GENDER, PRONOUN_GENDER
 from narrator.names import name_key
 
 # Sieves whose answer rests on text next to the quotation, not on other answers.
-STRONG = frozenset({"tag-name", "tag-pronoun", "tag-desc", "action", "fixed"})
+STRONG = frozenset({Sieve.TAG_NAME, Sieve.TAG_PRONOUN, Sieve.TAG_DESC, Sieve.ACTION, Sieve.FIXED})
 # How far back a narration mention puts someone on stage (characters; about a page).
 STAGE_WINDOW = 3000
 # How far into a paragraph (characters each side of the quotation) its narration counts as
@@ -122,9 +129,7 @@ class Context:
             self.parity_votes[block] = votes
 
     def para_span(self, para: int) -> tuple[int, int]:
-        starts = self.att.para_starts
-        end = starts[para + 1] if para + 1 < len(starts) else len(self.text)
-        return starts[para], end
+        return self.att.para_starts[para], self.att.para_end(para)
 
     def named_in(self, start: int, end: int) -> list[tuple[int, str]]:
         i = bisect.bisect_left(self.named_starts, start)
@@ -170,12 +175,17 @@ def sieve_answer(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
         return
     c = _get(pool, q.first)
     c.add("sieve", why=None)
-    c.add(f"sieve={(q.guessed and 'tag-guess') or q.sieve or 'none'}", why=_sieve_reason(q))
+    c.add(f"sieve={answered_by(q)}", why=_sieve_reason(q))
+
+
+def answered_by(q: _Quote) -> Sieve:
+    """The sieve a quotation's answer is weighed as: a gender guess is a kind of its own."""
+    return Sieve.TAG_GUESS if q.guessed else q.sieve
 
 
 def _sieve_reason(q: _Quote) -> str:
     who = q.first
-    if q.sieve == "fixed":
+    if q.sieve is Sieve.FIXED:
         return "corrected by the author"
     if q.tag is not None:
         kind, words = q.tag
@@ -183,16 +193,17 @@ def _sieve_reason(q: _Quote) -> str:
             return f"pronoun {words} -> {who}"
         return f"tag: {words}"
     return {
-        "paragraph": "shares the paragraph's tag",
-        "continued": "speech continued from the paragraph before",
-        "action": f"{who} acts in the paragraph",
-        "vocative": f"{who} was addressed by the turn before",
-        "turn": "turn-taking",
-        "turn-back": "turn-taking, read back from later turns",
-        "turn-narrator": "the first-person narrator answers",
-        "fallback": f"{who} was named nearby",
-        "tag-desc-turn": "an epithet, read by turn-taking",
-    }.get(q.sieve, q.sieve or "no evidence")
+        Sieve.NONE: "no evidence",
+        Sieve.PARAGRAPH: "shares the paragraph's tag",
+        Sieve.CONTINUED: "speech continued from the paragraph before",
+        Sieve.ACTION: f"{who} acts in the paragraph",
+        Sieve.VOCATIVE: f"{who} was addressed by the turn before",
+        Sieve.TURN: "turn-taking",
+        Sieve.TURN_BACK: "turn-taking, read back from later turns",
+        Sieve.TURN_NARRATOR: "the first-person narrator answers",
+        Sieve.FALLBACK: f"{who} was named nearby",
+        Sieve.TAG_DESC_TURN: "an epithet, read by turn-taking",
+    }.get(q.sieve, q.sieve.value)
 
 
 def turn_taking(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:

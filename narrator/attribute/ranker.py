@@ -16,7 +16,7 @@ from pathlib import Path
 
 from narrator.attribute.calibrate import calibrate
 from narrator.attribute.features import Candidate, Context, candidates
-from narrator.attribute.sieves import TagKind, _Quote
+from narrator.attribute.sieves import Sieve, TagKind, _Quote
 
 WEIGHTS = Path(__file__).with_name("weights.json")
 # Rounds of ranking: each round reads the answers of the round before for turn-taking, so
@@ -58,7 +58,7 @@ def _answer_holds(ctx: Context, q: _Quote) -> bool:
     introduced (`a stranger ... said the stranger`), a character acting in the paragraph."""
     if q.first is None:
         return False
-    if q.sieve == "action":
+    if q.sieve is Sieve.ACTION:
         return True
     if q.tag is None:
         return False
@@ -86,7 +86,7 @@ def rank(
         decided: list[tuple[str, float, tuple[str, ...], tuple[tuple[str, float], ...]] | None]
         decided = []
         for q, cands in zip(ctx.att.quotes, candidates(ctx), strict=True):
-            if not cands or q.sieve == "fixed" or q.split_at is not None:
+            if not cands or q.sieve is Sieve.FIXED or q.split_at is not None:
                 decided.append(None)
                 continue
             probs = probabilities(cands, weights)

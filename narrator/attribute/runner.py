@@ -22,20 +22,23 @@ from collections.abc import Collection, Mapping, Sequence
 
 from narrator.attribute.features import Context
 from narrator.attribute.ranker import rank
-from narrator.attribute.sieves import NARRATOR, SIEVES, guess_narrative_person, run_sieves
+from narrator.attribute.sieves import NARRATOR, SIEVES, Sieve, guess_narrative_person, run_sieves
 from narrator.model import Character, Segment
 
 __all__ = [
     "NARRATOR",
+    "RANKER",
     "SIEVES",
     "STEPS",
+    "Sieve",
     "attribute_speakers",
     "explain_speakers",
     "guess_narrative_person",
 ]
 
 # Steps that can be switched off to measure them (`disabled`): the sieves, and the ranker.
-STEPS = (*SIEVES, "ranker")
+RANKER = "ranker"
+STEPS: tuple[str, ...] = (*SIEVES, RANKER)
 
 
 def attribute_speakers(
@@ -64,7 +67,7 @@ def explain_speakers(
     narrative_person: int | None = None,
     fixed: Mapping[int, str] | None = None,
     disabled: Collection[str] = (),
-) -> tuple[list[Segment], dict[int, str]]:
+) -> tuple[list[Segment], dict[int, Sieve]]:
     """attribute_speakers, plus the sieve that first named each speech segment (by start).
 
     `disabled` switches steps off to measure what each contributes: any of STEPS.
@@ -74,13 +77,13 @@ def explain_speakers(
     unknown = set(disabled) - set(STEPS)
     if unknown:
         raise ValueError(f"unknown step(s): {', '.join(sorted(unknown))}")
-    sieves_off = set(disabled) - {"ranker"}
+    sieves_off = {Sieve(step) for step in disabled if step != RANKER}
     att = run_sieves(text, segments, characters, narrative_person, sieves_off, fixed)
     ctx = Context(att)
-    if "ranker" not in disabled:
+    if RANKER not in disabled:
         rank(ctx)
-    named = {q.start: q.sieve or "none" for q in att.quotes}
+    named = {q.start: q.sieve for q in att.quotes}
     for q in att.quotes:
         if q.split_at is not None:
-            named[q.split_at] = "split"
+            named[q.split_at] = Sieve.SPLIT
     return att._output(), named

@@ -88,12 +88,6 @@ from narrator.segment import TEXT_MESSAGE_RE, paragraph_starts, rough_quoted_spa
 
 NARRATOR = "Narrator"
 
-# Sieves that can be switched off one at a time (explicit tags are always on).
-SIEVES = (
-    "pronoun", "descriptive", "paragraph", "continued", "action", "vocative", "turn",
-    "fallback", "split",
-)  # fmt: skip
-
 # Measured precision per sieve, rounded down (see the module docstring).
 CONF_EXPLICIT = 0.95
 CONF_CONTINUED = 0.9
@@ -108,14 +102,9 @@ CONF_SPLIT = 0.6
 CONF_FALLBACK = 0.5
 
 
-_VERB_ALT = SPEECH_VERB_ALT
 _FIRST_OF_TWO = "the first of two turns inside the same quotation marks"
 _DIALOGUE_DASHES = frozenset("\u2014\u2015\u2013-")
-_VERB_RE = SPEECH_VERB_RE
 
-_TITLES = ATTRIBUTION_TITLES
-_TITLE_GENDER = TITLE_GENDER
-_COMMON_TITLES = COMMON_TITLES
 _REPLY_NOUNS = (
     r"(?:reply|answer|question|remark|response|rejoinder|retort|comment|cry|greeting|"
     r"exclamation)\b"
@@ -125,23 +114,20 @@ _REPLY_OF_RE = re.compile(
     rf"(?:(?P<pron>[Hh]is|[Hh]er)|(?P<desc>the\s+(?:[a-z][\w-]*\s+){{0,2}}?[a-z]+)['\u2019 ]s)"
     rf"\s+(?:[a-z]+\s+)?{_REPLY_NOUNS}"
 )
-_TITLE_RE = "(?:" + "|".join(sorted(_TITLES, key=len, reverse=True)) + r")\.?"
+_TITLE_RE = "(?:" + "|".join(sorted(ATTRIBUTION_TITLES, key=len, reverse=True)) + r")\.?"
 # Words never used as a name on their own, even when a multi-word alias contains them.
 _NOT_NAMES = {
     "the", "of", "de", "la", "le", "du", "von", "van", "and", "a", "an", "old", "young",
     "little", "big", "external", "story", "one", "two", "man", "woman", "i", "my", "his", "her",
-    *(t.lower() for t in _TITLES),
+    *(t.lower() for t in ATTRIBUTION_TITLES),
 }  # fmt: skip
 
-# Kept under these names: features.py imports them from here.
-_PRONOUN_GENDER = PRONOUN_GENDER
-_NOUN_GENDER = NOUN_GENDER
 # Modifiers in a noun phrase are never these (`a look at the stranger` is no person).
 _FUNCTION_WORDS = (
     "(?:the|a|an|at|of|and|or|to|in|on|with|where|who|which|that|was|is|by|for|from|"
     "some|his|her|their|into|upon|as)"
 )
-_NOUN_ALT = "|".join(sorted(_NOUN_GENDER, key=len, reverse=True))
+_NOUN_ALT = "|".join(sorted(NOUN_GENDER, key=len, reverse=True))
 # A descriptive noun phrase: determiner, up to three modifiers, a person noun.
 _NP_RE = re.compile(
     rf"\b(?P<det>(?i:the|a|an|one of the|his|her|my|our|their|that|this))\s+"
@@ -189,6 +175,58 @@ _INTERJECTION_RE = re.compile(
 )
 
 
+# Read once per quotation or more: compiled here, once.
+# Text before a mention ending where a sentence starts (`... the door. Then Tom`).
+_SENTENCE_START_BEFORE_RE = re.compile(r"[.!?;]\s+(?:(?:Then|But|And|So)\s+)?$")
+_VOICE_OF_RE = re.compile(r"(?i:the\s+)?(?:\w+\s+)?voice\s+of\s+")  # `the voice of Vesh`
+_WORD_RE = re.compile(r"\S+")
+_LAST_WORD_RE = re.compile(r"\S+$")
+_CAPITALISED_RE = re.compile(r"[A-Z][a-z]+")
+# Between a quotation and its tag: spaces, commas, dashes.
+_TAG_GAP_RE = re.compile(r"[\s,\u2014\u2013-]*")
+_BLANKS_RE = re.compile(r"[ \t\n]+")
+_EPITHET_WORDS_RE = re.compile(r"(?:[a-z][\w-]*\s+){1,2}")  # `poor` in `inquired poor Oliver`
+_WAS_CAME_RE = re.compile(r"(?:was|came)\s+")
+# `Frank's reply`, `Frank's angry voice` (after the owner's name).
+_OWNERS_REPLY_RE = re.compile(rf"['\u2019 ]s\s+(?:\w+\s+){{0,2}}?(?:{_REPLY_NOUNS}|voice\b)")
+
+
+def _verb_after_subject(group: str) -> re.Pattern[str]:
+    """A speech verb after a tag's subject (`Tom, pale, had quietly said`)."""
+    return re.compile(
+        rf"{group}(?:,[^,\"\u201c\u201d]{{1,60}},)?\s+(?:(?:had|has|was|then|again|only|just)\s+)?"
+        rf"(?:{_ADVERB_RE.pattern}\s+)?(?i:{SPEECH_VERB_ALT})\b"
+    )
+
+
+_VERB_AFTER_SUBJECT_RE = _verb_after_subject("")
+# `they both said`, `we all cried`: a plural subject may float a `both` or `all`.
+_VERB_AFTER_GROUP_RE = _verb_after_subject(r"(?:\s+(?:both|all))?")
+_CLAUSE_BEFORE_QUOTE_RE = re.compile(r"[,:\u2014-]\s*$|\w\s*$")
+_OBJECT_BEFORE_RE = re.compile(r"\b(?:to|at|with|on|upon|for|from|by|of)\s+$")
+# What may stand between a tag's subject and its verb (`Tom had turned and said`).
+_SUBJECT_TO_VERB_RE = re.compile(
+    r"(?:\s+(?:\w+ly|had|has|was|then|again|only|just|turned|and|to \w+|"
+    r"at \w+|\w+ed(?: and)?))*\s+"
+)
+_COLON_GAP_RE = re.compile(r"\s*[,:]?\s*")
+_AND_END_RE = re.compile(r"\band\s*$")
+_CLAUSE_OPENER_RE = re.compile(r"\s*(?:(?:Then|But|And|So|Now|At last|At length),?\s+)?")
+_LEAD_GAP_RE = re.compile(r"[\s,\u2014-]*")
+_LOWER_WORD_NEXT_RE = re.compile(r"\s+[a-z]")
+# Before and after a name used in address (`Well, my dear Tom, ...`), and not told of.
+_VOCATIVE_BEFORE_RE = re.compile(
+    r"[,!?.;\u2014-]\s*(?:(?:my|you)\s+)?(?:dear|dearest|good|poor|old)?\s*$"
+)
+_VOCATIVE_AFTER_RE = re.compile(r"\s*[,.!?;\u2014\"\u201d]")
+_TOLD_OF_RE = re.compile(r"\b(?:said|says|ask|tell)\w*\s*$")
+_ACTION_OPENER_RE = re.compile(r"[\s,\u2014-]*(?:(?:Then|But|And|So|Now|Here|At this|At that)\s+)?")
+# After an actor's name: `Tom frowned`, `Tom, pale,`, `Tom's voice rose` (`Tom s voice`).
+_ACTS_RE = re.compile(r"\s+[a-z]|,|['\u2019 ]s\s+(?:\w+\s+)?voice\b")
+_MORE_SENTENCES_RE = re.compile(r"[.!?]\s+\S")
+_DETERMINER_RE = re.compile(r"^(?i:the|a|an|one of the)\s+")
+
+
 @dataclass
 class _Mention:
     start: int
@@ -220,6 +258,50 @@ class TagSide(StrEnum):
 Tag = tuple[TagKind, str]
 
 
+class Sieve(StrEnum):
+    """The sieve that gave a quotation its first answer (`_Quote.sieve`), and the names the
+    sieves are switched off by (`SIEVES`). The values are what `explain_speakers` reports and
+    the ranker's feature names (`sieve=tag-name` in weights.json): never change them."""
+
+    NONE = "none"  # no sieve answered
+    FIXED = "fixed"  # the author's correction
+    TAG_NAME = "tag-name"  # a tag naming a cast member, or a text message's sender
+    TAG_PRONOUN = "tag-pronoun"
+    TAG_DESC = "tag-desc"
+    TAG_PROPER = "tag-proper"  # a capitalised word not in the cast
+    # A descriptive tag resolved by gender only: a feature name (`_Quote.guessed`), never
+    # a quotation's sieve; TAG_DESC_TURN when turn-taking revised that guess.
+    TAG_GUESS = "tag-guess"
+    TAG_DESC_TURN = "tag-desc-turn"
+    PARAGRAPH = "paragraph"  # shares the tag of its paragraph
+    CONTINUED = "continued"  # speech continued over paragraphs
+    ACTION = "action"
+    VOCATIVE = "vocative"
+    TURN = "turn"
+    TURN_BACK = "turn-back"  # turn-taking read back from later turns
+    TURN_NARRATOR = "turn-narrator"  # the first-person narrator answers
+    FALLBACK = "fallback"  # the nearest named character
+    SPLIT_FIRST = "split-first"  # the first of two turns in one quoted run
+    SPLIT = "split"  # the second of them; also the switch for splitting
+    # Switch names only: the tag sieves they switch off answer as TAG_PRONOUN, TAG_DESC.
+    PRONOUN = "pronoun"
+    DESCRIPTIVE = "descriptive"
+
+
+# The sieve of a quotation named by a speech tag, by what the tag names.
+TAG_SIEVE = {
+    TagKind.NAME: Sieve.TAG_NAME,
+    TagKind.PRONOUN: Sieve.TAG_PRONOUN,
+    TagKind.DESC: Sieve.TAG_DESC,
+    TagKind.PROPER: Sieve.TAG_PROPER,
+}
+# Sieves that can be switched off one at a time (explicit tags are always on).
+SIEVES = (
+    Sieve.PRONOUN, Sieve.DESCRIPTIVE, Sieve.PARAGRAPH, Sieve.CONTINUED, Sieve.ACTION,
+    Sieve.VOCATIVE, Sieve.TURN, Sieve.FALLBACK, Sieve.SPLIT,
+)  # fmt: skip
+
+
 @dataclass
 class _Quote:
     index: int  # position in the segment list
@@ -228,7 +310,7 @@ class _Quote:
     para: int
     speaker: str | None = None
     confidence: float = 0.0
-    sieve: str = ""
+    sieve: Sieve = Sieve.NONE
     tag_speaker: bool = False
     vocatives: set[str] = field(default_factory=set)
     closed: bool = True
@@ -309,7 +391,7 @@ class _CastIndex:
         for ch in characters:
             for alias in (ch.name, *ch.aliases):
                 for w in alias.replace(".", " ").split():
-                    if w not in _TITLES:
+                    if w not in ATTRIBUTION_TITLES:
                         continue
                     for t in {w.lower(), TITLE_IN_FULL.get(w.lower(), w.lower())}:
                         if ch.name not in self.by_title.setdefault(t, []):
@@ -404,7 +486,7 @@ class _CastIndex:
             whole = name_key(m.group(0))  # hard-wrapped: `Mrs.\nPell`
             names = self.by_alias.get(whole) or self.by_alias.get(name_key(alias), [])
             if title and whole not in self.by_alias:
-                tg = _TITLE_GENDER.get(title)
+                tg = TITLE_GENDER.get(title)
                 if tg is not None:
                     fitting = [n for n in names if self.gender.get(n) in (tg, None)]
                     names = fitting or names
@@ -416,7 +498,7 @@ class _CastIndex:
                 continue
             gender = self.gender.get(names[0]) if len(names) == 1 else None
             if gender is None and title:
-                gender = _TITLE_GENDER.get(title)
+                gender = TITLE_GENDER.get(title)
             found.append(
                 _Mention(m.start(), m.end(), tuple(names), "", gender, in_quote(m.start()))
             )
@@ -487,7 +569,7 @@ _POV_LINE = 60  # a point-of-view heading is a short line of its own
 
 
 def _strip_det(phrase: str) -> str:
-    return re.sub(r"^(?i:the|a|an|one of the)\s+", "", phrase.strip()).lower()
+    return _DETERMINER_RE.sub("", phrase.strip()).lower()
 
 
 class _Attributor:
@@ -497,7 +579,7 @@ class _Attributor:
         segments: Sequence[Segment],
         characters: Sequence[Character],
         narrative_person: int | None,
-        disabled: Collection[str] = (),
+        disabled: Collection[Sieve] = (),
         fixed: Mapping[int, str] | None = None,
     ) -> None:
         self.disabled = frozenset(disabled)
@@ -551,6 +633,10 @@ class _Attributor:
     def _para(self, pos: int) -> int:
         return bisect.bisect_right(self.para_starts, pos) - 1
 
+    def para_end(self, para: int) -> int:
+        """Where paragraph para ends: where the next one starts, or the end of the text."""
+        return self.para_starts[para + 1] if para + 1 < len(self.para_starts) else len(self.text)
+
     def _descriptions(self) -> list[_Mention]:
         """Nameless people in narration (`an old man`, `the bald man`) as mentions."""
         found = []
@@ -589,7 +675,7 @@ class _Attributor:
                     m.end(),
                     names,
                     label.lower(),
-                    gender or _NOUN_GENDER.get(noun),
+                    gender or NOUN_GENDER.get(noun),
                     False,
                     indefinite=introduces,
                 )
@@ -599,7 +685,7 @@ class _Attributor:
     def _title_mentions(self) -> list[_Mention]:
         """`the duchess`, `the count` in narration: the cast character bearing that title."""
         # Not kinship or courtesy words: `the lady`, `the mother` may be anybody's.
-        titles = [t for t in self.cast.by_title if len(t) > 2 and t not in _COMMON_TITLES]
+        titles = [t for t in self.cast.by_title if len(t) > 2 and t not in COMMON_TITLES]
         if not titles:
             return []
         found = []
@@ -611,7 +697,7 @@ class _Attributor:
             title = m.group(0).split()[-1]
             names = tuple(self.cast.by_title[title])
             gender = self.cast.gender.get(names[0]) if len(names) == 1 else None
-            gender = gender or _TITLE_GENDER.get(title.capitalize())
+            gender = gender or TITLE_GENDER.get(title.capitalize())
             found.append(_Mention(m.start(), m.end(), names, "", gender, False, titled=True))
         return found
 
@@ -648,7 +734,7 @@ class _Attributor:
             return phrase.lower(), CONF_DESCRIPTIVE - 0.1  # someone new: no guess to revise
         names = self.cast.described(norm) or self.cast.by_alias.get(name_key(phrase))
         noun = norm.split()[-1] if norm else ""
-        gender = _NOUN_GENDER.get(noun)
+        gender = NOUN_GENDER.get(noun)
         if not names and noun in PLURAL_PERSON_NOUNS:
             # `said the guards`: several people at once, a speaker of their own.
             return "the " + norm, CONF_DESCRIPTIVE
@@ -689,7 +775,7 @@ class _Attributor:
             if names:
                 return self._pick(names, pos), CONF_DESCRIPTIVE
             return intro, CONF_DESCRIPTIVE
-        if noun not in _NOUN_GENDER and phrase.split()[-1].islower():
+        if noun not in NOUN_GENDER and phrase.split()[-1].islower():
             # Not a person noun we know (`the twins`, `the ferryman`): nothing says which cast
             # member it could be, so it is a speaker of its own.
             return "the " + norm, CONF_DESCRIPTIVE
@@ -775,7 +861,7 @@ class _Attributor:
                 lead = self.text[max(p_start, m.start - 30) : m.start]
                 if m.start - 30 <= p_start:
                     lead = ". " + lead  # the paragraph start is a sentence start
-                if re.search(r"[.!?;]\s+(?:(?:Then|But|And|So)\s+)?$", lead):
+                if _SENTENCE_START_BEFORE_RE.search(lead):
                     return who
         while i >= 0 and pos - self.mentions[i].start < window:
             m = self.mentions[i]
@@ -818,7 +904,7 @@ class _Attributor:
             return TagKind.NAME, self._pick(m.names, pos), m.end
         rest = self.text[pos:limit]
         # `The voice of Vesh echoed`: the owner of the voice.
-        vm = re.match(r"(?i:the\s+)?(?:\w+\s+)?voice\s+of\s+", rest)
+        vm = _VOICE_OF_RE.match(rest)
         if vm:
             owner = self.mention_at.get(pos + vm.end())
             if owner is not None and owner.names:
@@ -828,7 +914,7 @@ class _Attributor:
             return TagKind.PRONOUN, pm.group(0).lower(), pos + pm.end()
         dm = _DESC_SUBJECT_RE.match(rest)
         if dm:
-            last = re.search(r"\S+$", dm.group(0))
+            last = _LAST_WORD_RE.search(dm.group(0))
             inner = self.mention_at.get(pos + last.start()) if last else None
             if inner is not None and inner.names and not inner.narr:
                 return TagKind.NAME, self._pick(inner.names, inner.start), inner.end
@@ -837,15 +923,19 @@ class _Attributor:
         if nm is None:
             return None
         # `De Griers` (only `Griers` is a known name), `Mademoiselle` / `Mlle.` alone.
-        for w in re.finditer(r"\S+", nm.group(0)):
+        for w in _WORD_RE.finditer(nm.group(0)):
             inner = self.mention_at.get(pos + w.start())
             if inner is not None and inner.names and not inner.narr:
                 return TagKind.NAME, self._pick(inner.names, inner.start), inner.end
-        title = re.match(r"[A-Z][a-z]+", rest)
-        if title and title.group(0) in _TITLES and self.cast.by_title.get(title.group(0).lower()):
+        title = _CAPITALISED_RE.match(rest)
+        if (
+            title
+            and title.group(0) in ATTRIBUTION_TITLES
+            and self.cast.by_title.get(title.group(0).lower())
+        ):
             end = pos + title.end() + (1 if rest[title.end() : title.end() + 1] == "." else 0)
             return TagKind.NAME, self._pick(self.cast.by_title[title.group(0).lower()], pos), end
-        if nm.group(0).lower() not in _NOT_NAMES and not _VERB_RE.fullmatch(nm.group(0)):
+        if nm.group(0).lower() not in _NOT_NAMES and not SPEECH_VERB_RE.fullmatch(nm.group(0)):
             return TagKind.PROPER, nm.group(0), pos + nm.end()
         return None
 
@@ -854,15 +944,15 @@ class _Attributor:
         text = self.text
         pos = q.end
         # Skip spaces, commas, dashes (and a capitalised tag after `."`).
-        m = re.compile(r"[\s,\u2014\u2013-]*").match(text, pos, limit)
+        m = _TAG_GAP_RE.match(text, pos, limit)
         pos = m.end() if m else pos
         # `and said Tom` / `then said Tom`
-        vm = _VERB_RE.match(text, pos, limit)
+        vm = SPEECH_VERB_RE.match(text, pos, limit)
         if vm:
-            after = re.compile(r"[ \t\n]+").match(text, vm.end(), limit)
+            after = _BLANKS_RE.match(text, vm.end(), limit)
             if after:
                 # `inquired poor Oliver`: a name behind an epithet or two.
-                epithet = re.compile(r"(?:[a-z][\w-]*\s+){1,2}").match(text, after.end(), limit)
+                epithet = _EPITHET_WORDS_RE.match(text, after.end(), limit)
                 if epithet:
                     named = self.mention_at.get(epithet.end())
                     if named is not None and named.names and not named.narr:
@@ -878,17 +968,13 @@ class _Attributor:
             # `said Tom` may be preceded by an adverb: `said quietly Tom` is rare; skip.
             return None
         # `"No," was Frank's reply.`
-        wm = re.compile(r"(?:was|came)\s+").match(text, pos, limit)
+        wm = _WAS_CAME_RE.match(text, pos, limit)
         if wm:
             owner = self.mention_at.get(wm.end())
             if (
                 owner is not None
                 and owner.names
-                and re.match(
-                    r"['\u2019 ]s\s+(?:\w+\s+){0,2}?(?:reply|answer|question|remark|response|"
-                    r"rejoinder|retort|comment|cry|greeting|exclamation|voice)\b",
-                    text[owner.end : owner.end + 50],
-                )
+                and _OWNERS_REPLY_RE.match(text[owner.end : owner.end + 50])
             ):
                 return TagKind.NAME, self._pick(owner.names, owner.start)
             # `was his reply`, `was the impatient man's question`.
@@ -902,13 +988,8 @@ class _Attributor:
             return None
         kind, value, end = subj
         rest = text[end:limit]
-        # `they both said`, `we all cried`: a plural subject may float a `both` or `all`.
-        group = r"(?:\s+(?:both|all))?" if value in GROUP_PRONOUNS else ""
-        sm = re.match(
-            rf"{group}(?:,[^,\"\u201c\u201d]{{1,60}},)?\s+(?:(?:had|has|was|then|again|only|just)\s+)?"
-            rf"(?:{_ADVERB_RE.pattern}\s+)?(?i:{_VERB_ALT})\b",
-            rest,
-        )
+        verb = _VERB_AFTER_GROUP_RE if value in GROUP_PRONOUNS else _VERB_AFTER_SUBJECT_RE
+        sm = verb.match(rest)
         if sm:
             return kind, value
         return None
@@ -920,45 +1001,38 @@ class _Attributor:
         for sm in _SENT_END_RE.finditer(text, floor, q.start):
             clause_start = sm.end()
         clause = text[clause_start : q.start]
-        if not clause.strip() or not re.search(r"[,:\u2014-]\s*$|\w\s*$", clause):
+        if not clause.strip() or not _CLAUSE_BEFORE_QUOTE_RE.search(clause):
             return None
-        verbs = list(_VERB_RE.finditer(text, clause_start, q.start))
+        verbs = list(SPEECH_VERB_RE.finditer(text, clause_start, q.start))
         if not verbs:
             return None
         vm = verbs[-1]
         if q.start - vm.end() > 40:
             return None
         # Subject after the verb (`said Tom,`) ...
-        after = re.compile(r"[ \t\n]+").match(text, vm.end(), q.start)
+        after = _BLANKS_RE.match(text, vm.end(), q.start)
         if after:
             subj = self._subject_at(after.end(), q.start)
             if subj and subj[0] in (TagKind.NAME, TagKind.PRONOUN):
                 return subj[0], subj[1]
         # ... or the last subject before it, separated by adverbs / an auxiliary only.
         head = text[clause_start : vm.start()]
-        for m in reversed(list(re.finditer(r"\S+", head))[-6:]):
+        for m in reversed(list(_WORD_RE.finditer(head))[-6:]):
             sub_pos = self._mention_start(clause_start + m.start())
             sub = self._subject_at(sub_pos, vm.start())
             if sub is None:
                 continue
-            if re.search(
-                r"\b(?:to|at|with|on|upon|for|from|by|of)\s+$", text[max(0, sub_pos - 8) : sub_pos]
-            ):
+            if _OBJECT_BEFORE_RE.search(text[max(0, sub_pos - 8) : sub_pos]):
                 break  # `turned to Hallward and said`: an object, not the subject
             between = text[sub[2] : vm.start()]
-            if re.fullmatch(
-                r"(?:\s+(?:\w+ly|had|has|was|then|again|only|just|turned|and|to \w+|"
-                r"at \w+|\w+ed(?: and)?))*\s+",
-                between,
-            ):
+            if _SUBJECT_TO_VERB_RE.fullmatch(between):
                 return sub[0], sub[1]
             break
         # `Tom crossed the room, laid a hand on the door, and said:` -- the sentence subject.
-        if re.fullmatch(r"\s*[,:]?\s*", text[vm.end() : q.start]) and re.search(
-            r"\band\s*$", text[clause_start : vm.start()]
+        if _COLON_GAP_RE.fullmatch(text[vm.end() : q.start]) and _AND_END_RE.search(
+            text[clause_start : vm.start()]
         ):
-            ws = re.compile(r"\s*(?:(?:Then|But|And|So|Now|At last|At length),?\s+)?")
-            wm = ws.match(text, clause_start)
+            wm = _CLAUSE_OPENER_RE.match(text, clause_start)
             sub = self._subject_at(wm.end() if wm else clause_start, vm.start())
             if sub is not None and sub[0] in (TagKind.NAME, TagKind.PRONOUN):
                 return sub[0], sub[1]
@@ -1000,7 +1074,7 @@ class _Attributor:
                 return self._group_speaker(value, q.start), CONF_DESCRIPTIVE
             if value == "i":
                 return self.narrator_at(q.start), CONF_EXPLICIT - 0.05
-            gender = _PRONOUN_GENDER.get(value)
+            gender = PRONOUN_GENDER.get(value)
             # `"Must I go, Basil?" he asked`: the one addressed is not the speaker.
             avoid = q.vocatives
             who = self._antecedent(q.start, gender, prev, avoid=avoid)
@@ -1054,11 +1128,7 @@ class _Attributor:
         for k, q in enumerate(quotes):
             next_start = quotes[k + 1].start if k + 1 < len(quotes) else len(self.text)
             prev_end = quotes[k - 1].end if k > 0 else 0
-            p_end = (
-                self.para_starts[q.para + 1]
-                if q.para + 1 < len(self.para_starts)
-                else len(self.text)
-            )
+            p_end = self.para_end(q.para)
             p_start = self.para_starts[q.para]
             limit = min(next_start, p_end, q.end + 200)
             floor = max(prev_end, p_start, q.start - 300)
@@ -1070,7 +1140,7 @@ class _Attributor:
                 # `[Ana]: where r u`: a text message, said by its sender.
                 known = self.cast.by_alias.get(name_key(sender["sender"]))
                 who = self._pick(known, q.start) if known else sender["sender"]
-                q.speaker, q.confidence, q.sieve = who, CONF_EXPLICIT, "tag-name"
+                q.speaker, q.confidence, q.sieve = who, CONF_EXPLICIT, Sieve.TAG_NAME
                 q.tag, q.tag_side, q.tag_speaker = (TagKind.NAME, who), TagSide.BEFORE, True
             elif tag is None:
                 tag = self._tag_before(q, floor)
@@ -1083,8 +1153,8 @@ class _Attributor:
                 if lead.endswith(":") and last_quote_para < q.para - 1:
                     tag = self._tag_before(q, max(prev_start, q.start - 300))
             if tag is not None and (
-                (tag[0] is TagKind.PRONOUN and "pronoun" in self.disabled)
-                or (tag[0] is TagKind.DESC and "descriptive" in self.disabled)
+                (tag[0] is TagKind.PRONOUN and Sieve.PRONOUN in self.disabled)
+                or (tag[0] is TagKind.DESC and Sieve.DESCRIPTIVE in self.disabled)
             ):
                 tag = None
             if tag is not None:
@@ -1093,13 +1163,13 @@ class _Attributor:
                 if exclude is not None and self._named_again(exclude, prev_end_at, q.start):
                     exclude = None
                 who, conf = self._resolve_tag(tag[0], tag[1], q, exclude)
-                q.speaker, q.confidence, q.sieve = who, conf, "tag-" + tag[0]
+                q.speaker, q.confidence, q.sieve = who, conf, TAG_SIEVE[tag[0]]
                 q.tag = tag
                 q.tag_speaker = True
                 if tag[0] in (TagKind.DESC, TagKind.NAME) and conf == CONF_GUESS:
                     # A guess by gender: turn-taking may know better (see _regard).
                     noun = _strip_det(tag[1]).split()[-1:]
-                    q.guess_gender = _NOUN_GENDER.get(noun[0]) if noun else None
+                    q.guess_gender = NOUN_GENDER.get(noun[0]) if noun else None
                     q.guessed = True
             if q.speaker is not None:
                 prev_speaker, prev_para, prev_end_at = q.speaker, q.para, q.end
@@ -1109,13 +1179,13 @@ class _Attributor:
         # The author's corrections are certain: every later sieve builds on them.
         for q in quotes:
             if q.start in self.fixed:
-                q.speaker, q.confidence, q.sieve = self.fixed[q.start], 1.0, "fixed"
+                q.speaker, q.confidence, q.sieve = self.fixed[q.start], 1.0, Sieve.FIXED
                 q.evidence = ("corrected by the author",)
                 q.tag_speaker, q.guessed = True, False
         # Same paragraph: share the speaker of a tagged quotation.
         for para_quotes in by_para.values():
             tagged = [q for q in para_quotes if q.tag_speaker]
-            if not tagged or "paragraph" in self.disabled:
+            if not tagged or Sieve.PARAGRAPH in self.disabled:
                 continue
             tagged_starts = [t.start for t in tagged]  # in text order: bisect, not a scan
             for j, q in enumerate(para_quotes):
@@ -1125,30 +1195,30 @@ class _Attributor:
                     # `"Thanks," Krum said. Woolsey shook his head. "I have to go."`
                     other = self._lead_actor(q, para_quotes[j - 1].end if j else q.start)
                     if other is not None and other != src.speaker:
-                        q.speaker, q.confidence, q.sieve = other, CONF_ACTION, "action"
+                        q.speaker, q.confidence, q.sieve = other, CONF_ACTION, Sieve.ACTION
                         continue
-                    q.speaker, q.confidence, q.sieve = src.speaker, CONF_PARAGRAPH, "paragraph"
+                    q.speaker, q.confidence, q.sieve = src.speaker, CONF_PARAGRAPH, Sieve.PARAGRAPH
         # Quotations continued over paragraphs.
-        for k in range(1, len(quotes) if "continued" not in self.disabled else 0):
+        for k in range(1, len(quotes) if Sieve.CONTINUED not in self.disabled else 0):
             a, b = quotes[k - 1], quotes[k]
             if not a.closed and b.para == a.para + 1 and b.speaker is None and a.speaker:
-                self._set_para(by_para[b.para], a.speaker, CONF_CONTINUED, "continued")
-        for k in range(len(quotes) - 2 if "continued" not in self.disabled else -1, -1, -1):
+                self._set_para(by_para[b.para], a.speaker, CONF_CONTINUED, Sieve.CONTINUED)
+        for k in range(len(quotes) - 2 if Sieve.CONTINUED not in self.disabled else -1, -1, -1):
             a, b = quotes[k], quotes[k + 1]
             if not a.closed and b.para == a.para + 1 and a.speaker is None and b.speaker:
-                self._set_para(by_para[a.para], b.speaker, CONF_CONTINUED, "continued")
+                self._set_para(by_para[a.para], b.speaker, CONF_CONTINUED, Sieve.CONTINUED)
         # Sieve 5: a character acting in the paragraph.
         for para, para_quotes in by_para.items():
-            if para_quotes[0].speaker is not None or "action" in self.disabled:
+            if para_quotes[0].speaker is not None or Sieve.ACTION in self.disabled:
                 continue
             actor = self._actor(para, para_quotes)
             if actor is not None:
-                self._set_para(para_quotes, actor, CONF_ACTION, "action")
+                self._set_para(para_quotes, actor, CONF_ACTION, Sieve.ACTION)
         # Sieves 4 and 6: vocatives and turn-taking over conversations.
         self._conversations(by_para)
         # Sieve 7: nearest mention.
         for para_quotes in by_para.values():
-            if para_quotes[0].speaker is None and "fallback" not in self.disabled:
+            if para_quotes[0].speaker is None and Sieve.FALLBACK not in self.disabled:
                 q = para_quotes[0]
                 vocs = set().union(*(x.vocatives for x in para_quotes))
                 near = self._antecedent(
@@ -1157,8 +1227,8 @@ class _Attributor:
                 if near is None and self.person == 1:
                     near = self.narrator_at(q.start)  # nobody named near: the storyteller
                 if near is not None:
-                    self._set_para(para_quotes, near, CONF_FALLBACK, "fallback")
-        if "split" not in self.disabled:
+                    self._set_para(para_quotes, near, CONF_FALLBACK, Sieve.FALLBACK)
+        if Sieve.SPLIT not in self.disabled:
             self._split_turns(by_para)
         return self._output()
 
@@ -1170,18 +1240,18 @@ class _Attributor:
         for sm in _SENT_END_RE.finditer(self.text, floor, q.start):
             if sm.end() < q.start - 1:
                 start = sm.end()
-        wm = re.compile(r"[\s,\u2014-]*").match(self.text, start)
+        wm = _LEAD_GAP_RE.match(self.text, start)
         pos = wm.end() if wm else start
         m = self.mention_at.get(pos)
         if m is None or not m.names or m.narr:
             return None
-        if not re.match(r"\s+[a-z]", self.text[m.end : m.end + 3]):
+        if not _LOWER_WORD_NEXT_RE.match(self.text[m.end : m.end + 3]):
             return None
-        if _VERB_RE.match(self.text, m.end + 1):
+        if SPEECH_VERB_RE.match(self.text, m.end + 1):
             return None  # `Tom said.` is a tag, handled elsewhere
         return self._pick(m.names, m.start)
 
-    def _set_para(self, para_quotes: list[_Quote], who: str, conf: float, sieve: str) -> None:
+    def _set_para(self, para_quotes: list[_Quote], who: str, conf: float, sieve: Sieve) -> None:
         for q in para_quotes:
             if q.speaker is None:
                 q.speaker, q.confidence, q.sieve = who, conf, sieve
@@ -1198,17 +1268,10 @@ class _Attributor:
                 continue
             before = text[max(inner_start, m.start - 20) : m.start]
             after = text[m.end : m.end + 2]
-            starts = m.start <= inner_start + 1 or bool(
-                re.search(
-                    r"[,!?.;\u2014-]\s*(?:(?:my|you)\s+)?(?:dear|dearest|good|poor|old)?\s*$",
-                    before,
-                )
-            )
+            starts = m.start <= inner_start + 1 or bool(_VOCATIVE_BEFORE_RE.search(before))
             starts = starts or bool(_INTERJECTION_RE.search(before))
-            ends = bool(re.match(r"\s*[,.!?;\u2014\"\u201d]", after)) or bool(
-                _CAPITAL_NEXT_RE.match(after)
-            )
-            if starts and ends and not re.search(r"\b(?:said|says|ask|tell)\w*\s*$", before):
+            ends = bool(_VOCATIVE_AFTER_RE.match(after)) or bool(_CAPITAL_NEXT_RE.match(after))
+            if starts and ends and not _TOLD_OF_RE.search(before):
                 q.vocatives.add(self._pick(m.names, m.start))
 
     def _actor(self, para: int, para_quotes: list[_Quote]) -> str | None:
@@ -1227,30 +1290,28 @@ class _Attributor:
             candidates.append(sent_start)
         # Narration right after the first quotation.
         nxt = para_quotes[1].start if len(para_quotes) > 1 else None
-        p_end = self.para_starts[para + 1] if para + 1 < len(self.para_starts) else len(text)
+        p_end = self.para_end(para)
         tail_end = min(nxt or p_end, p_end)
         if text[first.end : tail_end].strip():
             candidates.append(first.end)
         for pos in candidates:
-            ws = re.compile(r"[\s,\u2014-]*(?:(?:Then|But|And|So|Now|Here|At this|At that)\s+)?")
-            wm = ws.match(text, pos)
+            wm = _ACTION_OPENER_RE.match(text, pos)
             start = wm.end() if wm else pos
             subj = self._subject_at(start, tail_end if start >= first.end else first.start)
             if subj is None:
                 continue
             kind, value, end = subj
             follows = text[end : end + 40]
-            # `Tom frowned`, `Tom, pale,`, `Tom's voice rose` (`Tom s voice` in some texts).
-            if not re.match(r"\s+[a-z]|,|['\u2019 ]s\s+(?:\w+\s+)?voice\b", follows):
+            if not _ACTS_RE.match(follows):
                 continue
             if kind is TagKind.NAME:
                 return value
             if kind is TagKind.PRONOUN:
                 if value in ("i", "we"):
                     return self.narrator_at(first.start) if self.person == 1 else None
-                g = _PRONOUN_GENDER.get(value)
+                g = PRONOUN_GENDER.get(value)
                 return self._antecedent(first.start, g, None, avoid=first.vocatives)
-            if kind is TagKind.DESC and _strip_det(value).split()[-1] in _NOUN_GENDER:
+            if kind is TagKind.DESC and _strip_det(value).split()[-1] in NOUN_GENDER:
                 who, _conf = self._resolve_description(value, first.start, None)
                 return who
         return None
@@ -1266,9 +1327,9 @@ class _Attributor:
             last_para = para
         for block in blocks:
             self._forward(block, by_para)
-            if "turn" not in self.disabled:
+            if Sieve.TURN not in self.disabled:
                 self._backward(block, by_para)
-            if "fallback" not in self.disabled:
+            if Sieve.FALLBACK not in self.disabled:
                 self._seed(block, by_para)
             self._regard(block, by_para)
 
@@ -1289,7 +1350,7 @@ class _Attributor:
                     old = q.speaker
                     for x in by_para[para]:
                         if x.speaker == old:
-                            x.speaker, x.sieve = two, "tag-desc-turn"
+                            x.speaker, x.sieve = two, Sieve.TAG_DESC_TURN
                     break
 
     def _seed(self, block: list[int], by_para: dict[int, list[_Quote]]) -> None:
@@ -1315,7 +1376,7 @@ class _Attributor:
             )
             if near is None:
                 continue
-            self._set_para(pq, near, CONF_FALLBACK, "fallback")
+            self._set_para(pq, near, CONF_FALLBACK, Sieve.FALLBACK)
             self._forward(block[max(0, k - 1) :], by_para)
 
     def _forward(self, block: list[int], by_para: dict[int, list[_Quote]]) -> None:
@@ -1326,30 +1387,30 @@ class _Attributor:
             vocs = set().union(*(x.vocatives for x in pq))
             if pq[0].speaker is None:
                 who: str | None = None
-                conf, sieve = 0.0, ""
+                conf, sieve = 0.0, Sieve.NONE
                 if (
                     len(turns) >= 2
                     and turns[-2] is not None
                     and turns[-2] != turns[-1]
-                    and "turn" not in self.disabled
+                    and Sieve.TURN not in self.disabled
                 ):
-                    who, conf, sieve = turns[-2], CONF_TURN, "turn"
+                    who, conf, sieve = turns[-2], CONF_TURN, Sieve.TURN
                 if (
                     addressee is not None
-                    and "vocative" not in self.disabled
+                    and Sieve.VOCATIVE not in self.disabled
                     and addressee not in vocs
                     and (who is None or addressee != turns[-1])
                 ):
-                    who, conf, sieve = addressee, CONF_VOCATIVE, "vocative"
+                    who, conf, sieve = addressee, CONF_VOCATIVE, Sieve.VOCATIVE
                 if (
                     who is None
                     and self.person == 1
                     and turns
                     and turns[-1] not in (None, self.narrator_at(pq[0].start))
-                    and "turn" not in self.disabled
+                    and Sieve.TURN not in self.disabled
                 ):
                     who = self.narrator_at(pq[0].start)
-                    conf, sieve = CONF_TURN - 0.2, "turn-narrator"
+                    conf, sieve = CONF_TURN - 0.2, Sieve.TURN_NARRATOR
                 if who is not None and who in vocs:
                     who = turns[-1] if turns and turns[-1] not in vocs else None
                 if who is not None:
@@ -1371,7 +1432,7 @@ class _Attributor:
             vocs = set().union(*(x.vocatives for x in pq))
             # B, ?, B -> B too: the open turn between is the other party's.
             if b is not None and a != b and b not in vocs:
-                self._set_para(pq, b, CONF_TURN - 0.05, "turn-back")
+                self._set_para(pq, b, CONF_TURN - 0.05, Sieve.TURN_BACK)
 
     def _gap(self, last_para: int, para: int) -> bool:
         """A narration paragraph between two quotation paragraphs ends the exchange.
@@ -1392,7 +1453,7 @@ class _Attributor:
         """
         text = self.text
         for k, q in enumerate(self.quotes):
-            if q.sieve == "fixed":
+            if q.sieve is Sieve.FIXED:
                 continue
             inner = text[q.start : q.end]
             body = inner.rstrip(_CLOSE_MARKS + " \n")
@@ -1404,7 +1465,7 @@ class _Attributor:
                 # themselves (`Burn it? No, no!`), so the run stays whole.
                 if (
                     _ANSWER_START_RE.match(rest)
-                    and not re.search(r"[.!?]\s+\S", rest)
+                    and not _MORE_SENTENCES_RE.search(rest)
                     and not rest.rstrip(" ,.!").endswith("?")
                     and self._names_between(q.start + m.end(), q.start + len(body))
                 ):
@@ -1419,7 +1480,7 @@ class _Attributor:
                 continue
             q.split_at = cut
             q.speaker, q.second_speaker = first, second
-            q.sieve = "split-first"
+            q.sieve = Sieve.SPLIT_FIRST
             q.confidence = min(q.confidence, CONF_SPLIT)
 
     def _names_between(self, start: int, end: int) -> list[str]:
@@ -1545,10 +1606,14 @@ def run_sieves(
     disabled: Collection[str] = (),
     fixed: Mapping[int, str] | None = None,
 ) -> _Attributor:
-    """Run every sieve; the attributor keeps each quotation's answer and what gave it."""
+    """Run every sieve; the attributor keeps each quotation's answer and what gave it.
+
+    `disabled`: sieves switched off, any of SIEVES (or their names).
+    """
     unknown = set(disabled) - set(SIEVES)
     if unknown:
         raise ValueError(f"unknown sieve(s): {', '.join(sorted(unknown))}")
-    att = _Attributor(text, segments, characters, narrative_person, disabled, fixed)
+    off = frozenset(Sieve(name) for name in disabled)
+    att = _Attributor(text, segments, characters, narrative_person, off, fixed)
     att.run()
     return att
