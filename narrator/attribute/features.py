@@ -301,10 +301,10 @@ def addressees(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
         other = ctx.neighbour(turn, step)
         if other is None:
             continue
-        for name in other.vocatives:
+        for name in sorted(other.vocatives):  # sets iterate by hash: one order every run
             why = f"addressed by the turn {'before' if step < 0 else 'after'}"
             _get(pool, name).add(feature, why=why)
-    for name in turn.vocatives:
+    for name in sorted(turn.vocatives):
         _get(pool, name).add("addressed_here")
 
 
