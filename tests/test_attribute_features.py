@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from narrator.attribute import features
 from narrator.attribute.features import Candidate, Context
 from narrator.attribute.ranker import load_calibration, load_weights, probabilities
@@ -223,3 +225,16 @@ def test_candidates_come_in_the_same_order_in_every_process() -> None:
         )
         seen.add(run.stdout)
     assert len(seen) == 1, seen
+
+
+def test_the_number_of_ranking_rounds_is_read_when_ranking(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # bench/train_ranker.py --rounds sets ranker.ROUNDS: it must count then, not at import.
+    from narrator.attribute import ranker
+
+    ctx = Context(run_sieves(EXCHANGE, segment_chapter(EXCHANGE), [TOM, ANA]))
+    monkeypatch.setattr(ranker, "ROUNDS", 0)
+    ranker.rank(ctx, {"spoke_rank0": 10.0})
+    assert [q.speaker for q in ctx.att.quotes] == [q.first for q in ctx.att.quotes]
+    assert all(q.candidates == () for q in ctx.att.quotes)

@@ -71,7 +71,7 @@ def _answer_holds(ctx: Context, q: _Quote) -> bool:
 def rank(
     ctx: Context,
     weights: Mapping[str, float] | None = None,
-    rounds: int = ROUNDS,
+    rounds: int | None = None,
     calibration: Mapping[str, float] | None = None,
 ) -> None:
     """Set speaker, confidence, evidence and candidates on every quotation of the context.
@@ -82,7 +82,7 @@ def rank(
     if weights is None:
         weights = load_weights()
         calibration = load_calibration() if calibration is None else calibration
-    for _ in range(rounds):
+    for _ in range(ROUNDS if rounds is None else rounds):
         decided: list[tuple[str, float, tuple[str, ...], tuple[tuple[str, float], ...]] | None]
         decided = []
         for q, cands in zip(ctx.att.quotes, candidates(ctx), strict=True):
