@@ -255,6 +255,9 @@ _SINGULAR_GENDER: dict[str, Gender | None] = {
 }
 # `said the guards`, `the women cried`: several people speaking at once, a speaker of their
 # own (a group), never one cast member.
+# Parts of a speaker that speak for them: `said his voice` is him speaking (`his friend` is
+# someone else).
+SPEAKING_PARTS = word_set("voice voices lips mouth tongue")
 PLURAL_PERSON_NOUNS: dict[str, Gender | None] = {
     (n if n in _ALREADY_PLURAL else _plural(n)): g
     for n, g in _SINGULAR_GENDER.items()

@@ -675,3 +675,13 @@ def test_a_longer_description_still_finds_the_cast_entry_it_ends_with() -> None:
     text = 'Tom knocked.\n\n"Halloa?" said a little ugly hump-backed man at the door.\n'
     cast = [Character("Tom", gender=Gender.MALE), Character("The Hump-backed Man")]
     assert dialogue_speakers(text, cast) == ["The Hump-backed Man"]
+
+
+def test_his_voice_is_a_man_speaking() -> None:
+    # `said his voice`: not a person noun, so the owner speaks, and `his` says a man.
+    text = (
+        "Matthew came in from the yard while Anne set the table.\n\n"
+        '"Well, now," said his voice from the porch.\n'
+    )
+    cast = [Character("Matthew", gender=Gender.MALE), Character("Anne", gender=Gender.FEMALE)]
+    assert dialogue_speakers(text, cast) == ["Matthew"]

@@ -66,6 +66,7 @@ from narrator.lexicon import (
     NOUN_GENDER,
     PLURAL_PERSON_NOUNS,
     PRONOUN_GENDER,
+    SPEAKING_PARTS,
     SPEECH_VERB_ALT,
     SPEECH_VERB_RE,
     TITLE_ABBREVIATIONS,
@@ -760,7 +761,11 @@ class _Attributor:
                     return guess, CONF_GUESS
         if names:
             return self._pick(names, pos), CONF_DESCRIPTIVE
-        if phrase.split()[0].lower() in ("his", "her", "my", "our", "their"):
+        owner = phrase.split()[0].lower()
+        if owner in ("his", "her", "my", "our", "their"):
+            if noun in SPEAKING_PARTS:
+                # `his voice`: a part of the owner speaks, so the owner, of that gender.
+                gender = PRONOUN_GENDER.get({"his": "he", "her": "she"}.get(owner, ""))
             guess = self._antecedent(
                 pos, gender, exclude, window=3000, names_only=True, exclude_all=True
             )
