@@ -214,6 +214,10 @@ COMMON_TITLES = frozenset(
 PRONOUN_GENDER: dict[str, Gender | None] = {
     "he": Gender.MALE, "she": Gender.FEMALE, "i": None, "they": None, "we": None,
 }  # fmt: skip
+# Possessive determiners (`said his voice`, `her sister`), by the gender of the owner.
+POSSESSIVE_GENDER: dict[str, Gender | None] = {
+    "his": Gender.MALE, "her": Gender.FEMALE, "my": None, "our": None, "their": None,
+}  # fmt: skip
 # Nouns for a person (`said the old man`, `the shopkeeper asked`), by the gender they say.
 MALE_NOUNS = words(
     "man men gentleman gentlemen boy lad fellow guy husband father son brother uncle king lord "

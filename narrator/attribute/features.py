@@ -171,11 +171,17 @@ def sieve_answer(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
     A description the sieves could tie to nobody (`said the gentleman`, no gentleman
     introduced, no man named near) is no answer: `nameless` makes it one candidate among others.
     """
-    if q.first is None or (q.guessed and q.first not in ctx.att.cast.gender):
+    if q.first is None or tied_to_nobody(ctx, q):
         return
     c = _get(pool, q.first)
     c.add("sieve", why=None)
     c.add(f"sieve={answered_by(q)}", why=_sieve_reason(q))
+
+
+def tied_to_nobody(ctx: Context, q: _Quote) -> bool:
+    """The sieves' answer is only the tag's own words: a description they guessed at and
+    could tie to no cast member (`said the gentleman`, nobody introduced, no man near)."""
+    return q.guessed and q.first is not None and q.first not in ctx.att.cast.gender
 
 
 def answered_by(q: _Quote) -> Sieve:
@@ -290,7 +296,7 @@ def nameless(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
     if q.tag[0] is not TagKind.DESC:
         return
     label = "the " + _strip_det(q.tag[1])
-    if name_key(label) in ctx.att.cast.by_alias or label[4:] in ctx.att.cast.descriptive:
+    if name_key(label) in ctx.att.cast.by_alias or ctx.att.cast.described(label[4:]):
         return  # a cast member's epithet: the sieves read it
     _get(pool, label).add("described", why=f"tag: {q.tag[1]}")
 

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from narrator.attribute.calibrate import calibrate
-from narrator.attribute.features import Candidate, Context, candidates
+from narrator.attribute.features import Candidate, Context, candidates, tied_to_nobody
 from narrator.attribute.sieves import Sieve, TagKind, _Quote
 
 WEIGHTS = Path(__file__).with_name("weights.json")
@@ -64,7 +64,7 @@ def _answer_holds(ctx: Context, q: _Quote) -> bool:
         return False
     kind = q.tag[0]
     return kind is TagKind.NAME or (
-        kind is TagKind.DESC and q.first not in ctx.att.cast.gender and not q.guessed
+        kind is TagKind.DESC and q.first not in ctx.att.cast.gender and not tied_to_nobody(ctx, q)
     )
 
 

@@ -65,6 +65,7 @@ from narrator.lexicon import (
     COMMON_TITLES,
     NOUN_GENDER,
     PLURAL_PERSON_NOUNS,
+    POSSESSIVE_GENDER,
     PRONOUN_GENDER,
     SPEAKING_PARTS,
     SPEECH_VERB_ALT,
@@ -653,7 +654,7 @@ class _Attributor:
             if self.in_quote(m.start()):
                 continue
             det = m.group("det").lower()
-            if det in ("his", "her", "my", "our", "their"):
+            if det in POSSESSIVE_GENDER:
                 continue
             noun = m.group("noun").lower()
             mods = m.group("mods").split()
@@ -762,10 +763,10 @@ class _Attributor:
         if names:
             return self._pick(names, pos), CONF_DESCRIPTIVE
         owner = phrase.split()[0].lower()
-        if owner in ("his", "her", "my", "our", "their"):
+        if owner in POSSESSIVE_GENDER:
             if noun in SPEAKING_PARTS:
                 # `his voice`: a part of the owner speaks, so the owner, of that gender.
-                gender = PRONOUN_GENDER.get({"his": "he", "her": "she"}.get(owner, ""))
+                gender = POSSESSIVE_GENDER[owner]
             guess = self._antecedent(
                 pos, gender, exclude, window=3000, names_only=True, exclude_all=True
             )
