@@ -109,9 +109,12 @@ _CHAPTER_RE = re.compile(
     r"(?:chapter|prologue|epilogue|interlude|part|book|act|volume|letter|section)"
     rf"(?:\s+(?:{_NUMBER}|end\b))?\s*(?:[:.\-\u2014\u2013]|$)"
     r"|[IVXLC]+\.?$|\d+\.?$"
-    r"|(?:the end|to be continued|end of (?:the )?chapter|fin)\W*$",
+    r"|(?:the end|to be continued|tbc|end of (?:the )?chapter|fin)\W*$",
     re.IGNORECASE,
 )
+# `Lantern Lane - Chapter 7: ...`, `chapter 3 the forbidden wing!!`: a title line naming the
+# chapter anywhere in it, where a chapter opens.
+_CHAPTER_IN_TITLE_RE = re.compile(rf"\bchapter\s+{_NUMBER}\b", re.IGNORECASE)
 # "* * *", "~~~", "-----", "oOo", "xXx": scene separators.
 _SEPARATOR_RE = re.compile(r"(?:[*~#=+\-_\u2022\u2014xXoO0]\s*){3,60}")
 # "Harry's POV", "Flashback", "Time skip", "Line break": web-fiction scene markers.
@@ -282,12 +285,14 @@ def _block_kinds(text: str, paragraphs: list[tuple[int, int]]) -> dict[int, Kind
     """Paragraphs that are headings or author's notes: paragraph index -> kind."""
     found: dict[int, Kind] = {}
     n = len(paragraphs)
+    opening = n > 1  # no story paragraph yet: only notes and headings so far
     for i, (a, b) in enumerate(paragraphs):
         body = text[a:b]
         if _NOTE_MARK_RE.match(body):
             found[i] = Kind.NOTE
-        elif _is_heading(body, opens_chapter=i == 0 and n > 1):
+        elif _is_heading(body, opens_chapter=opening):
             found[i] = Kind.HEADING
+        opening = opening and i in found
     # Unmarked notes ("Hope you all enjoy it!") only in the run of non-story paragraphs
     # at either end of the chapter.
     head = range(min(n, _EDGE_PARAGRAPHS))
@@ -347,6 +352,8 @@ def _is_heading(body: str, *, opens_chapter: bool) -> bool:
         return True  # "Chapter 12: In Which ..." titles can be long
     if len(words) <= 8 and _SCENE_MARK_RE.match(body):
         return True
+    if opens_chapter and len(words) <= 16 and _CHAPTER_IN_TITLE_RE.search(body):
+        return True
     if body.endswith(":") and len(words) <= 12:
         # "He said:", "The sign read:" introduce a quotation; a heading does not.
         # A heading is a noun phrase ("The forest road, evening:"); a sentence with a
@@ -403,6 +410,9 @@ def _classify(text: str, pos: int, start: int, end: int) -> _Mark | None:
         # with the tag glued to it.
         or (before in _GLUED_CLOSE_BEFORE and after.isalpha())
     )
+    if before == "," and after.isalpha():
+        # `"Hello,"he said` closes, `she tried,"what if` opens: the pairing decides.
+        opens_look = closes_look = True
     if ch in _SINGLE:
         if before.isalnum() and after.isalnum():
             return None  # don't, o'clock
@@ -626,6 +636,8 @@ def _is_scare_quote(text: str, a: int, b: int, start: int) -> bool:
     first = next((ch for ch in inner if ch.isalpha()), "")
     if not first.islower():
         return False  # "Good night," a greeting; "Mrs. Pegler", a name given
+    if a > start and text[a - 1].isalnum():
+        return False  # glued to the word before (`heart"i would never"`): a typo'd speech
     before = text[max(start, a - 30) : a].rstrip()
     if not before or not before[-1].isalnum():
         return False  # after a comma, colon or the paragraph start: speech
@@ -657,6 +669,13 @@ def _is_emphasis(text: str, a: int, b: int) -> bool:
     """One italic word with no punctuation of its own: stress, not a thought."""
     inner = text[a + 1 : b - 1].strip()
     return len(inner.split()) < 2 and inner[-1:] not in ".,;:!?\u2026\u2014-"
+
+
+def _ends_a_phrase(text: str, a: int, b: int) -> bool:
+    """An italic passage that ends as speech before its tag does (`*Run,*`), unlike a title
+    (`_The Times_ said`) or a stressed word (`had _said_ so`)."""
+    inner = text[a + 1 : b - 1].rstrip()
+    return inner[-1:] in ".,;!?\u2026\u2014-"
 
 
 def _stands_alone(text: str, a: int, b: int, start: int, end: int) -> bool:
@@ -720,6 +739,9 @@ def _segment_paragraph(
                 if k is Kind.THOUGHT and _is_emphasis(text, a, b):
                     continue  # "wondering _why_ it was", "_I_ thought"
                 if k is Kind.THOUGHT or (k is None and _stands_alone(text, a, b, start, end)):
+                    extra.append((a, b, Kind.THOUGHT))
+                elif k is Kind.DIALOGUE and _ends_a_phrase(text, a, b):
+                    # `*Run,* said the voice in his head`: a voice nobody hears aloud.
                     extra.append((a, b, Kind.THOUGHT))
     result.extend(extra)
     result.sort()

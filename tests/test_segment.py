@@ -490,3 +490,69 @@ def test_text_messages_are_lines_of_their_own_spoken_by_their_sender() -> None:
     # A line that only looks like one is not a message.
     for line in ("[Quest complete]: reward 50 xp\n", "See [1]: the notes.\n", "[12]: ok\n"):
         assert [s.kind for s in segment_chapter(line)] == [Kind.NARRATION], line
+
+
+def test_italics_with_a_speech_tag_are_a_voice_not_narration() -> None:
+    # Web fiction writes telepathy and a voice in someone's head in italics, tagged like
+    # speech; a title or a stressed word next to `said` stays narration.
+    text = (
+        "*Run,* said the voice in his head.\n\n"
+        "*Can you hear me?* Kess asked through the bond.\n\n"
+        "_The Times_ said nothing of it. He had _said_ so. It was _never_ dull.\n"
+    )
+    assert [k for k in _kinds(text) if k[0] != "narration"] == [
+        ("thought", "*Run,*"),
+        ("thought", "*Can you hear me?*"),
+    ]
+
+
+def test_quote_marks_glued_to_words_still_pair_as_speech() -> None:
+    # Web fiction glues marks to the words around them: after a comma a mark may open
+    # (`hand,"you`) as well as close (`"Hello,"he said`), and a mark glued to the word
+    # before it opens speech, never a scare quote (`heart"i would never"`).
+    text = (
+        '"here"mags said shoving a toast into her hand,"you owe me..\n\n'
+        '"Hello,"he said.\n\n'
+        'cas put his hand on his heart"i would never"\n\n'
+        'She had a "condition" and a "past."\n'
+    )
+    assert _speech(text) == [
+        '"here"',
+        '"you owe me..',
+        '"Hello,"',
+        '"i would never"',
+    ]
+
+
+@pytest.mark.parametrize(
+    ("opening", "kinds"),
+    [
+        (
+            "Lantern Lane \u2014 Chapter 7: What the Dark Keeps\n\n"
+            "(thank you for 200 kudos!! this one's quieter. bring tea.)\n\n",
+            [
+                ("heading", "Lantern Lane \u2014 Chapter 7: What the Dark Keeps"),
+                ("note", "(thank you for 200 kudos!! this one's quieter. bring tea.)"),
+            ],
+        ),
+        (
+            "AN: thanks for reading!!\n\nchapter 3 the forbidden wing!!\n\n",
+            [("note", "AN: thanks for reading!!"), ("heading", "chapter 3 the forbidden wing!!")],
+        ),
+        (
+            "Ninefold Relay - Chapter 12: Family Dinner (sort of)\n\n",
+            [("heading", "Ninefold Relay - Chapter 12: Family Dinner (sort of)")],
+        ),
+    ],
+    ids=["story-title-first", "after-a-note", "subtitle"],
+)
+def test_web_fiction_chapter_title_lines(opening: str, kinds: list[tuple[str, str]]) -> None:
+    # A title line naming the chapter anywhere in it opens the chapter, after any notes; the
+    # same words later in the story are narration.
+    story = (
+        "Nix woke late and ran for the door.\n\n"
+        + "The hall was empty and the stairs were cold under her feet.\n\n" * 8
+        + "Chapter 3 of her life began there.\n\nTBC!!\n"
+    )
+    found = [k for k in _kinds(opening + story) if k[0] != "narration"]
+    assert found == [*kinds, ("heading", "TBC!!")]
