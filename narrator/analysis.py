@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from narrator.attribute import attribute_speakers, guess_narrative_person
+from narrator.attribute import attribute_speakers, guess_narrative_person, lists_walk_ons
 from narrator.casting import (
     Casting,
     assign_voices,
@@ -78,6 +78,15 @@ def candidate_characters(
     return merge_cast(cast, found) if cast.characters else found
 
 
+def lists_everyone(cast: Cast, *, managed: bool) -> bool:
+    """Is every speaker in the cast? As the file says ([speakers] complete), else: an
+    author's cast that lists walk-ons by description (`The Turnkey`) is; the cast narrator
+    keeps itself is not (the walk-ons a correction named join it, and others still come)."""
+    if cast.complete is not None:
+        return cast.complete
+    return not managed and lists_walk_ons(cast.characters)
+
+
 def analyze_text(
     text: str, characters: Sequence[Character], *, narrative_person: int | None = None
 ) -> list[Segment]:
@@ -97,7 +106,11 @@ def analyze_book(
     person = guess_narrative_person(texts)
     characters = candidate_characters(cast, texts, managed=managed, person=person)
     corrected = correct_book(
-        texts, characters, corrections or Corrections(), narrative_person=person
+        texts,
+        characters,
+        corrections or Corrections(),
+        narrative_person=person,
+        complete=lists_everyone(cast, managed=managed),
     )
     chapters = tuple(
         ChapterAnalysis(chapter, lines.segments, lines.ids, lines.corrected, lines.changed)

@@ -65,6 +65,7 @@ MINOR_LINES = 5
 
 _TOP_KEYS = (
     "book", "character", "narrator", "thoughts", "pronunciations", "reading", "pauses",
+    "speakers",
 )  # fmt: skip
 _CHARACTER_KEYS = ("name", "aliases", "gender", "voice", "rate_wpm", "pitch", "volume")
 _VOICE_TABLE_KEYS = ("voice",)
@@ -158,7 +159,17 @@ def _parse_cast(data: dict[str, Any], text: str, path: Path) -> Cast:
         if not isinstance(value, bool):
             raise fail("reading", None, key, f"must be true or false, got {value!r}")
 
+    raw_speakers = data.get("speakers", {})
+    if not isinstance(raw_speakers, dict):
+        raise fail("", None, "speakers", "must be a table: [speakers]")
+    for key, value in raw_speakers.items():
+        if key != "complete":
+            raise fail("speakers", None, key, "unknown key; allowed: complete")
+        if not isinstance(value, bool):
+            raise fail("speakers", None, key, f"must be true or false, got {value!r}")
+
     return Cast(
+        complete=raw_speakers.get("complete"),
         characters=tuple(characters),
         narrator_voice=narrator_voice,
         thought_voice=thought_voice,

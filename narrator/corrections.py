@@ -291,14 +291,21 @@ def correct_book(
     corrections: Corrections,
     *,
     narrative_person: int | None = None,
+    complete: bool | None = None,
 ) -> CorrectedBook:
-    """Segment and attribute every chapter text, with the author's corrections (module doc)."""
+    """Segment and attribute every chapter text, with the author's corrections (module doc).
+
+    `complete`: every speaker is one of `characters` (see `attribute_speakers`); someone a
+    correction names joins them all the same.
+    """
     space = IdSpace()
     bases, base_ids, baselines, baseline_ids = [], [], [], []
     for text in texts:
         base = segment_chapter(text)
         ids = line_ids(text, base, space)
-        baseline = attribute_speakers(text, base, characters, narrative_person=narrative_person)
+        baseline = attribute_speakers(
+            text, base, characters, narrative_person=narrative_person, complete=complete
+        )
         bases.append(base)
         base_ids.append(ids)
         baselines.append(baseline)
@@ -346,6 +353,7 @@ def correct_book(
             per_chapter[number],
             everyone,
             narrative_person,
+            complete,
         )
         chapters.append(lines)
         stale += [Stale(c, reason, corrections.path) for c, reason in problems]
@@ -428,6 +436,7 @@ def _correct_chapter(
     corrections: Mapping[int, list[Correction]],
     characters: Sequence[Character],
     narrative_person: int | None,
+    complete: bool | None,
 ) -> tuple[ChapterLines, list[tuple[Correction, str]]]:
     """One chapter attributed again with its corrections (steps 3 to 5 of the module doc)."""
     problems: list[tuple[Correction, str]] = []
@@ -463,7 +472,12 @@ def _correct_chapter(
             fixed[piece.start] = correction.speaker
         segments += pieces
     final = attribute_speakers(
-        text, segments, characters, narrative_person=narrative_person, fixed=fixed
+        text,
+        segments,
+        characters,
+        narrative_person=narrative_person,
+        fixed=fixed,
+        complete=complete,
     )
     final_ids = piece_ids(base, ids, final)
     corrected = frozenset(

@@ -143,6 +143,9 @@ class Cast:
     path: Path | None = None  # the cast file this came from, if any
     book: BookInfo = field(default_factory=BookInfo)
     pauses: Pauses = field(default_factory=Pauses)
+    # Every speaker is listed ([speakers] complete); None: an author's cast that lists
+    # walk-ons by description is, the cast narrator keeps itself is not.
+    complete: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,7 @@ def test_golden(case: str) -> None:
         quote_segments(text),
         load_cast(spec["cast"]),
         narrative_person=spec.get("narrative_person"),
+        complete=spec.get("complete"),
     )
     assert_covers(text, out)
     got = [[s.text, s.speaker, sieves[s.start].value] for s in out if s.kind.is_speech]
@@ -685,3 +686,22 @@ def test_his_voice_is_a_man_speaking() -> None:
     )
     cast = [Character("Matthew", gender=Gender.MALE), Character("Anne", gender=Gender.FEMALE)]
     assert dialogue_speakers(text, cast) == ["Matthew"]
+
+
+def test_a_cast_listing_walk_ons_is_complete_so_nobody_outside_it_speaks() -> None:
+    # A cast that lists walk-ons by description (`The Jailer`) lists everyone who speaks:
+    # the old woman who just came in is then someone in it. A cast of the main characters
+    # only leaves her a speaker of her own.
+    text = (
+        "Fagin sat by the fire while Nancy sewed. An old woman came in with a tray.\n\n"
+        '"Eat it while it is hot," said the woman.\n'
+    )
+    main = [Character("Fagin", gender=Gender.MALE), Character("Nancy", gender=Gender.FEMALE)]
+    walk_on = Character("The Jailer", gender=Gender.MALE)
+    assert dialogue_speakers(text, main) == ["the old woman"]
+    assert dialogue_speakers(text, [*main, walk_on]) == ["Nancy"]
+    # What the author says ([speakers] complete in the cast file) wins either way.
+    segments = segment.segment_chapter(text)
+    for cast, complete, want in (([*main, walk_on], False, "the old woman"), (main, True, "Nancy")):
+        told = attribute_speakers(text, segments, cast, complete=complete)
+        assert [s.speaker for s in told if s.kind.is_speech] == [want]

@@ -57,6 +57,9 @@ name = "Mr. Collins"
 headings = false
 notes = true
 
+[speakers]
+complete = true            # every speaker is listed: no walk-on speaks outside the cast
+
 [pauses]                   # seconds; optional, each key too
 paragraph = 1.2
 scene_break = 3
@@ -107,6 +110,7 @@ def test_load_cast_reads_every_part(tmp_path: Path) -> None:
     assert cast.thought_voice == "whisper"
     assert cast.pronunciations == (("Naruto", "Nah-roo-toh"), ("justu", "jutsu"))
     assert (cast.read_headings, cast.read_notes) == (False, True)
+    assert cast.complete is True
     assert cast.pauses == Pauses(paragraph_s=1.2, scene_break_s=3.0, room_tone_db=-62.0)
     assert cast.characters == (
         Character(
@@ -193,13 +197,13 @@ TWO = '[[character]]\nname = "Jane"\n\n[[character]]\nname = "Lydia"\n'
             '[narator]\nvoice = "man"\n',
             "[narator]",
             "narator: unknown key; allowed: book, character, narrator, thoughts, pronunciations, "
-            "reading, pauses",
+            "reading, pauses, speakers",
         ),
         (
             'title = "Book"\n',
             "title",
             "title: unknown key; allowed: book, character, narrator, thoughts, pronunciations, "
-            "reading, pauses; it belongs in the [book] table",
+            "reading, pauses, speakers; it belongs in the [book] table",
         ),
         ('narrator = "man"\n', "narrator", 'narrator: must be a table: [narrator] voice = "..."'),
         (
@@ -223,6 +227,12 @@ TWO = '[[character]]\nname = "Jane"\n\n[[character]]\nname = "Lydia"\n'
             "reading.headings: must be true or false, got 'yes'",
         ),
         ("[reading]\nspeed = 1\n", "speed", "reading.speed: unknown key; allowed: headings, notes"),
+        (
+            '[speakers]\ncomplete = "yes"\n',
+            "complete",
+            "speakers.complete: must be true or false, got 'yes'",
+        ),
+        ("[speakers]\nall = true\n", "all", "speakers.all: unknown key; allowed: complete"),
         ('character = "Jane"\n', "character", "character: must be [[character]] tables"),
         (
             "[pauses]\nparagraph = 40\n",

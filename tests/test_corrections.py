@@ -272,6 +272,7 @@ def test_lines_whose_speaker_changed_in_consequence_are_reported(
         *,
         narrative_person: int | None = None,
         fixed: Mapping[int, str] | None = None,
+        complete: bool | None = None,
     ) -> list[Segment]:
         fixed = fixed or {}
         names = ["Mika", "Daichi"]

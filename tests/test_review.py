@@ -318,7 +318,9 @@ def test_assign_and_review_say_which_other_lines_changed_in_consequence(
     line changes those after it: assign and review name exactly those."""
     from narrator import corrections as corrections_module
 
-    def alternating(text, segments, characters, *, narrative_person=None, fixed=None):  # type: ignore[no-untyped-def]
+    def alternating(  # type: ignore[no-untyped-def]
+        text, segments, characters, *, narrative_person=None, fixed=None, complete=None
+    ):
         fixed = fixed or {}
         names, out, turn = ["Mika", "Daichi"], [], 0
         for s in segments:

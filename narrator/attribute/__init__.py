@@ -10,6 +10,7 @@ from narrator.attribute.runner import (
     attribute_speakers,
     explain_speakers,
     guess_narrative_person,
+    lists_walk_ons,
 )
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "attribute_speakers",
     "explain_speakers",
     "guess_narrative_person",
+    "lists_walk_ons",
 ]

@@ -391,13 +391,14 @@ EVIDENCE: tuple[Evidence, ...] = (
     turn_taking,
     alternation,
     exchange_votes,
-    tag_gender,
     nameless,
     addressees,
     on_stage,
     recent_speakers,
     named_inside,
     first_person,
+    # Last but one, as frequency: these weigh every candidate the others proposed.
+    tag_gender,
     frequency,
 )
 
@@ -405,10 +406,17 @@ EVIDENCE: tuple[Evidence, ...] = (
 def candidates(ctx: Context) -> list[list[Candidate]]:
     """Every quotation's candidates with their features, in the order of `att.quotes`."""
     out = []
+    cast = ctx.att.cast
     for q in ctx.att.quotes:
         pool: Pool = {}
         turn = ctx.turn_of[q.para]
         for evidence in EVIDENCE:
             evidence(ctx, q, turn, pool)
-        out.append(list(pool.values()))
+        cands = list(pool.values())
+        if cast.complete:
+            # The cast lists walk-ons too: nobody outside it speaks (the narrator aside).
+            narrator = ctx.att.narrator_at(q.start)
+            listed = [c for c in cands if c.name in cast.gender or c.name == narrator]
+            cands = listed or cands
+        out.append(cands)
     return out

@@ -91,7 +91,7 @@ def rank(
                 continue
             probs = probabilities(cands, weights)
             order = sorted(range(len(cands)), key=lambda i: -probs[i])
-            if _answer_holds(ctx, q):
+            if _answer_holds(ctx, q) and any(c.name == q.first for c in cands):
                 # Not overruled: the ranker only says how sure it is of it.
                 keep = next(i for i, c in enumerate(cands) if c.name == q.first)
                 order.remove(keep)

@@ -22,7 +22,14 @@ from collections.abc import Collection, Mapping, Sequence
 
 from narrator.attribute.features import Context
 from narrator.attribute.ranker import rank
-from narrator.attribute.sieves import NARRATOR, SIEVES, Sieve, guess_narrative_person, run_sieves
+from narrator.attribute.sieves import (
+    NARRATOR,
+    SIEVES,
+    Sieve,
+    guess_narrative_person,
+    lists_walk_ons,
+    run_sieves,
+)
 from narrator.model import Character, Segment
 
 __all__ = [
@@ -34,6 +41,7 @@ __all__ = [
     "attribute_speakers",
     "explain_speakers",
     "guess_narrative_person",
+    "lists_walk_ons",
 ]
 
 # Steps that can be switched off to measure them (`disabled`): the sieves, and the ranker.
@@ -48,14 +56,22 @@ def attribute_speakers(
     *,
     narrative_person: int | None = None,
     fixed: Mapping[int, str] | None = None,
+    complete: bool | None = None,
 ) -> list[Segment]:
     """Fill in speaker, confidence, evidence and candidates on a chapter's speech segments.
 
     `fixed` maps the start offset of a speech segment to the speaker an author gave it (a
     correction): that segment keeps it with confidence 1.0, and turn-taking builds on it.
+    `complete`: every speaker is one of `characters`, so no line goes to a walk-on of its
+    own (None: when they list walk-ons by description, `lists_walk_ons`).
     """
     return explain_speakers(
-        text, segments, characters, narrative_person=narrative_person, fixed=fixed
+        text,
+        segments,
+        characters,
+        narrative_person=narrative_person,
+        fixed=fixed,
+        complete=complete,
     )[0]
 
 
@@ -67,6 +83,7 @@ def explain_speakers(
     narrative_person: int | None = None,
     fixed: Mapping[int, str] | None = None,
     disabled: Collection[str] = (),
+    complete: bool | None = None,
 ) -> tuple[list[Segment], dict[int, Sieve]]:
     """attribute_speakers, plus the sieve that first named each speech segment (by start).
 
@@ -78,7 +95,7 @@ def explain_speakers(
     if unknown:
         raise ValueError(f"unknown step(s): {', '.join(sorted(unknown))}")
     sieves_off = {Sieve(step) for step in disabled if step != RANKER}
-    att = run_sieves(text, segments, characters, narrative_person, sieves_off, fixed)
+    att = run_sieves(text, segments, characters, narrative_person, sieves_off, fixed, complete)
     ctx = Context(att)
     if RANKER not in disabled:
         rank(ctx)

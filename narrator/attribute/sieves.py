@@ -346,9 +346,14 @@ class _CastIndex:
     """Alias lookup for the cast: one compiled alternation, alias -> candidate names."""
 
     def __init__(
-        self, characters: Sequence[Character], loose: frozenset[str] = frozenset()
+        self,
+        characters: Sequence[Character],
+        loose: frozenset[str] = frozenset(),
+        complete: bool | None = None,
     ) -> None:
-        """`loose`: names (lower case) the text writes in lower case too (`nix`, `mags`)."""
+        """`loose`: names (lower case) the text writes in lower case too (`nix`, `mags`).
+        `complete`: every speaker is in the cast (None: if it lists walk-ons, see
+        `lists_walk_ons`)."""
         self.loose = frozenset(fold_accents(name) for name in loose)  # as the regex sees them
         self.gender: dict[str, Gender | None] = {}
         self.narrator: str | None = None
@@ -357,11 +362,11 @@ class _CastIndex:
         spellings: set[str] = set()
         self.descriptive: dict[str, list[str]] = {}  # normalised description -> names
         # Characters named by a description only (`The Lad`, `The Old Woman`).
-        self.generic = frozenset(
-            ch.name for ch in characters if ch.name.lower().split()[:1] in (["the"], ["a"], ["an"])
-        )
+        self.generic = frozenset(ch.name for ch in characters if _is_description(ch.name))
         # Description-only entries without a gender (`The Painter`): often an epithet.
         self.weak = self.generic - {ch.name for ch in characters if ch.gender}
+        # Every line goes to someone in the cast (`features.candidates`).
+        self.complete = lists_walk_ons(characters) if complete is None else complete
         for ch in characters:
             self.gender[ch.name] = ch.gender
             for alias in (ch.name, *ch.aliases):
@@ -583,12 +588,13 @@ class _Attributor:
         narrative_person: int | None,
         disabled: Collection[Sieve] = (),
         fixed: Mapping[int, str] | None = None,
+        complete: bool | None = None,
     ) -> None:
         self.disabled = frozenset(disabled)
         self.fixed = dict(fixed or {})
         self.text = text
         self.segments = list(segments)
-        self.cast = _CastIndex(characters, _lower_case_names(text, characters))
+        self.cast = _CastIndex(characters, _lower_case_names(text, characters), complete)
         self.para_starts = paragraph_starts(text)
         self.quotes: list[_Quote] = []
         for i, seg in enumerate(self.segments):
@@ -1604,6 +1610,16 @@ def guess_narrative_person(texts: Sequence[str]) -> int:
     return _person_of(first, third)
 
 
+def lists_walk_ons(characters: Sequence[Character]) -> bool:
+    """Does a cast list walk-ons by description (`The Turnkey`, `A Waiter`)? Then it lists
+    everyone who speaks, and no line goes to someone outside it."""
+    return any(_is_description(ch.name) for ch in characters)
+
+
+def _is_description(name: str) -> bool:
+    return name.lower().split()[:1] in (["the"], ["a"], ["an"])
+
+
 def run_sieves(
     text: str,
     segments: Sequence[Segment],
@@ -1611,15 +1627,17 @@ def run_sieves(
     narrative_person: int | None = None,
     disabled: Collection[str] = (),
     fixed: Mapping[int, str] | None = None,
+    complete: bool | None = None,
 ) -> _Attributor:
     """Run every sieve; the attributor keeps each quotation's answer and what gave it.
 
-    `disabled`: sieves switched off, any of SIEVES (or their names).
+    `disabled`: sieves switched off, any of SIEVES (or their names). `complete`: every
+    speaker is in the cast (None: when it lists walk-ons, `lists_walk_ons`).
     """
     unknown = set(disabled) - set(SIEVES)
     if unknown:
         raise ValueError(f"unknown sieve(s): {', '.join(sorted(unknown))}")
     off = frozenset(Sieve(name) for name in disabled)
-    att = _Attributor(text, segments, characters, narrative_person, off, fixed)
+    att = _Attributor(text, segments, characters, narrative_person, off, fixed, complete)
     att.run()
     return att
