@@ -705,3 +705,27 @@ def test_a_cast_listing_walk_ons_is_complete_so_nobody_outside_it_speaks() -> No
     for cast, complete, want in (([*main, walk_on], False, "the old woman"), (main, True, "Nancy")):
         told = attribute_speakers(text, segments, cast, complete=complete)
         assert [s.speaker for s in told if s.kind.is_speech] == [want]
+
+
+@pytest.mark.parametrize(
+    ("intro", "want"),
+    [
+        ("Tom crossed the long room to the window, looked out at the rain, and then said:", "Tom"),
+        ("Tom glanced at the clock, and Ana, seeing him, remarked drily:", "Ana"),
+        ("Tom nodded to the stranger at the door, who answered him gravely:", "the stranger"),
+        ("A long pause followed before Ana went on in her quiet way:", "Ana"),
+        ("Ana looked at Tom, and Tom hesitated, then cleared his throat and began:", "Tom"),
+    ],
+    ids=["and-then", "comma-subject", "who", "before", "last-clause"],
+)
+def test_narration_ending_in_a_colon_introduces_its_subject(intro: str, want: str) -> None:
+    # The paragraph before a quotation ends with a colon: its last clause's subject speaks,
+    # however far from the colon the verb is.
+    text = f'Tom and Ana waited in the hall.\n\n{intro}\n\n"We should go."\n'
+    cast = [
+        Character("Tom", gender=Gender.MALE),
+        Character("Ana", gender=Gender.FEMALE),
+        Character("The Stranger", gender=Gender.MALE),
+    ]
+    got = dialogue_speakers(text, cast)
+    assert [g.lower() for g in got] == [want.lower()]

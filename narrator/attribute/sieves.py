@@ -215,6 +215,14 @@ _COLON_GAP_RE = re.compile(r"\s*[,:]?\s*")
 _AND_END_RE = re.compile(r"\band\s*$")
 _CLAUSE_OPENER_RE = re.compile(r"\s*(?:(?:Then|But|And|So|Now|At last|At length),?\s+)?")
 _LEAD_GAP_RE = re.compile(r"[\s,\u2014-]*")
+# Where a clause, and so perhaps a subject, starts in narration introducing a quotation;
+# `sub`: a subordinate clause (`before Ana went on`), whose subject speaks only when nothing
+# else comes between it and the colon.
+_CLAUSE_MARK_RE = re.compile(
+    r"(?:(?P<sub>(?:,\s+|\s)(?:who|when|as|before|while|till|until|after|because)\s+)"
+    r"|^|(?<=\n)|(?<=[.!?])\s+|,\s+|;\s+|\s(?:and|then|but|so)\s+)"
+    r"(?:(?:and|then|at last|at length|at once|suddenly|so)[,\s]+)*"
+)
 _LOWER_WORD_NEXT_RE = re.compile(r"\s+[a-z]")
 # Before and after a name used in address (`Well, my dear Tom, ...`), and not told of.
 _VOCATIVE_BEFORE_RE = re.compile(
@@ -1050,6 +1058,53 @@ class _Attributor:
                 return sub[0], sub[1]
         return None
 
+    def _colon_intro(self, q: _Quote, floor: int, last_quote_para: int) -> Tag | None:
+        """The subject of narration ending in a colon right before the quotation.
+
+        `Tom crossed the room, looked out at the rain, and then said:`, `..., who answered
+        gravely:`, `A pause followed before Ana went on:`: the subject of the last clause
+        that has one, however far from the colon its verb is.
+        """
+        text = self.text
+        lead = text[floor : q.start].rstrip()
+        if lead:
+            start = floor
+        elif q.para > 0 and last_quote_para < q.para - 1:
+            start = self.para_starts[q.para - 1]  # the narration paragraph before
+            lead = text[start : self.para_starts[q.para]].rstrip()
+        else:
+            return None
+        if not lead.endswith(":"):
+            return None
+        colon = start + len(lead) - 1
+        sentence = start
+        for sm in _SENT_END_RE.finditer(text, start, colon):
+            if sm.group().startswith(";"):
+                continue  # `...on her arms; and continued:` is one sentence
+            sentence = sm.end()
+        found: Tag | None = None
+        for cm in _CLAUSE_MARK_RE.finditer(text, sentence, colon):
+            if cm["sub"] and "," in text[cm.end() : colon]:
+                continue  # `while they talked, ..., said`: not the clause that speaks
+            if cm["sub"] and cm["sub"].split()[-1] == "who":
+                subj = self._antecedent_of_who(sentence, cm.start())
+            else:
+                subj = self._subject_at(cm.end(), colon)
+                if subj is not None and not _ACTS_RE.match(text, subj[2]):
+                    subj = None
+            if subj is not None and subj[0] is not TagKind.PROPER:
+                found = (subj[0], subj[1])
+        return found
+
+    def _antecedent_of_who(self, start: int, who: int) -> tuple[TagKind, str, int] | None:
+        """`the stranger at the door, who answered`: the person a `who` clause is about."""
+        words = list(_WORD_RE.finditer(self.text, start, who))
+        for m in reversed(words[-8:]):
+            subj = self._subject_at(self._mention_start(m.start()), who)
+            if subj is not None and subj[0] is not TagKind.PROPER:
+                return subj
+        return None
+
     def _mention_start(self, pos: int) -> int:
         """The start of the cast mention covering pos (`Inglethorp` in `Mrs. Inglethorp`)."""
         i = bisect.bisect_right(self.mention_starts, pos) - 1
@@ -1155,7 +1210,9 @@ class _Attributor:
                 q.speaker, q.confidence, q.sieve = who, CONF_EXPLICIT, Sieve.TAG_NAME
                 q.tag, q.tag_side, q.tag_speaker = (TagKind.NAME, who), TagSide.BEFORE, True
             elif tag is None:
-                tag = self._tag_before(q, floor)
+                # Narration ending in a colon first: its last clause's subject speaks.
+                tag = self._colon_intro(q, floor, quotes[k - 1].para if k > 0 else -1)
+                tag = tag or self._tag_before(q, floor)
                 q.tag_side = TagSide.BEFORE
             if tag is None and floor == p_start and q.para > 0 and q.start - p_start < 3:
                 # `To which Mrs. Pell replied:` closing the narration paragraph before.
