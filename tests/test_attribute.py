@@ -729,3 +729,29 @@ def test_narration_ending_in_a_colon_introduces_its_subject(intro: str, want: st
     ]
     got = dialogue_speakers(text, cast)
     assert [g.lower() for g in got] == [want.lower()]
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "want"),
+    [
+        (
+            '"You\'re late." Kess crossed her arms. "Again." Rook shrugged. "Traffic." Kess '
+            'rolled her eyes. "You walk."',
+            ["Kess", "Kess", "Rook", "Kess"],
+        ),
+        (
+            'Rook came in. "Hey." Kess didn\'t look up. "Hey yourself." He sat down. "Bad day?"',
+            ["Rook", "Kess", "Rook"],
+        ),
+        ('"Move," Kess said. Rook folded his arms. "No."', ["Kess", "Rook"]),
+    ],
+    ids=["names", "pronoun", "after-a-tag"],
+)
+def test_a_beat_before_a_quotation_in_a_shared_paragraph_names_its_speaker(
+    paragraph: str, want: list[str]
+) -> None:
+    # Web fiction puts several turns in one paragraph: a sentence of action right before a
+    # quotation (`Rook shrugged. "Traffic."`) gives it to the one who acts.
+    text = f"Kess and Rook sat on the wall by the dock.\n\n{paragraph}\n"
+    cast = [Character("Kess", gender=Gender.FEMALE), Character("Rook", gender=Gender.MALE)]
+    assert dialogue_speakers(text, cast) == want

@@ -224,6 +224,8 @@ _CLAUSE_MARK_RE = re.compile(
     r"(?:(?:and|then|at last|at length|at once|suddenly|so)[,\s]+)*"
 )
 _LOWER_WORD_NEXT_RE = re.compile(r"\s+[a-z]")
+# A sentence opened by `He` or `She` and a verb: someone acting (`He sat down.`).
+_BEAT_PRONOUN_RE = re.compile(r"(He|She)\s+(?=[a-z])")
 # Before and after a name used in address (`Well, my dear Tom, ...`), and not told of.
 _VOCATIVE_BEFORE_RE = re.compile(
     r"[,!?.;\u2014-]\s*(?:(?:my|you)\s+)?(?:dear|dearest|good|poor|old)?\s*$"
@@ -581,6 +583,12 @@ _POV_RE = re.compile(
     r"|(?i:POV|point of view)\s*[:\-\u2014\u2013]\s*(?P<b>[^\W\d_][\w'\u2019.-]*))"
 )
 _POV_LINE = 60  # a point-of-view heading is a short line of its own
+
+
+def _noun_gender(label: str) -> Gender | None:
+    """The gender a nameless speaker's label says (`the bald man`), if any."""
+    words = label.lower().split()
+    return NOUN_GENDER.get(words[-1]) if words else None
 
 
 def _strip_det(phrase: str) -> str:
@@ -1283,6 +1291,7 @@ class _Attributor:
             actor = self._actor(para, para_quotes)
             if actor is not None:
                 self._set_para(para_quotes, actor, CONF_ACTION, Sieve.ACTION)
+                self._beats(para_quotes)
         # Sieves 4 and 6: vocatives and turn-taking over conversations.
         self._conversations(by_para)
         # Sieve 7: nearest mention.
@@ -1301,8 +1310,9 @@ class _Attributor:
             self._split_turns(by_para)
         return self._output()
 
-    def _lead_actor(self, q: _Quote, floor: int) -> str | None:
-        """A named character opening the sentence right before q (`Woolsey shook his head.`)."""
+    def _lead_actor(self, q: _Quote, floor: int, speaker: str | None = None) -> str | None:
+        """A named character opening the sentence right before q (`Woolsey shook his head.`),
+        or a `He`/`She` of another gender than speaker, who spoke before it."""
         if floor >= q.start:
             return None
         start = floor
@@ -1313,12 +1323,43 @@ class _Attributor:
         pos = wm.end() if wm else start
         m = self.mention_at.get(pos)
         if m is None or not m.names or m.narr:
-            return None
+            # `He sat down. "Bad day?"`: a pronoun acting, the latest of its gender.
+            pm = _BEAT_PRONOUN_RE.match(self.text, pos)
+            if pm is None or SPEECH_VERB_RE.match(self.text, pm.end()):
+                return None
+            gender = PRONOUN_GENDER[pm.group(1).lower()]
+            if speaker is None or self.cast.gender.get(speaker, _noun_gender(speaker)) in (
+                None,
+                gender,
+            ):
+                return None  # most likely the one speaking, going on
+            return self._antecedent(pos, gender, None, names_only=True)
         if not _LOWER_WORD_NEXT_RE.match(self.text[m.end : m.end + 3]):
             return None
         if SPEECH_VERB_RE.match(self.text, m.end + 1):
             return None  # `Tom said.` is a tag, handled elsewhere
         return self._pick(m.names, m.start)
+
+    def _beats(self, para_quotes: list[_Quote]) -> None:
+        """Several turns in one paragraph: a sentence of action right before a quotation
+        (`"Again." Rook shrugged. "Traffic."`) gives it, and the untagged ones after it, to
+        whoever acts."""
+        who = para_quotes[0].speaker
+        for j in range(1, len(para_quotes)):
+            q = para_quotes[j]
+            if q.tag_speaker or q.sieve is Sieve.FIXED:
+                who = q.speaker
+                continue
+            between = self.text[para_quotes[j - 1].end : q.start]
+            other = None
+            if len(_SENT_END_RE.findall(between.strip())) <= 1:
+                # One sentence between the two: a beat. With more, the last may be a
+                # listener's (`She looked at Kess. Kess looked at her boots. "And you..."`).
+                other = self._lead_actor(q, para_quotes[j - 1].end, who)
+            if other is not None:
+                who = other
+            if who is not None and who != q.speaker:
+                q.speaker, q.confidence, q.sieve = who, CONF_ACTION, Sieve.ACTION
 
     def _set_para(self, para_quotes: list[_Quote], who: str, conf: float, sieve: Sieve) -> None:
         for q in para_quotes:
