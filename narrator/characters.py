@@ -36,6 +36,7 @@ from importlib import resources
 
 from narrator.lexicon import (
     GENDER_OF_ROLE,
+    HONORIFIC_SUFFIX,
     NOBLE_TITLES,
     PERSON_CONTEXT_WORDS,
     ROLE_OF_TITLE,
@@ -877,7 +878,7 @@ def _names_pattern(
     alternatives = "|".join(
         r"\s+".join(map(re.escape, name.split())) for name in sorted(owner, key=len, reverse=True)
     )
-    return owner, re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
+    return owner, re.compile(rf"(?<![\w-])(?:{alternatives})(?={HONORIFIC_SUFFIX}?(?![\w-]))")
 
 
 def _name_matched(match: re.Match[str]) -> str:

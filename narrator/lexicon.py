@@ -194,6 +194,12 @@ NOBLE_TITLES = words(
 )
 # Abbreviated titles whose period ends no sentence (`Mr. Poirot`): read by attribution's
 # sentence splitting and, with the other abbreviations below, by the one that groups lines.
+# Japanese honorifics fan fiction writes after a name (`Sasuke-kun`, `Kakashi-sensei`,
+# `Naruto-nii-chan`): still that name. A regex fragment, the hyphen included.
+HONORIFIC_SUFFIX = (
+    r"(?:-(?:kun|chan|san|sama|sensei|senpai|sempai|dono|hime|tan|chin|nii|nee|onii|onee)"
+    r"(?:-(?:san|chan|sama|kun))?)"
+)
 TITLE_ABBREVIATIONS = words("Mr Mrs Ms Dr St Mlle Mme Prof Capt Col Gen Lt Sgt Rev")
 # The word an abbreviated title stands for: `Dr. Archie` is `the doctor` in narration.
 TITLE_IN_FULL = {

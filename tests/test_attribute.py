@@ -755,3 +755,21 @@ def test_a_beat_before_a_quotation_in_a_shared_paragraph_names_its_speaker(
     text = f"Kess and Rook sat on the wall by the dock.\n\n{paragraph}\n"
     cast = [Character("Kess", gender=Gender.FEMALE), Character("Rook", gender=Gender.MALE)]
     assert dialogue_speakers(text, cast) == want
+
+
+def test_names_with_japanese_honorifics_are_the_cast_members() -> None:
+    # `Sasuke-kun, wait!` addresses Sasuke; `Kakashi-sensei said` is Kakashi speaking, not
+    # someone new called Kakashi-sensei.
+    text = (
+        "Sakura ran to the gate where Sasuke waited.\n\n"
+        '"Sasuke-kun, wait!"\n\n'
+        '"Hn."\n\n'
+        "A leaf fell from the tree above them.\n\n"
+        '"Late again," Kakashi-sensei said.\n'
+    )
+    cast = [
+        Character("Sakura", gender=Gender.FEMALE),
+        Character("Sasuke", gender=Gender.MALE),
+        Character("Kakashi", gender=Gender.MALE),
+    ]
+    assert dialogue_speakers(text, cast) == ["Sakura", "Sasuke", "Kakashi"]

@@ -318,3 +318,11 @@ def test_count_mentions_counts_possessives_and_single_quoted_names() -> None:
     text = "'Tom, come here,' said Ann. Tom's hat was wet. Tomas left."
     assert count_mentions([text], characters) == {"Tom": 2, "Ann": 1}
     assert count_mentions(["A Tom-Tom is a drum."], characters) == {"Tom": 0, "Ann": 0}
+
+
+def test_count_mentions_reads_a_name_through_a_japanese_honorific() -> None:
+    # Fan fiction writes `Sasuke-kun`, `Kakashi-sensei`: still Sasuke and Kakashi; a name
+    # inside another hyphenated word is not.
+    chars = [Character("Sasuke"), Character("Kakashi")]
+    text = "Sasuke-kun waited. Kakashi-sensei was late, and Kakashi-nii-chan later. Sasuke-ish."
+    assert count_mentions([text], chars) == {"Sasuke": 1, "Kakashi": 2}

@@ -63,6 +63,7 @@ from enum import StrEnum
 from narrator.lexicon import (
     ATTRIBUTION_TITLES,
     COMMON_TITLES,
+    HONORIFIC_SUFFIX,
     NOUN_GENDER,
     PLURAL_PERSON_NOUNS,
     POSSESSIVE_GENDER,
@@ -461,7 +462,7 @@ class _CastIndex:
             self.regex = re.compile(
                 rf"(?:(?<![\w-])|(?=[{CASELESS}]))(?:(?P<title>{_TITLE_RE})\s+)?"
                 rf"(?P<alias>{'|'.join(sorted(alts, key=len, reverse=True))})"
-                rf"(?:(?<=[{CASELESS}])|(?![\w-]))"
+                rf"{HONORIFIC_SUFFIX}?(?:(?<=[{CASELESS}])|(?![\w-]))"
             )
 
     def described(self, norm: str) -> list[str]:
