@@ -7,7 +7,8 @@ The segments cover the text exactly, in order, without gaps or overlaps. Kinds:
 - ``note``: an author's note or disclaimer at the start or end of a chapter (or anywhere
   when it is marked ``AN:`` / ``A/N`` / ``Author's note``);
 - ``dialogue``: quoted speech, quote marks included; a text message (``[Ana]: where r u``,
-  one per line), without its ``[Ana]:`` prefix;
+  one per line, or ``Ana: where r u`` in a chapter written as a chat or a script), without
+  its ``[Ana]:`` prefix;
 - ``thought``: a quoted or ``*italic*``/``_italic_`` passage next to a thinking verb
   ("thought Ann", "she wondered"), or a single-quoted or italic passage forming whole
   sentences of its own in a text whose speech is double-quoted;
@@ -161,7 +162,8 @@ class _Mark:
 
 def segment_chapter(text: str) -> list[Segment]:
     """Split chapter text into narration, dialogue, thought, heading and note segments."""
-    paragraphs = list(_paragraphs(text))
+    said = messages(text)
+    paragraphs = list(_paragraphs(text, said))
     single_style = _uses_single_quotes(text)
     spans: list[tuple[int, int, Kind]] = []
     blocks = _block_kinds(text, paragraphs)
@@ -172,7 +174,7 @@ def segment_chapter(text: str) -> list[Segment]:
         if block_kind is not None:
             spans.append((start, end, block_kind))
             continue
-        message = TEXT_MESSAGE_RE.match(text, start, end)
+        message = said.match(text, start, end)
         if message is not None:
             spans.append((message.start("body"), end, Kind.DIALOGUE))
             continue
@@ -195,6 +197,50 @@ TEXT_MESSAGE_RE = re.compile(
     rf"\[(?P<sender>[^\W\d_][\w.'\u2019-]{{0,24}}|[{UPPER}][\w.'\u2019-]*"
     rf"(?:[ ][{UPPER}][\w.'\u2019-]*){{1,2}})\]:[ \t]*(?=\S)(?P<body>)"
 )
+# A chapter written as a chat or a script: lines opened by `Ana:` (or `**Ana:**`). Such a
+# line is a message only when at least two senders open two lines each, so that a fan-fiction
+# header (`Rating: T`, `Pairing: ...`) or one `Note:` is not.
+_SCRIPT_LINE_RE = re.compile(
+    rf"(?m)^[ \t]*(?:\*\*)?(?P<sender>[{UPPER}][\w'\u2019-]*(?:[ ][{UPPER}][\w'\u2019-]*)?)"
+    r"(?:\*\*)?:(?:\*\*)?[ \t]+(?=\S)"
+)
+_NOT_SENDERS = word_set(
+    "chapter note notes warning warnings disclaimer summary author an a/n ps edit update rating "
+    "pairing pairings genre genres words status title fandom characters location time date "
+    "part book volume episode prologue epilogue beta setting timeline era"
+)
+_SCRIPT_MIN_LINES = 2  # lines each of two senders must open
+
+
+@dataclass(frozen=True)
+class Messages:
+    """Lines said by the sender named at their start, in one chapter: `[Ana]: where r u`
+    anywhere, and `Ana: where r u` where the chapter is written as a chat or a script."""
+
+    script: re.Pattern[str] | None = None
+
+    def match(self, text: str, start: int, end: int) -> re.Match[str] | None:
+        """The message opening text[start:end] (groups `sender` and `body`), if any."""
+        found = TEXT_MESSAGE_RE.match(text, start, end)
+        if found is None and self.script is not None:
+            found = self.script.match(text, start, end)
+        return found
+
+
+def messages(text: str) -> Messages:
+    """How messages look in this chapter (see Messages)."""
+    counts: dict[str, int] = {}
+    for m in _SCRIPT_LINE_RE.finditer(text):
+        sender = m["sender"]
+        if sender.split()[0].lower() not in _NOT_SENDERS:
+            counts[sender] = counts.get(sender, 0) + 1
+    senders = sorted((s for s, n in counts.items() if n >= _SCRIPT_MIN_LINES), key=len)
+    if len(senders) < 2:
+        return Messages()
+    alt = "|".join(re.escape(s) for s in reversed(senders))
+    return Messages(
+        re.compile(rf"[ \t]*(?:\*\*)?(?P<sender>{alt})(?:\*\*)?:(?:\*\*)?[ \t]+(?=\S)(?P<body>)")
+    )
 
 
 # --- paragraphs ---------------------------------------------------------------------------
@@ -246,11 +292,11 @@ def rough_quoted_spans(text: str) -> list[tuple[int, int]]:
 
 def paragraph_starts(text: str) -> list[int]:
     """Where each paragraph starts (0 first): the one paragraph rule the program uses."""
-    starts = [a for a, _ in _paragraphs(text)]
+    starts = [a for a, _ in _paragraphs(text, messages(text))]
     return [0, *starts[1:]] if starts else [0]
 
 
-def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
+def _paragraphs(text: str, said: Messages) -> Iterator[tuple[int, int]]:
     """Yield (start, end) of each paragraph's text, outer whitespace excluded."""
     lines = list(_lines(text))
     by_blank_line = _is_hard_wrapped(text, lines)
@@ -266,7 +312,7 @@ def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
             continue
         lead = a + (len(text[a:b]) - len(text[a:b].lstrip()))
         tail = b - (len(text[a:b]) - len(text[a:b].rstrip()))
-        message = TEXT_MESSAGE_RE.match(text, lead, tail) is not None
+        message = said.match(text, lead, tail) is not None
         if para_start < 0:
             para_start = lead
         elif not by_blank_line or message or in_message:

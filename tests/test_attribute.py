@@ -773,3 +773,15 @@ def test_names_with_japanese_honorifics_are_the_cast_members() -> None:
         Character("Kakashi", gender=Gender.MALE),
     ]
     assert dialogue_speakers(text, cast) == ["Sakura", "Sasuke", "Kakashi"]
+
+
+def test_a_chat_chapter_gives_each_line_to_its_sender() -> None:
+    text = (
+        "The group chat lit up at midnight.\n\n"
+        "Sakura: where are you\n"
+        "Sasuke: training\n"
+        "Sakura: it's midnight\n"
+        "Sasuke: so?\n"
+    )
+    cast = [Character("Sakura Haruno", aliases=("Sakura",)), Character("Sasuke")]
+    assert dialogue_speakers(text, cast) == ["Sakura Haruno", "Sasuke", "Sakura Haruno", "Sasuke"]

@@ -556,3 +556,26 @@ def test_web_fiction_chapter_title_lines(opening: str, kinds: list[tuple[str, st
     )
     found = [k for k in _kinds(opening + story) if k[0] != "narration"]
     assert found == [*kinds, ("heading", "TBC!!")]
+
+
+def test_a_chat_or_script_chapter_gives_each_sender_line_as_a_message() -> None:
+    # Lines opened by `Ana:` are messages when two senders open two lines each; a fan-fiction
+    # header (`Rating: T`) and a lone `Note:` stay what they were.
+    text = (
+        "Rating: T\n"
+        "Note: set after the war.\n\n"
+        "The group chat lit up at midnight.\n\n"
+        "Sakura: where are you\n"
+        "**Sasuke:** training\n"
+        "Sakura: it's midnight\n"
+        "Sasuke: so?\n\n"
+        "She threw the phone onto the bed.\n"
+    )
+    assert [k for k in _kinds(text) if k[0] == "dialogue"] == [
+        ("dialogue", "where are you"),
+        ("dialogue", "training"),
+        ("dialogue", "it's midnight"),
+        ("dialogue", "so?"),
+    ]
+    lone = "Note: set after the war.\n\nAna: hi\n\nThe end came soon.\n"
+    assert [k for k in _kinds(lone) if k[0] == "dialogue"] == []

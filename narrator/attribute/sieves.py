@@ -87,7 +87,7 @@ from narrator.names import (
     match_form,
     name_key,
 )
-from narrator.segment import TEXT_MESSAGE_RE, paragraph_starts, rough_quoted_spans
+from narrator.segment import messages, paragraph_starts, rough_quoted_spans
 
 NARRATOR = "Narrator"
 
@@ -613,6 +613,7 @@ class _Attributor:
         self.segments = list(segments)
         self.cast = _CastIndex(characters, _lower_case_names(text, characters), complete)
         self.para_starts = paragraph_starts(text)
+        self.messages = messages(text)
         self.quotes: list[_Quote] = []
         for i, seg in enumerate(self.segments):
             if seg.kind.is_speech:
@@ -1209,7 +1210,7 @@ class _Attributor:
             limit = min(next_start, p_end, q.end + 200)
             floor = max(prev_end, p_start, q.start - 300)
             self._vocatives(q)
-            sender = TEXT_MESSAGE_RE.match(self.text, p_start, q.start + 1)
+            sender = self.messages.match(self.text, p_start, q.start + 1)
             tag = self._tag_after(q, limit) if sender is None else None
             q.tag_side = TagSide.AFTER
             if sender is not None and sender.start("body") == q.start:
