@@ -785,3 +785,21 @@ def test_a_chat_chapter_gives_each_line_to_its_sender() -> None:
     )
     cast = [Character("Sakura Haruno", aliases=("Sakura",)), Character("Sasuke")]
     assert dialogue_speakers(text, cast) == ["Sakura Haruno", "Sasuke", "Sakura Haruno", "Sasuke"]
+
+
+def test_a_text_that_writes_i_in_lower_case_is_still_told_in_the_first_person() -> None:
+    # Messy web fiction writes `i said`: where the text uses a lone lower-case `i` as a word,
+    # it is `I`, for the narrative person and in speech tags.
+    text = (
+        "i walked into the room and rook was there already. i sat down next to him and i "
+        "stared at the wall for a long time.\n\n"
+        '"whatever," i said.\n\n'
+        '"fine," rook said.\n\n'
+        '"ok," i muttered.\n'
+    )
+    cast = [
+        Character("Kess", aliases=("I",), gender=Gender.FEMALE),
+        Character("Rook", gender=Gender.MALE),
+    ]
+    assert dialogue_speakers(text, cast) == ["Kess", "Rook", "Kess"]
+    assert guess_narrative_person([text]) == 1

@@ -87,7 +87,7 @@ from narrator.names import (
     match_form,
     name_key,
 )
-from narrator.segment import messages, paragraph_starts, rough_quoted_spans
+from narrator.segment import messages, paragraph_starts, segment_chapter
 
 NARRATOR = "Narrator"
 
@@ -143,6 +143,10 @@ _NOT_INTRODUCING = {
 }  # fmt: skip
 _DET_RE = re.compile(r"\b(?i:the|an?|one|his|her|my|our|their|that|this)\b")
 _PRONOUN_RE = re.compile(r"\b(?i:he|she)\b|\bI\b")
+# `i` as a word of its own (`i said`, `i'm`), not `i.e.` or a letter in a list: texts that
+# write I in lower case, as messy web fiction does.
+_LOWER_I_RE = re.compile(r"(?<![\w'\u2019.(-])i(?![\w.)-])")
+_LOWER_I_WORDS = 3  # this many lower-case `i`s make a text one that writes I so
 # The pronoun a speech tag can have (`said she`), any capitalisation.
 # Tag pronouns that name several people at once (`"Yes!" they said`): a group speaker.
 GROUP_PRONOUNS = frozenset({"they", "we"})
@@ -613,6 +617,7 @@ class _Attributor:
         self.segments = list(segments)
         self.cast = _CastIndex(characters, _lower_case_names(text, characters), complete)
         self.para_starts = paragraph_starts(text)
+        self.lower_i = writes_lower_i(text)
         self.messages = messages(text)
         self.quotes: list[_Quote] = []
         for i, seg in enumerate(self.segments):
@@ -636,7 +641,10 @@ class _Attributor:
         if self.pov:
             self.person = 1
         if self.person == 1:
-            for im in re.finditer(r"\b(?:I|me|my|myself)\b", text):
+            first_person = r"\b(?:I|me|my|myself)\b" + (
+                f"|{_LOWER_I_RE.pattern}" if self.lower_i else ""
+            )
+            for im in re.finditer(first_person, text):
                 if not self.in_quote(im.start()):
                     who = self.narrator_at(im.start())
                     gender = self.cast.gender.get(who)
@@ -729,7 +737,7 @@ class _Attributor:
 
     def _guess_person(self, book_person: int | None) -> int:
         """The chapter's own narration decides when it says enough; else the book's person."""
-        first, third = _count_persons(self.text, self.in_quote)
+        first, third = _count_persons(self.text, _outside_narration(self.segments))
         if book_person is None or first + third >= _PERSON_EVIDENCE:
             return _person_of(first, third)
         return book_person
@@ -940,7 +948,7 @@ class _Attributor:
             if owner is not None and owner.names:
                 return TagKind.NAME, self._pick(owner.names, owner.start), owner.end
         pm = _TAG_PRONOUN_RE.match(rest)
-        if pm and (pm.group(0) != "i"):
+        if pm and (pm.group(0) != "i" or self.lower_i):
             return TagKind.PRONOUN, pm.group(0).lower(), pos + pm.end()
         dm = _DESC_SUBJECT_RE.match(rest)
         if dm:
@@ -1678,17 +1686,33 @@ class _Attributor:
         return result
 
 
-def _count_persons(text: str, in_quote: Callable[[int], bool]) -> tuple[int, int]:
-    """`I` and he/she in the narration of text (outside quotations)."""
+def _count_persons(text: str, outside: Callable[[int], bool]) -> tuple[int, int]:
+    """`I` and he/she in the narration of text (`outside`: offsets that are not narration:
+    speech, and the author's notes, which say `i` of the author)."""
     first = third = 0
     for m in _PRONOUN_RE.finditer(text):
-        if in_quote(m.start()):
+        if outside(m.start()):
             continue
         if m.group(0) == "I":
             first += 1
         else:
             third += 1
+    if writes_lower_i(text):
+        first += sum(not outside(m.start()) for m in _LOWER_I_RE.finditer(text))
     return first, third
+
+
+def _outside_narration(segments: Sequence[Segment]) -> _SpanTest:
+    """Offsets in speech, notes and headings: where `I` is not the storyteller's."""
+    return _SpanTest([(s.start, s.end) for s in segments if s.kind is not Kind.NARRATION])
+
+
+def writes_lower_i(text: str) -> bool:
+    """Does the text write the pronoun I as a lower-case `i` (`i said`)?"""
+    for found, _ in enumerate(_LOWER_I_RE.finditer(text), start=1):
+        if found >= _LOWER_I_WORDS:
+            return True
+    return False
 
 
 def _person_of(first: int, third: int) -> int:
@@ -1704,8 +1728,7 @@ def guess_narrative_person(texts: Sequence[str]) -> int:
     """
     first = third = 0
     for text in texts:
-        spans = rough_quoted_spans(text)
-        f, t = _count_persons(text, _SpanTest(spans))
+        f, t = _count_persons(text, _outside_narration(segment_chapter(text)))
         first, third = first + f, third + t
     return _person_of(first, third)
 
