@@ -753,6 +753,10 @@ def _apart_from_all(profile: VoiceProfile, heard: Sequence[VoiceProfile], margin
     return True
 
 
+# Between the names of people who say a line together (`Rook and Bo`, `Ann, Bo & Cy`).
+_TOGETHER_RE = re.compile(r"\s*(?:,|&|\band\b)\s*")
+
+
 def voice_for_label(
     speaker: str, assignment: Assignment, profiles: Mapping[str, VoiceProfile]
 ) -> str:
@@ -765,6 +769,10 @@ def voice_for_label(
     """
     if speaker in assignment.by_character:
         return assignment.by_character[speaker]
+    together = [part.strip() for part in _TOGETHER_RE.split(speaker)]
+    if len(together) > 1 and all(part in assignment.by_character for part in together):
+        # `Rook and Bo`: a line said together, in the voice of the first of them.
+        return assignment.by_character[together[0]]
     if is_storyteller_alias(speaker):
         # "Narrator": attribution's name for the "I" of a first-person book whose storyteller
         # it could not name. They read their lines in the narrator's voice, as a named

@@ -803,3 +803,19 @@ def test_a_text_that_writes_i_in_lower_case_is_still_told_in_the_first_person() 
     ]
     assert dialogue_speakers(text, cast) == ["Kess", "Rook", "Kess"]
     assert guess_narrative_person([text]) == 1
+
+
+def test_a_line_two_named_people_say_together_is_theirs_together() -> None:
+    # `Rook and Bo said in unison`: both of them, not Rook alone.
+    text = (
+        "Kess faced the two recruits.\n\n"
+        '"Ready?" Kess asked.\n\n'
+        '"Yes, sir!" Rook and Bo said in unison.\n\n'
+        '"Good," said Kess.\n'
+    )
+    cast = [
+        Character("Kess", gender=Gender.FEMALE),
+        Character("Rook", gender=Gender.MALE),
+        Character("Bo", gender=Gender.MALE),
+    ]
+    assert dialogue_speakers(text, cast) == ["Kess", "Rook and Bo", "Kess"]

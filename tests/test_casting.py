@@ -1026,3 +1026,13 @@ def test_a_label_voice_is_not_counted_apart_from_a_twin_of_a_voice_heard() -> No
     assignment = Assignment(narrator="narrator", by_character={"Ann": "taken"})
     for label in ("the guard", "the clerk", "a stranger", "the porter", "the driver"):
         assert voice_for_label(label, assignment, profiles) == "apart", label
+
+
+def test_a_line_said_together_is_read_in_the_first_speakers_voice() -> None:
+    # `Rook and Bo` (attribution's label for a line two characters say together) sounds like
+    # one of them, not like a stranger.
+    profiles = load_profiles()
+    assignment = Assignment(narrator="narrator", by_character={"Rook": "man", "Bo": "deep-man"})
+    assert voice_for_label("Rook and Bo", assignment, profiles) == "man"
+    assert voice_for_label("Bo & Rook", assignment, profiles) == "deep-man"
+    assert voice_for_label("Rook and the dog", assignment, profiles) != "man"

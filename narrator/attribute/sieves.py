@@ -229,6 +229,7 @@ _CLAUSE_MARK_RE = re.compile(
     r"(?:(?:and|then|at last|at length|at once|suddenly|so)[,\s]+)*"
 )
 _LOWER_WORD_NEXT_RE = re.compile(r"\s+[a-z]")
+_AND_NAME_RE = re.compile(r"\s+(?:and|&)\s+")
 # A sentence opened by `He` or `She` and a verb: someone acting (`He sat down.`).
 _BEAT_PRONOUN_RE = re.compile(r"(He|She)\s+(?=[a-z])")
 # Before and after a name used in address (`Well, my dear Tom, ...`), and not told of.
@@ -939,7 +940,15 @@ class _Attributor:
         if m is not None and m.names and not m.titled:
             if set(m.names) <= self.cast.weak:
                 return TagKind.DESC, self.text[m.start : m.end], m.end
-            return TagKind.NAME, self._pick(m.names, pos), m.end
+            who, end = self._pick(m.names, pos), m.end
+            # `Rook and Bo said in unison`: a line they say together, theirs together.
+            am = _AND_NAME_RE.match(self.text, end, limit)
+            other = self.mention_at.get(am.end()) if am else None
+            if other is not None and other.names and not other.narr:
+                second = self._pick(other.names, other.start)
+                if second != who and SPEECH_VERB_RE.match(self.text, other.end + 1):
+                    return TagKind.NAME, f"{who} and {second}", other.end
+            return TagKind.NAME, who, end
         rest = self.text[pos:limit]
         # `The voice of Vesh echoed`: the owner of the voice.
         vm = _VOICE_OF_RE.match(rest)
