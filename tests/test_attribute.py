@@ -539,7 +539,8 @@ def test_people_speaking_together_are_a_group_not_one_of_the_cast() -> None:
 
 def test_they_and_we_in_a_tag_are_a_group_not_one_of_the_cast() -> None:
     # Written for this test: a plural pronoun tag (`they both asked` too) names several
-    # people at once. `they` is the group named just before (`the guards`), else `they`.
+    # people at once. `they` is the group named just before (`Vey and Tully`, `the guards`),
+    # else `they`.
     text = (
         "Vey and Tully reached the gate at dusk.\n\n"
         '"Open up!" they shouted.\n\n'
@@ -553,7 +554,7 @@ def test_they_and_we_in_a_tag_are_a_group_not_one_of_the_cast() -> None:
     segments = segment.segment_chapter(text)
     sieves, _ = explain_speakers(text, segments, cast, disabled=["ranker"])
     assert [s.speaker for s in sieves if s.kind is Kind.DIALOGUE] == [
-        "they", "Vey", "the guards", "we", "they",
+        "Vey and Tully", "Vey", "the guards", "we", "they",
     ]  # fmt: skip
 
 
@@ -819,3 +820,9 @@ def test_a_line_two_named_people_say_together_is_theirs_together() -> None:
         Character("Bo", gender=Gender.MALE),
     ]
     assert dialogue_speakers(text, cast) == ["Kess", "Rook and Bo", "Kess"]
+
+
+def test_they_after_two_people_named_together_is_the_two_of_them() -> None:
+    text = 'Rook and Bo ran into the yard.\n\n"Us!" they cried.\n'
+    cast = [Character("Rook", gender=Gender.MALE), Character("Bo", gender=Gender.MALE)]
+    assert dialogue_speakers(text, cast) == ["Rook and Bo"]

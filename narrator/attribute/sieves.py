@@ -1192,7 +1192,8 @@ class _Attributor:
     def _group_speaker(self, pronoun: str, pos: int) -> str:
         """`"Open up!" they shouted`: several people at once, a speaker of their own, as
         `said the guards` is. `they` is the latest group named in narration in this paragraph
-        or the one before (`The twins ran in. "Us!" they cried.`), else a group called `they`.
+        or the one before (`The twins ran in. "Us!" they cried.`, `Ann and Bo ran in.`), else
+        a group called `they`.
         A cast that gives `they` (or `we`) as a character's alias means that character: one
         person called `they`, or `we` lines read by the narrator."""
         known = self.cast.by_alias.get(pronoun)
@@ -1206,6 +1207,18 @@ class _Attributor:
                 i -= 1
                 if not m.names and not m.in_quote and m.label.split()[-1] in PLURAL_PERSON_NOUNS:
                     return self.nameless.get(m.start, m.label)
+                first = self.mentions[i] if i >= 0 else None
+                if (
+                    m.names
+                    and not m.in_quote
+                    and first is not None
+                    and first.names
+                    and _AND_NAME_RE.fullmatch(self.text, first.end, m.start)
+                ):
+                    # `Ann and Bo ran in. "Us!" they cried.`: the two of them.
+                    a, b = self._pick(first.names, first.start), self._pick(m.names, m.start)
+                    if a != b:
+                        return f"{a} and {b}"
         return pronoun
 
     # ---- sieves ------------------------------------------------------------------------------
