@@ -85,7 +85,9 @@ def test_a_described_stranger_is_a_candidate_of_their_own() -> None:
 def test_a_group_read_from_they_is_a_candidate_of_its_own() -> None:
     text = 'Tom and Ana ran to the gate.\n\n"Open up!" they shouted.\n'
     pools = _pools(text, [TOM, ANA], features.nameless)
-    assert pools[0] == {"they": {"described": 1.0}}
+    assert pools[0] == {"Tom and Ana": {"described": 1.0}}
+    text = 'The night was cold.\n\n"Open up!" they shouted.\n'
+    assert _pools(text, [TOM, ANA], features.nameless)[0] == {"they": {"described": 1.0}}
 
 
 def test_a_cast_epithet_is_not_a_stranger() -> None:
