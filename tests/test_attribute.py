@@ -826,3 +826,12 @@ def test_they_after_two_people_named_together_is_the_two_of_them() -> None:
     text = 'Rook and Bo ran into the yard.\n\n"Us!" they cried.\n'
     cast = [Character("Rook", gender=Gender.MALE), Character("Bo", gender=Gender.MALE)]
     assert dialogue_speakers(text, cast) == ["Rook and Bo"]
+
+
+def test_a_voice_in_someones_head_is_a_speaker_of_its_own() -> None:
+    # `said the voice in his head`: a voice is a part of someone, never an epithet of whoever
+    # was named last (Rook hears it; he does not speak it).
+    text = "Rook froze at the edge of the roof.\n\n*Run,* said the voice in his head.\n"
+    cast = [Character("Rook", gender=Gender.MALE)]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    assert [(s.kind, s.speaker) for s in out if s.kind.is_speech] == [(Kind.THOUGHT, "the voice")]

@@ -814,7 +814,7 @@ class _Attributor:
             if names:
                 return self._pick(names, pos), CONF_DESCRIPTIVE
             return intro, CONF_DESCRIPTIVE
-        if noun not in NOUN_GENDER and phrase.split()[-1].islower():
+        if (noun not in NOUN_GENDER or noun in SPEAKING_PARTS) and phrase.split()[-1].islower():
             # Not a person noun we know (`the twins`, `the ferryman`): nothing says which cast
             # member it could be, so it is a speaker of its own.
             return "the " + norm, CONF_DESCRIPTIVE
