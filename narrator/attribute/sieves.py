@@ -15,10 +15,11 @@ confidence it had before the ranker (each sieve's precision on the PDNC dev nove
 down); today it is one feature among others, and the confidence comes from the ranker
 (`ranker.py`, `calibrate.py`):
 
-0. a text message (`[Ana]: where r u`) is its sender's                              0.95
+0. a text message (`[Ana]: where r u`, `Ana: where r u` in a chat) is its sender's  0.95
 1. explicit tag naming a character, in any order, before/after/between quotes
    (`said Tom`, `Tom replied`, `"Run." Said Tom`, `inquired poor Oliver`,
-   `was Frank's reply`)                                                             0.95
+   `was Frank's reply`, `Rook and Bo said` together); narration ending in a colon
+   gives its last clause's subject (`Tom crossed the room, and then said:`)         0.95
 2. pronoun tag (`she replied`, `said he`, `was his reply`): the latest mention of
    that gender, the subject of the paragraph first, never the one addressed, in a
    running exchange not the last speaker; `I said` is the first-person narrator.
@@ -34,12 +35,15 @@ down); today it is one feature among others, and the confidence comes from the r
    any noun phrase right after the quote and its verb) are speakers of their own     0.70/0.50
    - an untagged quotation shares the tag of its paragraph                          0.70
    - a quotation continued over paragraphs (no closing mark) keeps its speaker      0.90
-5. a character acting in the same paragraph (`Tom frowned. "No."`)                  0.80
+5. a character acting in the same paragraph (`Tom frowned. "No."`); with several
+   turns in it, a one-sentence beat before a quotation gives it to whoever acts      0.80
 4. a vocative names the addressee: never the speaker, and the next one to speak     0.85
 6. turn-taking (A, B, A, B), forward then backward, reset by a narration paragraph;
    with a first-person narrator, an open turn after someone else is the narrator     0.75
 7. the nearest named character before an exchange's first open turn, then 6 again  0.50
 
+A cast that lists walk-ons by description is complete: no line goes to a speaker outside it
+(`lists_walk_ons`, `features.candidates`).
 Web fiction: a quoted run holding two turns is split after a question answered by name
 (`"Can we go? Sure thing, red." Tom said`) or after the sentence that addresses the tagged
 speaker (`"Where is it, Mira? In the box." Mira said`).
@@ -618,7 +622,7 @@ class _Attributor:
         self.segments = list(segments)
         self.cast = _CastIndex(characters, _lower_case_names(text, characters), complete)
         self.para_starts = paragraph_starts(text)
-        self.lower_i = writes_lower_i(text)
+        self.lower_i = _writes_lower_i(text)
         self.messages = messages(text)
         self.quotes: list[_Quote] = []
         for i, seg in enumerate(self.segments):
@@ -1719,7 +1723,7 @@ def _count_persons(text: str, outside: Callable[[int], bool]) -> tuple[int, int]
             first += 1
         else:
             third += 1
-    if writes_lower_i(text):
+    if _writes_lower_i(text):
         first += sum(not outside(m.start()) for m in _LOWER_I_RE.finditer(text))
     return first, third
 
@@ -1729,7 +1733,7 @@ def _outside_narration(segments: Sequence[Segment]) -> _SpanTest:
     return _SpanTest([(s.start, s.end) for s in segments if s.kind is not Kind.NARRATION])
 
 
-def writes_lower_i(text: str) -> bool:
+def _writes_lower_i(text: str) -> bool:
     """Does the text write the pronoun I as a lower-case `i` (`i said`)?"""
     for found, _ in enumerate(_LOWER_I_RE.finditer(text), start=1):
         if found >= _LOWER_I_WORDS:
