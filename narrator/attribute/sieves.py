@@ -232,6 +232,7 @@ _CLAUSE_MARK_RE = re.compile(
     r"|^|(?<=\n)|(?<=[.!?])\s+|,\s+|;\s+|\s(?:and|then|but|so)\s+)"
     r"(?:(?:and|then|at last|at length|at once|suddenly|so)[,\s]+)*"
 )
+_INTRO_REACH = 600  # characters before a colon read for the sentence introducing a quotation
 _LOWER_WORD_NEXT_RE = re.compile(r"\s+[a-z]")
 _AND_NAME_RE = re.compile(r"\s+(?:and|&)\s+")
 # A sentence opened by `He` or `She` and a verb: someone acting (`He sat down.`).
@@ -1108,6 +1109,9 @@ class _Attributor:
         if not lead.endswith(":"):
             return None
         colon = start + len(lead) - 1
+        # Only the end of a long paragraph: an introduction is a sentence, and this keeps one
+        # huge paragraph linear in time.
+        start = max(start, colon - _INTRO_REACH)
         sentence = start
         for sm in _SENT_END_RE.finditer(text, start, colon):
             if sm.group().startswith(";"):
