@@ -1036,3 +1036,11 @@ def test_a_line_said_together_is_read_in_the_first_speakers_voice() -> None:
     assert voice_for_label("Rook and Bo", assignment, profiles) == "man"
     assert voice_for_label("Bo & Rook", assignment, profiles) == "deep-man"
     assert voice_for_label("Rook and the dog", assignment, profiles) != "man"
+
+
+def test_adding_characters_keeps_what_the_author_said_of_the_speakers(tmp_path: Path) -> None:
+    path = write(tmp_path, '[speakers]\ncomplete = true\n\n[[character]]\nname = "Ann"\n')
+    write_cast(path, chars(("Ann", F), ("Bob", M)), Assignment("narrator", {"Bob": "man"}))
+    cast = load_cast(path)
+    assert cast.complete is True
+    assert [c.name for c in cast.characters] == ["Ann", "Bob"]
