@@ -835,3 +835,20 @@ def test_a_voice_in_someones_head_is_a_speaker_of_its_own() -> None:
     cast = [Character("Rook", gender=Gender.MALE)]
     out = attribute_speakers(text, segment.segment_chapter(text), cast)
     assert [(s.kind, s.speaker) for s in out if s.kind.is_speech] == [(Kind.THOUGHT, "the voice")]
+
+
+def test_a_pronoun_answering_the_turn_before_is_the_one_it_addressed() -> None:
+    # `"Dorian," said Henry, "..."` then `"...," he answered`: the man addressed answers,
+    # even when another man (the driver) was named more recently.
+    text = (
+        "Dorian stood by the gate. The driver of the cab waited at the corner, and Jehu the "
+        "driver whistled.\n\n"
+        '"Dorian," said Henry, "we had better go in."\n\n'
+        '"I wish we had never come, Harry," he answered.\n'
+    )
+    cast = [
+        Character("Dorian", gender=Gender.MALE),
+        Character("Henry", aliases=("Harry",), gender=Gender.MALE),
+        Character("Jehu", gender=Gender.MALE),
+    ]
+    assert dialogue_speakers(text, cast) == ["Henry", "Henry", "Dorian"]

@@ -20,7 +20,8 @@ down); today it is one feature among others, and the confidence comes from the r
    (`said Tom`, `Tom replied`, `"Run." Said Tom`, `inquired poor Oliver`,
    `was Frank's reply`, `Rook and Bo said` together); narration ending in a colon
    gives its last clause's subject (`Tom crossed the room, and then said:`)         0.95
-2. pronoun tag (`she replied`, `said he`, `was his reply`): the latest mention of
+2. pronoun tag (`she replied`, `said he`, `was his reply`): in a running exchange the
+   one the turn before addressed, when the pronoun fits them; else the latest mention of
    that gender, the subject of the paragraph first, never the one addressed, in a
    running exchange not the last speaker; `I said` is the first-person narrator.
    `the duchess` in narration is a mention of the cast character with that title   0.75
@@ -1197,6 +1198,18 @@ class _Attributor:
         # An unknown capitalised word: a name not in the cast (`Kai said`).
         return value, CONF_DESCRIPTIVE
 
+    def _answering(
+        self, q: _Quote, pronoun: str, last: str, before: Sequence[_Quote]
+    ) -> str | None:
+        """`"Dorian," said Lord Henry, "..."` then `"...," he answered`: the one the turn
+        before addressed answers, when the pronoun fits them and nobody else it addressed."""
+        gender = PRONOUN_GENDER.get(pronoun)
+        if gender is None:
+            return None
+        addressed = {v for x in before for v in x.vocatives if v != last and v not in q.vocatives}
+        fits = [v for v in addressed if self.cast.gender.get(v) == gender]
+        return fits[0] if len(fits) == 1 else None
+
     def _group_speaker(self, pronoun: str, pos: int) -> str:
         """`"Open up!" they shouted`: several people at once, a speaker of their own, as
         `said the guards` is. `they` is the latest group named in narration in this paragraph
@@ -1280,6 +1293,8 @@ class _Attributor:
                 if exclude is not None and self._named_again(exclude, prev_end_at, q.start):
                     exclude = None
                 who, conf = self._resolve_tag(tag[0], tag[1], q, exclude)
+                if tag[0] is TagKind.PRONOUN and exclude is not None:
+                    who = self._answering(q, tag[1], exclude, by_para.get(q.para - 1, [])) or who
                 q.speaker, q.confidence, q.sieve = who, conf, TAG_SIEVE[tag[0]]
                 q.tag = tag
                 q.tag_speaker = True
