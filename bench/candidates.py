@@ -45,6 +45,7 @@ def main() -> None:
         vocab = sorted({f for _, _, ex in data for e in ex if e for fs in e.feats for f in fs})
         mat = T.matrix([ex for _, _, ex in data], vocab)
         for n, (book, ctx, ex) in enumerate(data):
+            print(f"  {label} cast: {book.name} ({n + 1}/{len(data)})", file=sys.stderr, flush=True)
             keep = np.ones(len(data), bool)
             keep[n] = False
             T.score(book, ctx, T.train(mat, keep))

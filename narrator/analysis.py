@@ -101,9 +101,10 @@ def analyze_book(
 ) -> Analysis:
     """Segment and attribute every chapter of a book against one set of characters."""
     texts = [chapter.text for chapter in book.chapters]
+    segments = [segment_chapter(text) for text in texts]  # once: the person and the lines
     # Told in the first or third person: decided once for the book, since a short chapter
     # of mostly dialogue says too little on its own.
-    person = guess_narrative_person(texts)
+    person = guess_narrative_person(texts, segments)
     characters = candidate_characters(cast, texts, managed=managed, person=person)
     corrected = correct_book(
         texts,
@@ -111,6 +112,7 @@ def analyze_book(
         corrections or Corrections(),
         narrative_person=person,
         complete=lists_everyone(cast, managed=managed),
+        segments=segments,
     )
     chapters = tuple(
         ChapterAnalysis(chapter, lines.segments, lines.ids, lines.corrected, lines.changed)

@@ -24,7 +24,7 @@ from tomlkit.items import AoT, Table
 
 from narrator.errors import ConfigError, OutputError
 from narrator.files import write_if_changed
-from narrator.lexicon import FEMALE_WORDS, MALE_WORDS, is_storyteller_alias
+from narrator.lexicon import FEMALE_WORDS, MALE_WORDS, is_storyteller_alias, together_names
 from narrator.model import (
     Age,
     BookInfo,
@@ -753,10 +753,6 @@ def _apart_from_all(profile: VoiceProfile, heard: Sequence[VoiceProfile], margin
     return True
 
 
-# Between the names of people who say a line together (`Rook and Bo`, `Ann, Bo & Cy`).
-_TOGETHER_RE = re.compile(r"\s*(?:,|&|\band\b)\s*")
-
-
 def voice_for_label(
     speaker: str, assignment: Assignment, profiles: Mapping[str, VoiceProfile]
 ) -> str:
@@ -769,7 +765,7 @@ def voice_for_label(
     """
     if speaker in assignment.by_character:
         return assignment.by_character[speaker]
-    together = [part.strip() for part in _TOGETHER_RE.split(speaker)]
+    together = together_names(speaker)
     if len(together) > 1 and all(part in assignment.by_character for part in together):
         # `Rook and Bo`: a line said together, in the voice of the first of them.
         return assignment.by_character[together[0]]

@@ -292,16 +292,18 @@ def correct_book(
     *,
     narrative_person: int | None = None,
     complete: bool | None = None,
+    segments: Sequence[Sequence[Segment]] | None = None,
 ) -> CorrectedBook:
     """Segment and attribute every chapter text, with the author's corrections (module doc).
 
     `complete`: every speaker is one of `characters` (see `attribute_speakers`); someone a
-    correction names joins them all the same.
+    correction names joins them all the same. `segments`: each text's segments, when the
+    caller has them already.
     """
     space = IdSpace()
     bases, base_ids, baselines, baseline_ids = [], [], [], []
-    for text in texts:
-        base = segment_chapter(text)
+    for n, text in enumerate(texts):
+        base = list(segments[n]) if segments is not None else segment_chapter(text)
         ids = line_ids(text, base, space)
         baseline = attribute_speakers(
             text, base, characters, narrative_person=narrative_person, complete=complete

@@ -14,6 +14,7 @@ Used by the segmenter, character discovery, attribution and casting.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 
 from narrator.model import Gender
@@ -25,6 +26,21 @@ STORYTELLER_ALIASES = frozenset({"i", "_narr", "narr", "narrator", "me", "myself
 
 def is_storyteller_alias(alias: str) -> bool:
     return alias.strip().lower() in STORYTELLER_ALIASES
+
+
+# A line several people say together: attribution's label for it (`Rook and Bo`), which
+# casting reads back (`Rook and Bo`, `Rook & Bo`, `Ann, Bo and Cy` as an author may write it).
+_TOGETHER_RE = re.compile(r"\s*(?:,|&|\band\b)\s*")
+
+
+def said_together(names: Sequence[str]) -> str:
+    """The speaker label of a line these people say together."""
+    return " and ".join(names)
+
+
+def together_names(label: str) -> list[str]:
+    """The people a label says together (one name: not a line said together)."""
+    return [part for part in (p.strip() for p in _TOGETHER_RE.split(label)) if part]
 
 
 def words(spaced: str) -> list[str]:

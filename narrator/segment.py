@@ -290,9 +290,10 @@ def rough_quoted_spans(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in _ROUGH_QUOTED_RE.finditer(text)]
 
 
-def paragraph_starts(text: str) -> list[int]:
-    """Where each paragraph starts (0 first): the one paragraph rule the program uses."""
-    starts = [a for a, _ in _paragraphs(text, messages(text))]
+def paragraph_starts(text: str, said: Messages | None = None) -> list[int]:
+    """Where each paragraph starts (0 first): the one paragraph rule the program uses.
+    `said`: the chapter's `messages(text)`, when the caller has it already."""
+    starts = [a for a, _ in _paragraphs(text, said if said is not None else messages(text))]
     return [0, *starts[1:]] if starts else [0]
 
 

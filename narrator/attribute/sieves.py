@@ -80,6 +80,7 @@ from narrator.lexicon import (
     TITLE_GENDER,
     TITLE_IN_FULL,
     is_storyteller_alias,
+    said_together,
     word_set,
 )
 from narrator.model import Character, Gender, Kind, Segment
@@ -403,7 +404,7 @@ class _CastIndex:
                 if ch.name not in self.by_alias.setdefault(key, []):
                     self.by_alias[key].append(ch.name)
                 words = alias.split()
-                if words[0].lower() in ("the", "a", "an"):
+                if _is_description(alias):
                     norm = " ".join(words[1:]).lower()
                     self.descriptive.setdefault(norm, []).append(ch.name)
                     continue
@@ -447,7 +448,7 @@ class _CastIndex:
             alt = r"\s+".join(words)
             if first.isalpha() and (
                 first.islower()
-                or words[0].lower() in ("the", "a", "an")
+                or _is_description(spelling)
                 or spelling.split()[0].lower() in self.loose
             ):
                 alt = f"(?i:{alt})"
@@ -623,9 +624,9 @@ class _Attributor:
         self.text = text
         self.segments = list(segments)
         self.cast = _CastIndex(characters, _lower_case_names(text, characters), complete)
-        self.para_starts = paragraph_starts(text)
-        self.lower_i = _writes_lower_i(text)
         self.messages = messages(text)
+        self.para_starts = paragraph_starts(text, self.messages)
+        self.lower_i = _writes_lower_i(text)
         self.quotes: list[_Quote] = []
         for i, seg in enumerate(self.segments):
             if seg.kind.is_speech:
@@ -953,7 +954,7 @@ class _Attributor:
             if other is not None and other.names and not other.narr:
                 second = self._pick(other.names, other.start)
                 if second != who and SPEECH_VERB_RE.match(self.text, other.end + 1):
-                    return TagKind.NAME, f"{who} and {second}", other.end
+                    return TagKind.NAME, said_together((who, second)), other.end
             return TagKind.NAME, who, end
         rest = self.text[pos:limit]
         # `The voice of Vesh echoed`: the owner of the voice.
@@ -1239,7 +1240,7 @@ class _Attributor:
                     # `Ann and Bo ran in. "Us!" they cried.`: the two of them.
                     a, b = self._pick(first.names, first.start), self._pick(m.names, m.start)
                     if a != b:
-                        return f"{a} and {b}"
+                        return said_together((a, b))
         return pronoun
 
     # ---- sieves ------------------------------------------------------------------------------
@@ -1300,8 +1301,7 @@ class _Attributor:
                 q.tag_speaker = True
                 if tag[0] in (TagKind.DESC, TagKind.NAME) and conf == CONF_GUESS:
                     # A guess by gender: turn-taking may know better (see _regard).
-                    noun = _strip_det(tag[1]).split()[-1:]
-                    q.guess_gender = NOUN_GENDER.get(noun[0]) if noun else None
+                    q.guess_gender = _noun_gender(tag[1])
                     q.guessed = True
             if q.speaker is not None:
                 prev_speaker, prev_para, prev_end_at = q.speaker, q.para, q.end
@@ -1765,15 +1765,19 @@ def _person_of(first: int, third: int) -> int:
     return 1 if first * 3 >= third and first >= 5 else 3
 
 
-def guess_narrative_person(texts: Sequence[str]) -> int:
+def guess_narrative_person(
+    texts: Sequence[str], segments: Sequence[Sequence[Segment]] | None = None
+) -> int:
     """1 or 3: the narrative person of a whole book (all its chapters' texts).
 
     attribute_speakers guesses it per chapter when not told; a short chapter can be
     mostly dialogue and guess wrong, so a caller with the whole book should pass this.
+    `segments`: each text's segments, when the caller has them already.
     """
     first = third = 0
-    for text in texts:
-        f, t = _count_persons(text, _outside_narration(segment_chapter(text)))
+    for n, text in enumerate(texts):
+        segs = segments[n] if segments is not None else segment_chapter(text)
+        f, t = _count_persons(text, _outside_narration(segs))
         first, third = first + f, third + t
     return _person_of(first, third)
 
