@@ -6,8 +6,9 @@ import pytest
 
 from narrator.attribute import features
 from narrator.attribute.features import Candidate, Context
+from narrator.attribute.quotes import Sieve
 from narrator.attribute.ranker import load_calibration, load_weights, probabilities
-from narrator.attribute.sieves import Sieve, run_sieves
+from narrator.attribute.sieves import run_sieves
 from narrator.model import Character, Gender
 from narrator.segment import segment_chapter
 

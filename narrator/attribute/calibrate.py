@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping
 
 from narrator.attribute.features import Context, answered_by
-from narrator.attribute.sieves import Sieve, _Quote
+from narrator.attribute.quotes import Quote, Sieve
 
 # The longest distance (in turns) to a tagged turn, and exchange length, told apart.
 FAR = 4
@@ -28,7 +28,7 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def decision_features(ctx: Context, q: _Quote) -> dict[str, float]:
+def decision_features(ctx: Context, q: Quote) -> dict[str, float]:
     """Facts about one ranked quotation (its speaker, confidence and candidates set)."""
     att = ctx.att
     turn = ctx.turn_of[q.para]

@@ -18,14 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from narrator.attribute.sieves import (
-    GROUP_PRONOUNS,
-    Sieve,
-    TagKind,
-    _Attributor,
-    _Quote,
-    _strip_det,
-)
+from narrator.attribute.chapter import Chapter
+from narrator.attribute.descriptions import strip_det
+from narrator.attribute.quotes import Quote, Sieve, TagKind
+from narrator.attribute.tags import GROUP_PRONOUNS
+from narrator.attribute.turns import exchange_breaks
 from narrator.lexicon import NOUN_GENDER, PRONOUN_GENDER
 from narrator.names import name_key
 
@@ -61,7 +58,7 @@ class Turn:
     """One paragraph of an exchange: its quotations and where it stands."""
 
     para: int
-    quotes: list[_Quote]
+    quotes: list[Quote]
     block: int  # which exchange
     index: int  # position in the exchange
 
@@ -83,19 +80,19 @@ class Turn:
 class Context:
     """What every kind of evidence reads: built once per chapter from the attributor."""
 
-    def __init__(self, att: _Attributor) -> None:
+    def __init__(self, att: Chapter) -> None:
         self.att = att
         self.text = att.text
         for q in att.quotes:
             q.first = q.speaker
-        by_para: dict[int, list[_Quote]] = {}
+        by_para: dict[int, list[Quote]] = {}
         for q in att.quotes:
             by_para.setdefault(q.para, []).append(q)
         self.turns: list[Turn] = []
         self.turn_of: dict[int, Turn] = {}  # para -> turn
         block, last, index = -1, -10, 0
         for para in sorted(by_para):
-            if att._gap(last, para):
+            if exchange_breaks(last, para):
                 block, index = block + 1, 0
             turn = Turn(para, by_para[para], block, index)
             self.turns.append(turn)
@@ -108,7 +105,7 @@ class Context:
                 continue
             if set(m.names) <= att.cast.weak:
                 continue
-            self.named.append((m.start, att._pick(m.names, m.start)))
+            self.named.append((m.start, att.pick(m.names, m.start)))
         self.named_starts = [s for s, _ in self.named]
         self.count: dict[str, int] = {}
         for _, name in self.named:
@@ -136,7 +133,7 @@ class Context:
         j = bisect.bisect_left(self.named_starts, end)
         return self.named[i:j]
 
-    def mentions_in(self, q: _Quote) -> list[tuple[int, str]]:
+    def mentions_in(self, q: Quote) -> list[tuple[int, str]]:
         """Named mentions inside the quotation itself."""
         att = self.att
         i = bisect.bisect_left(att.mention_starts, q.start)
@@ -144,7 +141,7 @@ class Context:
         while i < len(att.mentions) and att.mentions[i].start < q.end:
             m = att.mentions[i]
             if m.names and not m.narr:
-                out.append((m.start, att._pick(m.names, m.start)))
+                out.append((m.start, att.pick(m.names, m.start)))
             i += 1
         return out
 
@@ -156,7 +153,7 @@ class Context:
 
 
 Pool = dict[str, Candidate]
-Evidence = Callable[[Context, _Quote, Turn, Pool], None]
+Evidence = Callable[[Context, Quote, Turn, Pool], None]
 
 
 def _get(pool: Pool, name: str) -> Candidate:
@@ -165,7 +162,7 @@ def _get(pool: Pool, name: str) -> Candidate:
     return pool[name]
 
 
-def sieve_answer(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+def sieve_answer(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """The sieves' answer, by the sieve that gave it (their precision is learned per sieve).
 
     A description the sieves could tie to nobody (`said the gentleman`, no gentleman
@@ -178,18 +175,18 @@ def sieve_answer(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
     c.add(f"sieve={answered_by(q)}", why=_sieve_reason(q))
 
 
-def tied_to_nobody(ctx: Context, q: _Quote) -> bool:
+def tied_to_nobody(ctx: Context, q: Quote) -> bool:
     """The sieves' answer is only the tag's own words: a description they guessed at and
     could tie to no cast member (`said the gentleman`, nobody introduced, no man near)."""
     return q.guessed and q.first is not None and q.first not in ctx.att.cast.gender
 
 
-def answered_by(q: _Quote) -> Sieve:
+def answered_by(q: Quote) -> Sieve:
     """The sieve a quotation's answer is weighed as: a gender guess is a kind of its own."""
     return Sieve.TAG_GUESS if q.guessed else q.sieve
 
 
-def _sieve_reason(q: _Quote) -> str:
+def _sieve_reason(q: Quote) -> str:
     who = q.first
     if q.sieve is Sieve.FIXED:
         return "corrected by the author"
@@ -212,7 +209,7 @@ def _sieve_reason(q: _Quote) -> str:
     }.get(q.sieve, q.sieve.value)
 
 
-def turn_taking(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+def turn_taking(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """Who spoke one and two turns before and after in the same exchange."""
     for step in (-2, -1, 1, 2):
         other = ctx.neighbour(turn, step)
@@ -225,7 +222,7 @@ def turn_taking(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
             _get(pool, other.speaker).add(f"said_{where}")
 
 
-def alternation(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+def alternation(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """A, B, A: the one who spoke two turns away when someone else spoke in between."""
     for a, b, where in ((-2, -1, "back"), (2, 1, "ahead")):
         two, one = ctx.neighbour(turn, a), ctx.neighbour(turn, b)
@@ -244,7 +241,7 @@ def alternation(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
                 c.add("alternates_long")
 
 
-def exchange_votes(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+def exchange_votes(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """Tags anywhere in the exchange vote: same parity as this turn for, the other against.
 
     Two people talking take turns, so a tag four turns away says as much as one two turns
@@ -264,7 +261,7 @@ def exchange_votes(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
         _get(pool, name).add("exchange_other", math.log1p(n))
 
 
-def tag_gender(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+def tag_gender(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """`she said`, `said the old man`: the tag's gender fits some candidates and not others."""
     if q.tag is None or q.tag[0] not in (TagKind.PRONOUN, TagKind.DESC):
         return
@@ -272,7 +269,7 @@ def tag_gender(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
     if kind is TagKind.PRONOUN:
         gender = PRONOUN_GENDER.get(words.lower())
     else:
-        noun = _strip_det(words).split()[-1:]
+        noun = strip_det(words).split()[-1:]
         gender = NOUN_GENDER.get(noun[0]) if noun else None
     if gender is None:
         return
@@ -284,7 +281,7 @@ def tag_gender(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
             c.add(f"{kind}_gender_clash")
 
 
-def nameless(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+def nameless(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """`said the shopkeeper`: the person the tag describes, a speaker of their own; `they
     shouted`: the group the sieves read it as (`the guards`, or `they`)."""
     if q.tag is None:
@@ -295,13 +292,13 @@ def nameless(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
         return
     if q.tag[0] is not TagKind.DESC:
         return
-    label = "the " + _strip_det(q.tag[1])
+    label = "the " + strip_det(q.tag[1])
     if name_key(label) in ctx.att.cast.by_alias or ctx.att.cast.described(label[4:]):
         return  # a cast member's epithet: the sieves read it
     _get(pool, label).add("described", why=f"tag: {q.tag[1]}")
 
 
-def addressees(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+def addressees(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """Named in address: by the turn before (answers now), here (is not speaking), after."""
     for step, feature in ((-1, "addressed_before"), (1, "addressed_after")):
         other = ctx.neighbour(turn, step)
@@ -314,7 +311,7 @@ def addressees(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
         _get(pool, name).add("addressed_here")
 
 
-def on_stage(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+def on_stage(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """People named in narration: in this paragraph (subjects first), before and after."""
     p_start, p_end = ctx.para_span(q.para)
     text = ctx.text
@@ -352,7 +349,7 @@ def on_stage(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
         _get(pool, name).add(f"named_rank{min(rank, 2)}")
 
 
-def recent_speakers(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+def recent_speakers(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """The people who spoke last, most recent first (by the sieves' answers)."""
     i = ctx.turn_pos[id(turn)] - 1
     seen: list[str] = []
@@ -365,20 +362,20 @@ def recent_speakers(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
         _get(pool, name).add(f"spoke_rank{min(rank, 2)}")
 
 
-def named_inside(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+def named_inside(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """A name inside the quotation that is not an address: people rarely name themselves."""
     for _, name in ctx.mentions_in(q):
         if name in pool and name not in q.vocatives:
             pool[name].add("named_inside")
 
 
-def first_person(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+def first_person(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """In a first-person chapter the narrator is always on stage."""
     if ctx.att.person == 1:
         _get(pool, ctx.att.narrator_at(q.start)).add("narrator", why="the first-person narrator")
 
 
-def frequency(ctx: Context, q: _Quote, turn: Turn, pool: Pool) -> None:
+def frequency(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """Main characters speak more: how often each candidate is named in the chapter."""
     for c in pool.values():
         c.add("log_count", math.log1p(ctx.count.get(c.name, 0)) / 5)

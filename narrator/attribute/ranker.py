@@ -16,7 +16,7 @@ from pathlib import Path
 
 from narrator.attribute.calibrate import calibrate
 from narrator.attribute.features import Candidate, Context, candidates, tied_to_nobody
-from narrator.attribute.sieves import Sieve, TagKind, _Quote
+from narrator.attribute.quotes import Quote, Sieve, TagKind
 
 WEIGHTS = Path(__file__).with_name("weights.json")
 # Rounds of ranking: each round reads the answers of the round before for turn-taking, so
@@ -52,7 +52,7 @@ def probabilities(cands: Sequence[Candidate], weights: Mapping[str, float]) -> l
     return [e / total for e in exps]
 
 
-def _answer_holds(ctx: Context, q: _Quote) -> bool:
+def _answer_holds(ctx: Context, q: Quote) -> bool:
     """Evidence next to the quotation that the ranker does not overrule (chosen by leave one
     book out, bench/RESULTS.md): a tag naming the speaker, a tag describing someone the text
     introduced (`a stranger ... said the stranger`), a character acting in the paragraph."""

@@ -20,16 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
+from narrator.attribute.cast_index import lists_walk_ons
 from narrator.attribute.features import Context
+from narrator.attribute.person import guess_narrative_person
+from narrator.attribute.quotes import NARRATOR, SIEVES, Sieve
 from narrator.attribute.ranker import rank
-from narrator.attribute.sieves import (
-    NARRATOR,
-    SIEVES,
-    Sieve,
-    guess_narrative_person,
-    lists_walk_ons,
-    run_sieves,
-)
+from narrator.attribute.sieves import run_sieves
 from narrator.model import Character, Segment
 
 __all__ = [

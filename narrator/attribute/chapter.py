@@ -1,0 +1,203 @@
+"""The chapter as the sieves read it: a typed context built once per chapter.
+
+Input: the chapter text, its segments, the characters, the narrative person, the author's
+corrections and the sieves switched off. `Chapter` holds the paragraphs, the cast index, the
+quotations (`Quote`), every mention of a person in text order, the narrative person and the
+point-of-view switches, and the read-only lookups every kind of evidence shares (which
+paragraph, who "I" is, which of several characters sharing an alias is meant). What the
+sieves learn while they run is kept apart: in `RunState`, and in each quotation's answer."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from narrator.attribute.cast_index import CastIndex, lower_case_names
+from narrator.attribute.mentions import first_person_mentions, nameless_descriptions, title_mentions
+from narrator.attribute.patterns import SENT_END_RE
+from narrator.attribute.person import chapter_person, pov_switches, writes_lower_i
+from narrator.attribute.quotes import (
+    CLOSE_MARKS,
+    CONF_SPLIT,
+    NARRATOR,
+    Mention,
+    Quote,
+    Sieve,
+    SpanTest,
+)
+from narrator.model import Character, Segment
+from narrator.segment import messages, paragraph_starts
+
+_DIALOGUE_DASHES = frozenset("\u2014\u2015\u2013-")
+_FIRST_OF_TWO = "the first of two turns inside the same quotation marks"
+
+
+@dataclass
+class RunState:
+    """What the sieves learn as they run, in text order; the rest of the chapter is fixed
+    once built (each quotation's answer is kept on its `Quote`)."""
+
+    recent: list[str] = field(default_factory=list)  # speakers named by tags so far, in order
+    # An epithet's last resolution: `old gentleman` -> (who, where), one person in a scene.
+    epithets: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # `a man` (its offset) -> the label that nameless person is known by from then on.
+    nameless: dict[int, str] = field(default_factory=dict)
+
+
+class Chapter:
+    """One chapter, read once: what every kind of evidence looks up (see the module doc).
+
+    `disabled`: the sieves switched off; `fixed`: the author's corrections (quotation start
+    -> speaker); `complete`: every speaker is in the cast (None: if it lists walk-ons)."""
+
+    def __init__(
+        self,
+        text: str,
+        segments: Sequence[Segment],
+        characters: Sequence[Character],
+        narrative_person: int | None,
+        disabled: Collection[Sieve] = (),
+        fixed: Mapping[int, str] | None = None,
+        complete: bool | None = None,
+    ) -> None:
+        self.disabled = frozenset(disabled)
+        self.fixed = dict(fixed or {})
+        self.text = text
+        self.segments = list(segments)
+        self.cast = CastIndex(characters, lower_case_names(text, characters), complete)
+        self.messages = messages(text)
+        self.para_starts = paragraph_starts(text, self.messages)
+        self.lower_i = writes_lower_i(text)
+        self.quotes: list[Quote] = []
+        for i, seg in enumerate(self.segments):
+            if seg.kind.is_speech:
+                q = Quote(i, seg.start, seg.end, self.para_at(seg.start))
+                stripped = seg.text.rstrip()
+                q.closed = (len(stripped) > 1 and stripped[-1] in CLOSE_MARKS) or (
+                    seg.text[:1] in _DIALOGUE_DASHES  # dash dialogue: one paragraph a turn
+                )
+                self.quotes.append(q)
+        self.by_para: dict[int, list[Quote]] = {}  # paragraph -> its quotations, in order
+        for q in self.quotes:
+            self.by_para.setdefault(q.para, []).append(q)
+        self.in_quote = SpanTest([(q.start, q.end) for q in self.quotes])
+        # Every mention of a person, in text order: cast aliases, nameless descriptions,
+        # titles, and with a first-person narrator `I`.
+        self.mentions = self.cast.mentions(text, self.in_quote)
+        self.mentions += nameless_descriptions(text, self.cast, self.in_quote, self.mentions)
+        self.mentions += title_mentions(text, self.cast, self.in_quote, self.mentions)
+        self.person = chapter_person(text, self.segments, narrative_person)
+        self.narrator = self.cast.narrator or NARRATOR
+        # `- - Kess's POV - -`: from there on, "I" is Kess.
+        self.pov = pov_switches(self.segments, self.cast)
+        self.pov_starts = [p for p, _ in self.pov]
+        if self.pov:
+            self.person = 1
+        if self.person == 1:
+            self.mentions += first_person_mentions(
+                text, self.in_quote, self.lower_i, self.narrator_at, self.cast.gender
+            )
+        self.mentions.sort(key=lambda m: m.start)
+        self.mention_starts = [m.start for m in self.mentions]
+        self.mention_at: dict[int, Mention] = {}
+        for m in self.mentions:
+            # A cast alias wins over a bare description starting at the same place.
+            if m.start not in self.mention_at or m.names:
+                self.mention_at[m.start] = m
+        self.state = RunState()
+
+    def para_at(self, pos: int) -> int:
+        """The paragraph holding pos."""
+        return bisect.bisect_right(self.para_starts, pos) - 1
+
+    def para_end(self, para: int) -> int:
+        """Where paragraph para ends: where the next one starts, or the end of the text."""
+        return self.para_starts[para + 1] if para + 1 < len(self.para_starts) else len(self.text)
+
+    def narrator_at(self, pos: int) -> str:
+        """Who "I" is at pos: the last point-of-view heading's character, else the narrator."""
+        i = bisect.bisect_right(self.pov_starts, pos) - 1
+        return self.pov[i][1] if i >= 0 else self.narrator
+
+    def pick(self, names: Sequence[str], pos: int) -> str:
+        """Among characters sharing an alias, the one mentioned most recently by a unique name."""
+        if len(names) == 1:
+            return names[0]
+        i = bisect.bisect_left(self.mention_starts, pos) - 1
+        while i >= 0 and pos - self.mentions[i].start < 20000:
+            m = self.mentions[i]
+            if len(m.names) == 1 and m.names[0] in names:
+                return m.names[0]
+            i -= 1
+        return names[0]
+
+    def mention_start(self, pos: int) -> int:
+        """The start of the cast mention covering pos (`Inglethorp` in `Mrs. Inglethorp`)."""
+        i = bisect.bisect_right(self.mention_starts, pos) - 1
+        if (
+            i >= 0
+            and self.mentions[i].start <= pos < self.mentions[i].end
+            and self.mentions[i].names
+        ):
+            return self.mentions[i].start
+        return pos
+
+    def named_again(self, who: str, since: int, pos: int) -> bool:
+        """`"Why, Anne," she said. Marilla felt a queer regret.`: a sentence of narration after
+        `who` last spoke, before pos, names them again: they are in view, not just done."""
+        i = bisect.bisect_left(self.mention_starts, since)
+        while i < len(self.mentions) and self.mentions[i].start < pos:
+            m = self.mentions[i]
+            i += 1
+            if m.in_quote or not m.names or self.pick(m.names, m.start) != who:
+                continue
+            if SENT_END_RE.search(self.text, since, m.start):
+                return True
+        return False
+
+    def names_between(self, start: int, end: int) -> list[str]:
+        """Cast characters mentioned in text[start:end]."""
+        found = []
+        i = bisect.bisect_left(self.mention_starts, start)
+        while i < len(self.mentions) and self.mentions[i].start < end:
+            m = self.mentions[i]
+            i += 1
+            if m.names and not m.narr:
+                found.append(self.pick(m.names, m.start))
+        return found
+
+    def _output(self) -> list[Segment]:
+        out = list(self.segments)
+        result: list[Segment] = []
+        by_index = {q.index: q for q in self.quotes}
+        for i, seg in enumerate(out):
+            q = by_index.get(i)
+            if q is None:
+                result.append(seg)
+                continue
+            conf = round(q.confidence, 2) if q.speaker else 0.0
+            if q.split_at is not None:
+                first = replace(
+                    seg, end=q.split_at, text=self.text[seg.start : q.split_at],
+                    speaker=q.speaker, confidence=conf,
+                    evidence=q.evidence or (_FIRST_OF_TWO,),
+                    candidates=q.candidates,
+                )  # fmt: skip
+                second = replace(
+                    seg, start=q.split_at, text=self.text[q.split_at : seg.end],
+                    speaker=q.second_speaker, confidence=CONF_SPLIT,
+                    evidence=("a second turn inside the same quotation marks",),
+                )  # fmt: skip
+                result += [first, second]
+            else:
+                result.append(
+                    replace(
+                        seg,
+                        speaker=q.speaker,
+                        confidence=conf,
+                        evidence=q.evidence,
+                        candidates=q.candidates,
+                    )
+                )
+        return result

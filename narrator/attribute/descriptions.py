@@ -1,0 +1,153 @@
+"""Descriptive tags (sieve 3): who `the old man` is.
+
+A cast alias or a title in a cast name (`the count`), a nameless person introduced as `an old
+man` (kept as the noun phrase), else the latest character of that gender (one epithet, one
+person). Several people (`said the guards`) and nouns the lexicon does not know as a person's
+(`chirped the twins`) are speakers of their own."""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+from narrator.attribute.chapter import Chapter
+from narrator.attribute.pronouns import antecedent
+from narrator.attribute.quotes import CONF_DESCRIPTIVE, CONF_GUESS
+from narrator.lexicon import (
+    NOUN_GENDER,
+    PLURAL_PERSON_NOUNS,
+    POSSESSIVE_GENDER,
+    SPEAKING_PARTS,
+    word_set,
+)
+from narrator.model import Gender
+from narrator.names import name_key
+
+_LOOSE_DESC_RE = re.compile(r"(?:the|a|an)\s+[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2}")
+# Words that end a noun phrase (`the twins from the fridge`, `the ferryman and his son`).
+_PHRASE_ENDS = word_set(
+    "with from on in at and as who to of for by into over under behind near while then but "
+    "his her their its the a an was were had has that which"
+)
+_DETERMINER_RE = re.compile(r"^(?i:the|a|an|one of the)\s+")
+
+
+def loose_description(text: str, pos: int, limit: int) -> str | None:
+    """`the twins`, `the long-legged ferryman`: a noun phrase of up to three words at pos."""
+    m = _LOOSE_DESC_RE.match(text, pos, limit)
+    if m is None:
+        return None
+    found = m.group(0).split()
+    keep = [found[0]]
+    for w in found[1:]:
+        if w in _PHRASE_ENDS:
+            break
+        keep.append(w)
+    # `said the latter` points back at someone named: that is for turn-taking to read.
+    return " ".join(keep) if len(keep) > 1 and keep[-1] not in ("latter", "former") else None
+
+
+def noun_gender(label: str) -> Gender | None:
+    """The gender a nameless speaker's label says (`the bald man`), if any."""
+    words = label.lower().split()
+    return NOUN_GENDER.get(words[-1]) if words else None
+
+
+def strip_det(phrase: str) -> str:
+    return _DETERMINER_RE.sub("", phrase.strip()).lower()
+
+
+def resolve_description(
+    ch: Chapter, phrase: str, pos: int, exclude: str | None
+) -> tuple[str, float]:
+    """A descriptive subject: a cast alias, a known nameless person, or a cast guess."""
+    norm = strip_det(phrase)
+    if phrase.lower().startswith("one of"):
+        return phrase.lower(), CONF_DESCRIPTIVE - 0.1  # someone new: no guess to revise
+    names = ch.cast.described(norm) or ch.cast.by_alias.get(name_key(phrase))
+    noun = norm.split()[-1] if norm else ""
+    gender = NOUN_GENDER.get(noun)
+    if not names and noun in PLURAL_PERSON_NOUNS:
+        # `said the guards`: several people at once, a speaker of their own.
+        return "the " + norm, CONF_DESCRIPTIVE
+    if phrase.split()[0].lower() in ("a", "an"):
+        # `said a rough voice`: someone new, never an epithet of someone known.
+        return (ch.pick(names, pos) if names else "the " + norm), CONF_DESCRIPTIVE
+    if noun == "other" and ch.state.recent:
+        # `said the other`: the party of the exchange who did not speak last.
+        others = [r for r in reversed(ch.state.recent[-4:]) if r != exclude]
+        if others:
+            return others[0], CONF_GUESS
+    if names and all(n in ch.cast.generic for n in names):
+        # A character called `The Doctor` may be any doctor: `Doctor Losberne` first,
+        # then a named one in the scene.
+        titled = [n for n in ch.cast.by_title.get(noun, []) if n not in ch.cast.generic]
+        if titled:
+            return ch.pick(titled, pos), CONF_DESCRIPTIVE
+        if all(ch.cast.gender.get(n) is None for n in names):
+            # A description-only entry without a gender (`The Painter`) is as often an
+            # epithet of someone named in the scene: that person, else the entry.
+            guess = _epithet_guess(ch, norm, pos, gender, exclude)
+            if guess is not None:
+                return guess, CONF_GUESS
+    if names:
+        return ch.pick(names, pos), CONF_DESCRIPTIVE
+    owner = phrase.split()[0].lower()
+    if owner in POSSESSIVE_GENDER:
+        if noun in SPEAKING_PARTS:
+            # `his voice`: a part of the owner speaks, so the owner, of that gender.
+            gender = POSSESSIVE_GENDER[owner]
+        guess = antecedent(ch, pos, gender, exclude, window=3000, names_only=True, exclude_all=True)
+        return (guess or phrase.lower()), CONF_GUESS
+    any_titled = ch.cast.by_title.get(noun)
+    if any_titled and len(norm.split()) == 1:
+        return ch.pick(any_titled, pos), CONF_DESCRIPTIVE
+    # Introduced as `an old man` earlier: that person (a cast alias, or nameless).
+    intro = _introduced(ch, norm, pos)
+    if intro is not None:
+        names = ch.cast.descriptive.get(strip_det(intro))
+        if names:
+            return ch.pick(names, pos), CONF_DESCRIPTIVE
+        return intro, CONF_DESCRIPTIVE
+    if (noun not in NOUN_GENDER or noun in SPEAKING_PARTS) and phrase.split()[-1].islower():
+        # Not a person noun we know (`the twins`, `the ferryman`): nothing says which cast
+        # member it could be, so it is a speaker of its own.
+        return "the " + norm, CONF_DESCRIPTIVE
+    guess = _epithet_guess(ch, norm, pos, gender, exclude)
+    return (guess or "the " + norm), CONF_GUESS
+
+
+def _epithet_guess(
+    ch: Chapter, norm: str, pos: int, gender: Gender | None, exclude: str | None
+) -> str | None:
+    """The named character an epithet (`the painter`) stands for, by gender and recency."""
+    # One epithet means one person within a scene: reuse the last resolution nearby.
+    last = ch.state.epithets.get(norm)
+    if last is not None and pos - last[1] < 3000 and last[0] != exclude:
+        ch.state.epithets[norm] = (last[0], pos)
+        return last[0]
+    guess = antecedent(ch, pos, gender, exclude, window=3000, names_only=True, exclude_all=True)
+    if guess is None:
+        return None
+    ch.state.epithets[norm] = (guess, pos)
+    return guess
+
+
+def _introduced(ch: Chapter, norm: str, pos: int) -> str | None:
+    """The label of a recent `a stout man` that `the man` at pos refers back to."""
+    head = norm.split()[-1] if norm else ""
+    mods = set(norm.split()[:-1])
+    i = bisect.bisect_left(ch.mention_starts, pos) - 1
+    while i >= 0 and pos - ch.mentions[i].start < 6000:
+        m = ch.mentions[i]
+        words = m.label.split()
+        if m.indefinite and words[-1] == head:
+            # `a man stepped out ... He was bald` -> `the bald man` is that man, and
+            # keeps that one label (one voice) from then on.
+            if m.start not in ch.state.nameless:
+                ch.state.nameless[m.start] = m.label if mods <= set(words) else "the " + norm
+            return ch.state.nameless[m.start]
+        if m.names and m.start < pos - 2000:
+            break
+        i -= 1
+    return None

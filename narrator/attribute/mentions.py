@@ -1,0 +1,127 @@
+"""People named in narration without a cast alias: descriptions, titles and `I`.
+
+`an old man`, `the bald man` (a nameless person, or the cast entry that is this description)
+and `the duchess` (the cast character bearing that title), as `Mention`s. The cast's own
+aliases are found by `CastIndex.mentions`, and `I` for the first-person narrator here too."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+
+from narrator.attribute.cast_index import CastIndex
+from narrator.attribute.patterns import NOUN_ALT
+from narrator.attribute.person import LOWER_I_RE
+from narrator.attribute.quotes import Mention, SpanTest
+from narrator.lexicon import COMMON_TITLES, NOUN_GENDER, POSSESSIVE_GENDER, TITLE_GENDER
+from narrator.model import Gender
+from narrator.names import UPPER
+
+# Modifiers in a noun phrase are never these (`a look at the stranger` is no person).
+_FUNCTION_WORDS = (
+    "(?:the|a|an|at|of|and|or|to|in|on|with|where|who|which|that|was|is|by|for|from|"
+    "some|his|her|their|into|upon|as)"
+)
+# A descriptive noun phrase: determiner, up to three modifiers, a person noun.
+_NP_RE = re.compile(
+    rf"\b(?P<det>(?i:the|a|an|one of the|his|her|my|our|their|that|this))\s+"
+    rf"(?P<mods>(?:(?!{_FUNCTION_WORDS}\b)[a-z][\w-]*\s+){{0,3}}?)(?P<noun>(?i:{NOUN_ALT}))\b"
+)
+_NOT_INTRODUCING = {
+    "in", "with", "like", "as", "of", "is", "was", "be", "been", "were", "are", "to", "for",
+    "from", "such", "by", "at", "on", "into", "than", "became", "become", "seemed", "quite",
+    "what", "about", "upon", "had", "has", "have", "not", "am", "being",
+}  # fmt: skip
+_DET_RE = re.compile(r"\b(?i:the|an?|one|his|her|my|our|their|that|this)\b")
+# The first-person narrator in narration; also a lower-case `i` in texts that write it so.
+_FIRST_PERSON_RE = re.compile(r"\b(?:I|me|my|myself)\b")
+_FIRST_PERSON_OR_LOWER_I_RE = re.compile(rf"{_FIRST_PERSON_RE.pattern}|{LOWER_I_RE.pattern}")
+
+
+def nameless_descriptions(
+    text: str, cast: CastIndex, in_quote: SpanTest, mentions: Sequence[Mention]
+) -> list[Mention]:
+    """Nameless people in narration (`an old man`, `the bald man`) as mentions."""
+    found = []
+    last_end = 0
+    cast_at = {m.start for m in mentions if m.names}
+    for start in _DET_RE.finditer(text):
+        if start.start() < last_end:
+            continue
+        m = _NP_RE.match(text, start.start())
+        if m is None:
+            continue
+        last_end = m.end()
+        if in_quote(m.start()):
+            continue
+        det = m.group("det").lower()
+        if det in POSSESSIVE_GENDER:
+            continue
+        noun = m.group("noun").lower()
+        mods = m.group("mods").split()
+        if any(w in ("of", "and", "or", "to", "in", "with", "was", "is") for w in mods):
+            continue
+        label = " ".join(["the", *mods, noun]) if det != "one of the" else m.group(0)
+        # A cast entry that is this description (`a girl` for `the girl`) is who it is.
+        names = tuple(cast.described(" ".join([*mods, noun]).lower()))
+        if det == "one of the" or m.start() in cast_at:
+            names = ()
+        # `in a terrible voice`, `she was a beautiful woman`: nobody new on stage.
+        prev_word = text[max(0, m.start() - 12) : m.start()].split()[-1:]
+        introduces = det in ("a", "an") and not (
+            prev_word and prev_word[0].lower().strip(",") in _NOT_INTRODUCING
+        )
+        gender = cast.gender.get(names[0]) if len(names) == 1 else None
+        found.append(
+            Mention(
+                m.start(),
+                m.end(),
+                names,
+                label.lower(),
+                gender or NOUN_GENDER.get(noun),
+                False,
+                indefinite=introduces,
+            )
+        )
+    return found
+
+
+def title_mentions(
+    text: str, cast: CastIndex, in_quote: SpanTest, mentions: Sequence[Mention]
+) -> list[Mention]:
+    """`the duchess`, `the count` in narration: the cast character bearing that title."""
+    # Not kinship or courtesy words: `the lady`, `the mother` may be anybody's.
+    titles = [t for t in cast.by_title if len(t) > 2 and t not in COMMON_TITLES]
+    if not titles:
+        return []
+    found = []
+    taken = {m.start for m in mentions if m.names}
+    alt = "|".join(sorted(titles, key=len, reverse=True))
+    for m in re.finditer(rf"\b[Tt]he\s+(?:{alt})\b(?![ \t\n]+[{UPPER}])", text):
+        if m.start() in taken or in_quote(m.start()):
+            continue
+        title = m.group(0).split()[-1]
+        names = tuple(cast.by_title[title])
+        gender = cast.gender.get(names[0]) if len(names) == 1 else None
+        gender = gender or TITLE_GENDER.get(title.capitalize())
+        found.append(Mention(m.start(), m.end(), names, "", gender, False, titled=True))
+    return found
+
+
+def first_person_mentions(
+    text: str,
+    in_quote: SpanTest,
+    lower_i: bool,
+    narrator_at: Callable[[int], str],
+    gender: Mapping[str, Gender | None],
+) -> list[Mention]:
+    """`I`, `me`, `my` in narration: the first-person narrator there (`narrator_at`)."""
+    found = []
+    first_person = _FIRST_PERSON_OR_LOWER_I_RE if lower_i else _FIRST_PERSON_RE
+    for im in first_person.finditer(text):
+        if not in_quote(im.start()):
+            who = narrator_at(im.start())
+            found.append(
+                Mention(im.start(), im.end(), (who,), "", gender.get(who), False, narr=True)
+            )
+    return found

@@ -1,0 +1,17 @@
+"""Text patterns read by several kinds of evidence: compiled once, here."""
+
+from __future__ import annotations
+
+import re
+
+from narrator.lexicon import NOUN_GENDER, TITLE_ABBREVIATIONS
+from narrator.names import UPPER
+
+# A sentence ends at .!? unless the word before is a title (`Mr. Poirot`).
+SENT_END_RE = re.compile(
+    rf"(?<![{UPPER}]){''.join(f'(?<!{t})' for t in TITLE_ABBREVIATIONS)}[.!?;]+(?=\s|$)"
+)
+NOUN_ALT = "|".join(sorted(NOUN_GENDER, key=len, reverse=True))
+AND_NAME_RE = re.compile(r"\s+(?:and|&)\s+")
+# After an actor's name: `Tom frowned`, `Tom, pale,`, `Tom's voice rose` (`Tom s voice`).
+ACTS_RE = re.compile(r"\s+[a-z]|,|['\u2019 ]s\s+(?:\w+\s+)?voice\b")

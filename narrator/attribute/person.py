@@ -1,0 +1,107 @@
+"""The narrative person: first or third, for a chapter or a whole book, and who "I" is.
+
+`I` against he/she in narration (speech, notes and headings left out) decides; a text that
+writes the pronoun as a lower-case `i` counts those too. Point-of-view headings (`Kess's POV`)
+say who "I" is from there on."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from narrator.attribute.cast_index import CastIndex
+from narrator.attribute.quotes import SpanTest
+from narrator.model import Kind, Segment
+from narrator.names import name_key
+from narrator.segment import segment_chapter
+
+_PRONOUN_RE = re.compile(r"\b(?i:he|she)\b|\bI\b")
+# `i` as a word of its own (`i said`, `i'm`), not `i.e.` or a letter in a list: texts that
+# write I in lower case, as messy web fiction does.
+LOWER_I_RE = re.compile(r"(?<![\w'\u2019.(-])i(?![\w.)-])")
+_LOWER_I_WORDS = 3  # this many lower-case `i`s make a text one that writes I so
+# A chapter's own narration decides its person with this many I/he/she in it; below that a
+# chapter of mostly dialogue says too little, and the book's person is the better guess.
+# (A judgement, not a measurement: the dev sets hold no book that switches person.)
+_PERSON_EVIDENCE = 40
+# `- - Kess's POV - -`, `Dren POV`, `POV: Dren`, `(Kess's point of view)`
+_POV_RE = re.compile(
+    r"(?:(?P<a>[^\W\d_][\w.-]*(?:\s+[^\W\d_][\w.-]*)?)(?:['\u2019]s)?\s+"
+    r"(?i:POV|P\.O\.V\.?|point of view)\b"
+    r"|(?i:POV|point of view)\s*[:\-\u2014\u2013]\s*(?P<b>[^\W\d_][\w'\u2019.-]*))"
+)
+_POV_LINE = 60  # a point-of-view heading is a short line of its own
+
+
+def chapter_person(text: str, segments: Sequence[Segment], book_person: int | None) -> int:
+    """The chapter's own narration decides when it says enough; else the book's person."""
+    first, third = _count_persons(text, _outside_narration(segments))
+    if book_person is None or first + third >= _PERSON_EVIDENCE:
+        return _person_of(first, third)
+    return book_person
+
+
+def pov_switches(segments: Sequence[Segment], cast: CastIndex) -> list[tuple[int, str]]:
+    """Point-of-view headings (`Kess's POV`, `POV: Dren`): where "I" changes, and to whom."""
+    found = []
+    for seg in segments:
+        if seg.kind is not Kind.HEADING and len(seg.text) > _POV_LINE:
+            continue
+        m = _POV_RE.search(seg.text)
+        if m is None:
+            continue
+        name = (m.group("a") or m.group("b") or "").strip()
+        known = cast.by_alias.get(name_key(name))
+        found.append((seg.start, known[0] if known else name))
+    return found
+
+
+def _count_persons(text: str, outside: Callable[[int], bool]) -> tuple[int, int]:
+    """`I` and he/she in the narration of text (`outside`: offsets that are not narration:
+    speech, and the author's notes, which say `i` of the author)."""
+    first = third = 0
+    for m in _PRONOUN_RE.finditer(text):
+        if outside(m.start()):
+            continue
+        if m.group(0) == "I":
+            first += 1
+        else:
+            third += 1
+    if writes_lower_i(text):
+        first += sum(not outside(m.start()) for m in LOWER_I_RE.finditer(text))
+    return first, third
+
+
+def _outside_narration(segments: Sequence[Segment]) -> SpanTest:
+    """Offsets in speech, notes and headings: where `I` is not the storyteller's."""
+    return SpanTest([(s.start, s.end) for s in segments if s.kind is not Kind.NARRATION])
+
+
+def writes_lower_i(text: str) -> bool:
+    """Does the text write the pronoun I as a lower-case `i` (`i said`)?"""
+    for found, _ in enumerate(LOWER_I_RE.finditer(text), start=1):
+        if found >= _LOWER_I_WORDS:
+            return True
+    return False
+
+
+def _person_of(first: int, third: int) -> int:
+    """First person when `I` is common in narration relative to he/she."""
+    return 1 if first * 3 >= third and first >= 5 else 3
+
+
+def guess_narrative_person(
+    texts: Sequence[str], segments: Sequence[Sequence[Segment]] | None = None
+) -> int:
+    """1 or 3: the narrative person of a whole book (all its chapters' texts).
+
+    attribute_speakers guesses it per chapter when not told; a short chapter can be
+    mostly dialogue and guess wrong, so a caller with the whole book should pass this.
+    `segments`: each text's segments, when the caller has them already.
+    """
+    first = third = 0
+    for n, text in enumerate(texts):
+        segs = segments[n] if segments is not None else segment_chapter(text)
+        f, t = _count_persons(text, _outside_narration(segs))
+        first, third = first + f, third + t
+    return _person_of(first, third)

@@ -1,0 +1,131 @@
+"""Pronouns: who `he`, `she` and `they` are (sieve 2, and the antecedent every sieve reads).
+
+`antecedent` is the latest narration mention of a gender before a place, the subject of the
+paragraph first; `answering` reads a pronoun tag in a running exchange as the one the turn
+before addressed; `group_speaker` reads `they` as a group named in narration."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+
+from narrator.attribute.chapter import Chapter
+from narrator.attribute.patterns import AND_NAME_RE
+from narrator.attribute.quotes import Quote
+from narrator.lexicon import PLURAL_PERSON_NOUNS, PRONOUN_GENDER, said_together
+from narrator.model import Gender
+
+# Read once per quotation or more: compiled here, once.
+# Text before a mention ending where a sentence starts (`... the door. Then Tom`).
+_SENTENCE_START_BEFORE_RE = re.compile(r"[.!?;]\s+(?:(?:Then|But|And|So)\s+)?$")
+
+
+def antecedent(
+    ch: Chapter,
+    pos: int,
+    gender: Gender | None,
+    exclude: str | None,
+    *,
+    window: int = 2500,
+    names_only: bool = False,
+    narrator_ok: bool = False,
+    exclude_all: bool = False,
+    avoid: set[str] | frozenset[str] = frozenset(),
+) -> str | None:
+    """The latest narration mention before pos whose gender fits (`exclude` only if alone)."""
+    i = bisect.bisect_left(ch.mention_starts, pos) - 1
+    near_para = ch.para_at(pos) - 2
+    skipped: str | None = None
+    if gender is not None:
+        # The subject of a sentence earlier in the same paragraph beats a later object.
+        p_start = ch.para_starts[ch.para_at(pos)]
+        j = i
+        while j >= 0 and ch.mentions[j].start >= p_start:
+            m = ch.mentions[j]
+            j -= 1
+            if m.in_quote or not m.names or m.narr or m.gender != gender:
+                continue
+            who = ch.pick(m.names, m.start)
+            if who == exclude or who in avoid:
+                continue
+            lead = ch.text[max(p_start, m.start - 30) : m.start]
+            if m.start - 30 <= p_start:
+                lead = ". " + lead  # the paragraph start is a sentence start
+            if _SENTENCE_START_BEFORE_RE.search(lead):
+                return who
+    while i >= 0 and pos - ch.mentions[i].start < window:
+        m = ch.mentions[i]
+        i -= 1
+        if m.in_quote:
+            continue
+        if (names_only or not m.indefinite) and not m.names:
+            continue
+        if (m.narr and not narrator_ok) or (m.names and set(m.names) <= ch.cast.weak):
+            # `the child` in narration: an epithet of someone named, not an antecedent.
+            continue
+        g = m.gender
+        if gender is not None and g != gender:
+            # Unknown gender is no fit either, named or not (`a voice called`): measured,
+            # accepting it does worse (bench/RESULTS.md).
+            continue
+        who = ch.pick(m.names, m.start) if m.names else ch.state.nameless.get(m.start, m.label)
+        if who in avoid:
+            continue
+        if (
+            exclude is not None
+            and who == exclude
+            and (exclude_all or skipped is None or ch.para_at(m.start) >= near_para)
+        ):
+            # Measured: a pronoun skips the last speaker's mentions in the last two
+            # paragraphs (and one before), a description skips all of them.
+            skipped = who
+            continue
+        return who
+    return skipped
+
+
+def answering(
+    ch: Chapter, q: Quote, pronoun: str, last: str, before: Sequence[Quote]
+) -> str | None:
+    """`"Dorian," said Lord Henry, "..."` then `"...," he answered`: the one the turn
+    before addressed answers, when the pronoun fits them and nobody else it addressed."""
+    gender = PRONOUN_GENDER.get(pronoun)
+    if gender is None:
+        return None
+    addressed = {v for x in before for v in x.vocatives if v != last and v not in q.vocatives}
+    fits = [v for v in addressed if ch.cast.gender.get(v) == gender]
+    return fits[0] if len(fits) == 1 else None
+
+
+def group_speaker(ch: Chapter, pronoun: str, pos: int) -> str:
+    """`"Open up!" they shouted`: several people at once, a speaker of their own, as
+    `said the guards` is. `they` is the latest group named in narration in this paragraph
+    or the one before (`The twins ran in. "Us!" they cried.`, `Ann and Bo ran in.`), else
+    a group called `they`.
+    A cast that gives `they` (or `we`) as a character's alias means that character: one
+    person called `they`, or `we` lines read by the narrator."""
+    known = ch.cast.by_alias.get(pronoun)
+    if known:
+        return ch.pick(known, pos)
+    if pronoun == "they":
+        floor = ch.para_starts[max(0, ch.para_at(pos) - 1)]
+        i = bisect.bisect_left(ch.mention_starts, pos) - 1
+        while i >= 0 and ch.mentions[i].start >= floor:
+            m = ch.mentions[i]
+            i -= 1
+            if not m.names and not m.in_quote and m.label.split()[-1] in PLURAL_PERSON_NOUNS:
+                return ch.state.nameless.get(m.start, m.label)
+            first = ch.mentions[i] if i >= 0 else None
+            if (
+                m.names
+                and not m.in_quote
+                and first is not None
+                and first.names
+                and AND_NAME_RE.fullmatch(ch.text, first.end, m.start)
+            ):
+                # `Ann and Bo ran in. "Us!" they cried.`: the two of them.
+                a, b = ch.pick(first.names, first.start), ch.pick(m.names, m.start)
+                if a != b:
+                    return said_together((a, b))
+    return pronoun
