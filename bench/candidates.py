@@ -50,7 +50,7 @@ def main() -> None:
             keep[n] = False
             T.score(book, ctx, T.train(mat, keep))
             cast = {ch.name for ch in book.cast}
-            for q, e in zip(ctx.att.quotes, ex, strict=True):
+            for q, e in zip(ctx.chapter.quotes, ex, strict=True):
                 if e is None:
                     continue
                 if label == "complete":

@@ -50,7 +50,7 @@ if BASELINE is None:
     from narrator.attribute.calibrate import calibrate, decision_features
     from narrator.attribute.features import Context, candidates
     from narrator.attribute.ranker import WEIGHTS
-    from narrator.attribute.sieves import run_sieves
+    from narrator.attribute.sieves import run_sieves, to_segments
 
 # Kept out of every design decision: looked at only with --confirm, to check the figures.
 CONFIRM = {
@@ -165,14 +165,14 @@ class Example:
 def extract(book: Book, no_cast: bool = False) -> tuple[Context, list[Example | None]]:
     chars = found_characters(book.text) if no_cast else book.cast
     segs = segment_chapter(book.text)
-    att = run_sieves(book.text, segs, chars)
-    ctx = Context(att)
+    chapter = run_sieves(book.text, segs, chars)
+    ctx = Context(chapter)
     cands = candidates(ctx)
     starts = [g["start"] for g in book.gold]
     import bisect
 
     out: list[Example | None] = []
-    for q, cs in zip(att.quotes, cands, strict=True):
+    for q, cs in zip(chapter.quotes, cands, strict=True):
         # The gold utterance covering most of the quotation.
         i = max(0, bisect.bisect_right(starts, q.start) - 1)
         best, overlap = None, 0
@@ -265,14 +265,14 @@ def score(book: Book, ctx: Context, weights: dict[str, float] | None) -> list[tu
     """End to end: rank (or keep the sieves' answers), then score every gold utterance."""
     from narrator.attribute import ranker
 
-    att = ctx.att
+    chapter = ctx.chapter
     if not hasattr(ctx, "sieve_conf"):
-        ctx.sieve_conf = [q.confidence for q in att.quotes]  # type: ignore[attr-defined]
-    for q, c in zip(att.quotes, ctx.sieve_conf, strict=True):  # type: ignore[attr-defined]
+        ctx.sieve_conf = [q.confidence for q in chapter.quotes]  # type: ignore[attr-defined]
+    for q, c in zip(chapter.quotes, ctx.sieve_conf, strict=True):  # type: ignore[attr-defined]
         q.speaker, q.confidence, q.evidence, q.candidates = q.first, c, (), ()
     if weights is not None:
         ranker.rank(ctx, weights)
-    return score_segments(book, att._output())
+    return score_segments(book, to_segments(chapter))
 
 
 def score_segments(book: Book, segs: list[Any]) -> list[tuple[float, bool]]:
@@ -313,7 +313,7 @@ Decision = tuple[dict[str, float], bool]
 def decisions(book: Book, ctx: Context, ex: list[Example | None]) -> list[Decision]:
     """What the calibration learns from: each ranked quotation's facts and if it was right."""
     out = []
-    for q, e in zip(ctx.att.quotes, ex, strict=True):
+    for q, e in zip(ctx.chapter.quotes, ex, strict=True):
         if e is None or q.speaker is None or q.sieve == "fixed" or q.split_at is not None:
             continue
         out.append((decision_features(ctx, q), book.same(q.speaker, e.gold)))
@@ -431,7 +431,7 @@ def main() -> None:
         for n, ctx, _ in ranked:
             calibrate(ctx, fit_calibration([ds for m, _, ds in ranked if m != n]))
             book = data[n][0]
-            pooled[book.corpus]["calibrated"] += score_segments(book, ctx.att._output())
+            pooled[book.corpus]["calibrated"] += score_segments(book, to_segments(ctx.chapter))
     calibration = fit_calibration([ds for _, _, ds in ranked])
     if args.confirm:  # the books kept out: weights and calibration from all the others
         weights = train(mat, in_tuning, args.l2, args.balance)
@@ -444,7 +444,7 @@ def main() -> None:
             before = score(book, ctx, None)
             after = score(book, ctx, weights)
             calibrate(ctx, calibration)
-            cal = score_segments(book, ctx.att._output())
+            cal = score_segments(book, to_segments(ctx.chapter))
             pooled[group]["sieves"] += before
             pooled[group]["ranker"] += after
             pooled[group]["calibrated"] += cal

@@ -124,7 +124,7 @@ def test_every_sieve_a_run_reports_is_a_member_of_the_enum() -> None:
                     assert type(sieves[s.start]) is Sieve, (case, off, s.text)
             seen |= set(sieves.values())
         ctx = Context(run_sieves(text, quote_segments(text), cast, person))
-        for q, cands in zip(ctx.att.quotes, candidates(ctx), strict=True):
+        for q, cands in zip(ctx.chapter.quotes, candidates(ctx), strict=True):
             assert type(q.sieve) is Sieve
             for c in cands:
                 for feature in c.features:

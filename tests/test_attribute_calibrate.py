@@ -29,7 +29,7 @@ def _ranked(text: str, cast: list[Character], **kw: object) -> Context:
 
 def test_the_facts_say_how_far_the_nearest_tag_is() -> None:
     ctx = _ranked(LONG_EXCHANGE, [TOM, ANA], weights={}, calibration={})
-    facts = [decision_features(ctx, q) for q in ctx.att.quotes]
+    facts = [decision_features(ctx, q) for q in ctx.chapter.quotes]
     assert facts[0]["dist=0"] == 1.0 and facts[0]["tag=name"] == 1.0
     assert facts[1]["dist=1"] == 1.0 and facts[1]["tag=none"] == 1.0
     assert facts[-1]["dist=4"] == 1.0  # seven turns away: as far as told apart
@@ -44,15 +44,15 @@ def test_chance_right_is_a_logistic_of_the_weighted_facts() -> None:
 
 def test_without_calibration_the_confidence_is_the_rankers() -> None:
     ctx = _ranked(LONG_EXCHANGE, [TOM, ANA], weights={"sieve": 1.0}, calibration={})
-    before = [q.confidence for q in ctx.att.quotes]
+    before = [q.confidence for q in ctx.chapter.quotes]
     calibrate(ctx, {})
-    assert [q.confidence for q in ctx.att.quotes] == before
+    assert [q.confidence for q in ctx.chapter.quotes] == before
 
 
 def test_shipped_calibration_trusts_a_name_tag_over_a_turn_far_from_any_tag() -> None:
     assert load_calibration(), "weights.json ships no calibration"
     ctx = _ranked(LONG_EXCHANGE, [TOM, ANA])
-    conf = [q.confidence for q in ctx.att.quotes]
+    conf = [q.confidence for q in ctx.chapter.quotes]
     assert conf[0] is not None and conf[-1] is not None
     assert conf[0] > 0.9
     assert conf[-1] < conf[0] - 0.1
@@ -63,5 +63,5 @@ def test_an_authors_correction_stays_certain() -> None:
     fixed_at = text.index('"Good."')
     ctx = Context(run_sieves(text, segment_chapter(text), [TOM, ANA], fixed={fixed_at: "Ana"}))
     rank(ctx)
-    q = next(q for q in ctx.att.quotes if q.start == fixed_at)
+    q = next(q for q in ctx.chapter.quotes if q.start == fixed_at)
     assert (q.speaker, q.confidence) == ("Ana", pytest.approx(1.0))

@@ -21,7 +21,7 @@ def _pools(text: str, cast: list[Character], evidence: features.Evidence) -> lis
     """For each quotation, candidate name -> features, from one kind of evidence alone."""
     ctx = Context(run_sieves(text, segment_chapter(text), cast))
     out = []
-    for q in ctx.att.quotes:
+    for q in ctx.chapter.quotes:
         pool: dict[str, Candidate] = {}
         evidence(ctx, q, ctx.turn_of[q.para], pool)
         out.append({name: c.features for name, c in pool.items()})
@@ -70,7 +70,7 @@ def test_tag_gender_fits_and_clashes() -> None:
     pools = _pools(text, [TOM, ANA], features.tag_gender)
     assert pools[0] == {}  # only adds to candidates others proposed
     ctx = Context(run_sieves(text, segment_chapter(text), [TOM, ANA]))
-    q = ctx.att.quotes[0]
+    q = ctx.chapter.quotes[0]
     pool = {"Tom": Candidate("Tom"), "Ana": Candidate("Ana")}
     features.tag_gender(ctx, q, ctx.turn_of[q.para], pool)
     assert pool["Ana"].features == {"pronoun_gender_fits": 1.0}
@@ -123,7 +123,7 @@ def test_recent_speakers_rank_by_recency() -> None:
 def test_a_name_inside_the_quote_that_is_not_an_address() -> None:
     text = 'Tom and Ana waited.\n\n"I told Ana we would wait."\n'
     ctx = Context(run_sieves(text, segment_chapter(text), [TOM, ANA]))
-    q = ctx.att.quotes[0]
+    q = ctx.chapter.quotes[0]
     pool = {"Ana": Candidate("Ana"), "Tom": Candidate("Tom")}
     features.named_inside(ctx, q, ctx.turn_of[q.para], pool)
     assert pool["Ana"].features == {"named_inside": 1.0} and pool["Tom"].features == {}
@@ -140,7 +140,7 @@ def test_first_person_narrator_is_on_stage_only_in_first_person() -> None:
 def test_frequency_and_nameless_marks() -> None:
     text = 'Tom ran. Tom hid. Tom waited.\n\n"Here," said the old man.\n'
     ctx = Context(run_sieves(text, segment_chapter(text), [TOM]))
-    q = ctx.att.quotes[0]
+    q = ctx.chapter.quotes[0]
     pool = {"Tom": Candidate("Tom"), "the old man": Candidate("the old man")}
     features.frequency(ctx, q, ctx.turn_of[q.para], pool)
     assert pool["Tom"].features["log_count"] > 0
@@ -167,10 +167,10 @@ def test_evidence_next_to_the_quote_is_not_overruled() -> None:
     loud = {"spoke_rank0": 10.0}
     ctx = Context(run_sieves(text, segment_chapter(text), [TOM, ANA, Character("Dara")]))
     rank(ctx, loud)
-    said = [(q.sieve, q.speaker) for q in ctx.att.quotes]
+    said = [(q.sieve, q.speaker) for q in ctx.chapter.quotes]
     assert said == [("tag-name", "Tom"), ("action", "Dara"), ("tag-desc", "the stranger")]
     # The ranker still says how sure it is: the recent speaker took most of the probability.
-    assert all(q.confidence < 0.5 for q in ctx.att.quotes[1:])
+    assert all(q.confidence < 0.5 for q in ctx.chapter.quotes[1:])
 
 
 def test_a_description_tied_to_nobody_is_a_candidate_not_the_answer() -> None:
@@ -183,7 +183,7 @@ def test_a_description_tied_to_nobody_is_a_candidate_not_the_answer() -> None:
         '"You are up late," said the gentleman.\n'
     )
     ctx = Context(run_sieves(text, segment_chapter(text), [ANA]))
-    (q,) = ctx.att.quotes
+    (q,) = ctx.chapter.quotes
     assert q.guessed and q.first == "the gentleman"
     pool: dict[str, Candidate] = {}
     features.sieve_answer(ctx, q, ctx.turn_of[q.para], pool)
@@ -239,5 +239,5 @@ def test_the_number_of_ranking_rounds_is_read_when_ranking(
     ctx = Context(run_sieves(EXCHANGE, segment_chapter(EXCHANGE), [TOM, ANA]))
     monkeypatch.setattr(ranker, "ROUNDS", 0)
     ranker.rank(ctx, {"spoke_rank0": 10.0})
-    assert [q.speaker for q in ctx.att.quotes] == [q.first for q in ctx.att.quotes]
-    assert all(q.candidates == () for q in ctx.att.quotes)
+    assert [q.speaker for q in ctx.chapter.quotes] == [q.first for q in ctx.chapter.quotes]
+    assert all(q.candidates == () for q in ctx.chapter.quotes)

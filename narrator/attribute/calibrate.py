@@ -30,7 +30,7 @@ def _logit(p: float) -> float:
 
 def decision_features(ctx: Context, q: Quote) -> dict[str, float]:
     """Facts about one ranked quotation (its speaker, confidence and candidates set)."""
-    att = ctx.att
+    chapter = ctx.chapter
     turn = ctx.turn_of[q.para]
     tagged = [abs(t.index - turn.index) for t in ctx.block_turns[turn.block] if t.strong]
     distance = min(min(tagged, default=FAR), FAR)
@@ -45,8 +45,8 @@ def decision_features(ctx: Context, q: Quote) -> dict[str, float]:
         f"dist={distance}": 1.0,
         f"exchange={min(ctx.block_len[turn.block], LONG)}": 1.0,
         "candidates": min(len(q.candidates) + 1, FAR) / FAR,
-        "nameless": float(q.speaker not in att.cast.gender),
-        "storyteller": float(att.person == 1 and q.speaker == att.narrator_at(q.start)),
+        "nameless": float(q.speaker not in chapter.cast.gender),
+        "storyteller": float(chapter.person == 1 and q.speaker == chapter.narrator_at(q.start)),
         "shared_paragraph": float(len(turn.quotes) > 1),
     }
 
@@ -60,7 +60,7 @@ def calibrate(ctx: Context, weights: Mapping[str, float]) -> None:
     """Replace each ranked quotation's confidence by the chance that it is right."""
     if not weights:
         return
-    for q in ctx.att.quotes:
+    for q in ctx.chapter.quotes:
         if q.speaker is None or q.sieve is Sieve.FIXED or q.split_at is not None:
             continue
         q.confidence = round(chance_right(decision_features(ctx, q), weights), 3)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from narrator.attribute.cast_index import CastIndex, lower_case_names
 from narrator.attribute.mentions import first_person_mentions, nameless_descriptions, title_mentions
@@ -19,7 +19,6 @@ from narrator.attribute.patterns import SENT_END_RE
 from narrator.attribute.person import chapter_person, pov_switches, writes_lower_i
 from narrator.attribute.quotes import (
     CLOSE_MARKS,
-    CONF_SPLIT,
     NARRATOR,
     Mention,
     Quote,
@@ -30,7 +29,6 @@ from narrator.model import Character, Segment
 from narrator.segment import messages, paragraph_starts
 
 _DIALOGUE_DASHES = frozenset("\u2014\u2015\u2013-")
-_FIRST_OF_TWO = "the first of two turns inside the same quotation marks"
 
 
 @dataclass
@@ -166,38 +164,3 @@ class Chapter:
             if m.names and not m.narr:
                 found.append(self.pick(m.names, m.start))
         return found
-
-    def _output(self) -> list[Segment]:
-        out = list(self.segments)
-        result: list[Segment] = []
-        by_index = {q.index: q for q in self.quotes}
-        for i, seg in enumerate(out):
-            q = by_index.get(i)
-            if q is None:
-                result.append(seg)
-                continue
-            conf = round(q.confidence, 2) if q.speaker else 0.0
-            if q.split_at is not None:
-                first = replace(
-                    seg, end=q.split_at, text=self.text[seg.start : q.split_at],
-                    speaker=q.speaker, confidence=conf,
-                    evidence=q.evidence or (_FIRST_OF_TWO,),
-                    candidates=q.candidates,
-                )  # fmt: skip
-                second = replace(
-                    seg, start=q.split_at, text=self.text[q.split_at : seg.end],
-                    speaker=q.second_speaker, confidence=CONF_SPLIT,
-                    evidence=("a second turn inside the same quotation marks",),
-                )  # fmt: skip
-                result += [first, second]
-            else:
-                result.append(
-                    replace(
-                        seg,
-                        speaker=q.speaker,
-                        confidence=conf,
-                        evidence=q.evidence,
-                        candidates=q.candidates,
-                    )
-                )
-        return result

@@ -1,6 +1,6 @@
 """Candidates and evidence: who could have said each quotation, and what speaks for each.
 
-Input: the attributor after its sieves ran (`sieves.run_sieves`). Output: for every quotation,
+Input: the chapter after its sieves ran (`sieves.run_sieves`). Output: for every quotation,
 a list of `Candidate`s (the sieve's answer, people on stage, recent speakers, the people
 addressed, the first-person narrator), each with named evidence features. The ranker
 (`ranker.py`) weighs the features with weights learned on the dev books.
@@ -78,15 +78,15 @@ class Turn:
 
 
 class Context:
-    """What every kind of evidence reads: built once per chapter from the attributor."""
+    """What every kind of evidence reads: built once per chapter from the sieves' `Chapter`."""
 
-    def __init__(self, att: Chapter) -> None:
-        self.att = att
-        self.text = att.text
-        for q in att.quotes:
+    def __init__(self, chapter: Chapter) -> None:
+        self.chapter = chapter
+        self.text = chapter.text
+        for q in chapter.quotes:
             q.first = q.speaker
         by_para: dict[int, list[Quote]] = {}
-        for q in att.quotes:
+        for q in chapter.quotes:
             by_para.setdefault(q.para, []).append(q)
         self.turns: list[Turn] = []
         self.turn_of: dict[int, Turn] = {}  # para -> turn
@@ -100,12 +100,12 @@ class Context:
             last, index = para, index + 1
         # Named narration mentions: (start, name), in text order.
         self.named: list[tuple[int, str]] = []
-        for m in att.mentions:
+        for m in chapter.mentions:
             if m.in_quote or not m.names or m.narr:
                 continue
-            if set(m.names) <= att.cast.weak:
+            if set(m.names) <= chapter.cast.weak:
                 continue
-            self.named.append((m.start, att.pick(m.names, m.start)))
+            self.named.append((m.start, chapter.pick(m.names, m.start)))
         self.named_starts = [s for s, _ in self.named]
         self.count: dict[str, int] = {}
         for _, name in self.named:
@@ -126,7 +126,7 @@ class Context:
             self.parity_votes[block] = votes
 
     def para_span(self, para: int) -> tuple[int, int]:
-        return self.att.para_starts[para], self.att.para_end(para)
+        return self.chapter.para_starts[para], self.chapter.para_end(para)
 
     def named_in(self, start: int, end: int) -> list[tuple[int, str]]:
         i = bisect.bisect_left(self.named_starts, start)
@@ -135,13 +135,13 @@ class Context:
 
     def mentions_in(self, q: Quote) -> list[tuple[int, str]]:
         """Named mentions inside the quotation itself."""
-        att = self.att
-        i = bisect.bisect_left(att.mention_starts, q.start)
+        chapter = self.chapter
+        i = bisect.bisect_left(chapter.mention_starts, q.start)
         out = []
-        while i < len(att.mentions) and att.mentions[i].start < q.end:
-            m = att.mentions[i]
+        while i < len(chapter.mentions) and chapter.mentions[i].start < q.end:
+            m = chapter.mentions[i]
             if m.names and not m.narr:
-                out.append((m.start, att.pick(m.names, m.start)))
+                out.append((m.start, chapter.pick(m.names, m.start)))
             i += 1
         return out
 
@@ -178,7 +178,7 @@ def sieve_answer(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
 def tied_to_nobody(ctx: Context, q: Quote) -> bool:
     """The sieves' answer is only the tag's own words: a description they guessed at and
     could tie to no cast member (`said the gentleman`, nobody introduced, no man near)."""
-    return q.guessed and q.first is not None and q.first not in ctx.att.cast.gender
+    return q.guessed and q.first is not None and q.first not in ctx.chapter.cast.gender
 
 
 def answered_by(q: Quote) -> Sieve:
@@ -274,7 +274,7 @@ def tag_gender(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     if gender is None:
         return
     for c in pool.values():
-        have = ctx.att.cast.gender.get(c.name)
+        have = ctx.chapter.cast.gender.get(c.name)
         if have == gender:
             c.add(f"{kind}_gender_fits")
         elif have is not None:
@@ -287,13 +287,13 @@ def nameless(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     if q.tag is None:
         return
     if q.tag[0] is TagKind.PRONOUN and q.tag[1] in GROUP_PRONOUNS:
-        if q.first is not None and q.first not in ctx.att.cast.gender:
+        if q.first is not None and q.first not in ctx.chapter.cast.gender:
             _get(pool, q.first).add("described", why=f"tag: {q.tag[1]}")
         return
     if q.tag[0] is not TagKind.DESC:
         return
     label = "the " + strip_det(q.tag[1])
-    if name_key(label) in ctx.att.cast.by_alias or ctx.att.cast.described(label[4:]):
+    if name_key(label) in ctx.chapter.cast.by_alias or ctx.chapter.cast.described(label[4:]):
         return  # a cast member's epithet: the sieves read it
     _get(pool, label).add("described", why=f"tag: {q.tag[1]}")
 
@@ -333,7 +333,7 @@ def on_stage(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
         if q.para - 1 not in ctx.turn_of:
             for _, name in ctx.named_in(max(a, b - PARAGRAPH_REACH), b):
                 _get(pool, name).add("prev_para_narr")
-    if q.para + 1 < len(ctx.att.para_starts):
+    if q.para + 1 < len(ctx.chapter.para_starts):
         a, b = ctx.para_span(q.para + 1)
         if q.para + 1 not in ctx.turn_of:
             for _, name in ctx.named_in(a, min(b, a + PARAGRAPH_REACH)):
@@ -371,15 +371,17 @@ def named_inside(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
 
 def first_person(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """In a first-person chapter the narrator is always on stage."""
-    if ctx.att.person == 1:
-        _get(pool, ctx.att.narrator_at(q.start)).add("narrator", why="the first-person narrator")
+    if ctx.chapter.person == 1:
+        _get(pool, ctx.chapter.narrator_at(q.start)).add(
+            "narrator", why="the first-person narrator"
+        )
 
 
 def frequency(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """Main characters speak more: how often each candidate is named in the chapter."""
     for c in pool.values():
         c.add("log_count", math.log1p(ctx.count.get(c.name, 0)) / 5)
-        if c.name not in ctx.att.cast.gender and c.name != ctx.att.narrator_at(q.start):
+        if c.name not in ctx.chapter.cast.gender and c.name != ctx.chapter.narrator_at(q.start):
             c.add("nameless")
 
 
@@ -401,10 +403,10 @@ EVIDENCE: tuple[Evidence, ...] = (
 
 
 def candidates(ctx: Context) -> list[list[Candidate]]:
-    """Every quotation's candidates with their features, in the order of `att.quotes`."""
+    """Every quotation's candidates with their features, in the order of `chapter.quotes`."""
     out = []
-    cast = ctx.att.cast
-    for q in ctx.att.quotes:
+    cast = ctx.chapter.cast
+    for q in ctx.chapter.quotes:
         pool: Pool = {}
         turn = ctx.turn_of[q.para]
         for evidence in EVIDENCE:
@@ -412,7 +414,7 @@ def candidates(ctx: Context) -> list[list[Candidate]]:
         cands = list(pool.values())
         if cast.complete:
             # The cast lists walk-ons too: nobody outside it speaks (the narrator aside).
-            narrator = ctx.att.narrator_at(q.start)
+            narrator = ctx.chapter.narrator_at(q.start)
             listed = [c for c in cands if c.name in cast.gender or c.name == narrator]
             cands = listed or cands
         out.append(cands)

@@ -64,7 +64,9 @@ def _answer_holds(ctx: Context, q: Quote) -> bool:
         return False
     kind = q.tag[0]
     return kind is TagKind.NAME or (
-        kind is TagKind.DESC and q.first not in ctx.att.cast.gender and not tied_to_nobody(ctx, q)
+        kind is TagKind.DESC
+        and q.first not in ctx.chapter.cast.gender
+        and not tied_to_nobody(ctx, q)
     )
 
 
@@ -85,7 +87,7 @@ def rank(
     for _ in range(ROUNDS if rounds is None else rounds):
         decided: list[tuple[str, float, tuple[str, ...], tuple[tuple[str, float], ...]] | None]
         decided = []
-        for q, cands in zip(ctx.att.quotes, candidates(ctx), strict=True):
+        for q, cands in zip(ctx.chapter.quotes, candidates(ctx), strict=True):
             if not cands or q.sieve is Sieve.FIXED or q.split_at is not None:
                 decided.append(None)
                 continue
@@ -99,7 +101,7 @@ def rank(
             best = cands[order[0]]
             shown = tuple((cands[i].name, round(probs[i], 3)) for i in order[1 : 1 + SHOWN])
             decided.append((best.name, probs[order[0]], tuple(best.evidence), shown))
-        for q, d in zip(ctx.att.quotes, decided, strict=True):
+        for q, d in zip(ctx.chapter.quotes, decided, strict=True):
             if d is None:
                 continue
             q.speaker, q.confidence, q.evidence, q.candidates = d

@@ -25,7 +25,7 @@ from narrator.attribute.features import Context
 from narrator.attribute.person import guess_narrative_person
 from narrator.attribute.quotes import NARRATOR, SIEVES, Sieve
 from narrator.attribute.ranker import rank
-from narrator.attribute.sieves import run_sieves
+from narrator.attribute.sieves import run_sieves, to_segments
 from narrator.model import Character, Segment
 
 __all__ = [
@@ -91,12 +91,12 @@ def explain_speakers(
     if unknown:
         raise ValueError(f"unknown step(s): {', '.join(sorted(unknown))}")
     sieves_off = {Sieve(step) for step in disabled if step != RANKER}
-    att = run_sieves(text, segments, characters, narrative_person, sieves_off, fixed, complete)
-    ctx = Context(att)
+    chapter = run_sieves(text, segments, characters, narrative_person, sieves_off, fixed, complete)
+    ctx = Context(chapter)
     if RANKER not in disabled:
         rank(ctx)
-    named = {q.start: q.sieve for q in att.quotes}
-    for q in att.quotes:
+    named = {q.start: q.sieve for q in chapter.quotes}
+    for q in chapter.quotes:
         if q.split_at is not None:
             named[q.split_at] = Sieve.SPLIT
-    return att._output(), named
+    return to_segments(chapter), named

@@ -2,11 +2,17 @@
 
 Input: the chapter text, the segments of `narrator.segment.segment_chapter` (speech segments
 include their quote marks), the characters (a cast, or those found in the text) and the
-author's corrections (`fixed`). Output: `run_sieves` returns the attributor, whose quotations
-hold a speaker, the sieve that named it and that sieve's confidence; the ranker (`ranker.py`)
-then weighs these answers with the other evidence, and the attributor's `_output` turns the
-quotations back into segments. A quoted run that holds two speakers' turns may come back as
-two segments.
+author's corrections (`fixed`). Output: `run_sieves` returns the `Chapter` (`chapter.py`),
+whose quotations hold a speaker, the sieve that named it and that sieve's confidence; the
+ranker (`ranker.py`) then weighs these answers with the other evidence, and `to_segments`
+turns the quotations back into segments. A quoted run that holds two speakers' turns may come
+back as two segments.
+
+This module only runs the steps, in the order of `SIEVE_STEPS`: `read_tags` (sieves 0-3),
+`apply_corrections`, `share_paragraph_tags`, `continue_speech`, `act` (5), `conversations`
+(4 and 6, and 7 inside an exchange), `nearest_mention` (7), `split_turns`. Each kind of
+evidence lives in a module of its own, named below, and reads the chapter built once
+(`chapter.py`).
 
 The sieves run from the most to the least certain (after Muzny et al. 2017, "A two-stage
 sieve approach for quote attribution"); a quotation keeps the first answer it gets. The
@@ -19,12 +25,14 @@ down); today it is one feature among others, and the confidence comes from the r
 1. explicit tag naming a character, in any order, before/after/between quotes
    (`said Tom`, `Tom replied`, `"Run." Said Tom`, `inquired poor Oliver`,
    `was Frank's reply`, `Rook and Bo said` together); narration ending in a colon
-   gives its last clause's subject (`Tom crossed the room, and then said:`)         0.95
+   gives its last clause's subject (`Tom crossed the room, and then said:`)
+   (`tags.py`)                                                                       0.95
 2. pronoun tag (`she replied`, `said he`, `was his reply`): in a running exchange the
    one the turn before addressed, when the pronoun fits them; else the latest mention of
    that gender, the subject of the paragraph first, never the one addressed, in a
    running exchange not the last speaker; `I said` is the first-person narrator.
-   `the duchess` in narration is a mention of the cast character with that title   0.75
+   `the duchess` in narration is a mention of the cast character with that title
+   (`pronouns.py`, `mentions.py`)                                                    0.75
 3. descriptive tag (`the old man said`): a cast alias or a title in a cast name
    (`the count`), a nameless person introduced as `an old man` (kept as the noun
    phrase), else the latest character of that gender (one epithet, one person;
@@ -33,27 +41,33 @@ down); today it is one feature among others, and the confidence comes from the r
    named character it fits, the entry itself only when nobody fits; in narration it
    is no antecedent (`the child` there is someone named). Several people (`said the
    guards`) and a noun the lexicon does not know as a person's (`chirped the twins`,
-   any noun phrase right after the quote and its verb) are speakers of their own     0.70/0.50
+   any noun phrase right after the quote and its verb) are speakers of their own
+   (`descriptions.py`)                                                               0.70/0.50
    - an untagged quotation shares the tag of its paragraph                          0.70
    - a quotation continued over paragraphs (no closing mark) keeps its speaker      0.90
 5. a character acting in the same paragraph (`Tom frowned. "No."`); with several
-   turns in it, a one-sentence beat before a quotation gives it to whoever acts      0.80
-4. a vocative names the addressee: never the speaker, and the next one to speak     0.85
+   turns in it, a one-sentence beat before a quotation gives it to whoever acts
+   (`actions.py`)                                                                    0.80
+4. a vocative names the addressee: never the speaker, and the next one to speak
+   (`vocatives.py`)                                                                  0.85
 6. turn-taking (A, B, A, B), forward then backward, reset by a narration paragraph;
-   with a first-person narrator, an open turn after someone else is the narrator     0.75
-7. the nearest named character before an exchange's first open turn, then 6 again  0.50
+   with a first-person narrator, an open turn after someone else is the narrator
+   (`turns.py`)                                                                      0.75
+7. the nearest named character before an exchange's first open turn, then 6 again
+   (`turns.py`; outside an exchange `nearest_mention`)                               0.50
 
 A cast that lists walk-ons by description is complete: no line goes to a speaker outside it
-(`lists_walk_ons`, `features.candidates`).
-Web fiction: a quoted run holding two turns is split after a question answered by name
-(`"Can we go? Sure thing, red." Tom said`) or after the sentence that addresses the tagged
-speaker (`"Where is it, Mira? In the box." Mira said`).
+(`cast_index.lists_walk_ons`, `features.candidates`).
+Web fiction (`split.py`): a quoted run holding two turns is split after a question answered
+by name (`"Can we go? Sure thing, red." Tom said`) or after the sentence that addresses the
+tagged speaker (`"Where is it, Mira? In the box." Mira said`).
 First-person narrators resolve to the cast character with the alias "I" (or PDNC's "_narr"),
-else to "Narrator"; the narrative person is guessed from `I` against he/she in narration,
-per call unless given: `guess_narrative_person(texts)` makes that guess over a whole book.
-Aliases are matched with one compiled alternation (names case-sensitive, descriptions not,
-line breaks inside names allowed); an alias shared by several characters is settled by a
-title's gender, a bare surname shared by a couple is the man, else the one named last.
+else to "Narrator"; the narrative person (`person.py`) is guessed from `I` against he/she in
+narration, per call unless given: `guess_narrative_person(texts)` makes that guess over a
+whole book. Aliases are matched (`cast_index.py`) with one compiled alternation (names
+case-sensitive, descriptions not, line breaks inside names allowed); an alias shared by
+several characters is settled by a title's gender, a bare surname shared by a couple is the
+man, else the one named last.
 All steps are linear in the text length.
 """
 
@@ -61,6 +75,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 
 from narrator.attribute.actions import actor, beats, lead_actor
 from narrator.attribute.chapter import Chapter
@@ -73,6 +88,7 @@ from narrator.attribute.quotes import (
     CONF_FALLBACK,
     CONF_GUESS,
     CONF_PARAGRAPH,
+    CONF_SPLIT,
     SIEVES,
     TAG_SIEVE,
     Sieve,
@@ -257,3 +273,44 @@ def run_sieves(
         if switch not in ch.disabled:
             step(ch)
     return ch
+
+
+_FIRST_OF_TWO = "the first of two turns inside the same quotation marks"
+
+
+def to_segments(ch: Chapter) -> list[Segment]:
+    """The chapter's segments with each quotation's answer; a quoted run holding two turns
+    comes back as two segments."""
+    out = list(ch.segments)
+    result: list[Segment] = []
+    by_index = {q.index: q for q in ch.quotes}
+    for i, seg in enumerate(out):
+        q = by_index.get(i)
+        if q is None:
+            result.append(seg)
+            continue
+        conf = round(q.confidence, 2) if q.speaker else 0.0
+        if q.split_at is not None:
+            first = replace(
+                seg, end=q.split_at, text=ch.text[seg.start : q.split_at],
+                speaker=q.speaker, confidence=conf,
+                evidence=q.evidence or (_FIRST_OF_TWO,),
+                candidates=q.candidates,
+            )  # fmt: skip
+            second = replace(
+                seg, start=q.split_at, text=ch.text[q.split_at : seg.end],
+                speaker=q.second_speaker, confidence=CONF_SPLIT,
+                evidence=("a second turn inside the same quotation marks",),
+            )  # fmt: skip
+            result += [first, second]
+        else:
+            result.append(
+                replace(
+                    seg,
+                    speaker=q.speaker,
+                    confidence=conf,
+                    evidence=q.evidence,
+                    candidates=q.candidates,
+                )
+            )
+    return result
