@@ -1,0 +1,56 @@
+"""The narrative person and point-of-view headings (narrator/attribute/person.py), alone."""
+
+from __future__ import annotations
+
+from narrator.attribute.cast_index import CastIndex
+from narrator.attribute.person import (
+    chapter_person,
+    guess_narrative_person,
+    pov_switches,
+    writes_lower_i,
+)
+from narrator.model import Character
+from narrator.segment import segment_chapter
+
+FIRST = "I walked to the gate. I looked back. I was alone. I waited. I left.\n\n"
+THIRD = "He walked to the gate. She looked back. He was alone. She waited.\n\n"
+
+
+def test_a_chapter_that_says_enough_decides_its_own_person() -> None:
+    text = THIRD * 12  # 48 he/she: enough to overrule the book
+    assert chapter_person(text, segment_chapter(text), 1) == 3
+
+
+def test_a_short_chapter_keeps_the_books_person() -> None:
+    text = THIRD  # four he/she say too little
+    assert chapter_person(text, segment_chapter(text), 1) == 1
+    assert chapter_person(text, segment_chapter(text), None) == 3
+
+
+def test_speech_does_not_count_toward_the_narrators_person() -> None:
+    talk = '"I know. I said so. I told you. I did. I will."\n\n' * 3
+    assert guess_narrative_person([talk + THIRD]) == 3
+    assert guess_narrative_person([FIRST + THIRD]) == 1
+
+
+def test_a_text_writing_i_in_lower_case_is_first_person() -> None:
+    assert writes_lower_i("i said no. then i left. i know, i know.")
+    assert not writes_lower_i("A list: i. one, ii. two, i.e. three.")
+    lower = "i walked to the gate. i looked back. i was alone. i waited. i left.\n\n"
+    assert guess_narrative_person([lower]) == 1
+
+
+def test_pov_headings_say_who_i_is_from_there_on() -> None:
+    text = (
+        "- - Kess's POV - -\n\nI ran.\n\n"
+        "POV: Dren\n\nI followed.\n\n"
+        "She had a strong point of view about what the captain said that night, at length.\n"
+    )
+    cast = CastIndex([Character("Kess Arden", aliases=("Kess",)), Character("Dren")])
+    switches = pov_switches(segment_chapter(text), cast)
+    assert switches == [(0, "Kess Arden"), (text.index("POV: Dren"), "Dren")]
+
+
+def test_a_pov_heading_naming_someone_outside_the_cast_keeps_the_name() -> None:
+    text = "Mira POV\n\nI ran.\n"
+    assert pov_switches(segment_chapter(text), CastIndex([])) == [(0, "Mira")]
