@@ -16,7 +16,6 @@ from narrator.attribute.quotes import Quote
 from narrator.lexicon import PLURAL_PERSON_NOUNS, PRONOUN_GENDER, said_together
 from narrator.model import Gender
 
-# Read once per quotation or more: compiled here, once.
 # Text before a mention ending where a sentence starts (`... the door. Then Tom`).
 _SENTENCE_START_BEFORE_RE = re.compile(r"[.!?;]\s+(?:(?:Then|But|And|So)\s+)?$")
 

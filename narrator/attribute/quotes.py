@@ -14,7 +14,9 @@ from enum import StrEnum
 
 from narrator.model import Gender
 
+# The first-person narrator when the cast names none (an alias "I", or PDNC's "_narr").
 NARRATOR = "Narrator"
+
 # Measured precision per sieve, rounded down (see the module docstring).
 CONF_EXPLICIT = 0.95
 CONF_CONTINUED = 0.9
@@ -27,6 +29,8 @@ CONF_GUESS = 0.5  # an epithet resolved by gender alone (turn-taking may revise 
 CONF_PARAGRAPH = 0.7
 CONF_SPLIT = 0.6
 CONF_FALLBACK = 0.5
+
+# What may close a quotation: a run ending in none of these goes on in the next paragraph.
 CLOSE_MARKS = "\"'\u201d\u2019*"
 
 
@@ -94,6 +98,11 @@ SIEVES = (
 
 @dataclass
 class Quote:
+    """A quotation and its answer. Where it stands (`index`, `start`, `end`, `para`,
+    `closed`) is set when the chapter is built; the rest is the answer, written by the sieves
+    in the order they run, then revised by the ranker (`speaker`, `confidence`, `evidence`,
+    `candidates`; the sieves' own answer is kept in `first`)."""
+
     index: int  # position in the segment list
     start: int
     end: int
@@ -103,7 +112,7 @@ class Quote:
     sieve: Sieve = Sieve.NONE
     tag_speaker: bool = False
     vocatives: set[str] = field(default_factory=set)
-    closed: bool = True
+    closed: bool = True  # ends in a closing mark (else it goes on in the next paragraph)
     tag_side: TagSide = TagSide.NONE  # where the speech tag stands
     guessed: bool = False  # a descriptive tag resolved by gender only
     guess_gender: Gender | None = None
@@ -117,6 +126,8 @@ class Quote:
 
 @dataclass
 class Mention:
+    """A person named in the text: a cast alias, a nameless description, a title, or `I`."""
+
     start: int
     end: int
     names: tuple[str, ...]  # cast characters it may refer to; () for a nameless description
@@ -141,6 +152,7 @@ class SpanTest:
 
 
 def answer_paragraph(para_quotes: list[Quote], who: str, conf: float, sieve: Sieve) -> None:
+    """Give who to the quotations of a paragraph that have no answer yet."""
     for q in para_quotes:
         if q.speaker is None:
             q.speaker, q.confidence, q.sieve = who, conf, sieve

@@ -157,7 +157,7 @@ def read_tags(ch: Chapter) -> None:
             q.tag = tag
             q.tag_speaker = True
             if tag[0] in (TagKind.DESC, TagKind.NAME) and conf == CONF_GUESS:
-                # A guess by gender: turn-taking may know better (see _regard).
+                # A guess by gender: turn-taking may know better (`turns._regard`).
                 q.guess_gender = noun_gender(tag[1])
                 q.guessed = True
         if q.speaker is not None:

@@ -31,9 +31,9 @@ from narrator.lexicon import (
 )
 from narrator.names import UPPER, name_key
 
-# The pronoun a speech tag can have (`said she`), any capitalisation.
 # Tag pronouns that name several people at once (`"Yes!" they said`): a group speaker.
 GROUP_PRONOUNS = frozenset({"they", "we"})
+# The pronoun a speech tag can have (`said she`), any capitalisation.
 _TAG_PRONOUN_RE = re.compile(rf"(?i:{'|'.join(PRONOUN_GENDER)})\b")
 _REPLY_NOUNS = (
     r"(?:reply|answer|question|remark|response|rejoinder|retort|comment|cry|greeting|"
