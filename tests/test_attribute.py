@@ -852,3 +852,32 @@ def test_a_pronoun_answering_the_turn_before_is_the_one_it_addressed() -> None:
         Character("Jehu", gender=Gender.MALE),
     ]
     assert dialogue_speakers(text, cast) == ["Henry", "Henry", "Dorian"]
+
+
+def test_a_shorter_description_is_the_cast_entry_it_heads() -> None:
+    # Casts name walk-ons by a longer description than the text uses for them: `our last
+    # guide`, `man sold to`, `The first man who came in`. The text's `the guide` is that
+    # entry when no other entry has that head noun, and a pronoun can then point at it.
+    main = [Character("Terry", gender=Gender.MALE), Character("Jeff", gender=Gender.MALE)]
+    guide = Character("our last guide", gender=Gender.MALE)
+    text = (
+        "Terry and Jeff waded in after the cloth. The guide stood on the bank.\n\n"
+        '"Come down," he said, pointing to the falls.\n'
+    )
+    assert dialogue_speakers(text, [*main, guide]) == ["our last guide"]
+    text = 'Jeff looked back at the shore.\n\n"One day blue," said the guide.\n'
+    assert dialogue_speakers(text, [*main, guide]) == ["our last guide"]
+    # Two entries with that head: the text's word says neither.
+    other = Character("the guide who stayed below", gender=Gender.MALE)
+    assert dialogue_speakers(text, [*main, guide, other]) != ["our last guide"]
+
+
+def test_a_plain_description_in_the_cast_is_not_every_shorter_one() -> None:
+    # `The Old Woman` is named the way the text names her; `the woman` may be anyone.
+    cast = [
+        Character("Fagin", gender=Gender.MALE),
+        Character("Nancy", gender=Gender.FEMALE),
+        Character("The Old Woman", gender=Gender.FEMALE),
+    ]
+    text = 'Nancy stood at the door.\n\n"Let him go," said the woman.\n'
+    assert dialogue_speakers(text, cast) == ["Nancy"]

@@ -71,3 +71,24 @@ def test_names_written_in_lower_case_unless_used_as_words() -> None:
     assert lower_case_names(text, cast) == {"nix"}
     # A text that opens its paragraphs with capitals writes names as names.
     assert lower_case_names("Nix groaned.\n\nThen nix laughed.\n", cast) == frozenset()
+
+
+def test_a_description_is_the_cast_entry_it_names_or_the_one_it_shortens() -> None:
+    cast = CastIndex(
+        [
+            Character("The Hump-backed Man", gender=Gender.MALE),
+            Character("our last guide", gender=Gender.MALE),
+            Character("The first man who came in", gender=Gender.MALE),
+            Character("The Old Woman", gender=Gender.FEMALE),
+        ]
+    )
+    assert cast.described("little ugly hump-backed man") == ["The Hump-backed Man"]
+    assert cast.described("guide") == ["our last guide"]
+    assert cast.described("last guide") == ["our last guide"]
+    assert cast.described("first man") == ["The first man who came in"]
+    # Words the entry does not have, or a head two entries share: neither.
+    assert cast.described("tall guide") == []
+    assert cast.described("man") == []  # the hump-backed one, or the first one in?
+    # A plain description names the person as the text does: `woman` is not `The Old Woman`.
+    assert cast.described("woman") == []
+    assert cast.head_nouns == {"guide", "man"}

@@ -15,9 +15,11 @@ from narrator.attribute.quotes import Mention, SpanTest
 from narrator.lexicon import (
     ATTRIBUTION_TITLES,
     HONORIFIC_SUFFIX,
+    NOUN_GENDER,
     TITLE_GENDER,
     TITLE_IN_FULL,
     is_storyteller_alias,
+    word_set,
 )
 from narrator.model import Character, Gender
 from narrator.names import (
@@ -58,6 +60,11 @@ class CastIndex:
         derived: dict[str, list[str]] = {}
         spellings: set[str] = set()
         self.descriptive: dict[str, list[str]] = {}  # normalised description -> names
+        # Entries named by a longer description than the text uses (`our last guide`, `The
+        # first man who came in`), by their head noun: the words before it (`described`).
+        # A plain description (`The Old Woman`) is there too, never to be matched so: only
+        # so that `the woman` is then nobody's.
+        self.by_head: dict[str, list[tuple[frozenset[str], str, bool]]] = {}
         # Characters named by a description only (`The Lad`, `The Old Woman`).
         self.generic = frozenset(ch.name for ch in characters if _is_description(ch.name))
         # Description-only entries without a gender (`The Painter`): often an epithet.
@@ -78,6 +85,9 @@ class CastIndex:
                 if ch.name not in self.by_alias.setdefault(key, []):
                     self.by_alias[key].append(ch.name)
                 words = alias.split()
+                head = _head_noun(alias)
+                if head is not None:
+                    self.by_head.setdefault(head[0], []).append((head[1], ch.name, head[2]))
                 if _is_description(alias):
                     norm = " ".join(words[1:]).lower()
                     self.descriptive.setdefault(norm, []).append(ch.name)
@@ -153,13 +163,25 @@ class CastIndex:
 
     def described(self, norm: str) -> list[str]:
         """The cast entries named by a description (`hump-backed man`), its article stripped:
-        the whole of it, else without its first modifiers (`little ugly hump-backed man`)."""
+        the whole of it, else without its first modifiers (`little ugly hump-backed man`),
+        else the one entry it is a shorter form of (`guide` for `our last guide`)."""
         words = norm.split()
         for k in range(len(words) - 1 if len(words) > 1 else 1):
             names = self.descriptive.get(" ".join(words[k:]))
             if names:
                 return names
+        if words:
+            mods = set(words[:-1])
+            fits = {(name, plain) for before, name, plain in self.by_head.get(words[-1], ())
+                    if mods <= before}  # fmt: skip
+            if len(fits) == 1 and not next(iter(fits))[1]:
+                return [next(iter(fits))[0]]
         return []
+
+    @property
+    def head_nouns(self) -> frozenset[str]:
+        """The head nouns of entries named by a longer description: person nouns here."""
+        return frozenset(h for h, fits in self.by_head.items() if not all(p for *_, p in fits))
 
     def mentions(self, text: str, in_quote: SpanTest) -> list[Mention]:
         found: list[Mention] = []
@@ -249,6 +271,34 @@ def lists_walk_ons(characters: Sequence[Character]) -> bool:
     """Does a cast list walk-ons by description (`The Turnkey`, `A Waiter`)? Then it lists
     everyone who speaks, and no line goes to someone outside it."""
     return any(_is_description(ch.name) for ch in characters)
+
+
+_ARTICLES = word_set("the a an one")
+_DESCRIPTION_OPENERS = _ARTICLES | word_set("our my his her their your old poor little good")
+# Words after a description's head noun (`man who came in`, `Clerk At Oliver's Trial`).
+_HEAD_ENDS = word_set("who which that whom whose in at of with from on to by sold")
+
+
+def _head_noun(alias: str) -> tuple[str, frozenset[str], bool] | None:
+    """A cast entry named by a description: its head noun, the words before it, and whether
+    it is plain (`our last guide` -> guide, {our, last}; `The first man who came in` -> man,
+    {the, first}; `man sold to` -> man). A plain description (`The Old Woman`: an article,
+    words, the noun) names the person as the text does, so `the woman` may be anyone; a
+    longer one (a clause, a possessive, lower case) is a label the text shortens. None for a
+    name."""
+    words = alias.lower().replace(",", " ").split()
+    lower = alias[0].islower()
+    if len(words) < 2 or not (lower or words[0] in _DESCRIPTION_OPENERS):
+        return None
+    head = next(
+        (k for k, w in enumerate(words)
+         if w in NOUN_GENDER or (k + 1 < len(words) and words[k + 1] in _HEAD_ENDS)),
+        len(words) - 1,
+    )  # fmt: skip
+    if head == 0 and not lower:
+        return None
+    plain = not lower and head == len(words) - 1 and words[0] in _ARTICLES
+    return words[head], frozenset(words[:head]), plain
 
 
 def _is_description(name: str) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 
 from narrator.attribute.cast_index import CastIndex
 from narrator.attribute.patterns import NOUN_ALT
@@ -22,11 +23,20 @@ _FUNCTION_WORDS = (
     "(?:the|a|an|at|of|and|or|to|in|on|with|where|who|which|that|was|is|by|for|from|"
     "some|his|her|their|into|upon|as)"
 )
-# A descriptive noun phrase: determiner, up to three modifiers, a person noun.
-_NP_RE = re.compile(
-    rf"\b(?P<det>(?i:the|a|an|one of the|his|her|my|our|their|that|this))\s+"
-    rf"(?P<mods>(?:(?!{_FUNCTION_WORDS}\b)[a-z][\w-]*\s+){{0,3}}?)(?P<noun>(?i:{NOUN_ALT}))\b"
-)
+
+
+@cache
+def _noun_phrase(more_nouns: frozenset[str]) -> re.Pattern[str]:
+    """A descriptive noun phrase: determiner, up to three modifiers, a person noun (one of
+    the lexicon's, or of `more_nouns`: the head nouns of the cast's descriptions)."""
+    more = sorted(more_nouns - NOUN_GENDER.keys(), key=len, reverse=True)
+    nouns = "|".join([*map(re.escape, more), NOUN_ALT])
+    return re.compile(
+        rf"\b(?P<det>(?i:the|a|an|one of the|his|her|my|our|their|that|this))\s+"
+        rf"(?P<mods>(?:(?!{_FUNCTION_WORDS}\b)[a-z][\w-]*\s+){{0,3}}?)(?P<noun>(?i:{nouns}))\b"
+    )
+
+
 _NOT_INTRODUCING = {
     "in", "with", "like", "as", "of", "is", "was", "be", "been", "were", "are", "to", "for",
     "from", "such", "by", "at", "on", "into", "than", "became", "become", "seemed", "quite",
@@ -45,10 +55,11 @@ def nameless_descriptions(
     found = []
     last_end = 0
     cast_at = {m.start for m in mentions if m.names}
+    noun_phrase = _noun_phrase(cast.head_nouns)
     for start in _DET_RE.finditer(text):
         if start.start() < last_end:
             continue
-        m = _NP_RE.match(text, start.start())
+        m = noun_phrase.match(text, start.start())
         if m is None:
             continue
         last_end = m.end()
