@@ -114,6 +114,14 @@ def test_on_stage_reads_the_paragraph_and_its_neighbours() -> None:
     assert tom["named_rank0"] == 1.0 and pools[0]["Mira"]["named_rank1"] == 1.0
 
 
+def test_the_object_of_the_narration_before_is_marked() -> None:
+    # `handed them to Tom`, `called Ana to account`: people acted upon, not the one acting.
+    text = 'Mira took out two keys and handed them to Tom, then called Ana over.\n\n"Keep them."\n'
+    pool = _pools(text, [TOM, ANA, MIRA], features.on_stage)[0]
+    assert "prev_para_object" not in pool["Mira"]
+    assert pool["Tom"]["prev_para_object"] == 1.0 and pool["Ana"]["prev_para_object"] == 1.0
+
+
 def test_recent_speakers_rank_by_recency() -> None:
     pools = _pools(EXCHANGE, [TOM, ANA], features.recent_speakers)
     assert pools[0] == {}

@@ -38,6 +38,7 @@ PARAGRAPH_REACH = 3000
 RECENT = 4
 # An exchange of this many turns or more runs on turn-taking (two people talking).
 LONG_EXCHANGE = 4
+_OBJECT_BEFORE = re.compile(r"\b(?:to|at|with|on|upon|for|from|by|of|[a-z]+ed)\s+$")
 _SENTENCE_START = re.compile(r"(?:^|[.!?;:\"\u201d]\s+|\n\s*)(?:(?:Then|But|And|So|Now)\s+)?$")
 
 
@@ -312,7 +313,8 @@ def addressees(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
 
 
 def on_stage(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
-    """People named in narration: in this paragraph (subjects first), before and after."""
+    """People named in narration: in this paragraph (subjects first), in the narration before
+    (objects marked: `handed them to Tom` is not Tom acting) and after."""
     p_start, p_end = ctx.para_span(q.para)
     text = ctx.text
     # Within a page of the quotation: a paragraph can be a whole chapter of web fiction, and
@@ -331,8 +333,11 @@ def on_stage(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     if q.para > 0:
         a, b = ctx.para_span(q.para - 1)
         if q.para - 1 not in ctx.turn_of:
-            for _, name in ctx.named_in(max(a, b - PARAGRAPH_REACH), b):
-                _get(pool, name).add("prev_para_narr")
+            for start, name in ctx.named_in(max(a, b - PARAGRAPH_REACH), b):
+                c = _get(pool, name)
+                c.add("prev_para_narr")
+                if _OBJECT_BEFORE.search(text[max(a, start - 12) : start]):
+                    c.add("prev_para_object")
     if q.para + 1 < len(ctx.chapter.para_starts):
         a, b = ctx.para_span(q.para + 1)
         if q.para + 1 not in ctx.turn_of:
