@@ -210,6 +210,7 @@ _NOT_SENDERS = word_set(
     "part book volume episode prologue epilogue beta setting timeline era"
 )
 _SCRIPT_MIN_LINES = 2  # lines each of two senders must open
+_BURST_LINES = 3  # lines in a row that make a burst of messages inside prose
 
 
 @dataclass(frozen=True)
@@ -234,13 +235,33 @@ def messages(text: str) -> Messages:
         sender = m["sender"]
         if sender.split()[0].lower() not in _NOT_SENDERS:
             counts[sender] = counts.get(sender, 0) + 1
-    senders = sorted((s for s, n in counts.items() if n >= _SCRIPT_MIN_LINES), key=len)
+    found = {s for s, n in counts.items() if n >= _SCRIPT_MIN_LINES}
+    found |= _chat_bursts(text) if counts else set()
+    senders = sorted(found, key=len)
     if len(senders) < 2:
         return Messages()
     alt = "|".join(re.escape(s) for s in reversed(senders))
     return Messages(
         re.compile(rf"[ \t]*(?:\*\*)?(?P<sender>{alt})(?:\*\*)?:(?:\*\*)?[ \t]+(?=\S)(?P<body>)")
     )
+
+
+def _chat_bursts(text: str) -> set[str]:
+    """Senders of a burst of messages inside prose: lines in a row (blank lines between them
+    allowed) opened by a sender, at least _BURST_LINES of them, from two senders, one of them
+    twice (`Jules: where are you` / `Jules: they're calling names` / `Me: 2 min!!`). A header
+    (`Rating: T`, `Spoilers: none`) names each key once."""
+    found: set[str] = set()
+    run: list[str] = []
+    for line in [*text.splitlines(), "."]:  # a last line that ends any run
+        m = _SCRIPT_LINE_RE.match(line)
+        if m is not None and m["sender"].split()[0].lower() not in _NOT_SENDERS:
+            run.append(m["sender"])
+        elif line.strip():
+            if len(run) >= _BURST_LINES and 1 < len(set(run)) < len(run):
+                found.update(run)
+            run = []
+    return found
 
 
 # --- paragraphs ---------------------------------------------------------------------------

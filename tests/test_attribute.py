@@ -788,6 +788,19 @@ def test_a_chat_chapter_gives_each_line_to_its_sender() -> None:
     assert dialogue_speakers(text, cast) == ["Sakura Haruno", "Sasuke", "Sakura Haruno", "Sasuke"]
 
 
+def test_a_message_from_me_is_the_first_person_narrators() -> None:
+    text = (
+        "I was already late when my phone buzzed. I looked at it and I sighed.\n"
+        "Jules: where are you\n"
+        "Jules: they're calling names\n"
+        "Me: 2 min!!\n"
+        "I shoved the phone in my pocket and I ran.\n"
+    )
+    cast = [Character("Harper", aliases=("I",)), Character("Jules")]
+    assert dialogue_speakers(text, cast) == ["Jules", "Jules", "Harper"]
+    assert dialogue_speakers(text, [Character("Jules")]) == ["Jules", "Jules", NARRATOR]
+
+
 def test_a_text_that_writes_i_in_lower_case_is_still_told_in_the_first_person() -> None:
     # Messy web fiction writes `i said`: where the text uses a lone lower-case `i` as a word,
     # it is `I`, for the narrative person and in speech tags.
@@ -881,3 +894,17 @@ def test_a_plain_description_in_the_cast_is_not_every_shorter_one() -> None:
     ]
     text = 'Nancy stood at the door.\n\n"Let him go," said the woman.\n'
     assert dialogue_speakers(text, cast) == ["Nancy"]
+
+
+def test_a_name_answering_a_question_is_not_a_form_of_address() -> None:
+    # `"Name?"` `"Harper. Harper Quinn."`: the answer names someone, it does not call them
+    # (so it says nothing about who speaks next). Called out of the blue, it does.
+    cast = [Character("Harper Quinn", gender=Gender.FEMALE), Character("Dev", gender=Gender.MALE)]
+
+    def vocatives(text: str) -> list[set[str]]:
+        return [q.vocatives for q in run_sieves(text, segment.segment_chapter(text), cast).quotes]
+
+    asked = 'Dev looked up. "Name?"\n\n"Harper. Harper Quinn."\n'
+    assert vocatives(asked) == [set(), set()]
+    called = 'Dev looked up. "There."\n\n"Harper. Harper Quinn."\n'
+    assert vocatives(called) == [set(), {"Harper Quinn"}]

@@ -579,3 +579,24 @@ def test_a_chat_or_script_chapter_gives_each_sender_line_as_a_message() -> None:
     ]
     lone = "Note: set after the war.\n\nAna: hi\n\nThe end came soon.\n"
     assert [k for k in _kinds(lone) if k[0] == "dialogue"] == []
+
+
+def test_a_burst_of_messages_inside_a_prose_chapter_is_messages() -> None:
+    # Three lines in a row opened by a sender, one of them twice: a chat inside the story,
+    # though no sender opens two lines anywhere else. A fan-fiction header is not one.
+    text = (
+        "I'm already late when my phone buzzes.\n"
+        "Jules: where are you\n"
+        "Jules: they're calling names\n"
+        "Me: 2 min!!\n"
+        "I shove the phone in my pocket and run.\n"
+    )
+    assert [k for k in _kinds(text) if k[0] == "dialogue"] == [
+        ("dialogue", "where are you"),
+        ("dialogue", "they're calling names"),
+        ("dialogue", "2 min!!"),
+    ]
+    header = "Fandom: Naruto\nSpoilers: none\nBeta: my cat\n\nSakura ran.\n"
+    assert [k for k in _kinds(header) if k[0] == "dialogue"] == []
+    scattered = "Jules: hi\n\nThe rain fell.\n\nJules: bye\n\nMe: ok\n"
+    assert [k for k in _kinds(scattered) if k[0] == "dialogue"] == []

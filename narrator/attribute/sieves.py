@@ -100,6 +100,7 @@ from narrator.attribute.split import split_turns
 from narrator.attribute.tags import colon_intro, resolve_tag, tag_after, tag_before
 from narrator.attribute.turns import conversations
 from narrator.attribute.vocatives import find_vocatives
+from narrator.lexicon import is_storyteller_alias
 from narrator.model import Character, Segment
 from narrator.names import name_key
 
@@ -118,14 +119,17 @@ def read_tags(ch: Chapter) -> None:
         p_start = ch.para_starts[q.para]
         limit = min(next_start, p_end, q.end + 200)
         floor = max(prev_end, p_start, q.start - 300)
-        find_vocatives(ch, q)
+        find_vocatives(ch, q, quotes[k - 1] if k else None)
         sender = ch.messages.match(ch.text, p_start, q.start + 1)
         tag = tag_after(ch, q, limit) if sender is None else None
         q.tag_side = TagSide.AFTER
         if sender is not None and sender.start("body") == q.start:
             # `[Ana]: where r u`: a text message, said by its sender.
             known = ch.cast.by_alias.get(name_key(sender["sender"]))
-            who = ch.pick(known, q.start) if known else sender["sender"]
+            if is_storyteller_alias(sender["sender"]):
+                who = ch.narrator_at(q.start)  # `Me: 2 min!!`
+            else:
+                who = ch.pick(known, q.start) if known else sender["sender"]
             q.speaker, q.confidence, q.sieve = who, CONF_EXPLICIT, Sieve.TAG_NAME
             q.tag, q.tag_side, q.tag_speaker = (TagKind.NAME, who), TagSide.BEFORE, True
         elif tag is None:

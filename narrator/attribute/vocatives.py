@@ -22,12 +22,24 @@ _INTERJECTION_RE = re.compile(
     r"Yes|No|Well|Dear|My dear|Good morning|Good night|Goodbye|Bye|Wait|Stop)\s*,?\s+$"
 )
 _CAPITAL_NEXT_RE = re.compile(rf"\s+[{UPPER}]")
+_CLOSE = "\"'\u201d\u2019 \n"
+# A quotation that is only names (`"Harper. Harper Quinn."`), marks and stops aside.
+_ONLY_NAMES_RE = re.compile(r"[\"'\u201c\u2018]?(?:\s*@[.,]?)+\s*[\"'\u201d\u2019]?\s*")
 
 
-def find_vocatives(ch: Chapter, q: Quote) -> None:
-    """Names used as a form of address inside the quotation (`Tom, come here`)."""
+def find_vocatives(ch: Chapter, q: Quote, prev: Quote | None = None) -> None:
+    """Names used as a form of address inside the quotation (`Tom, come here`); not a name
+    that is the whole answer to the question before (`"Name?"` `"Harper. Harper Quinn."`,
+    `"Who did it?"` `"Tom."`). `prev`: the quotation before."""
     i = bisect.bisect_left(ch.mention_starts, q.start)
     text = ch.text
+    if (
+        prev is not None
+        and prev.para == q.para - 1
+        and text[prev.start : prev.end].rstrip(_CLOSE).endswith("?")
+        and _ONLY_NAMES_RE.fullmatch(_names_blanked(ch, q))
+    ):
+        return
     inner_start = q.start + 1
     while i < len(ch.mentions) and ch.mentions[i].start < q.end:
         m = ch.mentions[i]
@@ -41,3 +53,17 @@ def find_vocatives(ch: Chapter, q: Quote) -> None:
         ends = bool(_VOCATIVE_AFTER_RE.match(after)) or bool(_CAPITAL_NEXT_RE.match(after))
         if starts and ends and not _TOLD_OF_RE.search(before):
             q.vocatives.add(ch.pick(m.names, m.start))
+
+
+def _names_blanked(ch: Chapter, q: Quote) -> str:
+    """The quotation's words with each cast mention replaced by `@`."""
+    out, pos = [], q.start
+    i = bisect.bisect_left(ch.mention_starts, q.start)
+    while i < len(ch.mentions) and ch.mentions[i].start < q.end:
+        m = ch.mentions[i]
+        i += 1
+        if m.names and m.start >= pos:
+            out += [ch.text[pos : m.start], "@"]
+            pos = m.end
+    out.append(ch.text[pos : q.end])
+    return "".join(out)
