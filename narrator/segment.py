@@ -125,7 +125,8 @@ _SCENE_MARK_RE = re.compile(
     re.IGNORECASE,
 )
 _NOTE_MARK_RE = re.compile(
-    r"[(\[*_]*(?:(?-i:A\s?/\s?N|AN|N\s?/\s?A)\d*\s*[:.\-\u2014)]|author'?s?\s+notes?\b|disclaimer\b)",
+    r"[(\[*_]*(?:(?-i:A\s?/\s?N|AN|N\s?/\s?A|T\s?/\s?N|TL\s?note)\d*\s*[:.\-\u2014)]"
+    r"|(?:author|translator)'?s?\s+notes?\b|disclaimer\b)",
     re.IGNORECASE,
 )
 # Phrases only an author says to readers ...
@@ -178,6 +179,9 @@ def segment_chapter(text: str) -> list[Segment]:
         if message is not None:
             spans.append((message.start("body"), end, Kind.DIALOGUE))
             continue
+        if is_system_line(text[start:end]):
+            spans.append((start, end, Kind.DIALOGUE))
+            continue
         if (
             dashes
             and _DASH_OPEN_RE.match(text, start, end)
@@ -187,6 +191,27 @@ def segment_chapter(text: str) -> list[Segment]:
             continue
         spans.extend(_segment_paragraph(text, start, end, single_style))
     return _fill_gaps(text, spans)
+
+
+# --- system lines -------------------------------------------------------------------------
+# LitRPG: a line that is all one bracketed label (`[Quest updated: Survive the Night]`,
+# `【Skill acquired: Fireball】`, `<Level Up!>`), or opens with one and a colon (`[Quest
+# complete]: reward 50 xp`), is the game system speaking, a paragraph of its own. Not a
+# text message (`[Ana]: ...`), a footnote (`[12]: ...`) or an author's note (`[A/N: ...]`,
+# a note before it is read as one).
+_SYSTEM_LINE_RE = re.compile(
+    r"[ \t]*(?:\[[^\[\]\n]*[^\W\d_][^\[\]\n]*\]|\u3010[^\u3010\u3011\n]+\u3011"
+    r"|<[^<>\n]*[^\W\d_][^<>\n]*>)(?::[ \t]+\S[^\n]*)?[ \t]*"
+)
+
+
+def is_system_line(text: str) -> bool:
+    """A LitRPG system line (see above): the whole of `text`, one line."""
+    return (
+        _SYSTEM_LINE_RE.fullmatch(text) is not None
+        and TEXT_MESSAGE_RE.match(text.strip()) is None
+        and _NOTE_MARK_RE.match(text.strip()) is None
+    )
 
 
 # --- text messages ------------------------------------------------------------------------
@@ -324,7 +349,7 @@ def _paragraphs(text: str, said: Messages) -> Iterator[tuple[int, int]]:
     by_blank_line = _is_hard_wrapped(text, lines)
     para_start = -1
     para_end = -1
-    in_message = False  # a text message is a paragraph of its own
+    in_message = False
     for a, b in lines:
         stripped = text[a:b].strip()
         if not stripped:
@@ -334,7 +359,8 @@ def _paragraphs(text: str, said: Messages) -> Iterator[tuple[int, int]]:
             continue
         lead = a + (len(text[a:b]) - len(text[a:b].lstrip()))
         tail = b - (len(text[a:b]) - len(text[a:b].rstrip()))
-        message = said.match(text, lead, tail) is not None
+        # A text message or a system line is a paragraph of its own.
+        message = said.match(text, lead, tail) is not None or is_system_line(text[lead:tail])
         if para_start < 0:
             para_start = lead
         elif not by_blank_line or message or in_message:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from narrator import segment
 from narrator.attribute import (
     NARRATOR,
+    SYSTEM,
     Sieve,
     attribute_speakers,
     explain_speakers,
@@ -908,3 +909,20 @@ def test_a_name_answering_a_question_is_not_a_form_of_address() -> None:
     assert vocatives(asked) == [set(), set()]
     called = 'Dev looked up. "There."\n\n"Harper. Harper Quinn."\n'
     assert vocatives(called) == [set(), {"Harper Quinn"}]
+
+
+def test_a_system_line_is_the_systems_and_stays_out_of_the_exchange() -> None:
+    text = (
+        "Tom and Ana sat down by the fire.\n\n"
+        '"Ready?" said Tom.\n\n'
+        "[Quest accepted: The Long Road]\n\n"
+        '"Ready," Ana said.\n\n'
+        '"Then we go."\n'
+    )
+    cast = [Character("Tom", gender=Gender.MALE), Character("Ana", gender=Gender.FEMALE)]
+    assert dialogue_speakers(text, cast) == ["Tom", SYSTEM, "Ana", "Tom"]
+    # An author's correction wins here too.
+    segments = segment.segment_chapter(text)
+    system_at = next(s.start for s in segments if s.text.startswith("["))
+    told = attribute_speakers(text, segments, cast, fixed={system_at: "The Voice"})
+    assert [s.speaker for s in told if s.kind.is_speech][1] == "The Voice"

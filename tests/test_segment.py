@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from narrator.model import Kind, Segment
-from narrator.segment import segment_chapter
+from narrator.segment import is_system_line, segment_chapter
 
 DATA_DIR = Path(__file__).parent / "data" / "segment"
 CASES = sorted(p.stem for p in DATA_DIR.glob("*.txt"))
@@ -488,8 +488,39 @@ def test_text_messages_are_lines_of_their_own_spoken_by_their_sender() -> None:
     speech = [s.text for s in segs if s.kind is Kind.DIALOGUE]
     assert speech == ["where r u", "the party started an hour ago", "on my way"]
     # A line that only looks like one is not a message.
-    for line in ("[Quest complete]: reward 50 xp\n", "See [1]: the notes.\n", "[12]: ok\n"):
+    for line in ("See [1]: the notes.\n", "[12]: ok\n"):
         assert [s.kind for s in segment_chapter(line)] == [Kind.NARRATION], line
+    # `[Quest complete]: ...` is the game system speaking (next test), not a message.
+    quest = [(s.kind, s.text) for s in segment_chapter("[Quest complete]: reward 50 xp\n")]
+    assert quest[:1] == [(Kind.DIALOGUE, "[Quest complete]: reward 50 xp")]
+
+
+def test_litrpg_system_lines_are_lines_of_their_own() -> None:
+    # A paragraph that is one bracketed line is the game's system speaking; attribution
+    # gives it the speaker `System` (test_attribute). Notes, messages and brackets inside
+    # a sentence are not system lines.
+    text = (
+        "The wolf fell.\n\n"
+        "[Quest updated: Survive the Night]\n"
+        "\u3010Skill acquired: Fireball Lv. 1\u3011\n"
+        "<Level Up!>\n"
+        "[Quest complete]: reward 50 xp\n\n"
+        "[A/N: sorry for the wait!]\n\n"
+        "[T/N: a pun in the original]\n\n"
+        "[Ana]: where r u\n\n"
+        "He read the sign [closed] twice.\n"
+    )
+    found = [k for k in _kinds(text) if k[0] != "narration"]
+    assert found == [
+        ("dialogue", "[Quest updated: Survive the Night]"),
+        ("dialogue", "\u3010Skill acquired: Fireball Lv. 1\u3011"),
+        ("dialogue", "<Level Up!>"),
+        ("dialogue", "[Quest complete]: reward 50 xp"),
+        ("note", "[A/N: sorry for the wait!]"),
+        ("note", "[T/N: a pun in the original]"),
+        ("dialogue", "where r u"),
+    ]
+    assert [is_system_line(t) for _, t in found] == [True] * 4 + [False] * 3
 
 
 def test_italics_with_a_speech_tag_are_a_voice_not_narration() -> None:

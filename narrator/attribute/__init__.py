@@ -6,6 +6,7 @@ See `narrator.attribute.runner` for the steps, in the order they run.
 from narrator.attribute.runner import (
     NARRATOR,
     SIEVES,
+    SYSTEM,
     Sieve,
     attribute_speakers,
     explain_speakers,
@@ -16,6 +17,7 @@ from narrator.attribute.runner import (
 __all__ = [
     "NARRATOR",
     "SIEVES",
+    "SYSTEM",
     "Sieve",
     "attribute_speakers",
     "explain_speakers",

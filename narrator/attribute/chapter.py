@@ -26,7 +26,7 @@ from narrator.attribute.quotes import (
     SpanTest,
 )
 from narrator.model import Character, Segment
-from narrator.segment import messages, paragraph_starts
+from narrator.segment import is_system_line, messages, paragraph_starts
 
 _DIALOGUE_DASHES = frozenset("\u2014\u2015\u2013-")
 
@@ -69,7 +69,8 @@ class Chapter:
         self.lower_i = writes_lower_i(text)
         self.quotes: list[Quote] = []
         for i, seg in enumerate(self.segments):
-            if seg.kind.is_speech:
+            # A system line is nobody's turn in a conversation (`sieves.to_segments`).
+            if seg.kind.is_speech and not is_system_line(seg.text):
                 q = Quote(i, seg.start, seg.end, self.para_at(seg.start))
                 stripped = seg.text.rstrip()
                 q.closed = (len(stripped) > 1 and stripped[-1] in CLOSE_MARKS) or (

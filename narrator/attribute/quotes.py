@@ -16,6 +16,8 @@ from narrator.model import Gender
 
 # The first-person narrator when the cast names none (an alias "I", or PDNC's "_narr").
 NARRATOR = "Narrator"
+SYSTEM = "System"  # who speaks a LitRPG system line (`segment.is_system_line`)
+CONF_SYSTEM = 0.95  # a system line is known by its brackets
 
 # Measured precision per sieve, rounded down (see the module docstring).
 CONF_EXPLICIT = 0.95

@@ -23,7 +23,7 @@ from collections.abc import Collection, Mapping, Sequence
 from narrator.attribute.cast_index import lists_walk_ons
 from narrator.attribute.features import Context
 from narrator.attribute.person import guess_narrative_person
-from narrator.attribute.quotes import NARRATOR, SIEVES, Sieve
+from narrator.attribute.quotes import NARRATOR, SIEVES, SYSTEM, Sieve
 from narrator.attribute.ranker import rank
 from narrator.attribute.sieves import run_sieves, to_segments
 from narrator.model import Character, Segment
@@ -33,6 +33,7 @@ __all__ = [
     "RANKER",
     "SIEVES",
     "STEPS",
+    "SYSTEM",
     "Sieve",
     "attribute_speakers",
     "explain_speakers",

@@ -89,7 +89,9 @@ from narrator.attribute.quotes import (
     CONF_GUESS,
     CONF_PARAGRAPH,
     CONF_SPLIT,
+    CONF_SYSTEM,
     SIEVES,
+    SYSTEM,
     TAG_SIEVE,
     Sieve,
     TagKind,
@@ -280,6 +282,7 @@ def run_sieves(
 
 
 _FIRST_OF_TWO = "the first of two turns inside the same quotation marks"
+_SYSTEM_LINE = "a system line: one bracketed line of its own"
 
 
 def to_segments(ch: Chapter) -> list[Segment]:
@@ -291,6 +294,10 @@ def to_segments(ch: Chapter) -> list[Segment]:
     for i, seg in enumerate(out):
         q = by_index.get(i)
         if q is None:
+            if seg.kind.is_speech:  # a system line: the system's, unless the author says
+                who = ch.fixed.get(seg.start, SYSTEM)
+                conf = 1.0 if seg.start in ch.fixed else CONF_SYSTEM
+                seg = replace(seg, speaker=who, confidence=conf, evidence=(_SYSTEM_LINE,))
             result.append(seg)
             continue
         conf = round(q.confidence, 2) if q.speaker else 0.0
