@@ -205,10 +205,20 @@ _SYSTEM_LINE_RE = re.compile(
 )
 
 
+# An editor's brackets, not a game's: `[Illustration]`, `[Picture: ...]`, `[Footnote 3: ...]`,
+# `[Pg 12]` (Project Gutenberg's conventions).
+_EDITORIAL_RE = re.compile(
+    r"[ \t]*[\[<\u3010][ \t]*(?i:illustration|picture|image|photo|plate|frontispiece|map|"
+    r"footnote|foot-note|note|sidenote|transcriber|editor|errata|greek|hebrew|music|blank|"
+    r"page|pg|p\.)\b"
+)
+
+
 def is_system_line(text: str) -> bool:
     """A LitRPG system line (see above): the whole of `text`, one line."""
     return (
         _SYSTEM_LINE_RE.fullmatch(text) is not None
+        and _EDITORIAL_RE.match(text) is None
         and TEXT_MESSAGE_RE.match(text.strip()) is None
         and _NOTE_MARK_RE.match(text.strip()) is None
     )

@@ -508,7 +508,10 @@ def test_litrpg_system_lines_are_lines_of_their_own() -> None:
         "[A/N: sorry for the wait!]\n\n"
         "[T/N: a pun in the original]\n\n"
         "[Ana]: where r u\n\n"
-        "He read the sign [closed] twice.\n"
+        "He read the sign [closed] twice.\n\n"
+        "[Illustration: The wolf at the gate]\n\n"
+        "[Picture: Stephen in the sick room]\n\n"
+        "[Pg 12]\n"
     )
     found = [k for k in _kinds(text) if k[0] != "narration"]
     assert found == [
