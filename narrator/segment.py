@@ -124,6 +124,7 @@ _SCENE_MARK_RE = re.compile(
     r"|scene ?break|(?:[\w-]+ ){0,3}(?:hours|days|weeks|months|years) later\W*$",
     re.IGNORECASE,
 )
+_MARKER_DECORATION = "*_~=#[]()<>- \t"  # around a scene marker: `*Time skip*`, `[Flashback]`
 _NOTE_MARK_RE = re.compile(
     r"[(\[*_]*(?:(?-i:A\s?/\s?N|AN|N\s?/\s?A|T\s?/\s?N|TL\s?note)\d*\s*[:.\-\u2014)]"
     r"|(?:author|translator)'?s?\s+notes?\b|disclaimer\b)",
@@ -454,8 +455,8 @@ def _is_heading(body: str, *, opens_chapter: bool) -> bool:
     words = body.split()
     if len(words) <= 16 and _CHAPTER_RE.match(body):
         return True  # "Chapter 12: In Which ..." titles can be long
-    if len(words) <= 8 and _SCENE_MARK_RE.match(body):
-        return True
+    if len(words) <= 8 and _SCENE_MARK_RE.match(body.strip(_MARKER_DECORATION)):
+        return True  # `Flashback`, and as web fiction decorates it: `*Time skip*`
     if opens_chapter and len(words) <= 16 and _CHAPTER_IN_TITLE_RE.search(body):
         return True
     if body.endswith(":") and len(words) <= 12:

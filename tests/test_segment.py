@@ -337,6 +337,10 @@ def test_web_fiction_scene_markers() -> None:
         ("heading", "Three years later"),
         ("note", "(A/N: the flashback ends here)"),
     ]
+    # Decorated the way web fiction writes them: a marker still, never a thought.
+    for marker in ("*Time skip*", "**Flashback**", "~Line break~", "[Time skip]", "_Sakura's POV_"):
+        text = f"She ran.\n\n{marker}\n\nBy eleven, she was hiding.\n"
+        assert [k for k in _kinds(text) if k[0] != "narration"] == [("heading", marker)], marker
 
 
 def test_guillemets() -> None:
