@@ -926,3 +926,22 @@ def test_a_system_line_is_the_systems_and_stays_out_of_the_exchange() -> None:
     system_at = next(s.start for s in segments if s.text.startswith("["))
     told = attribute_speakers(text, segments, cast, fixed={system_at: "The Voice"})
     assert [s.speaker for s in told if s.kind.is_speech][1] == "The Voice"
+
+
+def test_an_epithet_guessed_by_gender_is_the_one_the_answer_calls() -> None:
+    # `said the boy` names nobody the text introduced; the answer calling `Rook` says
+    # who it was, over the latest person named.
+    cast = [
+        Character("Rook", gender=Gender.MALE),
+        Character("Ana", gender=Gender.FEMALE),
+        Character("Vesh", gender=Gender.MALE),
+    ]
+    text = (
+        "Vesh held up two bells. Ana watched them swing.\n\n"
+        '"But there are only two," the boy said slowly.\n\n'
+        '"Very good, Rook. You can count," said Vesh.\n'
+    )
+    assert dialogue_speakers(text, cast) == ["Rook", "Vesh"]
+    # The sieves' own answer (what the ranker weighs), not only the ranker's.
+    first = run_sieves(text, segment.segment_chapter(text), cast).quotes[0]
+    assert (first.speaker, first.sieve) == ("Rook", Sieve.TAG_DESC_TURN)

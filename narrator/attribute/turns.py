@@ -3,7 +3,8 @@
 An exchange is a run of quotation paragraphs; a narration paragraph ends it. Open turns are
 filled forward (the one before last, the one addressed, the first-person narrator), then
 backward from later turns; the first open turn still empty gets the nearest named character,
-and turns run on from it. A descriptive tag guessed by gender yields to the alternation."""
+and turns run on from it. A descriptive tag guessed by gender yields to the one the next turn
+calls by name, else to the alternation."""
 
 from __future__ import annotations
 
@@ -44,6 +45,15 @@ def _regard(ch: Chapter, block: list[int], by_para: dict[int, list[Quote]]) -> N
         q = by_para[para][0]
         if not q.guessed:
             continue
+        if k + 1 < len(block):
+            # `"Very good, Naruto."` right after `said the blonde`: the one the answer calls.
+            after = by_para[block[k + 1]]
+            called = set().union(*(x.vocatives for x in after)) - {after[0].speaker, None}
+            if len(called) == 1:
+                who = called.pop()
+                if q.guess_gender is None or ch.cast.gender.get(who) in (None, q.guess_gender):
+                    _revise(by_para[para], q.speaker, who)
+                    continue
         for a, b in ((k - 2, k - 1), (k + 2, k + 1)):
             if not (0 <= a < len(block) and 0 <= b < len(block)):
                 continue
@@ -52,11 +62,15 @@ def _regard(ch: Chapter, block: list[int], by_para: dict[int, list[Quote]]) -> N
                 continue
             g = ch.cast.gender.get(two)
             if q.guess_gender is None or g in (None, q.guess_gender):
-                old = q.speaker
-                for x in by_para[para]:
-                    if x.speaker == old:
-                        x.speaker, x.sieve = two, Sieve.TAG_DESC_TURN
+                _revise(by_para[para], q.speaker, two)
                 break
+
+
+def _revise(para_quotes: list[Quote], old: str | None, who: str) -> None:
+    """A guessed epithet's speaker revised by the exchange, in the whole paragraph."""
+    for x in para_quotes:
+        if x.speaker == old:
+            x.speaker, x.sieve = who, Sieve.TAG_DESC_TURN
 
 
 def _seed(ch: Chapter, block: list[int], by_para: dict[int, list[Quote]]) -> None:
