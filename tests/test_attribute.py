@@ -945,3 +945,21 @@ def test_an_epithet_guessed_by_gender_is_the_one_the_answer_calls() -> None:
     # The sieves' own answer (what the ranker weighs), not only the ranker's.
     first = run_sieves(text, segment.segment_chapter(text), cast).quotes[0]
     assert (first.speaker, first.sieve) == ("Rook", Sieve.TAG_DESC_TURN)
+
+
+def test_a_pronoun_tag_is_the_one_the_next_turn_calls_by_name() -> None:
+    # `he said` read as the latest man named (Vesh); the answer calls Rook: it was Rook.
+    cast = [Character("Rook", gender=Gender.MALE), Character("Vesh", gender=Gender.MALE)]
+    text = (
+        "Rook sat by the door. Vesh held up two bells and shook them.\n\n"
+        '"There are only two," he said.\n\n'
+        '"Very good, Rook. You can count."\n'
+    )
+    first = run_sieves(text, segment.segment_chapter(text), cast).quotes[0]
+    assert (first.speaker, first.sieve) == ("Rook", Sieve.TAG_PRONOUN_TURN)
+    # A name the pronoun cannot be is no answer: `he said` is not Ana.
+    text = text.replace("Very good, Rook", "Very good, Ana")
+    first = run_sieves(
+        text, segment.segment_chapter(text), [*cast, Character("Ana", gender=Gender.FEMALE)]
+    ).quotes[0]
+    assert first.sieve is Sieve.TAG_PRONOUN

@@ -69,6 +69,7 @@ class Sieve(StrEnum):
     # a quotation's sieve; TAG_DESC_TURN when turn-taking revised that guess.
     TAG_GUESS = "tag-guess"
     TAG_DESC_TURN = "tag-desc-turn"
+    TAG_PRONOUN_TURN = "tag-pronoun-turn"  # a pronoun tag revised: the next turn calls them
     PARAGRAPH = "paragraph"  # shares the tag of its paragraph
     CONTINUED = "continued"  # speech continued over paragraphs
     ACTION = "action"

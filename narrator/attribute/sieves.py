@@ -30,7 +30,8 @@ down); today it is one feature among others, and the confidence comes from the r
 2. pronoun tag (`she replied`, `said he`, `was his reply`): in a running exchange the
    one the turn before addressed, when the pronoun fits them; else the latest mention of
    that gender, the subject of the paragraph first, never the one addressed, in a
-   running exchange not the last speaker; `I said` is the first-person narrator.
+   running exchange not the last speaker; `I said` is the first-person narrator; one
+   the next turn calls by name, when the pronoun fits them (`turns.py`).
    `the duchess` in narration is a mention of the cast character with that title
    (`pronouns.py`, `mentions.py`)                                                    0.75
 3. descriptive tag (`the old man said`): a cast alias or a title in a cast name

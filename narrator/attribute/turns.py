@@ -3,8 +3,8 @@
 An exchange is a run of quotation paragraphs; a narration paragraph ends it. Open turns are
 filled forward (the one before last, the one addressed, the first-person narrator), then
 backward from later turns; the first open turn still empty gets the nearest named character,
-and turns run on from it. A descriptive tag guessed by gender yields to the one the next turn
-calls by name, else to the alternation."""
+and turns run on from it. A pronoun tag yields to the one the next turn calls by name, when
+the pronoun fits them; a descriptive tag guessed by gender too, else to the alternation."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from narrator.attribute.quotes import (
     Sieve,
     answer_paragraph,
 )
+from narrator.lexicon import PRONOUN_GENDER
 
 
 def conversations(ch: Chapter) -> None:
@@ -43,6 +44,15 @@ def _regard(ch: Chapter, block: list[int], by_para: dict[int, list[Quote]]) -> N
     """`said the gentleman` guessed by gender: prefer the exchange's alternation."""
     for k, para in enumerate(block):
         q = by_para[para][0]
+        if q.sieve is Sieve.TAG_PRONOUN and q.tag and k + 1 < len(block):
+            after = by_para[block[k + 1]]
+            called = set().union(*(x.vocatives for x in after)) - {after[0].speaker, None}
+            g = PRONOUN_GENDER.get(q.tag[1])
+            if len(called) == 1:
+                who = called.pop()
+                if who != q.speaker and g is not None and ch.cast.gender.get(who) == g:
+                    _revise(by_para[para], q.speaker, who, Sieve.TAG_PRONOUN_TURN)
+            continue
         if not q.guessed:
             continue
         if k + 1 < len(block):
@@ -52,7 +62,7 @@ def _regard(ch: Chapter, block: list[int], by_para: dict[int, list[Quote]]) -> N
             if len(called) == 1:
                 who = called.pop()
                 if q.guess_gender is None or ch.cast.gender.get(who) in (None, q.guess_gender):
-                    _revise(by_para[para], q.speaker, who)
+                    _revise(by_para[para], q.speaker, who, Sieve.TAG_DESC_TURN)
                     continue
         for a, b in ((k - 2, k - 1), (k + 2, k + 1)):
             if not (0 <= a < len(block) and 0 <= b < len(block)):
@@ -62,15 +72,15 @@ def _regard(ch: Chapter, block: list[int], by_para: dict[int, list[Quote]]) -> N
                 continue
             g = ch.cast.gender.get(two)
             if q.guess_gender is None or g in (None, q.guess_gender):
-                _revise(by_para[para], q.speaker, two)
+                _revise(by_para[para], q.speaker, two, Sieve.TAG_DESC_TURN)
                 break
 
 
-def _revise(para_quotes: list[Quote], old: str | None, who: str) -> None:
-    """A guessed epithet's speaker revised by the exchange, in the whole paragraph."""
+def _revise(para_quotes: list[Quote], old: str | None, who: str, sieve: Sieve) -> None:
+    """A tag's speaker revised by the exchange, in the whole paragraph."""
     for x in para_quotes:
         if x.speaker == old:
-            x.speaker, x.sieve = who, Sieve.TAG_DESC_TURN
+            x.speaker, x.sieve = who, sieve
 
 
 def _seed(ch: Chapter, block: list[int], by_para: dict[int, list[Quote]]) -> None:
