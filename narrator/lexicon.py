@@ -78,6 +78,7 @@ _IRREGULAR = {
     "speak": ["spoke", "speaks", "speaking"],
     "read": ["reads", "reading"],
     "lie": ["lied", "lies", "lying"],
+    "quip": ["quipped", "quips", "quipping"],  # `qu` is one consonant: not `quiped`
 }
 
 
@@ -99,7 +100,9 @@ def _inflect(verb: str) -> list[str]:
 
 SPEECH_VERB_FORMS = sorted(
     {f for v in SPEECH_VERBS for f in _inflect(v)}
-    | {"went on", "goes on", "put in", "puts in", "broke in", "breaks in", "cut in", "chimed in"},
+    | {"went on", "goes on", "put in", "puts in", "broke in", "breaks in", "cut in", "chimed in"}
+    | {"pointed out", "points out", "called out", "calls out", "piped up", "pipes up"}
+    | {"spoke up", "speaks up"},
     key=len,
     reverse=True,
 )

@@ -21,6 +21,13 @@ def test_narrow_verb_sets_are_subsets_of_the_speech_verbs() -> None:
     assert {"said", "asked", "replied", "whispered"} <= lexicon.PERSON_CONTEXT_WORDS
 
 
+def test_speech_verbs_are_inflected_right_and_include_phrasal_ones() -> None:
+    forms = set(lexicon.SPEECH_VERB_FORMS)
+    assert {"quipped", "quips", "quipping"} <= forms and "quiped" not in forms
+    assert {"said", "stammered", "replied", "cried", "chirped", "hissed"} <= forms
+    assert {"pointed out", "called out", "piped up", "spoke up", "cut in"} <= forms
+
+
 def test_every_title_has_one_role_and_the_role_gender() -> None:
     seen: list[str] = [t for _, titles in lexicon.TITLE_ROLES.values() for t in titles]
     assert len(seen) == len(set(seen)), "a title listed under two roles"
