@@ -125,6 +125,21 @@ _SCENE_MARK_RE = re.compile(
     re.IGNORECASE,
 )
 _MARKER_DECORATION = "*_~=#[]()<>- \t"  # around a scene marker: `*Time skip*`, `[Flashback]`
+# A name alone between marks (`~ Kess ~`, `-Dren-`, `**Mira**`): a part of the chapter told
+# by that character, as web fiction heads them.
+_DECORATED_NAME_RE = re.compile(
+    rf"[ \t]*[~=*_#\[(<\u2014\u2013-]+[ \t]*"
+    rf"(?P<name>[{UPPER}][\w'\u2019.-]*(?:[ ][{UPPER}][\w'\u2019.-]*){{0,2}}?)"
+    rf"[ \t]*[~=*_#\])>\u2014\u2013-]+[ \t]*"
+)
+
+
+def decorated_name(line: str) -> str | None:
+    """The name a line holds alone between marks (`~ Kess ~` -> Kess), if it is one."""
+    m = _DECORATED_NAME_RE.fullmatch(line)
+    return m["name"].rstrip(".-") if m else None
+
+
 _NOTE_MARK_RE = re.compile(
     r"[(\[*_]*(?:(?-i:A\s?/\s?N|AN|N\s?/\s?A|T\s?/\s?N|TL\s?note)\d*\s*[:.\-\u2014)]"
     r"|(?:author|translator)'?s?\s+notes?\b|disclaimer\b)",
@@ -455,6 +470,8 @@ def _is_heading(body: str, *, opens_chapter: bool) -> bool:
     words = body.split()
     if len(words) <= 16 and _CHAPTER_RE.match(body):
         return True  # "Chapter 12: In Which ..." titles can be long
+    if decorated_name(body) is not None:
+        return True  # `~ Kess ~`: whose part of the chapter starts here
     if len(words) <= 8 and _SCENE_MARK_RE.match(body.strip(_MARKER_DECORATION)):
         return True  # `Flashback`, and as web fiction decorates it: `*Time skip*`
     if opens_chapter and len(words) <= 16 and _CHAPTER_IN_TITLE_RE.search(body):

@@ -377,6 +377,21 @@ def test_a_point_of_view_heading_changes_who_i_is() -> None:
     assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Kess", "Dren", "Kess", "Dren"]
 
 
+def test_a_name_alone_between_marks_is_a_point_of_view_heading() -> None:
+    # `~ Kess ~`, `-Dren-`: web fiction heads each first-person part with its teller's name.
+    text = POV_TEXT.replace("- - Kess's POV - -", "~ Kess ~").replace(
+        "- - Dren's POV - -", "-Dren-"
+    )
+    cast = [Character("Kess", gender=Gender.FEMALE), Character("Dren", gender=Gender.MALE)]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    assert [s.speaker for s in out if s.kind is Kind.DIALOGUE] == ["Kess", "Dren", "Kess", "Dren"]
+    assert [s.text for s in out if s.kind is Kind.HEADING] == ["~ Kess ~", "-Dren-"]
+    # In a third-person chapter such a heading says where a part starts, not who "I" is.
+    he = "He walked to the mill, and he looked at the river, and he thought of her. " * 15
+    third = f"~ Kess ~\n\n{he}\n\n" + '"Cold," he said.\n'
+    assert run_sieves(third, segment.segment_chapter(third), cast).person == 3
+
+
 def test_a_third_person_chapter_in_a_first_person_book_is_third_person() -> None:
     he = "He walked to the mill, and he looked at the river, and he thought of her. " * 15
     text = f"{he}\n\n" + '"Cold," he said.\n\n"It is," said Ana.\n'
@@ -963,3 +978,20 @@ def test_a_pronoun_tag_is_the_one_the_next_turn_calls_by_name() -> None:
         text, segment.segment_chapter(text), [*cast, Character("Ana", gender=Gender.FEMALE)]
     ).quotes[0]
     assert first.sieve is Sieve.TAG_PRONOUN
+
+
+def test_a_thought_calling_the_thinker_by_name_is_still_theirs() -> None:
+    # Self-talk: `_Don't do it, Mara._` is Mara's own thought, and so is her next line.
+    text = (
+        "~ Mara ~\n\n"
+        "I knew who it was before I looked. I sat up in the dark.\n\n"
+        '"Can you come over?" Theo asked.\n\n'
+        "_Don't. Don't do it, Mara._ \"Give me twenty minutes.\"\n"
+    )
+    cast = [Character("Mara", gender=Gender.FEMALE), Character("Theo", gender=Gender.MALE)]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    assert [(s.kind, s.speaker) for s in out if s.kind.is_speech] == [
+        (Kind.DIALOGUE, "Theo"),
+        (Kind.THOUGHT, "Mara"),
+        (Kind.DIALOGUE, "Mara"),
+    ]

@@ -48,9 +48,27 @@ def test_pov_headings_say_who_i_is_from_there_on() -> None:
     )
     cast = CastIndex([Character("Kess Arden", aliases=("Kess",)), Character("Dren")])
     switches = pov_switches(segment_chapter(text), cast)
-    assert switches == [(0, "Kess Arden"), (text.index("POV: Dren"), "Dren")]
+    assert switches == [(0, "Kess Arden", True), (text.index("POV: Dren"), "Dren", True)]
+
+
+def test_a_name_between_marks_is_a_switch_too() -> None:
+    text = (
+        "~ Kess ~\n\nI ran.\n\n-Dren-\n\nI followed.\n\n**Mira**\n\nI hid.\n\n"
+        "_REAPING_\n\nI reaped.\n\n-- I --\n\nI sowed.\n"
+    )
+    cast = CastIndex(
+        [Character("Kess Arden", aliases=("Kess",)), Character("Dren"), Character("Mira")]
+    )
+    switches = pov_switches(segment_chapter(text), cast)
+    # A name alone only says who tells this part: it does not make a chapter first person.
+    # A title between marks that names nobody in the cast (`_REAPING_`) says nothing.
+    assert switches == [
+        (0, "Kess Arden", False),
+        (text.index("-Dren-"), "Dren", False),
+        (text.index("**Mira**"), "Mira", False),
+    ]
 
 
 def test_a_pov_heading_naming_someone_outside_the_cast_keeps_the_name() -> None:
     text = "Mira POV\n\nI ran.\n"
-    assert pov_switches(segment_chapter(text), CastIndex([])) == [(0, "Mira")]
+    assert pov_switches(segment_chapter(text), CastIndex([])) == [(0, "Mira", True)]

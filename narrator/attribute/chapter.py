@@ -88,10 +88,10 @@ class Chapter:
         self.mentions += title_mentions(text, self.cast, self.in_quote, self.mentions)
         self.person = chapter_person(text, self.segments, narrative_person)
         self.narrator = self.cast.narrator or NARRATOR
-        # `- - Kess's POV - -`: from there on, "I" is Kess.
+        # `- - Kess's POV - -` (or `~ Kess ~`): from there on, "I" is Kess.
         self.pov = pov_switches(self.segments, self.cast)
-        self.pov_starts = [p for p, _ in self.pov]
-        if self.pov:
+        self.pov_starts = [switch.start for switch in self.pov]
+        if any(switch.says_pov for switch in self.pov):
             self.person = 1
         if self.person == 1:
             self.mentions += first_person_mentions(
@@ -117,7 +117,7 @@ class Chapter:
     def narrator_at(self, pos: int) -> str:
         """Who "I" is at pos: the last point-of-view heading's character, else the narrator."""
         i = bisect.bisect_right(self.pov_starts, pos) - 1
-        return self.pov[i][1] if i >= 0 else self.narrator
+        return self.pov[i].name if i >= 0 else self.narrator
 
     def pick(self, names: Sequence[str], pos: int) -> str:
         """Among characters sharing an alias, the one mentioned most recently by a unique name."""

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from narrator.attribute.cast_index import CastIndex
 from narrator.attribute.quotes import SpanTest
 from narrator.model import Kind, Segment
 from narrator.names import name_key
-from narrator.segment import segment_chapter
+from narrator.segment import decorated_name, segment_chapter
 
 _PRONOUN_RE = re.compile(r"\b(?i:he|she)\b|\bI\b")
 # `i` as a word of its own (`i said`, `i'm`), not `i.e.` or a letter in a list: texts that
@@ -41,18 +42,31 @@ def chapter_person(text: str, segments: Sequence[Segment], book_person: int | No
     return book_person
 
 
-def pov_switches(segments: Sequence[Segment], cast: CastIndex) -> list[tuple[int, str]]:
-    """Point-of-view headings (`Kess's POV`, `POV: Dren`): where "I" changes, and to whom."""
+class PovSwitch(NamedTuple):
+    """Where "I" changes, and to whom; `says_pov`: the heading says so (`Kess's POV`), not
+    only names someone (`~ Kess ~`, which in a third-person chapter only starts a part)."""
+
+    start: int
+    name: str
+    says_pov: bool
+
+
+def pov_switches(segments: Sequence[Segment], cast: CastIndex) -> list[PovSwitch]:
+    """Point-of-view headings (`Kess's POV`, `POV: Dren`, a cast member's `~ Kess ~`): where
+    "I" changes, and to whom."""
     found = []
     for seg in segments:
         if seg.kind is not Kind.HEADING and len(seg.text) > _POV_LINE:
             continue
         m = _POV_RE.search(seg.text)
-        if m is None:
+        bare = decorated_name(seg.text) if m is None and seg.kind is Kind.HEADING else None
+        if m is None and bare is None:
             continue
-        name = (m.group("a") or m.group("b") or "").strip()
+        name = (m.group("a") or m.group("b") or "").strip() if m else bare or ""
         known = cast.by_alias.get(name_key(name))
-        found.append((seg.start, known[0] if known else name))
+        if m is None and not known:
+            continue  # `_REAPING_`, `-- I --`: a part's title, not a character's name
+        found.append(PovSwitch(seg.start, known[0] if known else name, m is not None))
     return found
 
 

@@ -9,6 +9,7 @@ import re
 
 from narrator.attribute.chapter import Chapter
 from narrator.attribute.quotes import Quote
+from narrator.model import Kind
 from narrator.names import UPPER
 
 # Before and after a name used in address (`Well, my dear Tom, ...`), and not told of.
@@ -31,6 +32,8 @@ def find_vocatives(ch: Chapter, q: Quote, prev: Quote | None = None) -> None:
     """Names used as a form of address inside the quotation (`Tom, come here`); not a name
     that is the whole answer to the question before (`"Name?"` `"Harper. Harper Quinn."`,
     `"Who did it?"` `"Tom."`). `prev`: the quotation before."""
+    if ch.segments[q.index].kind is Kind.THOUGHT:
+        return  # `*Don't do it, Mara.*`: a thought may call the thinker by name
     i = bisect.bisect_left(ch.mention_starts, q.start)
     text = ch.text
     if (
