@@ -46,7 +46,7 @@ from narrator.lexicon import (
 )
 from narrator.model import Character, Gender
 from narrator.names import LOWER, UPPER, name_key
-from narrator.segment import rough_quoted_spans
+from narrator.segment import is_editorial, rough_quoted_spans
 
 __all__ = ["count_mentions", "find_characters", "guess_gender", "name_the_narrator"]
 
@@ -301,9 +301,12 @@ def _mentions(texts: Sequence[str]) -> tuple[list[tuple[int, int, int, str]], Co
 
 
 def _is_heading(text: str, line_start: int) -> bool:
-    """A title-case line ("Marilla Makes Up Her Mind"): its capitals say nothing of names."""
+    """A title-case line ("Marilla Makes Up Her Mind") or an editor's (`[Illustration]`):
+    its capitals say nothing of names."""
     line_end = text.find("\n", line_start)
     line = text[line_start : line_end if line_end >= 0 else len(text)]
+    if is_editorial(line):
+        return True
     words = _HEADING_WORD_RE.findall(line)
     return len(words) >= 3 and len(line) <= 100 and all(w[0].isupper() for w in words)
 

@@ -137,7 +137,9 @@ _DECORATED_NAME_RE = re.compile(
 def decorated_name(line: str) -> str | None:
     """The name a line holds alone between marks (`~ Kess ~` -> Kess), if it is one."""
     m = _DECORATED_NAME_RE.fullmatch(line)
-    return m["name"].rstrip(".-") if m else None
+    if m is None or is_editorial(line):
+        return None  # `[Illustration]` is an editor's, not a name
+    return m["name"].rstrip(".-")
 
 
 _NOTE_MARK_RE = re.compile(
@@ -230,11 +232,17 @@ _EDITORIAL_RE = re.compile(
 )
 
 
+def is_editorial(line: str) -> bool:
+    """An editor's bracketed line (`[Illustration: ...]`, `[Pg 12]`): nobody speaks or is
+    named in it."""
+    return _EDITORIAL_RE.match(line) is not None
+
+
 def is_system_line(text: str) -> bool:
     """A LitRPG system line (see above): the whole of `text`, one line."""
     return (
         _SYSTEM_LINE_RE.fullmatch(text) is not None
-        and _EDITORIAL_RE.match(text) is None
+        and not is_editorial(text)
         and TEXT_MESSAGE_RE.match(text.strip()) is None
         and _NOTE_MARK_RE.match(text.strip()) is None
     )

@@ -54,10 +54,17 @@ def test_pov_headings_say_who_i_is_from_there_on() -> None:
 def test_a_name_between_marks_is_a_switch_too() -> None:
     text = (
         "~ Kess ~\n\nI ran.\n\n-Dren-\n\nI followed.\n\n**Mira**\n\nI hid.\n\n"
-        "_REAPING_\n\nI reaped.\n\n-- I --\n\nI sowed.\n"
+        "_REAPING_\n\nI reaped.\n\n-- I --\n\nI sowed.\n\n[Illustration]\n\nI drew.\n"
     )
+    # `Illustration` in the cast: character discovery finds it in Project Gutenberg's
+    # `[Illustration]` lines, which name nobody all the same.
     cast = CastIndex(
-        [Character("Kess Arden", aliases=("Kess",)), Character("Dren"), Character("Mira")]
+        [
+            Character("Kess Arden", aliases=("Kess",)),
+            Character("Dren"),
+            Character("Mira"),
+            Character("Illustration"),
+        ]
     )
     switches = pov_switches(segment_chapter(text), cast)
     # A name alone only says who tells this part: it does not make a chapter first person.

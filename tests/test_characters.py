@@ -326,3 +326,12 @@ def test_count_mentions_reads_a_name_through_a_japanese_honorific() -> None:
     chars = [Character("Sasuke"), Character("Kakashi")]
     text = "Sasuke-kun waited. Kakashi-sensei was late, and Kakashi-nii-chan later. Sasuke-ish."
     assert count_mentions([text], chars) == {"Sasuke": 1, "Kakashi": 2}
+
+
+def test_an_editors_bracketed_line_names_nobody() -> None:
+    # Project Gutenberg's `[Illustration]` lines once made `Illustration` a character.
+    text = "\n\n".join(
+        ["[Illustration]", "Tom went to the mill, and Tom looked at the river.", "[Illustration]"]
+        * 3
+    )
+    assert [c.name for c in find_characters([text])] == ["Tom"]
