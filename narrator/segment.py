@@ -984,7 +984,7 @@ def _dash_speech(text: str, start: int, end: int) -> list[tuple[int, int]]:
             cut = _narration_start(text, pos, stop, past)
             if cut is not None:
                 spans.append((pos, _rstrip_to(text, pos, cut)))
-                pos = _resume_after_narration(text, cut, end)
+                pos = _resume_after_narration(text, cut, end, past)
                 after_tag = False
                 continue
         spans.append((pos, _rstrip_to(text, pos, stop)))
@@ -1049,9 +1049,23 @@ def _reads_as_narration(text: str, start: int, end: int, past: bool) -> bool:
     return _NARRATIVE_RES[past].match(text, start, end) is not None
 
 
-def _resume_after_narration(text: str, pos: int, end: int) -> int:
+def _resume_after_narration(text: str, pos: int, end: int, past: bool) -> int:
+    """Where speech opens again after narration at pos: at a new dash, or at a sentence in
+    which the speaker is plainly talking again (`Sit with me.`, `Why ask?`) that does not
+    tell what a third person did (`He looked at me.`)."""
     again = _DASH_AGAIN_RE.search(text, pos, end)
-    return again.start() + 1 if again else end
+    limit = again.start() + 1 if again else end
+    for stop in _SENTENCE_END_RE.finditer(text, pos, limit):
+        start = _lstrip_to(text, stop.end(), limit)
+        if start >= limit:
+            break
+        after = _SENTENCE_END_RE.search(text, start, limit)
+        sentence_end = after.end() if after else limit
+        if _STILL_TALKING_RE.search(text, start, sentence_end) and not _NARRATIVE_RES[past].match(
+            text, start, sentence_end
+        ):
+            return start
+    return limit
 
 
 def _next_paragraph_opens(text: str, end: int, quote_chars: frozenset[str]) -> bool:

@@ -455,6 +455,15 @@ def _dash_speech_of(paragraph: str) -> list[str]:
         ("—Wait, she called, turning back. Nobody moved.", ["—Wait,"]),
         # A dash opens speech again after narration, as before.
         ("—Yes, he said. He turned. —Later, then.", ["—Yes,", "—Later, then."]),
+        # So does a sentence in which the speaker is plainly talking again (`me`, a
+        # question), when it does not tell what a third person did.
+        (
+            "—We will miss the boat, Vera agreed. She sat down on the bench. Sit with me.",
+            ["—We will miss the boat,", "Sit with me."],
+        ),
+        ("—Yes, he said. He turned away. Why ask?", ["—Yes,", "Why ask?"]),
+        ("—Yes, he said. He turned away. He looked at me.", ["—Yes,"]),
+        ("—Gone, she said. He left at dawn. Nobody saw him.", ["—Gone,"]),
     ],
 )
 def test_dash_speech_after_a_tag_that_ends_its_sentence(paragraph: str, speech: list[str]) -> None:
