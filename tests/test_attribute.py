@@ -995,3 +995,23 @@ def test_a_thought_calling_the_thinker_by_name_is_still_theirs() -> None:
         (Kind.THOUGHT, "Mara"),
         (Kind.DIALOGUE, "Mara"),
     ]
+
+
+def test_the_first_person_narrator_answers_only_where_later_turns_do_not_say_who() -> None:
+    # The narrator watches Poirot question the maid: the tags after the open turns say the
+    # exchange is Poirot's and Annie's, so the narrator is not given a turn in it.
+    text = (
+        "I stood by the door and I said nothing. Poirot turned to the maid.\n\n"
+        '"Did she have cocoa every night?" said Poirot.\n\n'
+        '"Yes, sir, every night."\n\n'
+        '"And who took it up to her?"\n\n'
+        '"I did, sir," Annie said.\n\n'
+        '"Thank you," said Poirot.\n'
+    )
+    cast = [
+        Character("Hastings", aliases=("I",), gender=Gender.MALE),
+        Character("Poirot", gender=Gender.MALE),
+        Character("Annie", gender=Gender.FEMALE),
+    ]
+    quotes = run_sieves(text, segment.segment_chapter(text), cast, narrative_person=1).quotes
+    assert [q.speaker for q in quotes] == ["Poirot", "Annie", "Poirot", "Annie", "Poirot"]

@@ -52,8 +52,8 @@ down); today it is one feature among others, and the confidence comes from the r
 4. a vocative names the addressee: never the speaker, and the next one to speak
    (`vocatives.py`)                                                                  0.85
 6. turn-taking (A, B, A, B), forward then backward, reset by a narration paragraph;
-   with a first-person narrator, an open turn after someone else is the narrator
-   (`turns.py`)                                                                      0.75
+   with a first-person narrator, an open turn after someone else that later turns do
+   not fill is the narrator (`turns.py`)                                             0.75
 7. the nearest named character before an exchange's first open turn, then 6 again
    (`turns.py`; outside an exchange `nearest_mention`)                               0.50
 

@@ -1,8 +1,10 @@
 """Turn-taking (sieves 4, 6 and 7 inside an exchange): A, B, A, B.
 
 An exchange is a run of quotation paragraphs; a narration paragraph ends it. Open turns are
-filled forward (the one before last, the one addressed, the first-person narrator), then
-backward from later turns; the first open turn still empty gets the nearest named character,
+filled forward (the one before last, the one addressed), then backward from later turns,
+then forward again where the first-person narrator may answer (only where later turns did
+not say who: a narrator watching two others talk is given no turn in it); the first open
+turn still empty gets the nearest named character,
 and turns run on from it. A pronoun tag yields to the one the next turn calls by name, when
 the pronoun fits them; a descriptive tag guessed by gender too, else to the alternation."""
 
@@ -32,9 +34,10 @@ def conversations(ch: Chapter) -> None:
         blocks[-1].append(para)
         last_para = para
     for block in blocks:
-        _forward(ch, block, by_para)
+        _forward(ch, block, by_para, narrator=False)
         if Sieve.TURN not in ch.disabled:
             _backward(ch, block, by_para)
+        _forward(ch, block, by_para, narrator=True)
         if Sieve.FALLBACK not in ch.disabled:
             _seed(ch, block, by_para)
         _regard(ch, block, by_para)
@@ -103,10 +106,12 @@ def _seed(ch: Chapter, block: list[int], by_para: dict[int, list[Quote]]) -> Non
         if near is None:
             continue
         answer_paragraph(pq, near, CONF_FALLBACK, Sieve.FALLBACK)
-        _forward(ch, block[max(0, k - 1) :], by_para)
+        _forward(ch, block[max(0, k - 1) :], by_para, narrator=True)
 
 
-def _forward(ch: Chapter, block: list[int], by_para: dict[int, list[Quote]]) -> None:
+def _forward(
+    ch: Chapter, block: list[int], by_para: dict[int, list[Quote]], *, narrator: bool
+) -> None:
     turns: list[str | None] = []
     addressee: str | None = None
     for para in block:
@@ -131,6 +136,7 @@ def _forward(ch: Chapter, block: list[int], by_para: dict[int, list[Quote]]) -> 
                 who, conf, sieve = addressee, CONF_VOCATIVE, Sieve.VOCATIVE
             if (
                 who is None
+                and narrator
                 and ch.person == 1
                 and turns
                 and turns[-1] not in (None, ch.narrator_at(pq[0].start))
