@@ -251,14 +251,13 @@ MALE_NOUNS = words(
 )
 FEMALE_NOUNS = words(
     "woman women lady ladies girl wife mother daughter sister aunt queen maid widow mistress "
-    "madam matron princess duchess countess grandmother niece bride nurse witch redhead blonde "
-    "brunette"
+    "madam matron princess duchess countess grandmother niece bride nurse witch brunette"
 )
 OTHER_NOUNS = words(
     "child kid stranger voice other doctor guard guards soldier officer clerk servant driver "
     "shopkeeper innkeeper merchant painter jew undertaker robber companion visitor figure "
     "creature thing one person youth elder traveller traveler porter coroner surgeon boss "
-    "leader captain sergeant spirit sword ghost whelp spy croupier"
+    "leader captain sergeant spirit sword ghost whelp spy croupier redhead blonde blond"
 )
 _PLURAL_IRREGULAR = {
     "man": "men", "gentleman": "gentlemen", "woman": "women", "child": "children",

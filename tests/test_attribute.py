@@ -1015,3 +1015,14 @@ def test_the_first_person_narrator_answers_only_where_later_turns_do_not_say_who
     ]
     quotes = run_sieves(text, segment.segment_chapter(text), cast, narrative_person=1).quotes
     assert [q.speaker for q in quotes] == ["Poirot", "Annie", "Poirot", "Annie", "Poirot"]
+
+
+def test_hair_colour_epithets_say_no_gender() -> None:
+    # Web fiction calls men `the blonde` and `the redhead` as often as women.
+    cast = [Character("Naruto", gender=Gender.MALE), Character("Sakura", gender=Gender.FEMALE)]
+    text = (
+        "Sakura sighed and looked away from Naruto.\n\n"
+        '"Believe it!" the blonde shouted.\n\n'
+        '"Shut up, Naruto," Sakura said.\n'
+    )
+    assert dialogue_speakers(text, cast) == ["Naruto", "Sakura"]
