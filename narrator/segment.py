@@ -3,12 +3,14 @@
 The segments cover the text exactly, in order, without gaps or overlaps. Kinds:
 
 - ``heading``: a chapter title, a short scene heading ending in a colon, a ``* * *``
-  separator, "Chapter end." / "To be continued...";
+  separator, a scene marker (``*Time skip*``), a name alone between marks (``~ Kess ~``),
+  "Chapter end." / "To be continued...";
 - ``note``: an author's note or disclaimer at the start or end of a chapter (or anywhere
   when it is marked ``AN:`` / ``A/N`` / ``Author's note``);
 - ``dialogue``: quoted speech, quote marks included; a text message (``[Ana]: where r u``,
-  one per line, or ``Ana: where r u`` in a chapter written as a chat or a script), without
-  its ``[Ana]:`` prefix;
+  one per line, or ``Ana: where r u`` in a chapter written as a chat or a script, or in a
+  burst of such lines inside prose), without its ``[Ana]:`` prefix; a LitRPG system line
+  (``[Quest updated: ...]``, brackets included: `is_system_line`);
 - ``thought``: a quoted or ``*italic*``/``_italic_`` passage next to a thinking verb
   ("thought Ann", "she wondered"), or a single-quoted or italic passage forming whole
   sentences of its own in a text whose speech is double-quoted;
@@ -1061,9 +1063,11 @@ def _resume_after_narration(text: str, pos: int, end: int, past: bool) -> int:
             break
         after = _SENTENCE_END_RE.search(text, start, limit)
         sentence_end = after.end() if after else limit
-        if _STILL_TALKING_RE.search(text, start, sentence_end) and not _NARRATIVE_RES[past].match(
-            text, start, sentence_end
-        ):
+        # Stricter than after a tag (`_reads_as_narration`): here telling what a third
+        # person did outweighs `me` or `you` in it, as the story has already taken over.
+        talking = _STILL_TALKING_RE.search(text, start, sentence_end) is not None
+        tells = _NARRATIVE_RES[past].match(text, start, sentence_end) is not None
+        if talking and not tells:
             return start
     return limit
 
