@@ -21,6 +21,7 @@ from narrator.attribute import (
     guess_narrative_person,
 )
 from narrator.attribute.features import Context, candidates
+from narrator.attribute.quotes import TagKind
 from narrator.attribute.runner import STEPS
 from narrator.attribute.sieves import run_sieves
 from narrator.model import Character, Gender, Kind, Segment
@@ -1026,3 +1027,34 @@ def test_hair_colour_epithets_say_no_gender() -> None:
         '"Shut up, Naruto," Sakura said.\n'
     )
     assert dialogue_speakers(text, cast) == ["Naruto", "Sakura"]
+
+
+def test_me_after_the_verb_is_who_was_told_not_who_tells() -> None:
+    # `He told me that ...: "..."`: `me` is the one told; the narrator is not the speaker.
+    cast = [
+        Character("Van", aliases=("I",), gender=Gender.MALE),
+        Character("Terry", gender=Gender.MALE),
+        Character("our last guide", gender=Gender.MALE),
+    ]
+    text = (
+        "I spoke of the river to our last guide, a fellow with quick eyes.\n\n"
+        "He told me that there was another river--\u201cover there, short river, sweet "
+        "water.\u201d\n"
+    )
+    quote = run_sieves(text, segment.segment_chapter(text), cast, narrative_person=1).quotes[0]
+    assert quote.tag is not None and quote.tag[0] is not TagKind.NAME
+    assert quote.speaker == "our last guide"
+
+
+def test_a_description_in_apposition_is_the_person_just_named() -> None:
+    # `our last guide, a fellow with quick eyes`: nobody new, the guide said again.
+    cast = [Character("Terry", gender=Gender.MALE), Character("Nick", gender=Gender.MALE)]
+    text = (
+        "Terry waved to Nick, a fellow with quick eyes, across the river. A stranger came.\n\n"
+        '"Come down," said the fellow.\n'
+    )
+    chapter = run_sieves(text, segment.segment_chapter(text), cast)
+    described = {text[m.start : m.end]: (m.names, m.indefinite) for m in chapter.mentions}
+    assert described["a fellow"] == (("Nick",), False)  # not someone new
+    assert described["A stranger"] == ((), True)
+    assert chapter.quotes[0].speaker == "Nick"

@@ -55,6 +55,7 @@ def nameless_descriptions(
     found = []
     last_end = 0
     cast_at = {m.start for m in mentions if m.names}
+    cast_end = {m.end: m for m in mentions if m.names and not m.narr}
     noun_phrase = _noun_phrase(cast.head_nouns)
     for start in _DET_RE.finditer(text):
         if start.start() < last_end:
@@ -82,6 +83,10 @@ def nameless_descriptions(
         introduces = det in ("a", "an") and not (
             prev_word and prev_word[0].lower().strip(",") in _NOT_INTRODUCING
         )
+        named = cast_end.get(m.start() - 2) if text[m.start() - 2 : m.start()] == ", " else None
+        if named is not None and det in ("a", "an"):
+            # `our last guide, a fellow with quick eyes`: the same person, said again.
+            names, introduces = named.names, False
         gender = cast.gender.get(names[0]) if len(names) == 1 else None
         found.append(
             Mention(

@@ -99,6 +99,8 @@ _INTRO_REACH = 600  # characters before a colon read for the sentence introducin
 def subject_at(ch: Chapter, pos: int, limit: int) -> tuple[TagKind, str, int] | None:
     """A subject starting at pos: ('name'|'pronoun'|'desc'|'proper', value, end)."""
     m = ch.mention_at.get(pos)
+    if m is not None and m.narr and ch.text[m.start : m.end].lower() != "i":
+        return None  # `told me`, `my`: the first-person narrator as object or owner
     if m is not None and m.names and not m.titled:
         if set(m.names) <= ch.cast.weak:
             return TagKind.DESC, ch.text[m.start : m.end], m.end
