@@ -35,6 +35,7 @@ from functools import lru_cache
 from importlib import resources
 
 from narrator.lexicon import (
+    FUNCTION_WORDS,
     GENDER_OF_ROLE,
     HONORIFIC_SUFFIX,
     NOBLE_TITLES,
@@ -118,23 +119,8 @@ _DETERMINERS = word_set("the a an this that these those our your their every no"
 
 # Capitalised words that are not names, or not names of people: the usual sentence openers
 # are caught by the case statistics too, but short texts need the list.
-_STOP_WORDS = word_set(
+_STOP_WORDS = FUNCTION_WORDS | word_set(
     """
-    a about above after again against all almost along already also although always am
-    among an and another any anybody anyone anything are as at away back be because been
-    before behind being below beside besides between both but by can cannot could did do
-    does doing done down during each either else enough even ever every everybody everyone
-    everything except far few first for from further had has have having he her here hers
-    herself him himself his how however i if in indeed instead into is it its itself just
-    last least less let like many may me might mine more moreover most much must my myself
-    neither never nevertheless next no nobody none nor not nothing now of off often on once
-    one only or other others otherwise our ours ourselves out over perhaps quite rather
-    really same second several shall she should since so some somebody someone something
-    sometimes soon still such than that the their theirs them themselves then there
-    therefore these they this those though through thus till to too toward towards under
-    unless until up upon us very was we well were what whatever when whenever where
-    whereas wherever whether which while who whoever whole whom whose why will with within
-    without would yet you your yours yourself yourselves
     oh ah aha alas eh ha hah hey hm hmm hush lo nay o oho ooh ouch pooh pshaw tut yes yeah
     yep no nope okay ok hello hallo hullo goodbye good bye bravo amen pray please thanks
     thank sorry ay aye ugh whew wow welcome dear poor oh-oh maybe sure right okay look

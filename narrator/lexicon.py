@@ -53,6 +53,30 @@ def word_set(spaced: str) -> frozenset[str]:
     return frozenset(spaced.split())
 
 
+# English function words: pronouns, determiners, prepositions, conjunctions and adverbs.
+# Capitalised, they open sentences, never name anyone (`So saying, he left.`, `This was
+# said gravely.`); character discovery and attribution's tags both read them.
+FUNCTION_WORDS = word_set(
+    """
+    a about above after again against all almost along already also although always am
+    among an and another any anybody anyone anything are as at away back be because been
+    before behind being below beside besides between both but by can cannot could did do
+    does doing done down during each either else enough even ever every everybody everyone
+    everything except far few first for from further had has have having he her here hers
+    herself him himself his how however i if in indeed instead into is it its itself just
+    last least less let like many may me might mine more moreover most much must my myself
+    neither never nevertheless next no nobody none nor not nothing now of off often on once
+    one only or other others otherwise our ours ourselves out over perhaps quite rather
+    really same second several shall she should since so some somebody someone something
+    sometimes soon still such than that the their theirs them themselves then there
+    therefore these they this those though through thus till to too toward towards under
+    unless until up upon us very was we well were what whatever when whenever where
+    whereas wherever whether which while who whoever whole whom whose why will with within
+    without would yet you your yours yourself yourselves
+    """
+)
+
+
 # Verbs that introduce speech. Base forms; inflections are generated below.
 SPEECH_VERBS = words("""
 say tell ask reply answer cry exclaim add continue remark shout whisper mutter return observe

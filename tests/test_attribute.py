@@ -1058,3 +1058,18 @@ def test_a_description_in_apposition_is_the_person_just_named() -> None:
     assert described["a fellow"] == (("Nick",), False)  # not someone new
     assert described["A stranger"] == ((), True)
     assert chapter.quotes[0].speaker == "Nick"
+
+
+def test_a_capitalised_function_word_after_a_quotation_is_no_speaker() -> None:
+    # `So saying, he ...`, `This was said ...`: a sentence opening, not a name in a tag.
+    cast = [Character("Tom", gender=Gender.MALE), Character("Ana", gender=Gender.FEMALE)]
+    text = (
+        'Tom stood up.\n\n"I am off," So saying, he sprang over the hedge.\n\n'
+        '"Well," This was said by Ana with great gravity.\n'
+    )
+    quotes = run_sieves(text, segment.segment_chapter(text), cast).quotes
+    assert [q.tag for q in quotes] == [None, None]
+    # A capitalised word that can be a name still is one: `said Charly`.
+    text = '"Look," said Charly.\n'
+    quote = run_sieves(text, segment.segment_chapter(text), cast).quotes[0]
+    assert quote.tag == (TagKind.PROPER, "Charly")

@@ -24,6 +24,7 @@ from narrator.attribute.quotes import (
 )
 from narrator.lexicon import (
     ATTRIBUTION_TITLES,
+    FUNCTION_WORDS,
     PRONOUN_GENDER,
     SPEECH_VERB_ALT,
     SPEECH_VERB_RE,
@@ -146,8 +147,13 @@ def subject_at(ch: Chapter, pos: int, limit: int) -> tuple[TagKind, str, int] | 
     ):
         end = pos + title.end() + (1 if rest[title.end() : title.end() + 1] == "." else 0)
         return TagKind.NAME, ch.pick(ch.cast.by_title[title.group(0).lower()], pos), end
-    if nm.group(0).lower() not in NOT_NAMES and not SPEECH_VERB_RE.fullmatch(nm.group(0)):
-        return TagKind.PROPER, nm.group(0), pos + nm.end()
+    word = nm.group(0)
+    if (
+        word.lower() not in NOT_NAMES
+        and word.split()[0].lower() not in FUNCTION_WORDS  # `So saying, he left.`
+        and not SPEECH_VERB_RE.fullmatch(word)
+    ):
+        return TagKind.PROPER, word, pos + nm.end()
     return None
 
 
