@@ -1073,3 +1073,14 @@ def test_a_capitalised_function_word_after_a_quotation_is_no_speaker() -> None:
     text = '"Look," said Charly.\n'
     quote = run_sieves(text, segment.segment_chapter(text), cast).quotes[0]
     assert quote.tag == (TagKind.PROPER, "Charly")
+
+
+def test_the_owner_of_an_object_is_not_who_a_pronoun_tag_means() -> None:
+    # `away from Stephen's eyes`: Stephen owns the eyes; `he said` is still the one acting.
+    cast = [Character("Buck", gender=Gender.MALE), Character("Stephen", gender=Gender.MALE)]
+    text = (
+        "Stephen watched while Buck shaved at the parapet.\n\n"
+        "Laughing again, he took the mirror away from Stephen's eyes.\n\n"
+        '"The rage of Caliban," he said.\n'
+    )
+    assert run_sieves(text, segment.segment_chapter(text), cast).quotes[0].speaker == "Buck"

@@ -1,8 +1,9 @@
 """Pronouns: who `he`, `she` and `they` are (sieve 2, and the antecedent every sieve reads).
 
 `antecedent` is the latest narration mention of a gender before a place, the subject of the
-paragraph first; `answering` reads a pronoun tag in a running exchange as the one the turn
-before addressed; `group_speaker` reads `they` as a group named in narration."""
+paragraph first, never the owner of an object (`from Stephen's eyes`); `answering` reads a
+pronoun tag in a running exchange as the one the turn before addressed; `group_speaker`
+reads `they` as a group named in narration."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from narrator.attribute.quotes import Quote
 from narrator.lexicon import PLURAL_PERSON_NOUNS, PRONOUN_GENDER, said_together
 from narrator.model import Gender
 
+_POSSESSIVE_AFTER_RE = re.compile(r"['\u2019]s\b")
+_PREPOSITION_BEFORE_RE = re.compile(r"\b(?:to|at|with|on|upon|for|from|by|of|into|in)\s+$")
 # Text before a mention ending where a sentence starts (`... the door. Then Tom`).
 _SENTENCE_START_BEFORE_RE = re.compile(r"[.!?;]\s+(?:(?:Then|But|And|So)\s+)?$")
 
@@ -71,6 +74,12 @@ def antecedent(
         who = ch.pick(m.names, m.start) if m.names else ch.state.nameless.get(m.start, m.label)
         if who in avoid:
             continue
+        if (
+            gender is not None
+            and _POSSESSIVE_AFTER_RE.match(ch.text, m.end)
+            and _PREPOSITION_BEFORE_RE.search(ch.text, max(0, m.start - 12), m.start)
+        ):
+            continue  # `away from Stephen's eyes`: the owner of an object, not the subject
         if (
             exclude is not None
             and who == exclude
