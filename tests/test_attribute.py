@@ -1075,7 +1075,7 @@ def test_a_capitalised_function_word_after_a_quotation_is_no_speaker() -> None:
     assert quote.tag == (TagKind.PROPER, "Charly")
 
 
-def test_the_owner_of_an_object_is_not_who_a_pronoun_tag_means() -> None:
+def test_an_owner_named_mid_sentence_is_not_who_a_pronoun_tag_means() -> None:
     # `away from Stephen's eyes`: Stephen owns the eyes; `he said` is still the one acting.
     cast = [Character("Buck", gender=Gender.MALE), Character("Stephen", gender=Gender.MALE)]
     text = (
@@ -1084,3 +1084,9 @@ def test_the_owner_of_an_object_is_not_who_a_pronoun_tag_means() -> None:
         '"The rage of Caliban," he said.\n'
     )
     assert run_sieves(text, segment.segment_chapter(text), cast).quotes[0].speaker == "Buck"
+    # After a verb too (`took Edna's hand`); a sentence may open with an owner, though.
+    cast = [Character("Edna", gender=Gender.FEMALE), Character("Reisz", gender=Gender.FEMALE)]
+    took = 'Reisz sat down. She took Edna\'s hand in her wiry fingers.\n\n"Yes," she went on.\n'
+    assert run_sieves(took, segment.segment_chapter(took), cast).quotes[0].speaker == "Reisz"
+    opens = 'Reisz sat down. Edna\'s face fell.\n\n"Yes," she said.\n'
+    assert run_sieves(opens, segment.segment_chapter(opens), cast).quotes[0].speaker == "Edna"

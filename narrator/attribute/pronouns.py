@@ -1,7 +1,7 @@
 """Pronouns: who `he`, `she` and `they` are (sieve 2, and the antecedent every sieve reads).
 
 `antecedent` is the latest narration mention of a gender before a place, the subject of the
-paragraph first, never the owner of an object (`from Stephen's eyes`); `answering` reads a
+paragraph first, never an owner named mid-sentence (`took Edna's hand`); `answering` reads a
 pronoun tag in a running exchange as the one the turn before addressed; `group_speaker`
 reads `they` as a group named in narration."""
 
@@ -18,7 +18,6 @@ from narrator.lexicon import PLURAL_PERSON_NOUNS, PRONOUN_GENDER, said_together
 from narrator.model import Gender
 
 _POSSESSIVE_AFTER_RE = re.compile(r"['\u2019]s\b")
-_PREPOSITION_BEFORE_RE = re.compile(r"\b(?:to|at|with|on|upon|for|from|by|of|into|in)\s+$")
 # Text before a mention ending where a sentence starts (`... the door. Then Tom`).
 _SENTENCE_START_BEFORE_RE = re.compile(r"[.!?;]\s+(?:(?:Then|But|And|So)\s+)?$")
 
@@ -51,10 +50,7 @@ def antecedent(
             who = ch.pick(m.names, m.start)
             if who == exclude or who in avoid:
                 continue
-            lead = ch.text[max(p_start, m.start - 30) : m.start]
-            if m.start - 30 <= p_start:
-                lead = ". " + lead  # the paragraph start is a sentence start
-            if _SENTENCE_START_BEFORE_RE.search(lead):
+            if _opens_sentence(ch, m.start, p_start):
                 return who
     while i >= 0 and pos - ch.mentions[i].start < window:
         m = ch.mentions[i]
@@ -77,9 +73,9 @@ def antecedent(
         if (
             gender is not None
             and _POSSESSIVE_AFTER_RE.match(ch.text, m.end)
-            and _PREPOSITION_BEFORE_RE.search(ch.text, max(0, m.start - 12), m.start)
+            and not _opens_sentence(ch, m.start, ch.para_starts[ch.para_at(m.start)])
         ):
-            continue  # `away from Stephen's eyes`: the owner of an object, not the subject
+            continue  # `took Edna's hand`: the owner of an object, not the one acting
         if (
             exclude is not None
             and who == exclude
@@ -91,6 +87,14 @@ def antecedent(
             continue
         return who
     return skipped
+
+
+def _opens_sentence(ch: Chapter, pos: int, p_start: int) -> bool:
+    """Does a mention at pos open a sentence (its paragraph's start is one)?"""
+    lead = ch.text[max(p_start, pos - 30) : pos]
+    if pos - 30 <= p_start:
+        lead = ". " + lead
+    return _SENTENCE_START_BEFORE_RE.search(lead) is not None
 
 
 def answering(
