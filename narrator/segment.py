@@ -126,6 +126,7 @@ _SCENE_MARK_RE = re.compile(
     r"|scene ?break|(?:[\w-]+ ){0,3}(?:hours|days|weeks|months|years) later\W*$",
     re.IGNORECASE,
 )
+_BRACKETED_RE = re.compile(r"[ \t]*[\[(\u3010][ \t]*(.*?)[ \t]*[\])\u3011][ \t]*")
 _MARKER_DECORATION = "*_~=#[]()<>- \t"  # around a scene marker: `*Time skip*`, `[Flashback]`
 # A name alone between marks (`~ Kess ~`, `-Dren-`, `**Mira**`): a part of the chapter told
 # by that character, as web fiction heads them.
@@ -422,6 +423,8 @@ def _block_kinds(text: str, paragraphs: list[tuple[int, int]]) -> dict[int, Kind
             found[i] = Kind.NOTE
         elif _is_heading(body, opens_chapter=opening):
             found[i] = Kind.HEADING
+        elif _is_bracketed_note(body):
+            found[i] = Kind.NOTE
         opening = opening and i in found
     # Unmarked notes ("Hope you all enjoy it!") only in the run of non-story paragraphs
     # at either end of the chapter.
@@ -472,9 +475,24 @@ def _looks_like_note(body: str) -> bool:
     return _NOTE_WORDS_RE.search(body) is not None and _ADDRESS_RE.search(body) is not None
 
 
+def _is_bracketed_note(body: str) -> bool:
+    """`[Edit: fixed typos]`, `[Beta read by Kim]`, `[Next chapter: ...]`: an aside in
+    brackets opened by a word a fan-fiction header uses, or a phrase only an author says."""
+    inner = _BRACKETED_RE.fullmatch(body)
+    if inner is None or "\n" in body:
+        return False
+    words = _WORD_RE.findall(inner[1])
+    return bool(words) and (
+        words[0].lower() in _NOT_SENDERS or _NOTE_PHRASES_RE.search(inner[1]) is not None
+    )
+
+
 def _is_heading(body: str, *, opens_chapter: bool) -> bool:
     if "\n" in body or len(body) > 80 or any(ch in _DOUBLE for ch in body):
         return False
+    inner = _BRACKETED_RE.fullmatch(body)
+    if inner is not None and _CHAPTER_RE.match(inner[1]):
+        return True  # `[Chapter 5]`, `[To be continued]`
     if _SEPARATOR_RE.fullmatch(body):
         return True
     words = body.split()

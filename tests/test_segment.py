@@ -508,6 +508,25 @@ def test_text_messages_are_lines_of_their_own_spoken_by_their_sender() -> None:
     assert quest[:1] == [(Kind.DIALOGUE, "[Quest complete]: reward 50 xp")]
 
 
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        ("[Chapter 5]", "heading"),
+        ("[End of Chapter]", "heading"),
+        ("[To be continued]", "heading"),
+        ("[Edit: fixed typos]", "note"),
+        ("[Warning: violence ahead]", "note"),
+        ("[Beta read by Kim]", "note"),
+        ("[Next chapter: the bell test, part 2]", "note"),
+        ("[Quest updated: Survive the Night]", "dialogue"),
+    ],
+)
+def test_brackets_around_a_heading_or_a_note_keep_it_one(line: str, kind: str) -> None:
+    # Web fiction brackets its headings and asides; they are no game system speaking.
+    text = f"She ran.\n\n{line}\n\nThe door opened.\n"
+    assert [k for k in _kinds(text) if k[1] == line] == [(kind, line)]
+
+
 def test_litrpg_system_lines_are_lines_of_their_own() -> None:
     # A paragraph that is one bracketed line is the game's system speaking; attribution
     # gives it the speaker `System` (test_attribute). Notes, messages and brackets inside
