@@ -47,7 +47,7 @@ from narrator.lexicon import (
 )
 from narrator.model import Character, Gender
 from narrator.names import LOWER, UPPER, name_key
-from narrator.segment import is_editorial, rough_quoted_spans
+from narrator.segment import is_editorial, is_system_line, rough_quoted_spans
 
 __all__ = ["count_mentions", "find_characters", "guess_gender", "name_the_narrator"]
 
@@ -287,11 +287,11 @@ def _mentions(texts: Sequence[str]) -> tuple[list[tuple[int, int, int, str]], Co
 
 
 def _is_heading(text: str, line_start: int) -> bool:
-    """A title-case line ("Marilla Makes Up Her Mind") or an editor's (`[Illustration]`):
-    its capitals say nothing of names."""
+    """A title-case line ("Marilla Makes Up Her Mind"), an editor's (`[Illustration]`) or a
+    game's (`[Level Up! You are now Level 5.]`): its capitals say nothing of names."""
     line_end = text.find("\n", line_start)
     line = text[line_start : line_end if line_end >= 0 else len(text)]
-    if is_editorial(line):
+    if is_editorial(line) or is_system_line(line):
         return True
     words = _HEADING_WORD_RE.findall(line)
     return len(words) >= 3 and len(line) <= 100 and all(w[0].isupper() for w in words)

@@ -335,3 +335,16 @@ def test_an_editors_bracketed_line_names_nobody() -> None:
         * 3
     )
     assert [c.name for c in find_characters([text])] == ["Tom"]
+
+
+def test_a_game_systems_lines_name_nobody() -> None:
+    # LitRPG: `[Level Up! You are now Level 5.]` once made `Level` a character.
+    text = "\n\n".join(
+        [
+            "Kai swung at the goblin, and Kai missed.",
+            "[Level Up! You are now Level 5.]",
+            "[Level: 5]",
+        ]
+        * 3
+    )
+    assert [c.name for c in find_characters([text])] == ["Kai"]
