@@ -7,6 +7,7 @@
   ``GENDER_OF_ROLE``, ``TITLE_GENDER``).
 - Person nouns and gender words (``PRONOUN_GENDER``, ``NOUN_GENDER``, ``FEMALE_WORDS``,
   ``MALE_WORDS``).
+- English function words, which never name anyone when capitalised (``FUNCTION_WORDS``).
 
 Used by the segmenter, character discovery, attribution and casting.
 """
