@@ -565,7 +565,11 @@ def _classify(text: str, pos: int, start: int, end: int) -> _Mark | None:
         opens_look = closes_look = True
     if ch in _SINGLE:
         if before.isalnum() and after.isalnum():
-            return None  # don't, o'clock
+            verb = _WORD_RE.match(text, pos + 1, end)
+            if verb is None or verb.group(0).lower() not in _TAG_VERBS:
+                return None  # don't, o'clock
+            # `bad'thought nix`: a verb of speech or thought glued to a closing mark.
+            opens_look, closes_look = False, True
         if opens_look and ch != "\u2019" and _ELISION_RE.match(text, pos + 1):
             return None  # 'em, 'tis, rock 'n' roll
         if not opens_look and not closes_look:

@@ -487,6 +487,18 @@ def test_a_closing_mark_glued_to_the_tag_still_closes() -> None:
     )
     spans = [(s.kind, s.text) for s in segment_chapter(text) if s.kind.is_speech]
     assert spans[-1] == (Kind.THOUGHT, "'I will not go back there, not with what I need.'")
+    # Without the punctuation, a verb of speech or thought glued to the mark still says it
+    # closes (`bad'thought nix`); an apostrophe inside a word stays one (`don't`, `o'clock`).
+    text = (
+        'He said nothing. "We go at dawn," he said.\n\n'
+        "'oh this is bad.. this is really bad'thought nix\n\n"
+        "'we don't leave till four o'clock'said mags\n"
+    )
+    spans = [(s.kind, s.text) for s in segment_chapter(text) if s.kind.is_speech]
+    assert spans[-2:] == [
+        (Kind.THOUGHT, "'oh this is bad.. this is really bad'"),
+        (Kind.DIALOGUE, "'we don't leave till four o'clock'"),
+    ]
 
 
 def test_text_messages_are_lines_of_their_own_spoken_by_their_sender() -> None:
