@@ -42,6 +42,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import pairwise
 
 from narrator.lexicon import (
     IRREGULAR_PAST_FORMS,
@@ -1079,12 +1080,11 @@ def _resume_after_narration(text: str, pos: int, end: int, past: bool) -> int:
     tell what a third person did (`He looked at me.`)."""
     again = _DASH_AGAIN_RE.search(text, pos, end)
     limit = again.start() + 1 if again else end
-    for stop in _SENTENCE_END_RE.finditer(text, pos, limit):
-        start = _lstrip_to(text, stop.end(), limit)
+    ends = [m.end() for m in _SENTENCE_END_RE.finditer(text, pos, limit)] + [limit]
+    for stop, sentence_end in pairwise(ends):
+        start = _lstrip_to(text, stop, limit)
         if start >= limit:
             break
-        after = _SENTENCE_END_RE.search(text, start, limit)
-        sentence_end = after.end() if after else limit
         # Stricter than after a tag (`_reads_as_narration`): here telling what a third
         # person did outweighs `me` or `you` in it, as the story has already taken over.
         talking = _STILL_TALKING_RE.search(text, start, sentence_end) is not None

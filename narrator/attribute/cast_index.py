@@ -174,8 +174,9 @@ class CastIndex:
             mods = set(words[:-1])
             fits = {(name, plain) for before, name, plain in self.by_head.get(words[-1], ())
                     if mods <= before}  # fmt: skip
-            if len(fits) == 1 and not next(iter(fits))[1]:
-                return [next(iter(fits))[0]]
+            if len(fits) == 1:
+                ((name, plain),) = fits
+                return [] if plain else [name]
         return []
 
     @property

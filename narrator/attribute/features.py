@@ -20,6 +20,7 @@ from functools import cached_property
 
 from narrator.attribute.chapter import Chapter
 from narrator.attribute.descriptions import strip_det
+from narrator.attribute.patterns import PREPOSITIONS
 from narrator.attribute.quotes import Quote, Sieve, TagKind
 from narrator.attribute.tags import GROUP_PRONOUNS
 from narrator.attribute.turns import exchange_breaks
@@ -38,7 +39,7 @@ PARAGRAPH_REACH = 3000
 RECENT = 4
 # An exchange of this many turns or more runs on turn-taking (two people talking).
 LONG_EXCHANGE = 4
-_OBJECT_BEFORE = re.compile(r"\b(?:to|at|with|on|upon|for|from|by|of|[a-z]+ed)\s+$")
+_OBJECT_BEFORE = re.compile(rf"\b(?:{PREPOSITIONS}|[a-z]+ed)\s+$")  # or a verb: `called Ana`
 _SENTENCE_START = re.compile(r"(?:^|[.!?;:\"\u201d]\s+|\n\s*)(?:(?:Then|But|And|So|Now)\s+)?$")
 
 

@@ -12,6 +12,8 @@ SENT_END_RE = re.compile(
     rf"(?<![{UPPER}]){''.join(f'(?<!{t})' for t in TITLE_ABBREVIATIONS)}[.!?;]+(?=\s|$)"
 )
 NOUN_ALT = "|".join(sorted(NOUN_GENDER, key=len, reverse=True))
+# Words after which a name is an object, not a subject (`turned to Tom`, `from Tom's eyes`).
+PREPOSITIONS = "to|at|with|on|upon|for|from|by|of"
 AND_NAME_RE = re.compile(r"\s+(?:and|&)\s+")
 # After an actor's name: `Tom frowned`, `Tom, pale,`, `Tom's voice rose` (`Tom s voice`).
 ACTS_RE = re.compile(r"\s+[a-z]|,|['\u2019 ]s\s+(?:\w+\s+)?voice\b")

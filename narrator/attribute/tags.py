@@ -12,7 +12,13 @@ import re
 from narrator.attribute.cast_index import NOT_NAMES
 from narrator.attribute.chapter import Chapter
 from narrator.attribute.descriptions import loose_description, resolve_description
-from narrator.attribute.patterns import ACTS_RE, AND_NAME_RE, NOUN_ALT, SENT_END_RE
+from narrator.attribute.patterns import (
+    ACTS_RE,
+    AND_NAME_RE,
+    NOUN_ALT,
+    PREPOSITIONS,
+    SENT_END_RE,
+)
 from narrator.attribute.pronouns import antecedent, group_speaker
 from narrator.attribute.quotes import (
     CONF_DESCRIPTIVE,
@@ -77,7 +83,7 @@ _VERB_AFTER_SUBJECT_RE = _verb_after_subject("")
 # `they both said`, `we all cried`: a plural subject may float a `both` or `all`.
 _VERB_AFTER_GROUP_RE = _verb_after_subject(r"(?:\s+(?:both|all))?")
 _CLAUSE_BEFORE_QUOTE_RE = re.compile(r"[,:\u2014-]\s*$|\w\s*$")
-_OBJECT_BEFORE_RE = re.compile(r"\b(?:to|at|with|on|upon|for|from|by|of)\s+$")
+_OBJECT_BEFORE_RE = re.compile(rf"\b(?:{PREPOSITIONS})\s+$")
 # What may stand between a tag's subject and its verb (`Tom had turned and said`).
 _SUBJECT_TO_VERB_RE = re.compile(
     r"(?:\s+(?:\w+ly|had|has|was|then|again|only|just|turned|and|to \w+|"

@@ -47,26 +47,20 @@ def _regard(ch: Chapter, block: list[int], by_para: dict[int, list[Quote]]) -> N
     """`said the gentleman` guessed by gender: prefer the exchange's alternation."""
     for k, para in enumerate(block):
         q = by_para[para][0]
-        if q.sieve is Sieve.TAG_PRONOUN and q.tag and k + 1 < len(block):
-            after = by_para[block[k + 1]]
-            called = set().union(*(x.vocatives for x in after)) - {after[0].speaker, None}
+        # `"Very good, Rook."` right after `he said` or `said the boy`: the one it calls.
+        who = _called_next(block, k, by_para)
+        if q.sieve is Sieve.TAG_PRONOUN and q.tag:
             g = PRONOUN_GENDER.get(q.tag[1])
-            if len(called) == 1:
-                who = called.pop()
-                if who != q.speaker and g is not None and ch.cast.gender.get(who) == g:
-                    _revise(by_para[para], q.speaker, who, Sieve.TAG_PRONOUN_TURN)
+            if who not in (None, q.speaker) and g is not None and ch.cast.gender.get(who) == g:
+                _revise(by_para[para], q.speaker, who, Sieve.TAG_PRONOUN_TURN)
             continue
         if not q.guessed:
             continue
-        if k + 1 < len(block):
-            # `"Very good, Naruto."` right after `said the blonde`: the one the answer calls.
-            after = by_para[block[k + 1]]
-            called = set().union(*(x.vocatives for x in after)) - {after[0].speaker, None}
-            if len(called) == 1:
-                who = called.pop()
-                if q.guess_gender is None or ch.cast.gender.get(who) in (None, q.guess_gender):
-                    _revise(by_para[para], q.speaker, who, Sieve.TAG_DESC_TURN)
-                    continue
+        if who is not None and (
+            q.guess_gender is None or ch.cast.gender.get(who) in (None, q.guess_gender)
+        ):
+            _revise(by_para[para], q.speaker, who, Sieve.TAG_DESC_TURN)
+            continue
         for a, b in ((k - 2, k - 1), (k + 2, k + 1)):
             if not (0 <= a < len(block) and 0 <= b < len(block)):
                 continue
@@ -77,6 +71,15 @@ def _regard(ch: Chapter, block: list[int], by_para: dict[int, list[Quote]]) -> N
             if q.guess_gender is None or g in (None, q.guess_gender):
                 _revise(by_para[para], q.speaker, two, Sieve.TAG_DESC_TURN)
                 break
+
+
+def _called_next(block: list[int], k: int, by_para: dict[int, list[Quote]]) -> str | None:
+    """The one person the turn after turn k calls by name, other than its own speaker."""
+    if k + 1 >= len(block):
+        return None
+    after = by_para[block[k + 1]]
+    called = set().union(*(x.vocatives for x in after)) - {after[0].speaker, None}
+    return called.pop() if len(called) == 1 else None
 
 
 def _revise(para_quotes: list[Quote], old: str | None, who: str, sieve: Sieve) -> None:
