@@ -57,6 +57,28 @@ def test_alternation_needs_someone_else_between() -> None:
     assert "alternates_tagged_ahead" in pools[1]["Ana"]
 
 
+def test_partner_before_carries_a_conversation_over_narration() -> None:
+    # Tom talked with Ana; a line of narration; Tom is tagged again: the turn beside his is
+    # likely Ana's, not Mira's, who was named last.
+    text = (
+        '"Cold tonight," said Tom.\n\n"It is," said Ana.\n\n'
+        "Mira walked past them to the door.\n\n"
+        '"Wood?" said Tom.\n\n"In the shed."\n'
+    )
+    pools = _pools(text, [TOM, ANA, MIRA], features.partner)
+    assert pools[3] == {"Ana": {"partner_before": 1.0}}
+    assert pools[2] == {}  # Tom's own turn: the other parity has no tag
+
+
+def test_partner_before_only_when_the_two_talked_alone() -> None:
+    text = (
+        '"Cold tonight," said Tom.\n\n"It is," said Ana.\n\n"Wood?" said Mira.\n\n'
+        "The fire cracked.\n\n"
+        '"Wood?" said Tom.\n\n"In the shed."\n'
+    )
+    assert _pools(text, [TOM, ANA, MIRA], features.partner)[4] == {}
+
+
 def test_exchange_votes_count_tags_by_parity() -> None:
     text = EXCHANGE + '\n"Fine," said Tom.\n\n"Good," said Ana.\n'
     pools = _pools(text, [TOM, ANA], features.exchange_votes)

@@ -2,8 +2,9 @@
 
 Input: the chapter after its sieves ran (`sieves.run_sieves`). Output: for every quotation,
 a list of `Candidate`s (the sieve's answer, people on stage, recent speakers, the people
-addressed, the first-person narrator), each with named evidence features. The ranker
-(`ranker.py`) weighs the features with weights learned on the dev books.
+addressed, the one a tagged speaker of the exchange talked with just before, the first-person
+narrator), each with named evidence features. The ranker (`ranker.py`) weighs the features
+with weights learned on the dev books.
 
 Each kind of evidence is one small function below, listed in EVIDENCE in the order they run.
 They read the shared `Context` and add features to the candidates of one quotation.
@@ -37,6 +38,9 @@ STAGE_WINDOW = 3000
 PARAGRAPH_REACH = 3000
 # How many recent speakers and mentioned people are candidates.
 RECENT = 4
+# How far back the exchange before counts as the same conversation (`partners`).
+PARTNER_BLOCKS = 3
+PARTNER_PARAS = 30
 # An exchange of this many turns or more runs on turn-taking (two people talking).
 LONG_EXCHANGE = 4
 _OBJECT_BEFORE = re.compile(rf"\b(?:{PREPOSITIONS}|[a-z]+ed)\s+$")  # or a verb: `called Ana`
@@ -126,6 +130,25 @@ class Context:
                     side = votes[t.index % 2]
                     side[t.strong] = side.get(t.strong, 0) + 1
             self.parity_votes[block] = votes
+
+        # Who each exchange was between, by the sieves' first answers: (first para, people),
+        # indexed by exchange (they are numbered 0, 1, ... in text order).
+        self.block_people: list[tuple[int, set[str]]] = [
+            (ts[0].para, {q.first for t in ts for q in t.quotes[:1] if q.first is not None})
+            for _, ts in sorted(self.block_turns.items())
+        ]
+
+    def partners(self, block: int, who: str) -> set[str]:
+        """The one person `who` talked with in the last exchange before this one that they
+        were in, if it was just the two of them and not long ago."""
+        start = self.block_people[block][0]
+        for b in range(block - 1, max(-1, block - 1 - PARTNER_BLOCKS), -1):
+            first, people = self.block_people[b]
+            if start - first > PARTNER_PARAS:
+                break
+            if who in people:
+                return people - {who} if len(people) == 2 else set()
+        return set()
 
     def para_span(self, para: int) -> tuple[int, int]:
         return self.chapter.para_starts[para], self.chapter.para_end(para)
@@ -222,6 +245,15 @@ def turn_taking(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
             _get(pool, other.strong).add(f"strong_{where}")
         if other.speaker is not None:
             _get(pool, other.speaker).add(f"said_{where}")
+
+
+def partner(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
+    """A conversation goes on after narration: the one tagged on the other parity of this
+    exchange talked with someone just before, who is likely the one answering now."""
+    other = ctx.parity_votes[turn.block][1 - turn.index % 2]
+    for name in other:
+        for p in ctx.partners(turn.block, name):
+            _get(pool, p).add("partner_before", why=f"talked with {name} just before")
 
 
 def alternation(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
@@ -394,6 +426,7 @@ def frequency(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
 EVIDENCE: tuple[Evidence, ...] = (
     sieve_answer,
     turn_taking,
+    partner,
     alternation,
     exchange_votes,
     nameless,
