@@ -70,6 +70,15 @@ def test_partner_before_carries_a_conversation_over_narration() -> None:
     assert pools[2] == {}  # Tom's own turn: the other parity has no tag
 
 
+def test_partner_after_reads_the_next_exchange() -> None:
+    text = (
+        '"Wood?" said Tom.\n\n"In the shed."\n\n'
+        "Mira walked past them to the door.\n\n"
+        '"Cold tonight," said Tom.\n\n"It is," said Ana.\n'
+    )
+    assert _pools(text, [TOM, ANA, MIRA], features.partner)[1] == {"Ana": {"partner_after": 1.0}}
+
+
 def test_partner_before_only_when_the_two_talked_alone() -> None:
     text = (
         '"Cold tonight," said Tom.\n\n"It is," said Ana.\n\n"Wood?" said Mira.\n\n'

@@ -138,13 +138,14 @@ class Context:
             for _, ts in sorted(self.block_turns.items())
         ]
 
-    def partners(self, block: int, who: str) -> set[str]:
-        """The one person `who` talked with in the last exchange before this one that they
-        were in, if it was just the two of them and not long ago."""
+    def partners(self, block: int, who: str, step: int = -1) -> set[str]:
+        """The one person `who` talked with in the nearest exchange before this one (step
+        -1; after it, step 1) that they were in, if it was the two of them and near."""
         start = self.block_people[block][0]
-        for b in range(block - 1, max(-1, block - 1 - PARTNER_BLOCKS), -1):
+        last = min(max(block + step * PARTNER_BLOCKS, 0), len(self.block_people) - 1)
+        for b in range(block + step, last + step, step):
             first, people = self.block_people[b]
-            if start - first > PARTNER_PARAS:
+            if abs(start - first) > PARTNER_PARAS:
                 break
             if who in people:
                 return people - {who} if len(people) == 2 else set()
@@ -248,12 +249,15 @@ def turn_taking(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
 
 
 def partner(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
-    """A conversation goes on after narration: the one tagged on the other parity of this
-    exchange talked with someone just before, who is likely the one answering now."""
+    """A conversation goes on over a line of narration: the one tagged on the other parity
+    of this exchange talked with someone just before (or talks with them just after), who
+    is likely the one answering now."""
     other = ctx.parity_votes[turn.block][1 - turn.index % 2]
     for name in other:
         for p in ctx.partners(turn.block, name):
             _get(pool, p).add("partner_before", why=f"talked with {name} just before")
+        for p in ctx.partners(turn.block, name, 1):
+            _get(pool, p).add("partner_after", why=f"talks with {name} just after")
 
 
 def alternation(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
