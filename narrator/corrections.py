@@ -40,7 +40,8 @@ from typing import Any
 
 import tomlkit
 
-from narrator.attribute import attribute_speakers
+from narrator.attribute import attribute_speakers, book_idiolects
+from narrator.attribute.idiolect import Idiolects
 from narrator.errors import ConfigError
 from narrator.files import atomic_path
 from narrator.lines import (
@@ -301,12 +302,23 @@ def correct_book(
     caller has them already.
     """
     space = IdSpace()
+    if segments is None:
+        segments = [segment_chapter(text) for text in texts]
+    # How each character talks, read from the whole book once (attribute/idiolect.py).
+    idiolects = book_idiolects(
+        texts, segments, characters, narrative_person=narrative_person, complete=complete
+    )
     bases, base_ids, baselines, baseline_ids = [], [], [], []
     for n, text in enumerate(texts):
-        base = list(segments[n]) if segments is not None else segment_chapter(text)
+        base = list(segments[n])
         ids = line_ids(text, base, space)
         baseline = attribute_speakers(
-            text, base, characters, narrative_person=narrative_person, complete=complete
+            text,
+            base,
+            characters,
+            narrative_person=narrative_person,
+            complete=complete,
+            idiolects=idiolects,
         )
         bases.append(base)
         base_ids.append(ids)
@@ -356,6 +368,7 @@ def correct_book(
             everyone,
             narrative_person,
             complete,
+            idiolects,
         )
         chapters.append(lines)
         stale += [Stale(c, reason, corrections.path) for c, reason in problems]
@@ -439,6 +452,7 @@ def _correct_chapter(
     characters: Sequence[Character],
     narrative_person: int | None,
     complete: bool | None,
+    idiolects: Idiolects,
 ) -> tuple[ChapterLines, list[tuple[Correction, str]]]:
     """One chapter attributed again with its corrections (steps 3 to 5 of the module doc)."""
     problems: list[tuple[Correction, str]] = []
@@ -480,6 +494,7 @@ def _correct_chapter(
         narrative_person=narrative_person,
         fixed=fixed,
         complete=complete,
+        idiolects=idiolects,
     )
     final_ids = piece_ids(base, ids, final)
     corrected = frozenset(

@@ -319,7 +319,14 @@ def test_assign_and_review_say_which_other_lines_changed_in_consequence(
     from narrator import corrections as corrections_module
 
     def alternating(  # type: ignore[no-untyped-def]
-        text, segments, characters, *, narrative_person=None, fixed=None, complete=None
+        text,
+        segments,
+        characters,
+        *,
+        narrative_person=None,
+        fixed=None,
+        complete=None,
+        idiolects=None,
     ):
         fixed = fixed or {}
         names, out, turn = ["Mika", "Daichi"], [], 0

@@ -21,6 +21,7 @@ from functools import cached_property
 
 from narrator.attribute.chapter import Chapter
 from narrator.attribute.descriptions import strip_det
+from narrator.attribute.idiolect import Idiolects, lines
 from narrator.attribute.patterns import PREPOSITIONS
 from narrator.attribute.quotes import Quote, Sieve, TagKind
 from narrator.attribute.tags import GROUP_PRONOUNS
@@ -86,9 +87,11 @@ class Turn:
 class Context:
     """What every kind of evidence reads: built once per chapter from the sieves' `Chapter`."""
 
-    def __init__(self, chapter: Chapter) -> None:
+    def __init__(self, chapter: Chapter, idiolects: Idiolects | None = None) -> None:
         self.chapter = chapter
         self.text = chapter.text
+        # How each character talks: the book's, else this chapter's own tagged lines.
+        self.idiolects = Idiolects.of_lines(lines(chapter)) if idiolects is None else idiolects
         for q in chapter.quotes:
             q.first = q.speaker
         by_para: dict[int, list[Quote]] = {}
@@ -419,6 +422,20 @@ def first_person(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
         )
 
 
+def idiolect(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
+    """How much the quotation's words sound like each candidate's tagged lines (`idiolect`):
+    above or below the candidates' mean, and the one it sounds most like."""
+    own = q.first if q.sieve is Sieve.TAG_NAME and not q.guessed else None
+    scores = ctx.idiolects.score(ctx.text[q.start : q.end], pool, own)
+    if len(scores) < 2:
+        return
+    mean = sum(scores.values()) / len(scores)
+    for name, v in scores.items():
+        pool[name].add("style", (v - mean) / 5)
+    best = max(scores, key=scores.__getitem__)
+    pool[best].add("style_best", why=f"talks like {best}")
+
+
 def frequency(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """Main characters speak more: how often each candidate is named in the chapter."""
     for c in pool.values():
@@ -441,6 +458,7 @@ EVIDENCE: tuple[Evidence, ...] = (
     first_person,
     # Last but one, as frequency: these weigh every candidate the others proposed.
     tag_gender,
+    idiolect,
     frequency,
 )
 

@@ -5,7 +5,8 @@
    nearest-mention fallback give each quotation a first answer and the sieve that gave it;
 2. candidates and evidence (`features.py`): for each quotation, the sieves' answer, people
    on stage, recent speakers, people addressed and the first-person narrator, each with the
-   evidence for it (one small function per kind of evidence, listed in `EVIDENCE`);
+   evidence for it (one small function per kind of evidence, listed in `EVIDENCE`), among it
+   how the line's words sound like each one's tagged lines in the whole book (`idiolect.py`);
 3. ranking (`ranker.py`): learned weights turn the evidence into a probability per
    candidate, twice, the second round reading the first round's answers for turn-taking;
    the runners-up are kept;
@@ -22,6 +23,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 from narrator.attribute.cast_index import lists_walk_ons
 from narrator.attribute.features import Context
+from narrator.attribute.idiolect import Idiolects, lines
 from narrator.attribute.person import guess_narrative_person
 from narrator.attribute.quotes import NARRATOR, SIEVES, SYSTEM, Sieve
 from narrator.attribute.ranker import rank
@@ -36,6 +38,7 @@ __all__ = [
     "SYSTEM",
     "Sieve",
     "attribute_speakers",
+    "book_idiolects",
     "explain_speakers",
     "guess_narrative_person",
     "lists_walk_ons",
@@ -54,13 +57,15 @@ def attribute_speakers(
     narrative_person: int | None = None,
     fixed: Mapping[int, str] | None = None,
     complete: bool | None = None,
+    idiolects: Idiolects | None = None,
 ) -> list[Segment]:
     """Fill in speaker, confidence, evidence and candidates on a chapter's speech segments.
 
     `fixed` maps the start offset of a speech segment to the speaker an author gave it (a
     correction): that segment keeps it with confidence 1.0, and turn-taking builds on it.
     `complete`: every speaker is one of `characters`, so no line goes to a walk-on of its
-    own (None: when they list walk-ons by description, `lists_walk_ons`).
+    own (None: when they list walk-ons by description, `lists_walk_ons`). `idiolects`: how
+    the book's characters talk (`book_idiolects`), else read from this chapter alone.
     """
     return explain_speakers(
         text,
@@ -69,6 +74,7 @@ def attribute_speakers(
         narrative_person=narrative_person,
         fixed=fixed,
         complete=complete,
+        idiolects=idiolects,
     )[0]
 
 
@@ -81,6 +87,7 @@ def explain_speakers(
     fixed: Mapping[int, str] | None = None,
     disabled: Collection[str] = (),
     complete: bool | None = None,
+    idiolects: Idiolects | None = None,
 ) -> tuple[list[Segment], dict[int, Sieve]]:
     """attribute_speakers, plus the sieve that first named each speech segment (by start).
 
@@ -93,7 +100,7 @@ def explain_speakers(
         raise ValueError(f"unknown step(s): {', '.join(sorted(unknown))}")
     sieves_off = {Sieve(step) for step in disabled if step != RANKER}
     chapter = run_sieves(text, segments, characters, narrative_person, sieves_off, fixed, complete)
-    ctx = Context(chapter)
+    ctx = Context(chapter, idiolects)
     if RANKER not in disabled:
         rank(ctx)
     named = {q.start: q.sieve for q in chapter.quotes}
@@ -101,3 +108,21 @@ def explain_speakers(
         if q.split_at is not None:
             named[q.split_at] = Sieve.SPLIT
     return to_segments(chapter), named
+
+
+def book_idiolects(
+    texts: Sequence[str],
+    segments: Sequence[Sequence[Segment]],
+    characters: Sequence[Character],
+    *,
+    narrative_person: int | None = None,
+    complete: bool | None = None,
+) -> Idiolects:
+    """How each character of a book talks, from the lines the sieves find tagged with their
+    name in every chapter: characters keep their way of talking across chapters."""
+    found: list[tuple[str | None, str]] = []
+    for text, segs in zip(texts, segments, strict=True):
+        if any(s.kind.is_speech for s in segs):
+            chapter = run_sieves(text, segs, characters, narrative_person, set(), None, complete)
+            found += lines(chapter)
+    return Idiolects.of_lines(found)

@@ -1,0 +1,89 @@
+"""How each character talks: samples from tagged lines, and a line weighed against them."""
+
+from __future__ import annotations
+
+from narrator.attribute import book_idiolects, features
+from narrator.attribute.features import Candidate, Context
+from narrator.attribute.idiolect import MIN_WORDS, Idiolects, tokens
+from narrator.attribute.sieves import run_sieves
+from narrator.model import Character, Gender
+from narrator.segment import segment_chapter
+
+TOM = Character("Tom", gender=Gender.MALE)
+ANA = Character("Ana", gender=Gender.MALE)
+
+# Tom drawls and swears by his boots; Ana is brisk and precise. Enough of each for a sample.
+TOM_SAYS = "Well, I reckon it ain't so, by my boots. Ain't nobody reckons that, I reckon."
+ANA_SAYS = "Precisely. The figures are exact, and the schedule is exact. Precisely so."
+
+
+def test_tokens_keep_contractions_and_marks() -> None:
+    assert tokens("Ain't 'em fine?! Yes—no.") == [
+        "ain't",
+        "'em",
+        "fine",
+        "?",
+        "!",
+        "yes",
+        "—",
+        "no",
+    ]
+
+
+def _table(rounds: int = 5) -> Idiolects:
+    lines = [("Tom", TOM_SAYS), ("Ana", ANA_SAYS)] * rounds
+    return Idiolects.of_lines([*lines, (None, "Good morning to you both.")])
+
+
+def test_a_line_sounds_like_the_one_who_talks_so() -> None:
+    scores = _table().score("I reckon it ain't far.", ["Tom", "Ana"], None)
+    assert scores["Tom"] > 0 > scores["Ana"]
+    scores = _table().score("Exact figures, precisely.", ["Tom", "Ana"], None)
+    assert scores["Ana"] > scores["Tom"]
+
+
+def test_a_small_sample_and_an_unknown_name_say_nothing() -> None:
+    table = Idiolects.of_lines([("Tom", TOM_SAYS)])
+    assert len(tokens(TOM_SAYS)) < MIN_WORDS
+    assert table.score("I reckon so.", ["Tom", "Mira"], None) == {}
+
+
+def test_a_tagged_line_is_no_evidence_for_itself() -> None:
+    # The only time anyone says `zebra` is Tom's own tagged line: it must not count for him.
+    odd = "Zebra zebra zebra."
+    table = Idiolects.of_lines([("Tom", TOM_SAYS)] * 5 + [("Ana", ANA_SAYS)] * 5 + [("Tom", odd)])
+    as_own = table.score(odd, ["Tom", "Ana"], "Tom")
+    as_other = table.score(odd, ["Tom", "Ana"], None)
+    assert as_own["Tom"] < as_other["Tom"]
+    assert abs(as_own["Tom"] - as_own["Ana"]) < 0.5
+
+
+CHAPTER_ONE = "".join(f'"{TOM_SAYS}" said Tom.\n\n"{ANA_SAYS}" said Ana.\n\n' for _ in range(5))
+CHAPTER_TWO = 'Tom and Ana sat down.\n\n"Exact, precisely exact."\n\n"I reckon it ain\'t."\n'
+
+
+def test_the_book_table_reads_tagged_lines_of_every_chapter() -> None:
+    texts = [CHAPTER_ONE, CHAPTER_TWO]
+    table = book_idiolects(texts, [segment_chapter(t) for t in texts], [TOM, ANA])
+    assert table.words["Tom"]["reckon"] == 10 and table.words["Ana"]["precisely"] == 10
+    assert table.background["reckon"] == 11  # untagged lines count for everyone's words
+
+
+def test_the_evidence_marks_who_a_line_sounds_like() -> None:
+    texts = [CHAPTER_ONE, CHAPTER_TWO]
+    table = book_idiolects(texts, [segment_chapter(t) for t in texts], [TOM, ANA])
+    chapter = run_sieves(CHAPTER_TWO, segment_chapter(CHAPTER_TWO), [TOM, ANA])
+    ctx = Context(chapter, table)
+    pools = []
+    for q in chapter.quotes:
+        pool = {name: Candidate(name) for name in ("Tom", "Ana")}
+        features.idiolect(ctx, q, ctx.turn_of[q.para], pool)
+        pools.append(pool)
+    assert "style_best" in pools[0]["Ana"].features and pools[0]["Ana"].features["style"] > 0
+    assert "style_best" in pools[1]["Tom"].features
+    assert pools[1]["Tom"].evidence == ["talks like Tom"]
+    # Chapter two alone has no tagged lines: nothing to go by.
+    alone = Context(chapter)
+    pool = {name: Candidate(name) for name in ("Tom", "Ana")}
+    features.idiolect(alone, chapter.quotes[0], alone.turn_of[chapter.quotes[0].para], pool)
+    assert all(not c.features for c in pool.values())
