@@ -68,15 +68,21 @@ class Chapter:
         self.para_starts = paragraph_starts(text, self.messages)
         self.lower_i = writes_lower_i(text)
         self.quotes: list[Quote] = []
+        # Segments that are LitRPG system lines: no quotation, nobody's turn in a
+        # conversation; `sieves.to_segments` gives them to the system.
+        self.system_lines: set[int] = set()
         for i, seg in enumerate(self.segments):
-            # A system line is nobody's turn in a conversation (`sieves.to_segments`).
-            if seg.kind.is_speech and not is_system_line(seg.text):
-                q = Quote(i, seg.start, seg.end, self.para_at(seg.start))
-                stripped = seg.text.rstrip()
-                q.closed = (len(stripped) > 1 and stripped[-1] in CLOSE_MARKS) or (
-                    seg.text[:1] in _DIALOGUE_DASHES  # dash dialogue: one paragraph a turn
-                )
-                self.quotes.append(q)
+            if not seg.kind.is_speech:
+                continue
+            if is_system_line(seg.text):
+                self.system_lines.add(i)
+                continue
+            q = Quote(i, seg.start, seg.end, self.para_at(seg.start))
+            stripped = seg.text.rstrip()
+            q.closed = (len(stripped) > 1 and stripped[-1] in CLOSE_MARKS) or (
+                seg.text[:1] in _DIALOGUE_DASHES  # dash dialogue: one paragraph a turn
+            )
+            self.quotes.append(q)
         self.by_para: dict[int, list[Quote]] = {}  # paragraph -> its quotations, in order
         for q in self.quotes:
             self.by_para.setdefault(q.para, []).append(q)

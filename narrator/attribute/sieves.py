@@ -295,7 +295,7 @@ def to_segments(ch: Chapter) -> list[Segment]:
     for i, seg in enumerate(out):
         q = by_index.get(i)
         if q is None:
-            if seg.kind.is_speech:  # a system line: the system's, unless the author says
+            if i in ch.system_lines:  # the system's, unless the author says
                 who = ch.fixed.get(seg.start, SYSTEM)
                 conf = 1.0 if seg.start in ch.fixed else CONF_SYSTEM
                 seg = replace(seg, speaker=who, confidence=conf, evidence=(_SYSTEM_LINE,))
