@@ -168,6 +168,19 @@ def test_a_name_inside_the_quote_that_is_not_an_address() -> None:
     assert pool["Ana"].features == {"named_inside": 1.0} and pool["Tom"].features == {}
 
 
+@pytest.mark.parametrize(
+    "says", ["I'm Mira.", "My name is Mira, sir.", "Hello. I am Mira Vell.", "Call me Mira."]
+)
+def test_a_name_the_speaker_says_is_theirs(says: str) -> None:
+    text = f'Tom and Ana waited. A stranger came up.\n\n"{says}"\n'
+    ctx = Context(run_sieves(text, segment_chapter(text), [TOM, ANA, MIRA]))
+    q = ctx.chapter.quotes[0]
+    pool = {"Tom": Candidate("Tom")}
+    features.named_inside(ctx, q, ctx.turn_of[q.para], pool)
+    assert pool["Mira"].features == {"names_self": 1.0}
+    assert pool["Mira"].evidence == ["says they are Mira"]
+
+
 def test_first_person_narrator_is_on_stage_only_in_first_person() -> None:
     first = 'I sat down. I was tired. I waited. I slept. I woke.\n\n"Who is there?"\n'
     me = Character("Wyn", aliases=("I",), gender=Gender.FEMALE)

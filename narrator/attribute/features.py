@@ -44,6 +44,10 @@ PARTNER_BLOCKS = 3
 PARTNER_PARAS = 30
 # An exchange of this many turns or more runs on turn-taking (two people talking).
 LONG_EXCHANGE = 4
+# Right before a name, the speaker saying it is theirs (`I'm Anne`, `my name is Oliver`).
+_SELF_NAMED = re.compile(
+    r"(?:\b(?:[Mm]y name(?:'s|\u2019s| is)|I'm|I\u2019m|I am|[Cc]all me|Name's|Name\u2019s)\s+)$"
+)
 _OBJECT_BEFORE = re.compile(rf"\b(?:{PREPOSITIONS}|[a-z]+ed)\s+$")  # or a verb: `called Ana`
 _SENTENCE_START = re.compile(r"(?:^|[.!?;:\"\u201d]\s+|\n\s*)(?:(?:Then|But|And|So|Now)\s+)?$")
 
@@ -408,9 +412,12 @@ def recent_speakers(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
 
 
 def named_inside(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
-    """A name inside the quotation that is not an address: people rarely name themselves."""
-    for _, name in ctx.mentions_in(q):
-        if name in pool and name not in q.vocatives:
+    """A name inside the quotation that is not an address: people rarely name themselves,
+    unless they say who they are (`My name is Oliver`, `I'm Anne`, `Call me Dev`)."""
+    for start, name in ctx.mentions_in(q):
+        if _SELF_NAMED.search(ctx.text, max(q.start, start - 20), start):
+            _get(pool, name).add("names_self", why=f"says they are {name}")
+        elif name in pool and name not in q.vocatives:
             pool[name].add("named_inside")
 
 
