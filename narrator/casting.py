@@ -1070,6 +1070,16 @@ class Casting:
             profile_id = voice_for_label(speaker, self.assignment, self.profiles)
         return self.voice(profile_id, by_name.get(speaker))
 
+    def chorus(self, segment: Segment) -> tuple[Voice, ...]:
+        """The voices of a line several characters say together (`Rook and Bo`), each in
+        their own voice; () for any other line, or when one of them has no voice."""
+        if not segment.kind.is_speech or segment.speaker is None:
+            return ()
+        together = together_names(segment.speaker)
+        if len(together) < 2 or not all(p in self.assignment.by_character for p in together):
+            return ()
+        return tuple(self.speaker_voice(part) for part in together)
+
     def voice_for(self, segment: Segment) -> tuple[str, Voice]:
         """The transcript label and the voice of one segment."""
         if not segment.kind.is_speech:

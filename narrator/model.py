@@ -200,6 +200,9 @@ class Line:
     # The voice's K-weighted loudness minus its plain RMS level (VoiceFigures.weighting_db),
     # for the stitcher's estimate of the chapter's loudness.
     weighting_db: float = 0.0
+    # Said at the same time as the line before, by another voice (a line several people say
+    # together): the stitcher lays it over that line instead of after it.
+    together: bool = False
 
 
 @dataclass(frozen=True)

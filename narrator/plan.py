@@ -161,7 +161,12 @@ def plan_chapters(
     for chapter_analysis in analysis.chapters:
         chapter = chapter_analysis.chapter
         lines = build_lines(
-            chapter.text, chapter_analysis.segments, analysis.cast, casting.voice_for, pause_policy
+            chapter.text,
+            chapter_analysis.segments,
+            analysis.cast,
+            casting.voice_for,
+            pause_policy,
+            casting.chorus,
         )
         keys = [clip_key(line.text, line.settings, current_engine) for line in lines]
         fingerprint = chapter_fingerprint(lines, keys, sound)
@@ -234,6 +239,7 @@ def chapter_fingerprint(lines: Sequence[Line], keys: Sequence[str], sound: Sound
         ],
         "lines": [
             [key, line.pause_before_ms, line.gain_db, line.weighting_db, line.speaker, line.display]
+            + ([True] if line.together else [])
             for key, line in zip(keys, lines, strict=True)
         ],
     }

@@ -8,6 +8,7 @@ the transcript shows (the words of the chapter, as written).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -44,6 +45,8 @@ class Voice:
 
 
 VoiceFor = Callable[[Segment], tuple[str, Voice]]  # segment -> (speaker label, voice)
+# segment -> the voices that say it together (`Casting.chorus`), () for one voice
+ChorusFor = Callable[[Segment], Sequence[Voice]]
 
 
 class PauseBefore(Protocol):
@@ -151,8 +154,14 @@ def build_lines(
     cast: Cast,
     voice_for: VoiceFor,
     pause_before: PauseBefore,
+    chorus_for: ChorusFor | None = None,
 ) -> list[Line]:
-    """The chapter's script: every spoken piece of every segment, with its voice and pause."""
+    """The chapter's script: every spoken piece of every segment, with its voice and pause.
+
+    A piece several characters say together (`chorus_for`) is one line per voice: the first
+    as usual, the others marked `together`, each quieter so that together they are as loud
+    as one voice.
+    """
     lines: list[Line] = []
     prev_end = 0
     prev_kind: Kind | None = None
@@ -160,6 +169,10 @@ def build_lines(
         if not is_read(segment, cast):
             continue
         speaker, voice = voice_for(segment)
+        chorus = list(chorus_for(segment)) if chorus_for is not None else []
+        if len(chorus) > 1:
+            voice = chorus[0]
+        share_db = -10 * math.log10(len(chorus)) if len(chorus) > 1 else 0.0
         for start, end in split_spans(text, segment.start, segment.end):
             spoken = speakable_text(text[start:end], cast.pronunciations)
             if not spoken:
@@ -171,7 +184,7 @@ def build_lines(
                 speaker=speaker,
                 voice_id=voice.voice_id,
                 settings=voice.settings,
-                gain_db=voice.gain_db,
+                gain_db=voice.gain_db + share_db,
                 weighting_db=voice.weighting_db,
             )
             # The gap runs from the last spoken word to this line's first one, so that a
@@ -182,6 +195,17 @@ def build_lines(
                 lines[-1] if lines else None, line, gap, prev_kind=prev_kind, kind=segment.kind
             )
             lines.append(replace(line, pause_before_ms=pause))
+            lines += [
+                replace(
+                    line,
+                    voice_id=other.voice_id,
+                    settings=other.settings,
+                    gain_db=other.gain_db + share_db,
+                    weighting_db=other.weighting_db,
+                    together=True,
+                )
+                for other in chorus[1:]
+            ]
             prev_kind = segment.kind
             prev_end = start + len(text[start:end].rstrip())
     return lines

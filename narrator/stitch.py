@@ -1,6 +1,6 @@
 """Stitch a chapter: clips (Sequence[Clip]) + the lines they speak (Sequence[Line]) -> one
 chapter WAV (22050 Hz, 16-bit, mono) + StitchedChapter (a Cue per line, the loudness estimate
-that mastering needs).
+that mastering needs). A line said together (`Line.together`) is laid over the line before.
 
 The chapter is written clip by clip to a temp file beside the target, so memory holds one
 clip at a time however long the chapter is, then moved into place with os.replace. Cue times
@@ -95,7 +95,8 @@ def stitch_chapter(
     trim_silence: bool = True,
     room_tone_db: float | None = None,
 ) -> StitchedChapter:
-    """Write the lines' clips, each after its pause, as one WAV; one Cue per line.
+    """Write the lines' clips, each after its pause, as one WAV; one Cue per line (a line
+    said together, with the lines laid over it, is one).
 
     room_tone_db: fill pauses (and lie under the speech) with quiet noise at this RMS level
     instead of digital silence.
@@ -111,8 +112,14 @@ def stitch_chapter(
         out.setsampwidth(SAMPLE_WIDTH_BYTES)
         out.setframerate(SAMPLE_RATE_HZ)
         frames = 0
-        for clip, line in zip(clips, lines, strict=True):
-            pcm = _clip_pcm(clip, gain_db=line.gain_db, trim_silence=trim_silence)
+        for group in _groups(lines):
+            line = lines[group[0]]
+            pcm = _mix(
+                [
+                    _clip_pcm(clips[i], gain_db=lines[i].gain_db, trim_silence=trim_silence)
+                    for i in group
+                ]
+            )
             meter.add(pcm, line.weighting_db)
             frames += _write_silence(out, line.pause_before_ms, tone)
             start = frames
@@ -125,6 +132,26 @@ def stitch_chapter(
             )
         _write_silence(out, tail_ms, tone)
     return StitchedChapter(cues, meter.loudness_lufs())
+
+
+def _groups(lines: Sequence[Line]) -> list[list[int]]:
+    """Lines heard at once: each line with the `together` lines after it (a chorus)."""
+    groups: list[list[int]] = []
+    for i, line in enumerate(lines):
+        if line.together and groups:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _mix(pcms: Sequence[bytes]) -> bytes:
+    """Clips laid over one another from their first sample; the longest sets the length."""
+    longest = max(len(p) for p in pcms)
+    mixed = pcms[0].ljust(longest, b"\0")
+    for pcm in pcms[1:]:
+        mixed = audioop.add(mixed, pcm.ljust(longest, b"\0"), SAMPLE_WIDTH_BYTES)
+    return mixed
 
 
 def _frames_to_ms(frames: int) -> int:

@@ -13,6 +13,7 @@ import tomlkit
 
 from narrator.casting import (
     Assignment,
+    Casting,
     assign_voices,
     cast_warnings,
     load_cast,
@@ -24,7 +25,17 @@ from narrator.casting import (
     write_cast,
 )
 from narrator.errors import ConfigError, OutputError
-from narrator.model import BookInfo, Cast, Character, Gender, Pauses, VoiceFigures, VoiceProfile
+from narrator.model import (
+    BookInfo,
+    Cast,
+    Character,
+    Gender,
+    Kind,
+    Pauses,
+    Segment,
+    VoiceFigures,
+    VoiceProfile,
+)
 from narrator.voices import load_profiles, voice_distance
 
 F, M = Gender.FEMALE, Gender.MALE
@@ -1036,6 +1047,17 @@ def test_a_line_said_together_is_read_in_the_first_speakers_voice() -> None:
     assert voice_for_label("Rook and Bo", assignment, profiles) == "man"
     assert voice_for_label("Bo & Rook", assignment, profiles) == "deep-man"
     assert voice_for_label("Rook and the dog", assignment, profiles) != "man"
+
+
+def test_a_line_said_together_has_each_speakers_voice_in_the_chorus() -> None:
+    profiles = load_profiles()
+    assignment = Assignment(narrator="narrator", by_character={"Rook": "man", "Bo": "deep-man"})
+    casting = Casting(assignment, profiles, (Character("Rook"), Character("Bo")), Cast())
+    line = Segment(0, 6, Kind.DIALOGUE, '"Now!"', "Bo and Rook", 0.9)
+    assert [v.voice_id for v in casting.chorus(line)] == ["deep-man", "man"]
+    assert casting.chorus(replace(line, speaker="Rook")) == ()
+    assert casting.chorus(replace(line, speaker="Rook and the dog")) == ()
+    assert casting.chorus(Segment(0, 6, Kind.NARRATION, "Rook and Bo ran.")) == ()
 
 
 def test_adding_characters_keeps_what_the_author_said_of_the_speakers(tmp_path: Path) -> None:

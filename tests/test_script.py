@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from narrator.model import Cast, Kind, Line, Segment, VoiceSettings
 from narrator.script import (
     HARD_LINE_CHARS,
@@ -110,6 +112,32 @@ def test_build_lines_gives_voices_speakers_and_pauses() -> None:
     ]
     assert [ln.voice_id for ln in lines] == ["narrator", "woman", "narrator"]
     assert [ln.pause_before_ms for ln in lines] == [0, 600, 300]
+
+
+def test_a_line_said_together_is_one_line_per_voice() -> None:
+    text = '"Now!" they shouted.'
+    segments = [
+        Segment(0, 6, Kind.DIALOGUE, text[0:6], "Rook and Bo", 0.9),
+        Segment(6, len(text), Kind.NARRATION, text[6:]),
+    ]
+    rook, bo = Voice("man", SETTINGS, gain_db=1.0), Voice("deep-man", SETTINGS, gain_db=-2.0)
+
+    def chorus(segment: Segment) -> list[Voice]:
+        return [rook, bo] if segment.speaker == "Rook and Bo" else []
+
+    lines = build_lines(text, segments, Cast(), _voice_for, _pause, chorus)
+    assert [(ln.speaker, ln.voice_id, ln.together) for ln in lines] == [
+        ("Rook and Bo", "man", False),
+        ("Rook and Bo", "deep-man", True),
+        (NARRATOR, "narrator", False),
+    ]
+    # Each voice about 3 dB down, so that the two together are as loud as one.
+    assert lines[0].gain_db == pytest.approx(1.0 - 3.01, abs=0.01)
+    assert lines[1].gain_db == pytest.approx(-2.0 - 3.01, abs=0.01)
+    assert lines[1].display == lines[0].display and lines[1].pause_before_ms == 0
+    # Without a chorus the same segments are one voice each.
+    plain = build_lines(text, segments, Cast(), _voice_for, _pause)
+    assert [ln.voice_id for ln in plain] == ["woman", "narrator"]
 
 
 def test_headings_and_notes_can_be_left_unread() -> None:

@@ -212,6 +212,33 @@ def test_cues_follow_the_audio_exactly(tmp_path: Path) -> None:
     assert abs(total_ms - (cues[-1].end_ms + 1000)) <= 1
 
 
+def test_a_line_said_together_is_laid_over_the_line_before(tmp_path: Path) -> None:
+    # Two voices say one line: one cue, as long as the longer take, both heard at once.
+    clips = [
+        make_clip(tmp_path / "a.wav", 400, amplitude=6000),
+        make_clip(tmp_path / "b.wav", 700, amplitude=6000, freq=660.0),
+        make_clip(tmp_path / "c.wav", 300),
+    ]
+    lines = [
+        make_line(0, speaker="Rook and Bo", display='"Now!"'),
+        replace(make_line(0, speaker="Rook and Bo", display='"Now!"'), together=True),
+        make_line(1, display="They ran.", pause_before_ms=300),
+    ]
+    wav_path = tmp_path / "chapter.wav"
+    cues = stitch_chapter(clips, lines, wav_path, tail_ms=0).cues
+    samples, _ = read_samples(wav_path)
+    assert [(c.speaker, c.text) for c in cues] == [
+        ("Rook and Bo", '"Now!"'),
+        ("Narrator", "They ran."),
+    ]
+    assert abs((cues[0].end_ms - cues[0].start_ms) - 700) <= 1
+    assert abs(cues[1].start_ms - (cues[0].end_ms + 300)) <= 1
+    # Where both sound, the sum of two tones at 6000 peaks above either alone.
+    both = samples[ms_to_frames(cues[0].start_ms) + 50 : ms_to_frames(cues[0].start_ms + 350)]
+    alone = samples[ms_to_frames(cues[0].start_ms + 450) : ms_to_frames(cues[0].end_ms) - 50]
+    assert max(abs(s) for s in both) > 7000 >= max(abs(s) for s in alone) > 4000
+
+
 def test_gain_is_applied_per_line(tmp_path: Path) -> None:
     clips = [make_clip(tmp_path / f"c{i}.wav", 500, amplitude=8000) for i in range(3)]
     lines = [
