@@ -452,7 +452,7 @@ def _correct_chapter(
     characters: Sequence[Character],
     narrative_person: int | None,
     complete: bool | None,
-    idiolects: Idiolects,
+    idiolects: Idiolects | None,
 ) -> tuple[ChapterLines, list[tuple[Correction, str]]]:
     """One chapter attributed again with its corrections (steps 3 to 5 of the module doc)."""
     problems: list[tuple[Correction, str]] = []

@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from narrator.attribute.chapter import Chapter
 from narrator.attribute.quotes import Sieve
@@ -33,6 +34,12 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
+@lru_cache(maxsize=1024)
+def _counted(text: str) -> Counter[str]:
+    """A line's words counted (each line is weighed in every round of ranking)."""
+    return Counter(tokens(text))
+
+
 def lines(chapter: Chapter) -> list[tuple[str | None, str]]:
     """A chapter's quotations after its sieves ran: (the speaker a tag names, else None;
     the text)."""
@@ -45,47 +52,62 @@ def lines(chapter: Chapter) -> list[tuple[str | None, str]]:
     ]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Idiolects:
     """Word counts of each character's tagged lines, and of every quoted line."""
 
     words: dict[str, Counter[str]] = field(default_factory=dict)
     background: Counter[str] = field(default_factory=Counter)
+    sizes: dict[str, int] = field(default_factory=dict)  # words in each character's sample
+    total: int = 0  # words in every quoted line
+    # Each (line, name, own) weighed once: every round of ranking asks again.
+    _scores: dict[tuple[str, str, str | None], float | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of_lines(cls, lines: Iterable[tuple[str | None, str]]) -> Idiolects:
         """From (speaker named by a tag, or None; the line's text) pairs."""
-        table = cls()
+        words: dict[str, Counter[str]] = {}
+        background: Counter[str] = Counter()
         for speaker, text in lines:
             said = tokens(text)
-            table.background.update(said)
+            background.update(said)
             if speaker is not None:
-                table.words.setdefault(speaker, Counter()).update(said)
-        return table
+                words.setdefault(speaker, Counter()).update(said)
+        sizes = {name: sample.total() for name, sample in words.items()}
+        return cls(words, background, sizes, background.total())
 
     def score(self, text: str, names: Iterable[str], own: str | None) -> dict[str, float]:
         """How much more likely the line's words are from each name's sample than from
         anyone's (a log-likelihood ratio, clipped), for the names with a sample; `own`:
         the one the line's own tag names, whose sample holds the line and must not count it."""
-        said = Counter(tokens(text))
-        total = self.background.total()
-        if not said or not total:
+        said = _counted(text)
+        if not said or not self.total:
             return {}
         size = sum(said.values())
         out = {}
         for name in names:
-            sample = self.words.get(name)
-            if sample is None:
-                continue
-            mine = said if name == own else Counter()
-            n = sample.total() - (size if name == own else 0)
-            if n < MIN_WORDS:
-                continue
-            llr = 0.0
-            for w, k in said.items():
-                p = self.background[w] / total
-                if not p:
-                    continue  # a word no line of the book's speech has: nothing to compare
-                llr += k * math.log((sample[w] - mine[w] + PRIOR * p) / (n + PRIOR) / p)
-            out[name] = max(-CLIP, min(CLIP, llr))
+            key = (text, name, own)
+            if key not in self._scores:
+                self._scores[key] = self._llr(said, size, name, own)
+            value = self._scores[key]
+            if value is not None:
+                out[name] = value
         return out
+
+    def _llr(self, said: Counter[str], size: int, name: str, own: str | None) -> float | None:
+        sample = self.words.get(name)
+        if sample is None:
+            return None
+        mine = said if name == own else Counter()
+        n = self.sizes[name] - (size if name == own else 0)
+        if n < MIN_WORDS:
+            return None
+        llr = 0.0
+        for w, k in said.items():
+            p = self.background[w] / self.total
+            if not p:
+                continue  # a word no line of the book's speech has: nothing to compare
+            llr += k * math.log((sample[w] - mine[w] + PRIOR * p) / (n + PRIOR) / p)
+        return max(-CLIP, min(CLIP, llr))

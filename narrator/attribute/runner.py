@@ -117,12 +117,17 @@ def book_idiolects(
     *,
     narrative_person: int | None = None,
     complete: bool | None = None,
-) -> Idiolects:
+) -> Idiolects | None:
     """How each character of a book talks, from the lines the sieves find tagged with their
-    name in every chapter: characters keep their way of talking across chapters."""
+    name in every chapter: characters keep their way of talking across chapters. None for a
+    book with one chapter of speech: each chapter reads its own (`features.Context`)."""
     found: list[tuple[str | None, str]] = []
-    for text, segs in zip(texts, segments, strict=True):
-        if any(s.kind.is_speech for s in segs):
-            chapter = run_sieves(text, segs, characters, narrative_person, set(), None, complete)
-            found += lines(chapter)
+    talking = [
+        (t, s) for t, s in zip(texts, segments, strict=True) if any(x.kind.is_speech for x in s)
+    ]
+    if len(talking) < 2:
+        return None  # one chapter: its own lines are the book's (read as it is attributed)
+    for text, segs in talking:
+        chapter = run_sieves(text, segs, characters, narrative_person, set(), None, complete)
+        found += lines(chapter)
     return Idiolects.of_lines(found)
