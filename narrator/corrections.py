@@ -40,7 +40,7 @@ from typing import Any
 
 import tomlkit
 
-from narrator.attribute import attribute_speakers, book_idiolects
+from narrator.attribute import attribute_speakers, sieve_book
 from narrator.attribute.idiolect import Idiolects
 from narrator.errors import ConfigError
 from narrator.files import atomic_path
@@ -304,10 +304,11 @@ def correct_book(
     space = IdSpace()
     if segments is None:
         segments = [segment_chapter(text) for text in texts]
-    # How each character talks, read from the whole book once (attribute/idiolect.py).
-    idiolects = book_idiolects(
+    # Every chapter sieved first, for how each character talks (attribute/idiolect.py).
+    sieved = sieve_book(
         texts, segments, characters, narrative_person=narrative_person, complete=complete
     )
+    idiolects = sieved.idiolects
     bases, base_ids, baselines, baseline_ids = [], [], [], []
     for n, text in enumerate(texts):
         base = list(segments[n])
@@ -319,7 +320,9 @@ def correct_book(
             narrative_person=narrative_person,
             complete=complete,
             idiolects=idiolects,
+            sieved=sieved.chapters[n],
         )
+        sieved.chapters[n] = None  # ranked: its memory goes
         bases.append(base)
         base_ids.append(ids)
         baselines.append(baseline)

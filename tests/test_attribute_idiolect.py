@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from narrator.attribute import book_idiolects, features
+from narrator.attribute import features, sieve_book
 from narrator.attribute.features import Candidate, Context
 from narrator.attribute.idiolect import MIN_WORDS, Idiolects, tokens
 from narrator.attribute.sieves import run_sieves
@@ -64,7 +64,7 @@ CHAPTER_TWO = 'Tom and Ana sat down.\n\n"Exact, precisely exact."\n\n"I reckon i
 
 def test_the_book_table_reads_tagged_lines_of_every_chapter() -> None:
     texts = [CHAPTER_ONE, CHAPTER_TWO]
-    table = book_idiolects(texts, [segment_chapter(t) for t in texts], [TOM, ANA])
+    table = sieve_book(texts, [segment_chapter(t) for t in texts], [TOM, ANA]).idiolects
     assert table is not None
     assert table.words["Tom"]["reckon"] == 10 and table.words["Ana"]["precisely"] == 10
     assert table.background["reckon"] == 11  # untagged lines count for everyone's words
@@ -72,12 +72,12 @@ def test_the_book_table_reads_tagged_lines_of_every_chapter() -> None:
 
 def test_a_book_of_one_chapter_reads_it_as_it_is_attributed() -> None:
     # No second reading of the same chapter: its Context builds the same table itself.
-    assert book_idiolects([CHAPTER_ONE], [segment_chapter(CHAPTER_ONE)], [TOM, ANA]) is None
+    assert sieve_book([CHAPTER_ONE], [segment_chapter(CHAPTER_ONE)], [TOM, ANA]).idiolects is None
 
 
 def test_the_evidence_marks_who_a_line_sounds_like() -> None:
     texts = [CHAPTER_ONE, CHAPTER_TWO]
-    table = book_idiolects(texts, [segment_chapter(t) for t in texts], [TOM, ANA])
+    table = sieve_book(texts, [segment_chapter(t) for t in texts], [TOM, ANA]).idiolects
     chapter = run_sieves(CHAPTER_TWO, segment_chapter(CHAPTER_TWO), [TOM, ANA])
     ctx = Context(chapter, table)
     pools = []

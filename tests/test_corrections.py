@@ -274,6 +274,7 @@ def test_lines_whose_speaker_changed_in_consequence_are_reported(
         fixed: Mapping[int, str] | None = None,
         complete: bool | None = None,
         idiolects: object = None,
+        sieved: object = None,
     ) -> list[Segment]:
         fixed = fixed or {}
         names = ["Mika", "Daichi"]

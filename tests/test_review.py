@@ -327,6 +327,7 @@ def test_assign_and_review_say_which_other_lines_changed_in_consequence(
         fixed=None,
         complete=None,
         idiolects=None,
+        sieved=None,
     ):
         fixed = fixed or {}
         names, out, turn = ["Mika", "Daichi"], [], 0

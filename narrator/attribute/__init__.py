@@ -9,10 +9,10 @@ from narrator.attribute.runner import (
     SYSTEM,
     Sieve,
     attribute_speakers,
-    book_idiolects,
     explain_speakers,
     guess_narrative_person,
     lists_walk_ons,
+    sieve_book,
 )
 
 __all__ = [
@@ -21,8 +21,8 @@ __all__ = [
     "SYSTEM",
     "Sieve",
     "attribute_speakers",
-    "book_idiolects",
     "explain_speakers",
     "guess_narrative_person",
     "lists_walk_ons",
+    "sieve_book",
 ]

@@ -20,8 +20,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
 from narrator.attribute.cast_index import lists_walk_ons
+from narrator.attribute.chapter import Chapter
 from narrator.attribute.features import Context
 from narrator.attribute.idiolect import Idiolects, lines
 from narrator.attribute.person import guess_narrative_person
@@ -38,10 +40,10 @@ __all__ = [
     "SYSTEM",
     "Sieve",
     "attribute_speakers",
-    "book_idiolects",
     "explain_speakers",
     "guess_narrative_person",
     "lists_walk_ons",
+    "sieve_book",
 ]
 
 # Steps that can be switched off to measure them (`disabled`): the sieves, and the ranker.
@@ -58,6 +60,7 @@ def attribute_speakers(
     fixed: Mapping[int, str] | None = None,
     complete: bool | None = None,
     idiolects: Idiolects | None = None,
+    sieved: Chapter | None = None,
 ) -> list[Segment]:
     """Fill in speaker, confidence, evidence and candidates on a chapter's speech segments.
 
@@ -65,7 +68,8 @@ def attribute_speakers(
     correction): that segment keeps it with confidence 1.0, and turn-taking builds on it.
     `complete`: every speaker is one of `characters`, so no line goes to a walk-on of its
     own (None: when they list walk-ons by description, `lists_walk_ons`). `idiolects`: how
-    the book's characters talk (`book_idiolects`), else read from this chapter alone.
+    the book's characters talk (`sieve_book`), else read from this chapter alone. `sieved`:
+    this chapter as `sieve_book` left it (no `fixed` then), so its sieves do not run again.
     """
     return explain_speakers(
         text,
@@ -75,6 +79,7 @@ def attribute_speakers(
         fixed=fixed,
         complete=complete,
         idiolects=idiolects,
+        sieved=sieved,
     )[0]
 
 
@@ -88,6 +93,7 @@ def explain_speakers(
     disabled: Collection[str] = (),
     complete: bool | None = None,
     idiolects: Idiolects | None = None,
+    sieved: Chapter | None = None,
 ) -> tuple[list[Segment], dict[int, Sieve]]:
     """attribute_speakers, plus the sieve that first named each speech segment (by start).
 
@@ -99,7 +105,13 @@ def explain_speakers(
     if unknown:
         raise ValueError(f"unknown step(s): {', '.join(sorted(unknown))}")
     sieves_off = {Sieve(step) for step in disabled if step != RANKER}
-    chapter = run_sieves(text, segments, characters, narrative_person, sieves_off, fixed, complete)
+    if sieved is not None and (fixed or sieves_off):
+        raise ValueError("a sieved chapter was sieved without corrections, all sieves on")
+    if sieved is None:
+        sieved = run_sieves(
+            text, segments, characters, narrative_person, sieves_off, fixed, complete
+        )
+    chapter = sieved
     ctx = Context(chapter, idiolects)
     if RANKER not in disabled:
         rank(ctx)
@@ -110,24 +122,35 @@ def explain_speakers(
     return to_segments(chapter), named
 
 
-def book_idiolects(
+@dataclass
+class SievedBook:
+    """Every chapter of a book as the sieves left it (None: a chapter without speech), and
+    how the book's characters talk, read from them all (None: one chapter of speech, which
+    reads its own as it is ranked, `features.Context`)."""
+
+    chapters: list[Chapter | None]
+    idiolects: Idiolects | None
+
+
+def sieve_book(
     texts: Sequence[str],
     segments: Sequence[Sequence[Segment]],
     characters: Sequence[Character],
     *,
     narrative_person: int | None = None,
     complete: bool | None = None,
-) -> Idiolects | None:
-    """How each character of a book talks, from the lines the sieves find tagged with their
-    name in every chapter: characters keep their way of talking across chapters. None for a
-    book with one chapter of speech: each chapter reads its own (`features.Context`)."""
-    found: list[tuple[str | None, str]] = []
-    talking = [
-        (t, s) for t, s in zip(texts, segments, strict=True) if any(x.kind.is_speech for x in s)
+) -> SievedBook:
+    """Run the sieves on every chapter first: characters keep their way of talking across
+    chapters, so the lines tagged with each one's name anywhere in the book say how they
+    talk. Each chapter is then ranked from where its sieves left it (`attribute_speakers`,
+    `sieved`), not sieved twice."""
+    chapters: list[Chapter | None] = [
+        run_sieves(text, segs, characters, narrative_person, (), None, complete)
+        if any(s.kind.is_speech for s in segs)
+        else None
+        for text, segs in zip(texts, segments, strict=True)
     ]
+    talking = [chapter for chapter in chapters if chapter is not None]
     if len(talking) < 2:
-        return None  # one chapter: its own lines are the book's (read as it is attributed)
-    for text, segs in talking:
-        chapter = run_sieves(text, segs, characters, narrative_person, set(), None, complete)
-        found += lines(chapter)
-    return Idiolects.of_lines(found)
+        return SievedBook(chapters, None)
+    return SievedBook(chapters, Idiolects.of_lines(x for ch in talking for x in lines(ch)))
