@@ -753,6 +753,15 @@ def _apart_from_all(profile: VoiceProfile, heard: Sequence[VoiceProfile], margin
     return True
 
 
+def voiced_together(speaker: str, assignment: Assignment) -> list[str]:
+    """The characters a line said together (`Rook and Bo`) is theirs, when each has a voice;
+    [] for anyone else."""
+    together = together_names(speaker)
+    if len(together) > 1 and all(part in assignment.by_character for part in together):
+        return together
+    return []
+
+
 def voice_for_label(
     speaker: str, assignment: Assignment, profiles: Mapping[str, VoiceProfile]
 ) -> str:
@@ -765,9 +774,10 @@ def voice_for_label(
     """
     if speaker in assignment.by_character:
         return assignment.by_character[speaker]
-    together = together_names(speaker)
-    if len(together) > 1 and all(part in assignment.by_character for part in together):
-        # `Rook and Bo`: a line said together, in the voice of the first of them.
+    together = voiced_together(speaker, assignment)
+    if together:
+        # `Rook and Bo`: a line said together, in the voice of the first of them (the
+        # others join it in a chorus, `Casting.chorus`).
         return assignment.by_character[together[0]]
     if is_storyteller_alias(speaker):
         # "Narrator": attribution's name for the "I" of a first-person book whose storyteller
@@ -1072,12 +1082,11 @@ class Casting:
 
     def chorus(self, segment: Segment) -> tuple[Voice, ...]:
         """The voices of a line several characters say together (`Rook and Bo`), each in
-        their own voice; () for any other line, or when one of them has no voice."""
-        if not segment.kind.is_speech or segment.speaker is None:
+        their own voice; () for any other line (a thought too), or when one of them has no
+        voice of their own."""
+        if segment.kind is not Kind.DIALOGUE or segment.speaker is None:
             return ()
-        together = together_names(segment.speaker)
-        if len(together) < 2 or not all(p in self.assignment.by_character for p in together):
-            return ()
+        together = voiced_together(segment.speaker, self.assignment)
         return tuple(self.speaker_voice(part) for part in together)
 
     def voice_for(self, segment: Segment) -> tuple[str, Voice]:

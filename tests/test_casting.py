@@ -1056,6 +1056,7 @@ def test_a_line_said_together_has_each_speakers_voice_in_the_chorus() -> None:
     line = Segment(0, 6, Kind.DIALOGUE, '"Now!"', "Bo and Rook", 0.9)
     assert [v.voice_id for v in casting.chorus(line)] == ["deep-man", "man"]
     assert casting.chorus(replace(line, speaker="Rook")) == ()
+    assert casting.chorus(replace(line, kind=Kind.THOUGHT)) == ()  # thought: the first's voice
     assert casting.chorus(replace(line, speaker="Rook and the dog")) == ()
     assert casting.chorus(Segment(0, 6, Kind.NARRATION, "Rook and Bo ran.")) == ()
 

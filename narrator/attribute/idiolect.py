@@ -3,8 +3,8 @@
 A book's characters keep their way of talking from chapter to chapter (`mon ami`, `ain't`,
 `wot`, a habit of exclaiming), so the lines a speech tag names (`said Poirot`) are a sample
 of each one's words, and an untagged line can be weighed against every candidate's sample.
-The table is built once per book from the sieves' answers (`corrections.correct_book`),
-else from the chapter alone; a line is never evidence for itself.
+The table is built once per book from the sieves' answers (`runner.sieve_book`), else from
+the chapter alone; a line is never evidence for itself.
 """
 
 from __future__ import annotations
