@@ -1090,3 +1090,36 @@ def test_an_owner_named_mid_sentence_is_not_who_a_pronoun_tag_means() -> None:
     assert run_sieves(took, segment.segment_chapter(took), cast).quotes[0].speaker == "Reisz"
     opens = 'Reisz sat down. Edna\'s face fell.\n\n"Yes," she said.\n'
     assert run_sieves(opens, segment.segment_chapter(opens), cast).quotes[0].speaker == "Edna"
+
+
+SELF_INTRODUCED = (
+    "Mara waited at the gate.\n\n"
+    "A boy with a scar stepped out of the crowd.\n\n"
+    '"Who are you?" Mara asked.\n\n'
+    '"Nobody," said the boy.\n\n'
+    '"Everyone is somebody."\n\n'
+    '"I\'m Kai," said the boy.\n'
+)
+MARA = Character("Mara", gender=Gender.FEMALE)
+KAI = Character("Kai", gender=Gender.MALE)
+
+
+def test_a_nameless_speaker_who_says_their_name_is_that_character() -> None:
+    # Every line the chapter gave `the boy` is Kai's, before he says so too.
+    assert _speakers(SELF_INTRODUCED, [MARA, KAI]) == ["Mara", "Kai", "Mara", "Kai"]
+    # Without Kai in the cast, the boy stays a speaker of his own.
+    assert _speakers(SELF_INTRODUCED, [MARA])[1] == "the boy"
+
+
+def test_a_self_introduction_is_not_a_name_told_of() -> None:
+    # `I met Kai` names someone else: the boy keeps his label.
+    text = SELF_INTRODUCED.replace("I'm Kai", "I met Kai")
+    assert _speakers(text, [MARA, KAI])[1] == "the boy"
+
+
+def test_the_authors_correction_wins_over_a_self_introduction() -> None:
+    text = SELF_INTRODUCED
+    segs = segment.segment_chapter(text)
+    last = [s for s in segs if s.kind.is_speech][-1]
+    out = attribute_speakers(text, segs, [MARA, KAI], fixed={last.start: "Mara"})
+    assert [s.speaker for s in out if s.kind.is_speech][-1] == "Mara"

@@ -11,6 +11,7 @@ import bisect
 import re
 
 from narrator.attribute.chapter import Chapter
+from narrator.attribute.patterns import SELF_NAMED_RE
 from narrator.attribute.pronouns import antecedent
 from narrator.attribute.quotes import CONF_DESCRIPTIVE, CONF_GUESS
 from narrator.lexicon import (
@@ -151,3 +152,26 @@ def _introduced(ch: Chapter, norm: str, pos: int) -> str | None:
             break
         i -= 1
     return None
+
+
+def self_introduced(ch: Chapter) -> None:
+    """A nameless speaker who says who they are (`"I'm Kai," said the boy`) is that cast
+    member in every line the chapter gave their label; an epithet guessed by gender gives
+    way in that line. After the tags, before the author's corrections (which win)."""
+    for q in ch.quotes:
+        if q.speaker is None or not (q.guessed or q.speaker not in ch.cast.gender):
+            continue
+        named = set()
+        i = bisect.bisect_left(ch.mention_starts, q.start)
+        while i < len(ch.mentions) and ch.mentions[i].start < q.end:
+            m = ch.mentions[i]
+            i += 1
+            if m.names and SELF_NAMED_RE.search(ch.text, max(q.start, m.start - 20), m.start):
+                named.add(ch.pick(m.names, m.start))
+        if len(named) != 1:
+            continue
+        (who,) = named
+        label, guessed = q.speaker, q.guessed
+        for other in ch.quotes if not guessed else [q]:
+            if other.speaker == label and other.sieve is q.sieve:
+                other.speaker, other.guessed = who, False

@@ -22,7 +22,7 @@ from functools import cached_property
 from narrator.attribute.chapter import Chapter
 from narrator.attribute.descriptions import strip_det
 from narrator.attribute.idiolect import Idiolects, lines
-from narrator.attribute.patterns import PREPOSITIONS
+from narrator.attribute.patterns import PREPOSITIONS, SELF_NAMED_RE
 from narrator.attribute.quotes import Quote, Sieve, TagKind
 from narrator.attribute.tags import GROUP_PRONOUNS
 from narrator.attribute.turns import exchange_breaks
@@ -44,10 +44,6 @@ PARTNER_BLOCKS = 3
 PARTNER_PARAS = 30
 # An exchange of this many turns or more runs on turn-taking (two people talking).
 LONG_EXCHANGE = 4
-# Right before a name, the speaker saying it is theirs (`I'm Anne`, `my name is Oliver`).
-_SELF_NAMED = re.compile(
-    r"(?:\b(?:[Mm]y name(?:'s|\u2019s| is)|I'm|I\u2019m|I am|[Cc]all me|Name's|Name\u2019s)\s+)$"
-)
 _OBJECT_BEFORE = re.compile(rf"\b(?:{PREPOSITIONS}|[a-z]+ed)\s+$")  # or a verb: `called Ana`
 _SENTENCE_START = re.compile(r"(?:^|[.!?;:\"\u201d]\s+|\n\s*)(?:(?:Then|But|And|So|Now)\s+)?$")
 
@@ -415,7 +411,7 @@ def named_inside(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """A name inside the quotation that is not an address: people rarely name themselves,
     unless they say who they are (`My name is Oliver`, `I'm Anne`, `Call me Dev`)."""
     for start, name in ctx.mentions_in(q):
-        if _SELF_NAMED.search(ctx.text, max(q.start, start - 20), start):
+        if SELF_NAMED_RE.search(ctx.text, max(q.start, start - 20), start):
             _get(pool, name).add("names_self", why=f"says they are {name}")
         elif name in pool and name not in q.vocatives:
             pool[name].add("named_inside")

@@ -17,3 +17,7 @@ PREPOSITIONS = "to|at|with|on|upon|for|from|by|of"
 AND_NAME_RE = re.compile(r"\s+(?:and|&)\s+")
 # After an actor's name: `Tom frowned`, `Tom, pale,`, `Tom's voice rose` (`Tom s voice`).
 ACTS_RE = re.compile(r"\s+[a-z]|,|['\u2019 ]s\s+(?:\w+\s+)?voice\b")
+# Right before a name, the speaker saying it is theirs (`I'm Anne`, `my name is Oliver`).
+SELF_NAMED_RE = re.compile(
+    r"(?:\b(?:[Mm]y name(?:'s|\u2019s| is)|I'm|I\u2019m|I am|[Cc]all me|Name's|Name\u2019s)\s+)$"
+)

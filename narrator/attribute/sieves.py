@@ -9,6 +9,7 @@ turns the quotations back into segments. A quoted run that holds two speakers' t
 back as two segments.
 
 This module only runs the steps, in the order of `SIEVE_STEPS`: `read_tags` (sieves 0-3),
+`self_introduced` (a nameless speaker who says their name is that character),
 `apply_corrections`, `share_paragraph_tags`, `continue_speech`, `act` (5), `conversations`
 (4 and 6, and 7 inside an exchange), `nearest_mention` (7), `split_turns`. Each kind of
 evidence lives in a module of its own, named below, and reads the chapter built once
@@ -80,7 +81,7 @@ from dataclasses import replace
 
 from narrator.attribute.actions import actor, beats, lead_actor
 from narrator.attribute.chapter import Chapter
-from narrator.attribute.descriptions import noun_gender
+from narrator.attribute.descriptions import noun_gender, self_introduced
 from narrator.attribute.pronouns import answering, antecedent
 from narrator.attribute.quotes import (
     CONF_ACTION,
@@ -247,6 +248,7 @@ def nearest_mention(ch: Chapter) -> None:
 # VOCATIVE, TURN and FALLBACK).
 SIEVE_STEPS: tuple[tuple[Callable[[Chapter], None], Sieve | None], ...] = (
     (read_tags, None),
+    (self_introduced, None),
     (apply_corrections, None),
     (share_paragraph_tags, Sieve.PARAGRAPH),
     (continue_speech, Sieve.CONTINUED),
