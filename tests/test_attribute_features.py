@@ -181,6 +181,15 @@ def test_a_name_the_speaker_says_is_theirs(says: str) -> None:
     assert pool["Mira"].evidence == ["says they are Mira"]
 
 
+def test_someone_elses_name_after_i_am_is_no_self_introduction() -> None:
+    text = 'Tom and Ana waited. A stranger came up.\n\n"I am Mira\'s brother."\n'
+    ctx = Context(run_sieves(text, segment_chapter(text), [TOM, ANA, MIRA]))
+    q = ctx.chapter.quotes[0]
+    pool = {"Mira": Candidate("Mira")}
+    features.named_inside(ctx, q, ctx.turn_of[q.para], pool)
+    assert pool["Mira"].features == {"named_inside": 1.0}
+
+
 def test_first_person_narrator_is_on_stage_only_in_first_person() -> None:
     first = 'I sat down. I was tired. I waited. I slept. I woke.\n\n"Who is there?"\n'
     me = Character("Wyn", aliases=("I",), gender=Gender.FEMALE)

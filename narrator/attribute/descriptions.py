@@ -11,9 +11,9 @@ import bisect
 import re
 
 from narrator.attribute.chapter import Chapter
-from narrator.attribute.patterns import SELF_NAMED_RE
+from narrator.attribute.patterns import says_own_name
 from narrator.attribute.pronouns import antecedent
-from narrator.attribute.quotes import CONF_DESCRIPTIVE, CONF_GUESS
+from narrator.attribute.quotes import CONF_DESCRIPTIVE, CONF_GUESS, TagKind
 from narrator.lexicon import (
     NOUN_GENDER,
     PLURAL_PERSON_NOUNS,
@@ -159,14 +159,16 @@ def self_introduced(ch: Chapter) -> None:
     member in every line the chapter gave their label; an epithet guessed by gender gives
     way in that line. After the tags, before the author's corrections (which win)."""
     for q in ch.quotes:
-        if q.speaker is None or not (q.guessed or q.speaker not in ch.cast.gender):
+        if q.tag is None or q.tag[0] is not TagKind.DESC or q.speaker is None:
+            continue
+        if not (q.guessed or q.speaker not in ch.cast.gender):
             continue
         named = set()
         i = bisect.bisect_left(ch.mention_starts, q.start)
         while i < len(ch.mentions) and ch.mentions[i].start < q.end:
             m = ch.mentions[i]
             i += 1
-            if m.names and SELF_NAMED_RE.search(ch.text, max(q.start, m.start - 20), m.start):
+            if m.names and says_own_name(ch.text, m.start, m.end, q.start):
                 named.add(ch.pick(m.names, m.start))
         if len(named) != 1:
             continue

@@ -22,7 +22,7 @@ from functools import cached_property
 from narrator.attribute.chapter import Chapter
 from narrator.attribute.descriptions import strip_det
 from narrator.attribute.idiolect import Idiolects, lines
-from narrator.attribute.patterns import PREPOSITIONS, SELF_NAMED_RE
+from narrator.attribute.patterns import PREPOSITIONS, says_own_name
 from narrator.attribute.quotes import Quote, Sieve, TagKind
 from narrator.attribute.tags import GROUP_PRONOUNS
 from narrator.attribute.turns import exchange_breaks
@@ -162,15 +162,15 @@ class Context:
         j = bisect.bisect_left(self.named_starts, end)
         return self.named[i:j]
 
-    def mentions_in(self, q: Quote) -> list[tuple[int, str]]:
-        """Named mentions inside the quotation itself."""
+    def mentions_in(self, q: Quote) -> list[tuple[int, int, str]]:
+        """Named mentions inside the quotation itself: (start, end, name)."""
         chapter = self.chapter
         i = bisect.bisect_left(chapter.mention_starts, q.start)
         out = []
         while i < len(chapter.mentions) and chapter.mentions[i].start < q.end:
             m = chapter.mentions[i]
             if m.names and not m.narr:
-                out.append((m.start, chapter.pick(m.names, m.start)))
+                out.append((m.start, m.end, chapter.pick(m.names, m.start)))
             i += 1
         return out
 
@@ -410,8 +410,8 @@ def recent_speakers(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
 def named_inside(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """A name inside the quotation that is not an address: people rarely name themselves,
     unless they say who they are (`My name is Oliver`, `I'm Anne`, `Call me Dev`)."""
-    for start, name in ctx.mentions_in(q):
-        if SELF_NAMED_RE.search(ctx.text, max(q.start, start - 20), start):
+    for start, end, name in ctx.mentions_in(q):
+        if says_own_name(ctx.text, start, end, q.start):
             _get(pool, name).add("names_self", why=f"says they are {name}")
         elif name in pool and name not in q.vocatives:
             pool[name].add("named_inside")

@@ -18,6 +18,15 @@ AND_NAME_RE = re.compile(r"\s+(?:and|&)\s+")
 # After an actor's name: `Tom frowned`, `Tom, pale,`, `Tom's voice rose` (`Tom s voice`).
 ACTS_RE = re.compile(r"\s+[a-z]|,|['\u2019 ]s\s+(?:\w+\s+)?voice\b")
 # Right before a name, the speaker saying it is theirs (`I'm Anne`, `my name is Oliver`).
-SELF_NAMED_RE = re.compile(
+_SELF_NAMED_RE = re.compile(
     r"(?:\b(?:[Mm]y name(?:'s|\u2019s| is)|I'm|I\u2019m|I am|[Cc]all me|Name's|Name\u2019s)\s+)$"
 )
+_POSSESSIVE_RE = re.compile(r"['\u2019]s\b")
+
+
+def says_own_name(text: str, start: int, end: int, floor: int) -> bool:
+    """Does the name at start:end follow the speaker saying it is theirs (`I'm Kai`), not
+    someone else's (`I'm Kai's sister`)? `floor`: where the quotation starts."""
+    return bool(_SELF_NAMED_RE.search(text, max(floor, start - 20), start)) and not (
+        _POSSESSIVE_RE.match(text, end)
+    )
