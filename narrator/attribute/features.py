@@ -45,6 +45,9 @@ PARTNER_PARAS = 30
 # An exchange of this many turns or more runs on turn-taking (two people talking).
 LONG_EXCHANGE = 4
 _OBJECT_BEFORE = re.compile(rf"\b(?:{PREPOSITIONS}|[a-z]+ed)\s+$")  # or a verb: `called Ana`
+# Before a name opening a sentence, for `para_subject`. Pronoun antecedents read a narrower
+# one (`pronouns._SENTENCE_START_BEFORE_RE`: no colon or quote mark, no `Now`); either one
+# for both measured worse (bench/RESULTS.md, round 8), so they stay two.
 _SENTENCE_START = re.compile(r"(?:^|[.!?;:\"\u201d]\s+|\n\s*)(?:(?:Then|But|And|So|Now)\s+)?$")
 
 

@@ -14,7 +14,6 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from narrator.attribute.chapter import Chapter
 from narrator.attribute.quotes import Sieve
@@ -32,12 +31,6 @@ CLIP = 10.0
 
 def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
-
-
-@lru_cache(maxsize=1024)
-def _counted(text: str) -> Counter[str]:
-    """A line's words counted (each line is weighed in every round of ranking)."""
-    return Counter(tokens(text))
 
 
 def lines(chapter: Chapter) -> list[tuple[str | None, str]]:
@@ -82,26 +75,24 @@ class Idiolects:
         """How much more likely the line's words are from each name's sample than from
         anyone's (a log-likelihood ratio, clipped), for the names with a sample; `own`:
         the one the line's own tag names, whose sample holds the line and must not count it."""
-        said = _counted(text)
-        if not said or not self.total:
-            return {}
-        size = sum(said.values())
         out = {}
+        said: Counter[str] | None = None  # counted once, and only for a line not seen yet
         for name in names:
             key = (text, name, own)
             if key not in self._scores:
-                self._scores[key] = self._llr(said, size, name, own)
+                said = Counter(tokens(text)) if said is None else said
+                self._scores[key] = self._llr(said, name, own)
             value = self._scores[key]
             if value is not None:
                 out[name] = value
         return out
 
-    def _llr(self, said: Counter[str], size: int, name: str, own: str | None) -> float | None:
+    def _llr(self, said: Counter[str], name: str, own: str | None) -> float | None:
         sample = self.words.get(name)
-        if sample is None:
+        if sample is None or not said:
             return None
         mine = said if name == own else Counter()
-        n = self.sizes[name] - (size if name == own else 0)
+        n = self.sizes[name] - (said.total() if name == own else 0)
         if n < MIN_WORDS:
             return None
         llr = 0.0

@@ -107,11 +107,11 @@ def explain_speakers(
     sieves_off = {Sieve(step) for step in disabled if step != RANKER}
     if sieved is not None and (fixed or sieves_off):
         raise ValueError("a sieved chapter was sieved without corrections, all sieves on")
-    if sieved is None:
-        sieved = run_sieves(
-            text, segments, characters, narrative_person, sieves_off, fixed, complete
-        )
-    chapter = sieved
+    chapter = (
+        sieved
+        if sieved is not None
+        else run_sieves(text, segments, characters, narrative_person, sieves_off, fixed, complete)
+    )
     ctx = Context(chapter, idiolects)
     if RANKER not in disabled:
         rank(ctx)
