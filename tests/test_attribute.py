@@ -611,6 +611,28 @@ def test_a_speaker_described_by_any_noun_is_a_speaker_of_their_own() -> None:
     assert said[3] != "the latter"
 
 
+def test_a_walk_on_named_before_the_verb_is_a_speaker_of_their_own() -> None:
+    # `the baker said`, `someone in the crowd muttered`, `one of the guards barked`: the
+    # subject-first order of `said the baker`, for any noun phrase.
+    text = (
+        "Mara walked into the shop with Tomas.\n\n"
+        '"Is that so?" the baker said.\n\n'
+        '"It is," Mara said.\n\n'
+        '"Go away," someone in the crowd shouted.\n\n'
+        '"No," one of the burly followers barked.\n\n'
+        '"Enough!" Tomas said.\n'
+    )
+    cast = [Character("Mara", gender=Gender.FEMALE), Character("Tomas", gender=Gender.MALE)]
+    said = dialogue_speakers(text, cast)
+    assert said == [
+        "the baker",
+        "Mara",
+        "someone in the crowd",
+        "one of the burly followers",
+        "Tomas",
+    ]
+
+
 def test_a_point_of_view_heading_finds_a_name_with_accents() -> None:
     text = (
         '- - Éowyn\'s POV - -\n\nI looked at the gate. Merry was beside me.\n\n"Open it," I said.\n'

@@ -31,6 +31,8 @@ _PHRASE_ENDS = word_set(
     "his her their its the a an was were had has that which"
 )
 _DETERMINER_RE = re.compile(r"^(?i:the|a|an|one of the)\s+")
+_SOMEONE_RE = re.compile(r"(?i:(?:one|some|two|three|several|a few|many|each|both|most|all|"
+                         r"none)\s+of\b|someone\b|somebody\b|anyone\b|everyone\b|nobody\b)")
 
 
 def loose_description(text: str, pos: int, limit: int) -> str | None:
@@ -58,13 +60,25 @@ def strip_det(phrase: str) -> str:
     return _DETERMINER_RE.sub("", phrase.strip()).lower()
 
 
+def someone_new(phrase: str) -> bool:
+    """`one of the guards`, `someone in the crowd`: a person never named, and never an
+    epithet of someone known: the phrase is their label as it stands."""
+    return _SOMEONE_RE.match(phrase) is not None
+
+
+def nameless_label(phrase: str) -> str:
+    """The label a nameless speaker goes by: `the bald man` (any article), `one of the
+    guards`, `someone in the crowd`."""
+    return " ".join(phrase.lower().split()) if someone_new(phrase) else "the " + strip_det(phrase)
+
+
 def resolve_description(
     ch: Chapter, phrase: str, pos: int, exclude: str | None
 ) -> tuple[str, float]:
     """A descriptive subject: a cast alias, a known nameless person, or a cast guess."""
     norm = strip_det(phrase)
-    if phrase.lower().startswith("one of"):
-        return phrase.lower(), CONF_DESCRIPTIVE - 0.1  # someone new: no guess to revise
+    if someone_new(phrase):
+        return nameless_label(phrase), CONF_DESCRIPTIVE - 0.1  # no guess to revise
     names = ch.cast.described(norm) or ch.cast.by_alias.get(name_key(phrase))
     noun = norm.split()[-1] if norm else ""
     gender = NOUN_GENDER.get(noun)

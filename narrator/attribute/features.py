@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from narrator.attribute.chapter import Chapter
-from narrator.attribute.descriptions import strip_det
+from narrator.attribute.descriptions import nameless_label, strip_det
 from narrator.attribute.idiolect import Idiolects, lines
 from narrator.attribute.patterns import PREPOSITIONS, says_own_name
 from narrator.attribute.quotes import Quote, Sieve, TagKind
@@ -336,8 +336,8 @@ def nameless(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
         return
     if q.tag[0] is not TagKind.DESC:
         return
-    label = "the " + strip_det(q.tag[1])
-    if name_key(label) in ctx.chapter.cast.by_alias or ctx.chapter.cast.described(label[4:]):
+    label = nameless_label(q.tag[1])
+    if name_key(label) in ctx.chapter.cast.by_alias or ctx.chapter.cast.described(strip_det(label)):
         return  # a cast member's epithet: the sieves read it
     _get(pool, label).add("described", why=f"tag: {q.tag[1]}")
 

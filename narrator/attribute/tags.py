@@ -32,6 +32,7 @@ from narrator.lexicon import (
     ATTRIBUTION_TITLES,
     FUNCTION_WORDS,
     PRONOUN_GENDER,
+    QUOTE_STYLE_TAG_VERBS,
     SPEECH_VERB_ALT,
     SPEECH_VERB_RE,
     said_together,
@@ -58,6 +59,15 @@ _DESC_SUBJECT_RE = re.compile(
     rf"(?:(?i:{NOUN_ALT})|[{UPPER}][\w-]+)\b"
 )
 _VOICE_OF_RE = re.compile(r"(?i:the\s+)?(?:\w+\s+)?voice\s+of\s+")  # `the voice of Vesh`
+# Someone nobody named, as the subject before a speech verb (`"No," the baker said`,
+# `someone in the crowd muttered`, `one of the burly followers barked`): a noun phrase of
+# any nouns, its opener here and up to LOOSE_WORDS lower-case words after it.
+_LOOSE_OPENER_RE = re.compile(
+    r"(?i:(?:one|some|two|three|several|a few|many|each|both|most|all|none)\s+of\s+"
+    r"(?:the|his|her|their)|the|a|an|someone|somebody|anyone|everyone|nobody)\b"
+)
+_LOOSE_WORD_RE = re.compile(r"\s+[a-z][\w-]*")
+LOOSE_WORDS = 4
 _WORD_RE = re.compile(r"\S+")
 _LAST_WORD_RE = re.compile(r"\S+$")
 _CAPITALISED_RE = re.compile(r"[A-Z][a-z]+")
@@ -80,6 +90,9 @@ def _verb_after_subject(group: str) -> re.Pattern[str]:
 
 
 _VERB_AFTER_SUBJECT_RE = _verb_after_subject("")
+_SAID_AFTER_SUBJECT_RE = re.compile(
+    rf"\s+(?:{_ADVERB_RE.pattern}\s+)?(?:{'|'.join(sorted(QUOTE_STYLE_TAG_VERBS))})\b"
+)
 # `they both said`, `we all cried`: a plural subject may float a `both` or `all`.
 _VERB_AFTER_GROUP_RE = _verb_after_subject(r"(?:\s+(?:both|all))?")
 _CLAUSE_BEFORE_QUOTE_RE = re.compile(r"[,:\u2014-]\s*$|\w\s*$")
@@ -208,14 +221,34 @@ def tag_after(ch: Chapter, q: Quote, limit: int) -> Tag | None:
         if pm:
             return TagKind.DESC, pm.group("desc")
     subj = subject_at(ch, pos, limit)
-    if subj is None:
+    if subj is not None:
+        kind, value, end = subj
+        verb = _VERB_AFTER_GROUP_RE if value in GROUP_PRONOUNS else _VERB_AFTER_SUBJECT_RE
+        if verb.match(text, end, limit):
+            return kind, value
+    # `the baker said`: a noun phrase the lexicon does not know as a person's, then a verb.
+    loose = _loose_subject(text, pos, limit)
+    if loose is not None:
+        return TagKind.DESC, loose
+    return None
+
+
+def _loose_subject(text: str, pos: int, limit: int) -> str | None:
+    """`the baker`, `someone in the crowd` at pos, when a speech verb follows it. After a
+    sentence's end (`"Go." The guard`) only `said`-like verbs: `The wind roared` is not one."""
+    om = _LOOSE_OPENER_RE.match(text, pos, limit)
+    if om is None:
         return None
-    kind, value, end = subj
-    rest = text[end:limit]
-    verb = _VERB_AFTER_GROUP_RE if value in GROUP_PRONOUNS else _VERB_AFTER_SUBJECT_RE
-    sm = verb.match(rest)
-    if sm:
-        return kind, value
+    verbs = _VERB_AFTER_SUBJECT_RE if text[pos].islower() else _SAID_AFTER_SUBJECT_RE
+    end = om.end()
+    complete = " " not in om.group(0) and om.group(0).lower().endswith(("one", "body"))
+    for _ in range(LOOSE_WORDS + 1):
+        if complete and verbs.match(text, end, limit):
+            return " ".join(text[pos:end].split())
+        wm = _LOOSE_WORD_RE.match(text, end, limit)
+        if wm is None:
+            return None
+        end, complete = wm.end(), True
     return None
 
 
