@@ -348,6 +348,24 @@ def test_names_written_in_lower_case_in_a_lower_case_text() -> None:
     assert dialogue_speakers(text, cast) == ["Mags", "Nix", "Mags"]
 
 
+def test_a_lower_case_name_once_after_a_function_word_is_still_a_name() -> None:
+    # `is that nell?` once does not make `nell` an ordinary word (`you will`, `she rose`).
+    text = (
+        "chapter three\n\n"
+        "nell is on my floor eating chips. i let her. i always do, i guess.\n\n"
+        '"is that nell?" jace said\n\n'
+        "nell waved at him through the glass\n\n"
+        '"hi jace!!" nell yelled\n\n'
+        '"go away" i said\n'
+    )
+    cast = [
+        Character("Nell", gender=Gender.FEMALE),
+        Character("Jace", gender=Gender.MALE),
+        Character("Aria", ("I",), Gender.FEMALE),
+    ]
+    assert dialogue_speakers(text, cast) == ["Jace", "Nell", "Aria"]
+
+
 def test_a_name_that_is_also_a_word_stays_case_sensitive() -> None:
     text = (
         "chapter one\n\n"

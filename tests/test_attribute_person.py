@@ -79,3 +79,15 @@ def test_a_name_between_marks_is_a_switch_too() -> None:
 def test_a_pov_heading_naming_someone_outside_the_cast_keeps_the_name() -> None:
     text = "Mira POV\n\nI ran.\n"
     assert pov_switches(segment_chapter(text), CastIndex([])) == [(0, "Mira", True)]
+
+
+def test_a_pov_heading_in_capitals_names_the_whole_name() -> None:
+    # `ARIA'S POV`: the possessive in capitals is not a name `S`; the name matches the cast
+    # in any case, and one outside the cast keeps how a listener would write it.
+    text = "ARIA'S POV\n\nI ran.\n\nJACE\u2019S POV\n\nI followed.\n\nMOM'S POV\n\nI sighed.\n"
+    cast = CastIndex([Character("Aria"), Character("Jace")])
+    assert pov_switches(segment_chapter(text), cast) == [
+        (0, "Aria", True),
+        (text.index("JACE"), "Jace", True),
+        (text.index("MOM"), "Mom", True),
+    ]

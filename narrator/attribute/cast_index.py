@@ -9,6 +9,7 @@ is settled by a title's gender; a bare surname shared by a couple is the man."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 from narrator.attribute.quotes import Mention, SpanTest
@@ -237,6 +238,8 @@ _NOT_BEFORE_NAME_RE = re.compile(
 )
 # A text writes names in lower case when this share of its paragraphs opens in lower case.
 _LOWER_CASE_TEXT = 0.25
+# A lower-case name used this share of the time after `to`, `I`, `the`, ... is a word.
+_AS_WORD_SHARE = 0.25
 
 
 def lower_case_names(text: str, characters: Sequence[Character]) -> frozenset[str]:
@@ -259,13 +262,14 @@ def lower_case_names(text: str, characters: Sequence[Character]) -> frozenset[st
         return frozenset()
     # One pass over the text for all the names (a cast can hold thousands).
     alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    used: set[str] = set()
-    as_words: set[str] = set()
+    used: Counter[str] = Counter()
+    as_words: Counter[str] = Counter()
     for m in re.finditer(rf"(?<![\w-])(?:{alternation})(?![\w-])", text):
-        used.add(m.group(0))
+        used[m.group(0)] += 1
         if _NOT_BEFORE_NAME_RE.search(text[max(0, m.start() - 12) : m.start()]):
-            as_words.add(m.group(0))
-    return frozenset(used - as_words)
+            as_words[m.group(0)] += 1
+    # `is that nell?` once is a name all the same; `you will`, `she rose` again and again not.
+    return frozenset(w for w, n in used.items() if as_words[w] <= _AS_WORD_SHARE * n)
 
 
 def lists_walk_ons(characters: Sequence[Character]) -> bool:

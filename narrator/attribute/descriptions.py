@@ -31,8 +31,10 @@ _PHRASE_ENDS = word_set(
     "his her their its the a an was were had has that which"
 )
 _DETERMINER_RE = re.compile(r"^(?i:the|a|an|one of the)\s+")
-_SOMEONE_RE = re.compile(r"(?i:(?:one|some|two|three|several|a few|many|each|both|most|all|"
-                         r"none)\s+of\b|someone\b|somebody\b|anyone\b|everyone\b|nobody\b)")
+_SOMEONE_RE = re.compile(
+    r"(?i:(?:one|some|two|three|several|a few|many|each|both|most|all|"
+    r"none)\s+of\b|someone\b|somebody\b|anyone\b|everyone\b|nobody\b)"
+)
 
 
 def loose_description(text: str, pos: int, limit: int) -> str | None:

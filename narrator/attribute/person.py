@@ -27,7 +27,7 @@ _LOWER_I_WORDS = 3  # this many lower-case `i`s make a text one that writes I so
 _PERSON_EVIDENCE = 40
 # `- - Kess's POV - -`, `Dren POV`, `POV: Dren`, `(Kess's point of view)`
 _POV_RE = re.compile(
-    r"(?:(?P<a>[^\W\d_][\w.-]*(?:\s+[^\W\d_][\w.-]*)?)(?:['\u2019]s)?\s+"
+    r"(?:(?P<a>[^\W\d_][\w.-]*(?:\s+[^\W\d_][\w.-]*)?)(?:['\u2019][sS])?\s+"
     r"(?i:POV|P\.O\.V\.?|point of view)\b"
     r"|(?i:POV|point of view)\s*[:\-\u2014\u2013]\s*(?P<b>[^\W\d_][\w'\u2019.-]*))"
 )
@@ -63,6 +63,8 @@ def pov_switches(segments: Sequence[Segment], cast: CastIndex) -> list[PovSwitch
         if m is None and bare is None:
             continue
         name = (m.group("a") or m.group("b") or "").strip() if m else bare or ""
+        if name.isupper() and len(name) > 1:
+            name = name.title()  # `ARIA'S POV`: a listener writes the name `Aria`
         known = cast.by_alias.get(name_key(name))
         if m is None and not known:
             continue  # `_REAPING_`, `-- I --`: a part's title, not a character's name
