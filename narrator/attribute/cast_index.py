@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from narrator.attribute.quotes import Mention, SpanTest
 from narrator.lexicon import (
     ATTRIBUTION_TITLES,
+    FUNCTION_WORDS,
     HONORIFIC_SUFFIX,
     NOUN_GENDER,
+    SPEECH_VERB_ALT,
     TITLE_GENDER,
     TITLE_IN_FULL,
     is_storyteller_alias,
@@ -248,7 +250,10 @@ def lower_case_names(text: str, characters: Sequence[Character]) -> frozenset[st
     Only in a text that opens many paragraphs in lower case, and only names that the text
     never uses as an ordinary word (after `to`, `I`, `the`, ...: `will`, `rose`, `may`).
     """
-    paragraphs = re.findall(r"(?:^|\n)[ \t]*([^\W\d_])", text)
+    # Paragraphs open after a blank line; in a text without blank lines, on every line. (A
+    # line wrapped inside a paragraph, as Project Gutenberg's are, often opens in lower case.)
+    opener = r"(?:^|\n[ \t]*\n)" if text.count("\n\n") * 10 > text.count("\n") else r"(?:^|\n)"
+    paragraphs = re.findall(rf"{opener}[ \t]*([^\W\d_])", text)
     if not paragraphs or sum(c.islower() for c in paragraphs) < _LOWER_CASE_TEXT * len(paragraphs):
         return frozenset()
     names = {
@@ -268,8 +273,27 @@ def lower_case_names(text: str, characters: Sequence[Character]) -> frozenset[st
         used[m.group(0)] += 1
         if _NOT_BEFORE_NAME_RE.search(text[max(0, m.start() - 12) : m.start()]):
             as_words[m.group(0)] += 1
-    # `is that nell?` once is a name all the same; `you will`, `she rose` again and again not.
-    return frozenset(w for w, n in used.items() if as_words[w] <= _AS_WORD_SHARE * n)
+    # `you will`, `she rose`: a word. A name the text never capitalises and uses in a speech
+    # tag (`nell yelled`; `is that nell?` once) is a word only when a quarter of its uses
+    # read so.
+    capitalised = {
+        m.group(0).lower()
+        for m in re.finditer(rf"(?<![\w-])(?i:{alternation})(?![\w-])", text)
+        if m.group(0)[0].isupper()
+    }
+    tagged = {
+        m.group(1).lower()
+        for m in re.finditer(rf"(?<![\w-])({alternation})\s+(?:{SPEECH_VERB_ALT})\b", text)
+    }
+    return frozenset(
+        w
+        for w, n in used.items()
+        if w not in FUNCTION_WORDS
+        and (
+            not as_words[w]
+            or (w in tagged and w not in capitalised and as_words[w] <= _AS_WORD_SHARE * n)
+        )
+    )
 
 
 def lists_walk_ons(characters: Sequence[Character]) -> bool:
