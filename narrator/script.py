@@ -21,6 +21,7 @@ from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 from narrator.lexicon import ABBREVIATIONS
 from narrator.load.markup import unwrap_tags
 from narrator.model import Cast, Kind, Line, Segment, VoiceSettings
+from narrator.segment import is_separator
 
 NARRATOR = "Narrator"
 UNKNOWN_SPEAKER = "Unknown"
@@ -140,9 +141,10 @@ def _hard_split(piece: str, start: int, end: int) -> Iterator[tuple[int, int]]:
 
 
 def is_read(segment: Segment, cast: Cast) -> bool:
-    """Whether a segment is read aloud at all (headings and notes can be switched off)."""
+    """Whether a segment is read aloud at all (headings and notes can be switched off; a
+    scene separator is a pause, never words)."""
     if segment.kind is Kind.HEADING:
-        return cast.read_headings
+        return cast.read_headings and not is_separator(segment.text)
     if segment.kind is Kind.NOTE:
         return cast.read_notes
     return True

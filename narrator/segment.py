@@ -138,6 +138,11 @@ _DECORATED_NAME_RE = re.compile(
 )
 
 
+def is_separator(line: str) -> bool:
+    """`* * *`, `-x-x-x-`, `oOo`: a mark between scenes, a heading never read as words."""
+    return _SEPARATOR_RE.fullmatch(line.strip()) is not None
+
+
 def decorated_name(line: str) -> str | None:
     """The name a line holds alone between marks (`~ Kess ~` -> Kess), if it is one."""
     m = _DECORATED_NAME_RE.fullmatch(line)
@@ -147,8 +152,8 @@ def decorated_name(line: str) -> str | None:
 
 
 _NOTE_MARK_RE = re.compile(
-    r"[(\[*_]*(?:(?-i:A\s?/\s?N|AN|N\s?/\s?A|T\s?/\s?N|TL\s?note)\d*\s*[:.\-\u2014)]"
-    r"|(?:author|translator)'?s?\s+notes?\b|disclaimer\b)",
+    r"[(\[*_]*(?:(?-i:A\s?/\s?N|AN|N\s?/\s?A|T\s?/\s?N|TLN|TL\s?[Nn]ote|ED\s?[Nn]ote)\d*"
+    r"\s*[:.\-\u2014)]|(?:author|translator|editor)'?s?\s+notes?\b|disclaimer\b)",
     re.IGNORECASE,
 )
 # Phrases only an author says to readers ...
@@ -494,7 +499,7 @@ def _is_heading(body: str, *, opens_chapter: bool) -> bool:
     inner = _BRACKETED_RE.fullmatch(body)
     if inner is not None and _CHAPTER_RE.match(inner[1]):
         return True  # `[Chapter 5]`, `[To be continued]`
-    if _SEPARATOR_RE.fullmatch(body):
+    if is_separator(body):
         return True
     words = body.split()
     if len(words) <= 16 and _CHAPTER_RE.match(body):

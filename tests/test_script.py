@@ -16,6 +16,7 @@ from narrator.script import (
     speakable_text,
     split_spans,
 )
+from narrator.segment import segment_chapter
 
 SETTINGS = VoiceSettings("gmw/en-us", 175, 50, 1.0)
 
@@ -153,3 +154,11 @@ def test_headings_and_notes_can_be_left_unread() -> None:
     assert [ln.display for ln in build_lines(text, segments, quiet, _voice_for, _pause)] == [
         "She ran."
     ]
+
+
+def test_a_scene_separator_is_a_pause_never_words() -> None:
+    # `-x-x-x-`, `oOo`, `~*~`: marks between scenes; the engine would spell them out.
+    text = "She ran.\n\n-x-x-x-\n\noOo\n\n~*~\n\nPart Three\n\nHe hid."
+    segments = segment_chapter(text)
+    spoken = [ln.display for ln in build_lines(text, segments, Cast(), _voice_for, _pause)]
+    assert spoken == ["She ran.", "Part Three", "He hid."]

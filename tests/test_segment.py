@@ -551,6 +551,9 @@ def test_litrpg_system_lines_are_lines_of_their_own() -> None:
         "[Quest complete]: reward 50 xp\n\n"
         "[A/N: sorry for the wait!]\n\n"
         "[T/N: a pun in the original]\n\n"
+        "[TL Note: a common trope in cultivation novels]\n\n"
+        "(TLN: the MC is the main character)\n\n"
+        "[Editor's note: fixed the names]\n\n"
         "[Ana]: where r u\n\n"
         "He read the sign [closed] twice.\n\n"
         "[Illustration: The wolf at the gate]\n\n"
@@ -565,9 +568,12 @@ def test_litrpg_system_lines_are_lines_of_their_own() -> None:
         ("dialogue", "[Quest complete]: reward 50 xp"),
         ("note", "[A/N: sorry for the wait!]"),
         ("note", "[T/N: a pun in the original]"),
+        ("note", "[TL Note: a common trope in cultivation novels]"),
+        ("note", "(TLN: the MC is the main character)"),
+        ("note", "[Editor's note: fixed the names]"),
         ("dialogue", "where r u"),
     ]
-    assert [is_system_line(t) for _, t in found] == [True] * 4 + [False] * 3
+    assert [is_system_line(t) for _, t in found] == [True] * 4 + [False] * 6
 
 
 def test_italics_with_a_speech_tag_are_a_voice_not_narration() -> None:
