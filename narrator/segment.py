@@ -197,6 +197,7 @@ def segment_chapter(text: str) -> list[Segment]:
     blocks = _block_kinds(text, paragraphs)
     primary = _SINGLE if single_style else _DOUBLE
     dashes = _uses_dash_dialogue(text, paragraphs, blocks, primary)
+    closed = dashes and _tags_between_dashes(text, paragraphs)
     for index, (start, end) in enumerate(paragraphs):
         block_kind = blocks.get(index)
         if block_kind is not None:
@@ -214,7 +215,8 @@ def segment_chapter(text: str) -> list[Segment]:
             and _DASH_OPEN_RE.match(text, start, end)
             and not _has_mark(text, start, end, primary)
         ):
-            spans.extend((a, b, Kind.DIALOGUE) for a, b in _dash_speech(text, start, end))
+            speech = _closed_dash_speech if closed else _dash_speech
+            spans.extend((a, b, Kind.DIALOGUE) for a, b in speech(text, start, end))
             continue
         spans.extend(_segment_paragraph(text, start, end, single_style))
     return _fill_gaps(text, spans)
@@ -921,6 +923,9 @@ def _segment_paragraph(
 _DASH_OPEN_RE = re.compile(r"(?:\u2014|\u2015|\u2013|--)[ \u00a0]?(?=[^\s\u2014\u2015\u2013-])")
 _DASH_AGAIN_RE = re.compile(rf"\s(?:\u2014|\u2015|\u2013|--)[ \u00a0]?(?=[{UPPER}])")
 _DASH_PARAGRAPHS = 3  # a text uses dash dialogue when this many paragraphs open with a dash
+_DASH_IN_RE = re.compile(r"\u2014|\u2015|\u2013|--")
+# A dash after a clause's end and a space, where dashes close speech as well as open it.
+_DASH_TOGGLE_RE = re.compile(r"(?<=[,.!?\u2026:;])[ \u00a0]+(?=(?:\u2014|\u2015|\u2013|--))")
 _SPEAKER_WORDS = (
     rf"(?:he|she|I|they|we|[{UPPER}][\w'\u2019-]*(?:\s+[{UPPER}][\w'\u2019-]*){{0,2}}"
     r"|(?:the|a|an|his|her|my|their|our)\s+[\w-]+(?:\s+[\w-]+)?)"
@@ -995,6 +1000,35 @@ def _uses_dash_dialogue(
         elif text[a] in primary:
             quotes += 1
     return dashes >= _DASH_PARAGRAPHS and dashes > quotes
+
+
+def _tags_between_dashes(text: str, paragraphs: list[tuple[int, int]]) -> bool:
+    """Does the text set its tags between dashes (`— No, — said Anna. — I will not.`), as
+    most translated fiction does, rather than after the speech alone (`—No, Ann said.`)?"""
+    between = after = 0
+    for a, b in paragraphs:
+        if not _DASH_OPEN_RE.match(text, a, b):
+            continue
+        for tag in _DASH_TAG_RE.finditer(text, a, b):
+            if _DASH_IN_RE.search(tag.group()):
+                between += 1
+            else:
+                after += 1
+    return between >= _DASH_PARAGRAPHS and between > after
+
+
+def _closed_dash_speech(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Speech spans of a paragraph where dashes also close speech: a dash after a clause's
+    end (`It is late. — He rose. — Come.`) turns speech to the story's words and back."""
+    spans: list[tuple[int, int]] = []
+    pos, speaking = start, True
+    for toggle in _DASH_TOGGLE_RE.finditer(text, start, end):
+        if speaking:
+            spans.append((pos, _rstrip_to(text, pos, toggle.start())))
+        pos, speaking = _lstrip_to(text, toggle.start(), end), not speaking
+    if speaking:
+        spans.append((pos, _rstrip_to(text, pos, end)))
+    return [(a, b) for a, b in spans if b > a]
 
 
 def _has_mark(text: str, start: int, end: int, marks: frozenset[str]) -> bool:

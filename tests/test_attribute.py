@@ -1164,3 +1164,14 @@ def test_the_authors_correction_wins_over_a_self_introduction() -> None:
     last = [s for s in segs if s.kind.is_speech][-1]
     out = attribute_speakers(text, segs, [MARA, KAI], fixed={last.start: "Mara"})
     assert [s.speaker for s in out if s.kind.is_speech][-1] == "Mara"
+
+
+def test_a_pronoun_tag_for_someone_only_described_is_that_person() -> None:
+    # Nobody of that gender named or introduced: `he said` is the boy described, not `he`.
+    text = (
+        "Anna opened the door. The skinny boy stood on the step with a letter.\n\n"
+        '"For Volkov," he said.\n\n'
+        '"He is out," said Anna.\n'
+    )
+    cast = [Character("Anna", gender=Gender.FEMALE)]
+    assert dialogue_speakers(text, cast) == ["the skinny boy", "Anna"]

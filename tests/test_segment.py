@@ -684,3 +684,42 @@ def test_a_burst_of_messages_inside_a_prose_chapter_is_messages() -> None:
     assert [k for k in _kinds(header) if k[0] == "dialogue"] == []
     scattered = "Jules: hi\n\nThe rain fell.\n\nJules: bye\n\nMe: ok\n"
     assert [k for k in _kinds(scattered) if k[0] == "dialogue"] == []
+
+
+def _closed_dash_speech_of(paragraph: str) -> list[str]:
+    """Speech in `paragraph`, the last of a short text whose tags sit between dashes."""
+    text = (
+        "— Morning, — said Anna.\n\n— Morning, — said Pyotr. — Cold out?\n\n— Very, — she said.\n\n"
+        + paragraph
+        + "\n"
+    )
+    start = text.index(paragraph)
+    return [s.text for s in segment_chapter(text) if s.kind.is_speech and s.start >= start]
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "speech"),
+    [
+        # Written for these tests. Where tags sit between dashes (`— No, — said Anna. — ...`),
+        # a dash closes the speech and the next one opens it again: the words between are the
+        # story's, a tag or an action, however they run on.
+        ("— No, — said Anna. — I will not.", ["— No,", "— I will not."]),
+        (
+            "— You did, — said the old man, not angrily. — You did mean it.",
+            ["— You did,", "— You did mean it."],
+        ),
+        (
+            "— I'll be caught in it. — He held the letter out again. — Take it, then.",
+            ["— I'll be caught in it.", "— Take it, then."],
+        ),
+        (
+            "— No. There's more. — She bent her head over the page. — Anya, you were right.",
+            ["— No. There's more.", "— Anya, you were right."],
+        ),
+        # Inside speech, `I think` is no tag, and a dash that breaks off a word is no beat.
+        ("— I don't know. The post, I think.", ["— I don't know. The post, I think."]),
+        ("— Well — maybe. Ask Grandfather.", ["— Well — maybe. Ask Grandfather."]),
+    ],
+)
+def test_dash_speech_with_tags_between_dashes(paragraph: str, speech: list[str]) -> None:
+    assert _closed_dash_speech_of(paragraph) == speech

@@ -33,8 +33,12 @@ def antecedent(
     narrator_ok: bool = False,
     exclude_all: bool = False,
     avoid: set[str] | frozenset[str] = frozenset(),
+    described: bool = False,
 ) -> str | None:
-    """The latest narration mention before pos whose gender fits (`exclude` only if alone)."""
+    """The latest narration mention before pos whose gender fits (`exclude` only if alone).
+
+    Nameless people count when introduced (`a boy`), or with `described` when only
+    described (`the Sagitov boy`)."""
     i = bisect.bisect_left(ch.mention_starts, pos) - 1
     near_para = ch.para_at(pos) - 2
     skipped: str | None = None
@@ -57,7 +61,7 @@ def antecedent(
         i -= 1
         if m.in_quote:
             continue
-        if (names_only or not m.indefinite) and not m.names:
+        if (names_only or not (m.indefinite or described)) and not m.names:
             continue
         if (m.narr and not narrator_ok) or (m.names and set(m.names) <= ch.cast.weak):
             # `the child` in narration: an epithet of someone named, not an antecedent.

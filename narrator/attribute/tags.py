@@ -367,6 +367,9 @@ def resolve_tag(
         who = antecedent(ch, q.start, gender, prev, avoid=avoid)
         if who is None:
             who = antecedent(ch, q.start, gender, prev, window=8000, avoid=avoid)
+        if who is None and gender is not None:
+            # Nobody named or introduced: someone only described (`the skinny boy`).
+            who = antecedent(ch, q.start, gender, prev, avoid=avoid, described=True)
         return (who or value), CONF_PRONOUN if who else 0.2
     if kind is TagKind.DESC:
         return resolve_description(ch, value, q.start, prev)
