@@ -311,6 +311,11 @@ _SINGULAR_GENDER: dict[str, Gender | None] = {
 # Parts of a speaker that speak for them: `said his voice` is him speaking (`his friend` is
 # someone else).
 SPEAKING_PARTS = word_set("voice voices lips mouth tongue")
+# Parts of a person whose moving is that person acting (`Tom's eyes narrowed. "No."`).
+ACTING_PARTS = word_set(
+    "face eyes eye gaze look smile grin frown expression countenance brow brows eyebrows "
+    "forehead jaw chin cheeks lips mouth voice tone head shoulders hand hands fingers fist"
+)
 PLURAL_PERSON_NOUNS: dict[str, Gender | None] = {
     (n if n in _ALREADY_PLURAL else _plural(n)): g
     for n, g in _SINGULAR_GENDER.items()

@@ -1175,3 +1175,20 @@ def test_a_pronoun_tag_for_someone_only_described_is_that_person() -> None:
     )
     cast = [Character("Anna", gender=Gender.FEMALE)]
     assert dialogue_speakers(text, cast) == ["the skinny boy", "Anna"]
+
+
+def test_a_part_of_someone_moving_is_them_acting() -> None:
+    # `Tomas's eyes narrowed.`, `"Nobody." Mara's face fell.`: a beat by their eyes, face,
+    # smile or voice is theirs; `Tomas's sister` is someone else.
+    text = (
+        "Mara and Tomas waited at the gate, and Ilse watched them from the wall.\n\n"
+        'Tomas\'s eyes narrowed. "Who sent you?"\n\n'
+        '"Nobody." Mara\'s face fell.\n\n'
+        'Tomas\'s sister laughed from the wall. "Liar."\n'
+    )
+    cast = [
+        Character("Mara", gender=Gender.FEMALE),
+        Character("Tomas", gender=Gender.MALE),
+        Character("Ilse", ("Tomas's sister",), Gender.FEMALE),
+    ]
+    assert dialogue_speakers(text, cast) == ["Tomas", "Mara", "Ilse"]

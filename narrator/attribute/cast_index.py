@@ -95,9 +95,12 @@ class CastIndex:
                     norm = " ".join(words[1:]).lower()
                     self.descriptive.setdefault(norm, []).append(ch.name)
                     continue
-                # `Jake Barnes` is also `Jake` and `Barnes` (and `Mr. Barnes` via the title).
+                # `Jake Barnes` is also `Jake` and `Barnes` (and `Mr. Barnes` via the title);
+                # `Tomas's sister` is not `Tomas`.
                 for w in words:
                     bare = w.rstrip(".,")
+                    if bare.endswith(("'s", "\u2019s")):
+                        continue
                     if len(bare) > 1 and could_be_name(bare) and bare.lower() not in NOT_NAMES:
                         spellings.add(match_form(bare))
                         names = derived.setdefault(name_key(bare), [])

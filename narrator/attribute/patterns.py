@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from narrator.lexicon import NOUN_GENDER, TITLE_ABBREVIATIONS
+from narrator.lexicon import ACTING_PARTS, NOUN_GENDER, TITLE_ABBREVIATIONS
 from narrator.names import UPPER
 
 # A sentence ends at .!? unless the word before is a title (`Mr. Poirot`).
@@ -15,8 +15,11 @@ NOUN_ALT = "|".join(sorted(NOUN_GENDER, key=len, reverse=True))
 # Words after which a name is an object, not a subject (`turned to Tom`, `from Tom's eyes`).
 PREPOSITIONS = "to|at|with|on|upon|for|from|by|of"
 AND_NAME_RE = re.compile(r"\s+(?:and|&)\s+")
-# After an actor's name: `Tom frowned`, `Tom, pale,`, `Tom's voice rose` (`Tom s voice`).
-ACTS_RE = re.compile(r"\s+[a-z]|,|['\u2019 ]s\s+(?:\w+\s+)?voice\b")
+# After an actor's name: `Tom frowned`, `Tom, pale,`, `Tom's voice rose` (`Tom s voice`),
+# `Tom's eyes narrowed`: a part of them moving (not `Tom's sister laughed`).
+ACTS_RE = re.compile(
+    rf"\s+[a-z]|,|['\u2019 ]s\s+(?:\w+\s+)?(?:{'|'.join(sorted(ACTING_PARTS))})(?:\s+[a-z]|,)"
+)
 # Right before a name, the speaker saying it is theirs (`I'm Anne`, `my name is Oliver`).
 _SELF_NAMED_RE = re.compile(
     r"(?:\b(?:[Mm]y name(?:'s|\u2019s| is)|I'm|I\u2019m|I am|[Cc]all me|Name's|Name\u2019s)\s+)$"
