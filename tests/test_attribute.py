@@ -1192,3 +1192,22 @@ def test_a_part_of_someone_moving_is_them_acting() -> None:
         Character("Ilse", ("Tomas's sister",), Gender.FEMALE),
     ]
     assert dialogue_speakers(text, cast) == ["Tomas", "Mara", "Ilse"]
+
+
+def test_an_untagged_thought_in_a_first_person_chapter_is_the_narrators() -> None:
+    text = (
+        "I stood at the gate with Kess. The wind was cold and I hated it.\n\n"
+        '"Ready?" Kess asked.\n\n'
+        "*Not even close.*\n\n"
+        '"Yes," I said.\n\n'
+        "The kid has a point, I thought. I looked at Pim.\n\n"
+        "*Okay. Do not panic.*\n"
+    )
+    cast = [
+        Character("Sam", ("I",), Gender.MALE),
+        Character("Kess", gender=Gender.FEMALE),
+        Character("Pim", gender=Gender.MALE),
+    ]
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    thoughts = [s.speaker for s in out if s.kind is Kind.THOUGHT]
+    assert thoughts == ["Sam", "Sam"]

@@ -25,7 +25,7 @@ from narrator.attribute.quotes import (
     Sieve,
     SpanTest,
 )
-from narrator.model import Character, Segment
+from narrator.model import Character, Kind, Segment
 from narrator.segment import is_system_line, messages, paragraph_starts
 
 _DIALOGUE_DASHES = frozenset("\u2014\u2015\u2013-")
@@ -78,6 +78,7 @@ class Chapter:
                 self.system_lines.add(i)
                 continue
             q = Quote(i, seg.start, seg.end, self.para_at(seg.start))
+            q.thought = seg.kind is Kind.THOUGHT
             stripped = seg.text.rstrip()
             q.closed = (len(stripped) > 1 and stripped[-1] in CLOSE_MARKS) or (
                 seg.text[:1] in _DIALOGUE_DASHES  # dash dialogue: one paragraph a turn

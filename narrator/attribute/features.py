@@ -25,7 +25,7 @@ from narrator.attribute.idiolect import Idiolects, lines
 from narrator.attribute.patterns import PREPOSITIONS, says_own_name
 from narrator.attribute.quotes import Quote, Sieve, TagKind
 from narrator.attribute.tags import GROUP_PRONOUNS
-from narrator.attribute.turns import exchange_breaks
+from narrator.attribute.turns import exchange_breaks, thought_paragraphs
 from narrator.lexicon import NOUN_GENDER, PRONOUN_GENDER
 from narrator.names import name_key
 
@@ -103,8 +103,9 @@ class Context:
         self.turns: list[Turn] = []
         self.turn_of: dict[int, Turn] = {}  # para -> turn
         block, last, index = -1, -10, 0
+        thoughts = thought_paragraphs(by_para)
         for para in sorted(by_para):
-            if exchange_breaks(last, para):
+            if exchange_breaks(last, para, thoughts):
                 block, index = block + 1, 0
             turn = Turn(para, by_para[para], block, index)
             self.turns.append(turn)

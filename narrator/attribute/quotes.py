@@ -24,6 +24,7 @@ CONF_EXPLICIT = 0.95
 CONF_CONTINUED = 0.9
 CONF_VOCATIVE = 0.85
 CONF_ACTION = 0.8
+CONF_THOUGHT = 0.8  # an untagged thought in a first-person chapter is the narrator's
 CONF_PRONOUN = 0.75
 CONF_TURN = 0.75
 CONF_DESCRIPTIVE = 0.7  # an alias or a title
@@ -73,6 +74,7 @@ class Sieve(StrEnum):
     PARAGRAPH = "paragraph"  # shares the tag of its paragraph
     CONTINUED = "continued"  # speech continued over paragraphs
     ACTION = "action"
+    THOUGHT = "thought"  # an untagged thought in a first-person chapter: the narrator's
     VOCATIVE = "vocative"
     TURN = "turn"
     TURN_BACK = "turn-back"  # turn-taking read back from later turns
@@ -94,8 +96,8 @@ TAG_SIEVE = {
 }
 # Sieves that can be switched off one at a time (explicit tags are always on).
 SIEVES = (
-    Sieve.PRONOUN, Sieve.DESCRIPTIVE, Sieve.PARAGRAPH, Sieve.CONTINUED, Sieve.ACTION,
-    Sieve.VOCATIVE, Sieve.TURN, Sieve.FALLBACK, Sieve.SPLIT,
+    Sieve.PRONOUN, Sieve.DESCRIPTIVE, Sieve.THOUGHT, Sieve.PARAGRAPH, Sieve.CONTINUED,
+    Sieve.ACTION, Sieve.VOCATIVE, Sieve.TURN, Sieve.FALLBACK, Sieve.SPLIT,
 )  # fmt: skip
 
 
@@ -116,6 +118,7 @@ class Quote:
     tag_speaker: bool = False
     vocatives: set[str] = field(default_factory=set)
     closed: bool = True  # ends in a closing mark (else it goes on in the next paragraph)
+    thought: bool = False  # a thought, not said aloud
     tag_side: TagSide = TagSide.NONE  # where the speech tag stands
     guessed: bool = False  # a descriptive tag resolved by gender only
     guess_gender: Gender | None = None

@@ -55,10 +55,11 @@ def probabilities(cands: Sequence[Candidate], weights: Mapping[str, float]) -> l
 def _answer_holds(ctx: Context, q: Quote) -> bool:
     """Evidence next to the quotation that the ranker does not overrule (chosen by leave one
     book out, bench/RESULTS.md): a tag naming the speaker, a tag describing someone the text
-    introduced (`a stranger ... said the stranger`), a character acting in the paragraph."""
+    introduced (`a stranger ... said the stranger`), a character acting in the paragraph,
+    the first-person narrator thinking."""
     if q.first is None:
         return False
-    if q.sieve is Sieve.ACTION:
+    if q.sieve in (Sieve.ACTION, Sieve.THOUGHT):
         return True
     if q.tag is None:
         return False

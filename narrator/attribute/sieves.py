@@ -10,10 +10,10 @@ back as two segments.
 
 This module only runs the steps, in the order of `SIEVE_STEPS`: `read_tags` (sieves 0-3),
 `self_introduced` (a nameless speaker who says their name is that character),
-`apply_corrections`, `share_paragraph_tags`, `continue_speech`, `act` (5), `conversations`
-(4 and 6, and 7 inside an exchange), `nearest_mention` (7), `split_turns`. Each kind of
-evidence lives in a module of its own, named below, and reads the chapter built once
-(`chapter.py`).
+`apply_corrections`, `narrators_thoughts`, `share_paragraph_tags`, `continue_speech`, `act`
+(5), `conversations` (4 and 6, and 7 inside an exchange), `nearest_mention` (7),
+`split_turns`. Each kind of evidence lives in a module of its own, named below, and reads the
+chapter built once (`chapter.py`).
 
 The sieves run from the most to the least certain (after Muzny et al. 2017, "A two-stage
 sieve approach for quote attribution"); a quotation keeps the first answer it gets. The
@@ -45,6 +45,7 @@ down); today it is one feature among others, and the confidence comes from the r
    guards`) and a noun the lexicon does not know as a person's (`chirped the twins`,
    any noun phrase right after the quote and its verb) are speakers of their own
    (`descriptions.py`)                                                               0.70/0.50
+   - an untagged thought in a first-person chapter is the narrator's                0.80
    - an untagged quotation shares the tag of its paragraph                          0.70
    - a quotation continued over paragraphs (no closing mark) keeps its speaker      0.90
 5. a character acting in the same paragraph (`Tom frowned. "No."`); with several
@@ -92,6 +93,7 @@ from narrator.attribute.quotes import (
     CONF_PARAGRAPH,
     CONF_SPLIT,
     CONF_SYSTEM,
+    CONF_THOUGHT,
     SIEVES,
     SYSTEM,
     TAG_SIEVE,
@@ -246,10 +248,21 @@ def nearest_mention(ch: Chapter) -> None:
 # The sieves in the order they run (see the module docstring), each with the switch that
 # turns it off (`disabled`); None: always on, or switched off inside (turn-taking reads
 # VOCATIVE, TURN and FALLBACK).
+def narrators_thoughts(ch: Chapter) -> None:
+    """An untagged thought in a first-person chapter is the narrator's: the story hears
+    nobody else's thoughts (`*Okay. Don't panic.*`)."""
+    if ch.person != 1:
+        return
+    for q in ch.quotes:
+        if q.thought and q.speaker is None:
+            q.speaker, q.confidence, q.sieve = ch.narrator_at(q.start), CONF_THOUGHT, Sieve.THOUGHT
+
+
 SIEVE_STEPS: tuple[tuple[Callable[[Chapter], None], Sieve | None], ...] = (
     (read_tags, None),
     (self_introduced, None),
     (apply_corrections, None),
+    (narrators_thoughts, Sieve.THOUGHT),
     (share_paragraph_tags, Sieve.PARAGRAPH),
     (continue_speech, Sieve.CONTINUED),
     (act, Sieve.ACTION),

@@ -26,10 +26,11 @@ from narrator.lexicon import PRONOUN_GENDER
 def conversations(ch: Chapter) -> None:
     """Vocatives and turn-taking: alternate speakers until narration breaks the exchange."""
     by_para = ch.by_para
+    thoughts = thought_paragraphs(by_para)
     blocks: list[list[int]] = []
     last_para = -10
     for para in sorted(by_para):
-        if exchange_breaks(last_para, para):
+        if exchange_breaks(last_para, para, thoughts):
             blocks.append([])
         blocks[-1].append(para)
         last_para = para
@@ -172,10 +173,16 @@ def _backward(ch: Chapter, block: list[int], by_para: dict[int, list[Quote]]) ->
             answer_paragraph(pq, b, CONF_TURN - 0.05, Sieve.TURN_BACK)
 
 
-def exchange_breaks(last_para: int, para: int) -> bool:
-    """A narration paragraph between two quotation paragraphs ends the exchange.
+def exchange_breaks(last_para: int, para: int, thoughts: frozenset[int] = frozenset()) -> bool:
+    """A narration paragraph between two quotation paragraphs ends the exchange; so does a
+    paragraph of thoughts only (`thoughts`), which is nobody's turn, before or after.
 
     Measured on PDNC: letting one short narration paragraph continue the exchange
     (as Muzny et al. do) loses more than it gains once open turns are seeded anew.
     """
-    return last_para < 0 or para - last_para > 1
+    return last_para < 0 or para - last_para > 1 or para in thoughts or last_para in thoughts
+
+
+def thought_paragraphs(by_para: dict[int, list[Quote]]) -> frozenset[int]:
+    """Paragraphs whose quotations are all thoughts (`*Don't panic.*`)."""
+    return frozenset(p for p, qs in by_para.items() if all(q.thought for q in qs))
