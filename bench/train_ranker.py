@@ -2,7 +2,8 @@
 """Train the attribution ranker and measure it on books it was not trained on.
 
 Books: the 9 PDNC dev novels, the 23 LitBank dev openings and the 8 web-fiction chapters, read
-from ../shared/bench at run time (never copied). Each quotation found by the segmenter gets
+from ../shared/bench at run time (never copied), and the 8 web-fiction chapters written for
+narrator in bench/webfic2. Each quotation found by the segmenter gets
 its candidates and evidence (narrator/attribute/features.py) and the gold speaker.
 
 Leave one book out: for every book, weights are trained on all the others and the book is
@@ -109,7 +110,7 @@ def _pdnc_like(corpus: str, folder: Path) -> list[Book]:
     return books
 
 
-def _webfic(folder: Path) -> list[Book]:
+def _webfic(folder: Path, corpus: str = "webfic") -> list[Book]:
     books = []
     for path in sorted(folder.glob("*.txt")):
         own = folder / f"{path.stem}.cast.toml"
@@ -127,7 +128,7 @@ def _webfic(folder: Path) -> list[Book]:
             if g["speaker"] is not None:
                 gold.append({"start": g["start"], "end": g["end"], "speaker": g["speaker"],
                              "qid": f"U{i}"})  # fmt: skip
-        books.append(Book("webfic", path.stem, path.read_text(encoding="utf-8"), gold, cast, same))
+        books.append(Book(corpus, path.stem, path.read_text(encoding="utf-8"), gold, cast, same))
     return books
 
 
@@ -136,6 +137,7 @@ def load_books() -> list[Book]:
         _pdnc_like("pdnc", BENCH_DATA / "pdnc")
         + _pdnc_like("litbank", BENCH_DATA / "litbank")
         + _webfic(BENCH_DATA / "webfic")
+        + _webfic(ROOT / "bench" / "webfic2", "webfic2")
     )
 
 
