@@ -279,6 +279,7 @@ _NOT_SENDERS = word_set(
     "pairing pairings genre genres words status title fandom characters location time date "
     "part book volume episode prologue epilogue beta setting timeline era"
 )
+_NOT_SENDER_ALT = "|".join(re.escape(w) for w in sorted(_NOT_SENDERS, key=len, reverse=True))
 _SCRIPT_MIN_LINES = 2  # lines each of two senders must open
 _BURST_LINES = 3  # lines in a row that make a burst of messages inside prose
 
@@ -307,13 +308,37 @@ def messages(text: str) -> Messages:
             counts[sender] = counts.get(sender, 0) + 1
     found = {s for s, n in counts.items() if n >= _SCRIPT_MIN_LINES}
     found |= _chat_bursts(text) if counts else set()
-    senders = sorted(found, key=len)
-    if len(senders) < 2:
+    if len(found) < 2:
         return Messages()
+    found |= _run_mates(text, found)
+    # A script in capitals (`MAGPIE: ...`): any line opened by a name in capitals is one.
+    capitals = sum(1 for s in found if s.isupper() and len(s) > 1) >= 2
+    senders = sorted(found, key=len)
     alt = "|".join(re.escape(s) for s in reversed(senders))
+    if capitals:
+        alt += rf"|[{UPPER}][{UPPER}'\u2019-]+(?:[ ][{UPPER}][{UPPER}'\u2019-]+)?"
     return Messages(
-        re.compile(rf"[ \t]*(?:\*\*)?(?P<sender>{alt})(?:\*\*)?:(?:\*\*)?[ \t]+(?=\S)(?P<body>)")
+        re.compile(
+            rf"[ \t]*(?:\*\*)?(?!(?i:{_NOT_SENDER_ALT})\b)(?P<sender>{alt})(?:\*\*)?:"
+            r"(?:\*\*)?[ \t]+(?=\S)(?P<body>)"
+        )
     )
+
+
+def _run_mates(text: str, senders: set[str]) -> set[str]:
+    """Senders of lines in a row with a known sender's (`LANTERN` between `MAGPIE` and
+    `ANCHOR`)."""
+    found: set[str] = set()
+    run: list[str] = []
+    for line in [*text.splitlines(), "."]:
+        m = _SCRIPT_LINE_RE.match(line)
+        if m is not None and m["sender"].split()[0].lower() not in _NOT_SENDERS:
+            run.append(m["sender"])
+        elif line.strip() or not run:
+            if len(run) >= 2 and senders & set(run):
+                found.update(run)
+            run = []
+    return found
 
 
 def _chat_bursts(text: str) -> set[str]:

@@ -1211,3 +1211,14 @@ def test_an_untagged_thought_in_a_first_person_chapter_is_the_narrators() -> Non
     out = attribute_speakers(text, segment.segment_chapter(text), cast)
     thoughts = [s.speaker for s in out if s.kind is Kind.THOUGHT]
     assert thoughts == ["Sam", "Sam"]
+
+
+def test_a_message_in_angle_brackets_is_its_senders_not_the_systems() -> None:
+    text = (
+        "The tug came about.\n\n"
+        "MAGPIE: On the hull.\n"
+        "HERON: <Registry found. Abel Voss.>\n"
+        "MAGPIE: Figures.\n"
+    )
+    cast = [Character("Kit", ("MAGPIE",), Gender.MALE), Character("Heron", ("HERON",))]
+    assert dialogue_speakers(text, cast) == ["Kit", "Heron", "Kit"]

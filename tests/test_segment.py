@@ -686,6 +686,34 @@ def test_a_burst_of_messages_inside_a_prose_chapter_is_messages() -> None:
     assert [k for k in _kinds(scattered) if k[0] == "dialogue"] == []
 
 
+def test_every_sender_in_a_script_run_is_a_sender() -> None:
+    # Once two senders are known, a run of script lines that holds one of them is all
+    # messages (`LANTERN` speaks once); in a script written in capitals, so is a lone line
+    # opened by a name in capitals.
+    text = (
+        "The tug came about.\n\n"
+        "MAGPIE: On the hull.\n"
+        "LANTERN: Same. God, it's big.\n"
+        "ANCHOR: Keep it clean, you two.\n\n"
+        "Nobody spoke for a while.\n\n"
+        "HERON: Registry found.\n\n"
+        "The radio hissed.\n\n"
+        "MAGPIE: Cap, permission to say something stupid.\n"
+        "ANCHOR: Denied.\n"
+        "MAGPIE: The hold's full.\n\n"
+        "WARNING: This is the end of the part.\n"
+    )
+    assert [k for k in _kinds(text) if k[0] == "dialogue"] == [
+        ("dialogue", "On the hull."),
+        ("dialogue", "Same. God, it's big."),
+        ("dialogue", "Keep it clean, you two."),
+        ("dialogue", "Registry found."),
+        ("dialogue", "Cap, permission to say something stupid."),
+        ("dialogue", "Denied."),
+        ("dialogue", "The hold's full."),
+    ]
+
+
 def _closed_dash_speech_of(paragraph: str) -> list[str]:
     """Speech in `paragraph`, the last of a short text whose tags sit between dashes."""
     text = (

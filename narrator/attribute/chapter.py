@@ -74,7 +74,7 @@ class Chapter:
         for i, seg in enumerate(self.segments):
             if not seg.kind.is_speech:
                 continue
-            if is_system_line(seg.text):
+            if is_system_line(seg.text) and not self._sent(seg):
                 self.system_lines.add(i)
                 continue
             q = Quote(i, seg.start, seg.end, self.para_at(seg.start))
@@ -112,6 +112,12 @@ class Chapter:
             if m.start not in self.mention_at or m.names:
                 self.mention_at[m.start] = m
         self.state = RunState()
+
+    def _sent(self, seg: Segment) -> bool:
+        """Is the segment a message's body (`HERON: <Registry found.>` is Heron's)?"""
+        line = self.text.rfind("\n", 0, seg.start) + 1
+        m = self.messages.match(self.text, line, seg.end)
+        return m is not None and m.start("body") == seg.start
 
     def para_at(self, pos: int) -> int:
         """The paragraph holding pos."""
