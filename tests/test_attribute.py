@@ -1222,3 +1222,14 @@ def test_a_message_in_angle_brackets_is_its_senders_not_the_systems() -> None:
     )
     cast = [Character("Kit", ("MAGPIE",), Gender.MALE), Character("Heron", ("HERON",))]
     assert dialogue_speakers(text, cast) == ["Kit", "Heron", "Kit"]
+
+
+def test_an_untagged_line_saying_who_its_speaker_is_is_theirs() -> None:
+    # `Toby snorted` is the listener reacting: the line says it is Priya's.
+    text = (
+        "Priya sat down opposite Toby.\n\n"
+        '"Policewoman?" Toby snorted into his wine. "But you can call me Priya."\n\n'
+        '"Detective, then," said Toby.\n'
+    )
+    cast = [Character("Priya", gender=Gender.FEMALE), Character("Toby", gender=Gender.MALE)]
+    assert dialogue_speakers(text, cast)[1:] == ["Priya", "Toby"]

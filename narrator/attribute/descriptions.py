@@ -13,7 +13,7 @@ import re
 from narrator.attribute.chapter import Chapter
 from narrator.attribute.patterns import says_own_name
 from narrator.attribute.pronouns import antecedent
-from narrator.attribute.quotes import CONF_DESCRIPTIVE, CONF_GUESS, TagKind
+from narrator.attribute.quotes import CONF_DESCRIPTIVE, CONF_GUESS, Quote, Sieve, TagKind
 from narrator.lexicon import (
     NOUN_GENDER,
     PLURAL_PERSON_NOUNS,
@@ -170,6 +170,18 @@ def _introduced(ch: Chapter, norm: str, pos: int) -> str | None:
     return None
 
 
+def own_name(ch: Chapter, q: Quote) -> str | None:
+    """The one cast member a quotation says is its speaker (`I'm Kai`, `call me Priya`)."""
+    named = set()
+    i = bisect.bisect_left(ch.mention_starts, q.start)
+    while i < len(ch.mentions) and ch.mentions[i].start < q.end:
+        m = ch.mentions[i]
+        i += 1
+        if m.names and says_own_name(ch.text, m.start, m.end, q.start):
+            named.add(ch.pick(m.names, m.start))
+    return named.pop() if len(named) == 1 else None
+
+
 def self_introduced(ch: Chapter) -> None:
     """A nameless speaker who says who they are (`"I'm Kai," said the boy`) is that cast
     member in every line the chapter gave their label; an epithet guessed by gender gives
@@ -179,17 +191,18 @@ def self_introduced(ch: Chapter) -> None:
             continue
         if not (q.guessed or q.speaker not in ch.cast.gender):
             continue
-        named = set()
-        i = bisect.bisect_left(ch.mention_starts, q.start)
-        while i < len(ch.mentions) and ch.mentions[i].start < q.end:
-            m = ch.mentions[i]
-            i += 1
-            if m.names and says_own_name(ch.text, m.start, m.end, q.start):
-                named.add(ch.pick(m.names, m.start))
-        if len(named) != 1:
+        who = own_name(ch, q)
+        if who is None:
             continue
-        (who,) = named
         label, guessed = q.speaker, q.guessed
         for other in ch.quotes if not guessed else [q]:
             if other.speaker == label and other.sieve is q.sieve:
                 other.speaker, other.guessed = who, False
+
+
+def self_named(ch: Chapter) -> None:
+    """An untagged quotation in which the speaker says who they are (`But you can call me
+    Priya.`) is theirs, whoever acts around it (`Toby snorted.`)."""
+    for q in ch.quotes:
+        if q.speaker is None and (who := own_name(ch, q)) is not None:
+            q.speaker, q.confidence, q.sieve = who, CONF_DESCRIPTIVE, Sieve.SELF_NAMED

@@ -75,6 +75,7 @@ class Sieve(StrEnum):
     CONTINUED = "continued"  # speech continued over paragraphs
     ACTION = "action"
     THOUGHT = "thought"  # an untagged thought in a first-person chapter: the narrator's
+    SELF_NAMED = "self-named"  # an untagged quotation saying who its speaker is (`I'm Kai`)
     VOCATIVE = "vocative"
     TURN = "turn"
     TURN_BACK = "turn-back"  # turn-taking read back from later turns
@@ -96,8 +97,8 @@ TAG_SIEVE = {
 }
 # Sieves that can be switched off one at a time (explicit tags are always on).
 SIEVES = (
-    Sieve.PRONOUN, Sieve.DESCRIPTIVE, Sieve.THOUGHT, Sieve.PARAGRAPH, Sieve.CONTINUED,
-    Sieve.ACTION, Sieve.VOCATIVE, Sieve.TURN, Sieve.FALLBACK, Sieve.SPLIT,
+    Sieve.PRONOUN, Sieve.DESCRIPTIVE, Sieve.THOUGHT, Sieve.SELF_NAMED, Sieve.PARAGRAPH,
+    Sieve.CONTINUED, Sieve.ACTION, Sieve.VOCATIVE, Sieve.TURN, Sieve.FALLBACK, Sieve.SPLIT,
 )  # fmt: skip
 
 

@@ -10,10 +10,10 @@ back as two segments.
 
 This module only runs the steps, in the order of `SIEVE_STEPS`: `read_tags` (sieves 0-3),
 `self_introduced` (a nameless speaker who says their name is that character),
-`apply_corrections`, `narrators_thoughts`, `share_paragraph_tags`, `continue_speech`, `act`
-(5), `conversations` (4 and 6, and 7 inside an exchange), `nearest_mention` (7),
-`split_turns`. Each kind of evidence lives in a module of its own, named below, and reads the
-chapter built once (`chapter.py`).
+`apply_corrections`, `narrators_thoughts`, `self_named`, `share_paragraph_tags`,
+`continue_speech`, `act` (5), `conversations` (4 and 6, and 7 inside an exchange),
+`nearest_mention` (7), `split_turns`. Each kind of evidence lives in a module of its own,
+named below, and reads the chapter built once (`chapter.py`).
 
 The sieves run from the most to the least certain (after Muzny et al. 2017, "A two-stage
 sieve approach for quote attribution"); a quotation keeps the first answer it gets. The
@@ -46,6 +46,7 @@ down); today it is one feature among others, and the confidence comes from the r
    any noun phrase right after the quote and its verb) are speakers of their own
    (`descriptions.py`)                                                               0.70/0.50
    - an untagged thought in a first-person chapter is the narrator's                0.80
+   - an untagged quotation saying who its speaker is (`call me Priya`) is theirs     0.70
    - an untagged quotation shares the tag of its paragraph                          0.70
    - a quotation continued over paragraphs (no closing mark) keeps its speaker      0.90
 5. a character acting in the same paragraph (`Tom frowned. "No."`); with several
@@ -82,7 +83,7 @@ from dataclasses import replace
 
 from narrator.attribute.actions import actor, beats, lead_actor
 from narrator.attribute.chapter import Chapter
-from narrator.attribute.descriptions import noun_gender, self_introduced
+from narrator.attribute.descriptions import noun_gender, self_introduced, self_named
 from narrator.attribute.pronouns import answering, antecedent
 from narrator.attribute.quotes import (
     CONF_ACTION,
@@ -263,6 +264,7 @@ SIEVE_STEPS: tuple[tuple[Callable[[Chapter], None], Sieve | None], ...] = (
     (self_introduced, None),
     (apply_corrections, None),
     (narrators_thoughts, Sieve.THOUGHT),
+    (self_named, Sieve.SELF_NAMED),
     (share_paragraph_tags, Sieve.PARAGRAPH),
     (continue_speech, Sieve.CONTINUED),
     (act, Sieve.ACTION),
