@@ -875,6 +875,8 @@ def _stands_alone(text: str, a: int, b: int, start: int, end: int) -> bool:
     opens = not head or head[-1] in _SENTENCE_END
     if b - a > _MAX_THOUGHT_CHARS:
         return False  # a long italic block is a letter or an inscription, not a thought
+    if _tells_the_story(text, a + 1, b - 1):
+        return False  # _The kitchen smelled of tar. Da had the chart out._: a flashback
     words = inner.split()
     title_case = len(words) >= 2 and all(w[:1].isupper() for w in words)
     if title_case and not any(ch in _SENTENCE_END for ch in inner[:-1]):
@@ -883,6 +885,16 @@ def _stands_alone(text: str, a: int, b: int, start: int, end: int) -> bool:
         return False  # _GARNERING_: a single word
     closes = bool(inner) and (inner[-1] in _SENTENCE_END or not tail or tail[0] in ".!?")
     return opens and closes
+
+
+def _tells_the_story(text: str, start: int, end: int) -> bool:
+    """Sentences that tell what a third person did, in the past, with no `I` or `you`: a
+    flashback set in italics, not a thought (`_He's lying._`, `_I knew it._`)."""
+    return (
+        len(_SENTENCE_END_RE.findall(text, start, end)) >= 1
+        and _NARRATIVE_RES[True].match(text, start, end) is not None
+        and _STILL_TALKING_RE.search(text, start, end) is None
+    )
 
 
 def _segment_paragraph(

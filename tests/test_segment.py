@@ -319,6 +319,20 @@ def test_italic_titles_and_emphasis_are_not_thoughts() -> None:
     assert _speech(text) == []
 
 
+def test_a_flashback_set_in_italics_is_narration_not_a_thought() -> None:
+    # Telling what a third person did, in the past, with no `I` or `you`: the story.
+    text = (
+        "Dez looked at the sea.\n\n"
+        "_The kitchen smelled of tar and burnt toast. Da had the chart spread out._\n\n"
+        "_He's lying. I know it._\n\n"
+        "*Don't look at him.*\n"
+    )
+    assert [k for k in _kinds(text) if k[0] != "narration"] == [
+        ("thought", "_He's lying. I know it._"),
+        ("thought", "*Don't look at him.*"),
+    ]
+
+
 def test_web_fiction_scene_markers() -> None:
     text = (
         "Harry's POV\n"
