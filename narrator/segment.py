@@ -112,6 +112,7 @@ _NUMBER = r"(?:\d+|[IVXLC]+\b|one|two|three|four|five|six|seven|eight|nine|ten|e
 _CHAPTER_RE = re.compile(
     r"(?:chapter|prologue|epilogue|interlude|part|book|act|volume|letter|section)"
     rf"(?:\s+(?:{_NUMBER}|end\b))?\s*(?:[:.\-\u2014\u2013]|$)"
+    r"|(?:ch|chap)\.?\s*\d+\s*(?:[:.\-\u2014\u2013]|$)"
     r"|[IVXLC]+\.?$|\d+\.?$"
     r"|(?:the end|to be continued|tbc|end of (?:the )?chapter|fin)\W*$",
     re.IGNORECASE,
@@ -152,7 +153,7 @@ def decorated_name(line: str) -> str | None:
 
 
 _NOTE_MARK_RE = re.compile(
-    r"[(\[*_]*(?:(?-i:A\s?/\s?N|AN|N\s?/\s?A|T\s?/\s?N|TLN|TL\s?[Nn]ote|ED\s?[Nn]ote)\d*"
+    r"[(\[*_]*(?:(?-i:[Aa]\s?/\s?[Nn]|AN|N\s?/\s?A|T\s?/\s?N|TLN|TL\s?[Nn]ote|ED\s?[Nn]ote)\d*"
     r"\s*[:.\-\u2014)]|(?:author|translator|editor)'?s?\s+notes?\b|disclaimer\b)",
     re.IGNORECASE,
 )
@@ -263,16 +264,18 @@ def is_system_line(text: str) -> bool:
 # `[Ana]: where r u`: a line opened by a sender's name in brackets and a colon is a message,
 # a paragraph of its own, said by the sender. The name is a chat handle (`bex`, `xX_k_Xx`)
 # or capitalised words (`Mira K.`); `[Quest complete]: ...` and `[12]: ...` are not names.
+# A chat handle: `bex`, `toby.exe`, `moth_queen`, `xX_k_Xx`.
+_HANDLE = r"[^\W\d_][\w.'\u2019-]{0,24}"
 TEXT_MESSAGE_RE = re.compile(
-    rf"\[(?P<sender>[^\W\d_][\w.'\u2019-]{{0,24}}|[{UPPER}][\w.'\u2019-]*"
+    rf"\[(?P<sender>{_HANDLE}|[{UPPER}][\w.'\u2019-]*"
     rf"(?:[ ][{UPPER}][\w.'\u2019-]*){{1,2}})\]:[ \t]*(?=\S)(?P<body>)"
 )
 # A chapter written as a chat or a script: lines opened by `Ana:` (or `**Ana:**`). Such a
 # line is a message only when at least two senders open two lines each, so that a fan-fiction
 # header (`Rating: T`, `Pairing: ...`) or one `Note:` is not.
 _SCRIPT_LINE_RE = re.compile(
-    rf"(?m)^[ \t]*(?:\*\*)?(?P<sender>[{UPPER}][\w'\u2019-]*(?:[ ][{UPPER}][\w'\u2019-]*)?)"
-    r"(?:\*\*)?:(?:\*\*)?[ \t]+(?=\S)"
+    rf"(?m)^[ \t]*(?:\*\*)?(?P<sender>[{UPPER}][\w'\u2019-]*(?:[ ][{UPPER}][\w'\u2019-]*)?"
+    rf"|{_HANDLE})(?:\*\*)?:(?:\*\*)?[ \t]+(?=\S)"
 )
 _NOT_SENDERS = word_set(
     "chapter note notes warning warnings disclaimer summary author an a/n ps edit update rating "

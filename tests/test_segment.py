@@ -700,6 +700,31 @@ def test_a_burst_of_messages_inside_a_prose_chapter_is_messages() -> None:
     assert [k for k in _kinds(scattered) if k[0] == "dialogue"] == []
 
 
+def test_a_chat_of_lower_case_handles_is_messages() -> None:
+    # Chat handles as people pick them (`quietkat`, `toby.exe`, `moth_queen`, `xXshadowXx`),
+    # under a lower-case author's note and chapter line.
+    text = (
+        "a/n: modern au!! no powers just college.\n\n"
+        "ch 4 - 2:13 am\n\n"
+        "Kat sat on the steps.\n\n"
+        "quietkat: im locked out again\n"
+        "toby.exe: AGAIN???\n"
+        "quietkat: i am aware toby\n"
+        "moth_queen: omg where r u\n"
+        "xXshadowXx: wiat\n\n"
+        "She pulled her hood up.\n"
+    )
+    assert [k for k in _kinds(text) if k[0] != "narration"] == [
+        ("note", "a/n: modern au!! no powers just college."),
+        ("heading", "ch 4 - 2:13 am"),
+        ("dialogue", "im locked out again"),
+        ("dialogue", "AGAIN???"),
+        ("dialogue", "i am aware toby"),
+        ("dialogue", "omg where r u"),
+        ("dialogue", "wiat"),
+    ]
+
+
 def test_every_sender_in_a_script_run_is_a_sender() -> None:
     # Once two senders are known, a run of script lines that holds one of them is all
     # messages (`LANTERN` speaks once); in a script written in capitals, so is a lone line

@@ -45,7 +45,8 @@ down); today it is one feature among others, and the confidence comes from the r
    guards`) and a noun the lexicon does not know as a person's (`chirped the twins`,
    any noun phrase right after the quote and its verb) are speakers of their own
    (`descriptions.py`)                                                               0.70/0.50
-   - an untagged thought in a first-person chapter is the narrator's                0.80
+   - an untagged thought in a first-person chapter, or in a part headed by who tells
+     it (`~ Mara ~`), is theirs                                                      0.80
    - an untagged quotation saying who its speaker is (`call me Priya`) is theirs     0.70
    - an untagged quotation shares the tag of its paragraph                          0.70
    - a quotation continued over paragraphs (no closing mark) keeps its speaker      0.90
@@ -250,12 +251,14 @@ def nearest_mention(ch: Chapter) -> None:
 # turns it off (`disabled`); None: always on, or switched off inside (turn-taking reads
 # VOCATIVE, TURN and FALLBACK).
 def narrators_thoughts(ch: Chapter) -> None:
-    """An untagged thought in a first-person chapter is the narrator's: the story hears
-    nobody else's thoughts (`*Okay. Don't panic.*`)."""
-    if ch.person != 1:
-        return
+    """An untagged thought in a first-person chapter is the narrator's, and in a part headed
+    by the one who tells it (`~ Mara ~`, `Kess's POV`) theirs: the story hears nobody else's
+    thoughts (`*Okay. Don't panic.*`)."""
     for q in ch.quotes:
-        if q.thought and q.speaker is None:
+        if not q.thought or q.speaker is not None:
+            continue
+        i = bisect.bisect_right(ch.pov_starts, q.start) - 1
+        if ch.person == 1 or i >= 0:
             q.speaker, q.confidence, q.sieve = ch.narrator_at(q.start), CONF_THOUGHT, Sieve.THOUGHT
 
 
