@@ -106,6 +106,9 @@ _CONJUNCTIONS = word_set("and but or what which that when while if because who")
 _WORD_RE = re.compile(r"[^\W\d_]+")  # letters of any script: `Éowyn`, `Анна`
 _DETERMINERS = word_set("the a an this that his her my their our your its no some one")
 _MAX_THOUGHT_CHARS = 300  # longer unmarked italics are not taken for thoughts
+# A paragraph that is all one parenthesis, no quote marks in it: a thought when someone
+# talks in it (`I`, `you`, a question or an exclamation), as anime fan fiction sets them.
+_PAREN_THOUGHT_RE = re.compile(r"[ \t]*\([^()\"\u201c\u201d\n]{2,300}\)[ \t]*")
 _TAG_WINDOW = 60  # characters of tag looked at on each side of a quote
 
 _NUMBER = r"(?:\d+|[IVXLC]+\b|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
@@ -904,6 +907,10 @@ def _segment_paragraph(
     text: str, start: int, end: int, single_style: bool
 ) -> list[tuple[int, int, Kind]]:
     """Speech and thought spans of one paragraph."""
+    if _PAREN_THOUGHT_RE.fullmatch(text, start, end) and _STILL_TALKING_RE.search(
+        text, start, end
+    ):
+        return [(start, end, Kind.THOUGHT)]  # `(W-why is he sitting here?!)`
     if _ANY_MARK_RE.search(text, start, end) is None:
         return []
     primary, secondary = (_SINGLE, _DOUBLE) if single_style else (_DOUBLE, _SINGLE)

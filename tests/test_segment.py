@@ -333,6 +333,21 @@ def test_a_flashback_set_in_italics_is_narration_not_a_thought() -> None:
     ]
 
 
+def test_a_paragraph_in_parentheses_where_someone_talks_is_a_thought() -> None:
+    text = (
+        "He sat down next to me.\n\n"
+        "(W-why is he sitting here?! There are six other chairs!)\n\n"
+        "(I do. But I also hate her.)\n\n"
+        "(He noticed it was a strawberry.)\n\n"
+        "(A/N: sorry!)\n"
+    )
+    assert [k for k in _kinds(text) if k[0] != "narration"] == [
+        ("thought", "(W-why is he sitting here?! There are six other chairs!)"),
+        ("thought", "(I do. But I also hate her.)"),
+        ("note", "(A/N: sorry!)"),
+    ]
+
+
 def test_web_fiction_scene_markers() -> None:
     text = (
         "Harry's POV\n"
