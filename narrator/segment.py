@@ -907,9 +907,7 @@ def _segment_paragraph(
     text: str, start: int, end: int, single_style: bool
 ) -> list[tuple[int, int, Kind]]:
     """Speech and thought spans of one paragraph."""
-    if _PAREN_THOUGHT_RE.fullmatch(text, start, end) and _STILL_TALKING_RE.search(
-        text, start, end
-    ):
+    if _PAREN_THOUGHT_RE.fullmatch(text, start, end) and _STILL_TALKING_RE.search(text, start, end):
         return [(start, end, Kind.THOUGHT)]  # `(W-why is he sitting here?!)`
     if _ANY_MARK_RE.search(text, start, end) is None:
         return []

@@ -1233,3 +1233,17 @@ def test_an_untagged_line_saying_who_its_speaker_is_is_theirs() -> None:
     )
     cast = [Character("Priya", gender=Gender.FEMALE), Character("Toby", gender=Gender.MALE)]
     assert dialogue_speakers(text, cast)[1:] == ["Priya", "Toby"]
+
+
+def test_a_noun_the_text_makes_speak_is_a_person_acting_too() -> None:
+    # `said the turnkey` teaches that a turnkey is a person: `The turnkey shook his head.`
+    # is then the turnkey acting, though the lexicon knows no turnkeys.
+    text = (
+        "Oliver stood at the gate with Tom.\n\n"
+        '"Open up," Tom said.\n\n'
+        '"Not tonight," said the turnkey.\n\n'
+        "Oliver waited in the cold.\n\n"
+        'The turnkey shook his head again. "Come back at dawn."\n'
+    )
+    cast = [Character("Oliver", gender=Gender.MALE), Character("Tom", gender=Gender.MALE)]
+    assert dialogue_speakers(text, cast) == ["Tom", "the turnkey", "the turnkey"]

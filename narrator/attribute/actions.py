@@ -112,7 +112,8 @@ def actor(ch: Chapter, para: int, para_quotes: list[Quote]) -> str | None:
                 return ch.narrator_at(first.start) if ch.person == 1 else None
             g = PRONOUN_GENDER.get(value)
             return antecedent(ch, first.start, g, None, avoid=first.vocatives)
-        if kind is TagKind.DESC and strip_det(value).split()[-1] in NOUN_GENDER:
+        noun = strip_det(value).split()[-1]
+        if kind is TagKind.DESC and (noun in NOUN_GENDER or noun in ch.person_nouns):
             who, _conf = resolve_description(ch, value, first.start, None)
             return who
     return None

@@ -14,7 +14,12 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from narrator.attribute.cast_index import CastIndex, lower_case_names
-from narrator.attribute.mentions import first_person_mentions, nameless_descriptions, title_mentions
+from narrator.attribute.mentions import (
+    first_person_mentions,
+    nameless_descriptions,
+    speaking_nouns,
+    title_mentions,
+)
 from narrator.attribute.patterns import SENT_END_RE
 from narrator.attribute.person import chapter_person, pov_switches, writes_lower_i
 from narrator.attribute.quotes import (
@@ -91,7 +96,11 @@ class Chapter:
         # Every mention of a person, in text order: cast aliases, nameless descriptions,
         # titles, and with a first-person narrator `I`.
         self.mentions = self.cast.mentions(text, self.in_quote)
-        self.mentions += nameless_descriptions(text, self.cast, self.in_quote, self.mentions)
+        # Nouns the text makes speak (`said the steward`): a person's, like the lexicon's.
+        self.person_nouns = speaking_nouns(text)
+        self.mentions += nameless_descriptions(
+            text, self.cast, self.in_quote, self.mentions, self.person_nouns
+        )
         self.mentions += title_mentions(text, self.cast, self.in_quote, self.mentions)
         self.person = chapter_person(text, self.segments, narrative_person)
         self.narrator = self.cast.narrator or NARRATOR

@@ -19,37 +19,15 @@ from narrator.lexicon import (
     PLURAL_PERSON_NOUNS,
     POSSESSIVE_GENDER,
     SPEAKING_PARTS,
-    word_set,
 )
 from narrator.model import Gender
 from narrator.names import name_key
 
-_LOOSE_DESC_RE = re.compile(r"(?:the|a|an)\s+[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2}")
-# Words that end a noun phrase (`the twins from the fridge`, `the ferryman and his son`).
-_PHRASE_ENDS = word_set(
-    "with from on in at and as who to of for by into over under behind near while then but "
-    "his her their its the a an was were had has that which"
-)
 _DETERMINER_RE = re.compile(r"^(?i:the|a|an|one of the)\s+")
 _SOMEONE_RE = re.compile(
     r"(?i:(?:one|some|two|three|several|a few|many|each|both|most|all|"
     r"none)\s+of\b|someone\b|somebody\b|anyone\b|everyone\b|nobody\b)"
 )
-
-
-def loose_description(text: str, pos: int, limit: int) -> str | None:
-    """`the twins`, `the long-legged ferryman`: a noun phrase of up to three words at pos."""
-    m = _LOOSE_DESC_RE.match(text, pos, limit)
-    if m is None:
-        return None
-    found = m.group(0).split()
-    keep = [found[0]]
-    for w in found[1:]:
-        if w in _PHRASE_ENDS:
-            break
-        keep.append(w)
-    # `said the latter` points back at someone named: that is for turn-taking to read.
-    return " ".join(keep) if len(keep) > 1 and keep[-1] not in ("latter", "former") else None
 
 
 def noun_gender(label: str) -> Gender | None:

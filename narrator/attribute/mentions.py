@@ -11,10 +11,17 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 
 from narrator.attribute.cast_index import CastIndex
-from narrator.attribute.patterns import NOUN_ALT
+from narrator.attribute.patterns import NOUN_ALT, loose_description
 from narrator.attribute.person import LOWER_I_RE
 from narrator.attribute.quotes import Mention, SpanTest
-from narrator.lexicon import COMMON_TITLES, NOUN_GENDER, POSSESSIVE_GENDER, TITLE_GENDER
+from narrator.lexicon import (
+    COMMON_TITLES,
+    FUNCTION_WORDS,
+    NOUN_GENDER,
+    POSSESSIVE_GENDER,
+    QUOTE_STYLE_TAG_VERBS,
+    TITLE_GENDER,
+)
 from narrator.model import Gender
 from narrator.names import UPPER
 
@@ -48,15 +55,49 @@ _FIRST_PERSON_RE = re.compile(r"\b(?:I|me|my|myself)\b")
 _FIRST_PERSON_OR_LOWER_I_RE = re.compile(rf"{_FIRST_PERSON_RE.pattern}|{LOWER_I_RE.pattern}")
 
 
+# A speech tag right after a closing quote mark, naming someone by a noun phrase: `," said
+# the steward`, `!" the herald said`. Its noun is a person's, whatever the lexicon knows.
+_TAGGED_NOUN_RE = re.compile(
+    rf"[\"\u201d'\u2019][ \t]*(?:(?:{'|'.join(QUOTE_STYLE_TAG_VERBS)})[ \t]+(?P<after>the\b)"
+    rf"|(?P<before>the\b))"
+)
+_SAID_RE = re.compile(rf"[ \t]+(?:{'|'.join(QUOTE_STYLE_TAG_VERBS)})\b")
+
+
+def speaking_nouns(text: str) -> frozenset[str]:
+    """Nouns the text makes speak in a tag (`said the steward`, `the herald said`): person
+    nouns of this text, read from it as a reader learns who `the steward` is."""
+    found = set()
+    for m in _TAGGED_NOUN_RE.finditer(text):
+        start = m.start("after") if m.group("after") else m.start("before")
+        phrase = loose_description(text, start, min(len(text), start + 60))
+        if phrase is None:
+            continue
+        if m.group("before") and not _SAID_RE.match(text, start + len(phrase)):
+            continue
+        words = phrase.split()
+        while len(words) > 2 and words[-1].endswith(("ly", "ing", "ed")):
+            words.pop()  # `said the old gentleman pettishly`, `the man said, wiping`
+        noun = words[-1]
+        if noun.isalpha() and noun not in FUNCTION_WORDS and not noun.endswith(("ly", "ing")):
+            found.add(noun)
+    return frozenset(found)
+
+
 def nameless_descriptions(
-    text: str, cast: CastIndex, in_quote: SpanTest, mentions: Sequence[Mention]
+    text: str,
+    cast: CastIndex,
+    in_quote: SpanTest,
+    mentions: Sequence[Mention],
+    person_nouns: frozenset[str] = frozenset(),
 ) -> list[Mention]:
-    """Nameless people in narration (`an old man`, `the bald man`) as mentions."""
+    """Nameless people in narration (`an old man`, `the bald man`) as mentions; a person is
+    one of the lexicon's nouns, the cast's descriptions' or `person_nouns`."""
     found = []
     last_end = 0
     cast_at = {m.start for m in mentions if m.names}
     cast_end = {m.end: m for m in mentions if m.names and not m.narr}
-    noun_phrase = _noun_phrase(cast.head_nouns)
+    noun_phrase = _noun_phrase(cast.head_nouns | person_nouns)
     for start in _DET_RE.finditer(text):
         if start.start() < last_end:
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from narrator.lexicon import ACTING_PARTS, NOUN_GENDER, TITLE_ABBREVIATIONS
+from narrator.lexicon import ACTING_PARTS, NOUN_GENDER, TITLE_ABBREVIATIONS, word_set
 from narrator.names import UPPER
 
 # A sentence ends at .!? unless the word before is a title (`Mr. Poirot`).
@@ -33,3 +33,26 @@ def says_own_name(text: str, start: int, end: int, floor: int) -> bool:
     return bool(_SELF_NAMED_RE.search(text, max(floor, start - 20), start)) and not (
         _POSSESSIVE_RE.match(text, end)
     )
+
+
+_LOOSE_DESC_RE = re.compile(r"(?:the|a|an)\s+[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2}")
+# Words that end a noun phrase (`the twins from the fridge`, `the ferryman and his son`).
+_PHRASE_ENDS = word_set(
+    "with from on in at and as who to of for by into over under behind near while then but "
+    "his her their its the a an was were had has that which"
+)
+
+
+def loose_description(text: str, pos: int, limit: int) -> str | None:
+    """`the twins`, `the long-legged ferryman`: a noun phrase of up to three words at pos."""
+    m = _LOOSE_DESC_RE.match(text, pos, limit)
+    if m is None:
+        return None
+    found = m.group(0).split()
+    keep = [found[0]]
+    for w in found[1:]:
+        if w in _PHRASE_ENDS:
+            break
+        keep.append(w)
+    # `said the latter` points back at someone named: that is for turn-taking to read.
+    return " ".join(keep) if len(keep) > 1 and keep[-1] not in ("latter", "former") else None

@@ -8,16 +8,18 @@ resolves it to a speaker (`resolve_tag`): a name is certain, a pronoun goes to
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from narrator.attribute.cast_index import NOT_NAMES
 from narrator.attribute.chapter import Chapter
-from narrator.attribute.descriptions import loose_description, resolve_description
+from narrator.attribute.descriptions import resolve_description
 from narrator.attribute.patterns import (
     ACTS_RE,
     AND_NAME_RE,
     NOUN_ALT,
     PREPOSITIONS,
     SENT_END_RE,
+    loose_description,
 )
 from narrator.attribute.pronouns import antecedent, group_speaker
 from narrator.attribute.quotes import (
@@ -31,6 +33,7 @@ from narrator.attribute.quotes import (
 from narrator.lexicon import (
     ATTRIBUTION_TITLES,
     FUNCTION_WORDS,
+    NOUN_GENDER,
     PRONOUN_GENDER,
     QUOTE_STYLE_TAG_VERBS,
     SPEECH_VERB_ALT,
@@ -54,10 +57,19 @@ _REPLY_OF_RE = re.compile(
 )
 # Capitals of any script, compiled once: the class is long, and these run per quotation.
 _PROPER_RE = re.compile(rf"(?:[{UPPER}][\w-]+)(?:\s+[{UPPER}][\w-]+)?")
-_DESC_SUBJECT_RE = re.compile(
-    rf"(?i:the|a|an|one of the|his|her|my|our|their)\s+(?:[\w-]+\s+){{0,3}}?"
-    rf"(?:(?i:{NOUN_ALT})|[{UPPER}][\w-]+)\b"
-)
+
+
+@cache
+def _desc_subject(more_nouns: frozenset[str]) -> re.Pattern[str]:
+    """A descriptive subject: a person noun of the lexicon's, of `more_nouns` (the ones the
+    text makes speak, `Chapter.person_nouns`), or a capitalised word (`the Coroner`)."""
+    more = "".join(f"{re.escape(n)}|" for n in sorted(more_nouns - NOUN_GENDER.keys()))
+    return re.compile(
+        rf"(?i:the|a|an|one of the|his|her|my|our|their)\s+(?:[\w-]+\s+){{0,3}}?"
+        rf"(?:(?i:{more}{NOUN_ALT})|[{UPPER}][\w-]+)\b"
+    )
+
+
 _VOICE_OF_RE = re.compile(r"(?i:the\s+)?(?:\w+\s+)?voice\s+of\s+")  # `the voice of Vesh`
 # Someone nobody named, as the subject before a speech verb (`"No," the baker said`,
 # `someone in the crowd muttered`, `one of the burly followers barked`): a noun phrase of
@@ -143,7 +155,7 @@ def subject_at(ch: Chapter, pos: int, limit: int) -> tuple[TagKind, str, int] | 
     pm = _TAG_PRONOUN_RE.match(rest)
     if pm and (pm.group(0) != "i" or ch.lower_i):
         return TagKind.PRONOUN, pm.group(0).lower(), pos + pm.end()
-    dm = _DESC_SUBJECT_RE.match(rest)
+    dm = _desc_subject(ch.person_nouns).match(rest)
     if dm:
         last = _LAST_WORD_RE.search(dm.group(0))
         inner = ch.mention_at.get(pos + last.start()) if last else None
