@@ -335,15 +335,9 @@ def _run_mates(text: str, senders: set[str]) -> set[str]:
     """Senders of lines in a row with a known sender's (`LANTERN` between `MAGPIE` and
     `ANCHOR`)."""
     found: set[str] = set()
-    run: list[str] = []
-    for line in [*text.splitlines(), "."]:
-        m = _SCRIPT_LINE_RE.match(line)
-        if m is not None and m["sender"].split()[0].lower() not in _NOT_SENDERS:
-            run.append(m["sender"])
-        elif line.strip() or not run:
-            if len(run) >= 2 and senders & set(run):
-                found.update(run)
-            run = []
+    for run in _script_runs(text):
+        if len(run) >= 2 and senders & set(run):
+            found.update(run)
     return found
 
 
@@ -353,16 +347,24 @@ def _chat_bursts(text: str) -> set[str]:
     twice (`Jules: where are you` / `Jules: they're calling names` / `Me: 2 min!!`). A header
     (`Rating: T`, `Spoilers: none`) names each key once."""
     found: set[str] = set()
+    for run in _script_runs(text):
+        if len(run) >= _BURST_LINES and 1 < len(set(run)) < len(run):
+            found.update(run)
+    return found
+
+
+def _script_runs(text: str) -> Iterator[list[str]]:
+    """The senders of each run of lines opened by a sender (blank lines between them
+    allowed), in text order."""
     run: list[str] = []
     for line in [*text.splitlines(), "."]:  # a last line that ends any run
         m = _SCRIPT_LINE_RE.match(line)
         if m is not None and m["sender"].split()[0].lower() not in _NOT_SENDERS:
             run.append(m["sender"])
         elif line.strip():
-            if len(run) >= _BURST_LINES and 1 < len(set(run)) < len(run):
-                found.update(run)
+            if run:
+                yield run
             run = []
-    return found
 
 
 # --- paragraphs ---------------------------------------------------------------------------
