@@ -628,7 +628,7 @@ def _print_characters(rows: list[CharacterRow]) -> None:
         aliases = ", ".join(a for a in row.aliases if a != row.name)
         out.print(
             f"  {row.name:<24} {row.gender or '-':<7} {row.lines:>4} lines  "
-            f"voice {row.voice or '-':<18} {aliases}",
+            f"voice {row.voices or '-':<18} {aliases}",
             markup=False,
         )
 

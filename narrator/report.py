@@ -20,7 +20,7 @@ from narrator.analysis import (
     resolve_corrections,
     speaking_characters,
 )
-from narrator.casting import Casting, write_cast
+from narrator.casting import Casting, voiced_together, write_cast
 from narrator.corrections import Corrections
 from narrator.load import TEXT_SUFFIXES, load_book, read_text
 from narrator.model import Book, Chapter, Segment
@@ -35,11 +35,18 @@ class CharacterRow:
     gender: str | None  # a Gender value
     voice: str  # a voice profile id
     lines: int  # speech lines attributed
+    # A line said together (`Rook and Bo`): the voice of each, all heard at once.
+    chorus: tuple[str, ...] = ()
+
+    @property
+    def voices(self) -> str:
+        """The voice as a listener hears it: `deep-man + northern-man` for a chorus."""
+        return " + ".join(self.chorus) if self.chorus else self.voice
 
     def to_json(self) -> dict[str, object]:
         return {
             "name": self.name, "aliases": list(self.aliases), "gender": self.gender,
-            "voice": self.voice, "lines": self.lines,
+            "voice": self.voice, "chorus": list(self.chorus), "lines": self.lines,
         }  # fmt: skip
 
 
@@ -80,7 +87,9 @@ class AnalyzeReport:
         for speaker, lines in counts.items():
             if speaker not in named:
                 voice = self.casting.speaker_voice(speaker).voice_id
-                rows.append(CharacterRow(speaker, (), None, voice, lines))
+                together = voiced_together(speaker, self.casting.assignment)
+                chorus = tuple(self.casting.speaker_voice(part).voice_id for part in together)
+                rows.append(CharacterRow(speaker, (), None, voice, lines, chorus))
         rows.sort(key=lambda row: (-row.lines, row.name))
         return rows
 

@@ -50,7 +50,9 @@ def test_analyze_json_covers_the_input_exactly(tmp_path: Path) -> None:
     assert {"narration", "dialogue", "thought", "heading", "note"} <= {
         s["kind"] for s in data["segments"]
     }
-    assert all(set(c) == {"name", "aliases", "gender", "voice"} for c in data["characters"])
+    assert all(
+        set(c) == {"name", "aliases", "gender", "voice", "chorus"} for c in data["characters"]
+    )
 
 
 def test_analyze_with_a_cast_names_speakers_by_their_cast_name() -> None:
@@ -77,10 +79,33 @@ def test_cast_json_and_write(tmp_path: Path) -> None:
     result = runner.invoke(app, ["cast", str(chapter), "--json", "--write"])
     assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)["characters"]
-    assert rows and all(set(r) == {"name", "aliases", "gender", "voice", "lines"} for r in rows)
+    keys = {"name", "aliases", "gender", "voice", "chorus", "lines"}
+    assert rows and all(set(r) == keys for r in rows)
     assert (tmp_path / "cast.toml").exists()
     names = {r["name"] for r in rows if r["lines"] >= 3}
     assert {"Wren", "Tobin"} <= names
+
+
+def test_a_line_said_together_is_listed_with_every_voice_that_says_it(tmp_path: Path) -> None:
+    chapter = tmp_path / "chapter.txt"
+    chapter.write_text(
+        'Rook and Bo ran in.\n\n"Now!" Rook and Bo said in unison.\n\n"Fine," said Ana.\n',
+        encoding="utf-8",
+    )
+    cast = tmp_path / "cast.toml"
+    cast.write_text(
+        '[[character]]\nname = "Rook"\nvoice = "deep-man"\n\n'
+        '[[character]]\nname = "Bo"\nvoice = "northern-man"\n\n'
+        '[[character]]\nname = "Ana"\ngender = "female"\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["cast", str(chapter), "--cast", str(cast), "--json"])
+    assert result.exit_code == 0, result.stderr
+    rows = {r["name"]: r for r in json.loads(result.stdout)["characters"]}
+    assert rows["Rook and Bo"]["chorus"] == ["deep-man", "northern-man"]
+    assert rows["Ana"]["chorus"] == []
+    table = runner.invoke(app, ["analyze", str(chapter), "--cast", str(cast)])
+    assert "voice deep-man + northern-man" in table.stdout
 
 
 def test_voices_lists_profiles() -> None:
