@@ -1247,3 +1247,19 @@ def test_a_noun_the_text_makes_speak_is_a_person_acting_too() -> None:
     )
     cast = [Character("Oliver", gender=Gender.MALE), Character("Tom", gender=Gender.MALE)]
     assert dialogue_speakers(text, cast) == ["Tom", "the turnkey", "the turnkey"]
+
+
+def test_a_line_broken_off_and_taken_up_again_is_the_same_speakers() -> None:
+    text = (
+        "I lowered my map. I hate caves, and I hate spiders more. I looked at the dwarf.\n\n"
+        '"Is it dead?" the dwarf asked.\n\n'
+        '"It\'s not\u2014" I started.\n\n'
+        "The rubble heaved.\n\n"
+        '"\u2014dead. It\'s not dead. Everyone back!"\n'
+    )
+    cast = [
+        Character("Sam", ("I",), Gender.MALE),
+        Character("Brannoc", ("the dwarf",), Gender.MALE),
+        Character("Ysolde", gender=Gender.FEMALE),
+    ]
+    assert dialogue_speakers(text, cast) == ["Brannoc", "Sam", "Sam"]

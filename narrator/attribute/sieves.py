@@ -11,7 +11,7 @@ back as two segments.
 This module only runs the steps, in the order of `SIEVE_STEPS`: `read_tags` (sieves 0-3),
 `self_introduced` (a nameless speaker who says their name is that character),
 `apply_corrections`, `narrators_thoughts`, `self_named`, `share_paragraph_tags`,
-`continue_speech`, `act` (5), `conversations` (4 and 6, and 7 inside an exchange),
+`continue_speech`, `act` (5), `take_up`, `conversations` (4 and 6, and 7 inside an exchange),
 `nearest_mention` (7), `split_turns`. Each kind of evidence lives in a module of its own,
 named below, and reads the chapter built once (`chapter.py`).
 
@@ -49,7 +49,8 @@ down); today it is one feature among others, and the confidence comes from the r
      it (`~ Mara ~`), is theirs                                                      0.80
    - an untagged quotation saying who its speaker is (`call me Priya`) is theirs     0.70
    - an untagged quotation shares the tag of its paragraph                          0.70
-   - a quotation continued over paragraphs (no closing mark) keeps its speaker      0.90
+   - a quotation continued over paragraphs (no closing mark) keeps its speaker, and
+     one broken off (`It's not—`) and taken up again (`—dead.`) too                 0.90
 5. a character acting in the same paragraph (`Tom frowned. "No."`); with several
    turns in it, a one-sentence beat before a quotation gives it to whoever acts
    (`actions.py`)                                                                    0.80
@@ -79,8 +80,10 @@ All steps are linear in the text length.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
+from itertools import pairwise
 
 from narrator.attribute.actions import actor, beats, lead_actor
 from narrator.attribute.chapter import Chapter
@@ -99,6 +102,7 @@ from narrator.attribute.quotes import (
     SIEVES,
     SYSTEM,
     TAG_SIEVE,
+    Quote,
     Sieve,
     TagKind,
     TagSide,
@@ -222,6 +226,35 @@ def continue_speech(ch: Chapter) -> None:
             answer_paragraph(ch.by_para[a.para], b.speaker, CONF_CONTINUED, Sieve.CONTINUED)
 
 
+# A quotation broken off (`It's not—`) and one taking it up (`—dead.`, `...and then`).
+_BROKEN_OFF_RE = re.compile(r"(?:\u2014|\u2013|--|-)[\"'\u201d\u2019\u00bb]?\s*$")
+_TAKES_UP_RE = re.compile(r"[\"'\u201c\u2018\u00ab]?\s*(?:\u2014|\u2013|--|\.\.\.|\u2026)\s*[a-z]")
+_RESUME_PARAS = 2  # paragraphs from the broken-off quotation to the one taking it up
+
+
+def take_up(ch: Chapter) -> None:
+    """A quotation broken off and taken up again is the same speaker's (`"It's not—" I
+    start. The rubble heaves. "—dead."`). After the tags and actions, before turn-taking."""
+    quotes = ch.quotes
+    for a, b in pairwise(quotes):
+        if (
+            b.speaker is None
+            and a.speaker
+            and b.para - a.para <= _RESUME_PARAS
+            and _broken_off(ch, a)
+            and _takes_up(ch, b)
+        ):
+            b.speaker, b.confidence, b.sieve = a.speaker, CONF_CONTINUED, Sieve.CONTINUED
+
+
+def _broken_off(ch: Chapter, q: Quote) -> bool:
+    return _BROKEN_OFF_RE.search(ch.text, q.start, q.end) is not None
+
+
+def _takes_up(ch: Chapter, q: Quote) -> bool:
+    return _TAKES_UP_RE.match(ch.text, q.start, q.end) is not None
+
+
 def act(ch: Chapter) -> None:
     """Sieve 5: a character acting in the paragraph speaks; with several turns, beats."""
     for para, para_quotes in ch.by_para.items():
@@ -271,6 +304,7 @@ SIEVE_STEPS: tuple[tuple[Callable[[Chapter], None], Sieve | None], ...] = (
     (share_paragraph_tags, Sieve.PARAGRAPH),
     (continue_speech, Sieve.CONTINUED),
     (act, Sieve.ACTION),
+    (take_up, Sieve.CONTINUED),
     (conversations, None),
     (nearest_mention, Sieve.FALLBACK),
     (split_turns, Sieve.SPLIT),
