@@ -11,7 +11,7 @@ import bisect
 import re
 
 from narrator.attribute.chapter import Chapter
-from narrator.attribute.patterns import says_own_name
+from narrator.attribute.patterns import INDEFINITE_PEOPLE, QUANTIFIERS, says_own_name
 from narrator.attribute.pronouns import antecedent
 from narrator.attribute.quotes import CONF_DESCRIPTIVE, CONF_GUESS, Quote, Sieve, TagKind
 from narrator.lexicon import (
@@ -24,10 +24,7 @@ from narrator.model import Gender
 from narrator.names import name_key
 
 _DETERMINER_RE = re.compile(r"^(?i:the|a|an|one of the)\s+")
-_SOMEONE_RE = re.compile(
-    r"(?i:(?:one|some|two|three|several|a few|many|each|both|most|all|"
-    r"none)\s+of\b|someone\b|somebody\b|anyone\b|everyone\b|nobody\b)"
-)
+_SOMEONE_RE = re.compile(rf"(?i:(?:{QUANTIFIERS})\s+of|{INDEFINITE_PEOPLE})\b")
 
 
 def noun_gender(label: str) -> Gender | None:

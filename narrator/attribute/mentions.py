@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 
 from narrator.attribute.cast_index import CastIndex
-from narrator.attribute.patterns import NOUN_ALT, loose_description
+from narrator.attribute.patterns import NOUN_ALT, SAID_AFTER_RE, loose_description
 from narrator.attribute.person import LOWER_I_RE
 from narrator.attribute.quotes import Mention, SpanTest
 from narrator.lexicon import (
@@ -61,7 +61,6 @@ _TAGGED_NOUN_RE = re.compile(
     rf"[\"\u201d'\u2019][ \t]*(?:(?:{'|'.join(QUOTE_STYLE_TAG_VERBS)})[ \t]+(?P<after>the\b)"
     rf"|(?P<before>the\b))"
 )
-_SAID_RE = re.compile(rf"[ \t]+(?:{'|'.join(QUOTE_STYLE_TAG_VERBS)})\b")
 
 
 def speaking_nouns(text: str) -> frozenset[str]:
@@ -73,7 +72,7 @@ def speaking_nouns(text: str) -> frozenset[str]:
         phrase = loose_description(text, start, min(len(text), start + 60))
         if phrase is None:
             continue
-        if m.group("before") and not _SAID_RE.match(text, start + len(phrase)):
+        if m.group("before") and not SAID_AFTER_RE.match(text, start + len(phrase)):
             continue
         words = phrase.split()
         while len(words) > 2 and words[-1].endswith(("ly", "ing", "ed")):

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import re
 
-from narrator.lexicon import ACTING_PARTS, NOUN_GENDER, TITLE_ABBREVIATIONS, word_set
+from narrator.lexicon import (
+    ACTING_PARTS,
+    NOUN_GENDER,
+    QUOTE_STYLE_TAG_VERBS,
+    TITLE_ABBREVIATIONS,
+    word_set,
+)
 from narrator.names import UPPER
 
 # A sentence ends at .!? unless the word before is a title (`Mr. Poirot`).
@@ -35,6 +41,13 @@ def says_own_name(text: str, start: int, end: int, floor: int) -> bool:
     )
 
 
+# Someone nobody names: `one of the guards`, `two of his men`, `someone in the crowd`.
+QUANTIFIERS = "one|some|two|three|several|a few|many|each|both|most|all|none"
+INDEFINITE_PEOPLE = "someone|somebody|anyone|everyone|nobody"
+# After a tag's subject, a verb that is nearly always a speech tag (`the herald said`).
+SAID_AFTER_RE = re.compile(
+    r"\s+(?:\w+ly\s+)?(?:" + "|".join(sorted(QUOTE_STYLE_TAG_VERBS)) + r")\b"
+)
 _LOOSE_DESC_RE = re.compile(r"(?:the|a|an)\s+[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2}")
 # Words that end a noun phrase (`the twins from the fridge`, `the ferryman and his son`).
 _PHRASE_ENDS = word_set(

@@ -16,8 +16,11 @@ from narrator.attribute.descriptions import resolve_description
 from narrator.attribute.patterns import (
     ACTS_RE,
     AND_NAME_RE,
+    INDEFINITE_PEOPLE,
     NOUN_ALT,
     PREPOSITIONS,
+    QUANTIFIERS,
+    SAID_AFTER_RE,
     SENT_END_RE,
     loose_description,
 )
@@ -35,7 +38,6 @@ from narrator.lexicon import (
     FUNCTION_WORDS,
     NOUN_GENDER,
     PRONOUN_GENDER,
-    QUOTE_STYLE_TAG_VERBS,
     SPEECH_VERB_ALT,
     SPEECH_VERB_RE,
     said_together,
@@ -75,8 +77,7 @@ _VOICE_OF_RE = re.compile(r"(?i:the\s+)?(?:\w+\s+)?voice\s+of\s+")  # `the voice
 # `someone in the crowd muttered`, `one of the burly followers barked`): a noun phrase of
 # any nouns, its opener here and up to LOOSE_WORDS lower-case words after it.
 _LOOSE_OPENER_RE = re.compile(
-    r"(?i:(?:one|some|two|three|several|a few|many|each|both|most|all|none)\s+of\s+"
-    r"(?:the|his|her|their)|the|a|an|someone|somebody|anyone|everyone|nobody)\b"
+    rf"(?i:(?:{QUANTIFIERS})\s+of\s+(?:the|his|her|their)|the|a|an|{INDEFINITE_PEOPLE})\b"
 )
 _LOOSE_WORD_RE = re.compile(r"\s+[a-z][\w-]*")
 LOOSE_WORDS = 4
@@ -102,9 +103,6 @@ def _verb_after_subject(group: str) -> re.Pattern[str]:
 
 
 _VERB_AFTER_SUBJECT_RE = _verb_after_subject("")
-_SAID_AFTER_SUBJECT_RE = re.compile(
-    rf"\s+(?:{_ADVERB_RE.pattern}\s+)?(?:{'|'.join(sorted(QUOTE_STYLE_TAG_VERBS))})\b"
-)
 # `they both said`, `we all cried`: a plural subject may float a `both` or `all`.
 _VERB_AFTER_GROUP_RE = _verb_after_subject(r"(?:\s+(?:both|all))?")
 _CLAUSE_BEFORE_QUOTE_RE = re.compile(r"[,:\u2014-]\s*$|\w\s*$")
@@ -251,7 +249,7 @@ def _loose_subject(text: str, pos: int, limit: int) -> str | None:
     om = _LOOSE_OPENER_RE.match(text, pos, limit)
     if om is None:
         return None
-    verbs = _VERB_AFTER_SUBJECT_RE if text[pos].islower() else _SAID_AFTER_SUBJECT_RE
+    verbs = _VERB_AFTER_SUBJECT_RE if text[pos].islower() else SAID_AFTER_RE
     end = om.end()
     complete = " " not in om.group(0) and om.group(0).lower().endswith(("one", "body"))
     for _ in range(LOOSE_WORDS + 1):
