@@ -120,9 +120,11 @@ _CHAPTER_RE = re.compile(
     r"|(?:the end|to be continued|tbc|end of (?:the )?chapter|fin)\W*$",
     re.IGNORECASE,
 )
-# `Lantern Lane - Chapter 7: ...`, `chapter 3 the forbidden wing!!`: a title line naming the
-# chapter anywhere in it, where a chapter opens.
-_CHAPTER_IN_TITLE_RE = re.compile(rf"\bchapter\s+{_NUMBER}\b", re.IGNORECASE)
+# `Lantern Lane - Chapter 7: ...`, `chapter 3 the forbidden wing!!`, `The Cheese Moon - Part
+# Two`: a title line naming the chapter or part anywhere in it, where a chapter opens.
+_CHAPTER_IN_TITLE_RE = re.compile(
+    rf"\b(?:chapter|part|book|volume|episode|ep\.|ch\.)\s*{_NUMBER}\b", re.IGNORECASE
+)
 # "* * *", "~~~", "-----", "oOo", "xXx": scene separators.
 _SEPARATOR_RE = re.compile(r"(?:[*~#=+\-_\u2022\u2014xXoO0]\s*){3,60}")
 # "Harry's POV", "Flashback", "Time skip", "Line break": web-fiction scene markers.
@@ -277,8 +279,9 @@ TEXT_MESSAGE_RE = re.compile(
 # line is a message only when at least two senders open two lines each, so that a fan-fiction
 # header (`Rating: T`, `Pairing: ...`) or one `Note:` is not.
 _SCRIPT_LINE_RE = re.compile(
-    rf"(?m)^[ \t]*(?:\*\*)?(?P<sender>[{UPPER}][\w'\u2019-]*(?:[ ][{UPPER}][\w'\u2019-]*)?"
-    rf"|{_HANDLE})(?:\*\*)?:(?:\*\*)?[ \t]+(?=\S)"
+    rf"(?m)^[ \t]*(?:\*\*)?(?P<sender>(?:[{UPPER}][\w'\u2019-]*\.[ ])?"  # `DET. OKAFOR`
+    rf"[{UPPER}][\w'\u2019-]*(?:[ ][{UPPER}][\w'\u2019-]*)?|{_HANDLE})"
+    r"(?:\*\*)?:(?:\*\*)?[ \t]+(?=\S)"
 )
 _NOT_SENDERS = word_set(
     "chapter note notes warning warnings disclaimer summary author an a/n ps edit update rating "

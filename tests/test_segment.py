@@ -656,8 +656,13 @@ def test_quote_marks_glued_to_words_still_pair_as_speech() -> None:
             "Ninefold Relay - Chapter 12: Family Dinner (sort of)\n\n",
             [("heading", "Ninefold Relay - Chapter 12: Family Dinner (sort of)")],
         ),
+        (
+            "The Cheese Moon (a retelling) - Part Two\n\n",
+            [("heading", "The Cheese Moon (a retelling) - Part Two")],
+        ),
+        ("Dust and Rust, ep. 4\n\n", [("heading", "Dust and Rust, ep. 4")]),
     ],
-    ids=["story-title-first", "after-a-note", "subtitle"],
+    ids=["story-title-first", "after-a-note", "subtitle", "part", "episode"],
 )
 def test_web_fiction_chapter_title_lines(opening: str, kinds: list[tuple[str, str]]) -> None:
     # A title line naming the chapter anywhere in it opens the chapter, after any notes; the
@@ -737,6 +742,22 @@ def test_a_chat_of_lower_case_handles_is_messages() -> None:
         ("dialogue", "i am aware toby"),
         ("dialogue", "omg where r u"),
         ("dialogue", "wiat"),
+    ]
+
+
+def test_a_transcript_label_with_a_title_is_a_sender() -> None:
+    text = (
+        "The tape started.\n\n"
+        "DET. OKAFOR: Where were you on Friday night?\n\n"
+        "MILLER: Home.\n\n"
+        "DET. OKAFOR: All night?\n\n"
+        "MILLER: All night.\n"
+    )
+    assert [k for k in _kinds(text) if k[0] == "dialogue"] == [
+        ("dialogue", "Where were you on Friday night?"),
+        ("dialogue", "Home."),
+        ("dialogue", "All night?"),
+        ("dialogue", "All night."),
     ]
 
 
