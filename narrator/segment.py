@@ -266,11 +266,11 @@ def is_system_line(text: str) -> bool:
 
 
 # --- text messages ------------------------------------------------------------------------
+# A chat handle: `bex`, `toby.exe`, `moth_queen`, `xX_k_Xx`.
+_HANDLE = r"[^\W\d_][\w.'\u2019-]{0,24}"
 # `[Ana]: where r u`: a line opened by a sender's name in brackets and a colon is a message,
 # a paragraph of its own, said by the sender. The name is a chat handle (`bex`, `xX_k_Xx`)
 # or capitalised words (`Mira K.`); `[Quest complete]: ...` and `[12]: ...` are not names.
-# A chat handle: `bex`, `toby.exe`, `moth_queen`, `xX_k_Xx`.
-_HANDLE = r"[^\W\d_][\w.'\u2019-]{0,24}"
 TEXT_MESSAGE_RE = re.compile(
     rf"\[(?P<sender>{_HANDLE}|[{UPPER}][\w.'\u2019-]*"
     rf"(?:[ ][{UPPER}][\w.'\u2019-]*){{1,2}})\]:[ \t]*(?=\S)(?P<body>)"
@@ -970,18 +970,19 @@ def _segment_paragraph(
 # rest is narration until a dash opens speech again. Used by some novelists and most
 # translated fiction.
 
-_DASH_OPEN_RE = re.compile(r"(?:\u2014|\u2015|\u2013|--)[ \u00a0]?(?=[^\s\u2014\u2015\u2013-])")
-_DASH_AGAIN_RE = re.compile(rf"\s(?:\u2014|\u2015|\u2013|--)[ \u00a0]?(?=[{UPPER}])")
+_DIALOGUE_DASH = r"(?:\u2014|\u2015|\u2013|--)"
+_DASH_OPEN_RE = re.compile(rf"{_DIALOGUE_DASH}[ \u00a0]?(?=[^\s\u2014\u2015\u2013-])")
+_DASH_AGAIN_RE = re.compile(rf"\s{_DIALOGUE_DASH}[ \u00a0]?(?=[{UPPER}])")
 _DASH_PARAGRAPHS = 3  # a text uses dash dialogue when this many paragraphs open with a dash
-_DASH_IN_RE = re.compile(r"\u2014|\u2015|\u2013|--")
+_DASH_IN_RE = re.compile(_DIALOGUE_DASH)
 # A dash after a clause's end and a space, where dashes close speech as well as open it.
-_DASH_TOGGLE_RE = re.compile(r"(?<=[,.!?\u2026:;])[ \u00a0]+(?=(?:\u2014|\u2015|\u2013|--))")
+_DASH_TOGGLE_RE = re.compile(rf"(?<=[,.!?\u2026:;])[ \u00a0]+(?={_DIALOGUE_DASH})")
 _SPEAKER_WORDS = (
     rf"(?:he|she|I|they|we|[{UPPER}][\w'\u2019-]*(?:\s+[{UPPER}][\w'\u2019-]*){{0,2}}"
     r"|(?:the|a|an|his|her|my|their|our)\s+[\w-]+(?:\s+[\w-]+)?)"
 )
 _DASH_TAG_RE = re.compile(
-    rf"(?<=[,.!?\u2026:;])\s+(?:(?:\u2014|\u2015|\u2013|--)\s*)?(?="
+    rf"(?<=[,.!?\u2026:;])\s+(?:{_DIALOGUE_DASH}\s*)?(?="
     rf"{_SPEAKER_WORDS}\s+(?:[a-z]+ly\s+)?(?:{SPEECH_VERB_ALT})\b"
     rf"|(?:{SPEECH_VERB_ALT})\s+{_SPEAKER_WORDS}\b)"
 )
