@@ -251,7 +251,9 @@ def lower_case_names(text: str, characters: Sequence[Character]) -> frozenset[st
     """Cast names this text writes in lower case (web fiction: `nix groaned`, `said mags`).
 
     Only in a text that opens many paragraphs in lower case, and only names that the text
-    never uses as an ordinary word (after `to`, `I`, `the`, ...: `will`, `rose`, `may`).
+    does not use as an ordinary word (after `to`, `I`, `the`, ...: `will`, `rose`, `may`):
+    never, or, for a name it never capitalises and puts in a tag, at most a quarter of the
+    time (`is that nell?`).
     """
     # Paragraphs open after a blank line; in a text without blank lines, on every line. (A
     # line wrapped inside a paragraph, as Project Gutenberg's are, often opens in lower case.)
