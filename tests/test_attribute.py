@@ -1209,8 +1209,9 @@ def test_an_untagged_thought_in_a_first_person_chapter_is_the_narrators() -> Non
         Character("Pim", gender=Gender.MALE),
     ]
     out = attribute_speakers(text, segment.segment_chapter(text), cast)
-    thoughts = [s.speaker for s in out if s.kind is Kind.THOUGHT]
-    assert thoughts == ["Sam", "Sam"]
+    thoughts = [s for s in out if s.kind is Kind.THOUGHT]
+    assert [s.speaker for s in thoughts] == ["Sam", "Sam"]
+    assert all("a thought: Sam tells this part" in s.evidence for s in thoughts)
 
 
 def test_a_message_in_angle_brackets_is_its_senders_not_the_systems() -> None:

@@ -231,8 +231,10 @@ def _sieve_reason(q: Quote) -> str:
     return {
         Sieve.NONE: "no evidence",
         Sieve.PARAGRAPH: "shares the paragraph's tag",
-        Sieve.CONTINUED: "speech continued from the paragraph before",
+        Sieve.CONTINUED: "speech continued, or broken off and taken up again",
         Sieve.ACTION: f"{who} acts in the paragraph",
+        Sieve.THOUGHT: f"a thought: {who} tells this part",
+        Sieve.SELF_NAMED: f"says they are {who}",
         Sieve.VOCATIVE: f"{who} was addressed by the turn before",
         Sieve.TURN: "turn-taking",
         Sieve.TURN_BACK: "turn-taking, read back from later turns",

@@ -280,9 +280,6 @@ def nearest_mention(ch: Chapter) -> None:
                 answer_paragraph(para_quotes, near, CONF_FALLBACK, Sieve.FALLBACK)
 
 
-# The sieves in the order they run (see the module docstring), each with the switch that
-# turns it off (`disabled`); None: always on, or switched off inside (turn-taking reads
-# VOCATIVE, TURN and FALLBACK).
 def narrators_thoughts(ch: Chapter) -> None:
     """An untagged thought in a first-person chapter is the narrator's, and in a part headed
     by the one who tells it (`~ Mara ~`, `Kess's POV`) theirs: the story hears nobody else's
@@ -290,11 +287,14 @@ def narrators_thoughts(ch: Chapter) -> None:
     for q in ch.quotes:
         if not q.thought or q.speaker is not None:
             continue
-        i = bisect.bisect_right(ch.pov_starts, q.start) - 1
-        if ch.person == 1 or i >= 0:
+        headed = bisect.bisect_right(ch.pov_starts, q.start) > 0
+        if ch.person == 1 or headed:
             q.speaker, q.confidence, q.sieve = ch.narrator_at(q.start), CONF_THOUGHT, Sieve.THOUGHT
 
 
+# The sieves in the order they run (see the module docstring), each with the switch that
+# turns it off (`disabled`); None: always on, or switched off inside (turn-taking reads
+# VOCATIVE, TURN and FALLBACK).
 SIEVE_STEPS: tuple[tuple[Callable[[Chapter], None], Sieve | None], ...] = (
     (read_tags, None),
     (self_introduced, None),
