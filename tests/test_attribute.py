@@ -882,14 +882,19 @@ def test_a_line_two_named_people_say_together_is_theirs_together() -> None:
         "Kess faced the two recruits.\n\n"
         '"Ready?" Kess asked.\n\n'
         '"Yes, sir!" Rook and Bo said in unison.\n\n'
-        '"Good," said Kess.\n'
+        '"Good," said Kess.\n\n'
+        '"Always," said Rook and Bo together.\n\n'
+        '"Then go," said Kess and Rook laughed.\n'
     )
     cast = [
         Character("Kess", gender=Gender.FEMALE),
         Character("Rook", gender=Gender.MALE),
         Character("Bo", gender=Gender.MALE),
     ]
-    assert dialogue_speakers(text, cast) == ["Kess", "Rook and Bo", "Kess"]
+    # The verb first too (`said Rook and Bo together`); not when the second name goes on
+    # to a verb of its own (`said Kess and Rook laughed`).
+    said = dialogue_speakers(text, cast)
+    assert said == ["Kess", "Rook and Bo", "Kess", "Rook and Bo", "Kess"]
 
 
 def test_they_after_two_people_named_together_is_the_two_of_them() -> None:

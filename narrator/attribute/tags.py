@@ -72,6 +72,8 @@ def _desc_subject(more_nouns: frozenset[str]) -> re.Pattern[str]:
     )
 
 
+# After `said Yuna and Da-eun`: the end of the tag, so both of them said it.
+_PAIR_END_RE = re.compile(r"\s*(?:[,.;:!?\u2014]|$|together\b|in unison\b|as one\b|at once\b)")
 _VOICE_OF_RE = re.compile(r"(?i:the\s+)?(?:\w+\s+)?voice\s+of\s+")  # `the voice of Vesh`
 # Someone nobody named, as the subject before a speech verb (`"No," the baker said`,
 # `someone in the crowd muttered`, `one of the burly followers barked`): a noun phrase of
@@ -126,8 +128,11 @@ _CLAUSE_MARK_RE = re.compile(
 _INTRO_REACH = 600  # characters before a colon read for the sentence introducing a quotation
 
 
-def subject_at(ch: Chapter, pos: int, limit: int) -> tuple[TagKind, str, int] | None:
-    """A subject starting at pos: ('name'|'pronoun'|'desc'|'proper', value, end)."""
+def subject_at(
+    ch: Chapter, pos: int, limit: int, verb_before: bool = False
+) -> tuple[TagKind, str, int] | None:
+    """A subject starting at pos: ('name'|'pronoun'|'desc'|'proper', value, end).
+    `verb_before`: the tag's verb came first (`said Yuna and Da-eun together`)."""
     m = ch.mention_at.get(pos)
     if m is not None and m.narr and ch.text[m.start : m.end].lower() != "i":
         return None  # `told me`, `my`: the first-person narrator as object or owner
@@ -140,7 +145,8 @@ def subject_at(ch: Chapter, pos: int, limit: int) -> tuple[TagKind, str, int] | 
         other = ch.mention_at.get(am.end()) if am else None
         if other is not None and other.names and not other.narr:
             second = ch.pick(other.names, other.start)
-            if second != who and SPEECH_VERB_RE.match(ch.text, other.end + 1):
+            ends = _PAIR_END_RE if verb_before else SPEECH_VERB_RE
+            if second != who and ends.match(ch.text, other.end + (not verb_before)):
                 return TagKind.NAME, said_together((who, second)), other.end
         return TagKind.NAME, who, end
     rest = ch.text[pos:limit]
@@ -204,7 +210,7 @@ def tag_after(ch: Chapter, q: Quote, limit: int) -> Tag | None:
                 named = ch.mention_at.get(epithet.end())
                 if named is not None and named.names and not named.narr:
                     return TagKind.NAME, ch.pick(named.names, named.start)
-            subj = subject_at(ch, after.end(), limit)
+            subj = subject_at(ch, after.end(), limit, verb_before=True)
             if subj:
                 return subj[0], subj[1]
             # `"Us!" chirped the twins`: right after the quotation and its verb, any
