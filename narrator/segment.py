@@ -290,6 +290,16 @@ _NOT_SENDERS = word_set(
 )
 _NOT_SENDER_ALT = "|".join(re.escape(w) for w in sorted(_NOT_SENDERS, key=len, reverse=True))
 _SCRIPT_MIN_LINES = 2  # lines each of two senders must open
+# A court transcript: `Q. Where were you?` (counsel asking) and `A. Home.` (the witness).
+_TRANSCRIPT_LINE_RE = re.compile(r"[ \t]*(?P<sender>[QA])\.[ \t]+(?=\S)(?P<body>)")
+_TRANSCRIPT_LINES_RE = re.compile(r"(?m)^[ \t]*(?P<sender>[QA])\.[ \t]+(?=\S)")
+_EXAMINED_BY_RE = re.compile(
+    rf"(?i:examination\s+by)\s+(?P<name>[{UPPER}][\w.'\u2019 -]{{1,40}}?):"
+)
+_SWORN_RE = re.compile(
+    rf"(?m)^[ \t]*(?P<name>[{UPPER}][\w.'\u2019 -]{{1,40}}?),\s+(?i:having\s+been\s+)?"
+    r"(?i:duly\s+)?(?i:sworn|affirmed)"
+)
 _BURST_LINES = 3  # lines in a row that make a burst of messages inside prose
 
 
@@ -299,17 +309,42 @@ class Messages:
     anywhere, and `Ana: where r u` where the chapter is written as a chat or a script."""
 
     script: re.Pattern[str] | None = None
+    transcript: bool = False  # `Q. Where were you?` / `A. Home.`: a court transcript
 
     def match(self, text: str, start: int, end: int) -> re.Match[str] | None:
         """The message opening text[start:end] (groups `sender` and `body`), if any."""
         found = TEXT_MESSAGE_RE.match(text, start, end)
         if found is None and self.script is not None:
             found = self.script.match(text, start, end)
+        if found is None and self.transcript:
+            found = _TRANSCRIPT_LINE_RE.match(text, start, end)
         return found
 
 
 def messages(text: str) -> Messages:
     """How messages look in this chapter (see Messages)."""
+    asked = {m["sender"] for m in _TRANSCRIPT_LINES_RE.finditer(text)}
+    transcript = asked == {"Q", "A"} and all(
+        len(re.findall(rf"(?m)^[ \t]*{side}\.[ \t]+\S", text)) >= _SCRIPT_MIN_LINES
+        for side in asked
+    )
+    script = _script_messages(text)
+    return Messages(script, transcript) if script or transcript else Messages()
+
+
+def transcript_role(text: str, pos: int, sender: str) -> str | None:
+    """Who a court transcript's `Q.` or `A.` at pos is: the one the last `EXAMINATION BY MS.
+    VOSS:` names asks, the one the last `LENA MARSH, having been duly sworn` names answers;
+    None for any other sender, or when the transcript does not say."""
+    heading = {"Q": _EXAMINED_BY_RE, "A": _SWORN_RE}.get(sender)
+    if heading is None:
+        return None
+    found = [m["name"] for m in heading.finditer(text, 0, pos)]
+    return " ".join(found[-1].split()).title() if found else None
+
+
+def _script_messages(text: str) -> re.Pattern[str] | None:
+    """The pattern of lines opened by a sender in this chapter, if it has such lines."""
     counts: dict[str, int] = {}
     for m in _SCRIPT_LINE_RE.finditer(text):
         sender = m["sender"]
@@ -318,7 +353,7 @@ def messages(text: str) -> Messages:
     found = {s for s, n in counts.items() if n >= _SCRIPT_MIN_LINES}
     found |= _chat_bursts(text) if counts else set()
     if len(found) < 2:
-        return Messages()
+        return None
     found |= _run_mates(text, found)
     # A script in capitals (`MAGPIE: ...`): any line opened by a name in capitals is one.
     capitals = sum(1 for s in found if s.isupper() and len(s) > 1) >= 2
@@ -326,11 +361,9 @@ def messages(text: str) -> Messages:
     alt = "|".join(re.escape(s) for s in reversed(senders))
     if capitals:
         alt += rf"|[{UPPER}][{UPPER}'\u2019-]+(?:[ ][{UPPER}][{UPPER}'\u2019-]+)?"
-    return Messages(
-        re.compile(
-            rf"[ \t]*(?:\*\*)?(?!(?i:{_NOT_SENDER_ALT})\b)(?P<sender>{alt})(?:\*\*)?:"
-            r"(?:\*\*)?[ \t]+(?=\S)(?P<body>)"
-        )
+    return re.compile(
+        rf"[ \t]*(?:\*\*)?(?!(?i:{_NOT_SENDER_ALT})\b)(?P<sender>{alt})(?:\*\*)?:"
+        r"(?:\*\*)?[ \t]+(?=\S)(?P<body>)"
     )
 
 

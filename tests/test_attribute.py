@@ -1269,3 +1269,24 @@ def test_a_line_broken_off_and_taken_up_again_is_the_same_speakers() -> None:
         Character("Ysolde", gender=Gender.FEMALE),
     ]
     assert dialogue_speakers(text, cast) == ["Brannoc", "Sam", "Sam"]
+
+
+def test_a_court_transcript_gives_questions_to_counsel_and_answers_to_the_witness() -> None:
+    text = (
+        "LENA MARSH, having been duly sworn, testified as follows:\n\n"
+        "DIRECT EXAMINATION BY MS. VOSS:\n\n"
+        "Q. Where were you that night?\n"
+        "A. At the Fuel Stop.\n"
+        "Q. Alone?\n"
+        "A. Yes.\n\n"
+        "CROSS-EXAMINATION BY MR. HALE:\n\n"
+        "Q. You were tired?\n"
+        "A. No.\n"
+    )
+    cast = [
+        Character("Renata Voss", ("Ms. Voss",), Gender.FEMALE),
+        Character("Owen Hale", ("Mr. Hale",), Gender.MALE),
+        Character("Lena Marsh", ("Marsh",), Gender.FEMALE),
+    ]
+    voss, hale, marsh = "Renata Voss", "Owen Hale", "Lena Marsh"
+    assert dialogue_speakers(text, cast) == [voss, marsh, voss, marsh, hale, marsh]

@@ -761,6 +761,27 @@ def test_a_transcript_label_with_a_title_is_a_sender() -> None:
     ]
 
 
+def test_a_court_transcript_gives_questions_and_answers_as_lines() -> None:
+    text = (
+        "Ms. Voss rose to examine the witness.\n\n"
+        "Q. Where were you on the night of the ninth?\n"
+        "A. At home. I was asleep by ten.\n"
+        "Q. Alone?\n"
+        "A. Yes.\n\n"
+        "The jury shifted in their seats.\n"
+    )
+    found = [k for k in _kinds(text) if k[0] == "dialogue"]
+    assert found == [
+        ("dialogue", "Where were you on the night of the ninth?"),
+        ("dialogue", "At home. I was asleep by ten."),
+        ("dialogue", "Alone?"),
+        ("dialogue", "Yes."),
+    ]
+    assert [
+        k for k in _kinds("A. Smith wrote it.\n\nQ. Jones read it.\n") if k[0] != "narration"
+    ] == []
+
+
 def test_every_sender_in_a_script_run_is_a_sender() -> None:
     # Once two senders are known, a run of script lines that holds one of them is all
     # messages (`LANTERN` speaks once); in a script written in capitals, so is a lone line

@@ -115,6 +115,7 @@ from narrator.attribute.vocatives import find_vocatives
 from narrator.lexicon import is_storyteller_alias
 from narrator.model import Character, Segment
 from narrator.names import name_key
+from narrator.segment import transcript_role
 
 
 def read_tags(ch: Chapter) -> None:
@@ -137,11 +138,12 @@ def read_tags(ch: Chapter) -> None:
         q.tag_side = TagSide.AFTER
         if sender is not None and sender.start("body") == q.start:
             # `[Ana]: where r u`: a text message, said by its sender.
-            known = ch.cast.by_alias.get(name_key(sender["sender"]))
-            if is_storyteller_alias(sender["sender"]):
+            name = transcript_role(ch.text, q.start, sender["sender"]) or sender["sender"]
+            known = ch.cast.by_alias.get(name_key(name))
+            if is_storyteller_alias(name):
                 who = ch.narrator_at(q.start)  # `Me: 2 min!!`
             else:
-                who = ch.pick(known, q.start) if known else sender["sender"]
+                who = ch.pick(known, q.start) if known else name
             q.speaker, q.confidence, q.sieve = who, CONF_EXPLICIT, Sieve.TAG_NAME
             q.tag, q.tag_side, q.tag_speaker = (TagKind.NAME, who), TagSide.BEFORE, True
         elif tag is None:
