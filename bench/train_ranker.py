@@ -3,7 +3,7 @@
 
 Books: the 9 PDNC dev novels, the 23 LitBank dev openings and the 8 web-fiction chapters, read
 from ../shared/bench at run time (never copied); the 20 web-fiction chapters written for
-narrator in bench/webfic2; the 9 in bench/webfic3, kept out like the books in CONFIRM. Each
+narrator in bench/webfic2; the 12 in bench/webfic3, kept out like the books in CONFIRM. Each
 quotation found by the segmenter gets its candidates and evidence
 (narrator/attribute/features.py) and the gold speaker.
 
