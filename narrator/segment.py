@@ -332,15 +332,14 @@ def messages(text: str) -> Messages:
     return Messages(script, transcript) if script or transcript else Messages()
 
 
-def transcript_role(text: str, pos: int, sender: str) -> str | None:
-    """Who a court transcript's `Q.` or `A.` at pos is: the one the last `EXAMINATION BY MS.
-    VOSS:` names asks, the one the last `LENA MARSH, having been duly sworn` names answers;
-    None for any other sender, or when the transcript does not say."""
-    heading = {"Q": _EXAMINED_BY_RE, "A": _SWORN_RE}.get(sender)
-    if heading is None:
-        return None
-    found = [m["name"] for m in heading.finditer(text, 0, pos)]
-    return " ".join(found[-1].split()).title() if found else None
+def transcript_roles(text: str) -> dict[str, list[tuple[int, str]]]:
+    """Who a court transcript's `Q.` and `A.` are from where: (offset, name) in text order,
+    from `EXAMINATION BY MS. VOSS:` (who asks) and `LENA MARSH, having been duly sworn` (who
+    answers)."""
+    return {
+        sender: [(m.start(), " ".join(m["name"].split()).title()) for m in heading.finditer(text)]
+        for sender, heading in (("Q", _EXAMINED_BY_RE), ("A", _SWORN_RE))
+    }
 
 
 def _script_messages(text: str) -> re.Pattern[str] | None:

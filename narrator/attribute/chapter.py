@@ -31,7 +31,7 @@ from narrator.attribute.quotes import (
     SpanTest,
 )
 from narrator.model import Character, Kind, Segment
-from narrator.segment import is_system_line, messages, paragraph_starts
+from narrator.segment import is_system_line, messages, paragraph_starts, transcript_roles
 
 _DIALOGUE_DASHES = frozenset("\u2014\u2015\u2013-")
 
@@ -70,6 +70,7 @@ class Chapter:
         self.segments = list(segments)
         self.cast = CastIndex(characters, lower_case_names(text, characters), complete)
         self.messages = messages(text)
+        self._roles = transcript_roles(text) if self.messages.transcript else {}
         self.para_starts = paragraph_starts(text, self.messages)
         self.lower_i = writes_lower_i(text)
         self.quotes: list[Quote] = []
@@ -121,6 +122,13 @@ class Chapter:
             if m.start not in self.mention_at or m.names:
                 self.mention_at[m.start] = m
         self.state = RunState()
+
+    def sender_at(self, pos: int, sender: str) -> str:
+        """Who a message's sender is at pos: in a court transcript, the counsel asking for
+        `Q` and the witness for `A` (`transcript_roles`), else the sender as written."""
+        roles = self._roles.get(sender, [])
+        i = bisect.bisect_right(roles, (pos, "\uffff")) - 1
+        return roles[i][1] if i >= 0 else sender
 
     def _sent(self, seg: Segment) -> bool:
         """Is the segment a message's body (`HERON: <Registry found.>` is Heron's)?"""

@@ -115,7 +115,6 @@ from narrator.attribute.vocatives import find_vocatives
 from narrator.lexicon import is_storyteller_alias
 from narrator.model import Character, Segment
 from narrator.names import name_key
-from narrator.segment import transcript_role
 
 
 def read_tags(ch: Chapter) -> None:
@@ -138,7 +137,7 @@ def read_tags(ch: Chapter) -> None:
         q.tag_side = TagSide.AFTER
         if sender is not None and sender.start("body") == q.start:
             # `[Ana]: where r u`: a text message, said by its sender.
-            name = transcript_role(ch.text, q.start, sender["sender"]) or sender["sender"]
+            name = ch.sender_at(q.start, sender["sender"])
             known = ch.cast.by_alias.get(name_key(name))
             if is_storyteller_alias(name):
                 who = ch.narrator_at(q.start)  # `Me: 2 min!!`

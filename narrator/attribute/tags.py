@@ -145,8 +145,11 @@ def subject_at(
         other = ch.mention_at.get(am.end()) if am else None
         if other is not None and other.names and not other.narr:
             second = ch.pick(other.names, other.start)
-            ends = _PAIR_END_RE if verb_before else SPEECH_VERB_RE
-            if second != who and ends.match(ch.text, other.end + (not verb_before)):
+            if verb_before:  # `said Rook and Bo together`: the tag ends there
+                both = _PAIR_END_RE.match(ch.text, other.end)
+            else:  # `Rook and Bo said`
+                both = SPEECH_VERB_RE.match(ch.text, other.end + 1)
+            if second != who and both:
                 return TagKind.NAME, said_together((who, second)), other.end
         return TagKind.NAME, who, end
     rest = ch.text[pos:limit]
