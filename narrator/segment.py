@@ -39,6 +39,7 @@ How it works, all in linear time:
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -323,11 +324,8 @@ class Messages:
 
 def messages(text: str) -> Messages:
     """How messages look in this chapter (see Messages)."""
-    asked = {m["sender"] for m in _TRANSCRIPT_LINES_RE.finditer(text)}
-    transcript = asked == {"Q", "A"} and all(
-        len(re.findall(rf"(?m)^[ \t]*{side}\.[ \t]+\S", text)) >= _SCRIPT_MIN_LINES
-        for side in asked
-    )
+    lines = Counter(m["sender"] for m in _TRANSCRIPT_LINES_RE.finditer(text))
+    transcript = lines["Q"] >= _SCRIPT_MIN_LINES and lines["A"] >= _SCRIPT_MIN_LINES
     script = _script_messages(text)
     return Messages(script, transcript) if script or transcript else Messages()
 

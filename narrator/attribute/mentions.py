@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from functools import cache
+from functools import lru_cache
 
 from narrator.attribute.cast_index import CastIndex
-from narrator.attribute.patterns import NOUN_ALT, SAID_AFTER_RE, loose_description
+from narrator.attribute.patterns import NOUN_ALT, NOUN_PATTERNS, SAID_AFTER_RE, loose_description
 from narrator.attribute.person import LOWER_I_RE
 from narrator.attribute.quotes import Mention, SpanTest
 from narrator.lexicon import (
@@ -32,7 +32,8 @@ _FUNCTION_WORDS = (
 )
 
 
-@cache
+# Keyed by the nouns a chapter adds: bounded, as a batch of books brings new ones.
+@lru_cache(maxsize=NOUN_PATTERNS)
 def _noun_phrase(more_nouns: frozenset[str]) -> re.Pattern[str]:
     """A descriptive noun phrase: determiner, up to three modifiers, a person noun (one of
     the lexicon's, or of `more_nouns`: the head nouns of the cast's descriptions)."""

@@ -41,6 +41,9 @@ def says_own_name(text: str, start: int, end: int, floor: int) -> bool:
     )
 
 
+# Noun-phrase patterns kept compiled at once (one per chapter's person nouns, `mentions` and
+# `tags`): a book's chapters mostly share them.
+NOUN_PATTERNS = 32
 # Someone nobody names: `one of the guards`, `two of his men`, `someone in the crowd`.
 QUANTIFIERS = "one|some|two|three|several|a few|many|each|both|most|all|none"
 INDEFINITE_PEOPLE = "someone|somebody|anyone|everyone|nobody"

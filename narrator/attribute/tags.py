@@ -8,7 +8,7 @@ resolves it to a speaker (`resolve_tag`): a name is certain, a pronoun goes to
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import lru_cache
 
 from narrator.attribute.cast_index import NOT_NAMES
 from narrator.attribute.chapter import Chapter
@@ -18,6 +18,7 @@ from narrator.attribute.patterns import (
     AND_NAME_RE,
     INDEFINITE_PEOPLE,
     NOUN_ALT,
+    NOUN_PATTERNS,
     PREPOSITIONS,
     QUANTIFIERS,
     SAID_AFTER_RE,
@@ -61,7 +62,8 @@ _REPLY_OF_RE = re.compile(
 _PROPER_RE = re.compile(rf"(?:[{UPPER}][\w-]+)(?:\s+[{UPPER}][\w-]+)?")
 
 
-@cache
+# Keyed by the nouns a chapter adds: bounded, as a batch of books brings new ones.
+@lru_cache(maxsize=NOUN_PATTERNS)
 def _desc_subject(more_nouns: frozenset[str]) -> re.Pattern[str]:
     """A descriptive subject: a person noun of the lexicon's, of `more_nouns` (the ones the
     text makes speak, `Chapter.person_nouns`), or a capitalised word (`the Coroner`)."""
