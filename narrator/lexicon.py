@@ -311,6 +311,18 @@ _SINGULAR_GENDER: dict[str, Gender | None] = {
 # Parts of a speaker that speak for them: `said his voice` is him speaking (`his friend` is
 # someone else).
 SPEAKING_PARTS = word_set("voice voices lips mouth tongue")
+# What only people do, in narration (`The steward bowed.`, `The clerk doesn't look up.`): a
+# noun a text makes do it is a person noun of that text.
+PERSON_BEATS = [
+    *words(
+        "nodded nods shrugged shrugs smiled smiles grinned grins frowned frowns sighed sighs "
+        "winked winks bowed bows chuckled chuckles snorted snorts scowled scowls smirked "
+        "smirks grimaced grimaces hesitated hesitates swallowed swallows glanced glances"
+    ),
+    "looked up",
+    "looks up",
+    "look up",
+]
 # Parts of a person whose moving is that person acting (`Tom's eyes narrowed. "No."`).
 ACTING_PARTS = word_set(
     "face eyes eye gaze look smile grin frown expression countenance brow brows eyebrows "

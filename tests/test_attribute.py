@@ -21,6 +21,7 @@ from narrator.attribute import (
     guess_narrative_person,
 )
 from narrator.attribute.features import Context, candidates
+from narrator.attribute.mentions import acting_nouns
 from narrator.attribute.quotes import TagKind
 from narrator.attribute.runner import STEPS
 from narrator.attribute.sieves import run_sieves
@@ -1253,6 +1254,27 @@ def test_a_noun_the_text_makes_speak_is_a_person_acting_too() -> None:
     )
     cast = [Character("Oliver", gender=Gender.MALE), Character("Tom", gender=Gender.MALE)]
     assert dialogue_speakers(text, cast) == ["Tom", "the turnkey", "the turnkey"]
+
+
+def test_a_noun_the_text_makes_do_what_only_people_do_is_a_person() -> None:
+    # No tag names a receptionist, and the lexicon knows none: looking up from a ledger says
+    # she is a person, so she is the one acting before her line.
+    text = (
+        "Tom and Ana walked into the guild hall.\n\n"
+        "The receptionist didn\u2019t even look up from her ledger. "
+        '"Turning in, or signing up?"\n\n'
+        '"Turning in," Tom said.\n'
+    )
+    cast = [Character("Tom", gender=Gender.MALE), Character("Ana", gender=Gender.FEMALE)]
+    assert dialogue_speakers(text, cast) == ["the receptionist", "Tom"]
+
+
+def test_acting_nouns_are_read_from_what_only_people_do() -> None:
+    text = (
+        "The steward bowed low. The old clerk's eyes narrowed. The eyes smiled. "
+        "The ledger lay open."
+    )
+    assert acting_nouns(text) == {"steward", "clerk"}
 
 
 def test_a_line_broken_off_and_taken_up_again_is_the_same_speakers() -> None:

@@ -141,8 +141,22 @@ def test_on_stage_reads_the_paragraph_and_its_neighbours() -> None:
     tom = pools[0]["Tom"]
     assert tom["para_before"] == 1.0 and tom["para_subject"] == 1.0
     assert pools[0]["Mira"]["prev_para_narr"] == 1.0
-    assert pools[0]["Ana"] == {"next_para_narr": 1.0}
+    assert pools[0]["Ana"] == {
+        "next_para_narr": 1.0,
+        "next_para_subject": 1.0,
+        "next_para_arrives": 1.0,
+    }
     assert tom["named_rank0"] == 1.0 and pools[0]["Mira"]["named_rank1"] == 1.0
+
+
+def test_someone_who_arrives_in_the_narration_after_a_line_is_marked() -> None:
+    # `"That'll do, boys." / Sheriff Pruitt stood in the doorway.`: a person the scene has
+    # not named opens the narration after an untagged line. Tom, named before, only acts.
+    text = 'Tom glared at Mira.\n\n"That\'ll do."\n\nAna stood in the doorway, and Tom turned.\n'
+    pools = _pools(text, [TOM, ANA, MIRA], features.on_stage)
+    assert pools[0]["Ana"]["next_para_arrives"] == 1.0
+    assert "next_para_arrives" not in pools[0]["Tom"]
+    assert "next_para_subject" not in pools[0]["Tom"]  # named, but not at a sentence's start
 
 
 def test_the_object_of_the_narration_before_is_marked() -> None:

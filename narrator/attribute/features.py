@@ -387,8 +387,17 @@ def on_stage(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     if q.para + 1 < len(ctx.chapter.para_starts):
         a, b = ctx.para_span(q.para + 1)
         if q.para + 1 not in ctx.turn_of:
-            for _, name in ctx.named_in(a, min(b, a + PARAGRAPH_REACH)):
-                _get(pool, name).add("next_para_narr")
+            before = {n for _, n in ctx.named_in(max(0, q.start - STAGE_WINDOW), q.start)}
+            for start, name in ctx.named_in(a, min(b, a + PARAGRAPH_REACH)):
+                c = _get(pool, name)
+                c.add("next_para_narr")
+                lead = text[max(a, start - 12) : start]
+                if start - 12 <= a:
+                    lead = "\n" + lead
+                if _SENTENCE_START.search(lead):
+                    c.add("next_para_subject")
+                    if name not in before:
+                        c.add("next_para_arrives")
     # The most recently named people before the quotation, by rank.
     seen: list[str] = []
     for _, name in reversed(ctx.named_in(max(0, q.start - STAGE_WINDOW), q.start)):

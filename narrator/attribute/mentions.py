@@ -15,11 +15,14 @@ from narrator.attribute.patterns import NOUN_ALT, NOUN_PATTERNS, SAID_AFTER_RE, 
 from narrator.attribute.person import LOWER_I_RE
 from narrator.attribute.quotes import Mention, SpanTest
 from narrator.lexicon import (
+    ACTING_PARTS,
     COMMON_TITLES,
     FUNCTION_WORDS,
     NOUN_GENDER,
+    PERSON_BEATS,
     POSSESSIVE_GENDER,
     QUOTE_STYLE_TAG_VERBS,
+    SPEAKING_PARTS,
     TITLE_GENDER,
 )
 from narrator.model import Gender
@@ -80,6 +83,29 @@ def speaking_nouns(text: str) -> frozenset[str]:
             words.pop()  # `said the old gentleman pettishly`, `the man said, wiping`
         noun = words[-1]
         if noun.isalpha() and noun not in FUNCTION_WORDS and not noun.endswith(("ly", "ing")):
+            found.add(noun)
+    return frozenset(found)
+
+
+# `The steward bowed.`, `The receptionist doesn't even look up.`, `the clerk's eyes narrowed`.
+_BEAT_NOUN_RE = re.compile(
+    r"\b[Tt]he\s+(?:[a-z][\w-]*\s+){0,2}?(?P<noun>[a-z]{3,})"
+    rf"(?:['\u2019]s\s+(?:{'|'.join(ACTING_PARTS)})\s+[a-z]+(?:ed|s)\b|\s+"
+    r"(?:(?:just|only|even|finally|slowly|still|does(?:n['\u2019]t| not)|did(?:n['\u2019]t| not)|"
+    r"does(?:n['\u2019]t| not) even|did(?:n['\u2019]t| not) even)\s+)?"
+    rf"(?:{'|'.join(PERSON_BEATS)})\b)"
+)
+_NEVER_ACTING_NOUNS = FUNCTION_WORDS | ACTING_PARTS | SPEAKING_PARTS  # `the eyes smiled`
+
+
+def acting_nouns(text: str) -> frozenset[str]:
+    """Nouns the text makes do what only people do (`The steward bowed.`): person nouns of
+    this text, as `speaking_nouns` are."""
+    found = set()
+    for m in _BEAT_NOUN_RE.finditer(text):
+        noun = m.group("noun")
+        person_like = not noun.endswith(("ly", "ing", "ed"))
+        if person_like and noun not in _NEVER_ACTING_NOUNS:
             found.add(noun)
     return frozenset(found)
 
