@@ -108,6 +108,21 @@ def test_tag_gender_fits_and_clashes() -> None:
     assert pool["Tom"].features == {"pronoun_gender_clash": 1.0}
 
 
+def test_a_line_shares_the_tag_of_its_paragraph() -> None:
+    # The second line has no tag of its own: the old lady's tag says who it is, by gender
+    # for Ana and Tom and as a stranger of her own.
+    text = 'Tom and Ana waited.\n\n"Save us!" said the old lady. "What a dear it is."\n'
+    ctx = Context(run_sieves(text, segment_chapter(text), [TOM, ANA]))
+    q = ctx.chapter.quotes[1]
+    assert q.tag is None and q.sieve is Sieve.PARAGRAPH
+    pool = {"Tom": Candidate("Tom"), "Ana": Candidate("Ana")}
+    features.tag_gender(ctx, q, ctx.turn_of[q.para], pool)
+    features.nameless(ctx, q, ctx.turn_of[q.para], pool)
+    assert pool["Ana"].features == {"desc_gender_fits": 1.0}
+    assert pool["Tom"].features == {"desc_gender_clash": 1.0}
+    assert pool["the old lady"].features == {"described": 1.0}
+
+
 def test_a_described_stranger_is_a_candidate_of_their_own() -> None:
     text = 'Tom walked into the shop.\n\n"Buying or looking?" asked the shopkeeper.\n'
     pools = _pools(text, [TOM], features.nameless)

@@ -308,11 +308,20 @@ def exchange_votes(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
         _get(pool, name).add("exchange_other", math.log1p(n))
 
 
+def paragraph_tag(q: Quote, turn: Turn) -> tuple[TagKind, str] | None:
+    """The quotation's tag, or the tag it shares with its paragraph (`"Save us!" said the old
+    lady. "What a dear it is."`)."""
+    if q.tag is None and q.sieve is Sieve.PARAGRAPH:
+        return next((o.tag for o in turn.quotes if o.tag is not None), None)
+    return q.tag
+
+
 def tag_gender(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """`she said`, `said the old man`: the tag's gender fits some candidates and not others."""
-    if q.tag is None or q.tag[0] not in (TagKind.PRONOUN, TagKind.DESC):
+    tag = paragraph_tag(q, turn)
+    if tag is None or tag[0] not in (TagKind.PRONOUN, TagKind.DESC):
         return
-    kind, words = q.tag
+    kind, words = tag
     if kind is TagKind.PRONOUN:
         gender = PRONOUN_GENDER.get(words.lower())
     else:
@@ -331,18 +340,19 @@ def tag_gender(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
 def nameless(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """`said the shopkeeper`: the person the tag describes, a speaker of their own; `they
     shouted`: the group the sieves read it as (`the guards`, or `they`)."""
-    if q.tag is None:
+    tag = paragraph_tag(q, turn)
+    if tag is None:
         return
-    if q.tag[0] is TagKind.PRONOUN and q.tag[1] in GROUP_PRONOUNS:
+    if tag[0] is TagKind.PRONOUN and tag[1] in GROUP_PRONOUNS:
         if q.first is not None and q.first not in ctx.chapter.cast.gender:
-            _get(pool, q.first).add("described", why=f"tag: {q.tag[1]}")
+            _get(pool, q.first).add("described", why=f"tag: {tag[1]}")
         return
-    if q.tag[0] is not TagKind.DESC:
+    if tag[0] is not TagKind.DESC:
         return
-    label = nameless_label(q.tag[1])
+    label = nameless_label(tag[1])
     if name_key(label) in ctx.chapter.cast.by_alias or ctx.chapter.cast.described(strip_det(label)):
         return  # a cast member's epithet: the sieves read it
-    _get(pool, label).add("described", why=f"tag: {q.tag[1]}")
+    _get(pool, label).add("described", why=f"tag: {tag[1]}")
 
 
 def addressees(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
