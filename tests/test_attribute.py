@@ -1277,6 +1277,19 @@ def test_acting_nouns_are_read_from_what_only_people_do() -> None:
     assert acting_nouns(text) == {"steward", "clerk"}
 
 
+def test_a_pronoun_tag_after_a_described_subject_reads_as_that_person() -> None:
+    # The sieves read `he` as the stranger who opened the sentence before, not as Bumble,
+    # named earlier; the ranker weighs that answer against Bumble being on stage.
+    text = (
+        "Mr. Bumble sat down by the fire and looked about him.\n\n"
+        "The stranger broke silence at last, in a harsh, deep voice.\n\n"
+        '"Were you looking for me," he said, "when you peered in at the window?"\n'
+    )
+    cast = [Character("Mr. Bumble", ("Bumble",), Gender.MALE)]
+    q = run_sieves(text, segment.segment_chapter(text), cast).quotes[0]
+    assert (q.sieve, q.speaker) == (Sieve.TAG_PRONOUN, "the stranger")
+
+
 def test_a_line_broken_off_and_taken_up_again_is_the_same_speakers() -> None:
     text = (
         "I lowered my map. I hate caves, and I hate spiders more. I looked at the dwarf.\n\n"

@@ -54,7 +54,7 @@ def antecedent(
             who = ch.pick(m.names, m.start)
             if who == exclude or who in avoid:
                 continue
-            if _opens_sentence(ch, m.start, p_start):
+            if opens_sentence(ch, m.start, p_start):
                 return who
     while i >= 0 and pos - ch.mentions[i].start < window:
         m = ch.mentions[i]
@@ -77,7 +77,7 @@ def antecedent(
         if (
             gender is not None
             and _POSSESSIVE_AFTER_RE.match(ch.text, m.end)
-            and not _opens_sentence(ch, m.start, ch.para_starts[ch.para_at(m.start)])
+            and not opens_sentence(ch, m.start, ch.para_starts[ch.para_at(m.start)])
         ):
             continue  # `took Edna's hand`: the owner of an object, not the one acting
         if (
@@ -93,7 +93,7 @@ def antecedent(
     return skipped
 
 
-def _opens_sentence(ch: Chapter, pos: int, p_start: int) -> bool:
+def opens_sentence(ch: Chapter, pos: int, p_start: int) -> bool:
     """Does a mention at pos open a sentence (its paragraph's start is one)?"""
     lead = ch.text[max(p_start, pos - 30) : pos]
     if pos - 30 <= p_start:
