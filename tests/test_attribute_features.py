@@ -123,6 +123,13 @@ def test_a_line_shares_the_tag_of_its_paragraph() -> None:
     assert pool["the old lady"].features == {"described": 1.0}
 
 
+def test_a_description_may_be_someone_of_its_gender_named_pages_ago() -> None:
+    filler = "The rain went on and on over the roofs of the town. " * 80  # beyond the stage
+    text = f'Mira and Tom came in.\n\n{filler}\n\nAna waited.\n\n"Sit down," said the old lady.\n'
+    pools = _pools(text, [TOM, ANA, MIRA], features.named_far)
+    assert pools[0] == {"Mira": {"named_far": 1.0}}  # Tom is no lady; Ana is on stage
+
+
 def test_a_described_stranger_is_a_candidate_of_their_own() -> None:
     text = 'Tom walked into the shop.\n\n"Buying or looking?" asked the shopkeeper.\n'
     pools = _pools(text, [TOM], features.nameless)

@@ -337,6 +337,25 @@ def tag_gender(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
             c.add(f"{kind}_gender_clash")
 
 
+FAR_WINDOW = 20000
+
+
+def named_far(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
+    """`said the old lady` when the housekeeper was named pages ago: a description may be
+    anyone of its gender named earlier in the chapter, beyond the stage's window."""
+    tag = paragraph_tag(q, turn)
+    if tag is None or tag[0] is not TagKind.DESC:
+        return
+    noun = strip_det(tag[1]).split()[-1:]
+    gender = NOUN_GENDER.get(noun[0]) if noun else None
+    for _, name in ctx.named_in(max(0, q.start - FAR_WINDOW), max(0, q.start - STAGE_WINDOW)):
+        have = ctx.chapter.cast.gender.get(name)
+        if gender is None or have == gender:
+            c = _get(pool, name)
+            if "named_far" not in c.features:
+                c.add("named_far")
+
+
 def nameless(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """`said the shopkeeper`: the person the tag describes, a speaker of their own; `they
     shouted`: the group the sieves read it as (`the guards`, or `they`)."""
@@ -484,6 +503,7 @@ EVIDENCE: tuple[Evidence, ...] = (
     recent_speakers,
     named_inside,
     first_person,
+    named_far,
     # Last but one, as frequency: these weigh every candidate the others proposed.
     tag_gender,
     idiolect,
