@@ -33,6 +33,9 @@ from narrator.names import name_key
 STRONG = frozenset({Sieve.TAG_NAME, Sieve.TAG_PRONOUN, Sieve.TAG_DESC, Sieve.ACTION, Sieve.FIXED})
 # How far back a narration mention puts someone on stage (characters; about a page).
 STAGE_WINDOW = 3000
+# How far back a description may reach for someone of its gender named before the stage's
+# window (`said the old lady`, the housekeeper named pages ago); 60,000 measured no better.
+FAR_WINDOW = 20000
 # How far into a paragraph (characters each side of the quotation) its narration counts as
 # this quotation's: a long paragraph is read only near the quotation, which keeps a chapter
 # written as one huge paragraph linear in time.
@@ -337,12 +340,9 @@ def tag_gender(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
             c.add(f"{kind}_gender_clash")
 
 
-FAR_WINDOW = 20000
-
-
 def named_far(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """`said the old lady` when the housekeeper was named pages ago: a description may be
-    anyone of its gender named earlier in the chapter, beyond the stage's window."""
+    anyone of its gender named earlier, within `FAR_WINDOW` and beyond the stage's window."""
     tag = paragraph_tag(q, turn)
     if tag is None or tag[0] is not TagKind.DESC:
         return

@@ -374,9 +374,9 @@ def _antecedent_of_who(ch: Chapter, start: int, who: int) -> tuple[TagKind, str,
 
 
 def described_subject(ch: Chapter, pos: int, gender: Gender | None) -> str | None:
-    """`the stranger, in a deep voice, broke silence. / "Were you looking for me," he said`:
-    the latest person before a pronoun tag, when only described and opening a sentence in
-    this paragraph or the one before."""
+    """`The stranger broke silence. / "Were you looking for me," he said`: the latest person
+    before a pronoun tag, when only described (a gender that fits or none, `the stranger`)
+    and opening a sentence, in this paragraph or the narration paragraph before."""
     para = ch.para_at(pos)
     # The paragraph before, unless someone spoke in it (`said the old man` there speaks).
     floor = ch.para_starts[para if para == 0 or (para - 1) in ch.by_para else para - 1]
