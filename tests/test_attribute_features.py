@@ -128,6 +128,11 @@ def test_a_description_may_be_someone_of_its_gender_named_pages_ago() -> None:
     text = f'Mira and Tom came in.\n\n{filler}\n\nAna waited.\n\n"Sit down," said the old lady.\n'
     pools = _pools(text, [TOM, ANA, MIRA], features.named_far)
     assert pools[0] == {"Mira": {"named_far": 1.0}}  # Tom is no lady; Ana is on stage
+    ctx = Context(run_sieves(text, segment_chapter(text), [TOM, ANA, MIRA]))
+    pool: dict[str, Candidate] = {}
+    q = ctx.chapter.quotes[0]
+    features.named_far(ctx, q, ctx.turn_of[q.para], pool)
+    assert pool["Mira"].evidence == ["Mira was named earlier and may be the old lady"]
 
 
 def test_a_described_stranger_is_a_candidate_of_their_own() -> None:
@@ -177,6 +182,11 @@ def test_someone_who_arrives_in_the_narration_after_a_line_is_marked() -> None:
     text = 'Tom glared at Mira.\n\n"That\'ll do."\n\nAna stood in the doorway, and Tom turned.\n'
     pools = _pools(text, [TOM, ANA, MIRA], features.on_stage)
     assert pools[0]["Ana"]["next_para_arrives"] == 1.0
+    ctx = Context(run_sieves(text, segment_chapter(text), [TOM, ANA, MIRA]))
+    pool: dict[str, Candidate] = {}
+    q = ctx.chapter.quotes[0]
+    features.on_stage(ctx, q, ctx.turn_of[q.para], pool)
+    assert pool["Ana"].evidence == ["Ana comes on just after the line"]
     assert "next_para_arrives" not in pools[0]["Tom"]
     assert "next_para_subject" not in pools[0]["Tom"]  # named, but not at a sentence's start
 

@@ -353,7 +353,7 @@ def named_far(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
         if gender is None or have == gender:
             c = _get(pool, name)
             if "named_far" not in c.features:
-                c.add("named_far")
+                c.add("named_far", why=f"{name} was named earlier and may be {tag[1]}")
 
 
 def nameless(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
@@ -426,7 +426,7 @@ def on_stage(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
                 if _SENTENCE_START.search(lead):
                     c.add("next_para_subject")
                     if name not in before:
-                        c.add("next_para_arrives")
+                        c.add("next_para_arrives", why=f"{name} comes on just after the line")
     # The most recently named people before the quotation, by rank.
     seen: list[str] = []
     for _, name in reversed(ctx.named_in(max(0, q.start - STAGE_WINDOW), q.start)):
