@@ -1290,6 +1290,27 @@ def test_a_pronoun_tag_after_a_described_subject_reads_as_that_person() -> None:
     assert (q.sieve, q.speaker) == (Sieve.TAG_PRONOUN, "the stranger")
 
 
+def test_a_quotation_cut_by_a_tag_with_a_clause_about_someone_else_stays_one_speakers() -> None:
+    # The second piece is Oliver's and Bumble's: `when Mrs. Maylie returned` and `as Mr.
+    # Grimwig disappeared` are clauses of their tags, not tags of their own.
+    text = (
+        "Rose went up to bed.\n\n"
+        '"I hope," said Oliver, when Mrs. Maylie returned, "that nothing is the matter?"\n\n'
+        '"I hope," said Mr. Bumble, looking about him, as Mr. Grimwig disappeared with the '
+        'two old women: "I hope that this will not deprive me of my office?"\n\n'
+        '"It was an accident!" he cried, and Mrs. Maylie said, "It really was."\n'
+    )
+    cast = [
+        Character("Oliver", gender=Gender.MALE),
+        Character("Mrs. Maylie", gender=Gender.FEMALE),
+        Character("Mr. Bumble", gender=Gender.MALE),
+        Character("Mr. Grimwig", gender=Gender.MALE),
+    ]
+    speakers = [q.speaker for q in run_sieves(text, segment.segment_chapter(text), cast).quotes]
+    assert speakers[:4] == ["Oliver", "Oliver", "Mr. Bumble", "Mr. Bumble"]
+    assert speakers[5] == "Mrs. Maylie"  # a tag of its own after `and`
+
+
 def test_a_line_broken_off_and_taken_up_again_is_the_same_speakers() -> None:
     text = (
         "I lowered my map. I hate caves, and I hate spiders more. I looked at the dwarf.\n\n"

@@ -88,6 +88,7 @@ from itertools import pairwise
 from narrator.attribute.actions import actor, beats, lead_actor
 from narrator.attribute.chapter import Chapter
 from narrator.attribute.descriptions import noun_gender, self_introduced, self_named
+from narrator.attribute.patterns import SENT_END_RE
 from narrator.attribute.pronouns import answering, antecedent
 from narrator.attribute.quotes import (
     CONF_ACTION,
@@ -150,6 +151,9 @@ def read_tags(ch: Chapter) -> None:
             tag = colon_intro(ch, q, floor, quotes[k - 1].para if k > 0 else -1)
             tag = tag or tag_before(ch, q, floor)
             q.tag_side = TagSide.BEFORE
+            if tag is not None and _in_split_tags_clause(ch, quotes, k, tag[1]):
+                # `"I hope," said Oliver, when Mrs. Maylie returned, "that..."`: Oliver's.
+                tag = quotes[k - 1].tag
         if tag is None and floor == p_start and q.para > 0 and q.start - p_start < 3:
             # `To which Mrs. Pell replied:` closing the narration paragraph before.
             prev_start = ch.para_starts[q.para - 1]
@@ -181,6 +185,28 @@ def read_tags(ch: Chapter) -> None:
             prev_speaker, prev_para, prev_end_at = q.speaker, q.para, q.end
             if not ch.state.recent or ch.state.recent[-1] != q.speaker:
                 ch.state.recent.append(q.speaker)
+
+
+# A subordinate clause inside a tag (`when Mrs. Maylie returned`, `as Grimwig left`).
+_SUBORDINATE_BEFORE_RE = re.compile(
+    r"\b(?:when|as|while|whilst|before|after|till|until|because|whereupon)\s+$", re.IGNORECASE
+)
+
+
+def _in_split_tags_clause(ch: Chapter, quotes: list[Quote], k: int, subject: str) -> bool:
+    """Is the subject read before quotation k only a subordinate clause of the tag that cut
+    one quotation in two (`"I hope," said Oliver, when Mrs. Maylie returned, "that nothing is
+    the matter?"`)? Then the second piece is the first one's speaker's."""
+    if k == 0:
+        return False
+    a, q = quotes[k - 1], quotes[k]
+    if a.para != q.para or not a.tag_speaker or a.tag_side is not TagSide.AFTER:
+        return False
+    between = ch.text[a.end : q.start]
+    if SENT_END_RE.search(between.rstrip().rstrip(",:\u2014-").rstrip()):
+        return False
+    at = between.rfind(subject)
+    return at > 0 and _SUBORDINATE_BEFORE_RE.search(between, 0, at) is not None
 
 
 def apply_corrections(ch: Chapter) -> None:
