@@ -373,6 +373,9 @@ def _antecedent_of_who(ch: Chapter, start: int, who: int) -> tuple[TagKind, str,
     return None
 
 
+_DESCRIBED_REACH = 3000  # characters before a pronoun tag read for a described subject
+
+
 def described_subject(ch: Chapter, pos: int, gender: Gender | None) -> str | None:
     """`The stranger broke silence. / "Were you looking for me," he said`: the latest person
     before a pronoun tag, when only described (a gender that fits or none, `the stranger`)
@@ -380,6 +383,8 @@ def described_subject(ch: Chapter, pos: int, gender: Gender | None) -> str | Non
     para = ch.para_at(pos)
     # The paragraph before, unless someone spoke in it (`said the old man` there speaks).
     floor = ch.para_starts[para if para == 0 or (para - 1) in ch.by_para else para - 1]
+    # Within a page: a chapter written as one paragraph stays linear in time.
+    floor = max(floor, pos - _DESCRIBED_REACH)
     i = bisect.bisect_left(ch.mention_starts, pos) - 1
     while i >= 0 and ch.mentions[i].start >= floor:
         m = ch.mentions[i]
