@@ -23,7 +23,7 @@ from narrator.attribute.chapter import Chapter
 from narrator.attribute.descriptions import nameless_label, strip_det
 from narrator.attribute.idiolect import Idiolects, lines
 from narrator.attribute.patterns import PREPOSITIONS, says_own_name
-from narrator.attribute.quotes import Quote, Sieve, TagKind
+from narrator.attribute.quotes import Quote, Sieve, TagKind, tag_sources
 from narrator.attribute.tags import GROUP_PRONOUNS
 from narrator.attribute.turns import exchange_breaks, thought_paragraphs
 from narrator.lexicon import NOUN_GENDER, PRONOUN_GENDER
@@ -88,6 +88,11 @@ class Turn:
     def vocatives(self) -> set[str]:
         """Everyone addressed in the paragraph (the sieves set them before the ranker runs)."""
         return set().union(*(q.vocatives for q in self.quotes))
+
+    @cached_property
+    def tag_source(self) -> dict[int, Quote | None]:
+        """id of each quotation -> the one whose tag it shares (`quotes.tag_sources`)."""
+        return {id(q): src for q, src in zip(self.quotes, tag_sources(self.quotes), strict=True)}
 
 
 class Context:
@@ -313,9 +318,10 @@ def exchange_votes(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
 
 def paragraph_tag(q: Quote, turn: Turn) -> tuple[TagKind, str] | None:
     """The quotation's tag, or the tag it shares with its paragraph (`"Save us!" said the old
-    lady. "What a dear it is."`)."""
+    lady. "What a dear it is."`), the one `share_paragraph_tags` gave it."""
     if q.tag is None and q.sieve is Sieve.PARAGRAPH:
-        return next((o.tag for o in turn.quotes if o.tag is not None), None)
+        src = turn.tag_source[id(q)]
+        return src.tag if src is not None else None
     return q.tag
 
 
@@ -348,12 +354,10 @@ def named_far(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
         return
     noun = strip_det(tag[1]).split()[-1:]
     gender = NOUN_GENDER.get(noun[0]) if noun else None
-    for _, name in ctx.named_in(max(0, q.start - FAR_WINDOW), max(0, q.start - STAGE_WINDOW)):
-        have = ctx.chapter.cast.gender.get(name)
-        if gender is None or have == gender:
-            c = _get(pool, name)
-            if "named_far" not in c.features:
-                c.add("named_far", why=f"{name} was named earlier and may be {tag[1]}")
+    far = ctx.named_in(max(0, q.start - FAR_WINDOW), max(0, q.start - STAGE_WINDOW))
+    for name in dict.fromkeys(name for _, name in far):  # each once, in text order
+        if gender is None or ctx.chapter.cast.gender.get(name) == gender:
+            _get(pool, name).add("named_far", why=f"{name} was named earlier and may be {tag[1]}")
 
 
 def nameless(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
@@ -387,11 +391,19 @@ def addressees(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
         _get(pool, name).add("addressed_here")
 
 
+def _at_sentence_start(text: str, start: int, floor: int) -> bool:
+    """Does a name at start open a sentence, its paragraph starting at floor?"""
+    lead = text[max(floor, start - 12) : start]
+    return _SENTENCE_START.search(lead if start - 12 > floor else "\n" + lead) is not None
+
+
 def on_stage(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """People named in narration: in this paragraph (subjects first), in the narration before
-    (objects marked: `handed them to Tom` is not Tom acting) and after."""
+    (objects marked: `handed them to Tom` is not Tom acting) and after (opening a sentence,
+    and someone the stage had not named: `Sheriff Pruitt stood in the doorway`)."""
     p_start, p_end = ctx.para_span(q.para)
     text = ctx.text
+    stage = ctx.named_in(max(0, q.start - STAGE_WINDOW), q.start)
     # Within a page of the quotation: a paragraph can be a whole chapter of web fiction, and
     # reading all of it for each of its quotations would take quadratic time.
     reach = PARAGRAPH_REACH
@@ -400,10 +412,7 @@ def on_stage(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
         c = _get(pool, name)
         side = "before" if start < q.start else "after"
         c.add(f"para_{side}", why=f"{name} is named in the paragraph")
-        lead = text[max(p_start, start - 12) : start]
-        if start - 12 <= p_start:
-            lead = "\n" + lead
-        if _SENTENCE_START.search(lead):
+        if _at_sentence_start(text, start, p_start):
             c.add("para_subject")
     if q.para > 0:
         a, b = ctx.para_span(q.para - 1)
@@ -416,20 +425,17 @@ def on_stage(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     if q.para + 1 < len(ctx.chapter.para_starts):
         a, b = ctx.para_span(q.para + 1)
         if q.para + 1 not in ctx.turn_of:
-            before = {n for _, n in ctx.named_in(max(0, q.start - STAGE_WINDOW), q.start)}
+            on_stage_before = {name for _, name in stage}
             for start, name in ctx.named_in(a, min(b, a + PARAGRAPH_REACH)):
                 c = _get(pool, name)
                 c.add("next_para_narr")
-                lead = text[max(a, start - 12) : start]
-                if start - 12 <= a:
-                    lead = "\n" + lead
-                if _SENTENCE_START.search(lead):
+                if _at_sentence_start(text, start, a):
                     c.add("next_para_subject")
-                    if name not in before:
+                    if name not in on_stage_before:
                         c.add("next_para_arrives", why=f"{name} comes on just after the line")
     # The most recently named people before the quotation, by rank.
     seen: list[str] = []
-    for _, name in reversed(ctx.named_in(max(0, q.start - STAGE_WINDOW), q.start)):
+    for _, name in reversed(stage):
         if name not in seen:
             seen.append(name)
             if len(seen) > RECENT:

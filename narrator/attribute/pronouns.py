@@ -1,9 +1,10 @@
 """Pronouns: who `he`, `she` and `they` are (sieve 2, and the antecedent every sieve reads).
 
 `antecedent` is the latest narration mention of a gender before a place, the subject of the
-paragraph first, never an owner named mid-sentence (`took Edna's hand`); `answering` reads a
-pronoun tag in a running exchange as the one the turn before addressed; `group_speaker`
-reads `they` as a group named in narration."""
+paragraph first, never an owner named mid-sentence (`took Edna's hand`); `described_subject`
+is the one only described who opened the sentence before (`The stranger broke silence.`);
+`answering` reads a pronoun tag in a running exchange as the one the turn before addressed;
+`group_speaker` reads `they` as a group named in narration."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def antecedent(
             who = ch.pick(m.names, m.start)
             if who == exclude or who in avoid:
                 continue
-            if opens_sentence(ch, m.start, p_start):
+            if _opens_sentence(ch, m.start, p_start):
                 return who
     while i >= 0 and pos - ch.mentions[i].start < window:
         m = ch.mentions[i]
@@ -77,7 +78,7 @@ def antecedent(
         if (
             gender is not None
             and _POSSESSIVE_AFTER_RE.match(ch.text, m.end)
-            and not opens_sentence(ch, m.start, ch.para_starts[ch.para_at(m.start)])
+            and not _opens_sentence(ch, m.start, ch.para_starts[ch.para_at(m.start)])
         ):
             continue  # `took Edna's hand`: the owner of an object, not the one acting
         if (
@@ -93,12 +94,41 @@ def antecedent(
     return skipped
 
 
-def opens_sentence(ch: Chapter, pos: int, p_start: int) -> bool:
+def _opens_sentence(ch: Chapter, pos: int, p_start: int) -> bool:
     """Does a mention at pos open a sentence (its paragraph's start is one)?"""
     lead = ch.text[max(p_start, pos - 30) : pos]
     if pos - 30 <= p_start:
         lead = ". " + lead
     return _SENTENCE_START_BEFORE_RE.search(lead) is not None
+
+
+_DESCRIBED_REACH = 3000  # characters before a pronoun tag read for a described subject
+
+
+def described_subject(ch: Chapter, pos: int, gender: Gender | None) -> str | None:
+    """`The stranger broke silence. / "Were you looking for me," he said`: the latest person
+    before a pronoun tag, when only described (a gender that fits or none, `the stranger`)
+    and opening a sentence, in this paragraph or the narration paragraph before."""
+    para = ch.para_at(pos)
+    # The paragraph before, unless someone spoke in it (`said the old man` there speaks).
+    floor = ch.para_starts[para if para == 0 or (para - 1) in ch.by_para else para - 1]
+    # Within a page: a chapter written as one paragraph stays linear in time.
+    floor = max(floor, pos - _DESCRIBED_REACH)
+    i = bisect.bisect_left(ch.mention_starts, pos) - 1
+    while i >= 0 and ch.mentions[i].start >= floor:
+        m = ch.mentions[i]
+        i -= 1
+        if m.in_quote:
+            continue
+        if m.names or m.narr or m.indefinite:
+            return None
+        if m.gender not in (gender, None) or m.label.split()[-1] in PLURAL_PERSON_NOUNS:
+            return None
+        p_start = ch.para_starts[ch.para_at(m.start)]
+        if not _opens_sentence(ch, m.start, p_start):
+            return None
+        return ch.state.nameless.get(m.start, m.label)
+    return None
 
 
 def answering(

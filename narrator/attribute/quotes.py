@@ -163,3 +163,19 @@ def answer_paragraph(para_quotes: list[Quote], who: str, conf: float, sieve: Sie
     for q in para_quotes:
         if q.speaker is None:
             q.speaker, q.confidence, q.sieve = who, conf, sieve
+
+
+def tag_sources(para_quotes: list[Quote]) -> list[Quote | None]:
+    """For each quotation of a paragraph, the one whose tag it shares: the nearest tagged one
+    before it, else the first tagged one (`"Save us!" said the old lady. "What a dear."`);
+    None in a paragraph without a tag."""
+    tagged = [q for q in para_quotes if q.tag_speaker]
+    if not tagged:
+        return [None] * len(para_quotes)
+    out: list[Quote | None] = []
+    last = tagged[0]
+    for q in para_quotes:
+        if q.tag_speaker and q.start >= last.start:
+            last = q
+        out.append(last)
+    return out

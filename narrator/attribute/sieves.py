@@ -108,6 +108,7 @@ from narrator.attribute.quotes import (
     TagKind,
     TagSide,
     answer_paragraph,
+    tag_sources,
 )
 from narrator.attribute.split import split_turns
 from narrator.attribute.tags import colon_intro, resolve_tag, tag_after, tag_before
@@ -223,14 +224,8 @@ def share_paragraph_tags(ch: Chapter) -> None:
     """An untagged quotation shares the tag of its paragraph, unless someone else acts
     right before it."""
     for para_quotes in ch.by_para.values():
-        tagged = [q for q in para_quotes if q.tag_speaker]
-        if not tagged:
-            continue
-        tagged_starts = [t.start for t in tagged]  # in text order: bisect, not a scan
-        for j, q in enumerate(para_quotes):
-            if q.speaker is None:
-                before = bisect.bisect_left(tagged_starts, q.start)
-                src = tagged[before - 1] if before else tagged[0]
+        for j, (q, src) in enumerate(zip(para_quotes, tag_sources(para_quotes), strict=True)):
+            if q.speaker is None and src is not None:
                 # `"Thanks," Krum said. Woolsey shook his head. "I have to go."`
                 other = lead_actor(ch, q, para_quotes[j - 1].end if j else q.start)
                 if other is not None and other != src.speaker:

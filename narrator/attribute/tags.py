@@ -7,7 +7,6 @@ resolves it to a speaker (`resolve_tag`): a name is certain, a pronoun goes to
 
 from __future__ import annotations
 
-import bisect
 import re
 from functools import lru_cache
 
@@ -26,7 +25,7 @@ from narrator.attribute.patterns import (
     SENT_END_RE,
     loose_description,
 )
-from narrator.attribute.pronouns import antecedent, group_speaker, opens_sentence
+from narrator.attribute.pronouns import antecedent, described_subject, group_speaker
 from narrator.attribute.quotes import (
     CONF_DESCRIPTIVE,
     CONF_EXPLICIT,
@@ -39,13 +38,11 @@ from narrator.lexicon import (
     ATTRIBUTION_TITLES,
     FUNCTION_WORDS,
     NOUN_GENDER,
-    PLURAL_PERSON_NOUNS,
     PRONOUN_GENDER,
     SPEECH_VERB_ALT,
     SPEECH_VERB_RE,
     said_together,
 )
-from narrator.model import Gender
 from narrator.names import UPPER, name_key
 
 # Tag pronouns that name several people at once (`"Yes!" they said`): a group speaker.
@@ -370,35 +367,6 @@ def _antecedent_of_who(ch: Chapter, start: int, who: int) -> tuple[TagKind, str,
         subj = subject_at(ch, ch.mention_start(m.start()), who)
         if subj is not None and subj[0] is not TagKind.PROPER:
             return subj
-    return None
-
-
-_DESCRIBED_REACH = 3000  # characters before a pronoun tag read for a described subject
-
-
-def described_subject(ch: Chapter, pos: int, gender: Gender | None) -> str | None:
-    """`The stranger broke silence. / "Were you looking for me," he said`: the latest person
-    before a pronoun tag, when only described (a gender that fits or none, `the stranger`)
-    and opening a sentence, in this paragraph or the narration paragraph before."""
-    para = ch.para_at(pos)
-    # The paragraph before, unless someone spoke in it (`said the old man` there speaks).
-    floor = ch.para_starts[para if para == 0 or (para - 1) in ch.by_para else para - 1]
-    # Within a page: a chapter written as one paragraph stays linear in time.
-    floor = max(floor, pos - _DESCRIBED_REACH)
-    i = bisect.bisect_left(ch.mention_starts, pos) - 1
-    while i >= 0 and ch.mentions[i].start >= floor:
-        m = ch.mentions[i]
-        i -= 1
-        if m.in_quote:
-            continue
-        if m.names or m.narr or m.indefinite:
-            return None
-        if m.gender not in (gender, None) or m.label.split()[-1] in PLURAL_PERSON_NOUNS:
-            return None
-        p_start = ch.para_starts[ch.para_at(m.start)]
-        if not opens_sentence(ch, m.start, p_start):
-            return None
-        return ch.state.nameless.get(m.start, m.label)
     return None
 
 
