@@ -652,6 +652,32 @@ def test_a_walk_on_named_before_the_verb_is_a_speaker_of_their_own() -> None:
     ]
 
 
+def test_a_walk_on_named_after_the_verb_is_a_speaker_of_their_own() -> None:
+    # The verb-first order of the test above: `shouted one of the gunners`, `whispered
+    # someone`, `said another clerk`, and `came a voice from the stairs`.
+    text = (
+        "Mara walked onto the deck with Tomas.\n\n"
+        '"Guns are out!" shouted one of the gunners.\n\n'
+        '"Good," Mara said.\n\n'
+        '"Hush!" whispered someone near the mast.\n\n'
+        '"Why?" laughed one of them.\n\n'
+        '"Sit down," said another clerk.\n\n'
+        '"Who is there?" came a voice from the stairs.\n\n'
+        '"Enough!" Tomas said.\n'
+    )
+    cast = [Character("Mara", gender=Gender.FEMALE), Character("Tomas", gender=Gender.MALE)]
+    said = dialogue_speakers(text, cast)
+    assert said == [
+        "one of the gunners",
+        "Mara",
+        "someone",
+        "one of them",
+        "another clerk",
+        "the voice",
+        "Tomas",
+    ]
+
+
 def test_a_point_of_view_heading_finds_a_name_with_accents() -> None:
     text = (
         '- - Éowyn\'s POV - -\n\nI looked at the gate. Merry was beside me.\n\n"Open it," I said.\n'

@@ -24,7 +24,7 @@ from narrator.model import Gender
 from narrator.names import name_key
 
 _DETERMINER_RE = re.compile(r"^(?i:the|a|an|one of the)\s+")
-_SOMEONE_RE = re.compile(rf"(?i:(?:{QUANTIFIERS})\s+of|{INDEFINITE_PEOPLE})\b")
+_SOMEONE_RE = re.compile(rf"(?i:(?:{QUANTIFIERS})\s+of|{INDEFINITE_PEOPLE}|another)\b")
 
 
 def noun_gender(label: str) -> Gender | None:

@@ -51,7 +51,11 @@ INDEFINITE_PEOPLE = "someone|somebody|anyone|everyone|nobody"
 SAID_AFTER_RE = re.compile(
     r"\s+(?:\w+ly\s+)?(?:" + "|".join(sorted(QUOTE_STYLE_TAG_VERBS)) + r")\b"
 )
-_LOOSE_DESC_RE = re.compile(r"(?:the|a|an)\s+[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2}")
+_LOOSE_DESC_RE = re.compile(
+    rf"(?P<opener>(?:{QUANTIFIERS})\s+of\s+(?:the|his|her|their)\s+|(?:the|a|an|another)\s+)"
+    r"(?P<words>[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2})"
+    rf"|(?P<whole>(?:{QUANTIFIERS})\s+of\s+(?:them|us)|{INDEFINITE_PEOPLE})\b"
+)
 # Words that end a noun phrase (`the twins from the fridge`, `the ferryman and his son`).
 _PHRASE_ENDS = word_set(
     "with from on in at and as who to of for by into over under behind near while then but "
@@ -60,15 +64,19 @@ _PHRASE_ENDS = word_set(
 
 
 def loose_description(text: str, pos: int, limit: int) -> str | None:
-    """`the twins`, `the long-legged ferryman`: a noun phrase of up to three words at pos."""
+    """`the twins`, `the long-legged ferryman`, `one of the gunners`, `another clerk`: a noun
+    phrase of up to three words after its opener at pos; or `someone`, `one of them`."""
     m = _LOOSE_DESC_RE.match(text, pos, limit)
     if m is None:
         return None
-    found = m.group(0).split()
-    keep = [found[0]]
-    for w in found[1:]:
+    if m.group("whole"):
+        return " ".join(m.group("whole").split())
+    keep = m.group("opener").split()
+    for w in m.group("words").split():
         if w in _PHRASE_ENDS:
             break
         keep.append(w)
     # `said the latter` points back at someone named: that is for turn-taking to read.
-    return " ".join(keep) if len(keep) > 1 and keep[-1] not in ("latter", "former") else None
+    if keep[-1] in _PHRASE_ENDS or keep[-1] in ("latter", "former"):
+        return None
+    return " ".join(keep)

@@ -92,7 +92,7 @@ _CAPITALISED_RE = re.compile(r"[A-Z][a-z]+")
 _TAG_GAP_RE = re.compile(r"[\s,\u2014\u2013-]*")
 _BLANKS_RE = re.compile(r"[ \t\n]+")
 _EPITHET_WORDS_RE = re.compile(r"(?:[a-z][\w-]*\s+){1,2}")  # `poor` in `inquired poor Oliver`
-_WAS_CAME_RE = re.compile(r"(?:was|came)\s+")
+_WAS_CAME_RE = re.compile(r"(?:was|came)\s+")  # `was his reply`, `came a voice`
 # `Frank's reply`, `Frank's angry voice` (after the owner's name).
 _OWNERS_REPLY_RE = re.compile(rf"['\u2019 ]s\s+(?:\w+\s+){{0,2}}?(?:{_REPLY_NOUNS}|voice\b)")
 _ADVERB_RE = re.compile(r"(?:\w+ly|again|then|now|too|once|at last|at once|aloud|softly)\b")
@@ -241,6 +241,10 @@ def tag_after(ch: Chapter, q: Quote, limit: int) -> Tag | None:
             return TagKind.PRONOUN, "he" if pm.group("pron").lower() == "his" else "she"
         if pm:
             return TagKind.DESC, pm.group("desc")
+        # `came a voice from the stairs`: the voice is the speaker.
+        voice = loose_description(text, wm.end(), limit)
+        if wm.group(0).startswith("came") and voice and voice.endswith(" voice"):
+            return TagKind.DESC, voice
     subj = subject_at(ch, pos, limit)
     if subj is not None:
         kind, value, end = subj
