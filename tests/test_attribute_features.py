@@ -155,6 +155,18 @@ def test_a_cast_epithet_is_not_a_stranger() -> None:
     assert _pools(text, [TOM, red], features.nameless) == [{}]
 
 
+def test_a_stranger_is_marked_when_the_cast_lists_epithets_and_not_theirs() -> None:
+    # An author's cast that names people by epithets (`the redhead`) would list the
+    # shopkeeper's too, were the shopkeeper one of them: the stranger is someone else.
+    red = Character("Ana", aliases=("the redhead",), gender=Gender.FEMALE)
+    text = 'Tom walked into the shop.\n\n"Buying or looking?" asked the shopkeeper.\n'
+    pools = _pools(text, [TOM, red], features.nameless)
+    assert pools[0] == {"the shopkeeper": {"described": 1.0, "described_unlisted": 1.0}}
+    # A cast of names only (PDNC's): the shopkeeper may still be someone in it.
+    pools = _pools(text, [TOM, ANA], features.nameless)
+    assert pools[0] == {"the shopkeeper": {"described": 1.0}}
+
+
 def test_addressees_answer_next_and_do_not_speak_now() -> None:
     text = 'Tom and Ana waited.\n\n"Ana, are you ready?"\n\n"Almost."\n'
     pools = _pools(text, [TOM, ANA], features.addressees)

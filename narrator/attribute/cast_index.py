@@ -74,6 +74,13 @@ class CastIndex:
         self.weak = self.generic - {ch.name for ch in characters if ch.gender}
         # Every line goes to someone in the cast (`features.candidates`).
         self.complete = lists_walk_ons(characters) if complete is None else complete
+        # People go by epithets here too (`the redhead`, an author's cast): a description it
+        # does not list is likely someone outside it (`features.nameless`).
+        self.lists_epithets = any(
+            alias[:1].islower() and _is_description(alias)
+            for ch in characters
+            for alias in ch.aliases
+        )
         for ch in characters:
             self.gender[ch.name] = ch.gender
             for alias in (ch.name, *ch.aliases):

@@ -375,7 +375,10 @@ def nameless(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     label = nameless_label(tag[1])
     if name_key(label) in ctx.chapter.cast.by_alias or ctx.chapter.cast.described(strip_det(label)):
         return  # a cast member's epithet: the sieves read it
-    _get(pool, label).add("described", why=f"tag: {tag[1]}")
+    stranger = _get(pool, label)
+    stranger.add("described", why=f"tag: {tag[1]}")
+    if ctx.chapter.cast.lists_epithets:
+        stranger.add("described_unlisted", why="the cast lists epithets, and not this one")
 
 
 def addressees(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
