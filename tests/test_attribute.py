@@ -678,6 +678,20 @@ def test_a_walk_on_named_after_the_verb_is_a_speaker_of_their_own() -> None:
     ]
 
 
+def test_a_cast_entry_named_by_a_quantifier_is_the_one_its_tag_names() -> None:
+    # A cast that lists walk-ons by description (`One Of The Women`, `An Old Man`): the
+    # tag `said one of the women` is that entry, not a stranger left out of the cast.
+    text = (
+        'Tom came in with the women.\n\n"Go!" said one of the women.\n\n"Sit," said an old man.\n'
+    )
+    cast = [
+        Character("Tom", gender=Gender.MALE),
+        Character("One Of The Women", gender=Gender.FEMALE),
+        Character("An Old Man", gender=Gender.MALE),
+    ]
+    assert dialogue_speakers(text, cast) == ["One Of The Women", "An Old Man"]
+
+
 def test_a_point_of_view_heading_finds_a_name_with_accents() -> None:
     text = (
         '- - Éowyn\'s POV - -\n\nI looked at the gate. Merry was beside me.\n\n"Open it," I said.\n'

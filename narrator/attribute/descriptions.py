@@ -55,6 +55,10 @@ def resolve_description(
     """A descriptive subject: a cast alias, a known nameless person, or a cast guess."""
     norm = strip_det(phrase)
     if someone_new(phrase):
+        # `one of the women`: a stranger, unless the cast lists them so (`One Of The Women`).
+        listed = ch.cast.by_alias.get(name_key(phrase))
+        if listed:
+            return ch.pick(listed, pos), CONF_DESCRIPTIVE
         return nameless_label(phrase), CONF_DESCRIPTIVE - 0.1  # no guess to revise
     names = ch.cast.described(norm) or ch.cast.by_alias.get(name_key(phrase))
     noun = norm.split()[-1] if norm else ""
