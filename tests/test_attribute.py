@@ -21,7 +21,7 @@ from narrator.attribute import (
     guess_narrative_person,
 )
 from narrator.attribute.features import Context, candidates
-from narrator.attribute.mentions import acting_nouns
+from narrator.attribute.mentions import acting_nouns, known_nouns
 from narrator.attribute.quotes import TagKind
 from narrator.attribute.runner import STEPS
 from narrator.attribute.sieves import run_sieves
@@ -1315,6 +1315,27 @@ def test_acting_nouns_are_read_from_what_only_people_do() -> None:
         "The ledger lay open."
     )
     assert acting_nouns(text) == {"steward", "clerk"}
+
+
+def test_known_nouns_are_dictionary_person_nouns_a_sentence_opens_with() -> None:
+    # `The sailor`, `A lanky bouncer`, `, the footman`: people by the dictionary, as
+    # subjects; `the coach` as an object, `The general idea` (an adjective) are not.
+    text = (
+        "The sailor laughed. A lanky bouncer stood by the coach. It rained, the footman "
+        "said nothing. The general idea was sound. The wall fell."
+    )
+    assert known_nouns(text) == {"sailor", "bouncer", "footman"}
+
+
+def test_a_stranger_acting_next_to_an_untagged_line_can_be_its_speaker() -> None:
+    text = (
+        "Ana opened the letter at the table.\n\n"
+        "It was the post. The footman came in and bowed.\n\n"
+        '"Another letter, ma\'am."\n\n'
+        '"Thank you," said Ana.\n'
+    )
+    cast = [Character("Ana", gender=Gender.FEMALE), Character("Tom", gender=Gender.MALE)]
+    assert dialogue_speakers(text, cast) == ["the footman", "Ana"]
 
 
 def test_a_pronoun_tag_after_a_described_subject_reads_as_that_person() -> None:

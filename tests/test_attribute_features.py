@@ -167,6 +167,21 @@ def test_a_stranger_is_marked_when_the_cast_lists_epithets_and_not_theirs() -> N
     assert pools[0] == {"the shopkeeper": {"described": 1.0}}
 
 
+def test_a_nameless_person_opening_narration_next_to_an_untagged_line() -> None:
+    text = (
+        "Tom sat down. The waiter came over and bowed.\n\n"
+        '"The soup is cold."\n\n'
+        "A porter ran past.\n\n"
+        '"Soup again," said Tom to the waiter.\n'
+    )
+    pools = _pools(text, [TOM], features.strangers)
+    assert pools[0] == {
+        "the waiter": {"stranger_before": 1.0},
+        "the porter": {"stranger_after": 1.0},
+    }
+    assert pools[1] == {}  # tagged: the tag says who
+
+
 def test_addressees_answer_next_and_do_not_speak_now() -> None:
     text = 'Tom and Ana waited.\n\n"Ana, are you ready?"\n\n"Almost."\n'
     pools = _pools(text, [TOM, ANA], features.addressees)

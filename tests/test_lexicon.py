@@ -88,3 +88,10 @@ def test_plural_person_nouns_keep_their_gender() -> None:
     assert PLURAL_PERSON_NOUNS["ladies"] is Gender.FEMALE
     assert "soldiers" in PLURAL_PERSON_NOUNS and PLURAL_PERSON_NOUNS["soldiers"] is None
     assert not {"mens", "guardses", "ladieses", "wifes"} & set(PLURAL_PERSON_NOUNS)
+
+
+def test_person_nouns_are_people_by_their_commonest_sense_and_never_adjectives() -> None:
+    nouns = lexicon.PERSON_NOUNS
+    assert {"sailor", "footman", "croupier", "shopkeeper", "nurse"} <= nouns
+    assert not {"general", "private", "native", "wall", "dog", "voice"} & nouns
+    assert all(n == n.lower() and " " not in n for n in nouns)

@@ -17,6 +17,7 @@ from narrator.attribute.cast_index import CastIndex, lower_case_names
 from narrator.attribute.mentions import (
     acting_nouns,
     first_person_mentions,
+    known_nouns,
     nameless_descriptions,
     speaking_nouns,
     title_mentions,
@@ -99,7 +100,7 @@ class Chapter:
         # titles, and with a first-person narrator `I`.
         self.mentions = self.cast.mentions(text, self.in_quote)
         # Nouns the text makes speak (`said the steward`): a person's, like the lexicon's.
-        self.person_nouns = speaking_nouns(text) | acting_nouns(text)
+        self.person_nouns = speaking_nouns(text) | acting_nouns(text) | known_nouns(text)
         self.mentions += nameless_descriptions(
             text, self.cast, self.in_quote, self.mentions, self.person_nouns
         )

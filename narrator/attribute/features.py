@@ -23,7 +23,7 @@ from narrator.attribute.chapter import Chapter
 from narrator.attribute.descriptions import nameless_label, strip_det
 from narrator.attribute.idiolect import Idiolects, lines
 from narrator.attribute.patterns import PREPOSITIONS, says_own_name
-from narrator.attribute.quotes import Quote, Sieve, TagKind, tag_sources
+from narrator.attribute.quotes import Mention, Quote, Sieve, TagKind, tag_sources
 from narrator.attribute.tags import GROUP_PRONOUNS
 from narrator.attribute.turns import exchange_breaks, thought_paragraphs
 from narrator.lexicon import NOUN_GENDER, PRONOUN_GENDER
@@ -128,6 +128,11 @@ class Context:
                 continue
             self.named.append((m.start, chapter.pick(m.names, m.start)))
         self.named_starts = [s for s, _ in self.named]
+        # Nameless people in narration (`the footman`), in text order.
+        self.strangers = [
+            m for m in chapter.mentions if not m.names and not m.narr and not m.in_quote
+        ]
+        self.stranger_starts = [m.start for m in self.strangers]
         self.count: dict[str, int] = {}
         for _, name in self.named:
             self.count[name] = self.count.get(name, 0) + 1
@@ -168,6 +173,11 @@ class Context:
 
     def para_span(self, para: int) -> tuple[int, int]:
         return self.chapter.para_starts[para], self.chapter.para_end(para)
+
+    def strangers_in(self, start: int, end: int) -> list[Mention]:
+        i = bisect.bisect_left(self.stranger_starts, start)
+        j = bisect.bisect_left(self.stranger_starts, end)
+        return self.strangers[i:j]
 
     def named_in(self, start: int, end: int) -> list[tuple[int, str]]:
         i = bisect.bisect_left(self.named_starts, start)
@@ -381,6 +391,26 @@ def nameless(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
         stranger.add("described_unlisted", why="the cast lists epithets, and not this one")
 
 
+def strangers(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
+    """Someone nameless opening a sentence of the narration next to an untagged line (`The
+    footman brought it in and bowed. / "A letter, ma'am."`): a candidate of their own."""
+    if paragraph_tag(q, turn) is not None:
+        return
+    spans = [(max(ctx.chapter.para_starts[q.para], q.start - PARAGRAPH_REACH), q.start, "here")]
+    p_end = ctx.chapter.para_end(q.para)
+    spans.append((q.end, min(p_end, q.end + PARAGRAPH_REACH), "here"))
+    if q.para > 0 and q.para - 1 not in ctx.turn_of:
+        a, b = ctx.para_span(q.para - 1)
+        spans.append((max(a, b - PARAGRAPH_REACH), b, "before"))
+    if q.para + 1 < len(ctx.chapter.para_starts) and q.para + 1 not in ctx.turn_of:
+        a, b = ctx.para_span(q.para + 1)
+        spans.append((a, min(b, a + PARAGRAPH_REACH), "after"))
+    for lo, hi, where in spans:
+        for m in ctx.strangers_in(lo, hi):
+            if _at_sentence_start(ctx.text, m.start, lo):
+                _get(pool, m.label).add(f"stranger_{where}", why=f"{m.label} acts nearby")
+
+
 def addressees(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """Named in address: by the turn before (answers now), here (is not speaking), after."""
     for step, feature in ((-1, "addressed_before"), (1, "addressed_after")):
@@ -507,6 +537,7 @@ EVIDENCE: tuple[Evidence, ...] = (
     alternation,
     exchange_votes,
     nameless,
+    strangers,
     addressees,
     on_stage,
     recent_speakers,

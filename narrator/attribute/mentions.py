@@ -20,6 +20,7 @@ from narrator.lexicon import (
     FUNCTION_WORDS,
     NOUN_GENDER,
     PERSON_BEATS,
+    PERSON_NOUNS,
     POSSESSIVE_GENDER,
     QUOTE_STYLE_TAG_VERBS,
     SPEAKING_PARTS,
@@ -96,6 +97,19 @@ _BEAT_NOUN_RE = re.compile(
     rf"(?:{'|'.join(PERSON_BEATS)})\b)"
 )
 _NEVER_ACTING_NOUNS = FUNCTION_WORDS | ACTING_PARTS | SPEAKING_PARTS  # `the eyes smiled`
+
+
+_ARTICLE_WORDS_RE = re.compile(
+    r"(?:^|(?<=[.!?])[\"\u201d'\u2019]?\s+|\n\s*|,\s+)(?:[Tt]he|[Aa]n?)((?:\s+[a-z][a-z-]*){1,3})"
+)
+
+
+def known_nouns(text: str) -> frozenset[str]:
+    """Nouns of people the text writes after an article (`the sailor`, `a lanky sailor`)
+    that are a person's in their commonest sense (`lexicon.PERSON_NOUNS`)."""
+    return frozenset(
+        w for m in _ARTICLE_WORDS_RE.finditer(text) for w in m.group(1).split() if w in PERSON_NOUNS
+    )
 
 
 def acting_nouns(text: str) -> frozenset[str]:
