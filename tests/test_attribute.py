@@ -1338,6 +1338,29 @@ def test_a_stranger_acting_next_to_an_untagged_line_can_be_its_speaker() -> None
     assert dialogue_speakers(text, cast) == ["the footman", "Ana"]
 
 
+def test_a_full_name_opening_a_line_alone_is_the_speaker_saying_who_they_are() -> None:
+    # `"Ezra Tull. Nobody's asked me that."`, `"Sissy Jupe, sir,"`, `"I, Hercule Poirot,
+    # affirm"`: the speaker's own name, not someone addressed; `"Eli Marsh, you come
+    # straight home"` is an address.
+    text = (
+        "Mara looked at the two strangers by the fire.\n\n"
+        '"Ezra Tull. Nobody has asked me that in a year."\n\n'
+        '"Sissy Jupe, sir," the girl said.\n\n'
+        '"I, Ezra Tull, say so."\n\n'
+        '"Eli Marsh, you come straight home."\n'
+    )
+    cast = [
+        Character("Mara", gender=Gender.FEMALE),
+        Character("Ezra Tull", aliases=("Ezra", "Tull"), gender=Gender.MALE),
+        Character("Sissy Jupe", aliases=("Sissy",), gender=Gender.FEMALE),
+        Character("Eli Marsh", aliases=("Eli",), gender=Gender.MALE),
+    ]
+    ch = run_sieves(text, segment.segment_chapter(text), cast)
+    assert [sorted(q.vocatives) for q in ch.quotes] == [[], [], [], ["Eli Marsh"]]
+    said = dialogue_speakers(text, cast)
+    assert said[:3] == ["Ezra Tull", "Sissy Jupe", "Ezra Tull"]
+
+
 def test_a_pronoun_tag_after_a_described_subject_reads_as_that_person() -> None:
     # The sieves read `he` as the stranger who opened the sentence before, not as Bumble,
     # named earlier; the ranker weighs that answer against Bumble being on stage.

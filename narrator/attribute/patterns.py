@@ -9,6 +9,7 @@ from narrator.lexicon import (
     NOUN_GENDER,
     QUOTE_STYLE_TAG_VERBS,
     TITLE_ABBREVIATIONS,
+    TITLE_GENDER,
     word_set,
 )
 from narrator.names import UPPER
@@ -26,18 +27,45 @@ AND_NAME_RE = re.compile(r"\s+(?:and|&)\s+")
 ACTS_RE = re.compile(
     rf"\s+[a-z]|,|['\u2019 ]s\s+(?:\w+\s+)?(?:{'|'.join(sorted(ACTING_PARTS))})(?:\s+[a-z]|,)"
 )
-# Right before a name, the speaker saying it is theirs (`I'm Anne`, `my name is Oliver`).
+# Right before a name, the speaker saying it is theirs (`I'm Anne`, `my name is Oliver`,
+# `I, Hercule Poirot, affirm`).
 _SELF_NAMED_RE = re.compile(
-    r"(?:\b(?:[Mm]y name(?:'s|\u2019s| is)|I'm|I\u2019m|I am|[Cc]all me|Name's|Name\u2019s)\s+)$"
+    r"(?:\b(?:[Mm]y name(?:'s|\u2019s| is)|I'm|I\u2019m|I am|[Cc]all me|Name's|Name\u2019s|I,)\s+)$"
 )
 _POSSESSIVE_RE = re.compile(r"['\u2019]s\b")
+# A full name opening a quotation as a sentence of its own (`"Ezra Tull. Nobody asked."`,
+# `"Sissy Jupe, sir,"`): the speaker saying who they are; `"Eli Marsh, you come home"` is not.
+# A name opening with a title or an article is an address (`"Mr. Hale."`, `"Lord
+# Commander."`), not someone saying who they are.
+# So is a name with an honorific (`"Han Ji-woo-ssi."`, `"Tanaka-senpai."`).
+_NOT_FIRST_NAMES = frozenset(
+    {"the", "a", "an", "your", "my", "our", "his", "her", "mister", "missus", "junior", "senior"}
+    | {"young", "old", "little", "dear", "poor", "good"}
+    | {t.lower() for t in TITLE_GENDER}
+)
+_HONORIFIC_END_RE = re.compile(r"-(?:ssi|nim|san|sama|kun|chan|senpai|sensei|dono)$", re.I)
+_OPENS_QUOTE_RE = re.compile(r"[\s\"'\u201c\u2018\u2014-]*$")
+_ALONE_AFTER_RE = re.compile(
+    r"(?:,\s*(?:sir|ma['\u2019]am|madam|miss|your honou?r)\b)?"
+    r"(?:[.,;]?\s*(?:[\"\u201d]|$)|\.\s+[A-Z])"
+)
 
 
 def says_own_name(text: str, start: int, end: int, floor: int) -> bool:
     """Does the name at start:end follow the speaker saying it is theirs (`I'm Kai`), not
-    someone else's (`I'm Kai's sister`)? `floor`: where the quotation starts."""
-    return bool(_SELF_NAMED_RE.search(text, max(floor, start - 20), start)) and not (
-        _POSSESSIVE_RE.match(text, end)
+    someone else's (`I'm Kai's sister`), or is it a full name the quotation opens with as a
+    sentence of its own (`"Ezra Tull. Nobody asked."`)? `floor`: where the quotation starts."""
+    if _POSSESSIVE_RE.match(text, end):
+        return False
+    if _SELF_NAMED_RE.search(text, max(floor, start - 20), start):
+        return True
+    words = text[start:end].split()
+    return (
+        len(words) > 1
+        and words[0].rstrip(".").lower() not in _NOT_FIRST_NAMES
+        and not _HONORIFIC_END_RE.search(words[-1])
+        and _OPENS_QUOTE_RE.fullmatch(text, floor, start) is not None
+        and _ALONE_AFTER_RE.match(text, end) is not None
     )
 
 

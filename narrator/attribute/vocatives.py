@@ -8,6 +8,7 @@ import bisect
 import re
 
 from narrator.attribute.chapter import Chapter
+from narrator.attribute.patterns import says_own_name
 from narrator.attribute.quotes import Quote
 from narrator.model import Kind
 from narrator.names import UPPER
@@ -55,6 +56,8 @@ def find_vocatives(ch: Chapter, q: Quote, prev: Quote | None = None) -> None:
         starts = starts or bool(_INTERJECTION_RE.search(before))
         ends = bool(_VOCATIVE_AFTER_RE.match(after)) or bool(_CAPITAL_NEXT_RE.match(after))
         if starts and ends and not _TOLD_OF_RE.search(before):
+            if says_own_name(text, m.start, m.end, q.start):
+                continue  # `"Ezra Tull. Nobody asked."`: the speaker's own name
             q.vocatives.add(ch.pick(m.names, m.start))
 
 
