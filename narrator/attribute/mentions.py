@@ -105,8 +105,9 @@ _ARTICLE_WORDS_RE = re.compile(
 
 
 def known_nouns(text: str) -> frozenset[str]:
-    """Nouns of people the text writes after an article (`the sailor`, `a lanky sailor`)
-    that are a person's in their commonest sense (`lexicon.PERSON_NOUNS`)."""
+    """Nouns of people the text writes after an article opening a sentence or a clause
+    (`The sailor laughed.`, `A lanky sailor`, `, the footman said nothing`) that are a
+    person's in their commonest sense (`lexicon.PERSON_NOUNS`)."""
     return frozenset(
         w for m in _ARTICLE_WORDS_RE.finditer(text) for w in m.group(1).split() if w in PERSON_NOUNS
     )

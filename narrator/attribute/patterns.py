@@ -34,10 +34,10 @@ _SELF_NAMED_RE = re.compile(
 )
 _POSSESSIVE_RE = re.compile(r"['\u2019]s\b")
 # A full name opening a quotation as a sentence of its own (`"Ezra Tull. Nobody asked."`,
-# `"Sissy Jupe, sir,"`): the speaker saying who they are; `"Eli Marsh, you come home"` is not.
-# A name opening with a title or an article is an address (`"Mr. Hale."`, `"Lord
-# Commander."`), not someone saying who they are.
-# So is a name with an honorific (`"Han Ji-woo-ssi."`, `"Tanaka-senpai."`).
+# `"Sissy Jupe, sir,"`) is the speaker saying who they are; `"Eli Marsh, you come home"` is
+# not. A name opening with a title, an article or a possessive is an address (`"Mr. Hale."`,
+# `"Lord Commander."`, `"Your Majesty."`), and so is one with an honorific (`"Han
+# Ji-woo-ssi."`, `"Tanaka-senpai."`).
 _NOT_FIRST_NAMES = frozenset(
     {"the", "a", "an", "your", "my", "our", "his", "her", "mister", "missus", "junior", "senior"}
     | {"young", "old", "little", "dear", "poor", "good"}

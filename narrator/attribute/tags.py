@@ -242,8 +242,8 @@ def tag_after(ch: Chapter, q: Quote, limit: int) -> Tag | None:
         if pm:
             return TagKind.DESC, pm.group("desc")
         # `came a voice from the stairs`: the voice is the speaker.
-        voice = loose_description(text, wm.end(), limit)
-        if wm.group(0).startswith("came") and voice and voice.endswith(" voice"):
+        voice = loose_description(text, wm.end(), limit) if wm.group(0)[0] == "c" else None
+        if voice and voice.endswith(" voice"):
             return TagKind.DESC, voice
     subj = subject_at(ch, pos, limit)
     if subj is not None:
