@@ -281,6 +281,31 @@ def test_frequency_and_nameless_marks() -> None:
     assert pool["the old man"].features == {"log_count": 0.0, "nameless": 1.0}
 
 
+def test_a_text_of_short_paragraphs_gives_every_feature_a_twin_of_its_own() -> None:
+    # Web fiction takes turns in its own way: its features weigh apart from a novel's.
+    ctx = Context(run_sieves(EXCHANGE, segment_chapter(EXCHANGE), [TOM, ANA]))
+    assert ctx.short_paragraphs
+    for cands in features.candidates(ctx):
+        for c in cands:
+            plain = {f: v for f, v in c.features.items() if not f.endswith(features.SHORT)}
+            twins = {f + features.SHORT: v for f, v in plain.items() if not f.startswith("sieve")}
+            assert c.features == {**plain, **twins}  # what a tag says weighs the same anywhere
+    evening = (
+        "Tom and Ana sat by the fire in the long room of the inn, where the lamps burned low "
+        "and the rain ran down the windows, and neither of them had said a word since supper, "
+        "for there was nothing left to say that the other did not know already. "
+    )
+    long_text = "\n\n".join([evening * 3] * 3) + "\n\n" + EXCHANGE.split("\n\n", 1)[1]
+    ctx = Context(run_sieves(long_text, segment_chapter(long_text), [TOM, ANA]))
+    assert not ctx.short_paragraphs
+    assert not any(
+        f.endswith(features.SHORT)
+        for cs in features.candidates(ctx)
+        for c in cs
+        for f in c.features
+    )
+
+
 def test_probabilities_sum_to_one_and_follow_the_weights() -> None:
     weights = load_weights()
     strong = Candidate("A", {"sieve": 1.0, "sieve=tag-name": 1.0})

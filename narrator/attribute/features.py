@@ -45,6 +45,15 @@ RECENT = 4
 # How far back the exchange before counts as the same conversation (`partners`).
 PARTNER_BLOCKS = 3
 PARTNER_PARAS = 30
+# Words per paragraph, on average, below which a text is written in short paragraphs, as
+# most web fiction is (12 to 20 in 31 of the 39 dev chapters; every dev novel and opening
+# 20 to 140), and the mark of the features only such texts have. 26 (the dialogue-heavy
+# novels too) was tried: bench/RESULTS.md, round 11.
+SHORT_PARAGRAPH = 20
+SHORT = "@short"
+# What a tag says weighs the same in any text: the sieves' answer, a tag's gender, a
+# description, a name said as one's own.
+_SHARED = ("sieve", "desc_", "pronoun_", "described", "named_far", "names_self")
 # An exchange of this many turns or more runs on turn-taking (two people talking).
 LONG_EXCHANGE = 4
 _OBJECT_BEFORE = re.compile(rf"\b(?:{PREPOSITIONS}|[a-z]+ed)\s+$")  # or a verb: `called Ana`
@@ -128,6 +137,13 @@ class Context:
                 continue
             self.named.append((m.start, chapter.pick(m.names, m.start)))
         self.named_starts = [s for s, _ in self.named]
+        # A text of short paragraphs (web fiction) takes turns and brings people on stage in
+        # its own way: every feature has a twin that only such texts have (`candidates`).
+        words = [
+            len(self.text[a:b].split())
+            for a, b in map(self.para_span, range(len(chapter.para_starts)))
+        ]
+        self.short_paragraphs = bool(words) and sum(words) / len(words) < SHORT_PARAGRAPH
         # Nameless people in narration (`the footman`), in text order.
         self.strangers = [
             m for m in chapter.mentions if not m.names and not m.narr and not m.in_quote
@@ -561,6 +577,11 @@ def candidates(ctx: Context) -> list[list[Candidate]]:
         for evidence in EVIDENCE:
             evidence(ctx, q, turn, pool)
         cands = list(pool.values())
+        if ctx.short_paragraphs:  # its own weights for a text of short paragraphs
+            for c in cands:
+                c.features.update(
+                    {f + SHORT: v for f, v in c.features.items() if not f.startswith(_SHARED)}
+                )
         if cast.complete:
             # The cast lists walk-ons too: nobody outside it speaks (the narrator aside).
             narrator = ctx.chapter.narrator_at(q.start)
