@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from enum import StrEnum
+from functools import lru_cache
 from importlib import resources
 
 from narrator.model import Gender
@@ -367,12 +368,11 @@ said sprang slid flung strode bit hid won woke froze stole dealt dug shone
 """)
 
 
-def _person_nouns() -> frozenset[str]:
+@lru_cache(maxsize=1)
+def person_nouns() -> frozenset[str]:
+    """Nouns whose commonest sense is a person (`the sailor`, `a bouncer`), from WordNet 3.0
+    (narrator/data/README.md); the ones a text uses after an article are person nouns of it.
+    Read when first needed, not when the program starts."""
     path = resources.files("narrator") / "data" / "person_nouns.txt"
     lines = path.read_text(encoding="utf-8").splitlines()
     return frozenset(w for w in lines if w and not w.startswith("#"))
-
-
-# Nouns whose commonest sense is a person (`the sailor`, `a bouncer`), from WordNet 3.0
-# (narrator/data/README.md); the ones a text uses after an article are person nouns of it.
-PERSON_NOUNS = _person_nouns()

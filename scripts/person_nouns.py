@@ -26,6 +26,11 @@ HEADER = (
 
 
 def main(folder: Path) -> None:
+    if not (folder / "index.noun").is_file():
+        sys.exit(
+            f"person_nouns: no WordNet in {folder}: "
+            "apt-get install wordnet-base, or give its folder"
+        )
     synsets: dict[str, tuple[int, list[str]]] = {}
     for line in (folder / "data.noun").open(encoding="latin-1"):
         if line.startswith("  "):
@@ -52,7 +57,9 @@ def main(folder: Path) -> None:
         spelled = next((w for w in words if w.lower() == lemma), lemma)
         if lexfile == PERSON_LEXFILE and spelled == lemma:
             kept.append(lemma)
-    OUT.write_text(HEADER + "\n".join(sorted(kept)) + "\n", encoding="utf-8")
+    part = OUT.with_suffix(".part")  # never a half-written list
+    part.write_text(HEADER + "\n".join(sorted(kept)) + "\n", encoding="utf-8")
+    part.replace(OUT)
     print(f"{len(kept)} nouns -> {OUT}")
 
 

@@ -20,11 +20,11 @@ from narrator.lexicon import (
     FUNCTION_WORDS,
     NOUN_GENDER,
     PERSON_BEATS,
-    PERSON_NOUNS,
     POSSESSIVE_GENDER,
     QUOTE_STYLE_TAG_VERBS,
     SPEAKING_PARTS,
     TITLE_GENDER,
+    person_nouns,
 )
 from narrator.model import Gender
 from narrator.names import UPPER
@@ -107,9 +107,10 @@ _ARTICLE_WORDS_RE = re.compile(
 def known_nouns(text: str) -> frozenset[str]:
     """Nouns of people the text writes after an article opening a sentence or a clause
     (`The sailor laughed.`, `A lanky sailor`, `, the footman said nothing`) that are a
-    person's in their commonest sense (`lexicon.PERSON_NOUNS`)."""
+    person's in their commonest sense (`lexicon.person_nouns`)."""
+    known = person_nouns()
     return frozenset(
-        w for m in _ARTICLE_WORDS_RE.finditer(text) for w in m.group(1).split() if w in PERSON_NOUNS
+        w for m in _ARTICLE_WORDS_RE.finditer(text) for w in m.group(1).split() if w in known
     )
 
 
