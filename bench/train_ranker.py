@@ -3,8 +3,9 @@
 
 Books: the 9 PDNC dev novels, the 23 LitBank dev openings and the 8 web-fiction chapters, read
 from ../shared/bench at run time (never copied); the 20 web-fiction chapters written for
-narrator in bench/webfic2 and the 12 in bench/webfic3 (kept out until session 11); the 6 in
-bench/webfic4 and the 8 in bench/webfic5, kept out like the books in CONFIRM. Each quotation
+narrator in bench/webfic2, the 12 in bench/webfic3 (kept out until session 11) and the 8 in
+bench/webfic5 (kept out until session 12); the 6 in bench/webfic4 and the 8 in bench/webfic6,
+kept out like the books in CONFIRM. Each quotation
 found by the segmenter gets its candidates and evidence (narrator/attribute/features.py) and
 the gold speaker.
 
@@ -58,7 +59,8 @@ if BASELINE is None:
 # Kept out of every design decision: looked at only with --confirm, to check the figures.
 WEBFIC_RETIRED = ROOT / "bench" / "webfic3"  # kept out until session 11, tuning data since
 WEBFIC_KEPT_OUT_2 = ROOT / "bench" / "webfic4"  # written for narrator in session 10, kept out
-WEBFIC_KEPT_OUT_3 = ROOT / "bench" / "webfic5"  # written for narrator in session 11, kept out
+WEBFIC_RETIRED_2 = ROOT / "bench" / "webfic5"  # kept out in session 11, tuning data since 12
+WEBFIC_KEPT_OUT_3 = ROOT / "bench" / "webfic6"  # written for narrator in session 12, kept out
 CONFIRM = {
     "TheSportOfTheGods", "4276_north_and_south", "766_david_copperfield", "502_desert_gold",
     "quill-01", *(p.stem for p in WEBFIC_KEPT_OUT_2.glob("*.txt")),
@@ -146,7 +148,8 @@ def load_books() -> list[Book]:
         + _webfic(ROOT / "bench" / "webfic2", "webfic2")
         + _webfic(WEBFIC_RETIRED, "webfic3")
         + _webfic(WEBFIC_KEPT_OUT_2, "webfic4")
-        + _webfic(WEBFIC_KEPT_OUT_3, "webfic5")
+        + _webfic(WEBFIC_RETIRED_2, "webfic5")
+        + _webfic(WEBFIC_KEPT_OUT_3, "webfic6")
     )
 
 
