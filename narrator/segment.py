@@ -204,7 +204,8 @@ def segment_chapter(text: str) -> list[Segment]:
     blocks = _block_kinds(text, paragraphs)
     primary = _SINGLE if single_style else _DOUBLE
     dashes = _uses_dash_dialogue(text, paragraphs, blocks, primary)
-    closed = dashes and _tags_between_dashes(text, paragraphs)
+    raya = dashes and _uses_raya(text, paragraphs)
+    closed = dashes and not raya and _tags_between_dashes(text, paragraphs)
     for index, (start, end) in enumerate(paragraphs):
         block_kind = blocks.get(index)
         if block_kind is not None:
@@ -216,6 +217,9 @@ def segment_chapter(text: str) -> list[Segment]:
             continue
         if is_system_line(text[start:end]):
             spans.append((start, end, Kind.DIALOGUE))
+            continue
+        if raya and not _has_mark(text, start, end, primary):
+            spans.extend((a, b, Kind.DIALOGUE) for a, b in _raya_speech(text, start, end))
             continue
         if (
             dashes
@@ -1110,6 +1114,64 @@ def _closed_dash_speech(text: str, start: int, end: int) -> list[tuple[int, int]
     if speaking:
         spans.append((pos, _rstrip_to(text, pos, end)))
     return [(a, b) for a, b in spans if b > a]
+
+
+# The Spanish typography of dash dialogue (the raya, also Catalan and most fan translations
+# that keep it): the dash is glued to the speech (`—No`) and to the narrator's words that
+# cut in (`—No —said Ana—. Never.`). A space and a dash glued to the next word open the
+# narrator's words; a dash glued to the word before closes them, and the speech goes on after
+# the `.` or `,` that follows. In narration, a dash after a sentence's end opens speech
+# (`She looked up. —No.`); one after a word opens a parenthesis (`beans —too salty— and`).
+_RAYA_OPEN_RE = re.compile(rf"^{_DIALOGUE_DASH}(?=[^\s\u2014\u2015\u2013-])")
+_RAYA_CUT_RE = re.compile(rf"(?<=\S)[ \u00a0]{_DIALOGUE_DASH}(?=[^\s\u2014\u2015\u2013-])")
+_RAYA_CLOSE_RE = re.compile(
+    rf"(?<=[^\s\u2014\u2015\u2013-]){_DIALOGUE_DASH}(?P<after>[,.;:]?)(?=\s|$)"
+)
+_RAYA_SPEECH_RE = re.compile(
+    rf"(?<=[.!?\u2026:])[ \u00a0]+(?P<dash>{_DIALOGUE_DASH})(?=[^\s\u2014\u2015\u2013-])"
+)
+
+
+def _uses_raya(text: str, paragraphs: list[tuple[int, int]]) -> bool:
+    """Does a dash-dialogue text cut its speech with glued dashes (`—No —said Ana.`)?"""
+    cut = 0
+    for a, b in paragraphs:
+        if _RAYA_OPEN_RE.match(text[a:b]) and _RAYA_CUT_RE.search(text, a, b):
+            cut += 1
+            if cut >= _DASH_PARAGRAPHS:
+                return True
+    return False
+
+
+def _raya_speech(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Speech spans of a paragraph in the Spanish typography (`_RAYA_CUT_RE`), dash included
+    where one opens the speech."""
+    spans: list[tuple[int, int]] = []
+    if _RAYA_OPEN_RE.match(text[start:end]):
+        pos: int | None = start
+    else:
+        opens = _RAYA_SPEECH_RE.search(text, start, end)
+        pos = opens.start("dash") if opens else None
+    while pos is not None and pos < end:
+        cut = _RAYA_CUT_RE.search(text, pos + 1, end)
+        spans.append((pos, _rstrip_to(text, pos, cut.start() if cut else end)))
+        if cut is None:
+            break
+        pos = _raya_resumes(text, cut.end(), end)
+    return [(a, b) for a, b in spans if b > a]
+
+
+def _raya_resumes(text: str, pos: int, end: int) -> int | None:
+    """Where speech goes on after the narrator's words starting at pos: after a closing
+    dash (and its `.` or `,`), or at a dash after a sentence's end; None: it does not."""
+    close = _RAYA_CLOSE_RE.search(text, pos, end)
+    opens = _RAYA_SPEECH_RE.search(text, pos, end)
+    if opens is not None and (close is None or opens.start("dash") < close.start()):
+        return opens.start("dash")
+    if close is None:
+        return None
+    resumed = _lstrip_to(text, close.end(), end)
+    return resumed if resumed < end else None
 
 
 def _has_mark(text: str, start: int, end: int, marks: frozenset[str]) -> bool:

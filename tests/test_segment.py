@@ -847,3 +847,42 @@ def _closed_dash_speech_of(paragraph: str) -> list[str]:
 )
 def test_dash_speech_with_tags_between_dashes(paragraph: str, speech: list[str]) -> None:
     assert _closed_dash_speech_of(paragraph) == speech
+
+
+def _raya_speech_of(paragraph: str) -> list[str]:
+    """Speech in `paragraph`, the last of a short text in the Spanish typography of dash
+    dialogue (the raya): the dash glued to the speech and to the tag."""
+    text = (
+        "—Late again —said Inés.\n\n—The train —Tomás said—. It stopped twice.\n\n"
+        "—Sit down —she said.\n\n" + paragraph + "\n"
+    )
+    start = text.index(paragraph)
+    return [s.text for s in segment_chapter(text) if s.kind.is_speech and s.start >= start]
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "speech"),
+    [
+        # Written for these tests. A space and a dash glued to the next word open the
+        # narrator's words (a tag or an action); a dash glued to the word before closes them,
+        # and the speech goes on after the `.` or `,` that follows it.
+        ("—You could have rung —said Pilar, without looking up.", ["—You could have rung"]),
+        (
+            "—There's bread —Pilar repeated—, and you'll eat some.",
+            ["—There's bread", "and you'll eat some."],
+        ),
+        ("—Well —he said—. The stray returns.", ["—Well", "The stray returns."]),
+        ("—Getting to what? —Tomás set down his cup.", ["—Getting to what?"]),
+        (
+            "—Hello yourself. —He put the logs by the stove and came over—. You look tired.",
+            ["—Hello yourself.", "You look tired."],
+        ),
+        ("—Enough —both of them said at once.", ["—Enough"]),
+        # A beat before the speech in the same paragraph: a dash after a sentence's end.
+        ("Pilar looked at the letter for a long while. —No.", ["—No."]),
+        # A parenthesis between dashes in the narration is no speech.
+        ("The stew was beans —the way their father made it, too salty— and nobody spoke.", []),
+    ],
+)
+def test_dash_speech_in_the_spanish_typography(paragraph: str, speech: list[str]) -> None:
+    assert _raya_speech_of(paragraph) == speech
