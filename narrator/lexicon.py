@@ -23,8 +23,9 @@ from importlib import resources
 from narrator.model import Gender
 
 # Cast aliases that say "this character tells the story" (the first-person narrator): "I",
-# and PDNC's `_narr`. Read by attribution, character discovery and casting.
-STORYTELLER_ALIASES = frozenset({"i", "_narr", "narr", "narrator", "me", "myself"})
+# and PDNC's `_narr`; or "the story is told to them" (a quest's or a reader insert's "you").
+# Read by attribution, character discovery and casting.
+STORYTELLER_ALIASES = frozenset({"i", "_narr", "narr", "narrator", "me", "myself", "you"})
 
 
 def is_storyteller_alias(alias: str) -> bool:

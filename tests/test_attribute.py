@@ -1430,3 +1430,43 @@ def test_a_court_transcript_gives_questions_to_counsel_and_answers_to_the_witnes
     ]
     voss, hale, marsh = "Renata Voss", "Owen Hale", "Lena Marsh"
     assert dialogue_speakers(text, cast) == [voss, marsh, voss, marsh, hale, marsh]
+
+
+# Written for these tests: a quest told in the second person.
+_SECOND_PERSON = (
+    "You push the door open. The barkeep looks up from his glass. You take the stool "
+    "nearest the fire, and your boots drip on the boards. You wait. He waits longer.\n\n"
+    '"We\'re closed," says the barkeep.\n\n'
+    '"The sign says open," you say.\n\n'
+    '"The sign lies." He sets the glass down.\n\n'
+    'You put three coins on the bar. "Then let it lie for a room."\n\n'
+    '"Upstairs. Second door," he tells you.\n\n'
+    '"And a meal," you add. "Something hot."\n'
+)
+
+
+def test_a_second_person_protagonist_speaks_as_you() -> None:
+    cast = [
+        Character("Rook", aliases=("you",), gender=Gender.FEMALE),
+        Character("Jory", aliases=("the barkeep",), gender=Gender.MALE),
+    ]
+    assert dialogue_speakers(_SECOND_PERSON, cast) == [
+        "Jory", "Rook", "Jory", "Rook", "Jory", "Rook", "Rook",
+    ]  # fmt: skip
+
+
+def test_without_a_cast_entry_you_are_the_narrator() -> None:
+    # Like a first-person narrator the cast does not name, read in the narrator's voice.
+    cast = [Character("Jory", aliases=("the barkeep",), gender=Gender.MALE)]
+    speakers = dialogue_speakers(_SECOND_PERSON, cast)
+    assert speakers == ["Jory", NARRATOR, "Jory", NARRATOR, "Jory", NARRATOR, NARRATOR]
+
+
+def test_you_in_a_tag_of_a_third_person_story_is_nobody_in_particular() -> None:
+    # `you` outside a second-person story is no one's tag: the line goes by its turn.
+    text = (
+        "Mara rowed out at dawn. She counted the gulls. Tam watched her from the pier. " * 4
+        + '\n\n"Any news?" asked Tam.\n\n"None," you might say Mara said.\n'
+    )
+    cast = [Character("Mara", gender=Gender.FEMALE), Character("Tam", gender=Gender.MALE)]
+    assert dialogue_speakers(text, cast) == ["Tam", "Mara"]

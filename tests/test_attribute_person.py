@@ -91,3 +91,17 @@ def test_a_pov_heading_in_capitals_names_the_whole_name() -> None:
         (text.index("JACE"), "Jace", True),
         (text.index("MOM"), "Mom", True),
     ]
+
+
+SECOND = "You walk to the gate. You look back. Your hands are cold. You wait. He nods.\n\n"
+
+
+def test_a_story_told_to_you_is_in_the_second_person() -> None:
+    # Written for this test: a quest or a reader insert (`you say`). `you` in speech, and a
+    # storyteller's aside to the reader in a third-person book, do not make it so.
+    assert guess_narrative_person([SECOND * 3]) == 2
+    talk = '"You know. You said so. You told me. You did. You will."\n\n' * 3
+    assert guess_narrative_person([talk + THIRD]) == 3
+    aside = "You may imagine how he felt. " + THIRD * 4
+    assert guess_narrative_person([aside]) == 3
+    assert guess_narrative_person([FIRST * 3 + SECOND]) == 1

@@ -448,8 +448,10 @@ def test_cast_narrator_voice_is_used_and_not_given_to_characters() -> None:
     assert "f-adult" not in assignment.by_character.values()
 
 
-def test_the_storyteller_reads_in_the_narrator_voice_unless_given_one() -> None:
-    wyn = Character("Wyn", aliases=("I",), gender=F)
+@pytest.mark.parametrize("alias", ["I", "you"])
+def test_the_storyteller_reads_in_the_narrator_voice_unless_given_one(alias: str) -> None:
+    # "you": the one a second-person story is told to, read as a first-person storyteller is.
+    wyn = Character("Wyn", aliases=(alias,), gender=F)
     assignment = assign_voices([wyn, *chars(("Bob", M))], Cast(), SMALL, {"Wyn": 30, "Bob": 9})
     assert assignment.by_character["Wyn"] == assignment.narrator
     assert not any("reads both" in w for w in assignment.warnings)

@@ -109,7 +109,7 @@ def actor(ch: Chapter, para: int, para_quotes: list[Quote]) -> str | None:
             return value
         if kind is TagKind.PRONOUN:
             if value in ("i", "we"):
-                return ch.narrator_at(first.start) if ch.person == 1 else None
+                return ch.narrator_at(first.start) if ch.personal else None
             g = PRONOUN_GENDER.get(value)
             return antecedent(ch, first.start, g, None, avoid=first.vocatives)
         noun = strip_det(value).split()[-1]

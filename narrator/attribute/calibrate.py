@@ -46,7 +46,7 @@ def decision_features(ctx: Context, q: Quote) -> dict[str, float]:
         f"exchange={min(ctx.block_len[turn.block], LONG)}": 1.0,
         "candidates": min(len(q.candidates) + 1, FAR) / FAR,
         "nameless": float(q.speaker not in chapter.cast.gender),
-        "storyteller": float(chapter.person == 1 and q.speaker == chapter.narrator_at(q.start)),
+        "storyteller": float(chapter.personal and q.speaker == chapter.narrator_at(q.start)),
         "shared_paragraph": float(len(turn.quotes) > 1),
     }
 

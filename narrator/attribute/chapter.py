@@ -112,9 +112,16 @@ class Chapter:
         self.pov_starts = [switch.start for switch in self.pov]
         if any(switch.says_pov for switch in self.pov):
             self.person = 1
-        if self.person == 1:
+        # Told as someone's, `I` or `you`: that pronoun names a character (`narrator_at`).
+        self.personal = self.person in (1, 2)
+        if self.personal:
             self.mentions += first_person_mentions(
-                text, self.in_quote, self.lower_i, self.narrator_at, self.cast.gender
+                text,
+                self.in_quote,
+                self.lower_i,
+                self.narrator_at,
+                self.cast.gender,
+                second=self.person == 2,
             )
         self.mentions.sort(key=lambda m: m.start)
         self.mention_starts = [m.start for m in self.mentions]

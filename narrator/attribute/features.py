@@ -518,7 +518,7 @@ def named_inside(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
 
 def first_person(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """In a first-person chapter the narrator is always on stage."""
-    if ctx.chapter.person == 1:
+    if ctx.chapter.personal:
         _get(pool, ctx.chapter.narrator_at(q.start)).add(
             "narrator", why="the first-person narrator"
         )

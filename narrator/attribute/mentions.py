@@ -58,6 +58,8 @@ _DET_RE = re.compile(r"\b(?i:the|an?|one|his|her|my|our|their|that|this)\b")
 # The first-person narrator in narration; also a lower-case `i` in texts that write it so.
 _FIRST_PERSON_RE = re.compile(r"\b(?:I|me|my|myself)\b")
 _FIRST_PERSON_OR_LOWER_I_RE = re.compile(rf"{_FIRST_PERSON_RE.pattern}|{LOWER_I_RE.pattern}")
+# ... and in a story told to `you`, the `you` it is told to.
+_SECOND_PERSON_RE = re.compile(r"\b[Yy]ou(?:rs?|rself)?\b")
 
 
 # A speech tag right after a closing quote mark, naming someone by a noun phrase: `," said
@@ -213,10 +215,16 @@ def first_person_mentions(
     lower_i: bool,
     narrator_at: Callable[[int], str],
     gender: Mapping[str, Gender | None],
+    *,
+    second: bool = False,
 ) -> list[Mention]:
-    """`I`, `me`, `my` in narration: the first-person narrator there (`narrator_at`)."""
+    """`I`, `me`, `my` in narration (`you`, `your` when `second`): the character the story is
+    told by (or to) there (`narrator_at`)."""
     found = []
-    first_person = _FIRST_PERSON_OR_LOWER_I_RE if lower_i else _FIRST_PERSON_RE
+    if second:
+        first_person = _SECOND_PERSON_RE
+    else:
+        first_person = _FIRST_PERSON_OR_LOWER_I_RE if lower_i else _FIRST_PERSON_RE
     for im in first_person.finditer(text):
         if not in_quote(im.start()):
             who = narrator_at(im.start())

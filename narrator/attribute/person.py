@@ -1,8 +1,9 @@
-"""The narrative person: first or third, for a chapter or a whole book, and who "I" is.
+"""The narrative person: first, second or third, for a chapter or a whole book, and who "I" is.
 
-`I` against he/she in narration (speech, notes and headings left out) decides; a text that
-writes the pronoun as a lower-case `i` counts those too. Point-of-view headings (`Kess's POV`)
-say who "I" is from there on."""
+`I` and `you` against he/she in narration (speech, notes and headings left out) decide; a text
+that writes the pronoun as a lower-case `i` counts those too. A story told to `you` (a quest,
+a reader insert) is in the second person: "you" is a character then, as "I" is in the first.
+Point-of-view headings (`Kess's POV`) say who "I" is from there on."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from narrator.model import Kind, Segment
 from narrator.names import name_key
 from narrator.segment import decorated_name, segment_chapter
 
-_PRONOUN_RE = re.compile(r"\b(?i:he|she)\b|\bI\b")
+_PRONOUN_RE = re.compile(r"\b(?i:he|she)\b|\bI\b|\b(?P<you>[Yy]ou(?:rs?|rself)?)\b")
 # `i` as a word of its own (`i said`, `i'm`), not `i.e.` or a letter in a list: texts that
 # write I in lower case, as messy web fiction does.
 LOWER_I_RE = re.compile(r"(?<![\w'\u2019.(-])i(?![\w.)-])")
@@ -36,9 +37,9 @@ _POV_LINE = 60  # a point-of-view heading is a short line of its own
 
 def chapter_person(text: str, segments: Sequence[Segment], book_person: int | None) -> int:
     """The chapter's own narration decides when it says enough; else the book's person."""
-    first, third = _count_persons(text, _outside_narration(segments))
-    if book_person is None or first + third >= _PERSON_EVIDENCE:
-        return _person_of(first, third)
+    first, second, third = _count_persons(text, _outside_narration(segments))
+    if book_person is None or first + second + third >= _PERSON_EVIDENCE:
+        return _person_of(first, second, third)
     return book_person
 
 
@@ -72,20 +73,22 @@ def pov_switches(segments: Sequence[Segment], cast: CastIndex) -> list[PovSwitch
     return found
 
 
-def _count_persons(text: str, outside: Callable[[int], bool]) -> tuple[int, int]:
-    """`I` and he/she in the narration of text (`outside`: offsets that are not narration:
-    speech, and the author's notes, which say `i` of the author)."""
-    first = third = 0
+def _count_persons(text: str, outside: Callable[[int], bool]) -> tuple[int, int, int]:
+    """`I`, `you` and he/she in the narration of text (`outside`: offsets that are not
+    narration: speech, and the author's notes, which say `i` of the author)."""
+    first = second = third = 0
     for m in _PRONOUN_RE.finditer(text):
         if outside(m.start()):
             continue
-        if m.group(0) == "I":
+        if m.group("you"):
+            second += 1
+        elif m.group(0) == "I":
             first += 1
         else:
             third += 1
     if writes_lower_i(text):
         first += sum(not outside(m.start()) for m in LOWER_I_RE.finditer(text))
-    return first, third
+    return first, second, third
 
 
 def _outside_narration(segments: Sequence[Segment]) -> SpanTest:
@@ -101,23 +104,26 @@ def writes_lower_i(text: str) -> bool:
     return False
 
 
-def _person_of(first: int, third: int) -> int:
-    """First person when `I` is common in narration relative to he/she."""
+def _person_of(first: int, second: int, third: int) -> int:
+    """First (second) person when `I` (`you`) is common in narration relative to he/she, and
+    the commoner of the two."""
+    if second > first and second * 3 >= third and second >= 5:
+        return 2
     return 1 if first * 3 >= third and first >= 5 else 3
 
 
 def guess_narrative_person(
     texts: Sequence[str], segments: Sequence[Sequence[Segment]] | None = None
 ) -> int:
-    """1 or 3: the narrative person of a whole book (all its chapters' texts).
+    """1, 2 or 3: the narrative person of a whole book (all its chapters' texts).
 
     attribute_speakers guesses it per chapter when not told; a short chapter can be
     mostly dialogue and guess wrong, so a caller with the whole book should pass this.
     `segments`: each text's segments, when the caller has them already.
     """
-    first = third = 0
+    first = second = third = 0
     for n, text in enumerate(texts):
         segs = segments[n] if segments is not None else segment_chapter(text)
-        f, t = _count_persons(text, _outside_narration(segs))
-        first, third = first + f, third + t
-    return _person_of(first, third)
+        f, s, t = _count_persons(text, _outside_narration(segs))
+        first, second, third = first + f, second + s, third + t
+    return _person_of(first, second, third)

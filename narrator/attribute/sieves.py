@@ -296,7 +296,7 @@ def nearest_mention(ch: Chapter) -> None:
             q = para_quotes[0]
             vocs = set().union(*(x.vocatives for x in para_quotes))
             near = antecedent(ch, q.start, None, None, window=12000, names_only=True, avoid=vocs)
-            if near is None and ch.person == 1:
+            if near is None and ch.personal:
                 near = ch.narrator_at(q.start)  # nobody named near: the storyteller
             if near is not None:
                 answer_paragraph(para_quotes, near, CONF_FALLBACK, Sieve.FALLBACK)
@@ -310,7 +310,7 @@ def narrators_thoughts(ch: Chapter) -> None:
         if not q.thought or q.speaker is not None:
             continue
         headed = bisect.bisect_right(ch.pov_starts, q.start) > 0
-        if ch.person == 1 or headed:
+        if ch.personal or headed:
             q.speaker, q.confidence, q.sieve = ch.narrator_at(q.start), CONF_THOUGHT, Sieve.THOUGHT
 
 

@@ -136,7 +136,7 @@ def subject_at(
     """A subject starting at pos: ('name'|'pronoun'|'desc'|'proper', value, end).
     `verb_before`: the tag's verb came first (`said Yuna and Da-eun together`)."""
     m = ch.mention_at.get(pos)
-    if m is not None and m.narr and ch.text[m.start : m.end].lower() != "i":
+    if m is not None and m.narr and ch.text[m.start : m.end].lower() not in ("i", "you"):
         return None  # `told me`, `my`: the first-person narrator as object or owner
     if m is not None and m.names and not m.titled:
         if set(m.names) <= ch.cast.weak:

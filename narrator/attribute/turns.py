@@ -141,7 +141,7 @@ def _forward(
             if (
                 who is None
                 and narrator
-                and ch.person == 1
+                and ch.personal
                 and turns
                 and turns[-1] not in (None, ch.narrator_at(pq[0].start))
                 and Sieve.TURN not in ch.disabled
