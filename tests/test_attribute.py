@@ -1470,3 +1470,19 @@ def test_you_in_a_tag_of_a_third_person_story_is_nobody_in_particular() -> None:
     )
     cast = [Character("Mara", gender=Gender.FEMALE), Character("Tam", gender=Gender.MALE)]
     assert dialogue_speakers(text, cast) == ["Tam", "Mara"]
+
+
+def test_a_tag_naming_someone_by_their_relation_to_another_is_not_that_other() -> None:
+    # Written for this test: `said the baker's wife` is the wife, not the baker; a part of
+    # someone speaking (`said Tom's voice`) is still Tom.
+    cast = [
+        Character("Tom Hale", aliases=("Tom", "the baker"), gender=Gender.MALE),
+        Character("Nell Hale", aliases=("Nell",), gender=Gender.FEMALE),
+    ]
+    text = (
+        "Nell came in from the yard with the eggs and set them on the table by the door.\n\n"
+        '"Flour\'s late again," said the baker.\n\n'
+        '"Then we bake with what we have," said the baker\'s wife.\n\n'
+        '"We always do," said Tom\'s voice from the back.\n'
+    )
+    assert dialogue_speakers(text, cast) == ["Tom Hale", "Nell Hale", "Tom Hale"]
