@@ -1486,3 +1486,20 @@ def test_a_tag_naming_someone_by_their_relation_to_another_is_not_that_other() -
         '"We always do," said Tom\'s voice from the back.\n'
     )
     assert dialogue_speakers(text, cast) == ["Tom Hale", "Nell Hale", "Tom Hale"]
+
+
+def test_someone_named_only_as_the_owner_of_a_relative_is_not_on_stage() -> None:
+    # Written for this test: `Nico's mother clicked her rosary` puts the mother on stage,
+    # not Nico, so the untagged line before anyone is tagged is not his.
+    cast = [
+        Character("Tamsin Ward", aliases=("Tamsin", "Ward"), gender=Gender.FEMALE),
+        Character("Gordon Teague", aliases=("Teague", "Mr. Teague"), gender=Gender.MALE),
+        Character("Nico Ferrante", aliases=("Nico",), gender=Gender.MALE),
+    ]
+    text = (
+        "Tamsin Ward rose from the defence table and crossed to the witness box. Behind "
+        "her, Nico Ferrante's mother clicked through her rosary.\n\n"
+        '"Good morning, Mr. Teague."\n\n'
+        '"Morning."\n'
+    )
+    assert dialogue_speakers(text, cast) == ["Tamsin Ward", "Gordon Teague"]

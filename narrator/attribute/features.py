@@ -22,7 +22,7 @@ from functools import cached_property
 from narrator.attribute.chapter import Chapter
 from narrator.attribute.descriptions import nameless_label, strip_det
 from narrator.attribute.idiolect import Idiolects, lines
-from narrator.attribute.patterns import PREPOSITIONS, says_own_name
+from narrator.attribute.patterns import PREPOSITIONS, relative_after, says_own_name
 from narrator.attribute.quotes import Mention, Quote, Sieve, TagKind, tag_sources
 from narrator.attribute.tags import GROUP_PRONOUNS
 from narrator.attribute.turns import exchange_breaks, thought_paragraphs
@@ -129,11 +129,14 @@ class Context:
             self.turn_of[para] = turn
             last, index = para, index + 1
         # Named narration mentions: (start, name), in text order.
+        # Not the owner of someone named after them (`Nico's mother sat down`): not on stage.
         self.named: list[tuple[int, str]] = []
         for m in chapter.mentions:
             if m.in_quote or not m.names or m.narr:
                 continue
             if set(m.names) <= chapter.cast.weak:
+                continue
+            if relative_after(self.text, m.end, m.end + 60, chapter.person_nouns) is not None:
                 continue
             self.named.append((m.start, chapter.pick(m.names, m.start)))
         self.named_starts = [s for s, _ in self.named]

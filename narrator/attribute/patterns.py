@@ -3,16 +3,39 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from narrator.lexicon import (
     ACTING_PARTS,
     NOUN_GENDER,
     QUOTE_STYLE_TAG_VERBS,
+    SPEAKING_PARTS,
     TITLE_ABBREVIATIONS,
     TITLE_GENDER,
+    person_nouns,
     word_set,
 )
 from narrator.names import UPPER
+
+# After a name: `'s good lady`, `'s wife`: someone named by their relation to the one named.
+_RELATED_RE = re.compile(r"['\u2019]s\s+(?:[a-z][\w-]*\s+){0,2}?(?P<noun>[a-z][\w-]*)\b")
+
+
+def relative_after(text: str, pos: int, limit: int, more_nouns: Collection[str]) -> int | None:
+    """Where `'s wife` after a name ending at pos ends: a person named by their relation to
+    that name (`the baker's wife`, `Nico's mother`), who is someone else. A part of them that
+    speaks or acts (`Tom's voice`, `Tom's hand`) is no one else. `more_nouns`: the nouns the
+    text makes people of, besides the lexicon's."""
+    m = _RELATED_RE.match(text, pos, limit)
+    if m is None:
+        return None
+    noun = m.group("noun").lower()
+    if noun in SPEAKING_PARTS or noun in ACTING_PARTS:
+        return None
+    if noun in NOUN_GENDER or noun in more_nouns or noun in person_nouns():
+        return m.end()
+    return None
+
 
 # A sentence ends at .!? unless the word before is a title (`Mr. Poirot`).
 SENT_END_RE = re.compile(

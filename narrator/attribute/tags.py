@@ -24,6 +24,7 @@ from narrator.attribute.patterns import (
     SAID_AFTER_RE,
     SENT_END_RE,
     loose_description,
+    relative_after,
 )
 from narrator.attribute.pronouns import antecedent, described_subject, group_speaker
 from narrator.attribute.quotes import (
@@ -39,10 +40,8 @@ from narrator.lexicon import (
     FUNCTION_WORDS,
     NOUN_GENDER,
     PRONOUN_GENDER,
-    SPEAKING_PARTS,
     SPEECH_VERB_ALT,
     SPEECH_VERB_RE,
-    person_nouns,
     said_together,
 )
 from narrator.names import UPPER, name_key
@@ -88,16 +87,6 @@ _LOOSE_OPENER_RE = re.compile(
 _LOOSE_WORD_RE = re.compile(r"\s+[a-z][\w-]*")
 LOOSE_WORDS = 4
 _WORD_RE = re.compile(r"\S+")
-# After a name: `'s good lady`, `'s wife`: someone named by their relation to the one named.
-_RELATED_RE = re.compile(r"['\u2019]s\s+(?:[a-z][\w-]*\s+){0,2}?(?P<noun>[a-z][\w-]*)\b")
-
-
-def _is_person_noun(ch: Chapter, noun: str) -> bool:
-    """A noun for a person (`wife`, `benefactress`), not a part that speaks (`voice`)."""
-    noun = noun.lower()
-    if noun in SPEAKING_PARTS:
-        return False
-    return noun in NOUN_GENDER or noun in ch.person_nouns or noun in person_nouns()
 
 
 _LAST_WORD_RE = re.compile(r"\S+$")
@@ -153,10 +142,10 @@ def subject_at(
     if m is not None and m.narr and ch.text[m.start : m.end].lower() not in ("i", "you"):
         return None  # `told me`, `my`: the first-person narrator as object or owner
     if m is not None and m.names and not m.titled:
-        related = _RELATED_RE.match(ch.text, m.end, limit)
-        if related is not None and _is_person_noun(ch, related.group("noun")):
+        related = relative_after(ch.text, m.end, limit, ch.person_nouns)
+        if related is not None:
             # `said the baker's wife`: the wife, someone the baker is not.
-            return TagKind.DESC, ch.text[m.start : related.end()], related.end()
+            return TagKind.DESC, ch.text[m.start : related], related
         if set(m.names) <= ch.cast.weak:
             return TagKind.DESC, ch.text[m.start : m.end], m.end
         who, end = ch.pick(m.names, pos), m.end
