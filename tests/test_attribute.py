@@ -1503,3 +1503,22 @@ def test_someone_named_only_as_the_owner_of_a_relative_is_not_on_stage() -> None
         '"Morning."\n'
     )
     assert dialogue_speakers(text, cast) == ["Tamsin Ward", "Gordon Teague"]
+
+
+def test_words_in_the_head_sent_by_someone_named_are_theirs_not_the_storytellers() -> None:
+    # Written for this test: an untagged thought is the storyteller's, unless the narration
+    # says whose voice it is (a mind link, a voice in the head).
+    cast = [
+        Character("Rook", aliases=("I",), gender=Gender.FEMALE),
+        Character("Bram", gender=Gender.MALE),
+    ]
+    text = (
+        "I sat at the back of the hall and kept my eyes on the floor, the way I always did "
+        "when the elders met. I counted the knots in the boards. I was on forty when it came.\n\n"
+        "Bram's voice came through the link, pitched for me alone. *They can see your eyes, "
+        "Rook. Look down.*\n\n"
+        "I looked down.\n\n"
+        "*Too late,* I thought.\n"
+    )
+    out = attribute_speakers(text, segment.segment_chapter(text), cast)
+    assert [s.speaker for s in out if s.kind.is_speech] == ["Bram", "Rook"]

@@ -56,10 +56,11 @@ def _answer_holds(ctx: Context, q: Quote) -> bool:
     """Evidence next to the quotation that the ranker does not overrule (chosen by leave one
     book out, bench/RESULTS.md): a tag naming the speaker, a tag describing someone the text
     introduced (`a stranger ... said the stranger`), a character acting in the paragraph,
-    the first-person narrator thinking, a speaker saying who they are."""
+    a speaker saying who they are. (An untagged thought is the storyteller's only until the
+    ranker hears otherwise: `Jonah's voice comes through the pack link. *Cal.*`)"""
     if q.first is None:
         return False
-    if q.sieve in (Sieve.ACTION, Sieve.THOUGHT, Sieve.SELF_NAMED):
+    if q.sieve in (Sieve.ACTION, Sieve.SELF_NAMED):
         return True
     if q.tag is None:
         return False
