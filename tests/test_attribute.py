@@ -1522,3 +1522,28 @@ def test_words_in_the_head_sent_by_someone_named_are_theirs_not_the_storytellers
     )
     out = attribute_speakers(text, segment.segment_chapter(text), cast)
     assert [s.speaker for s in out if s.kind.is_speech] == ["Bram", "Rook"]
+
+
+def test_its_and_a_name_on_the_phone_or_at_a_door_is_the_speaker_saying_who_is_there() -> None:
+    # Written for this test: `"Ruby? It's Kettle."` is Kettle calling; `"It's Kettle's
+    # hat."` and `"This is Mrs. Bell."` (an introduction) say nothing of the speaker.
+    cast = [
+        Character("Kettle", gender=Gender.MALE),
+        Character("Ruby", gender=Gender.FEMALE),
+        Character("Morty", gender=Gender.MALE),
+    ]
+    text = (
+        "Morty wiped the bar and said nothing. The payphone by the coat rack ate one nickel "
+        "in three. Morty watched it eat two.\n\n"
+        "\"Ruby? It's Kettle. Don't hang up.\"\n\n"
+        '"Give me one reason."\n'
+    )
+    ch = run_sieves(text, segment.segment_chapter(text), cast)
+    assert ch.quotes[0].sieve is Sieve.SELF_NAMED
+    assert dialogue_speakers(text, cast)[0] == "Kettle"
+    for line in ("\"It's Kettle's hat. He left it.\"", '"This is Mrs. Bell. She sings."'):
+        other = "Morty wiped the bar and said nothing.\n\n" + line + "\n"
+        cast2 = [*cast, Character("Mrs. Bell", aliases=("Bell",), gender=Gender.FEMALE)]
+        assert run_sieves(other, segment.segment_chapter(other), cast2).quotes[0].sieve is not (
+            Sieve.SELF_NAMED
+        )

@@ -56,6 +56,10 @@ _SELF_NAMED_RE = re.compile(
     r"(?:\b(?:[Mm]y name(?:'s|\u2019s| is)|I'm|I\u2019m|I am|[Cc]all me|Name's|Name\u2019s|I,)\s+)$"
 )
 _POSSESSIVE_RE = re.compile(r"['\u2019]s\b")
+# `"Ruby? It's Kettle."`: on the phone or at a door, the speaker saying who is there, when
+# `It's` opens a sentence and the name ends it (not `This is Mrs. Bell`, an introduction).
+_ITS_BEFORE_RE = re.compile(r"(?:^|[.!?]\s+)(?:It's|It\u2019s|It is)\s+$")
+_SENTENCE_ENDS_RE = re.compile(r"[.!](?:\s|[\"\u201d]|$)")
 # A full name opening a quotation as a sentence of its own (`"Ezra Tull. Nobody asked."`,
 # `"Sissy Jupe, sir,"`) is the speaker saying who they are; `"Eli Marsh, you come home"` is
 # not. A name opening with a title, an article or a possessive is an address (`"Mr. Hale."`,
@@ -75,12 +79,17 @@ _ALONE_AFTER_RE = re.compile(
 
 
 def says_own_name(text: str, start: int, end: int, floor: int) -> bool:
-    """Does the name at start:end follow the speaker saying it is theirs (`I'm Kai`), not
-    someone else's (`I'm Kai's sister`), or is it a full name the quotation opens with as a
-    sentence of its own (`"Ezra Tull. Nobody asked."`)? `floor`: where the quotation starts."""
+    """Does the name at start:end follow the speaker saying it is theirs (`I'm Kai`, `It's
+    Kai.` on the phone), not someone else's (`I'm Kai's sister`), or is it a full name the
+    quotation opens with as a sentence of its own (`"Ezra Tull. Nobody asked."`)? `floor`:
+    where the quotation starts."""
     if _POSSESSIVE_RE.match(text, end):
         return False
     if _SELF_NAMED_RE.search(text, max(floor, start - 20), start):
+        return True
+    if _ITS_BEFORE_RE.search(text[max(floor, start - 12) : start]) and _SENTENCE_ENDS_RE.match(
+        text, end
+    ):
         return True
     words = text[start:end].split()
     return (
