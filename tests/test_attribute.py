@@ -1541,7 +1541,11 @@ def test_its_and_a_name_on_the_phone_or_at_a_door_is_the_speaker_saying_who_is_t
     ch = run_sieves(text, segment.segment_chapter(text), cast)
     assert ch.quotes[0].sieve is Sieve.SELF_NAMED
     assert dialogue_speakers(text, cast)[0] == "Kettle"
-    for line in ("\"It's Kettle's hat. He left it.\"", '"This is Mrs. Bell. She sings."'):
+    for line in (
+        "\"Look. It's Kettle's hat. He left it.\"",
+        '"Hush. This is Mrs. Bell. She sings."',
+        "\"It's Kettle! Everybody hush, it's Kettle!\"",
+    ):
         other = "Morty wiped the bar and said nothing.\n\n" + line + "\n"
         cast2 = [*cast, Character("Mrs. Bell", aliases=("Bell",), gender=Gender.FEMALE)]
         assert run_sieves(other, segment.segment_chapter(other), cast2).quotes[0].sieve is not (

@@ -57,8 +57,10 @@ _SELF_NAMED_RE = re.compile(
 )
 _POSSESSIVE_RE = re.compile(r"['\u2019]s\b")
 # `"Ruby? It's Kettle."`: on the phone or at a door, the speaker saying who is there, when
-# `It's` opens a sentence and the name ends it (not `This is Mrs. Bell`, an introduction).
-_ITS_BEFORE_RE = re.compile(r"(?:^|[.!?]\s+)(?:It's|It\u2019s|It is)\s+$")
+# `It's` opens a sentence after a first one (a greeting, the listener's name) and the name
+# ends it. A line opening with it announces someone as often (`"It's Rafe! Hush!"`), and
+# `This is Mrs. Bell` introduces someone else.
+_ITS_BEFORE_RE = re.compile(r"[.!?]\s+(?:It's|It\u2019s|It is)\s+$")
 _SENTENCE_ENDS_RE = re.compile(r"[.!](?:\s|[\"\u201d]|$)")
 # A full name opening a quotation as a sentence of its own (`"Ezra Tull. Nobody asked."`,
 # `"Sissy Jupe, sir,"`) is the speaker saying who they are; `"Eli Marsh, you come home"` is
