@@ -1122,11 +1122,9 @@ def _closed_dash_speech(text: str, start: int, end: int) -> list[tuple[int, int]
 # narrator's words; a dash glued to the word before closes them, and the speech goes on after
 # the `.` or `,` that follows. In narration, a dash after a sentence's end opens speech
 # (`She looked up. —No.`); one after a word opens a parenthesis (`beans —too salty— and`).
-_RAYA_OPEN_RE = re.compile(rf"^{_DIALOGUE_DASH}(?=[^\s\u2014\u2015\u2013-])")
+_RAYA_OPEN_RE = re.compile(rf"{_DIALOGUE_DASH}(?=[^\s\u2014\u2015\u2013-])")
 _RAYA_CUT_RE = re.compile(rf"(?<=\S)[ \u00a0]{_DIALOGUE_DASH}(?=[^\s\u2014\u2015\u2013-])")
-_RAYA_CLOSE_RE = re.compile(
-    rf"(?<=[^\s\u2014\u2015\u2013-]){_DIALOGUE_DASH}(?P<after>[,.;:]?)(?=\s|$)"
-)
+_RAYA_CLOSE_RE = re.compile(rf"(?<=[^\s\u2014\u2015\u2013-]){_DIALOGUE_DASH}[,.;:]?(?=\s|$)")
 _RAYA_SPEECH_RE = re.compile(
     rf"(?<=[.!?\u2026:])[ \u00a0]+(?P<dash>{_DIALOGUE_DASH})(?=[^\s\u2014\u2015\u2013-])"
 )
@@ -1136,7 +1134,7 @@ def _uses_raya(text: str, paragraphs: list[tuple[int, int]]) -> bool:
     """Does a dash-dialogue text cut its speech with glued dashes (`—No —said Ana.`)?"""
     cut = 0
     for a, b in paragraphs:
-        if _RAYA_OPEN_RE.match(text[a:b]) and _RAYA_CUT_RE.search(text, a, b):
+        if _RAYA_OPEN_RE.match(text, a, b) and _RAYA_CUT_RE.search(text, a, b):
             cut += 1
             if cut >= _DASH_PARAGRAPHS:
                 return True
@@ -1147,7 +1145,7 @@ def _raya_speech(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Speech spans of a paragraph in the Spanish typography (`_RAYA_CUT_RE`), dash included
     where one opens the speech."""
     spans: list[tuple[int, int]] = []
-    if _RAYA_OPEN_RE.match(text[start:end]):
+    if _RAYA_OPEN_RE.match(text, start, end):
         pos: int | None = start
     else:
         opens = _RAYA_SPEECH_RE.search(text, start, end)

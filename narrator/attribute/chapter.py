@@ -22,7 +22,7 @@ from narrator.attribute.mentions import (
     speaking_nouns,
     title_mentions,
 )
-from narrator.attribute.patterns import SENT_END_RE
+from narrator.attribute.patterns import SENT_END_RE, relative_after
 from narrator.attribute.person import chapter_person, pov_switches, writes_lower_i
 from narrator.attribute.quotes import (
     CLOSE_MARKS,
@@ -36,6 +36,7 @@ from narrator.model import Character, Kind, Segment
 from narrator.segment import is_system_line, messages, paragraph_starts, transcript_roles
 
 _DIALOGUE_DASHES = frozenset("\u2014\u2015\u2013-")
+_RELATION_REACH = 60  # characters after a name read for `'s good old mother`
 
 
 @dataclass
@@ -144,6 +145,12 @@ class Chapter:
         line = self.text.rfind("\n", 0, seg.start) + 1
         m = self.messages.match(self.text, line, seg.end)
         return m is not None and m.start("body") == seg.start
+
+    def relative_after(self, end: int, limit: int | None = None) -> int | None:
+        """Where `'s mother` after a name ending at end ends, when it names someone by their
+        relation to that name (`patterns.relative_after`): someone else, not the one named."""
+        limit = min(len(self.text), end + _RELATION_REACH) if limit is None else limit
+        return relative_after(self.text, end, limit, self.person_nouns)
 
     def para_at(self, pos: int) -> int:
         """The paragraph holding pos."""

@@ -22,7 +22,7 @@ from functools import cached_property
 from narrator.attribute.chapter import Chapter
 from narrator.attribute.descriptions import nameless_label, strip_det
 from narrator.attribute.idiolect import Idiolects, lines
-from narrator.attribute.patterns import PREPOSITIONS, relative_after, says_own_name
+from narrator.attribute.patterns import PREPOSITIONS, says_own_name
 from narrator.attribute.quotes import Mention, Quote, Sieve, TagKind, tag_sources
 from narrator.attribute.tags import GROUP_PRONOUNS
 from narrator.attribute.turns import exchange_breaks, thought_paragraphs
@@ -136,7 +136,7 @@ class Context:
                 continue
             if set(m.names) <= chapter.cast.weak:
                 continue
-            if relative_after(self.text, m.end, m.end + 60, chapter.person_nouns) is not None:
+            if chapter.relative_after(m.end) is not None:
                 continue
             self.named.append((m.start, chapter.pick(m.names, m.start)))
         self.named_starts = [s for s, _ in self.named]
@@ -520,7 +520,8 @@ def named_inside(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
 
 
 def first_person(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
-    """In a first-person chapter the narrator is always on stage."""
+    """In a first-person chapter the narrator is always on stage (in a second-person one,
+    the `you` it is told to)."""
     if ctx.chapter.personal:
         _get(pool, ctx.chapter.narrator_at(q.start)).add(
             "narrator", why="the first-person narrator"

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from narrator.attribute.cast_index import CastIndex
 from narrator.attribute.patterns import NOUN_ALT, NOUN_PATTERNS, SAID_AFTER_RE, loose_description
-from narrator.attribute.person import LOWER_I_RE
+from narrator.attribute.person import LOWER_I_RE, SECOND_PERSON_RE
 from narrator.attribute.quotes import Mention, SpanTest
 from narrator.lexicon import (
     ACTING_PARTS,
@@ -58,8 +58,6 @@ _DET_RE = re.compile(r"\b(?i:the|an?|one|his|her|my|our|their|that|this)\b")
 # The first-person narrator in narration; also a lower-case `i` in texts that write it so.
 _FIRST_PERSON_RE = re.compile(r"\b(?:I|me|my|myself)\b")
 _FIRST_PERSON_OR_LOWER_I_RE = re.compile(rf"{_FIRST_PERSON_RE.pattern}|{LOWER_I_RE.pattern}")
-# ... and in a story told to `you`, the `you` it is told to.
-_SECOND_PERSON_RE = re.compile(r"\b[Yy]ou(?:rs?|rself)?\b")
 
 
 # A speech tag right after a closing quote mark, naming someone by a noun phrase: `," said
@@ -222,7 +220,7 @@ def first_person_mentions(
     told by (or to) there (`narrator_at`)."""
     found = []
     if second:
-        first_person = _SECOND_PERSON_RE
+        first_person = SECOND_PERSON_RE
     else:
         first_person = _FIRST_PERSON_OR_LOWER_I_RE if lower_i else _FIRST_PERSON_RE
     for im in first_person.finditer(text):

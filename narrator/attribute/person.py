@@ -17,7 +17,9 @@ from narrator.model import Kind, Segment
 from narrator.names import name_key
 from narrator.segment import decorated_name, segment_chapter
 
-_PRONOUN_RE = re.compile(r"\b(?i:he|she)\b|\bI\b|\b(?P<you>[Yy]ou(?:rs?|rself)?)\b")
+# `you`, `your`, `yours`, `yourself`: in a story told to `you`, the one it is told to.
+SECOND_PERSON_RE = re.compile(r"\b[Yy]ou(?:rs?|rself)?\b")
+_PRONOUN_RE = re.compile(rf"\b(?i:he|she)\b|\bI\b|(?P<you>{SECOND_PERSON_RE.pattern})")
 # `i` as a word of its own (`i said`, `i'm`), not `i.e.` or a letter in a list: texts that
 # write I in lower case, as messy web fiction does.
 LOWER_I_RE = re.compile(r"(?<![\w'\u2019.(-])i(?![\w.)-])")

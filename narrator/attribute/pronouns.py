@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from narrator.attribute.chapter import Chapter
-from narrator.attribute.patterns import AND_NAME_RE, relative_after
+from narrator.attribute.patterns import AND_NAME_RE
 from narrator.attribute.quotes import Quote
 from narrator.lexicon import PLURAL_PERSON_NOUNS, PRONOUN_GENDER, said_together
 from narrator.model import Gender
@@ -53,7 +53,7 @@ def antecedent(
             if m.in_quote or not m.names or m.narr or m.gender != gender:
                 continue
             who = ch.pick(m.names, m.start)
-            if who == exclude or who in avoid or _owner_of_someone(ch, m.end):
+            if who == exclude or who in avoid or ch.relative_after(m.end) is not None:
                 continue
             if _opens_sentence(ch, m.start, p_start):
                 return who
@@ -73,7 +73,7 @@ def antecedent(
             # accepting it does worse (bench/RESULTS.md).
             continue
         who = ch.pick(m.names, m.start) if m.names else ch.state.nameless.get(m.start, m.label)
-        if who in avoid or (m.names and _owner_of_someone(ch, m.end)):
+        if who in avoid or (m.names and ch.relative_after(m.end) is not None):
             continue  # `Nico's mother sat down`: the mother, not Nico
         if (
             gender is not None
@@ -92,11 +92,6 @@ def antecedent(
             continue
         return who
     return skipped
-
-
-def _owner_of_someone(ch: Chapter, end: int) -> bool:
-    """Is a name ending at end the owner of a person named after it (`Nico's mother`)?"""
-    return relative_after(ch.text, end, min(len(ch.text), end + 60), ch.person_nouns) is not None
 
 
 def _opens_sentence(ch: Chapter, pos: int, p_start: int) -> bool:

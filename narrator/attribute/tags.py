@@ -24,7 +24,6 @@ from narrator.attribute.patterns import (
     SAID_AFTER_RE,
     SENT_END_RE,
     loose_description,
-    relative_after,
 )
 from narrator.attribute.pronouns import antecedent, described_subject, group_speaker
 from narrator.attribute.quotes import (
@@ -87,8 +86,6 @@ _LOOSE_OPENER_RE = re.compile(
 _LOOSE_WORD_RE = re.compile(r"\s+[a-z][\w-]*")
 LOOSE_WORDS = 4
 _WORD_RE = re.compile(r"\S+")
-
-
 _LAST_WORD_RE = re.compile(r"\S+$")
 _CAPITALISED_RE = re.compile(r"[A-Z][a-z]+")
 # Between a quotation and its tag: spaces, commas, dashes.
@@ -142,7 +139,7 @@ def subject_at(
     if m is not None and m.narr and ch.text[m.start : m.end].lower() not in ("i", "you"):
         return None  # `told me`, `my`: the first-person narrator as object or owner
     if m is not None and m.names and not m.titled:
-        related = relative_after(ch.text, m.end, limit, ch.person_nouns)
+        related = ch.relative_after(m.end, limit)
         if related is not None:
             # `said the baker's wife`: the wife, someone the baker is not.
             return TagKind.DESC, ch.text[m.start : related], related
