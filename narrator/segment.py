@@ -270,6 +270,20 @@ def is_system_line(text: str) -> bool:
     )
 
 
+# A forum quest's furniture, each on a line of its own, is for the players, not the story: a
+# vote option (`[ ] Go to the docks`, `[X] Write-in:`) and a dice roll in parentheses
+# (`(Stealth: rolled 1d100+5 = 64 vs DC 50. Success.)`). Read as an author's note.
+_QUEST_LINE_RE = re.compile(
+    r"[ \t]*(?:\[[ \t]?[xX\u2713\u2714]?[ \t]?\][ \t]+\S[^\n]*"
+    r"|\((?=[^()\n]*\b\d*d\d+\b)[^()\n]*\))[ \t]*"
+)
+
+
+def is_quest_line(text: str) -> bool:
+    """A quest's vote option or dice roll (see above): the whole of `text`, one line."""
+    return _QUEST_LINE_RE.fullmatch(text) is not None
+
+
 # --- text messages ------------------------------------------------------------------------
 # A chat handle: `bex`, `toby.exe`, `moth_queen`, `xX_k_Xx`.
 _HANDLE = r"[^\W\d_][\w.'\u2019-]{0,24}"
@@ -474,8 +488,11 @@ def _paragraphs(text: str, said: Messages) -> Iterator[tuple[int, int]]:
             continue
         lead = a + (len(text[a:b]) - len(text[a:b].lstrip()))
         tail = b - (len(text[a:b]) - len(text[a:b].rstrip()))
-        # A text message or a system line is a paragraph of its own.
-        message = said.match(text, lead, tail) is not None or is_system_line(text[lead:tail])
+        # A text message, a system line or a quest's line is a paragraph of its own.
+        line = text[lead:tail]
+        message = said.match(text, lead, tail) is not None or (
+            is_system_line(line) or is_quest_line(line)
+        )
         if para_start < 0:
             para_start = lead
         elif not by_blank_line or message or in_message:
@@ -497,7 +514,7 @@ def _block_kinds(text: str, paragraphs: list[tuple[int, int]]) -> dict[int, Kind
     opening = n > 1  # no story paragraph yet: only notes and headings so far
     for i, (a, b) in enumerate(paragraphs):
         body = text[a:b]
-        if _NOTE_MARK_RE.match(body):
+        if _NOTE_MARK_RE.match(body) or is_quest_line(body):
             found[i] = Kind.NOTE
         elif _is_heading(body, opens_chapter=opening):
             found[i] = Kind.HEADING

@@ -886,3 +886,21 @@ def _raya_speech_of(paragraph: str) -> list[str]:
 )
 def test_dash_speech_in_the_spanish_typography(paragraph: str, speech: list[str]) -> None:
     assert _raya_speech_of(paragraph) == speech
+
+
+def test_a_quests_vote_options_and_dice_rolls_are_notes() -> None:
+    # Written for this test: a forum quest's furniture, each on its own line, is for the
+    # players, not the story; a roll mentioned in the story (`her d20 in her fist`) is not.
+    text = (
+        'You push the door open. "Anyone home?" you call.\n\n'
+        "(Stealth: rolled 1d100+5 = 64 vs DC 50. Success.)\n\n"
+        "She already had her d20 in her fist when the door creaked.\n\n"
+        "[ ] Go down to the docks.\n"
+        "[X] Wait for the tide.\n"
+        "[ ] Write-in:\n"
+    )
+    kinds = [(s.kind.value, s.text.strip()) for s in segment_chapter(text) if s.text.strip()]
+    assert ("note", "(Stealth: rolled 1d100+5 = 64 vs DC 50. Success.)") in kinds
+    assert ("narration", "She already had her d20 in her fist when the door creaked.") in kinds
+    for option in ("[ ] Go down to the docks.", "[X] Wait for the tide.", "[ ] Write-in:"):
+        assert ("note", option) in kinds
