@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from narrator.attribute.cast_index import CastIndex, lower_case_names
 from narrator.attribute.mentions import (
     acting_nouns,
-    first_person_mentions,
     known_nouns,
     nameless_descriptions,
     speaking_nouns,
+    storyteller_mentions,
     title_mentions,
 )
 from narrator.attribute.patterns import SENT_END_RE, relative_after
@@ -116,7 +116,7 @@ class Chapter:
         # Told as someone's, `I` or `you`: that pronoun names a character (`narrator_at`).
         self.personal = self.person in (1, 2)
         if self.personal:
-            self.mentions += first_person_mentions(
+            self.mentions += storyteller_mentions(
                 text,
                 self.in_quote,
                 self.lower_i,
@@ -132,6 +132,7 @@ class Chapter:
             if m.start not in self.mention_at or m.names:
                 self.mention_at[m.start] = m
         self.state = RunState()
+        self._relatives: dict[int, int | None] = {}  # `relative_after`, by a mention's end
 
     def sender_at(self, pos: int, sender: str) -> str:
         """Who a message's sender is at pos: in a court transcript, the counsel asking for
@@ -148,9 +149,14 @@ class Chapter:
 
     def relative_after(self, end: int, limit: int | None = None) -> int | None:
         """Where `'s mother` after a name ending at end ends, when it names someone by their
-        relation to that name (`patterns.relative_after`): someone else, not the one named."""
-        limit = min(len(self.text), end + _RELATION_REACH) if limit is None else limit
-        return relative_after(self.text, end, limit, self.person_nouns)
+        relation to that name (`patterns.relative_after`): someone else, not the one named.
+        Without a limit, read once per mention: antecedents ask it of the same ones often."""
+        if limit is not None:
+            return relative_after(self.text, end, limit, self.person_nouns)
+        if end not in self._relatives:
+            reach = min(len(self.text), end + _RELATION_REACH)
+            self._relatives[end] = relative_after(self.text, end, reach, self.person_nouns)
+        return self._relatives[end]
 
     def para_at(self, pos: int) -> int:
         """The paragraph holding pos."""

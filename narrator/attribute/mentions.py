@@ -1,4 +1,4 @@
-"""People named in narration without a cast alias: descriptions, titles and `I`.
+"""People named in narration without a cast alias: descriptions, titles and `I` (or `you`).
 
 `an old man`, `the bald man` (a nameless person, or the cast entry that is this description)
 and `the duchess` (the cast character bearing that title), as `Mention`s. The cast's own
@@ -207,7 +207,7 @@ def title_mentions(
     return found
 
 
-def first_person_mentions(
+def storyteller_mentions(
     text: str,
     in_quote: SpanTest,
     lower_i: bool,

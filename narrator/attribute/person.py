@@ -24,7 +24,7 @@ _PRONOUN_RE = re.compile(rf"\b(?i:he|she)\b|\bI\b|(?P<you>{SECOND_PERSON_RE.patt
 # write I in lower case, as messy web fiction does.
 LOWER_I_RE = re.compile(r"(?<![\w'\u2019.(-])i(?![\w.)-])")
 _LOWER_I_WORDS = 3  # this many lower-case `i`s make a text one that writes I so
-# A chapter's own narration decides its person with this many I/he/she in it; below that a
+# A chapter's own narration decides its person with this many I/you/he/she in it; below that a
 # chapter of mostly dialogue says too little, and the book's person is the better guess.
 # (A judgement, not a measurement: the dev sets hold no book that switches person.)
 _PERSON_EVIDENCE = 40
