@@ -831,6 +831,30 @@ def test_narration_ending_in_a_colon_introduces_its_subject(intro: str, want: st
 
 
 @pytest.mark.parametrize(
+    "closing",
+    [
+        "Kess looked at them both for a long moment, and then said quietly:",
+        "Then Kess turned away from the window and spoke:",
+    ],
+)
+def test_a_colon_after_a_paragraphs_last_quotation_introduces_the_next_paragraph(
+    closing: str,
+) -> None:
+    # The paragraph before ends with narration after its quotation, and that narration ends
+    # with a colon: its subject speaks the next paragraph, not the turn after Ana's.
+    text = (
+        'Tom, Ana and Kess waited in the hall.\n\n"Are we going?" asked Tom.\n\n'
+        f'"Soon," said Ana. {closing}\n\n"Not yet."\n'
+    )
+    cast = [
+        Character("Tom", gender=Gender.MALE),
+        Character("Ana", gender=Gender.FEMALE),
+        Character("Kess", gender=Gender.FEMALE),
+    ]
+    assert dialogue_speakers(text, cast) == ["Tom", "Ana", "Kess"]
+
+
+@pytest.mark.parametrize(
     ("paragraph", "want"),
     [
         (

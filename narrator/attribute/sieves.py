@@ -149,7 +149,7 @@ def read_tags(ch: Chapter) -> None:
             q.tag, q.tag_side, q.tag_speaker = (TagKind.NAME, who), TagSide.BEFORE, True
         elif tag is None:
             # Narration ending in a colon first: its last clause's subject speaks.
-            tag = colon_intro(ch, q, floor, quotes[k - 1].para if k > 0 else -1)
+            tag = colon_intro(ch, q, floor, quotes[k - 1] if k > 0 else None)
             tag = tag or tag_before(ch, q, floor)
             q.tag_side = TagSide.BEFORE
             if tag is not None and _in_split_tags_clause(ch, quotes, k, tag[1]):

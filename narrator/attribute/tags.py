@@ -124,7 +124,7 @@ _CLAUSE_OPENER_RE = re.compile(r"\s*(?:(?:Then|But|And|So|Now|At last|At length)
 # else comes between it and the colon.
 _CLAUSE_MARK_RE = re.compile(
     r"(?:(?P<sub>(?:,\s+|\s)(?:who|when|as|before|while|till|until|after|because)\s+)"
-    r"|^|(?<=\n)|(?<=[.!?])\s+|,\s+|;\s+|\s(?:and|then|but|so)\s+)"
+    r"|^|(?<=\n)|(?<=[.!?])\s+|(?<=[\"\u201d])\s+|,\s+|;\s+|\s(?:and|then|but|so)\s+)"
     r"(?:(?:and|then|at last|at length|at once|suddenly|so)[,\s]+)*"
 )
 _INTRO_REACH = 600  # characters before a colon read for the sentence introducing a quotation
@@ -326,19 +326,24 @@ def tag_before(ch: Chapter, q: Quote, floor: int) -> Tag | None:
     return None
 
 
-def colon_intro(ch: Chapter, q: Quote, floor: int, last_quote_para: int) -> Tag | None:
+def colon_intro(ch: Chapter, q: Quote, floor: int, last: Quote | None) -> Tag | None:
     """The subject of narration ending in a colon right before the quotation.
 
     `Tom crossed the room, looked out at the rain, and then said:`, `..., who answered
     gravely:`, `A pause followed before Ana went on:`: the subject of the last clause
-    that has one, however far from the colon its verb is.
+    that has one, however far from the colon its verb is. `last` is the quotation before
+    this one: when it closes the paragraph before, the narration after it is read
+    (`"Go," said Tom. Ana turned and said:`).
     """
     text = ch.text
     lead = text[floor : q.start].rstrip()
     if lead:
         start = floor
-    elif q.para > 0 and last_quote_para < q.para - 1:
+    elif q.para > 0 and (last is None or last.para < q.para - 1):
         start = ch.para_starts[q.para - 1]  # the narration paragraph before
+        lead = text[start : ch.para_starts[q.para]].rstrip()
+    elif q.para > 0 and last is not None and last.para == q.para - 1:
+        start = last.end  # the narration closing the paragraph before
         lead = text[start : ch.para_starts[q.para]].rstrip()
     else:
         return None
