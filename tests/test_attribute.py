@@ -1073,6 +1073,19 @@ def test_an_epithet_guessed_by_gender_is_the_one_the_answer_calls() -> None:
     assert (first.speaker, first.sieve) == ("Rook", Sieve.TAG_DESC_TURN)
 
 
+def test_an_epithet_guessed_by_gender_yields_to_its_usual_reading_over_the_text() -> None:
+    # Four scenes call Tom `the old man`; in the fifth, Bill was named last, so gender and
+    # recency alone guess Bill. One epithet, one person over the text: it is Tom.
+    cast = [Character("Tom", gender=Gender.MALE), Character("Bill", gender=Gender.MALE)]
+    filler = "The rain fell on the roofs of the town all night long. " * 60
+    scene = 'Tom came in from the yard.\n\n"Shut the door," said the old man.\n\n'
+    last = 'Tom sat by the fire. Bill came in from the cold.\n\n"Sit," said the old man.\n'
+    text = "\n\n".join([scene + filler] * 4) + "\n\n" + last
+    assert dialogue_speakers(text, cast) == ["Tom"] * 5
+    first = run_sieves(text, segment.segment_chapter(text), cast).quotes[-1]
+    assert first.speaker == "Tom"
+
+
 def test_a_pronoun_tag_is_the_one_the_next_turn_calls_by_name() -> None:
     # `he said` read as the latest man named (Vesh); the answer calls Rook: it was Rook.
     cast = [Character("Rook", gender=Gender.MALE), Character("Vesh", gender=Gender.MALE)]

@@ -2,13 +2,14 @@
 
 A cast alias or a title in a cast name (`the count`), a nameless person introduced as `an old
 man` (kept as the noun phrase), else the latest character of that gender (one epithet, one
-person). Several people (`said the guards`) and nouns the lexicon does not know as a person's
+person; over the text, whom most of its other tags name). Several people (`said the guards`) and nouns the lexicon does not know as a person's
 (`chirped the twins`) are speakers of their own."""
 
 from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 
 from narrator.attribute.chapter import Chapter
 from narrator.attribute.patterns import INDEFINITE_PEOPLE, QUANTIFIERS, says_own_name
@@ -23,6 +24,10 @@ from narrator.lexicon import (
 from narrator.model import Gender
 from narrator.names import name_key
 
+# One epithet, one person over the text: an epithet guessed by gender alone gives way to
+# whom at least USUAL_VOTES of the text's other tags with it name, USUAL_SHARE of them.
+USUAL_VOTES = 4
+USUAL_SHARE = 0.7
 _DETERMINER_RE = re.compile(r"^(?i:the|a|an|one of the)\s+")
 _SOMEONE_RE = re.compile(rf"(?i:(?:{QUANTIFIERS})\s+of|{INDEFINITE_PEOPLE}|another)\b")
 
@@ -185,3 +190,28 @@ def self_named(ch: Chapter) -> None:
     for q in ch.quotes:
         if q.speaker is None and (who := own_name(ch, q)) is not None:
             q.speaker, q.confidence, q.sieve = who, CONF_DESCRIPTIVE, Sieve.SELF_NAMED
+
+
+def usual_epithets(ch: Chapter) -> None:
+    """An epithet guessed by gender alone (`said the old man`, the latest man named) is
+    whom most of the text's other tags with that epithet name, when enough of them agree
+    and the gender fits: one epithet, one person over the text, not only within a scene."""
+    votes: dict[str, Counter[str]] = {}
+    for q in ch.quotes:
+        if q.tag is not None and q.tag[0] is TagKind.DESC and q.speaker is not None:
+            votes.setdefault(strip_det(q.tag[1]), Counter())[q.speaker] += 1
+    for q in ch.quotes:
+        if not q.guessed or q.tag is None or q.tag[0] is not TagKind.DESC or q.speaker is None:
+            continue
+        others = votes[strip_det(q.tag[1])].copy()
+        others[q.speaker] -= 1
+        total = others.total()
+        if total < USUAL_VOTES:
+            continue
+        who, n = others.most_common(1)[0]
+        if who == q.speaker or n < USUAL_SHARE * total:
+            continue
+        gender = ch.cast.gender.get(who)
+        if gender is not None and q.guess_gender is not None and gender is not q.guess_gender:
+            continue
+        q.speaker = who

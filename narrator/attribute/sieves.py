@@ -10,6 +10,7 @@ back as two segments.
 
 This module only runs the steps, in the order of `SIEVE_STEPS`: `read_tags` (sieves 0-3),
 `self_introduced` (a nameless speaker who says their name is that character),
+`usual_epithets` (an epithet guessed by gender is whom the text's other tags with it name),
 `apply_corrections`, `narrators_thoughts`, `self_named`, `share_paragraph_tags`,
 `continue_speech`, `act` (5), `take_up`, `conversations` (4 and 6, and 7 inside an exchange),
 `nearest_mention` (7), `split_turns`. Each kind of evidence lives in a module of its own,
@@ -38,7 +39,8 @@ down); today it is one feature among others, and the confidence comes from the r
 3. descriptive tag (`the old man said`): a cast alias or a title in a cast name
    (`the count`), a nameless person introduced as `an old man` (kept as the noun
    phrase), else the latest character of that gender (one epithet, one person;
-   turn-taking in the exchange overrides this guess). A cast entry that is only a
+   turn-taking in the exchange overrides this guess; so does the text: when at least
+   4 other tags with the epithet name one person, 70% of them, it is that person). A cast entry that is only a
    description and has no gender (`The Painter`) is read as such an epithet: the
    named character it fits, the entry itself only when nobody fits; in narration it
    is no antecedent (`the child` there is someone named). Several people (`said the
@@ -87,7 +89,12 @@ from itertools import pairwise
 
 from narrator.attribute.actions import actor, beats, lead_actor
 from narrator.attribute.chapter import Chapter
-from narrator.attribute.descriptions import noun_gender, self_introduced, self_named
+from narrator.attribute.descriptions import (
+    noun_gender,
+    self_introduced,
+    self_named,
+    usual_epithets,
+)
 from narrator.attribute.patterns import SENT_END_RE
 from narrator.attribute.pronouns import answering, antecedent
 from narrator.attribute.quotes import (
@@ -320,6 +327,7 @@ def narrators_thoughts(ch: Chapter) -> None:
 SIEVE_STEPS: tuple[tuple[Callable[[Chapter], None], Sieve | None], ...] = (
     (read_tags, None),
     (self_introduced, None),
+    (usual_epithets, None),
     (apply_corrections, None),
     (narrators_thoughts, Sieve.THOUGHT),
     (self_named, Sieve.SELF_NAMED),
