@@ -2,8 +2,9 @@
 
 A cast alias or a title in a cast name (`the count`), a nameless person introduced as `an old
 man` (kept as the noun phrase), else the latest character of that gender (one epithet, one
-person; over the text, whom most of its other tags name). Several people (`said the guards`) and nouns the lexicon does not know as a person's
-(`chirped the twins`) are speakers of their own."""
+person; over the text, whom most of its other tags with the epithet name). Several people
+(`said the guards`) and nouns the lexicon does not know as a person's (`chirped the twins`)
+are speakers of their own."""
 
 from __future__ import annotations
 

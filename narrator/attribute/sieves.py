@@ -40,12 +40,13 @@ down); today it is one feature among others, and the confidence comes from the r
    (`the count`), a nameless person introduced as `an old man` (kept as the noun
    phrase), else the latest character of that gender (one epithet, one person;
    turn-taking in the exchange overrides this guess; so does the text: when at least
-   4 other tags with the epithet name one person, 70% of them, it is that person). A cast entry that is only a
-   description and has no gender (`The Painter`) is read as such an epithet: the
-   named character it fits, the entry itself only when nobody fits; in narration it
-   is no antecedent (`the child` there is someone named). Several people (`said the
-   guards`) and a noun the lexicon does not know as a person's (`chirped the twins`,
-   any noun phrase right after the quote and its verb) are speakers of their own
+   4 other tags with the epithet name one person, 70% of them, it is that person).
+   A cast entry that is only a description and has no gender (`The Painter`) is read
+   as such an epithet: the named character it fits, the entry itself only when nobody
+   fits; in narration it is no antecedent (`the child` there is someone named).
+   Several people (`said the guards`) and a noun the lexicon does not know as a
+   person's (`chirped the twins`, any noun phrase right after the quote and its verb)
+   are speakers of their own
    (`descriptions.py`)                                                               0.70/0.50
    - an untagged thought in a first-person chapter, or in a part headed by who tells
      it (`~ Mara ~`), is theirs                                                      0.80
