@@ -155,6 +155,17 @@ def test_a_cast_epithet_is_not_a_stranger() -> None:
     assert _pools(text, [TOM, red], features.nameless) == [{}]
 
 
+def test_the_cast_entry_a_tag_names_stays_a_candidate_when_the_sieves_read_someone_else() -> None:
+    # A description-only entry without a gender may be read as an epithet of whoever was
+    # named last (`the painter` for Hallward); the entry itself is still a candidate.
+    croupier = Character("The Croupier")
+    text = 'Tom sat down at the wheel.\n\n"Zero!" called the croupier.\n'
+    ctx = Context(run_sieves(text, segment_chapter(text), [TOM, croupier]))
+    assert ctx.chapter.quotes[0].speaker == "Tom"  # the sieves' epithet reading
+    pools = _pools(text, [TOM, croupier], features.nameless)
+    assert pools[0] == {"The Croupier": {"described_listed": 1.0}}
+
+
 def test_a_stranger_is_marked_when_the_cast_lists_epithets_and_not_theirs() -> None:
     # An author's cast that names people by epithets (`the redhead`) would list the
     # shopkeeper's too, were the shopkeeper one of them: the stranger is someone else.

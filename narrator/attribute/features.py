@@ -391,7 +391,8 @@ def named_far(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
 
 def nameless(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """`said the shopkeeper`: the person the tag describes, a speaker of their own; `they
-    shouted`: the group the sieves read it as (`the guards`, or `they`)."""
+    shouted`: the group the sieves read it as (`the guards`, or `they`); `said the
+    croupier` with a cast entry for the croupier: that entry, whomever the sieves read."""
     tag = paragraph_tag(q, turn)
     if tag is None:
         return
@@ -402,8 +403,14 @@ def nameless(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     if tag[0] is not TagKind.DESC:
         return
     label = nameless_label(tag[1])
-    if name_key(label) in ctx.chapter.cast.by_alias or ctx.chapter.cast.described(strip_det(label)):
-        return  # a cast member's epithet: the sieves read it
+    cast = ctx.chapter.cast
+    listed = cast.by_alias.get(name_key(label)) or cast.described(strip_det(label))
+    if listed:
+        # A cast member's epithet: the sieves read it, and may have read it as someone
+        # else (`the croupier` as whoever was named last); the entry stays a candidate.
+        for name in listed:
+            _get(pool, name).add("described_listed", why=f"the cast lists {tag[1]}")
+        return
     stranger = _get(pool, label)
     stranger.add("described", why=f"tag: {tag[1]}")
     if ctx.chapter.cast.lists_epithets:
