@@ -40,7 +40,7 @@ def main() -> None:
     vocab = sorted({f for _, _, ex in data for e in ex if e for fs in e.feats for f in fs})
     mat = T.matrix([ex for _, _, ex in data], vocab)
     pooled: dict[str, list[tuple[float, bool]]] = collections.defaultdict(list)
-    dump = open(args.dump, "w", encoding="utf-8") if args.dump else None  # noqa: SIM115
+    wrong: list[str] = []  # --dump: one JSON line per wrong quotation
     for n, (book, ctx, ex) in enumerate(data):
         print(f"  {book.name} ({n + 1}/{len(data)})", file=sys.stderr, flush=True)
         keep = np.ones(len(data), dtype=bool)
@@ -49,7 +49,7 @@ def main() -> None:
         if args.no_cast:  # the same weights, on characters narrator found itself
             ctx, ex = T.extract(book, no_cast=True)
         pooled[book.corpus] += T.score(book, ctx, weights)
-        if dump is not None:
+        if args.dump:
             for q, e in zip(ctx.chapter.quotes, ex, strict=True):
                 if e is None or book.same(q.speaker, e.gold):
                     continue
@@ -62,9 +62,9 @@ def main() -> None:
                     "context": book.text[max(0, q.start - 400) : q.start] + "[["
                     + book.text[q.start : q.end] + "]]" + book.text[q.end : q.end + 150],
                 }  # fmt: skip
-                dump.write(json.dumps(row) + "\n")
-    if dump is not None:
-        dump.close()
+                wrong.append(json.dumps(row) + "\n")
+    if args.dump:
+        Path(args.dump).write_text("".join(wrong), encoding="utf-8")
     print(f"{'set':10} {'quotes':>6} {'right':>6} {'share':>7} {'top50%':>7}")
     for group, results in sorted(pooled.items()):
         right = sum(ok for _, ok in results)

@@ -183,6 +183,11 @@ class Chapter:
             i -= 1
         return names[0]
 
+    def fits_guess(self, q: Quote, who: str) -> bool:
+        """May who be the person an epithet guessed by gender stands for (`the old man`)?
+        Yes unless both genders are known and differ."""
+        return q.guess_gender is None or self.cast.gender.get(who) in (None, q.guess_gender)
+
     def mention_start(self, pos: int) -> int:
         """The start of the cast mention covering pos (`Inglethorp` in `Mrs. Inglethorp`)."""
         i = bisect.bisect_right(self.mention_starts, pos) - 1

@@ -210,9 +210,5 @@ def usual_epithets(ch: Chapter) -> None:
         if total < USUAL_VOTES:
             continue
         who, n = others.most_common(1)[0]
-        if who == q.speaker or n < USUAL_SHARE * total:
-            continue
-        gender = ch.cast.gender.get(who)
-        if gender is not None and q.guess_gender is not None and gender is not q.guess_gender:
-            continue
-        q.speaker = who
+        if who != q.speaker and n >= USUAL_SHARE * total and ch.fits_guess(q, who):
+            q.speaker = who

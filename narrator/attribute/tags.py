@@ -339,11 +339,12 @@ def colon_intro(ch: Chapter, q: Quote, floor: int, last: Quote | None) -> Tag | 
     lead = text[floor : q.start].rstrip()
     if lead:
         start = floor
-    elif q.para > 0 and (last is None or last.para < q.para - 1):
-        start = ch.para_starts[q.para - 1]  # the narration paragraph before
-        lead = text[start : ch.para_starts[q.para]].rstrip()
-    elif q.para > 0 and last is not None and last.para == q.para - 1:
-        start = last.end  # the narration closing the paragraph before
+    elif q.para > 0 and (last is None or last.para < q.para):
+        # The paragraph before: all of it when it is narration, else what follows its
+        # last quotation.
+        start = (
+            last.end if last is not None and last.para == q.para - 1 else ch.para_starts[q.para - 1]
+        )
         lead = text[start : ch.para_starts[q.para]].rstrip()
     else:
         return None

@@ -57,9 +57,7 @@ def _regard(ch: Chapter, block: list[int], by_para: dict[int, list[Quote]]) -> N
             continue
         if not q.guessed:
             continue
-        if who is not None and (
-            q.guess_gender is None or ch.cast.gender.get(who) in (None, q.guess_gender)
-        ):
+        if who is not None and ch.fits_guess(q, who):
             _revise(by_para[para], q.speaker, who, Sieve.TAG_DESC_TURN)
             continue
         for a, b in ((k - 2, k - 1), (k + 2, k + 1)):
@@ -68,8 +66,7 @@ def _regard(ch: Chapter, block: list[int], by_para: dict[int, list[Quote]]) -> N
             two, one = by_para[block[a]][0].speaker, by_para[block[b]][0].speaker
             if two is None or two == one or two == q.speaker or two in q.vocatives:
                 continue
-            g = ch.cast.gender.get(two)
-            if q.guess_gender is None or g in (None, q.guess_gender):
+            if ch.fits_guess(q, two):
                 _revise(by_para[para], q.speaker, two, Sieve.TAG_DESC_TURN)
                 break
 
