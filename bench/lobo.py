@@ -41,13 +41,10 @@ def main() -> None:
     mat = T.matrix([ex for _, _, ex in data], vocab)
     pooled: dict[str, list[tuple[float, bool]]] = collections.defaultdict(list)
     wrong: list[str] = []  # --dump: one JSON line per wrong quotation
-    for n, (book, ctx, ex) in enumerate(data):
-        print(f"  {book.name} ({n + 1}/{len(data)})", file=sys.stderr, flush=True)
-        keep = np.ones(len(data), dtype=bool)
-        keep[n] = False
-        weights = T.train(mat, keep, args.l2, args.balance)
-        if args.no_cast:  # the same weights, on characters narrator found itself
-            ctx, ex = T.extract(book, no_cast=True)
+    everyone = np.ones(len(data), dtype=bool)
+    for _, book, ctx, ex, weights in T.left_out(
+        data, mat, everyone, args.l2, args.balance, args.no_cast
+    ):
         pooled[book.corpus] += T.score(book, ctx, weights)
         if args.dump:
             for q, e in zip(ctx.chapter.quotes, ex, strict=True):

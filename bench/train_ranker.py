@@ -30,6 +30,7 @@ import json
 import sys
 import time
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -275,6 +276,28 @@ def train(
     return {f: round(float(w[i]), 4) for i, f in enumerate(mat.vocab) if abs(w[i]) > 1e-4}
 
 
+def left_out(
+    data: list[tuple[Book, Context, list[Example | None]]],
+    mat: Matrix,
+    in_tuning: np.ndarray,
+    l2: float = L2,
+    balance: float = BALANCE,
+    no_cast: bool = False,
+) -> Iterator[tuple[int, Book, Context, list[Example | None], dict[str, float]]]:
+    """Leave one book out: each tuning book (in `in_tuning`), with weights trained on the
+    other tuning books; without a cast, the book re-read on the characters narrator finds."""
+    for n, (book, ctx, ex) in enumerate(data):
+        if not in_tuning[n]:
+            continue
+        print(f"  {book.name} ({n + 1}/{len(data)})", file=sys.stderr, flush=True)
+        keep = in_tuning.copy()
+        keep[n] = False
+        weights = train(mat, keep, l2, balance)
+        if no_cast:  # the same weights, on characters narrator found itself
+            ctx, ex = extract(book, no_cast=True)
+        yield n, book, ctx, ex, weights
+
+
 def score(book: Book, ctx: Context, weights: dict[str, float] | None) -> list[tuple[float, bool]]:
     """End to end: rank (or keep the sieves' answers), then score every gold utterance."""
     from narrator.attribute import ranker
@@ -419,17 +442,9 @@ def main() -> None:
     # Stage 1, leave one book out over the tuning books: the ranker's answers on books it was
     # not trained on, which are also what the calibration learns from (stage 2).
     ranked: list[tuple[int, Any, list[Decision]]] = []
-    for n, (book, ctx, ex) in enumerate(data):
-        if args.no_lobo:
-            break
-        if book.name in CONFIRM:
-            continue
-        print(f"  {book.name} ({n + 1}/{len(data)})", file=sys.stderr, flush=True)
-        keep = in_tuning.copy()
-        keep[n] = False
-        weights = train(mat, keep, args.l2, args.balance)
-        if args.no_cast:  # the same weights, on characters narrator found itself
-            ctx, ex = extract(book, no_cast=True)
+    tuning = in_tuning & (not args.no_lobo)
+    stage1 = left_out(data, mat, tuning, args.l2, args.balance, args.no_cast)
+    for n, book, ctx, ex, weights in stage1:
         before = score(book, ctx, None)
         after = score(book, ctx, weights)
         ranked.append((n, ctx, decisions(book, ctx, ex)))

@@ -135,6 +135,25 @@ def test_a_description_may_be_someone_of_its_gender_named_pages_ago() -> None:
     assert pool["Mira"].evidence == ["Mira was named earlier and may be the old lady"]
 
 
+def test_a_description_may_be_someone_named_just_after_it() -> None:
+    # `said the stranger` ... `It was Mira`: whoever is first named on the page after the
+    # line may be the stranger; Tom, named before it, is not first named after it.
+    text = (
+        'Tom waited by the gate.\n\n"Who goes there?" said the stranger.\n\n'
+        "It was Mira, soaked to the skin, and Tom let her in.\n"
+    )
+    pools = _pools(text, [TOM, MIRA], features.named_later)
+    assert pools[0] == {"Mira": {"named_later": 1.0}}
+    ctx = Context(run_sieves(text, segment_chapter(text), [TOM, MIRA]))
+    pool: dict[str, Candidate] = {}
+    q = ctx.chapter.quotes[0]
+    features.named_later(ctx, q, ctx.turn_of[q.para], pool)
+    assert pool["Mira"].evidence == ["Mira is named just after, and may be the stranger"]
+    # A description of the other gender leaves her out.
+    text = text.replace("the stranger", "the old man")
+    assert _pools(text, [TOM, MIRA], features.named_later)[0] == {}
+
+
 def test_a_described_stranger_is_a_candidate_of_their_own() -> None:
     text = 'Tom walked into the shop.\n\n"Buying or looking?" asked the shopkeeper.\n'
     pools = _pools(text, [TOM], features.nameless)
@@ -235,6 +254,17 @@ def test_the_object_of_the_narration_before_is_marked() -> None:
     pool = _pools(text, [TOM, ANA, MIRA], features.on_stage)[0]
     assert "prev_para_object" not in pool["Mira"]
     assert pool["Tom"]["prev_para_object"] == 1.0 and pool["Ana"]["prev_para_object"] == 1.0
+
+
+def test_the_subjects_and_the_last_named_of_the_narration_before_are_marked() -> None:
+    # `Brett smiled at him again.` / `"You've a nice friend."`: who acts in the narration
+    # just before, and who was named last in it.
+    text = 'Tom glared at Ana. Then Mira smiled at him again.\n\n"You look tired."\n'
+    pool = _pools(text, [TOM, ANA, MIRA], features.on_stage)[0]
+    assert pool["Tom"]["prev_para_subject"] == 1.0 and pool["Mira"]["prev_para_subject"] == 1.0
+    assert "prev_para_subject" not in pool["Ana"]  # `at Ana`: acted upon
+    assert pool["Mira"]["prev_para_last"] == 1.0
+    assert "prev_para_last" not in pool["Tom"] and "prev_para_last" not in pool["Ana"]
 
 
 def test_recent_speakers_rank_by_recency() -> None:

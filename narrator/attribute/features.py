@@ -27,6 +27,7 @@ from narrator.attribute.quotes import Mention, Quote, Sieve, TagKind, tag_source
 from narrator.attribute.tags import GROUP_PRONOUNS
 from narrator.attribute.turns import exchange_breaks, thought_paragraphs
 from narrator.lexicon import NOUN_GENDER, PRONOUN_GENDER
+from narrator.model import Gender
 from narrator.names import name_key
 
 # Sieves whose answer rests on text next to the quotation, not on other answers.
@@ -354,17 +355,21 @@ def paragraph_tag(q: Quote, turn: Turn) -> tuple[TagKind, str] | None:
     return q.tag
 
 
+def _gender_of(kind: TagKind, words: str) -> Gender | None:
+    """The gender a pronoun tag (`she`) or a descriptive one (`the old man`) gives."""
+    if kind is TagKind.PRONOUN:
+        return PRONOUN_GENDER.get(words.lower())
+    noun = strip_det(words).split()[-1:]
+    return NOUN_GENDER.get(noun[0]) if noun else None
+
+
 def tag_gender(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """`she said`, `said the old man`: the tag's gender fits some candidates and not others."""
     tag = paragraph_tag(q, turn)
     if tag is None or tag[0] not in (TagKind.PRONOUN, TagKind.DESC):
         return
     kind, words = tag
-    if kind is TagKind.PRONOUN:
-        gender = PRONOUN_GENDER.get(words.lower())
-    else:
-        noun = strip_det(words).split()[-1:]
-        gender = NOUN_GENDER.get(noun[0]) if noun else None
+    gender = _gender_of(kind, words)
     if gender is None:
         return
     for c in pool.values():
@@ -381,12 +386,26 @@ def named_far(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     tag = paragraph_tag(q, turn)
     if tag is None or tag[0] is not TagKind.DESC:
         return
-    noun = strip_det(tag[1]).split()[-1:]
-    gender = NOUN_GENDER.get(noun[0]) if noun else None
+    gender = _gender_of(*tag)
     far = ctx.named_in(max(0, q.start - FAR_WINDOW), max(0, q.start - STAGE_WINDOW))
     for name in dict.fromkeys(name for _, name in far):  # each once, in text order
         if gender is None or ctx.chapter.cast.gender.get(name) == gender:
             _get(pool, name).add("named_far", why=f"{name} was named earlier and may be {tag[1]}")
+
+
+def named_later(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
+    """`said the stranger` when the stranger's name comes a page later (`It was Monks`): a
+    description may be anyone of its gender first named within `STAGE_WINDOW` after it."""
+    tag = paragraph_tag(q, turn)
+    if tag is None or tag[0] is not TagKind.DESC:
+        return
+    gender = _gender_of(*tag)
+    before = {name for _, name in ctx.named_in(max(0, q.start - STAGE_WINDOW), q.start)}
+    for name in dict.fromkeys(name for _, name in ctx.named_in(q.end, q.end + STAGE_WINDOW)):
+        if name not in before and (gender is None or ctx.chapter.cast.gender.get(name) == gender):
+            _get(pool, name).add(
+                "named_later", why=f"{name} is named just after, and may be {tag[1]}"
+            )
 
 
 def nameless(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
@@ -458,8 +477,9 @@ def _at_sentence_start(text: str, start: int, floor: int) -> bool:
 
 def on_stage(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """People named in narration: in this paragraph (subjects first), in the narration before
-    (objects marked: `handed them to Tom` is not Tom acting) and after (opening a sentence,
-    and someone the stage had not named: `Sheriff Pruitt stood in the doorway`)."""
+    (subjects, objects and the last one named marked: `handed them to Tom` is not Tom
+    acting, `Brett smiled at him` is Brett) and after (opening a sentence, and someone the
+    stage had not named: `Sheriff Pruitt stood in the doorway`)."""
     p_start, p_end = ctx.para_span(q.para)
     text = ctx.text
     stage = ctx.named_in(max(0, q.start - STAGE_WINDOW), q.start)
@@ -476,11 +496,16 @@ def on_stage(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     if q.para > 0:
         a, b = ctx.para_span(q.para - 1)
         if q.para - 1 not in ctx.turn_of:
-            for start, name in ctx.named_in(max(a, b - PARAGRAPH_REACH), b):
+            before = ctx.named_in(max(a, b - PARAGRAPH_REACH), b)
+            for start, name in before:
                 c = _get(pool, name)
                 c.add("prev_para_narr")
                 if _OBJECT_BEFORE.search(text[max(a, start - 12) : start]):
                     c.add("prev_para_object")
+                elif _at_sentence_start(text, start, a):
+                    c.add("prev_para_subject")
+            if before:
+                _get(pool, before[-1][1]).add("prev_para_last")
     if q.para + 1 < len(ctx.chapter.para_starts):
         a, b = ctx.para_span(q.para + 1)
         if q.para + 1 not in ctx.turn_of:
@@ -571,6 +596,7 @@ EVIDENCE: tuple[Evidence, ...] = (
     named_inside,
     first_person,
     named_far,
+    named_later,
     # Last but one, as frequency: these weigh every candidate the others proposed.
     tag_gender,
     idiolect,
