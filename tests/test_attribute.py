@@ -1588,3 +1588,31 @@ def test_its_and_a_name_on_the_phone_or_at_a_door_is_the_speaker_saying_who_is_t
         assert run_sieves(other, segment.segment_chapter(other), cast2).quotes[0].sieve is not (
             Sieve.SELF_NAMED
         )
+
+
+def test_the_one_a_tag_speaks_to_is_not_its_speaker() -> None:
+    # `said he to Temple`, `he said to Temple`: Temple is spoken to; `he` is the other man.
+    cast = [Character("Temple", gender=Gender.MALE), Character("Eldridge", gender=Gender.MALE)]
+    opening = "Eldridge rose and offered Temple his chair.\n\n"
+    for tag in ("said he to Temple", "he said to Temple", "he said, turning to Temple"):
+        text = f'{opening}"This is a strange place," {tag}, "to receive visitors."\n'
+        first = run_sieves(text, segment.segment_chapter(text), cast).quotes[0]
+        assert (first.speaker, first.tag) == ("Eldridge", (TagKind.PRONOUN, "he")), tag
+    # An epithet before a name is still the name's: `inquired poor Temple`.
+    for tag in ("inquired poor Temple", "asked the sleepy Temple"):
+        text = f'{opening}"Where am I to sit?" {tag}.\n'
+        first = run_sieves(text, segment.segment_chapter(text), cast).quotes[0]
+        assert (first.speaker, first.tag) == ("Temple", (TagKind.NAME, "Temple")), tag
+
+
+def test_a_participle_after_a_line_is_no_tag_of_its_own() -> None:
+    # `"...," addressing Sissy`: Sissy is spoken to; the line is Bitzer's, as the tag of
+    # its paragraph says.
+    cast = [Character("Bitzer", gender=Gender.MALE), Character("Sissy", gender=Gender.FEMALE)]
+    text = (
+        "Bitzer and Sissy stood by the desk.\n\n"
+        '"No, I wasn\'t!" cried Bitzer. "Not till she ran away from me," addressing Sissy.'
+        ' "Everyone knows it."\n'
+    )
+    quotes = run_sieves(text, segment.segment_chapter(text), cast).quotes
+    assert [q.speaker for q in quotes] == ["Bitzer", "Bitzer", "Bitzer"]

@@ -7,6 +7,7 @@ resolves it to a speaker (`resolve_tag`): a name is certain, a pronoun goes to
 
 from __future__ import annotations
 
+import bisect
 import re
 from functools import lru_cache
 
@@ -92,6 +93,7 @@ _CAPITALISED_RE = re.compile(r"[A-Z][a-z]+")
 _TAG_GAP_RE = re.compile(r"[\s,\u2014\u2013-]*")
 _BLANKS_RE = re.compile(r"[ \t\n]+")
 _EPITHET_WORDS_RE = re.compile(r"(?:[a-z][\w-]*\s+){1,2}")  # `poor` in `inquired poor Oliver`
+_EPITHET_DET_RE = re.compile(r"^(?:the|an?)\s+")  # `the sleepy` in `asked the sleepy Noah`
 _WAS_CAME_RE = re.compile(r"(?:was|came)\s+")  # `was his reply`, `came a voice`
 # `Frank's reply`, `Frank's angry voice` (after the owner's name).
 _OWNERS_REPLY_RE = re.compile(rf"['\u2019 ]s\s+(?:\w+\s+){{0,2}}?(?:{_REPLY_NOUNS}|voice\b)")
@@ -210,12 +212,16 @@ def tag_after(ch: Chapter, q: Quote, limit: int) -> Tag | None:
     pos = m.end() if m else pos
     # `and said Tom` / `then said Tom`
     vm = SPEECH_VERB_RE.match(text, pos, limit)
+    if vm and vm.group(0).endswith("ing"):
+        return None  # `addressing Sissy`: whom the line is said to, not who says it
     if vm:
         after = _BLANKS_RE.match(text, vm.end(), limit)
         if after:
             # `inquired poor Oliver`: a name behind an epithet or two.
             epithet = _EPITHET_WORDS_RE.match(text, after.end(), limit)
-            if epithet:
+            # (`said he to Temple`: a pronoun and a preposition are no epithet.)
+            words = _EPITHET_DET_RE.sub("", epithet.group(0)).split() if epithet else ()
+            if epithet and FUNCTION_WORDS.isdisjoint(words):
                 named = ch.mention_at.get(epithet.end())
                 if named is not None and named.names and not named.narr:
                     return TagKind.NAME, ch.pick(named.names, named.start)
@@ -384,6 +390,24 @@ def _antecedent_of_who(ch: Chapter, start: int, who: int) -> tuple[TagKind, str,
     return None
 
 
+# Between a quotation and someone its tag speaks to: `said he to `, `, he said, turning to `.
+_SPOKEN_TO_RE = re.compile(r"[^.!?\"\u201c\u201d]{0,40}\bto\s+")
+
+
+def spoken_to(ch: Chapter, q: Quote) -> set[str]:
+    """Whom the tag after the quotation speaks to (`he said to Temple`): not its speaker."""
+    out = set()
+    i = bisect.bisect_right(ch.mention_starts, q.end)
+    while i < len(ch.mentions) and ch.mentions[i].start <= q.end + 60:
+        m = ch.mentions[i]
+        i += 1
+        between = ch.text[q.end : m.start]
+        spoken = _SPOKEN_TO_RE.fullmatch(between) and SPEECH_VERB_RE.search(between)
+        if m.names and not m.narr and spoken:
+            out.add(ch.pick(m.names, m.start))
+    return out
+
+
 def resolve_tag(
     ch: Chapter, kind: TagKind, value: str, q: Quote, prev: str | None
 ) -> tuple[str, float]:
@@ -397,8 +421,9 @@ def resolve_tag(
         if value == "i":
             return ch.narrator_at(q.start), CONF_EXPLICIT - 0.05
         gender = PRONOUN_GENDER.get(value)
-        # `"Must I go, Basil?" he asked`: the one addressed is not the speaker.
-        avoid = q.vocatives
+        # `"Must I go, Basil?" he asked`, `he said to Basil`: the one addressed is not the
+        # speaker.
+        avoid = q.vocatives | spoken_to(ch, q)
         described = described_subject(ch, q.start, gender)
         if described is not None:
             return described, CONF_PRONOUN
