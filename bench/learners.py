@@ -6,7 +6,8 @@ on the candidates the sieves' first answers give (the first round of ranking): f
 quotation whose gold speaker is among two or more candidates, is the best-scored candidate
 the gold one? The conditional logit is train_ranker's `train`; the trees are LightGBM's
 LambdaRank and its binary classifier, trained on the same rows. LightGBM (MIT) is not a
-dependency of narrator: install it by hand to run this (`pip install lightgbm`).
+dependency of narrator: install it by hand to run this (`pip install lightgbm scikit-learn`,
+its scikit-learn interface).
 
 usage: python bench/learners.py [--trees N] [--leaves N]
 """
