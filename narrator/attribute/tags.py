@@ -93,6 +93,7 @@ _CAPITALISED_RE = re.compile(r"[A-Z][a-z]+")
 _TAG_GAP_RE = re.compile(r"[\s,\u2014\u2013-]*")
 _BLANKS_RE = re.compile(r"[ \t\n]+")
 _EPITHET_WORDS_RE = re.compile(r"(?:[a-z][\w-]*\s+){1,2}")  # `poor` in `inquired poor Oliver`
+_PARTICIPLE_RE = re.compile(r"\w{3,}ing")  # `addressing`, not `sing`
 _EPITHET_DET_RE = re.compile(r"^(?:the|an?)\s+")  # `the sleepy` in `asked the sleepy Noah`
 _WAS_CAME_RE = re.compile(r"(?:was|came)\s+")  # `was his reply`, `came a voice`
 # `Frank's reply`, `Frank's angry voice` (after the owner's name).
@@ -212,7 +213,7 @@ def tag_after(ch: Chapter, q: Quote, limit: int) -> Tag | None:
     pos = m.end() if m else pos
     # `and said Tom` / `then said Tom`
     vm = SPEECH_VERB_RE.match(text, pos, limit)
-    if vm and vm.group(0).endswith("ing"):
+    if vm and _PARTICIPLE_RE.fullmatch(vm.group(0)):
         return None  # `addressing Sissy`: whom the line is said to, not who says it
     if vm:
         after = _BLANKS_RE.match(text, vm.end(), limit)
@@ -398,7 +399,8 @@ def spoken_to(ch: Chapter, q: Quote) -> set[str]:
     """Whom the tag after the quotation speaks to (`he said to Temple`): not its speaker."""
     out = set()
     i = bisect.bisect_right(ch.mention_starts, q.end)
-    while i < len(ch.mentions) and ch.mentions[i].start <= q.end + 60:
+    end = min(q.end + 60, ch.para_end(q.para))
+    while i < len(ch.mentions) and ch.mentions[i].start <= end:
         m = ch.mentions[i]
         i += 1
         between = ch.text[q.end : m.start]
