@@ -22,7 +22,7 @@ from narrator.attribute import (
 )
 from narrator.attribute.features import Context, candidates
 from narrator.attribute.mentions import acting_nouns, known_nouns
-from narrator.attribute.quotes import TagKind
+from narrator.attribute.quotes import Quote, TagKind
 from narrator.attribute.runner import STEPS
 from narrator.attribute.sieves import run_sieves
 from narrator.model import Character, Gender, Kind, Segment
@@ -79,6 +79,11 @@ def assert_covers(text: str, segments: list[Segment]) -> None:
         assert seg.text == text[seg.start : seg.end]
         pos = seg.end
     assert pos == len(text)
+
+
+def sieved(text: str, cast: list[Character]) -> list[Quote]:
+    """The chapter's quotations as the sieves leave them (before the ranker)."""
+    return run_sieves(text, segment.segment_chapter(text), cast).quotes
 
 
 def dialogue_speakers(text: str, cast: list[Character]) -> list[str | None]:
@@ -1029,7 +1034,7 @@ def test_a_name_answering_a_question_is_not_a_form_of_address() -> None:
     cast = [Character("Harper Quinn", gender=Gender.FEMALE), Character("Dev", gender=Gender.MALE)]
 
     def vocatives(text: str) -> list[set[str]]:
-        return [q.vocatives for q in run_sieves(text, segment.segment_chapter(text), cast).quotes]
+        return [q.vocatives for q in sieved(text, cast)]
 
     asked = 'Dev looked up. "Name?"\n\n"Harper. Harper Quinn."\n'
     assert vocatives(asked) == [set(), set()]
@@ -1069,7 +1074,7 @@ def test_an_epithet_guessed_by_gender_is_the_one_the_answer_calls() -> None:
     )
     assert dialogue_speakers(text, cast) == ["Rook", "Vesh"]
     # The sieves' own answer (what the ranker weighs), not only the ranker's.
-    first = run_sieves(text, segment.segment_chapter(text), cast).quotes[0]
+    first = sieved(text, cast)[0]
     assert (first.speaker, first.sieve) == ("Rook", Sieve.TAG_DESC_TURN)
 
 
@@ -1082,7 +1087,7 @@ def test_an_epithet_guessed_by_gender_yields_to_its_usual_reading_over_the_text(
     last = 'Tom sat by the fire. Bill came in from the cold.\n\n"Sit," said the old man.\n'
     text = "\n\n".join([scene + filler] * 4) + "\n\n" + last
     assert dialogue_speakers(text, cast) == ["Tom"] * 5
-    first = run_sieves(text, segment.segment_chapter(text), cast).quotes[-1]
+    first = sieved(text, cast)[-1]
     assert first.speaker == "Tom"
 
 
@@ -1094,7 +1099,7 @@ def test_a_pronoun_tag_is_the_one_the_next_turn_calls_by_name() -> None:
         '"There are only two," he said.\n\n'
         '"Very good, Rook. You can count."\n'
     )
-    first = run_sieves(text, segment.segment_chapter(text), cast).quotes[0]
+    first = sieved(text, cast)[0]
     assert (first.speaker, first.sieve) == ("Rook", Sieve.TAG_PRONOUN_TURN)
     # A name the pronoun cannot be is no answer: `he said` is not Ana.
     text = text.replace("Very good, Rook", "Very good, Ana")
@@ -1190,11 +1195,11 @@ def test_a_capitalised_function_word_after_a_quotation_is_no_speaker() -> None:
         'Tom stood up.\n\n"I am off," So saying, he sprang over the hedge.\n\n'
         '"Well," This was said by Ana with great gravity.\n'
     )
-    quotes = run_sieves(text, segment.segment_chapter(text), cast).quotes
+    quotes = sieved(text, cast)
     assert [q.tag for q in quotes] == [None, None]
     # A capitalised word that can be a name still is one: `said Charly`.
     text = '"Look," said Charly.\n'
-    quote = run_sieves(text, segment.segment_chapter(text), cast).quotes[0]
+    quote = sieved(text, cast)[0]
     assert quote.tag == (TagKind.PROPER, "Charly")
 
 
@@ -1206,7 +1211,7 @@ def test_an_owner_named_mid_sentence_is_not_who_a_pronoun_tag_means() -> None:
         "Laughing again, he took the mirror away from Stephen's eyes.\n\n"
         '"The rage of Caliban," he said.\n'
     )
-    assert run_sieves(text, segment.segment_chapter(text), cast).quotes[0].speaker == "Buck"
+    assert sieved(text, cast)[0].speaker == "Buck"
     # After a verb too (`took Edna's hand`); a sentence may open with an owner, though.
     cast = [Character("Edna", gender=Gender.FEMALE), Character("Reisz", gender=Gender.FEMALE)]
     took = 'Reisz sat down. She took Edna\'s hand in her wiry fingers.\n\n"Yes," she went on.\n'
@@ -1407,7 +1412,7 @@ def test_a_pronoun_tag_after_a_described_subject_reads_as_that_person() -> None:
         '"Were you looking for me," he said, "when you peered in at the window?"\n'
     )
     cast = [Character("Mr. Bumble", ("Bumble",), Gender.MALE)]
-    q = run_sieves(text, segment.segment_chapter(text), cast).quotes[0]
+    q = sieved(text, cast)[0]
     assert (q.sieve, q.speaker) == (Sieve.TAG_PRONOUN, "the stranger")
 
 
@@ -1427,7 +1432,7 @@ def test_a_quotation_cut_by_a_tag_with_a_clause_about_someone_else_stays_one_spe
         Character("Mr. Bumble", gender=Gender.MALE),
         Character("Mr. Grimwig", gender=Gender.MALE),
     ]
-    speakers = [q.speaker for q in run_sieves(text, segment.segment_chapter(text), cast).quotes]
+    speakers = [q.speaker for q in sieved(text, cast)]
     assert speakers[:4] == ["Oliver", "Oliver", "Mr. Bumble", "Mr. Bumble"]
     assert speakers[5] == "Mrs. Maylie"  # a tag of its own after `and`
 
@@ -1596,12 +1601,12 @@ def test_the_one_a_tag_speaks_to_is_not_its_speaker() -> None:
     opening = "Eldridge rose and offered Temple his chair.\n\n"
     for tag in ("said he to Temple", "he said to Temple", "he said, turning to Temple"):
         text = f'{opening}"This is a strange place," {tag}, "to receive visitors."\n'
-        first = run_sieves(text, segment.segment_chapter(text), cast).quotes[0]
+        first = sieved(text, cast)[0]
         assert (first.speaker, first.tag) == ("Eldridge", (TagKind.PRONOUN, "he")), tag
     # An epithet before a name is still the name's: `inquired poor Temple`.
     for tag in ("inquired poor Temple", "asked the sleepy Temple"):
         text = f'{opening}"Where am I to sit?" {tag}.\n'
-        first = run_sieves(text, segment.segment_chapter(text), cast).quotes[0]
+        first = sieved(text, cast)[0]
         assert (first.speaker, first.tag) == ("Temple", (TagKind.NAME, "Temple")), tag
 
 
@@ -1614,5 +1619,5 @@ def test_a_participle_after_a_line_is_no_tag_of_its_own() -> None:
         '"No, I wasn\'t!" cried Bitzer. "Not till she ran away from me," addressing Sissy.'
         ' "Everyone knows it."\n'
     )
-    quotes = run_sieves(text, segment.segment_chapter(text), cast).quotes
+    quotes = sieved(text, cast)
     assert [q.speaker for q in quotes] == ["Bitzer", "Bitzer", "Bitzer"]

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from narrator.attribute.chapter import Chapter
-from narrator.attribute.descriptions import nameless_label, strip_det
+from narrator.attribute.descriptions import nameless_label, noun_gender, strip_det
 from narrator.attribute.idiolect import Idiolects, lines
 from narrator.attribute.patterns import PREPOSITIONS, says_own_name
 from narrator.attribute.quotes import Mention, Quote, Sieve, TagKind, tag_sources
 from narrator.attribute.tags import GROUP_PRONOUNS
 from narrator.attribute.turns import exchange_breaks, thought_paragraphs
-from narrator.lexicon import NOUN_GENDER, PRONOUN_GENDER
+from narrator.lexicon import PRONOUN_GENDER
 from narrator.model import Gender
 from narrator.names import name_key
 
@@ -357,10 +357,7 @@ def paragraph_tag(q: Quote, turn: Turn) -> tuple[TagKind, str] | None:
 
 def _gender_of(kind: TagKind, words: str) -> Gender | None:
     """The gender a pronoun tag (`she`) or a descriptive one (`the old man`) gives."""
-    if kind is TagKind.PRONOUN:
-        return PRONOUN_GENDER.get(words.lower())
-    noun = strip_det(words).split()[-1:]
-    return NOUN_GENDER.get(noun[0]) if noun else None
+    return PRONOUN_GENDER.get(words.lower()) if kind is TagKind.PRONOUN else noun_gender(words)
 
 
 def tag_gender(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:

@@ -204,6 +204,12 @@ def subject_at(
     return None
 
 
+def _is_epithet(words: str) -> bool:
+    """`poor`, `the sleepy` before a name; not `he to` (`said he to Temple`): a pronoun or a
+    preposition is no epithet."""
+    return FUNCTION_WORDS.isdisjoint(_EPITHET_DET_RE.sub("", words).split())
+
+
 def tag_after(ch: Chapter, q: Quote, limit: int) -> Tag | None:
     """A speech tag right after the quotation: `said Tom`, `Tom said`, `he asked`."""
     text = ch.text
@@ -220,9 +226,7 @@ def tag_after(ch: Chapter, q: Quote, limit: int) -> Tag | None:
         if after:
             # `inquired poor Oliver`: a name behind an epithet or two.
             epithet = _EPITHET_WORDS_RE.match(text, after.end(), limit)
-            # (`said he to Temple`: a pronoun and a preposition are no epithet.)
-            words = _EPITHET_DET_RE.sub("", epithet.group(0)).split() if epithet else ()
-            if epithet and FUNCTION_WORDS.isdisjoint(words):
+            if epithet and _is_epithet(epithet.group(0)):
                 named = ch.mention_at.get(epithet.end())
                 if named is not None and named.names and not named.narr:
                     return TagKind.NAME, ch.pick(named.names, named.start)
