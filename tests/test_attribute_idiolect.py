@@ -5,6 +5,7 @@ from __future__ import annotations
 from narrator.attribute import features, sieve_book
 from narrator.attribute.features import Candidate, Context
 from narrator.attribute.idiolect import MIN_WORDS, Idiolects, tokens
+from narrator.attribute.ranker import rank
 from narrator.attribute.sieves import run_sieves
 from narrator.model import Character, Gender
 from narrator.segment import segment_chapter
@@ -93,3 +94,33 @@ def test_the_evidence_marks_who_a_line_sounds_like() -> None:
     pool = {name: Candidate(name) for name in ("Tom", "Ana")}
     features.idiolect(alone, chapter.quotes[0], alone.turn_of[chapter.quotes[0].para], pool)
     assert all(not c.features for c in pool.values())
+
+
+CHAPTER_THREE = "".join(
+    f'Tom leaned on the gate. "{TOM_SAYS}"\n\nAna checked her watch. "{ANA_SAYS}"\n\n'
+    for _ in range(5)
+)
+
+
+def test_lines_answered_surely_join_their_speakers_sample() -> None:
+    # No tag names anyone: the lines the ranker answers surely (here, by who acts) are the
+    # samples of how each talks, and a line in a sample is no evidence for itself.
+    chapter = run_sieves(CHAPTER_THREE, segment_chapter(CHAPTER_THREE), [TOM, ANA])
+    ctx = Context(chapter)
+    assert ctx.idiolects.words == {}
+    toms = [q for q in chapter.quotes if q.speaker == "Tom"]
+    ctx.learn_voices(toms)
+    assert ctx.idiolects.words["Tom"]["reckon"] == 10
+    assert ctx.sampled == {id(q): "Tom" for q in toms}
+    assert ctx.idiolects.background == ctx.tagged_idiolects.background
+    ctx.learn_voices([])
+    assert ctx.idiolects.words == {} and ctx.sampled == {}
+
+
+def test_ranking_reads_each_voice_again_from_the_lines_it_is_sure_of() -> None:
+    chapter = run_sieves(CHAPTER_THREE, segment_chapter(CHAPTER_THREE), [TOM, ANA])
+    ctx = Context(chapter)
+    rank(ctx)
+    assert ctx.sampled, "the first round's sure answers join the samples of the second"
+    assert set(ctx.sampled.values()) == {"Tom", "Ana"}
+    assert all(q.speaker == ctx.sampled[id(q)] for q in chapter.quotes if id(q) in ctx.sampled)

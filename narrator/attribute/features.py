@@ -21,7 +21,7 @@ from functools import cached_property
 
 from narrator.attribute.chapter import Chapter
 from narrator.attribute.descriptions import nameless_label, noun_gender, strip_det
-from narrator.attribute.idiolect import Idiolects, lines
+from narrator.attribute.idiolect import Idiolects, lines, tagged
 from narrator.attribute.patterns import PREPOSITIONS, says_own_name
 from narrator.attribute.quotes import Mention, Quote, Sieve, TagKind, tag_sources
 from narrator.attribute.tags import GROUP_PRONOUNS
@@ -112,7 +112,12 @@ class Context:
         self.chapter = chapter
         self.text = chapter.text
         # How each character talks: the book's, else this chapter's own tagged lines.
-        self.idiolects = Idiolects.of_lines(lines(chapter)) if idiolects is None else idiolects
+        if idiolects is None:
+            idiolects = Idiolects.of_lines(lines(chapter))
+        self.tagged_idiolects = idiolects
+        self.idiolects = self.tagged_idiolects
+        # Quotations a ranked answer added to a speaker's sample (`learn_voices`): id -> name.
+        self.sampled: dict[int, str] = {}
         for q in chapter.quotes:
             q.first = q.speaker
         by_para: dict[int, list[Quote]] = {}
@@ -177,6 +182,14 @@ class Context:
             (ts[0].para, {q.first for t in ts for q in t.quotes[:1] if q.first is not None})
             for _, ts in sorted(self.block_turns.items())
         ]
+
+    def learn_voices(self, sure: list[Quote]) -> None:
+        """How each character talks, read again: their tagged lines and these quotations,
+        answered surely by a round of ranking (`ranker.rank`), each in its speaker's sample."""
+        self.sampled = {id(q): q.speaker for q in sure if q.speaker is not None}
+        self.idiolects = self.tagged_idiolects.with_lines(
+            (q.speaker, self.text[q.start : q.end]) for q in sure if q.speaker is not None
+        )
 
     def partners(self, block: int, who: str, step: int = -1) -> set[str]:
         """The one person `who` talked with in the nearest exchange before this one (step
@@ -560,7 +573,7 @@ def first_person(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
 def idiolect(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """How much the quotation's words sound like each candidate's tagged lines (`idiolect`):
     above or below the candidates' mean, and the one it sounds most like."""
-    own = q.first if q.sieve is Sieve.TAG_NAME and not q.guessed else None
+    own = ctx.sampled.get(id(q), q.first if tagged(q) else None)
     scores = ctx.idiolects.score(ctx.text[q.start : q.end], pool, own)
     if len(scores) < 2:
         return

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from narrator.attribute.chapter import Chapter
-from narrator.attribute.quotes import Sieve
+from narrator.attribute.quotes import Quote, Sieve
 
 # Words, contractions (`ain't`, `'em`) and the marks of a manner of speech (`!`, `?`, dashes).
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|'[a-z]+|[!?;\u2014-]")
@@ -33,12 +33,17 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
+def tagged(q: Quote) -> bool:
+    """A quotation whose own tag names its speaker (`said Poirot`): in their sample."""
+    return q.sieve is Sieve.TAG_NAME and not q.guessed
+
+
 def lines(chapter: Chapter) -> list[tuple[str | None, str]]:
     """A chapter's quotations after its sieves ran: (the speaker a tag names, else None;
     the text)."""
     return [
         (
-            q.speaker if q.sieve is Sieve.TAG_NAME and not q.guessed else None,
+            q.speaker if tagged(q) else None,
             chapter.text[q.start : q.end],
         )
         for q in chapter.quotes
@@ -70,6 +75,15 @@ class Idiolects:
                 words.setdefault(speaker, Counter()).update(said)
         sizes = {name: sample.total() for name, sample in words.items()}
         return cls(words, background, sizes, background.total())
+
+    def with_lines(self, lines: Iterable[tuple[str, str]]) -> Idiolects:
+        """These (speaker, text) lines added to their speakers' samples: lines the ranker
+        answered surely. They are quoted lines of the book, in the background already."""
+        words = {name: Counter(sample) for name, sample in self.words.items()}
+        for speaker, text in lines:
+            words.setdefault(speaker, Counter()).update(tokens(text))
+        sizes = {name: sample.total() for name, sample in words.items()}
+        return Idiolects(words, self.background, sizes, self.total)
 
     def score(self, text: str, names: Iterable[str], own: str | None) -> dict[str, float]:
         """How much more likely the line's words are from each name's sample than from

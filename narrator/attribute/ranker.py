@@ -16,12 +16,16 @@ from pathlib import Path
 
 from narrator.attribute.calibrate import calibrate
 from narrator.attribute.features import Candidate, Context, candidates, tied_to_nobody
+from narrator.attribute.idiolect import tagged
 from narrator.attribute.quotes import Quote, Sieve, TagKind
 
 WEIGHTS = Path(__file__).with_name("weights.json")
 # Rounds of ranking: each round reads the answers of the round before for turn-taking, so
 # evidence is weighed over the whole exchange instead of first-answer-wins.
 ROUNDS = 2
+# A line ranked at least this sure joins its speaker's sample of words for the next round
+# (`Context.learn_voices`); chosen by leave one book out (bench/RESULTS.md, round 15).
+SURE = 0.7
 # Candidates listed beside the winner (for review and the studio).
 SHOWN = 3
 
@@ -86,7 +90,12 @@ def rank(
     if weights is None:
         weights = load_weights()
         calibration = load_calibration() if calibration is None else calibration
-    for _ in range(ROUNDS if rounds is None else rounds):
+    ctx.learn_voices([])
+    for n in range(ROUNDS if rounds is None else rounds):
+        if n:
+            ctx.learn_voices(
+                [q for q in ctx.chapter.quotes if q.confidence >= SURE and not tagged(q)]
+            )
         decided: list[tuple[str, float, tuple[str, ...], tuple[tuple[str, float], ...]] | None]
         decided = []
         for q, cands in zip(ctx.chapter.quotes, candidates(ctx), strict=True):
