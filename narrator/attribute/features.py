@@ -571,8 +571,9 @@ def first_person(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
 
 
 def idiolect(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
-    """How much the quotation's words sound like each candidate's tagged lines (`idiolect`):
-    above or below the candidates' mean, and the one it sounds most like."""
+    """How much the quotation's words sound like each candidate's sample (`idiolect`: their
+    tagged lines, and the lines a round of ranking was sure of): above or below the
+    candidates' mean, and the one it sounds most like."""
     own = ctx.sampled.get(id(q), q.first if tagged(q) else None)
     scores = ctx.idiolects.score(ctx.text[q.start : q.end], pool, own)
     if len(scores) < 2:

@@ -4,7 +4,8 @@ A book's characters keep their way of talking from chapter to chapter (`mon ami`
 `wot`, a habit of exclaiming), so the lines a speech tag names (`said Poirot`) are a sample
 of each one's words, and an untagged line can be weighed against every candidate's sample.
 The table is built once per book from the sieves' answers (`runner.sieve_book`), else from
-the chapter alone; a line is never evidence for itself.
+the chapter alone; after a round of ranking, the lines it is sure of join their speakers'
+samples (`features.Context.learn_voices`). A line is never evidence for itself.
 """
 
 from __future__ import annotations

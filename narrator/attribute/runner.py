@@ -8,7 +8,8 @@
    evidence for it (one small function per kind of evidence, listed in `EVIDENCE`), among it
    how the line's words sound like each one's tagged lines in the whole book (`idiolect.py`);
 3. ranking (`ranker.py`): learned weights turn the evidence into a probability per
-   candidate, twice, the second round reading the first round's answers for turn-taking;
+   candidate, twice, the second round reading the first round's answers for turn-taking
+   and with the lines the first round is sure of in their speakers' samples of words;
    the runners-up are kept;
 4. confidence (`calibrate.py`): what was decided and why (the winner's probability and
    margin, the kind of evidence, how far the nearest tag is) becomes the chance the line is
