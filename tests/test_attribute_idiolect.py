@@ -5,7 +5,7 @@ from __future__ import annotations
 from narrator.attribute import features, sieve_book
 from narrator.attribute.features import Candidate, Context
 from narrator.attribute.idiolect import MIN_WORDS, Idiolects, tokens
-from narrator.attribute.ranker import rank
+from narrator.attribute.ranker import rank, sure_lines
 from narrator.attribute.sieves import run_sieves
 from narrator.model import Character, Gender
 from narrator.segment import segment_chapter
@@ -124,3 +124,16 @@ def test_ranking_reads_each_voice_again_from_the_lines_it_is_sure_of() -> None:
     assert ctx.sampled, "the first round's sure answers join the samples of the second"
     assert set(ctx.sampled.values()) == {"Tom", "Ana"}
     assert all(q.speaker == ctx.sampled[id(q)] for q in chapter.quotes if id(q) in ctx.sampled)
+
+
+def test_a_run_of_two_turns_joins_no_sample() -> None:
+    # `"Can we go? Sure thing, Mira."`: two people's words in one quoted run; however sure,
+    # they are nobody's sample (a correction makes the run 1.0 sure, as here).
+    mira = Character("Mira", gender=Gender.FEMALE)
+    text = 'Mira and Tom stood at the door.\n\n"Can we go? Sure thing, Mira." Tom said.\n'
+    chapter = run_sieves(text, segment_chapter(text), [TOM, mira])
+    ctx = Context(chapter)
+    (run,) = chapter.quotes
+    assert run.split_at is not None
+    run.confidence = 1.0
+    assert sure_lines(ctx) == []

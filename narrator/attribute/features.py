@@ -186,9 +186,10 @@ class Context:
     def learn_voices(self, sure: list[Quote]) -> None:
         """How each character talks, read again: their tagged lines and these quotations,
         answered surely by a round of ranking (`ranker.rank`), each in its speaker's sample."""
-        self.sampled = {id(q): q.speaker for q in sure if q.speaker is not None}
+        said = [(q, q.speaker) for q in sure if q.speaker is not None]
+        self.sampled = {id(q): who for q, who in said}
         self.idiolects = self.tagged_idiolects.with_lines(
-            (q.speaker, self.text[q.start : q.end]) for q in sure if q.speaker is not None
+            (who, self.text[q.start : q.end]) for q, who in said
         )
 
     def partners(self, block: int, who: str, step: int = -1) -> set[str]:

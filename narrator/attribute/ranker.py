@@ -76,6 +76,16 @@ def _answer_holds(ctx: Context, q: Quote) -> bool:
     )
 
 
+def sure_lines(ctx: Context) -> list[Quote]:
+    """The quotations a round of ranking is sure of (`SURE`), to join their speaker's sample
+    of words: not a line a name tag gives (in it already), and not a run of two turns."""
+    return [
+        q
+        for q in ctx.chapter.quotes
+        if q.confidence >= SURE and q.speaker is not None and q.split_at is None and not tagged(q)
+    ]
+
+
 def rank(
     ctx: Context,
     weights: Mapping[str, float] | None = None,
@@ -90,12 +100,10 @@ def rank(
     if weights is None:
         weights = load_weights()
         calibration = load_calibration() if calibration is None else calibration
-    ctx.learn_voices([])
+    ctx.learn_voices([])  # ranked again, a chapter starts from its tagged lines
     for n in range(ROUNDS if rounds is None else rounds):
         if n:
-            ctx.learn_voices(
-                [q for q in ctx.chapter.quotes if q.confidence >= SURE and not tagged(q)]
-            )
+            ctx.learn_voices(sure_lines(ctx))
         decided: list[tuple[str, float, tuple[str, ...], tuple[tuple[str, float], ...]] | None]
         decided = []
         for q, cands in zip(ctx.chapter.quotes, candidates(ctx), strict=True):
