@@ -112,12 +112,10 @@ class Context:
         self.chapter = chapter
         self.text = chapter.text
         # How each character talks: the book's, else this chapter's own tagged lines.
-        if idiolects is None:
-            idiolects = Idiolects.of_lines(lines(chapter))
-        self.tagged_idiolects = idiolects
-        self.idiolects = self.tagged_idiolects
-        # Quotations a ranked answer added to a speaker's sample (`learn_voices`): id -> name.
-        self.sampled: dict[int, str] = {}
+        self.tagged_idiolects = (
+            Idiolects.of_lines(lines(chapter)) if idiolects is None else idiolects
+        )
+        self.learn_voices([])  # `idiolects` and `sampled`: nothing ranked yet
         for q in chapter.quotes:
             q.first = q.speaker
         by_para: dict[int, list[Quote]] = {}
@@ -187,10 +185,14 @@ class Context:
         """How each character talks, read again: their tagged lines and these quotations,
         answered surely by a round of ranking (`ranker.rank`), each in its speaker's sample."""
         said = [(q, q.speaker) for q in sure if q.speaker is not None]
-        self.sampled = {id(q): who for q, who in said}
-        self.idiolects = self.tagged_idiolects.with_lines(
-            (who, self.text[q.start : q.end]) for q, who in said
-        )
+        # The quotations in a sample that no tag put there: id -> the speaker.
+        self.sampled: dict[int, str] = {id(q): who for q, who in said}
+        # None sure: the tagged table itself, its scores cached (no copy per chapter).
+        self.idiolects = self.tagged_idiolects
+        if said:
+            self.idiolects = self.tagged_idiolects.with_lines(
+                (who, self.text[q.start : q.end]) for q, who in said
+            )
 
     def partners(self, block: int, who: str, step: int = -1) -> set[str]:
         """The one person `who` talked with in the nearest exchange before this one (step

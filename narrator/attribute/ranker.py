@@ -82,7 +82,7 @@ def sure_lines(ctx: Context) -> list[Quote]:
     return [
         q
         for q in ctx.chapter.quotes
-        if q.confidence >= SURE and q.speaker is not None and q.split_at is None and not tagged(q)
+        if q.confidence >= SURE and q.split_at is None and not tagged(q)
     ]
 
 

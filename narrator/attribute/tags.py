@@ -407,9 +407,10 @@ def spoken_to(ch: Chapter, q: Quote) -> set[str]:
     while i < len(ch.mentions) and ch.mentions[i].start <= end:
         m = ch.mentions[i]
         i += 1
+        if not m.names or m.narr:
+            continue
         between = ch.text[q.end : m.start]
-        spoken = _SPOKEN_TO_RE.fullmatch(between) and SPEECH_VERB_RE.search(between)
-        if m.names and not m.narr and spoken:
+        if _SPOKEN_TO_RE.fullmatch(between) and SPEECH_VERB_RE.search(between):
             out.add(ch.pick(m.names, m.start))
     return out
 
