@@ -416,7 +416,7 @@ def main() -> None:
     ap.add_argument("--no-lobo", action="store_true", help="skip the leave-one-out figures")
     ap.add_argument("--l2", type=float, default=L2)
     ap.add_argument("--balance", type=float, default=BALANCE, help="book weight exponent")
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, help="rounds of ranking (default: the ranker's)")
     ap.add_argument("--baseline", metavar="CHECKOUT", help="score an earlier checkout instead")
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -431,7 +431,8 @@ def main() -> None:
     )
     from narrator.attribute import ranker
 
-    ranker.ROUNDS = args.rounds
+    if args.rounds is not None:
+        ranker.ROUNDS = args.rounds
     tuned = [d for d in data if d[0].name not in CONFIRM]
     mat = matrix([ex for _, _, ex in data], vocab)
     in_tuning = np.array([b.name not in CONFIRM for b, _, _ in data])

@@ -43,6 +43,18 @@ def test_sieve_answer_names_the_sieve() -> None:
     assert pools[3]["Ana"]["sieve=tag-name"] == 1.0
 
 
+def test_an_answer_by_turn_taking_is_a_candidate_without_a_vote() -> None:
+    # "It is." is Ana's by the turn-taking sieve: the ranker weighs turn-taking itself
+    # (`turn_taking`, `alternation`), so that answer brings the candidate and its reason only.
+    ctx = Context(run_sieves(EXCHANGE, segment_chapter(EXCHANGE), [TOM, ANA]))
+    q = ctx.chapter.quotes[1]
+    assert (q.first, q.sieve in features.RESTATED) == ("Ana", True)
+    pool: dict[str, Candidate] = {}
+    features.sieve_answer(ctx, q, ctx.turn_of[q.para], pool)
+    assert pool["Ana"].features == {}
+    assert pool["Ana"].evidence == [features._sieve_reason(q)]
+
+
 def test_turn_taking_reads_neighbours_in_the_exchange() -> None:
     pools = _pools(EXCHANGE, [TOM, ANA], features.turn_taking)
     # "Pass the wood." (turn 3): Tom tagged two turns before, Ana tagged one turn after.
@@ -55,6 +67,17 @@ def test_alternation_needs_someone_else_between() -> None:
     pools = _pools(EXCHANGE, [TOM, ANA], features.alternation)
     assert "alternates_tagged_back" in pools[2]["Tom"]
     assert "alternates_tagged_ahead" in pools[1]["Ana"]
+
+
+def test_turn_taking_votes_nothing_for_someone_the_turn_calls_by_name() -> None:
+    # Tom, Ana, then a line calling Tom: alternation and the exchange's votes say Tom, and
+    # the name says it is not him; the votes go, the name stays evidence (`addressees`).
+    text = '"Good morning," said Tom.\n\n"Morning," said Ana.\n\n"Did you sleep at all, Tom?"\n'
+    plain = text.replace(", Tom?", "?")
+    assert "alternates_back" in _pools(plain, [TOM, ANA], features.alternation)[2]["Tom"]
+    assert "exchange_same" in _pools(plain, [TOM, ANA], features.exchange_votes)[2]["Tom"]
+    assert "Tom" not in _pools(text, [TOM, ANA], features.alternation)[2]
+    assert "Tom" not in _pools(text, [TOM, ANA], features.exchange_votes)[2]
 
 
 def test_partner_before_carries_a_conversation_over_narration() -> None:

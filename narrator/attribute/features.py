@@ -32,6 +32,12 @@ from narrator.names import name_key
 
 # Sieves whose answer rests on text next to the quotation, not on other answers.
 STRONG = frozenset({Sieve.TAG_NAME, Sieve.TAG_PRONOUN, Sieve.TAG_DESC, Sieve.ACTION, Sieve.FIXED})
+# Sieves whose answer restates evidence the ranker weighs for itself: turn-taking
+# (`turn_taking`, `alternation`, `exchange_votes`, `first_person`) and the name nearest
+# before (`on_stage`). Their answer stays a candidate with its reason and casts no vote of
+# its own, so the ranker's learned weights decide such lines, not rules written against
+# the dev books (leave one book out: bench/RESULTS.md, round 16).
+RESTATED = frozenset({Sieve.TURN, Sieve.TURN_BACK, Sieve.TURN_NARRATOR, Sieve.FALLBACK})
 # How far back a narration mention puts someone on stage (characters; about a page).
 STAGE_WINDOW = 3000
 # How far back a description may reach for someone of its gender named before the stage's
@@ -72,6 +78,10 @@ class Candidate:
 
     def add(self, feature: str, value: float = 1.0, why: str | None = None) -> None:
         self.features[feature] = self.features.get(feature, 0.0) + value
+        self.say(why)
+
+    def say(self, why: str | None) -> None:
+        """Keep a reason for the candidate (shown to the author), once."""
         if why and why not in self.evidence:
             self.evidence.append(why)
 
@@ -254,10 +264,14 @@ def sieve_answer(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
 
     A description the sieves could tie to nobody (`said the gentleman`, no gentleman
     introduced, no man named near) is no answer: `nameless` makes it one candidate among others.
+    An answer by turn-taking or the nearest name (`RESTATED`) is a candidate without a vote.
     """
     if q.first is None or tied_to_nobody(ctx, q):
         return
     c = _get(pool, q.first)
+    if answered_by(q) in RESTATED:
+        c.say(_sieve_reason(q))
+        return
     c.add("sieve", why=None)
     c.add(f"sieve={answered_by(q)}", why=_sieve_reason(q))
 
@@ -324,12 +338,15 @@ def partner(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
 
 
 def alternation(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
-    """A, B, A: the one who spoke two turns away when someone else spoke in between."""
+    """A, B, A: the one who spoke two turns away when someone else spoke in between, unless
+    this turn calls them by name (`Did you sleep, Hal?`: then the alternation is broken)."""
     for a, b, where in ((-2, -1, "back"), (2, 1, "ahead")):
         two, one = ctx.neighbour(turn, a), ctx.neighbour(turn, b)
         if two is None or one is None:
             continue
         if two.speaker is not None and two.speaker != one.speaker:
+            if two.speaker in turn.vocatives:
+                continue  # called by name in this turn: turn-taking says nothing for them
             _get(pool, two.speaker).add(f"alternates_{where}")
             if two.strong is not None and two.strong == two.speaker:
                 why = f"turn-taking: {two.speaker} is tagged two turns " + (
@@ -346,7 +363,8 @@ def exchange_votes(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """Tags anywhere in the exchange vote: same parity as this turn for, the other against.
 
     Two people talking take turns, so a tag four turns away says as much as one two turns
-    away; one wrong tag is outvoted instead of copied down the exchange.
+    away; one wrong tag is outvoted instead of copied down the exchange. Nobody votes for
+    themself in a turn that calls them by name.
     """
     by_parity = ctx.parity_votes[turn.block]
     same = dict(by_parity[turn.index % 2])
@@ -354,7 +372,7 @@ def exchange_votes(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     if turn.strong is not None:
         same[turn.strong] -= 1  # this turn's own tag is not a vote
     for name, n in same.items():
-        if n <= 0:
+        if n <= 0 or name in turn.vocatives:
             continue
         why = f"turn-taking: {name} is tagged on {n} turn{'s' * (n > 1)} of this parity"
         _get(pool, name).add("exchange_same", math.log1p(n), why=why)
