@@ -363,8 +363,8 @@ def exchange_votes(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """Tags anywhere in the exchange vote: same parity as this turn for, the other against.
 
     Two people talking take turns, so a tag four turns away says as much as one two turns
-    away; one wrong tag is outvoted instead of copied down the exchange. Nobody votes for
-    themself in a turn that calls them by name.
+    away; one wrong tag is outvoted instead of copied down the exchange. A turn that calls
+    someone by name gets no votes for them.
     """
     by_parity = ctx.parity_votes[turn.block]
     same = dict(by_parity[turn.index % 2])

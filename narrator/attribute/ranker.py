@@ -23,7 +23,8 @@ WEIGHTS = Path(__file__).with_name("weights.json")
 # Rounds of ranking: each round reads the answers of the round before for turn-taking, so
 # evidence is weighed over the whole exchange instead of first-answer-wins. Three, chosen by
 # leave one book out once turn-taking answers stopped voting for themselves (round 16): two
-# rounds 13,346 lines right, three 13,359, four 13,367 for another 0.4 s on Oliver Twist.
+# rounds 13,346 lines right, three 13,359, four 13,367 for another 0.4 s of ranking on
+# Oliver Twist (bench/RESULTS.md).
 ROUNDS = 3
 # A line ranked at least this sure joins its speaker's sample of words for the next round
 # (`Context.learn_voices`); chosen by leave one book out (bench/RESULTS.md, round 15).
