@@ -3,14 +3,15 @@
 1. sieves (`sieves.py`): the author's corrections first, then speech tags, paragraph
    sharing, speech continued over paragraphs, actions, vocatives, turn-taking and the
    nearest-mention fallback give each quotation a first answer and the sieve that gave it;
-2. candidates and evidence (`features.py`): for each quotation, the sieves' answer, people
-   on stage, recent speakers, people addressed and the first-person narrator, each with the
+2. candidates and evidence (`features.py`): for each quotation, the sieves' answer (a vote
+   of its own, except an answer by turn-taking or the nearest name, `RESTATED`), people on
+   stage, recent speakers, people addressed and the first-person narrator, each with the
    evidence for it (one small function per kind of evidence, listed in `EVIDENCE`), among it
    how the line's words sound like each one's tagged lines in the whole book (`idiolect.py`);
 3. ranking (`ranker.py`): learned weights turn the evidence into a probability per
-   candidate, twice, the second round reading the first round's answers for turn-taking
-   and with the lines the first round is sure of in their speakers' samples of words;
-   the runners-up are kept;
+   candidate, in `ROUNDS` rounds, each after the first reading the answers of the round
+   before for turn-taking and with the lines it was sure of in their speakers' samples of
+   words; the runners-up are kept;
 4. confidence (`calibrate.py`): what was decided and why (the winner's probability and
    margin, the kind of evidence, how far the nearest tag is) becomes the chance the line is
    right;
