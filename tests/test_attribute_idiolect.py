@@ -137,3 +137,24 @@ def test_a_run_of_two_turns_joins_no_sample() -> None:
     assert run.split_at is not None
     run.confidence = 1.0
     assert sure_lines(ctx) == []
+
+
+def test_lines_joined_later_score_as_if_tagged_and_leave_the_table_they_came_from() -> None:
+    # `with_lines` shares what it can with the table it grows from (the samples nothing
+    # joins, the weights of their words, the words of each line): asked in any order, each
+    # table scores as one built from scratch would.
+    tagged = [("Tom", TOM_SAYS), ("Ana", ANA_SAYS)] * 5
+    joined = [("Ana", ANA_SAYS), ("Ana", "Precisely, the schedule."), ("Tom", TOM_SAYS)]
+    asked = ["I reckon the schedule is exact.", "Precisely so, I reckon.", ANA_SAYS]
+    base = Idiolects.of_lines([*tagged, *((None, text) for _, text in joined)])
+    before = {line: base.score(line, ["Tom", "Ana"], None) for line in asked}
+    grown = base.with_lines(joined)
+    scratch = Idiolects.of_lines([*tagged, *joined])
+    for line in asked:
+        for own in (None, "Ana", "Tom"):
+            assert grown.score(line, ["Tom", "Ana"], own) == scratch.score(
+                line, ["Tom", "Ana"], own
+            )
+        assert grown.score(line, ["Tom", "Ana"], None) != before[line]
+    assert {line: base.score(line, ["Tom", "Ana"], None) for line in asked} == before
+    assert base.words["Ana"]["precisely"] == 10  # the table grown from is as it was
