@@ -335,6 +335,22 @@ def test_first_person_narrator_is_on_stage_only_in_first_person() -> None:
     assert _pools(third, [me, TOM], features.first_person)[0] == {}
 
 
+def test_the_narrator_is_marked_in_an_exchange_tagged_on_both_sides_and_never_for_them() -> None:
+    me = Character("Wyn", aliases=("I",), gender=Gender.FEMALE)
+    hearing = (
+        "I sat down. I was tired. I waited. I slept. I woke in the hall.\n\n"
+        '"Your name?" said Tom.\n\n'
+        '"Ana," said Ana.\n\n'
+        '"Where were you?"\n\n'
+        '"At home."\n'
+    )
+    pools = _pools(hearing, [me, TOM, ANA], features.first_person)
+    assert all(p["Wyn"] == {"narrator": 1.0, "narrator_untagged": 1.0} for p in pools)
+    talking = hearing.replace('"Ana," said Ana.', '"Ana," I said.')
+    pools = _pools(talking, [me, TOM, ANA], features.first_person)
+    assert all(p["Wyn"] == {"narrator": 1.0} for p in pools)
+
+
 def test_frequency_and_nameless_marks() -> None:
     text = 'Tom ran. Tom hid. Tom waited.\n\n"Here," said the old man.\n'
     ctx = Context(run_sieves(text, segment_chapter(text), [TOM]))

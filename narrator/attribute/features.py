@@ -584,11 +584,15 @@ def named_inside(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
 
 def first_person(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """In a first-person chapter the narrator is always on stage (in a second-person one,
-    the `you` it is told to)."""
+    the `you` it is told to). An exchange whose tags name others on both sides and the
+    narrator on neither (a hearing, an interview) is one the narrator may only watch."""
     if ctx.chapter.personal:
-        _get(pool, ctx.chapter.narrator_at(q.start)).add(
-            "narrator", why="the first-person narrator"
-        )
+        name = ctx.chapter.narrator_at(q.start)
+        c = _get(pool, name)
+        c.add("narrator", why="the first-person narrator")
+        votes = ctx.parity_votes[turn.block]
+        if all(set(side) - {name} for side in votes) and not any(name in v for v in votes):
+            c.add("narrator_untagged")
 
 
 def idiolect(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
