@@ -140,9 +140,8 @@ def test_a_run_of_two_turns_joins_no_sample() -> None:
 
 
 def test_lines_joined_later_score_as_if_tagged_and_leave_the_table_they_came_from() -> None:
-    # `with_lines` shares what it can with the table it grows from (the samples nothing
-    # joins, the weights of their words, the words of each line): asked in any order, each
-    # table scores as one built from scratch would.
+    # Asked in any order, a table grown by `with_lines` scores as one built from scratch
+    # would, and the table it grew from stays as it was.
     tagged = [("Tom", TOM_SAYS), ("Ana", ANA_SAYS)] * 5
     joined = [("Ana", ANA_SAYS), ("Ana", "Precisely, the schedule."), ("Tom", TOM_SAYS)]
     asked = ["I reckon the schedule is exact.", "Precisely so, I reckon.", ANA_SAYS]

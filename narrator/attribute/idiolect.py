@@ -63,10 +63,6 @@ class Idiolects:
     _scores: dict[tuple[str, str, str | None], float | None] = field(
         default_factory=dict, compare=False, repr=False
     )
-    # name -> word -> what one use of the word weighs for them (`_term`), worked out once.
-    _terms: dict[str, dict[str, float]] = field(default_factory=dict, compare=False, repr=False)
-    # A line's words, counted once for this table and the ones `with_lines` makes from it.
-    _said: dict[str, Counter[str]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of_lines(cls, lines: Iterable[tuple[str | None, str]]) -> Idiolects:
@@ -84,27 +80,22 @@ class Idiolects:
     def with_lines(self, lines: Iterable[tuple[str, str]]) -> Idiolects:
         """These (speaker, text) lines added to their speakers' samples: lines the ranker
         answered surely. They are quoted lines of the book, in the background already."""
-        added: dict[str, list[str]] = {}
+        words = {name: Counter(sample) for name, sample in self.words.items()}
         for speaker, text in lines:
-            added.setdefault(speaker, []).extend(tokens(text))
-        words = dict(self.words)  # a sample nothing joins is shared, and so are its terms
-        for name, said in added.items():
-            words[name] = Counter(self.words.get(name, ())) + Counter(said)
+            words.setdefault(speaker, Counter()).update(tokens(text))
         sizes = {name: sample.total() for name, sample in words.items()}
-        terms = {name: t for name, t in self._terms.items() if name not in added}
-        return Idiolects(words, self.background, sizes, self.total, {}, terms, self._said)
+        return Idiolects(words, self.background, sizes, self.total)
 
     def score(self, text: str, names: Iterable[str], own: str | None) -> dict[str, float]:
         """How much more likely the line's words are from each name's sample than from
         anyone's (a log-likelihood ratio, clipped), for the names with a sample; `own`:
         the one the line's own tag names, whose sample holds the line and must not count it."""
         out = {}
+        said: Counter[str] | None = None  # counted once, and only for a line not seen yet
         for name in names:
             key = (text, name, own)
             if key not in self._scores:
-                said = self._said.get(text)
-                if said is None:
-                    said = self._said[text] = Counter(tokens(text))
+                said = Counter(tokens(text)) if said is None else said
                 self._scores[key] = self._llr(said, name, own)
             value = self._scores[key]
             if value is not None:
@@ -115,28 +106,14 @@ class Idiolects:
         sample = self.words.get(name)
         if sample is None or not said:
             return None
-        if name == own:  # the line is in the sample: weighed without it
-            n = self.sizes[name] - said.total()
-            if n < MIN_WORDS:
-                return None
-            llr = sum(k * self._term(sample, said[w], n, w) for w, k in said.items())
-        else:
-            n = self.sizes[name]
-            if n < MIN_WORDS:
-                return None
-            terms = self._terms.setdefault(name, {})
-            llr = 0.0
-            for w, k in said.items():
-                term = terms.get(w)
-                if term is None:
-                    term = terms[w] = self._term(sample, 0, n, w)
-                llr += k * term
+        mine = said if name == own else Counter()
+        n = self.sizes[name] - (said.total() if name == own else 0)
+        if n < MIN_WORDS:
+            return None
+        llr = 0.0
+        for w, k in said.items():
+            p = self.background[w] / self.total
+            if not p:
+                continue  # a word no line of the book's speech has: nothing to compare
+            llr += k * math.log((sample[w] - mine[w] + PRIOR * p) / (n + PRIOR) / p)
         return max(-CLIP, min(CLIP, llr))
-
-    def _term(self, sample: Counter[str], less: int, n: int, w: str) -> float:
-        """What one use of `w` says for a sample of n words (`less` uses of it taken out):
-        the log of how much likelier it is there than in anyone's speech."""
-        p = self.background[w] / self.total
-        if not p:
-            return 0.0  # a word no line of the book's speech has: nothing to compare
-        return math.log((sample[w] - less + PRIOR * p) / (n + PRIOR) / p)
