@@ -614,10 +614,19 @@ def _print_segment(segment: Segment, threshold: float) -> None:
         mark = "?" if _is_low(segment, threshold) else " "
         kind = " (thought)" if segment.kind is Kind.THOUGHT else ""
         conf = f"{segment.confidence:.2f}" if segment.confidence is not None else "-"
-        out.print(f"{mark} {segment.speaker or '?'}{kind} [{conf}]: {text}", markup=False)
+        _print_listed(f"{mark} {segment.speaker or '?'}{kind} [{conf}]: {text}")
     else:
         label = {"heading": "# ", "note": "(note) "}.get(segment.kind.value, "")
-        out.print(f"    {label}{text}", markup=False, style="dim")
+        _print_listed(f"    {label}{text}", style="dim")
+
+
+def _print_listed(text: str, style: str | None = None) -> None:
+    """One line of a listing as long as a book: written straight out unless a terminal
+    shows its style (rich lays out every line it prints, a second or two for a novel)."""
+    if out.is_terminal:
+        out.print(text, markup=False, style=style)
+    else:
+        out.file.write(text + "\n")
 
 
 def _print_characters(rows: list[CharacterRow]) -> None:

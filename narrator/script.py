@@ -14,14 +14,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import pairwise
-from typing import Protocol
-
-from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+from typing import TYPE_CHECKING, Protocol
 
 from narrator.lexicon import ABBREVIATIONS
 from narrator.load.markup import unwrap_tags
 from narrator.model import Cast, Kind, Line, Segment, VoiceSettings
 from narrator.segment import is_separator
+
+if TYPE_CHECKING:
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
 
 NARRATOR = "Narrator"
 UNKNOWN_SPEAKER = "Unknown"
@@ -60,6 +61,9 @@ class PauseBefore(Protocol):
 
 @lru_cache(maxsize=1)
 def _sentence_tokenizer() -> PunktSentenceTokenizer:
+    # Imported here: importing nltk takes half a second, and only rendering splits sentences.
+    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
     params = PunktParameters()
     params.abbrev_types = set(ABBREVIATIONS)
     return PunktSentenceTokenizer(params)

@@ -6,6 +6,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,6 +73,31 @@ def test_analyze_script_marks_low_confidence_lines(tmp_path: Path) -> None:
     assert "Characters" in result.stdout
     assert "lines below confidence 1.00" in result.stdout
     assert any(line.startswith("? ") for line in result.stdout.splitlines())
+
+
+def test_the_analyze_listing_keeps_the_text_order_and_ends_with_the_characters() -> None:
+    result = runner.invoke(app, ["analyze", str(EXAMPLE)])
+    assert result.exit_code == 0, result.stderr
+    listing = result.stdout.splitlines()
+    end = listing.index("Characters")
+    segments = [line for line in listing[:end] if line.strip()]
+    words = " ".join(EXAMPLE.read_text(encoding="utf-8").split())
+    position = 0
+    for line in segments:
+        text = line.split("]: ", 1)[1] if line[:1] in "? " and "]: " in line else line.strip()
+        text = text.removeprefix("# ").removeprefix("(note) ")
+        found = words.find(text, position)
+        assert found >= 0, f"out of order or changed: {line!r}"
+        position = found + len(text)
+    assert position > len(words) * 0.9
+
+
+def test_the_command_line_loads_without_nltk() -> None:
+    """Importing nltk takes half a second; only rendering splits sentences with it."""
+    code = "import sys, narrator.cli; print('nltk' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
 
 
 def test_cast_json_and_write(tmp_path: Path) -> None:
