@@ -480,3 +480,58 @@ def test_the_number_of_ranking_rounds_is_read_when_ranking(
     ranker.rank(ctx, {"spoke_rank0": 10.0})
     assert [q.speaker for q in ctx.chapter.quotes] == [q.first for q in ctx.chapter.quotes]
     assert all(q.candidates == () for q in ctx.chapter.quotes)
+
+
+def _lantern_context() -> Context:
+    from pathlib import Path
+
+    from narrator.casting import load_cast
+
+    root = Path(__file__).resolve().parent.parent / "examples"
+    text = (root / "the-lantern-keeper.txt").read_text(encoding="utf-8")
+    cast = load_cast(root / "cast.toml")
+    return Context(run_sieves(text, segment_chapter(text), list(cast.characters)))
+
+
+def _answer_otherwise(ctx: Context) -> None:
+    """Every quotation given someone else, as a later round of ranking might."""
+    names = sorted({q.speaker for q in ctx.chapter.quotes if q.speaker} | {"Nobody"})
+    for q in ctx.chapter.quotes:
+        q.speaker = names[(names.index(q.speaker) + 1) % len(names) if q.speaker else 0]
+
+
+def test_fixed_evidence_finds_the_same_whatever_the_round_answered_or_the_pool_holds() -> None:
+    ctx = _lantern_context()
+    assert len(ctx.chapter.quotes) > 20
+    alone = {fn: [_run(ctx, q, fn, {}) for q in ctx.chapter.quotes] for fn in features.FIXED}
+    _answer_otherwise(ctx)
+    for fn in features.FIXED:
+        for q, expected in zip(ctx.chapter.quotes, alone[fn], strict=True):
+            crowd = {n: Candidate(n, {"x": 1.0}, ["x"]) for n in ("Wren", "Tobin", q.speaker)}
+            found = _run(ctx, q, fn, crowd)
+            added = {
+                n: ({f: v for f, v in fs.items() if f != "x"}, [w for w in ws if w != "x"])
+                for n, (fs, ws) in found.items()
+            }
+            assert {n: v for n, v in added.items() if v != ({}, [])} == expected, fn.__name__
+
+
+def _run(
+    ctx: Context, q: object, fn: features.Evidence, pool: dict[str, Candidate]
+) -> dict[str, tuple[dict[str, float], list[str]]]:
+    fn(ctx, q, ctx.turn_of[q.para], pool)  # type: ignore[attr-defined]
+    return {n: (c.features, c.evidence) for n, c in pool.items()}
+
+
+def test_candidates_worked_out_once_are_the_candidates_worked_out_again() -> None:
+    ctx = _lantern_context()
+    found: features.Found = {}
+    features.candidates(ctx, found)
+    _answer_otherwise(ctx)
+    again = features.candidates(ctx, found)
+    fresh = features.candidates(ctx)
+    as_lists = [[(c.name, list(c.features.items()), c.evidence) for c in cs] for cs in again]
+    assert as_lists == [
+        [(c.name, list(c.features.items()), c.evidence) for c in cs] for cs in fresh
+    ]
+    assert any("said_t-1" in c.features for cs in again for c in cs)  # rounds do differ

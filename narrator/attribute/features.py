@@ -259,6 +259,20 @@ def _get(pool: Pool, name: str) -> Candidate:
     return pool[name]
 
 
+def _merge(pool: Pool, part: Pool) -> None:
+    """Add what one kind of evidence found (`part`) to the pool, as if it had run on it:
+    the same candidates in the same order, the same features, the same reasons."""
+    for name, found in part.items():
+        if name not in pool:
+            pool[name] = Candidate(name, found.features.copy(), found.evidence.copy())
+            continue
+        c = pool[name]
+        for feature, value in found.features.items():
+            c.features[feature] = c.features.get(feature, 0.0) + value
+        for why in found.evidence:
+            c.say(why)
+
+
 def sieve_answer(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """The sieves' answer, by the sieve that gave it (their precision is learned per sieve).
 
@@ -640,15 +654,48 @@ EVIDENCE: tuple[Evidence, ...] = (
 )
 
 
-def candidates(ctx: Context) -> list[list[Candidate]]:
-    """Every quotation's candidates with their features, in the order of `chapter.quotes`."""
+# Evidence that reads only the text, the tags and the sieves' answers, never a round's
+# answers (`Quote.speaker`), the voices learned (`Context.learn_voices`) or the candidates
+# proposed before it: the same in every round of ranking, so it is worked out once.
+FIXED: frozenset[Evidence] = frozenset(
+    {
+        sieve_answer,
+        partner,
+        exchange_votes,
+        nameless,
+        strangers,
+        addressees,
+        on_stage,
+        first_person,
+        named_far,
+        named_later,
+    }
+)
+# What the FIXED evidence found for each quotation (by its index), in EVIDENCE order.
+Found = dict[int, list[Pool]]
+
+
+def candidates(ctx: Context, found: Found | None = None) -> list[list[Candidate]]:
+    """Every quotation's candidates with their features, in the order of `chapter.quotes`.
+
+    `found`: kept by the caller from one round of ranking to the next, so the FIXED
+    evidence is worked out once; the candidates are the same as without it."""
     out = []
     cast = ctx.chapter.cast
-    for q in ctx.chapter.quotes:
+    for i, q in enumerate(ctx.chapter.quotes):
         pool: Pool = {}
         turn = ctx.turn_of[q.para]
+        parts = None if found is None else found.setdefault(i, [])
+        n = 0  # FIXED kinds met so far
         for evidence in EVIDENCE:
-            evidence(ctx, q, turn, pool)
+            if parts is None or evidence not in FIXED:
+                evidence(ctx, q, turn, pool)
+                continue
+            if n == len(parts):  # the first round: work it out
+                parts.append({})
+                evidence(ctx, q, turn, parts[n])
+            _merge(pool, parts[n])
+            n += 1
         cands = list(pool.values())
         if ctx.short_paragraphs:  # its own weights for a text of short paragraphs
             for c in cands:

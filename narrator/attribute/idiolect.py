@@ -63,6 +63,7 @@ class Idiolects:
     _scores: dict[tuple[str, str, str | None], float | None] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _terms: dict[str, dict[str, float]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of_lines(cls, lines: Iterable[tuple[str | None, str]]) -> Idiolects:
@@ -92,28 +93,54 @@ class Idiolects:
         the one the line's own tag names, whose sample holds the line and must not count it."""
         out = {}
         said: Counter[str] | None = None  # counted once, and only for a line not seen yet
+        known = 0
         for name in names:
             key = (text, name, own)
             if key not in self._scores:
-                said = Counter(tokens(text)) if said is None else said
-                self._scores[key] = self._llr(said, name, own)
+                if said is None:
+                    said = Counter(tokens(text))
+                    # Words no line of the book's speech has are left out: nothing to compare.
+                    known = sum(k for w, k in said.items() if w in self.background)
+                self._scores[key] = self._llr(said, known, name, own)
             value = self._scores[key]
             if value is not None:
                 out[name] = value
         return out
 
-    def _llr(self, said: Counter[str], name: str, own: str | None) -> float | None:
+    def _llr(self, said: Counter[str], known: int, name: str, own: str | None) -> float | None:
+        """sum over the line's words of k * log(P(word | name) / P(word | anyone)), which is
+        k * (log(PRIOR / (n + PRIOR)) + log1p(count in the sample / (PRIOR * P(word)))): the
+        first part is the same for every word, the second is nought for a word the sample
+        lacks, so only the words the two share are looked up. `known`: how many of the
+        line's words the book's speech has."""
         sample = self.words.get(name)
         if sample is None or not said:
             return None
-        mine = said if name == own else Counter()
         n = self.sizes[name] - (said.total() if name == own else 0)
         if n < MIN_WORDS:
             return None
-        llr = 0.0
-        for w, k in said.items():
-            p = self.background[w] / self.total
-            if not p:
-                continue  # a word no line of the book's speech has: nothing to compare
-            llr += k * math.log((sample[w] - mine[w] + PRIOR * p) / (n + PRIOR) / p)
+        llr = known * math.log(PRIOR / (n + PRIOR))
+        if name == own:  # the line is in its speaker's sample: weighed without it
+            for w, k in said.items():
+                if (rest := sample[w] - k) > 0 and (seen := self.background.get(w)):
+                    llr += k * math.log1p(rest * self.total / (PRIOR * seen))
+        else:
+            terms = self._terms_of(name)
+            for w, k in said.items():
+                if w in terms:
+                    llr += k * terms[w]
         return max(-CLIP, min(CLIP, llr))
+
+    def _terms_of(self, name: str) -> dict[str, float]:
+        """log1p(count in the sample / (PRIOR * P(word))) for each word of name's sample."""
+        terms = self._terms.get(name)
+        if terms is None:
+            scale = self.total / PRIOR
+            background = self.background
+            terms = {
+                w: math.log1p(k * scale / background[w])
+                for w, k in self.words[name].items()
+                if background.get(w)
+            }
+            self._terms[name] = terms
+        return terms

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from narrator.attribute.calibrate import calibrate
-from narrator.attribute.features import Candidate, Context, candidates, tied_to_nobody
+from narrator.attribute.features import Candidate, Context, Found, candidates, tied_to_nobody
 from narrator.attribute.idiolect import tagged
 from narrator.attribute.quotes import Quote, Sieve, TagKind
 
@@ -104,12 +104,13 @@ def rank(
         weights = load_weights()
         calibration = load_calibration() if calibration is None else calibration
     ctx.learn_voices([])  # ranked again, a chapter starts from its tagged lines
+    found: Found = {}  # the evidence every round finds alike, worked out in the first
     for n in range(ROUNDS if rounds is None else rounds):
         if n:
             ctx.learn_voices(sure_lines(ctx))
         decided: list[tuple[str, float, tuple[str, ...], tuple[tuple[str, float], ...]] | None]
         decided = []
-        for q, cands in zip(ctx.chapter.quotes, candidates(ctx), strict=True):
+        for q, cands in zip(ctx.chapter.quotes, candidates(ctx, found), strict=True):
             if not cands or q.sieve is Sieve.FIXED or q.split_at is not None:
                 decided.append(None)
                 continue
