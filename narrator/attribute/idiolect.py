@@ -59,11 +59,16 @@ class Idiolects:
     background: Counter[str] = field(default_factory=Counter)
     sizes: dict[str, int] = field(default_factory=dict)  # words in each character's sample
     total: int = 0  # words in every quoted line
-    # Each (line, name, own) weighed once: every round of ranking asks again.
-    _scores: dict[tuple[str, str, str | None], float | None] = field(
+    # Each (line, own) weighed once per name: every round of ranking asks again. A table
+    # grown by `with_lines` shares these with the one it came from for the names whose
+    # samples did not grow, and the words of each line (`_said`) with every table.
+    _scores: dict[str, dict[tuple[str, str | None], float | None]] = field(
         default_factory=dict, compare=False, repr=False
     )
     _terms: dict[str, dict[str, float]] = field(default_factory=dict, compare=False, repr=False)
+    _said: dict[str, tuple[Counter[str], int]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of_lines(cls, lines: Iterable[tuple[str | None, str]]) -> Idiolects:
@@ -81,31 +86,47 @@ class Idiolects:
     def with_lines(self, lines: Iterable[tuple[str, str]]) -> Idiolects:
         """These (speaker, text) lines added to their speakers' samples: lines the ranker
         answered surely. They are quoted lines of the book, in the background already."""
-        words = {name: Counter(sample) for name, sample in self.words.items()}
+        added: dict[str, Counter[str]] = {}
         for speaker, text in lines:
-            words.setdefault(speaker, Counter()).update(tokens(text))
-        sizes = {name: sample.total() for name, sample in words.items()}
-        return Idiolects(words, self.background, sizes, self.total)
+            added.setdefault(speaker, Counter()).update(self._words_of(text)[0])
+        words, sizes = dict(self.words), dict(self.sizes)
+        for name, more in added.items():
+            words[name] = Counter(words.get(name, {}))
+            words[name].update(more)
+            sizes[name] = words[name].total()
+        return Idiolects(
+            words,
+            self.background,
+            sizes,
+            self.total,
+            {name: s for name, s in self._scores.items() if name not in added},
+            {name: t for name, t in self._terms.items() if name not in added},
+            self._said,
+        )
 
     def score(self, text: str, names: Iterable[str], own: str | None) -> dict[str, float]:
         """How much more likely the line's words are from each name's sample than from
         anyone's (a log-likelihood ratio, clipped), for the names with a sample; `own`:
         the one the line's own tag names, whose sample holds the line and must not count it."""
         out = {}
-        said: Counter[str] | None = None  # counted once, and only for a line not seen yet
-        known = 0
+        key = (text, own)
         for name in names:
-            key = (text, name, own)
-            if key not in self._scores:
-                if said is None:
-                    said = Counter(tokens(text))
-                    # Words no line of the book's speech has are left out: nothing to compare.
-                    known = sum(k for w, k in said.items() if w in self.background)
-                self._scores[key] = self._llr(said, known, name, own)
-            value = self._scores[key]
+            scores = self._scores.setdefault(name, {})
+            if key not in scores:
+                said, known = self._words_of(text)
+                scores[key] = self._llr(said, known, name, own)
+            value = scores[key]
             if value is not None:
                 out[name] = value
         return out
+
+    def _words_of(self, text: str) -> tuple[Counter[str], int]:
+        """The line's words counted, and how many of them the book's speech has (a word no
+        quoted line of the book has is left out of its score: nothing to compare)."""
+        if text not in self._said:
+            said = Counter(tokens(text))
+            self._said[text] = (said, sum(k for w, k in said.items() if w in self.background))
+        return self._said[text]
 
     def _llr(self, said: Counter[str], known: int, name: str, own: str | None) -> float | None:
         """sum over the line's words of k * log(P(word | name) / P(word | anyone)), which is
