@@ -2,7 +2,8 @@
 # Instructions (in billions) that analyzing TEXT takes with CHECKOUT's narrator, counted by
 # valgrind: the same count on every run however busy the machine is, so two checkouts can be
 # compared where timings are too noisy to (bench/RESULTS.md). Importing narrator is counted
-# apart and left out. About fifty times slower than a plain run.
+# apart and left out. About fifty times slower than a plain run. Needs valgrind
+# (`apt-get install valgrind`, GPL; a tool run by hand, never part of narrator).
 #
 #   bash bench/instructions.sh CHECKOUT TEXT
 set -euo pipefail
