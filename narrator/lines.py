@@ -34,7 +34,6 @@ _ID_RE = re.compile(
     rf"{PREFIX}[0-9a-f]{{{TEXT_DIGITS + CONTEXT_DIGITS},}}(?:\{PIECE_SEPARATOR}[2-9]\d*)?"
 )
 _QUOTES = str.maketrans("\u201c\u201d\u201e\u00ab\u00bb\u2018\u2019", '"""""\'\'')
-_WORD = re.compile(r"\S+")
 
 
 def normalize(text: str) -> str:
@@ -90,8 +89,8 @@ def line_ids(text: str, segments: Sequence[Segment], space: IdSpace | None = Non
     ids = []
     for segment in segments:
         own = _digest(normalize(segment.text), TEXT_DIGITS)
-        before = _WORD.findall(text, max(0, segment.start - _WINDOW), segment.start)
-        after = _WORD.findall(text, segment.end, segment.end + _WINDOW)
+        before = text[max(0, segment.start - _WINDOW) : segment.start].split()
+        after = text[segment.end : segment.end + _WINDOW].split()
         context = _digest(normalize(" ".join(before[-CONTEXT_WORDS:])), 1) + _digest(
             normalize(" ".join(after[:CONTEXT_WORDS])), 1
         )

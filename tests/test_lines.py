@@ -113,3 +113,17 @@ def test_thousands_of_identical_lines_get_unique_ids_quickly() -> None:
     ids = line_ids(text, segments)
     assert len(set(ids)) == len(ids) == len(segments) > 5000
     assert all(is_line_id(i) for i in ids)
+
+
+def test_the_ids_of_a_fixed_text_never_change() -> None:
+    """Correction files written by earlier versions name lines by these ids: computing them
+    faster must give the same ones, with every kind of space around the context words."""
+    text = (
+        'The rain\u00a0came down.\u2028 "Who is there?" said Tom.\n\n'
+        '"Only me,"\u3000said Ana,\tshaking\x1cher coat. "Let me in."\n\n'
+        '"Yes."\n\nHe let her in.\n\n"Yes."\n'
+    )
+    assert line_ids(text, segment_chapter(text)) == [
+        "L1bcbda", "La224f2", "Lbd3aa8", "L7db5c9", "L4edeb8", "L856105",
+        "Lda3985", "L676a83", "L6a2056", "L676a3d", "Lda39dd",
+    ]  # fmt: skip
