@@ -6,7 +6,7 @@ import pytest
 
 from narrator.attribute import features
 from narrator.attribute.features import Candidate, Context
-from narrator.attribute.quotes import Sieve
+from narrator.attribute.quotes import Quote, Sieve
 from narrator.attribute.ranker import load_calibration, load_weights, probabilities
 from narrator.attribute.sieves import run_sieves
 from narrator.model import Character, Gender
@@ -507,7 +507,8 @@ def test_fixed_evidence_finds_the_same_whatever_the_round_answered_or_the_pool_h
     _answer_otherwise(ctx)
     for fn in features.FIXED:
         for q, expected in zip(ctx.chapter.quotes, alone[fn], strict=True):
-            crowd = {n: Candidate(n, {"x": 1.0}, ["x"]) for n in ("Wren", "Tobin", q.speaker)}
+            others = ("Wren", "Tobin", q.speaker or "Nobody")
+            crowd = {n: Candidate(n, {"x": 1.0}, ["x"]) for n in others}
             found = _run(ctx, q, fn, crowd)
             added = {
                 n: ({f: v for f, v in fs.items() if f != "x"}, [w for w in ws if w != "x"])
@@ -517,9 +518,9 @@ def test_fixed_evidence_finds_the_same_whatever_the_round_answered_or_the_pool_h
 
 
 def _run(
-    ctx: Context, q: object, fn: features.Evidence, pool: dict[str, Candidate]
+    ctx: Context, q: Quote, fn: features.Evidence, pool: dict[str, Candidate]
 ) -> dict[str, tuple[dict[str, float], list[str]]]:
-    fn(ctx, q, ctx.turn_of[q.para], pool)  # type: ignore[attr-defined]
+    fn(ctx, q, ctx.turn_of[q.para], pool)
     return {n: (c.features, c.evidence) for n, c in pool.items()}
 
 
