@@ -143,8 +143,8 @@ class Idiolects:
         llr = known * math.log(PRIOR / (n + PRIOR))
         if name == own:  # the line is in its speaker's sample: weighed without it
             for w, k in said.items():
-                if (rest := sample[w] - k) > 0 and (seen := self.background.get(w)):
-                    llr += k * math.log1p(rest * self.total / (PRIOR * seen))
+                if (rest := sample[w] - k) > 0 and w in self.background:
+                    llr += k * self._term(rest, w)
         else:
             terms = self._terms_of(name)
             for w, k in said.items():
@@ -156,12 +156,12 @@ class Idiolects:
         """log1p(count in the sample / (PRIOR * P(word))) for each word of name's sample."""
         terms = self._terms.get(name)
         if terms is None:
-            scale = self.total / PRIOR
-            background = self.background
-            terms = {
-                w: math.log1p(k * scale / background[w])
-                for w, k in self.words[name].items()
-                if background.get(w)
-            }
+            sample = self.words[name].items()
+            terms = {w: self._term(k, w) for w, k in sample if w in self.background}
             self._terms[name] = terms
         return terms
+
+    def _term(self, count: int, w: str) -> float:
+        """What each use of `w` adds for a sample that has it `count` times, beyond the part
+        every word shares (`_llr`); `w` is in the background."""
+        return math.log1p(count * self.total / (PRIOR * self.background[w]))
