@@ -103,6 +103,17 @@ def _user_errors() -> Iterator[None]:
             signal.signal(signal.SIGTERM, previous)
 
 
+@contextmanager
+def _working(what: str, console: Console = err) -> Iterator[None]:
+    """A spinner saying `what` on a terminal while a step runs that shows nothing else (a
+    novel takes seconds to analyse); nothing at all when the output is not a terminal."""
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(what):
+        yield
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"narrator {__version__}")
@@ -262,7 +273,7 @@ def analyze(
     lines: LinesOpt = None,
 ) -> None:
     """Show who says what: a readable script, or JSON with offsets (--json)."""
-    with _user_errors():
+    with _user_errors(), _working(_finding_speakers(input_path)):
         report = analyze_input(input_path, cast, tuple(voices or ()), lines)
     _print_warnings(report.warnings)
     if as_json:
@@ -296,7 +307,7 @@ def review_command(
     voices: VoicesOpt = None,
 ) -> None:
     """List the lines most likely wrong, least certain first, with the evidence for each."""
-    with _user_errors():
+    with _user_errors(), _working(_finding_speakers(input_path)):
         report = review.review_input(input_path, cast, lines, tuple(voices or ()))
     _print_warnings(list(report.warnings))
     for change, line in report.changed:
@@ -352,7 +363,7 @@ def assign(
     voices: VoicesOpt = None,
 ) -> None:
     """Correct one line: who speaks it, what it is, or where a second speaker takes over."""
-    with _user_errors():
+    with _user_errors(), _working(_finding_speakers(input_path)):
         result = review.assign_line(
             input_path,
             line_id,
@@ -394,6 +405,10 @@ def _short(text: str, limit: int = 60) -> str:
     return words if len(words) <= limit else words[: limit - 1] + "\u2026"
 
 
+def _finding_speakers(path: Path) -> str:
+    return f"finding who speaks in {path.name}"
+
+
 def _quoted(path: Path) -> str:
     shown = str(path)
     return f'"{shown}"' if any(c in shown for c in " '\"$&;()|<>*?") else shown
@@ -432,7 +447,8 @@ def cast_command(
 ) -> None:
     """List the characters with their voices; --write saves them to the cast file."""
     with _user_errors():
-        report = analyze_input(input_path, cast, tuple(voices or ()))
+        with _working(_finding_speakers(input_path)):
+            report = analyze_input(input_path, cast, tuple(voices or ()))
         written = write_cast_file(input_path, cast, report) if write else None
         previews = preview_characters(report, preview, engine.value) if preview else []
     _print_warnings(report.warnings)
@@ -703,6 +719,10 @@ def _print_warnings(warnings: list[str]) -> None:
         err.print(f"warning: {warning}", markup=False)
 
 
+# What the render shows before its bars start, by stage (`Reporter.stage`).
+_STEPS = {"load": "loading the book", "analyze": "finding who speaks"}
+
+
 class _ProgressReporter(Reporter):
     """Progress bars for chapters and clips on a terminal; silent otherwise.
 
@@ -722,6 +742,7 @@ class _ProgressReporter(Reporter):
         )
         self.chapters: TaskID | None = None
         self.clips: TaskID | None = None
+        self.step: TaskID | None = None
 
     def __enter__(self) -> _ProgressReporter:
         if self.enabled:
@@ -734,6 +755,9 @@ class _ProgressReporter(Reporter):
 
     def run_started(self, chapters: int, clips: int) -> None:
         if self.enabled:
+            if self.step is not None:
+                self.progress.remove_task(self.step)
+                self.step = None
             self.chapters = self.progress.add_task("chapters", total=chapters)
             self.clips = self.progress.add_task("clips", total=clips)
 
@@ -750,7 +774,15 @@ class _ProgressReporter(Reporter):
             self.progress.advance(self.chapters)
 
     def stage(self, name: str) -> None:
-        if self.enabled and self.chapters is not None and name == "package":
+        if not self.enabled:
+            return
+        if name in _STEPS:
+            # Before the bars: loading and analysing a novel take seconds, shown as a
+            # bar with no total (it pulses) until the chapters start.
+            if self.step is None:
+                self.step = self.progress.add_task(_STEPS[name], total=None)
+            self.progress.update(self.step, description=_STEPS[name])
+        elif self.chapters is not None and name == "package":
             self.progress.update(self.chapters, description="packaging")
 
 

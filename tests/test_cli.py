@@ -502,3 +502,45 @@ def test_the_progress_bars_never_pass_their_totals() -> None:
         tasks = {task.description.split(":")[0]: task for task in reporter.progress.tasks}
         assert (tasks["chapters"].completed, tasks["chapters"].total) == (2, 2)
         assert (tasks["clips"].completed, tasks["clips"].total) == (10, 10)
+
+
+def test_a_render_shows_a_step_before_its_bars_and_drops_it_when_they_start() -> None:
+    import io
+
+    from rich.console import Console
+
+    from narrator.cli import _ProgressReporter
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=100)
+    reporter = _ProgressReporter(enabled=True, console=console)
+    with reporter:
+        reporter.stage("load")
+        reporter.stage("analyze")
+        shown = [task.description for task in reporter.progress.tasks]
+        assert shown == ["finding who speaks"]
+        reporter.run_started(chapters=1, clips=3)
+        shown = [task.description for task in reporter.progress.tasks]
+        assert shown == ["chapters", "clips"]
+
+
+def test_a_slow_step_shows_a_spinner_on_a_terminal_and_nothing_elsewhere() -> None:
+    import io
+
+    from rich.console import Console
+
+    from narrator.cli import _working
+
+    for terminal in (True, False):
+        shown = io.StringIO()
+        console = Console(file=shown, force_terminal=terminal, width=100)
+        with _working("finding who speaks in book.txt", console):
+            console.file.flush()
+        assert ("finding who speaks in book.txt" in shown.getvalue()) is terminal
+
+
+def test_analyze_prints_no_spinner_into_output_that_is_not_a_terminal(tmp_path: Path) -> None:
+    chapter = tmp_path / "c.txt"
+    chapter.write_text('"Hello," said Ann.\n\n"Hi," said Bob.\n', encoding="utf-8")
+    result = runner.invoke(app, ["analyze", str(chapter)])
+    assert result.exit_code == 0
+    assert "finding who speaks" not in result.stdout + result.stderr
