@@ -42,6 +42,7 @@ from narrator.lexicon import (
     PERSON_CONTEXT_WORDS,
     ROLE_OF_TITLE,
     TitleRole,
+    any_of,
     is_storyteller_alias,
     word_set,
 )
@@ -63,7 +64,7 @@ _FIRST_NAME_ROLES = frozenset(
     }
 )
 
-_TITLE_ALT = "|".join(sorted((re.escape(t) for t in ROLE_OF_TITLE), key=len, reverse=True))
+_TITLE_ALT = any_of(ROLE_OF_TITLE)
 # Letters of any cased script count ("Zoë", "Éowyn", "Ōkami", "Анна", "Νίκος").
 _UP = UPPER
 _LOW = LOWER
@@ -85,7 +86,7 @@ _RANK_TITLES = sorted(
     reverse=True,
 )
 _RANK_RE = re.compile(
-    rf"(?<![\w'’])[Tt]he{_WS}({'|'.join(_RANK_TITLES)})(?![\w'’-])(?!\.?{_WS}[{_UP}])"
+    rf"(?<![\w'’])[Tt]he{_WS}({any_of(_RANK_TITLES)})(?![\w'’-])(?!\.?{_WS}[{_UP}])"
 )
 _OF_PLACE_RE = re.compile(
     rf"(?<![\w'’])({'|'.join(NOBLE_TITLES)}){_WS}of{_WS}({_WORD}(?:{_WS}{_WORD})*)"

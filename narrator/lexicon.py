@@ -15,7 +15,7 @@ Used by the segmenter, character discovery, attribution and casting.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
@@ -30,6 +30,30 @@ STORYTELLER_ALIASES = frozenset({"i", "_narr", "narr", "narrator", "me", "myself
 
 def is_storyteller_alias(alias: str) -> bool:
     return alias.strip().lower() in STORYTELLER_ALIASES
+
+
+def any_of(words: Iterable[str]) -> str:
+    """A pattern matching any of `words`, the longest first where several fit (as the list
+    `a|b|c` sorted longest first does), written as a prefix tree in one group: a flat list is
+    tried word by word at every place (under `(?i:...)` without even a first-letter check),
+    and the speech verbs, titles and person nouns are hundreds of words."""
+    tree: dict[str, dict] = {}
+    for word in words:
+        node = tree
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # a word ends here
+
+    def written(node: dict[str, dict]) -> str:
+        branches = [re.escape(ch) + written(sub) for ch, sub in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" not in node:
+            return body
+        return ("(?:" + body + ")" if len(branches) == 1 else body) + "?"  # longer first
+
+    return written(tree)
 
 
 # A line several people say together: attribution's label for it (`Rook and Bo`), which
@@ -134,7 +158,7 @@ SPEECH_VERB_FORMS = sorted(
     key=len,
     reverse=True,
 )
-SPEECH_VERB_ALT = "|".join(re.escape(f) for f in SPEECH_VERB_FORMS)
+SPEECH_VERB_ALT = any_of(SPEECH_VERB_FORMS)
 # Whole-word verb, any capitalisation of the first letter (`"Run." Said the blonde`).
 SPEECH_VERB_RE = re.compile(rf"\b(?i:{SPEECH_VERB_ALT})\b")
 

@@ -9,7 +9,7 @@ from narrator.attribute.person import (
     pov_switches,
     writes_lower_i,
 )
-from narrator.model import Character
+from narrator.model import Character, Kind, Segment
 from narrator.segment import segment_chapter
 
 FIRST = "I walked to the gate. I looked back. I was alone. I waited. I left.\n\n"
@@ -31,6 +31,16 @@ def test_speech_does_not_count_toward_the_narrators_person() -> None:
     talk = '"I know. I said so. I told you. I did. I will."\n\n' * 3
     assert guess_narrative_person([talk + THIRD]) == 3
     assert guess_narrative_person([FIRST + THIRD]) == 1
+
+
+def test_the_counts_kept_for_a_text_are_those_of_its_own_segments() -> None:
+    # The book's guess and each chapter's count the same narration once; a text read
+    # with other segments (all of it narration here) is counted again.
+    text = '"I know. I said so. I told you. I did. I will."\n\n' * 12 + THIRD
+    assert chapter_person(text, segment_chapter(text), None) == 3
+    all_narration = [Segment(0, len(text), Kind.NARRATION, text)]
+    assert chapter_person(text, all_narration, None) == 1
+    assert guess_narrative_person([text], [segment_chapter(text)]) == 3
 
 
 def test_a_text_writing_i_in_lower_case_is_first_person() -> None:

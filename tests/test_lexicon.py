@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 from test_attribute import quote_segments
 
 from narrator import lexicon
@@ -95,3 +98,27 @@ def test_person_nouns_are_people_by_their_commonest_sense_and_never_adjectives()
     assert {"sailor", "footman", "croupier", "shopkeeper", "nurse"} <= nouns
     assert not {"general", "private", "native", "wall", "dog", "voice"} & nouns
     assert all(n == n.lower() and " " not in n for n in nouns)
+
+
+def _flat(words: set[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+def test_a_prefix_tree_matches_what_the_longest_first_list_matches() -> None:
+    rng = random.Random(7)
+    for _ in range(300):
+        words = {"".join(rng.choice("ab-.") for _ in range(rng.randint(1, 5))) for _ in range(6)}
+        text = " ".join(
+            "".join(rng.choice("abAB-. ") for _ in range(rng.randint(1, 8))) for _ in range(20)
+        )
+        tree = re.compile(rf"(?i:{lexicon.any_of(words)})(?![ab])")
+        flat = re.compile(rf"(?i:{_flat(words)})(?![ab])")
+        assert [m.span() for m in tree.finditer(text)] == [m.span() for m in flat.finditer(text)]
+
+
+def test_the_longest_word_wins_and_a_shorter_one_is_taken_when_it_does_not_fit() -> None:
+    nouns = re.compile(rf"\b(?i:{lexicon.any_of(['man', 'stranger', 'stranger-man', 'manse'])})\b")
+    assert nouns.search("the Stranger-man came").group() == "Stranger-man"
+    assert nouns.search("the stranger-woman came").group() == "stranger"
+    assert nouns.search("a manservant and a man").group() == "man"
+    assert nouns.search("manservant") is None

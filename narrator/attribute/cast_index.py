@@ -21,6 +21,7 @@ from narrator.lexicon import (
     SPEECH_VERB_ALT,
     TITLE_GENDER,
     TITLE_IN_FULL,
+    any_of,
     is_storyteller_alias,
     word_set,
 )
@@ -278,7 +279,7 @@ def lower_case_names(text: str, characters: Sequence[Character]) -> frozenset[st
     if not names:
         return frozenset()
     # One pass over the text for all the names (a cast can hold thousands).
-    alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    alternation = any_of(names)
     used: Counter[str] = Counter()
     as_words: Counter[str] = Counter()
     for m in re.finditer(rf"(?<![\w-])(?:{alternation})(?![\w-])", text):

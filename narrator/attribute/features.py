@@ -78,7 +78,8 @@ class Candidate:
 
     def add(self, feature: str, value: float = 1.0, why: str | None = None) -> None:
         self.features[feature] = self.features.get(feature, 0.0) + value
-        self.say(why)
+        if why:
+            self.say(why)
 
     def say(self, why: str | None) -> None:
         """Keep a reason for the candidate (shown to the author), once."""
@@ -328,15 +329,18 @@ def _sieve_reason(q: Quote) -> str:
 
 def turn_taking(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """Who spoke one and two turns before and after in the same exchange."""
-    for step in (-2, -1, 1, 2):
+    for step, strong, said in _TURN_FEATURES:
         other = ctx.neighbour(turn, step)
         if other is None:
             continue
-        where = f"t{step:+d}"
         if other.strong is not None:
-            _get(pool, other.strong).add(f"strong_{where}")
+            _get(pool, other.strong).add(strong)
         if other.speaker is not None:
-            _get(pool, other.speaker).add(f"said_{where}")
+            _get(pool, other.speaker).add(said)
+
+
+# Turns before and after, with their features' names (`said_t-1`: who spoke the turn before).
+_TURN_FEATURES = tuple((step, f"strong_t{step:+d}", f"said_t{step:+d}") for step in (-2, -1, 1, 2))
 
 
 def partner(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
@@ -576,9 +580,13 @@ def on_stage(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
 def recent_speakers(ctx: Context, q: Quote, turn: Turn, pool: Pool) -> None:
     """The people who spoke last, most recent first (by the sieves' answers)."""
     i = ctx.turn_pos[id(turn)] - 1
+    turns, since = ctx.turns, q.start - STAGE_WINDOW
     seen: list[str] = []
-    while i >= 0 and len(seen) < RECENT and q.start - ctx.turns[i].quotes[0].start < STAGE_WINDOW:
-        who = ctx.turns[i].speaker
+    while i >= 0 and len(seen) < RECENT:
+        first = turns[i].quotes[0]  # a turn's speaker is its first quotation's
+        if first.start <= since:
+            break
+        who = first.speaker
         if who is not None and who not in seen:
             seen.append(who)
         i -= 1

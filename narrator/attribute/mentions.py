@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 
 from narrator.attribute.cast_index import CastIndex
-from narrator.attribute.patterns import NOUN_ALT, NOUN_PATTERNS, SAID_AFTER_RE, loose_description
+from narrator.attribute.patterns import NOUN_PATTERNS, SAID_AFTER_RE, loose_description
 from narrator.attribute.person import LOWER_I_RE, SECOND_PERSON_RE
 from narrator.attribute.quotes import Mention, SpanTest
 from narrator.lexicon import (
@@ -24,6 +24,7 @@ from narrator.lexicon import (
     QUOTE_STYLE_TAG_VERBS,
     SPEAKING_PARTS,
     TITLE_GENDER,
+    any_of,
     person_nouns,
 )
 from narrator.model import Gender
@@ -41,8 +42,7 @@ _FUNCTION_WORDS = (
 def _noun_phrase(more_nouns: frozenset[str]) -> re.Pattern[str]:
     """A descriptive noun phrase: determiner, up to three modifiers, a person noun (one of
     the lexicon's, or of `more_nouns`: the head nouns of the cast's descriptions)."""
-    more = sorted(more_nouns - NOUN_GENDER.keys(), key=len, reverse=True)
-    nouns = "|".join([*map(re.escape, more), NOUN_ALT])
+    nouns = any_of(more_nouns | NOUN_GENDER.keys())
     return re.compile(
         rf"\b(?P<det>(?i:the|a|an|one of the|his|her|my|our|their|that|this))\s+"
         rf"(?P<mods>(?:(?!{_FUNCTION_WORDS}\b)[a-z][\w-]*\s+){{0,3}}?)(?P<noun>(?i:{nouns}))\b"

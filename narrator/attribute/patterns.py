@@ -12,6 +12,7 @@ from narrator.lexicon import (
     SPEAKING_PARTS,
     TITLE_ABBREVIATIONS,
     TITLE_GENDER,
+    any_of,
     person_nouns,
     word_set,
 )
@@ -41,7 +42,8 @@ def relative_after(text: str, pos: int, limit: int, more_nouns: Collection[str])
 SENT_END_RE = re.compile(
     rf"(?<![{UPPER}]){''.join(f'(?<!{t})' for t in TITLE_ABBREVIATIONS)}[.!?;]+(?=\s|$)"
 )
-NOUN_ALT = "|".join(sorted(NOUN_GENDER, key=len, reverse=True))
+
+NOUN_ALT = any_of(NOUN_GENDER)
 # Words after which a name is an object, not a subject (`turned to Tom`, `from Tom's eyes`).
 PREPOSITIONS = "to|at|with|on|upon|for|from|by|of"
 AND_NAME_RE = re.compile(r"\s+(?:and|&)\s+")

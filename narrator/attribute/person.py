@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import NamedTuple
 
 from narrator.attribute.cast_index import CastIndex
@@ -28,6 +29,7 @@ _LOWER_I_WORDS = 3  # this many lower-case `i`s make a text one that writes I so
 # chapter of mostly dialogue says too little, and the book's person is the better guess.
 # (A judgement, not a measurement: the dev sets hold no book that switches person.)
 _PERSON_EVIDENCE = 40
+_CHAPTERS_KEPT = 512  # chapters whose counts are kept (a long book's, with room to spare)
 # `- - Kess's POV - -`, `Dren POV`, `POV: Dren`, `(Kess's point of view)`
 _POV_RE = re.compile(
     r"(?:(?P<a>[^\W\d_][\w.-]*(?:\s+[^\W\d_][\w.-]*)?)(?:['\u2019][sS])?\s+"
@@ -39,7 +41,7 @@ _POV_LINE = 60  # a point-of-view heading is a short line of its own
 
 def chapter_person(text: str, segments: Sequence[Segment], book_person: int | None) -> int:
     """The chapter's own narration decides when it says enough; else the book's person."""
-    first, second, third = _count_persons(text, _outside_narration(segments))
+    first, second, third = _narration_persons(text, _not_narration(segments))
     if book_person is None or first + second + third >= _PERSON_EVIDENCE:
         return _person_of(first, second, third)
     return book_person
@@ -93,9 +95,15 @@ def _count_persons(text: str, outside: Callable[[int], bool]) -> tuple[int, int,
     return first, second, third
 
 
-def _outside_narration(segments: Sequence[Segment]) -> SpanTest:
-    """Offsets in speech, notes and headings: where `I` is not the storyteller's."""
-    return SpanTest([(s.start, s.end) for s in segments if s.kind is not Kind.NARRATION])
+def _not_narration(segments: Sequence[Segment]) -> tuple[tuple[int, int], ...]:
+    """The spans of speech, notes and headings: where `I` is not the storyteller's."""
+    return tuple((s.start, s.end) for s in segments if s.kind is not Kind.NARRATION)
+
+
+# Counted once per chapter: the book's person and each chapter's read the same counts.
+@lru_cache(maxsize=_CHAPTERS_KEPT)
+def _narration_persons(text: str, outside: tuple[tuple[int, int], ...]) -> tuple[int, int, int]:
+    return _count_persons(text, SpanTest(list(outside)))
 
 
 def writes_lower_i(text: str) -> bool:
@@ -126,6 +134,6 @@ def guess_narrative_person(
     first = second = third = 0
     for n, text in enumerate(texts):
         segs = segments[n] if segments is not None else segment_chapter(text)
-        f, s, t = _count_persons(text, _outside_narration(segs))
+        f, s, t = _narration_persons(text, _not_narration(segs))
         first, second, third = first + f, second + s, third + t
     return _person_of(first, second, third)

@@ -12,6 +12,8 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from functools import cache
+from itertools import repeat
+from operator import mul
 from pathlib import Path
 
 from narrator.attribute.calibrate import calibrate
@@ -52,7 +54,10 @@ def load_calibration(path: Path = WEIGHTS) -> dict[str, float]:
 
 
 def probabilities(cands: Sequence[Candidate], weights: Mapping[str, float]) -> list[float]:
-    scores = [sum(weights.get(f, 0.0) * v for f, v in c.features.items()) for c in cands]
+    weight = weights.get  # each feature's weight times its value, summed in feature order
+    scores = [
+        sum(map(mul, map(weight, c.features, repeat(0.0)), c.features.values())) for c in cands
+    ]
     top = max(scores)
     exps = [math.exp(s - top) for s in scores]
     total = sum(exps)
