@@ -40,3 +40,39 @@ def test_a_walk_on_joining_narrators_own_cast_does_not_close_it(tmp_path: Path) 
     analysis = analyze_book(book, cast, managed=True)
     speakers = [s.speaker for s in analysis.chapters[0].segments if s.kind.is_speech]
     assert speakers == ["the old woman"]
+
+
+def test_the_cycle_collector_is_paused_only_while_a_book_is_analysed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    from narrator import analysis
+
+    text = 'Fagin sat by the fire.\n\n"Sit down," said Fagin.\n'
+    book = Book(title="T", chapters=(Chapter(1, "One", text),))
+    seen: list[bool] = []
+    real = analysis.correct_book
+
+    def spying(*args: object, **kwargs: object) -> object:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analysis, "correct_book", spying)
+    analyze_book(book, Cast(characters=MAIN))
+    assert seen == [False] and gc.isenabled()
+
+    def failing(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(analysis, "correct_book", failing)
+    with pytest.raises(RuntimeError):
+        analyze_book(book, Cast(characters=MAIN))
+    assert gc.isenabled()
+    gc.disable()  # a caller that turned it off finds it off
+    try:
+        monkeypatch.setattr(analysis, "correct_book", spying)
+        analyze_book(book, Cast(characters=MAIN))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -70,7 +70,7 @@ _OBJECT_BEFORE = re.compile(rf"\b(?:{PREPOSITIONS}|[a-z]+ed)\s+$")  # or a verb:
 _SENTENCE_START = re.compile(r"(?:^|[.!?;:\"\u201d]\s+|\n\s*)(?:(?:Then|But|And|So|Now)\s+)?$")
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     name: str
     features: dict[str, float] = field(default_factory=dict)
@@ -255,21 +255,23 @@ Evidence = Callable[[Context, Quote, Turn, Pool], None]
 
 
 def _get(pool: Pool, name: str) -> Candidate:
-    if name not in pool:
-        pool[name] = Candidate(name)
-    return pool[name]
+    c = pool.get(name)
+    if c is None:
+        c = pool[name] = Candidate(name)
+    return c
 
 
 def _merge(pool: Pool, part: Pool) -> None:
     """Add what one kind of evidence found (`part`) to the pool, as if it had run on it:
     the same candidates in the same order, the same features, the same reasons."""
     for name, found in part.items():
-        if name not in pool:
+        c = pool.get(name)
+        if c is None:
             pool[name] = Candidate(name, found.features.copy(), found.evidence.copy())
             continue
-        c = pool[name]
+        features = c.features
         for feature, value in found.features.items():
-            c.features[feature] = c.features.get(feature, 0.0) + value
+            features[feature] = features.get(feature, 0.0) + value
         for why in found.evidence:
             c.say(why)
 
