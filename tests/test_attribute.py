@@ -1648,3 +1648,23 @@ def test_a_participle_after_a_line_is_no_tag_of_its_own() -> None:
     )
     quotes = sieved(text, cast)
     assert [q.speaker for q in quotes] == ["Bitzer", "Bitzer", "Bitzer"]
+
+
+def test_an_inverted_tag_with_a_verb_no_list_holds_names_who_follows_the_verb() -> None:
+    # `flashed` is in no verb list: after a line closed by a comma the tag goes on, so the
+    # name right after the verb speaks (not Diana, who acts first in the paragraph). A name
+    # further on is no speaker (`seemed the best answer to Diana`).
+    text = (
+        "Anne and Diana walked home from the exam.\n\n"
+        'Diana looked at her friend. "I would rather not pass at all than pass low," '
+        "flashed Anne.\n\n"
+        '"You will pass," Diana said.\n\n'
+        'Anne shook her head. "Never mind," seemed the best answer to Diana.\n'
+    )
+    out = attribute_speakers(
+        text, segment.segment_chapter(text), [Character("Anne"), Character("Diana")]
+    )
+    speech = [s for s in out if s.kind.is_speech]
+    assert [s.speaker for s in speech] == ["Anne", "Diana", "Anne"]
+    assert "tag: Anne" in speech[0].evidence
+    assert not any(reason.startswith("tag") for reason in speech[2].evidence)

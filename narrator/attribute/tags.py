@@ -95,6 +95,7 @@ _BLANKS_RE = re.compile(r"[ \t\n]+")
 _EPITHET_WORDS_RE = re.compile(r"(?:[a-z][\w-]*\s+){1,2}")  # `poor` in `inquired poor Oliver`
 _PARTICIPLE_RE = re.compile(r"\w{3,}ing")  # `addressing`, not `sing`
 _EPITHET_DET_RE = re.compile(r"^(?:the|an?)\s+")  # `the sleepy` in `asked the sleepy Noah`
+_INVERTED_VERB_RE = re.compile(r"([a-z]{2,}ed)[ \t\n]+")
 _WAS_CAME_RE = re.compile(r"(?:was|came)\s+")  # `was his reply`, `came a voice`
 # `Frank's reply`, `Frank's angry voice` (after the owner's name).
 _OWNERS_REPLY_RE = re.compile(rf"['\u2019 ]s\s+(?:\w+\s+){{0,2}}?(?:{_REPLY_NOUNS}|voice\b)")
@@ -240,6 +241,13 @@ def tag_after(ch: Chapter, q: Quote, limit: int) -> Tag | None:
                 return TagKind.DESC, loose
         # `said Tom` may be preceded by an adverb: `said quietly Tom` is rare; skip.
         return None
+    # `"I'd rather not," flashed Anne`: after a line its tag goes on (a comma, or a question
+    # or a cry closing it), a past-tense verb the lexicon does not list, then the speaker.
+    im = _INVERTED_VERB_RE.match(text, pos, limit)
+    if im and text[q.end - 2 : q.end - 1] in ",!?" and im.group(1) not in FUNCTION_WORDS:
+        subj = subject_at(ch, im.end(), limit, verb_before=True)
+        if subj and _names_right_after(ch, subj, im.end()):
+            return subj[0], subj[1]
     # `"No," was Frank's reply.`
     wm = _WAS_CAME_RE.match(text, pos, limit)
     if wm:
@@ -271,6 +279,18 @@ def tag_after(ch: Chapter, q: Quote, limit: int) -> Tag | None:
     if loose is not None:
         return TagKind.DESC, loose
     return None
+
+
+def _names_right_after(ch: Chapter, subj: tuple[TagKind, str, int], pos: int) -> bool:
+    """Is the subject the words right after the verb: a name there, a pronoun, or a person
+    noun (`the beadle`), not a name further on (`seemed the best answer to Diana`)?"""
+    kind, value, _ = subj
+    if kind is TagKind.NAME:
+        return pos in ch.mention_at
+    if kind is TagKind.DESC:
+        noun = value.split()[-1].lower()
+        return noun in NOUN_GENDER or noun in ch.person_nouns
+    return kind is TagKind.PRONOUN
 
 
 def _loose_subject(text: str, pos: int, limit: int) -> str | None:
