@@ -76,15 +76,11 @@ _NAME_RE = re.compile(
     rf"(?P<name>{_WORD}(?:{_WS}(?:[{_UP}]\.{_WS}?)*(?:{_PARTICLE}{_WS})?{_WORD})*)"
     rf"(?!['’]?[{_UP}{_LOW}])"
 )
-_RANK_TITLES = sorted(
-    (
-        t
-        for t, r in ROLE_OF_TITLE.items()
-        if r in (TitleRole.OFFICER, TitleRole.DR, TitleRole.KING, TitleRole.QUEEN) and len(t) > 3
-    ),
-    key=len,
-    reverse=True,
-)
+_RANK_TITLES = [
+    t
+    for t, r in ROLE_OF_TITLE.items()
+    if r in (TitleRole.OFFICER, TitleRole.DR, TitleRole.KING, TitleRole.QUEEN) and len(t) > 3
+]  # `any_of` takes the longest first
 _RANK_RE = re.compile(
     rf"(?<![\w'’])[Tt]he{_WS}({any_of(_RANK_TITLES)})(?![\w'’-])(?!\.?{_WS}[{_UP}])"
 )

@@ -450,7 +450,10 @@ def cast_command(
         with _working(_finding_speakers(input_path)):
             report = analyze_input(input_path, cast, tuple(voices or ()))
         written = write_cast_file(input_path, cast, report) if write else None
-        previews = preview_characters(report, preview, engine.value) if preview else []
+        previews = []
+        if preview:
+            with _working("rendering a line per main character"):
+                previews = preview_characters(report, preview, engine.value)
     _print_warnings(report.warnings)
     rows = report.character_rows()
     if as_json:

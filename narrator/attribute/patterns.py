@@ -42,7 +42,6 @@ def relative_after(text: str, pos: int, limit: int, more_nouns: Collection[str])
 SENT_END_RE = re.compile(
     rf"(?<![{UPPER}]){''.join(f'(?<!{t})' for t in TITLE_ABBREVIATIONS)}[.!?;]+(?=\s|$)"
 )
-
 NOUN_ALT = any_of(NOUN_GENDER)
 # Words after which a name is an object, not a subject (`turned to Tom`, `from Tom's eyes`).
 PREPOSITIONS = "to|at|with|on|upon|for|from|by|of"
